@@ -28,7 +28,7 @@ export function hasKey(m: GgufFile | Meta, key: string): boolean {
 export function metaNumber(m: GgufFile | Meta, key: string, fallback?: number): number {
   const v = metaOf(m).get(key);
   if (v === undefined) return fallback !== undefined ? fallback : missing(key);
-  if (typeof v.value === 'number' && v.type !== GgufValueType.ARRAY) return v.value;
+  if (typeof v.value === 'number') return v.value;
   if (typeof v.value === 'bigint') {
     const n = Number(v.value);
     if (!Number.isSafeInteger(n)) throw new CriaError('bad-file', `metadata "${key}" = ${v.value} is too large`, { key });
@@ -82,15 +82,17 @@ export function metaNumberArray(m: GgufFile | Meta, key: string): ArrayLike<numb
 }
 
 /** Plain JSON view of a value (bigints as numbers/strings, long arrays summarized). */
+const bigToJson = (x: bigint): number | string => (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString());
+
 export function metaToJson(v: GgufValue, maxItems = Infinity): unknown {
-  if (v.type !== GgufValueType.ARRAY) return typeof v.value === 'bigint' ? (Number.isSafeInteger(Number(v.value)) ? Number(v.value) : v.value.toString()) : v.value;
+  if (v.type !== GgufValueType.ARRAY) return typeof v.value === 'bigint' ? bigToJson(v.value) : v.value;
   const items = v.value as ArrayLike<unknown>;
   const n = items.length;
   const take = Math.min(n, maxItems);
   const out: unknown[] = [];
   for (let i = 0; i < take; i++) {
     const x = items[i];
-    out.push(typeof x === 'bigint' ? Number(x) : typeof x === 'object' && x !== null ? metaToJson(x as GgufValue, maxItems) : x);
+    out.push(typeof x === 'bigint' ? bigToJson(x) : typeof x === 'object' && x !== null ? metaToJson(x as GgufValue, maxItems) : x);
   }
   return n > take ? { length: n, first: out } : out;
 }

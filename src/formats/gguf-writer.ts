@@ -112,21 +112,28 @@ function writeValue(o: Out, v: GgufValue): void {
   const items = v.value as ArrayLike<unknown>;
   o.u64(items.length);
   for (let i = 0; i < items.length; i++) {
-    if (v.itemType === GgufValueType.ARRAY) {
-      const inner = items[i] as GgufValue;
-      o.u32(GgufValueType.ARRAY);
-      writeValue(o, inner);
-    } else writeScalar(o, v.itemType, items[i]);
+    // items of an array of arrays are bare array values (no type tag), as in the GGUF spec
+    if (v.itemType === GgufValueType.ARRAY) writeValue(o, items[i] as GgufValue);
+    else writeScalar(o, v.itemType, items[i]);
   }
 }
 
 /** Encode a GGUF file as byte parts, in order. */
 export function encodeGguf(input: GgufWriteInput): Uint8Array[] {
-  const alignment = input.alignment ?? GGUF_DEFAULT_ALIGNMENT;
   const meta = [...(input.metadata instanceof Map ? input.metadata.entries() : input.metadata)] as [string, GgufValue][];
-  if (alignment !== GGUF_DEFAULT_ALIGNMENT && !meta.some(([k]) => k === 'general.alignment')) {
-    meta.push(['general.alignment', gv.u32(alignment)]);
+  // The padding must follow what readers will take from general.alignment, so
+  // a key already in the metadata (e.g. copied from another file) decides it.
+  const alKey = meta.find(([k]) => k === 'general.alignment')?.[1];
+  const alMeta = alKey && (typeof alKey.value === 'number' || typeof alKey.value === 'bigint') ? Number(alKey.value) : undefined;
+  if (alKey && alMeta === undefined) throw new CriaError('bad-argument', 'general.alignment must be a number');
+  if (alMeta !== undefined && input.alignment !== undefined && alMeta !== input.alignment) {
+    throw new CriaError('bad-argument', `alignment ${input.alignment} conflicts with general.alignment = ${alMeta} in the metadata`);
   }
+  const alignment = alMeta ?? input.alignment ?? GGUF_DEFAULT_ALIGNMENT;
+  if (!Number.isSafeInteger(alignment) || alignment <= 0 || (alignment & (alignment - 1)) !== 0) {
+    throw new CriaError('bad-argument', `alignment must be a power of two, got ${alignment}`);
+  }
+  if (alignment !== GGUF_DEFAULT_ALIGNMENT && !alKey) meta.push(['general.alignment', gv.u32(alignment)]);
   const o = new Out();
   o.u32(GGUF_MAGIC);
   o.u32(input.version ?? 3);

@@ -98,11 +98,16 @@ export const GGUF_LIMITS = {
   maxDims: 4,
   maxArrayDepth: 8,
   maxKeyLength: 1 << 16,
+  /** items in one metadata array (2^24); the largest real vocabularies are ~2^18 */
+  maxArrayLength: 1 << 24,
+  /** bytes in one metadata string (256 MiB); JS strings cannot be much longer */
+  maxStringLength: 1 << 28,
   /** largest element count for one tensor (2^50); real ones are < 2^35 */
   maxElements: 2 ** 50,
 };
 
-const td = new TextDecoder('utf-8');
+// ignoreBOM: keep a leading U+FEFF in a string (the default would silently drop it)
+const td = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * Buffered little-endian cursor. `need(n)` guarantees n bytes at `pos` are
@@ -110,8 +115,8 @@ const td = new TextDecoder('utf-8');
  */
 class Cursor {
   pos = 0;
-  private buf = new Uint8Array(0);
-  private view = new DataView(this.buf.buffer);
+  private buf: Uint8Array = new Uint8Array(0);
+  private view: DataView = new DataView(this.buf.buffer);
   private bufStart = 0;
   constructor(
     private readonly src: ByteSource,
@@ -127,12 +132,23 @@ class Cursor {
   }
 
   async need(n: number, what: string): Promise<void> {
-    if (this.pos + n <= this.bufStart + this.buf.byteLength && this.pos >= this.bufStart) return;
+    const bufEnd = this.bufStart + this.buf.byteLength;
+    if (this.pos + n <= bufEnd && this.pos >= this.bufStart) return;
     if (n > this.remaining) {
       this.fail(`file is truncated while reading ${what}: need ${n} bytes, ${this.remaining} left of ${this.src.size}`, { truncated: true });
     }
-    const len = Math.min(Math.max(n, this.chunk), this.remaining);
-    const bytes = await this.src.read(this.pos, len);
+    // Keep the unread tail of the buffer and fetch only what follows it, so
+    // every header byte is requested from the source (maybe over HTTP) once.
+    const keep = this.pos >= this.bufStart && this.pos < bufEnd ? bufEnd - this.pos : 0;
+    const from = this.pos + keep;
+    const len = Math.min(Math.max(n - keep, this.chunk), this.src.size - from);
+    const fresh = await this.src.read(from, len);
+    let bytes = fresh;
+    if (keep > 0) {
+      bytes = new Uint8Array(keep + len);
+      bytes.set(this.buf.subarray(this.pos - this.bufStart));
+      bytes.set(fresh, keep);
+    }
     this.buf = bytes;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.bufStart = this.pos;
@@ -169,7 +185,7 @@ class Cursor {
     return Number(v);
   }
 
-  async string(what: string, maxLen = this.remaining): Promise<string> {
+  async string(what: string, maxLen = GGUF_LIMITS.maxStringLength): Promise<string> {
     const len = await this.count(`length of ${what}`, Math.min(maxLen, this.remaining - 8));
     await this.need(len, what);
     return td.decode(this.bytes(len));
@@ -273,7 +289,7 @@ async function readValue(c: Cursor, type: number, what: string, depth: number): 
     c.pos -= 4;
     c.fail(`${what}: unknown array item type ${itemType}`);
   }
-  const n = await c.count(`${what} array length`, Math.floor(c.remaining / min));
+  const n = await c.count(`${what} array length`, Math.min(GGUF_LIMITS.maxArrayLength, Math.floor((c.remaining - 8) / min)));
   const ctor = (typedArrayCtor as Record<number, (new (b: ArrayBuffer) => GgufArrayItems) | undefined>)[itemType];
   if (ctor) {
     const bytes = n * min;
@@ -292,13 +308,10 @@ async function readValue(c: Cursor, type: number, what: string, depth: number): 
     for (let i = 0; i < n; i++) out[i] = await c.string(`${what}[${i}]`);
     return { type: GgufValueType.ARRAY, itemType, value: out };
   }
+  // Array of arrays: as in the GGUF spec and gguf-py, each item is a bare
+  // array value (item type, count, items) with no type tag of its own.
   const out: GgufValue[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    await c.need(4, `${what}[${i}] type`);
-    const t = c.u32();
-    if (t !== GgufValueType.ARRAY) c.fail(`${what}[${i}]: declared an array of arrays but item has type ${t}`);
-    out[i] = await readValue(c, t, `${what}[${i}]`, depth + 1);
-  }
+  for (let i = 0; i < n; i++) out[i] = await readValue(c, GgufValueType.ARRAY, `${what}[${i}]`, depth + 1);
   return { type: GgufValueType.ARRAY, itemType: GgufValueType.ARRAY, value: out };
 }
 
@@ -309,7 +322,7 @@ export interface ReadGgufOptions {
 
 /** Parse the header and tensor index of a GGUF file; tensor data is not read. */
 export async function readGguf(src: ByteSource, opts: ReadGgufOptions = {}): Promise<GgufFile> {
-  const c = new Cursor(src, opts.chunkSize ?? 1 << 20);
+  const c: Cursor = new Cursor(src, opts.chunkSize ?? 1 << 20); // annotated so c.fail() narrows
   await c.need(4, 'magic');
   const magic = c.u32();
   if (magic !== GGUF_MAGIC) {

@@ -65,7 +65,12 @@ export interface UrlSourceOptions {
  */
 export async function urlSource(url: string, opts: UrlSourceOptions = {}): Promise<ByteSource> {
   const doFetch = opts.fetch ?? fetch;
-  const get = async (offset: number, length: number): Promise<Response> => {
+  const fetchFailed = (e: unknown): CriaError =>
+    (e as Error)?.name === 'AbortError'
+      ? new CriaError('aborted', `reading ${url} was aborted`)
+      : new CriaError('network', `could not fetch ${url}: ${(e as Error)?.message ?? e}. Check the address and your connection.`);
+  /** One Range request; the answer must be 206 for exactly bytes offset.. (Content-Range checked). */
+  const get = async (offset: number, length: number): Promise<{ bytes: Uint8Array; contentRange: string }> => {
     let res: Response;
     try {
       res = await doFetch(url, {
@@ -73,41 +78,52 @@ export async function urlSource(url: string, opts: UrlSourceOptions = {}): Promi
         signal: opts.signal,
       });
     } catch (e) {
-      if ((e as Error)?.name === 'AbortError') throw new CriaError('aborted', `reading ${url} was aborted`);
-      throw new CriaError('network', `could not fetch ${url}: ${(e as Error)?.message ?? e}. Check the address and your connection.`);
+      throw fetchFailed(e);
     }
+    const refuse = async (err: CriaError): Promise<never> => {
+      await res.body?.cancel().catch(() => {}); // free the connection
+      throw err;
+    };
     if (res.status === 200) {
-      await res.body?.cancel();
-      throw new CriaError('network', `${url} does not support HTTP Range requests (answered 200, not 206); download the file and open it locally instead`, { status: 200 });
+      return refuse(new CriaError('network', `${url} does not support HTTP Range requests (answered 200, not 206); download the file and open it locally instead`, { status: 200 }));
     }
     if (res.status === 416) {
-      throw new CriaError('bad-file', `${url} is truncated: the server has no bytes at ${offset}..${offset + length}`, { status: 416 });
+      return refuse(new CriaError('bad-file', `${url} is truncated: the server has no bytes at ${offset}..${offset + length}`, { status: 416 }));
     }
     if (res.status !== 206) {
-      throw new CriaError('network', `${url} answered HTTP ${res.status} ${res.statusText}`, { status: res.status });
+      return refuse(new CriaError('network', `${url} answered HTTP ${res.status} ${res.statusText}`, { status: res.status }));
     }
-    return res;
+    const contentRange = res.headers.get('Content-Range') ?? '';
+    const start = /^\s*bytes\s+(\d+)-/i.exec(contentRange);
+    if (!start || Number(start[1]) !== offset) {
+      return refuse(new CriaError('network', `${url}: asked for bytes from ${offset} but the server sent Content-Range "${contentRange}"`));
+    }
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      throw fetchFailed(e); // connection dropped mid-body, or aborted
+    }
+    return { bytes, contentRange };
   };
 
   const first = await get(0, 1);
-  const cr = first.headers.get('Content-Range') ?? '';
-  await first.arrayBuffer();
-  const m = /\/(\d+)\s*$/.exec(cr);
-  if (!m) throw new CriaError('network', `${url} gave no file size in Content-Range ("${cr}")`);
+  const m = /\/(\d+)\s*$/.exec(first.contentRange);
+  if (!m) throw new CriaError('network', `${url} gave no file size in Content-Range ("${first.contentRange}")`);
   const size = Number(m[1]);
 
-  return {
+  const src: ByteSource = {
     name: url,
     size,
     async read(offset, length) {
-      checkRange(this, offset, length);
+      checkRange(src, offset, length);
       if (length === 0) return new Uint8Array(0);
-      const res = await get(offset, length);
-      const bytes = new Uint8Array(await res.arrayBuffer());
+      const { bytes } = await get(offset, length);
       if (bytes.byteLength !== length) {
         throw new CriaError('network', `${url}: asked for ${length} bytes at ${offset}, got ${bytes.byteLength}`);
       }
       return bytes;
     },
   };
+  return src;
 }
