@@ -9,6 +9,9 @@ export default defineConfig({
   },
   server: { host: '127.0.0.1', fs: { allow: [root] } },
   worker: { format: 'es' },
+  // Pre-bundle the deps of every page up front, test pages included, so Vite never
+  // discovers one mid-test and reloads the page under Playwright.
+  optimizeDeps: { entries: ['index.html', 'test/**/pages/*.html'] },
   build: { target: 'es2022', sourcemap: true },
   test: {
     include: ['test/unit/**/*.test.ts'],
