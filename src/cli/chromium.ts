@@ -23,13 +23,22 @@ export const CHROMIUM_QUIET_ARGS: readonly string[] = [
 ];
 
 /**
+ * Chrome honours only the last `--enable-features` switch, and Playwright passes its
+ * own before ours, so ours must repeat Playwright's (playwright-core 1.65). Without
+ * them Playwright screenshots use the legacy path and Chrome makes a ListAccounts
+ * request at startup. After upgrading Playwright, compare with
+ * `DEBUG=pw:browser npx playwright test` (the launch line shows both switches).
+ */
+const PLAYWRIGHT_ENABLED_FEATURES = ['CDPScreenshotNewSurface', 'SkipListAccountsWithoutGaiaCookies'];
+
+/**
  * Turn on WebGPU and run it on SwiftShader, the CPU Vulkan implementation bundled
  * with Chrome, so it works headless on machines without a GPU (CI, containers).
  * SwiftShader is slow but deterministic and always there.
  */
 export const CHROMIUM_SWIFTSHADER_WEBGPU_ARGS: readonly string[] = [
   '--enable-unsafe-webgpu', // WebGPU on platforms/configs where it's not yet on by default (Linux)
-  '--enable-features=Vulkan', // Dawn's Vulkan backend on Linux
+  `--enable-features=${['Vulkan', ...PLAYWRIGHT_ENABLED_FEATURES].join(',')}`, // Vulkan: Dawn's Vulkan backend on Linux
   '--use-vulkan=swiftshader', // ...backed by SwiftShader's Vulkan (CPU)
   '--use-webgpu-adapter=swiftshader', // make requestAdapter() return the SwiftShader adapter
   '--enable-unsafe-swiftshader', // newer Chrome refuses SwiftShader as a fallback unless asked to

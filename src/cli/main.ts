@@ -1,0 +1,68 @@
+/**
+ * `cria`: inspect, tokenize, generate and score GGUF models from the command
+ * line. JSON output field names are a stable interface for scripts.
+ */
+import { parseArgs } from 'node:util';
+import type { Command } from './command.ts';
+import { isCriaError } from '../shared/errors.ts';
+import { inspectCommand } from './commands/inspect.ts';
+import { tokenizeCommand } from './commands/tokenize.ts';
+import { generateCommand } from './commands/generate.ts';
+import { scoreCommand } from './commands/score.ts';
+
+
+const commands: Record<string, Command> = {
+  inspect: inspectCommand,
+  tokenize: tokenizeCommand,
+  generate: generateCommand,
+  score: scoreCommand,
+};
+
+function help(): string {
+  const lines = ['cria: small language models on your own device', '', 'Usage: cria <command> [options]', '', 'Commands:'];
+  for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(10)} ${c.summary}`);
+  lines.push('', 'Run `cria <command> --help` for the options of one command.', 'MODEL is a path to a .gguf file or an http(s) URL (read with Range requests).');
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(help() + '\n');
+    return name ? 0 : 2;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    process.stderr.write(`cria: unknown command "${name}"\n\n${help()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${cmd.summary}\n\nUsage: ${cmd.usage}\n`);
+    return 0;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: cmd.positionals ?? false, strict: true });
+  } catch (e) {
+    process.stderr.write(`cria ${name}: ${(e as Error).message}\n\nUsage: ${cmd.usage}\n`);
+    return 2;
+  }
+  await cmd.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (isCriaError(e)) {
+      process.stderr.write(`cria: error [${e.code}]: ${e.message}\n`);
+      process.exitCode = e.code === 'bad-argument' ? 2 : 1;
+    } else {
+      process.stderr.write(`cria: unexpected error: ${(e as Error)?.stack ?? e}\n`);
+      process.exitCode = 70;
+    }
+  },
+);
+

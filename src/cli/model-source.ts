@@ -1,0 +1,30 @@
+/** Opening a MODEL argument (path or URL) for the CLI. */
+import { CriaError } from '../shared/errors.ts';
+import { readGguf, type GgufFile } from '../formats/gguf.ts';
+import { urlSource, type ByteSource } from '../formats/source.ts';
+import { fileSource } from '../formats/source-node.ts';
+
+export async function openSource(model: string | undefined): Promise<ByteSource> {
+  if (!model) throw new CriaError('bad-argument', 'no model given: pass --model PATH_OR_URL');
+  if (/^https?:\/\//i.test(model)) return urlSource(model);
+  return fileSource(model);
+}
+
+export async function openModelFile(model: string | undefined): Promise<GgufFile> {
+  return readGguf(await openSource(model));
+}
+
+/** Parse a numeric option; a malformed value is a usage error, not NaN. */
+export function numberOption(values: Record<string, unknown>, name: string, fallback: number, opts: { integer?: boolean } = {}): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(v) || (opts.integer && !Number.isInteger(v))) {
+    throw new CriaError('bad-argument', `--${name} must be ${opts.integer ? 'a whole number' : 'a number'}, got "${String(raw)}"`);
+  }
+  return v;
+}
+
+export function writeJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value) + '\n');
+}

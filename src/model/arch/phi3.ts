@@ -1,0 +1,74 @@
+/**
+ * phi3: Phi-3 / Phi-3.5 / Phi-4-mini. Fused projections: `attn_qkv` holds
+ * q, k, v as consecutive output rows, `ffn_up` holds gate then up (2·nFf
+ * rows). NeoX RoPE, no biases, usually tied embeddings.
+ * LongRoPE (the 128k-context variants' `rope_factors_long/short`) is not
+ * implemented and is refused rather than silently ignored.
+ */
+import { CriaError } from '../../shared/errors.ts';
+import { parseBaseConfig, type ModelConfig } from '../config.ts';
+import type { Act, Batch, Ops, Trace, Weight } from '../ops.ts';
+import { attentionParams, blk, type Architecture, type TensorSpec, type Weights } from './types.ts';
+
+export const phi3: Architecture = {
+  names: ['phi3'],
+  config(file) {
+    if (file.tensorsByName.has('rope_factors_long.weight') || file.tensorsByName.has('rope_factors_short.weight')) {
+      throw new CriaError('unsupported-arch', 'this Phi-3 model uses LongRoPE (rope_factors_long/short), which Cria does not support yet; use a 4k-context Phi-3 variant', { arch: 'phi3' });
+    }
+    return parseBaseConfig(file, 'neox');
+  },
+
+  tensors(c) {
+    const q = c.nHead * c.headDim;
+    const kv = c.nHeadKv * c.headDim;
+    const t: TensorSpec[] = [
+      { name: 'token_embd.weight', dims: [c.nEmbd, c.nVocab] },
+      { name: 'output_norm.weight', dims: [c.nEmbd] },
+      { name: 'output.weight', dims: [c.nEmbd, c.nVocab], optional: true },
+    ];
+    for (let il = 0; il < c.nLayer; il++) {
+      t.push(
+        { name: blk(il, 'attn_norm'), dims: [c.nEmbd] },
+        { name: blk(il, 'attn_qkv'), dims: [c.nEmbd, q + kv + c.nHeadKv * c.headDimV] },
+        { name: blk(il, 'attn_output'), dims: [c.nHead * c.headDimV, c.nEmbd] },
+        { name: blk(il, 'ffn_norm'), dims: [c.nEmbd] },
+        { name: blk(il, 'ffn_up'), dims: [c.nEmbd, 2 * c.nFf] },
+        { name: blk(il, 'ffn_down'), dims: [c.nFf, c.nEmbd] },
+      );
+    }
+    return t;
+  },
+
+  forward<A extends Act, W extends Weight>(ops: Ops<A, W>, w: Weights<W>, c: ModelConfig, b: Batch, tr: Trace<A>): A {
+    const ropeQ = { ...c.rope, nHeads: c.nHead, headDim: c.headDim };
+    const ropeK = { ...ropeQ, nHeads: c.nHeadKv };
+    const qDim = c.nHead * c.headDim;
+    const kvDim = c.nHeadKv * c.headDim;
+
+    let x = tr('inp_embd', -1, ops.embed(w.get('token_embd.weight'), b.tokens)); // [n, nEmbd]
+    for (let il = 0; il < c.nLayer; il++) {
+      const W = (name: string) => w.get(blk(il, name));
+      let cur = tr('attn_norm', il, ops.rmsNorm(x, W('attn_norm'), c.rmsEps));
+      const qkv = tr('wqkv', il, ops.matmul(cur, W('attn_qkv'))); // [n, q + k + v]
+      let q = tr('Qcur', il, ops.columns(qkv, 0, qDim));
+      let k = tr('Kcur', il, ops.columns(qkv, qDim, kvDim));
+      const v = tr('Vcur', il, ops.columns(qkv, qDim + kvDim, c.nHeadKv * c.headDimV));
+      q = tr('Qcur_rope', il, ops.rope(q, ropeQ, b.pos0));
+      k = tr('Kcur_rope', il, ops.rope(k, ropeK, b.pos0));
+      cur = tr('kqv_out', il, ops.attention(q, k, v, attentionParams(c, il), b.pos0));
+      cur = tr('attn_out', il, ops.matmul(cur, W('attn_output')));
+      x = tr('ffn_inp', il, ops.add(cur, x));
+
+      cur = tr('ffn_norm', il, ops.rmsNorm(x, W('ffn_norm'), c.rmsEps));
+      const gateUp = tr('ffn_up', il, ops.matmul(cur, W('ffn_up'))); // [n, 2·nFf]: gate | up
+      cur = tr('ffn_act', il, ops.swiglu(ops.columns(gateUp, 0, c.nFf), ops.columns(gateUp, c.nFf, c.nFf)));
+      cur = tr('ffn_out', il, ops.matmul(cur, W('ffn_down')));
+      x = tr('l_out', il, ops.add(cur, x));
+    }
+    if (b.logits === 'last') x = ops.rows(x, x.rows - 1, 1);
+    x = tr('result_norm', -1, ops.rmsNorm(x, w.get('output_norm.weight'), c.rmsEps));
+    const out = w.has('output.weight') ? w.get('output.weight') : w.get('token_embd.weight');
+    return tr('result_output', -1, ops.matmul(x, out));
+  },
+};

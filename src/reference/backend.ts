@@ -1,0 +1,130 @@
+/**
+ * The CPU reference backend: plain TypeScript on Float32Array, slow and
+ * obvious. It is what the WebGPU backend is diffed against, and what
+ * `cria --engine cpu` runs. Weights stay in their file encoding and are
+ * dequantized row by row inside each op.
+ */
+import { CriaError } from '../shared/errors.ts';
+import { dequantize, isDequantizable } from '../formats/quant.ts';
+import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
+import type { Backend, KvCacheSpec } from '../model/backend.ts';
+import type { Act, AttentionParams, Ops, RopeParams, Weight } from '../model/ops.ts';
+import { add } from './add.ts';
+import { attention } from './attention.ts';
+import { embedding } from './embedding.ts';
+import { geglu } from './geglu.ts';
+import { matmul } from './matmul.ts';
+import { rmsNorm } from './rms_norm.ts';
+import { rope } from './rope.ts';
+import { scale } from './scale.ts';
+import { softcap } from './softcap.ts';
+import { swiglu } from './swiglu.ts';
+
+export interface CpuAct extends Act {
+  readonly data: Float32Array;
+}
+
+export interface CpuWeight extends Weight {
+  readonly bytes: Uint8Array;
+  /** dequantized values, kept only for 1-D tensors (norms, biases) */
+  readonly vec?: Float32Array;
+}
+
+const act = (rows: number, cols: number, data: Float32Array): CpuAct => {
+  if (data.length !== rows * cols) throw new CriaError('internal', `activation size ${data.length} ≠ ${rows}×${cols}`);
+  return { rows, cols, data };
+};
+
+function vecOf(w: CpuWeight): Float32Array {
+  return w.vec ?? dequantize(w.type, w.bytes, w.dims.reduce((a, b) => a * b, 1));
+}
+
+function sameShape(a: Act, b: Act, what: string) {
+  if (a.rows !== b.rows || a.cols !== b.cols) throw new CriaError('internal', `${what}: shapes ${a.rows}×${a.cols} and ${b.rows}×${b.cols} differ`);
+}
+
+export class CpuBackend implements Backend<CpuAct, CpuWeight> {
+  readonly name = 'cpu';
+  private kCache: Float32Array[] = [];
+  private vCache: Float32Array[] = [];
+  private cacheSpec?: KvCacheSpec;
+
+  supportsType(type: GgmlTypeInfo): boolean {
+    return isDequantizable(type);
+  }
+
+  async loadWeight(name: string, type: GgmlTypeInfo, dims: readonly number[], bytes: Uint8Array): Promise<CpuWeight> {
+    const w: CpuWeight = { name, type, dims, bytes };
+    return dims.length === 1 ? { ...w, vec: vecOf(w) } : w;
+  }
+
+  allocateCache(spec: KvCacheSpec): void {
+    this.cacheSpec = spec;
+    this.kCache = Array.from({ length: spec.nLayer }, () => new Float32Array(spec.nCtx * spec.kvDim));
+    this.vCache = Array.from({ length: spec.nLayer }, () => new Float32Array(spec.nCtx * spec.kvDimV));
+  }
+
+  async read(a: CpuAct): Promise<Float32Array> {
+    return a.data;
+  }
+
+  dispose(): void {
+    this.kCache = [];
+    this.vCache = [];
+  }
+
+  readonly ops: Ops<CpuAct, CpuWeight> = {
+    embed: (table, tokens) => act(tokens.length, table.dims[0], embedding(table, tokens)),
+
+    rmsNorm: (x, w, eps, groupSize = x.cols) => act(x.rows, x.cols, rmsNorm(x.data, x.cols, vecOf(w), eps, groupSize)),
+
+    matmul: (x, w, bias) => {
+      if (w.dims[0] !== x.cols) throw new CriaError('internal', `matmul ${w.name}: input has ${x.cols} columns, weight rows have ${w.dims[0]}`);
+      const y = matmul(x.data, x.rows, w, bias ? vecOf(bias) : undefined);
+      return act(x.rows, y.length / x.rows, y);
+    },
+
+    add: (a, b) => {
+      sameShape(a, b, 'add');
+      return act(a.rows, a.cols, add(a.data, b.data));
+    },
+
+    scale: (x, s) => act(x.rows, x.cols, scale(x.data, s)),
+
+    rope: (x, p: RopeParams, pos0) => {
+      if (x.cols !== p.nHeads * p.headDim) throw new CriaError('internal', `rope: ${x.cols} columns ≠ ${p.nHeads}×${p.headDim}`);
+      const freqFactors = p.freqFactors ? vecOf(p.freqFactors as CpuWeight) : undefined;
+      return act(x.rows, x.cols, rope(x.data, x.rows, { ...p, freqFactors }, pos0));
+    },
+
+    attention: (q, k, v, p: AttentionParams, pos0) => {
+      const spec = this.cacheSpec;
+      if (!spec) throw new CriaError('internal', 'attention before the KV cache was allocated');
+      if (pos0 + q.rows > spec.nCtx) {
+        throw new CriaError('context-overflow', `position ${pos0 + q.rows} is past the context size ${spec.nCtx}`);
+      }
+      const out = attention(q.data, k.data, v.data, q.rows, this.kCache[p.layer], this.vCache[p.layer], p, pos0);
+      return act(q.rows, p.nHead * p.headDimV, out);
+    },
+
+    swiglu: (g, u) => {
+      sameShape(g, u, 'swiglu');
+      return act(g.rows, g.cols, swiglu(g.data, u.data));
+    },
+
+    geglu: (g, u) => {
+      sameShape(g, u, 'geglu');
+      return act(g.rows, g.cols, geglu(g.data, u.data));
+    },
+
+    softcap: (x, cap) => act(x.rows, x.cols, softcap(x.data, cap)),
+
+    columns: (x, col0, cols) => {
+      const y = new Float32Array(x.rows * cols);
+      for (let r = 0; r < x.rows; r++) y.set(x.data.subarray(r * x.cols + col0, r * x.cols + col0 + cols), r * cols);
+      return act(x.rows, cols, y);
+    },
+
+    rows: (x, row0, n) => act(n, x.cols, x.data.slice(row0 * x.cols, (row0 + n) * x.cols)),
+  };
+}
