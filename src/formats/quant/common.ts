@@ -119,8 +119,7 @@ export function makeQkx2Quants(
     minOut[0] = -min;
     return 0;
   }
-  const range = fr(max - min);
-  let iscale = fr(nmax / range);
+  let iscale = fr(nmax / fr(max - min));
   let scale = fr(1 / iscale);
   let bestError = 0;
   for (let i = 0; i < n; i++) {
@@ -136,7 +135,8 @@ export function makeQkx2Quants(
     return scale;
   }
   for (let is = 0; is <= nstep; is++) {
-    iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / range);
+    // `min` is the best fit so far, as in ggml: later steps are relative to it
+    iscale = fr(fr(fr(rmin + fr(rdelta * is)) + nmax) / fr(max - min));
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
@@ -271,5 +271,5 @@ export function makeQ3Quants(n: number, nmax: number, x: Float32Array, xo: numbe
     if (nChanged === 0) break;
   }
   for (let i = 0; i < n; i++) L[lo + i] = lsigned[i] + nmax;
-  return fr(sumLX / sumL2);
+  return sumL2 > 0 ? fr(sumLX / sumL2) : 0;
 }
