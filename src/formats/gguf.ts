@@ -180,7 +180,7 @@ class Cursor {
     const v = this.u64();
     if (v > BigInt(max)) {
       this.pos -= 8;
-      this.fail(`${what} is ${v}, more than the ${max} this file could hold`, { value: v.toString() });
+      this.fail(`${what} is ${v}, more than the ${max} this file could hold; it is truncated or corrupt`, { value: v.toString() });
     }
     return Number(v);
   }
