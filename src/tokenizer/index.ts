@@ -17,7 +17,7 @@ import { BpeEncoder } from './bpe.ts';
 import { missingTemplateError, renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat-template.ts';
 import { PieceTable, StreamingDecoder, type DecodeOptions } from './detokenize.ts';
 import { partitionSpecial } from './special.ts';
-import { spmEncode } from './spm.ts';
+import { SpmEncoder } from './spm.ts';
 import { NO_TOKEN, parseVocab, type Vocab } from './vocab.ts';
 
 export type { ChatMessage, ChatTemplateOptions } from './chat-template.ts';
@@ -61,7 +61,21 @@ export interface Tokenizer {
 
 export function createTokenizer(metadata: GgufFile | ReadonlyMap<string, GgufValue>): Tokenizer {
   const vocab = parseVocab(metadata);
-  const bpe = vocab.model === 'gpt2' ? new BpeEncoder(vocab) : null;
+  /**
+   * Tokenize one raw-text fragment. `afterSpecial`: the fragment starts the text
+   * or follows a special token, which is where SPM prefixes its space.
+   */
+  let encodeFragment: (text: string, afterSpecial: boolean, out: number[]) => void;
+  if (vocab.model === 'llama') {
+    const spm = new SpmEncoder(vocab);
+    encodeFragment = (text, afterSpecial, out) => {
+      const raw = vocab.addSpacePrefix && afterSpecial ? ' ' + text : text;
+      spm.encode(raw.replaceAll(' ', '\u2581'), out);
+    };
+  } else {
+    const bpe = new BpeEncoder(vocab);
+    encodeFragment = (text, _afterSpecial, out) => bpe.encode(text, out);
+  }
   const pieces = new PieceTable(vocab);
   const n = vocab.tokens.length;
 
@@ -76,24 +90,11 @@ export function createTokenizer(metadata: GgufFile | ReadonlyMap<string, GgufVal
     const fragments = partitionSpecial(vocab, toWellFormed(text), opts.parseSpecial ?? false);
     const out: number[] = [];
     if (addSpecial && vocab.addBos) out.push(vocab.bos);
-    if (bpe) {
-      for (const f of fragments) {
-        if (typeof f === 'number') out.push(f);
-        else bpe.encode(f, out);
-      }
-    } else {
-      // SPM: a space is prefixed to the text at the start and after every special token.
-      let prevSpecial = true;
-      for (const f of fragments) {
-        if (typeof f === 'number') {
-          out.push(f);
-          prevSpecial = true;
-          continue;
-        }
-        const raw = vocab.addSpacePrefix && prevSpecial ? ' ' + f : f;
-        spmEncode(vocab, raw.replaceAll(' ', '\u2581'), out);
-        prevSpecial = false;
-      }
+    let afterSpecial = true;
+    for (const f of fragments) {
+      if (typeof f === 'number') out.push(f);
+      else encodeFragment(f, afterSpecial, out);
+      afterSpecial = typeof f === 'number';
     }
     if (addSpecial && vocab.addEos) out.push(vocab.eos);
     return out;

@@ -14,6 +14,12 @@
  *
  * llama.cpp also keeps a "rev_merge" map to re-split non-token symbols; every
  * merged symbol is a token by construction, so that path never runs and is omitted.
+ *
+ * Speed: llama.cpp runs one queue over the whole text. A merge can only join
+ * two characters that stand next to each other inside some token, so wherever
+ * the pair (previous char, char) occurs in no token, no merge can ever cross;
+ * the text is cut there into independent chunks ("▁the", "▁cat", …) whose
+ * results are identical to the global run's and can be cached.
  */
 import { Heap } from './heap.ts';
 import type { Vocab } from './vocab.ts';
@@ -36,8 +42,56 @@ export function spmByteToken(vocab: Vocab, byte: number): number {
   return vocab.ids.get(`<0x${hex}>`) ?? (byte < 0x80 ? vocab.ids.get(String.fromCharCode(byte)) : undefined) ?? vocab.unk;
 }
 
-/** Tokenize already-escaped text (spaces as ▁) and append the ids to `out`. */
-export function spmEncode(vocab: Vocab, text: string, out: number[]): void {
+const CACHE_LIMIT = 1 << 16;
+const pairKey = (a: number, b: number) => a * 0x200000 + b;
+
+export class SpmEncoder {
+  private readonly cache = new Map<string, readonly number[]>();
+  /** Every (char, next char) pair that occurs inside some token. */
+  private readonly joinable = new Set<number>();
+
+  constructor(private readonly vocab: Vocab) {
+    for (const t of vocab.tokens) {
+      let prev = -1;
+      for (const ch of t) {
+        const c = ch.codePointAt(0)!;
+        if (prev >= 0) this.joinable.add(pairKey(prev, c));
+        prev = c;
+      }
+    }
+  }
+
+  /** Tokenize already-escaped text (spaces as ▁) and append the ids to `out`. */
+  encode(text: string, out: number[]): void {
+    let chunkStart = 0;
+    let prev = -1;
+    for (let i = 0; i < text.length; ) {
+      const c = text.codePointAt(i)!;
+      if (prev >= 0 && !this.joinable.has(pairKey(prev, c))) {
+        this.encodeChunk(text.slice(chunkStart, i), out);
+        chunkStart = i;
+      }
+      prev = c;
+      i += c > 0xffff ? 2 : 1;
+    }
+    if (chunkStart < text.length) this.encodeChunk(text.slice(chunkStart), out);
+  }
+
+  private encodeChunk(chunk: string, out: number[]): void {
+    let ids = this.cache.get(chunk);
+    if (ids === undefined) {
+      const fresh: number[] = [];
+      spmMerge(this.vocab, chunk, fresh);
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(chunk, fresh);
+      ids = fresh;
+    }
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]);
+  }
+}
+
+/** The merge loop over one piece of escaped text (llama.cpp's algorithm as is). */
+export function spmMerge(vocab: Vocab, text: string, out: number[]): void {
   // symbols as a doubly linked list over [start, start+len) ranges of `text`
   const start: number[] = [];
   const len: number[] = [];
