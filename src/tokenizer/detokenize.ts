@@ -23,6 +23,7 @@
  * Not applied: llama.cpp's clean_up_tokenization_spaces pass (" ," → ","), which
  * is lossy and which llama.cpp's own streaming output does not apply either.
  */
+import { CriaError } from '../shared/errors.ts';
 import { charToByte } from './byte-encoding.ts';
 import { TokenAttr, type Vocab } from './vocab.ts';
 
@@ -83,12 +84,10 @@ export interface DecodeOptions {
 }
 
 /**
- * Incremental decoder: `push(id)` returns the text completed by that token
- * (possibly ""), `flush()` ends the stream. The concatenation of everything
- * returned equals `decode(allIds)` with the same options.
+ * Bytes per id, with the leading-space rule applied: the one place that rule
+ * lives, shared by StreamingDecoder and Tokenizer.decodeBytes.
  */
-export class StreamingDecoder {
-  private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+export class PieceStream {
   private first = true;
   private stripSpace = false;
   private readonly special: boolean;
@@ -101,22 +100,40 @@ export class StreamingDecoder {
     this.special = opts.special ?? false;
   }
 
-  push(id: number): string {
+  next(id: number): Uint8Array {
     if (!Number.isInteger(id) || id < 0 || id >= this.vocab.tokens.length) {
-      throw new RangeError(`token id ${id} is outside the vocabulary (0..${this.vocab.tokens.length - 1})`);
+      throw new CriaError('bad-argument', `token id ${id} is outside the vocabulary (0..${this.vocab.tokens.length - 1})`, { id });
     }
-    let bytes = this.pieces.bytes(id, this.special);
+    const bytes = this.pieces.bytes(id, this.special);
     if (this.first) {
       this.first = false;
       const isBos = id === this.vocab.bos;
       this.stripSpace = this.vocab.addSpacePrefix && (this.opts.startOfText ?? isBos);
-      if (isBos) return this.utf8.decode(bytes, { stream: true }); // the strip applies to the next token
+      if (isBos) return bytes; // the strip applies to the token after BOS
     }
     if (this.stripSpace) {
       this.stripSpace = false;
-      if (bytes.length > 0 && bytes[0] === 0x20) bytes = bytes.subarray(1);
+      if (bytes.length > 0 && bytes[0] === 0x20) return bytes.subarray(1);
     }
-    return this.utf8.decode(bytes, { stream: true });
+    return bytes;
+  }
+}
+
+/**
+ * Incremental decoder: `push(id)` returns the text completed by that token
+ * (possibly ""), `flush()` ends the stream. The concatenation of everything
+ * returned equals `decode(allIds)` with the same options.
+ */
+export class StreamingDecoder {
+  private readonly utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+  private readonly stream: PieceStream;
+
+  constructor(vocab: Vocab, pieces: PieceTable, opts: DecodeOptions = {}) {
+    this.stream = new PieceStream(vocab, pieces, opts);
+  }
+
+  push(id: number): string {
+    return this.utf8.decode(this.stream.next(id), { stream: true });
   }
 
   /** End of stream: an unfinished UTF-8 sequence becomes U+FFFD. */

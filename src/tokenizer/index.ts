@@ -15,7 +15,7 @@ import type { GgufFile, GgufValue } from '../formats/gguf.ts';
 import { CriaError } from '../shared/errors.ts';
 import { BpeEncoder } from './bpe.ts';
 import { missingTemplateError, renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat-template.ts';
-import { PieceTable, StreamingDecoder, type DecodeOptions } from './detokenize.ts';
+import { PieceStream, PieceTable, StreamingDecoder, type DecodeOptions } from './detokenize.ts';
 import { partitionSpecial } from './special.ts';
 import { SpmEncoder } from './spm.ts';
 import { NO_TOKEN, parseVocab, type Vocab } from './vocab.ts';
@@ -103,20 +103,9 @@ export function createTokenizer(metadata: GgufFile | ReadonlyMap<string, GgufVal
   const decoder = (opts: DecodeOptions = {}) => new StreamingDecoder(vocab, pieces, opts);
 
   const decodeBytes = (ids: readonly number[], opts: DecodeOptions = {}): Uint8Array => {
-    const parts: Uint8Array[] = [];
-    let total = 0;
-    ids.forEach((id, i) => {
-      checkId(id);
-      let b = pieces.bytes(id, opts.special ?? false);
-      if (vocab.addSpacePrefix && b[0] === 0x20) {
-        const startOfText = opts.startOfText ?? ids[0] === vocab.bos;
-        const firstText = ids[0] === vocab.bos ? 1 : 0;
-        if (startOfText && i === firstText) b = b.subarray(1);
-      }
-      parts.push(b);
-      total += b.length;
-    });
-    const out = new Uint8Array(total);
+    const stream = new PieceStream(vocab, pieces, opts);
+    const parts = ids.map((id) => stream.next(id));
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let o = 0;
     for (const p of parts) {
       out.set(p, o);
@@ -136,7 +125,6 @@ export function createTokenizer(metadata: GgufFile | ReadonlyMap<string, GgufVal
     warnings: vocab.warnings,
     encode,
     decode: (ids, opts) => {
-      ids.forEach(checkId);
       const d = decoder(opts);
       let s = '';
       for (const id of ids) s += d.push(id);
