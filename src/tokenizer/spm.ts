@@ -45,29 +45,28 @@ export function spmByteToken(vocab: Vocab, byte: number): number {
 const CACHE_LIMIT = 1 << 16;
 const pairKey = (a: number, b: number) => a * 0x200000 + b;
 
+/** Below this length the global queue is cheap enough; above it, chunking pays for building the pair set. */
+const CHUNKING_MIN_LENGTH = 256;
+
 export class SpmEncoder {
   private readonly cache = new Map<string, readonly number[]>();
-  /** Every (char, next char) pair that occurs inside some token. */
-  private readonly joinable = new Set<number>();
+  /** Every (char, next char) pair that occurs inside some token; built on first long input. */
+  private joinable: Set<number> | undefined;
 
-  constructor(private readonly vocab: Vocab) {
-    for (const t of vocab.tokens) {
-      let prev = -1;
-      for (const ch of t) {
-        const c = ch.codePointAt(0)!;
-        if (prev >= 0) this.joinable.add(pairKey(prev, c));
-        prev = c;
-      }
-    }
-  }
+  constructor(private readonly vocab: Vocab) {}
 
   /** Tokenize already-escaped text (spaces as ▁) and append the ids to `out`. */
   encode(text: string, out: number[]): void {
+    if (text.length < CHUNKING_MIN_LENGTH) {
+      spmMerge(this.vocab, text, out);
+      return;
+    }
+    const joinable = (this.joinable ??= joinablePairs(this.vocab));
     let chunkStart = 0;
     let prev = -1;
     for (let i = 0; i < text.length; ) {
       const c = text.codePointAt(i)!;
-      if (prev >= 0 && !this.joinable.has(pairKey(prev, c))) {
+      if (prev >= 0 && !joinable.has(pairKey(prev, c))) {
         this.encodeChunk(text.slice(chunkStart, i), out);
         chunkStart = i;
       }
@@ -88,6 +87,19 @@ export class SpmEncoder {
     }
     for (let i = 0; i < ids.length; i++) out.push(ids[i]);
   }
+}
+
+function joinablePairs(vocab: Vocab): Set<number> {
+  const pairs = new Set<number>();
+  for (const t of vocab.tokens) {
+    let prev = -1;
+    for (const ch of t) {
+      const c = ch.codePointAt(0)!;
+      if (prev >= 0) pairs.add(pairKey(prev, c));
+      prev = c;
+    }
+  }
+  return pairs;
 }
 
 /** The merge loop over one piece of escaped text (llama.cpp's algorithm as is). */
