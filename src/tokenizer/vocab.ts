@@ -205,6 +205,7 @@ export function parseVocab(m: Meta): Vocab {
     const fb = inRange(fallback);
     if (!hasKey(m, KEY(key))) return fb;
     const id = metaNumber(m, KEY(key));
+    if (id === -1 || id === 0xffffffff) return fb; // "not set", as some converters write it
     if (!(Number.isInteger(id) && id >= 0 && id < n)) {
       warnings.push(`tokenizer.ggml.${key} = ${id} is outside the vocabulary (${n} tokens); ignored`);
       return fb;

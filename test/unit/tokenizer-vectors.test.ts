@@ -12,8 +12,10 @@
  * Also: decode(encode(x)) == x for every vector input (all of these
  * tokenizers are lossless on them), and the expected ids decode back to the input.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readGguf } from '../../src/formats/gguf.ts';
+import { fileSource } from '../../src/formats/source-node.ts';
 import { createTokenizer, type Tokenizer } from '../../src/tokenizer/index.ts';
 import { FIXTURES, gpt2Meta, llama3Meta, qwen2Meta, readVectors, readVocabGguf, type Meta } from './helpers/tokenizer-fixtures.ts';
 
@@ -91,5 +93,21 @@ describe('llama.cpp tokenizer test vectors', () => {
 
   afterAll(() => {
     console.log(`\ntokenizer test vectors (passed/total):\n  ${summary.join('\n  ')}\n`);
+  });
+});
+
+describe('stories260K GGUF (llama2.c vocab converted by llama.cpp)', () => {
+  it('prompts encode to expected_greedy.json prompt_tokens; greedy tokens decode to its text', async () => {
+    const src = await fileSource(`${FIXTURES}models/stories260K/stories260K-f32.gguf`);
+    const tok = createTokenizer(await readGguf(src));
+    await src.close();
+    const expected = JSON.parse(readFileSync(`${FIXTURES}models/stories260K/expected_greedy.json`, 'utf8')) as {
+      cases: { prompt: string; prompt_tokens: number[]; greedy_tokens: number[]; text: string }[];
+    };
+    expect(tok.warnings).toEqual([]);
+    for (const c of expected.cases) {
+      expect(tok.encode(c.prompt), JSON.stringify(c.prompt)).toEqual(c.prompt_tokens);
+      expect(tok.decode(c.greedy_tokens)).toBe(c.text);
+    }
   });
 });
