@@ -32,7 +32,7 @@ describe.each(cases)('stories260K $file on the CPU reference', ({ file, tol }) =
     expect(max, `max |Δlogit| ${max} at position ${Math.floor(at / 512)}, token ${at % 512}`).toBeLessThan(tol);
   });
 
-  it.each(expected.cases.map((c: any) => [JSON.stringify(c.prompt), c]))('greedy continuation of %s', async (_name, c: any) => {
+  it.each(expected.cases as { prompt: string; prompt_tokens: number[]; greedy_tokens: number[] }[])('greedy continuation of "$prompt"', async (c) => {
     const model = await loadCpuModel(`models/stories260K/${file}`);
     const s = new Session(model);
     const out: number[] = [...c.prompt_tokens];
