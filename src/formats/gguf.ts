@@ -327,7 +327,8 @@ export async function readGguf(src: ByteSource, opts: ReadGgufOptions = {}): Pro
   const magic = c.u32();
   if (magic !== GGUF_MAGIC) {
     c.pos = 0;
-    const shown = Array.from(await src.read(0, Math.min(4, src.size)))
+    const shown = [0, 8, 16, 24] // the bytes as they are in the file (no second read)
+      .map((shift) => (magic >>> shift) & 0xff)
       .map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`))
       .join('');
     c.fail(`bad magic "${shown}" (expected "GGUF"); is this really a .gguf model?`, { magic });
