@@ -68,8 +68,8 @@ export const generateCommand: Command = {
 
     const t0 = performance.now();
     const file = await openModelFile(values.model as string | undefined);
-    const tok = createTokenizer(file.metadata);
     const model = await loadModel(file, engine, stderrProgress('loading'));
+    const tok = createTokenizer(file.metadata);
     const loadMs = performance.now() - t0;
     const session = new Session(model, values['ctx-size'] === undefined ? {} : { nCtx: numberOption(values, 'ctx-size', 0, { integer: true }) });
 

@@ -24,10 +24,10 @@ export const scoreCommand: Command = {
     const engine = parseEngine(values.engine);
     const text = await textArgument(values);
     const file = await openModelFile(values.model as string | undefined);
+    const model = await loadModel(file, engine, stderrProgress('loading'));
     const tok = createTokenizer(file.metadata);
     const tokens = tok.encode(text, { addSpecial: true, parseSpecial: false });
     if (tokens.length < 2) throw new CriaError('bad-argument', `the text gives ${tokens.length} token(s); scoring needs at least 2`);
-    const model = await loadModel(file, engine, stderrProgress('loading'));
     const nCtx = numberOption(values, 'ctx-size', Math.max(tokens.length, Math.min(model.config.nCtxTrain, 4096)), { integer: true });
     if (tokens.length > model.config.nCtxTrain && values['ctx-size'] === undefined) {
       throw new CriaError('context-overflow', `the text is ${tokens.length} tokens, longer than the model's training context (${model.config.nCtxTrain}); shorten it or pass --ctx-size to score beyond it anyway`);
