@@ -81,9 +81,9 @@ export function metaNumberArray(m: GgufFile | Meta, key: string): ArrayLike<numb
   return wrongType(key, v, 'a numeric array');
 }
 
-/** Plain JSON view of a value (bigints as numbers/strings, long arrays summarized). */
 const bigToJson = (x: bigint): number | string => (Number.isSafeInteger(Number(x)) ? Number(x) : x.toString());
 
+/** Plain JSON view of a value (bigints as numbers, or strings when unsafe; long arrays summarized). */
 export function metaToJson(v: GgufValue, maxItems = Infinity): unknown {
   if (v.type !== GgufValueType.ARRAY) return typeof v.value === 'bigint' ? bigToJson(v.value) : v.value;
   const items = v.value as ArrayLike<unknown>;
