@@ -1,0 +1,122 @@
+/**
+ * Getting a WebGPU device, once, with capabilities checked up front.
+ * - No `navigator.gpu` or no adapter → `webgpu-unavailable`, saying what to do.
+ * - The device asks for the adapter's own maxima of the limits a model needs
+ *   (default limits cap storage bindings at 128 MiB, smaller than many
+ *   embedding tables); a model that still does not fit gets a `limits` error
+ *   naming the limit (see `checkBinding`).
+ * - `shader-f16` is requested only when the adapter has it; nothing requires it.
+ * - Device loss is observed: `ctx.lost` resolves, `ctx.isLost` turns true, and
+ *   every later use fails with `device-lost` until a new context is created.
+ */
+import { CriaError } from '../shared/errors.ts';
+
+export interface DeviceInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  features: string[];
+  limits: Record<string, number>;
+  /** shader-f16 is available and enabled on the device */
+  f16: boolean;
+}
+
+export interface GpuContext {
+  readonly device: GPUDevice;
+  readonly info: DeviceInfo;
+  /** resolves when the device is lost (destroyed or by the browser/driver) */
+  readonly lost: Promise<GPUDeviceLostInfo>;
+  readonly isLost: boolean;
+}
+
+/** Limits a model needs at their adapter maxima. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'timestamp-query', 'subgroups' as GPUFeatureName];
+
+function readLimits(l: GPUSupportedLimits): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key in l) {
+    const v = (l as unknown as Record<string, unknown>)[key];
+    if (typeof v === 'number') out[key] = v;
+  }
+  return out;
+}
+
+export async function createGpu(opts: { powerPreference?: GPUPowerPreference } = {}): Promise<GpuContext> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) {
+    throw new CriaError(
+      'webgpu-unavailable',
+      'WebGPU is not available in this browser. Use a recent Chrome or Edge (version 113 or later) on a secure page (https or localhost); on Linux, Chrome needs WebGPU enabled at chrome://flags/#enable-unsafe-webgpu.',
+    );
+  }
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  } catch (e) {
+    throw new CriaError('webgpu-unavailable', `WebGPU could not find a GPU adapter (${(e as Error).message}). Update your browser and graphics driver, or check chrome://gpu.`);
+  }
+  if (!adapter) {
+    throw new CriaError('webgpu-unavailable', 'WebGPU is present but found no usable GPU adapter (it may be blocklisted for your driver). Update your graphics driver, or check chrome://gpu for details.');
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) requiredLimits[k] = (adapter.limits as unknown as Record<string, number>)[k];
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter!.features.has(f));
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+  } catch (e) {
+    throw new CriaError('webgpu-unavailable', `the GPU adapter refused to create a device: ${(e as Error).message}`);
+  }
+  const ai = adapter.info;
+  const info: DeviceInfo = {
+    vendor: ai?.vendor ?? '',
+    architecture: ai?.architecture ?? '',
+    device: ai?.device ?? '',
+    description: ai?.description ?? '',
+    isFallbackAdapter: (ai as GPUAdapterInfo & { isFallbackAdapter?: boolean })?.isFallbackAdapter ?? false,
+    features: [...device.features].sort(),
+    limits: readLimits(device.limits),
+    f16: device.features.has('shader-f16'),
+  };
+  let isLost = false;
+  const lost = device.lost.then((l) => {
+    isLost = true;
+    return l;
+  });
+  return {
+    device,
+    info,
+    lost,
+    get isLost() {
+      return isLost;
+    },
+  };
+}
+
+/** Throw `limits` unless one binding of `bytes` fits this device. */
+export function checkBinding(ctx: GpuContext, bytes: number, what: string): void {
+  const max = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
+  if (bytes > max) {
+    throw new CriaError(
+      'limits',
+      `${what} needs a GPU buffer of ${(bytes / 2 ** 20).toFixed(1)} MiB, but this GPU allows at most ${(max / 2 ** 20).toFixed(1)} MiB per buffer (maxStorageBufferBindingSize/maxBufferSize); choose a smaller model or a more quantized file`,
+      { limit: 'maxStorageBufferBindingSize', need: bytes, have: max },
+    );
+  }
+}
+
+export function assertAlive(ctx: GpuContext): void {
+  if (ctx.isLost) throw new CriaError('device-lost', 'the GPU device was lost (driver reset, sleep, or too much memory); load the model again');
+}
