@@ -1,0 +1,155 @@
+/**
+ * Launchers for kernels/attention.wgsl (+ kernels/attention_combine.wgsl):
+ * causal GQA attention of q over a layer's KV cache, and `storeKv`, which
+ * records the copies of the new k/v rows into that cache.
+ */
+import source from '@kernels/attention.wgsl?raw';
+import combineSource from '@kernels/attention_combine.wgsl?raw';
+import { CriaError } from '../../shared/errors.ts';
+import { defineKernel } from '../kernel.ts';
+import type { Recorder } from '../recorder.ts';
+import { grid1d, type GpuTensor } from '../tensor.ts';
+
+export const attentionKernel = defineKernel('attention', source);
+export const attentionCombineKernel = defineKernel('attention_combine', combineSource);
+
+/** Structurally a subset of model/ops.ts `AttentionParams`, which can be passed as is. */
+export interface AttentionKernelParams {
+  readonly nHead: number;
+  readonly nHeadKv: number;
+  readonly headDim: number;
+  readonly headDimV: number;
+  readonly scale: number;
+  /** cap·tanh(s/cap) on the scaled scores; 0 = off */
+  readonly softcap: number;
+  /** a query at position p sees keys p − window < j ≤ p; 0 = all */
+  readonly window: number;
+}
+
+export interface AttentionOptions {
+  /** number of key ranges (flash-decoding splits); default: chosen from the shape (see `chooseSplit`) */
+  readonly split?: number;
+  /** query rows per workgroup (1, 2 or 4); default: chosen from the shape */
+  readonly rowsPerGroup?: number;
+}
+
+/** Threads per workgroup = keys per tile. */
+const WG = 64;
+/** kernels/attention.wgsl constants */
+const MAX_D4 = 64;
+const MAX_BR = 4;
+const CH = 4;
+/** Below this many workgroups a GPU has idle compute units: split the keys of long contexts. */
+const TARGET_WORKGROUPS = 64;
+/** A split gets at least this many keys, so its fixed cost (q load, partial write, combine) stays small. */
+const MIN_SPLIT_KEYS = 256;
+
+/**
+ * Record the copies of k [n, kvDim] and v [n, kvDimV] into rows [pos0, pos0+n)
+ * of the layer's caches ([nCtx, kvDim], [nCtx, kvDimV] f32).
+ */
+export function storeKv(rec: Recorder, k: GpuTensor, v: GpuTensor, kCache: GPUBuffer, vCache: GPUBuffer, pos0: number): void {
+  if (k.rows !== v.rows) throw new CriaError('internal', `storeKv: k has ${k.rows} rows, v ${v.rows}`);
+  for (const [name, t, cache] of [['k', k, kCache], ['v', v, vCache]] as const) {
+    const row = t.cols * 4;
+    if (!(Number.isInteger(pos0) && pos0 >= 0 && (pos0 + t.rows) * row <= cache.size)) {
+      throw new CriaError('context-overflow', `storeKv: ${name} rows ${pos0}..${pos0 + t.rows - 1} do not fit a cache of ${Math.floor(cache.size / row)} positions`);
+    }
+    rec.copy(t.buffer, 0, cache, pos0 * row, t.rows * row);
+  }
+}
+
+/** Query rows per workgroup: enough for every GQA head of a token (decode reads K/V once per kv head). */
+export function chooseRowsPerGroup(n: number, group: number): number {
+  const rows = n * group;
+  return rows >= 4 ? 4 : rows >= 2 ? 2 : 1;
+}
+
+/** Key splits: 1 unless the grid leaves a GPU idle and there are keys enough to share. */
+export function chooseSplit(workgroups: number, keys: number): number {
+  if (workgroups >= TARGET_WORKGROUPS || keys < 2 * MIN_SPLIT_KEYS) return 1;
+  return Math.max(1, Math.min(Math.floor(keys / MIN_SPLIT_KEYS), Math.ceil(TARGET_WORKGROUPS / workgroups)));
+}
+
+/**
+ * Causal attention of q [n, nHead·headDim] (row t at position pos0 + t) over
+ * K/V caches that already hold positions [0, pos0+n) (see `storeKv`)
+ * → [n, nHead·headDimV].
+ */
+export function attention(
+  rec: Recorder,
+  q: GpuTensor,
+  kCache: GPUBuffer,
+  vCache: GPUBuffer,
+  p: AttentionKernelParams,
+  pos0: number,
+  opts: AttentionOptions = {},
+): GpuTensor {
+  const n = q.rows;
+  const fail = (msg: string) => new CriaError('internal', `attention: ${msg}`);
+  if (q.cols !== p.nHead * p.headDim) throw fail(`q has ${q.cols} columns, ${p.nHead} heads × ${p.headDim} = ${p.nHead * p.headDim} expected`);
+  if (!(p.nHeadKv > 0 && p.nHead % p.nHeadKv === 0)) throw fail(`${p.nHead} heads is not a multiple of ${p.nHeadKv} kv heads`);
+  for (const d of [p.headDim, p.headDimV]) {
+    if (!(d > 0 && d % 4 === 0 && d <= 4 * MAX_D4)) throw fail(`head size ${d} is not supported (multiples of 4 up to ${4 * MAX_D4})`);
+  }
+  if (!(p.softcap >= 0 && p.window >= 0 && Number.isInteger(p.window))) throw fail(`softcap ${p.softcap} / window ${p.window} must be ≥ 0`);
+  const nCtx = Math.min(Math.floor(kCache.size / (p.nHeadKv * p.headDim * 4)), Math.floor(vCache.size / (p.nHeadKv * p.headDimV * 4)));
+  if (!(Number.isInteger(pos0) && pos0 >= 0 && pos0 + n <= nCtx)) {
+    throw new CriaError('context-overflow', `attention: positions ${pos0}..${pos0 + n - 1} exceed the KV cache (${nCtx} positions)`);
+  }
+  const group = p.nHead / p.nHeadKv;
+  const br = opts.rowsPerGroup ?? chooseRowsPerGroup(n, group);
+  if (![1, 2, 4].includes(br) || br > MAX_BR) throw fail(`rowsPerGroup ${br} is not 1, 2 or 4`);
+  if (p.headDimV / 4 > CH * (WG / br)) throw fail(`head size ${p.headDimV} needs more than ${CH} vec4 per thread at ${br} rows per workgroup`);
+  const lim = rec.device.limits;
+  const shared = 16 * br * MAX_D4 + 8 * br * WG;
+  if (shared > lim.maxComputeWorkgroupStorageSize) throw new CriaError('limits', `attention needs ${shared} bytes of workgroup memory, this GPU allows ${lim.maxComputeWorkgroupStorageSize}`);
+
+  const blocks = Math.ceil((n * group) / br);
+  // every query sees keys from its window start; the first query's is the smallest
+  const kLo = p.window > 0 ? Math.max(0, pos0 - p.window + 1) : 0;
+  const keys = pos0 + n - kLo;
+  let nSplit = Math.min(opts.split ?? chooseSplit(blocks * p.nHeadKv, keys), keys);
+  const splitLen = Math.ceil(Math.ceil(keys / nSplit) / WG) * WG;
+  nSplit = Math.ceil(keys / splitLen);
+  const maxDim = lim.maxComputeWorkgroupsPerDimension;
+  if (blocks > maxDim || nSplit > maxDim) throw fail(`grid ${blocks}×${p.nHeadKv}×${nSplit} exceeds ${maxDim} workgroups per dimension`);
+
+  const outCols = p.nHead * p.headDimV;
+  const out: GpuTensor = { rows: n, cols: outCols, buffer: rec.temp(n * outCols * 4) };
+  const nOut = n * p.nHead;
+  const parts = nSplit === 1 ? out.buffer : rec.temp(nSplit * nOut * p.headDimV * 4);
+  const ml = rec.temp(nSplit * nOut * 8);
+  rec.dispatch({
+    kernel: attentionKernel,
+    variant: { overrides: { WG, BR: br } },
+    params: {
+      n_rows: n,
+      n_head: p.nHead,
+      n_head_kv: p.nHeadKv,
+      group,
+      head_dim: p.headDim,
+      head_dim_v: p.headDimV,
+      pos0,
+      window: p.window,
+      scale: p.scale,
+      softcap: p.softcap,
+      k_lo: kLo,
+      split_len: splitLen,
+      n_split: nSplit,
+    },
+    bindings: [q.buffer, kCache, vCache, parts, ml],
+    grid: [blocks, p.nHeadKv, nSplit],
+  });
+  if (nSplit > 1) {
+    const dv4 = p.headDimV / 4;
+    rec.dispatch({
+      kernel: attentionCombineKernel,
+      variant: { overrides: { WG } },
+      params: { n_out: nOut, dv4, n_split: nSplit },
+      bindings: [parts, ml, out.buffer],
+      grid: grid1d(Math.ceil((nOut * dv4) / WG)),
+    });
+  }
+  return out;
+}
