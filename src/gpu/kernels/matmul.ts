@@ -1,0 +1,77 @@
+/**
+ * Launcher for kernels/matmul.wgsl: y = x · Wᵀ (+ bias) with W still quantized.
+ * x [n, cols] f32, W [rows, cols] of any type with a dequantizer library → y [n, rows].
+ * `matmulPlan` picks the tunables (pure, so tests and benchmarks can name the variant).
+ */
+import source from '@kernels/matmul.wgsl?raw';
+import { CriaError } from '../../shared/errors.ts';
+import { defineKernel, type Variant } from '../kernel.ts';
+import type { Recorder } from '../recorder.ts';
+import { grid1d, type GpuTensor } from '../tensor.ts';
+import type { GpuWeight } from '../weights.ts';
+
+export const matmulKernel = defineKernel('matmul', source);
+
+/** Bounds of the kernel's register arrays (MAX_ROWS, MAX_TOKENS, MAX_ACC in matmul.wgsl). */
+const MAX_ROWS = 8;
+const MAX_TOKENS = 8;
+const MAX_ACC = 32;
+
+export interface MatmulPlan {
+  WG: number;
+  ROWS: number;
+  TOKENS: number;
+}
+
+type Limits = Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupStorageSize'>;
+
+const pow2Ceil = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
+
+/**
+ * Tunables for n tokens × a weight of `cols` values per row in chunks of `chunk`.
+ * - TOKENS: 1 for decode; for prefill the power of two ≥ n up to 8 (each dequantized chunk is used
+ *   for up to 8 tokens; more accumulators would spill registers on many GPUs).
+ * - ROWS = 4: four independent weight loads in flight per thread and each x value loaded once
+ *   for four rows.
+ * - WG: about two chunks per thread and row (WG = the power of two ≥ chunks / 2, 32..256): long rows
+ *   get more threads, so decode keeps enough loads in flight when there are few rows; never below
+ *   ROWS·TOKENS (the reduction has one thread per output) and within the device's limits,
+ *   including workgroup memory 4·WG·(ROWS·TOKENS + 1) bytes.
+ */
+export function matmulPlan(n: number, cols: number, chunk: number, limits: Limits): MatmulPlan {
+  const TOKENS = Math.min(MAX_TOKENS, pow2Ceil(n));
+  const ROWS = 4;
+  const K = ROWS * TOKENS;
+  const maxWg = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+  let WG = Math.min(256, Math.max(32, K, pow2Ceil(Math.ceil(cols / chunk) / 2)));
+  while (WG > K && (WG > maxWg || 4 * WG * (K + 1) > limits.maxComputeWorkgroupStorageSize)) WG /= 2;
+  if (WG > maxWg || 4 * WG * (K + 1) > limits.maxComputeWorkgroupStorageSize || K > MAX_ACC || ROWS > MAX_ROWS) {
+    throw new CriaError('limits', `matmul: no workgroup fits this GPU (ROWS ${ROWS} × TOKENS ${TOKENS} needs ${K} threads and ${4 * K * (K + 1)} bytes of workgroup memory; limits ${maxWg} threads, ${limits.maxComputeWorkgroupStorageSize} bytes)`);
+  }
+  return { WG, ROWS, TOKENS };
+}
+
+export function matmulVariant(w: GpuWeight, plan: MatmulPlan): Variant {
+  return { libs: [w.lib], overrides: { ...plan } };
+}
+
+/** y [x.rows, w.rows] = x [x.rows, w.cols] · Wᵀ (+ bias [w.rows], stored as f32). */
+export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeight): GpuTensor {
+  if (x.cols !== w.cols) throw new CriaError('internal', `matmul ${w.name}: x has ${x.cols} columns, the weight rows have ${w.cols}`);
+  if (bias && (bias.cols * bias.rows !== w.rows || bias.lib.name !== 'dequant_f32')) {
+    throw new CriaError('internal', `matmul ${w.name}: bias ${bias.name} must be ${w.rows} f32 values (has ${bias.cols * bias.rows}, ${bias.lib.name})`);
+  }
+  const n = x.rows;
+  const y: GpuTensor = { rows: n, cols: w.rows, buffer: rec.temp(n * w.rows * 4) };
+  if (n === 0 || w.rows === 0) return y;
+  const plan = matmulPlan(n, w.cols, w.lib.chunk, rec.device.limits);
+  rec.dispatch({
+    kernel: matmulKernel,
+    variant: matmulVariant(w, plan),
+    params: { cols: w.cols, rows: w.rows, n_tokens: n, d_off: w.dOffsetWords, has_bias: bias ? 1 : 0 },
+    // without a bias, x is bound in its place (read-only, never read)
+    bindings: [w.buffer, x.buffer, bias?.buffer ?? x.buffer, y.buffer],
+    grid: grid1d(Math.ceil(w.rows / plan.ROWS)),
+  });
+  return y;
+}
