@@ -1,9 +1,37 @@
-import { defineConfig } from 'vitest/config';
+import { defineConfig, type Plugin } from 'vitest/config';
+import { existsSync } from 'node:fs';
+import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serveFileWithRanges } from './test/server/range.ts';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
+const fixtures = resolve(root, '../shared/fixtures');
+
+/**
+ * Dev server only (tests): `/fixtures/<path>` serves ../shared/fixtures with HTTP Range
+ * support, so browser tests load real model files over HTTP. Never in a build.
+ */
+function fixturesPlugin(): Plugin {
+  return {
+    name: 'cria-test-fixtures',
+    apply: 'serve',
+    configureServer(server) {
+      server.middlewares.use('/fixtures/', (req, res, next) => {
+        if (!existsSync(fixtures)) return next();
+        const path = resolve(fixtures, decodeURIComponent((req.url ?? '').split('?')[0]).replace(/^\/+/, ''));
+        if (!path.startsWith(fixtures + sep)) {
+          res.statusCode = 403;
+          res.end();
+          return;
+        }
+        serveFileWithRanges(req, res, path);
+      });
+    },
+  };
+}
 
 export default defineConfig({
+  plugins: [fixturesPlugin()],
   resolve: {
     alias: { '@kernels': `${root}kernels` },
   },

@@ -33,6 +33,7 @@ export interface GenerateRequest {
 }
 
 export interface GenerateStep {
+  /** the generated token, or -1 for text released at the very end (a held-back tail) */
   token: number;
   /** text released by this token (may be empty while a character or stop string is pending) */
   text: string;
@@ -51,7 +52,31 @@ export interface GenerateResult {
     promptMs: number;
     decodeTokens: number;
     decodeMs: number;
+    /** from the start of the request to the first generated token */
+    firstTokenMs: number;
   };
+}
+
+/**
+ * How a token is chosen, and what crosses from the backend for it:
+ * - greedy without penalties: the backend's argmax (4 bytes per token);
+ * - top-k sampling without penalties: the k best (id, logit) pairs;
+ * - anything else (penalties, top-p/min-p over the whole vocabulary, or the
+ *   caller wants the logits): the full logits row.
+ */
+async function nextToken<A extends Act, W extends Weight>(session: Session<A, W>, logits: A, sampler: Sampler, history: readonly number[], wantLogits: boolean): Promise<{ id: number; logits?: Float32Array }> {
+  const p = sampler.params;
+  const backend = session.model.backend;
+  const penalties = p.repetitionPenalty !== 1 || p.presencePenalty !== 0 || p.frequencyPenalty !== 0;
+  if (!wantLogits && !penalties) {
+    if (p.temperature <= 0) return { id: (await backend.argmax(logits))[0] };
+    if (p.topK > 0) {
+      const { ids, values } = await backend.topk(logits, p.topK);
+      return { id: sampler.sampleCandidates(ids, values) };
+    }
+  }
+  const row = await backend.read(logits);
+  return { id: sampler.sample(row, history), logits: row };
 }
 
 export async function* generate<A extends Act, W extends Weight>(session: Session<A, W>, req: GenerateRequest): AsyncGenerator<GenerateStep, GenerateResult> {
@@ -66,30 +91,37 @@ export async function* generate<A extends Act, W extends Weight>(session: Sessio
   }
   const sampler = new Sampler(req.sampling);
   const stop = new StopMatcher(req.stop ?? []);
+  const wantLogits = req.onStepLogits !== undefined;
   const t0 = performance.now();
 
   // reuse the cached prefix, but always evaluate at least the last prompt token (we need its logits)
   const keep = req.onPromptLogits ? 0 : Math.min(session.commonPrefix(req.prompt), req.prompt.length - 1);
   session.truncate(keep);
   const fresh = req.prompt.slice(keep);
-  let logits: Float32Array;
-  if (req.onPromptLogits) {
-    const all = await session.eval(fresh, 'all', undefined, req.signal);
-    req.onPromptLogits(all);
-    logits = all.subarray(all.length - session.model.config.nVocab);
-  } else {
-    logits = await session.eval(fresh, 'last', undefined, req.signal);
-  }
-  const t1 = performance.now();
-
   const history = [...req.prompt];
   const tokens: number[] = [];
   let text = '';
   let finishReason: FinishReason = 'length';
-  while (tokens.length < req.maxTokens) {
+  let firstTokenMs = 0;
+
+  let pick: { id: number; logits?: Float32Array } | undefined;
+  if (req.onPromptLogits) {
+    const all = await session.eval(fresh, 'all', undefined, req.signal);
+    req.onPromptLogits(all);
+    const last = all.slice(all.length - session.model.config.nVocab);
+    if (req.maxTokens > 0) pick = { id: sampler.sample(last, history), logits: last };
+  } else {
+    const logits = await session.forward(fresh, undefined, req.signal);
+    if (req.maxTokens > 0) pick = await nextToken(session, logits, sampler, history, wantLogits);
+    else await session.model.backend.sync();
+  }
+  const t1 = performance.now();
+
+  while (pick) {
     if (req.signal?.aborted) throw new CriaError('aborted', 'the request was aborted');
-    const id = sampler.sample(logits, history);
-    req.onStepLogits?.(logits, id);
+    const id = pick.id;
+    if (pick.logits) req.onStepLogits?.(pick.logits, id);
+    if (tokens.length === 0) firstTokenMs = performance.now() - t0;
     if (req.isEndToken?.(id)) {
       finishReason = 'stop';
       break;
@@ -103,7 +135,9 @@ export async function* generate<A extends Act, W extends Weight>(session: Sessio
       finishReason = 'stop';
       break;
     }
-    if (tokens.length < req.maxTokens) logits = await session.eval([id], 'last', undefined, req.signal);
+    if (tokens.length >= req.maxTokens) break;
+    const logits = await session.forward([id], undefined, req.signal);
+    pick = await nextToken(session, logits, sampler, history, wantLogits);
   }
   if (req.decoder && !stop.stopped) {
     const tail = stop.push(req.decoder.flush()) + stop.flush();
@@ -118,6 +152,6 @@ export async function* generate<A extends Act, W extends Weight>(session: Sessio
     text,
     finishReason,
     seed: sampler.seed,
-    timings: { promptTokens: fresh.length, promptMs: t1 - t0, decodeTokens: tokens.length, decodeMs: t2 - t1 },
+    timings: { promptTokens: fresh.length, promptMs: t1 - t0, decodeTokens: tokens.length, decodeMs: t2 - t1, firstTokenMs },
   };
 }

@@ -49,40 +49,84 @@ export class Session<A extends Act = Act, W extends Weight = Weight> {
     return i;
   }
 
-  /**
-   * Append `tokens` to the context and run the model. Returns the logits of
-   * the last token (`nVocab` floats), or with `all`, of every appended token
-   * (`tokens.length × nVocab`, row-major).
-   */
-  async eval(tokens: readonly number[], which: 'last' | 'all' = 'last', trace?: Trace<A>, signal?: AbortSignal): Promise<Float32Array> {
-    if (tokens.length === 0) throw new CriaError('bad-argument', 'nothing to evaluate: the token list is empty');
-    const pos0 = this.cached.length;
-    if (pos0 + tokens.length > this.nCtx) {
-      throw new CriaError('context-overflow', `the text needs ${pos0 + tokens.length} tokens but the context holds ${this.nCtx}; shorten the prompt or lower max_tokens`, {
-        needed: pos0 + tokens.length,
+  private checkRoom(n: number): void {
+    if (n === 0) throw new CriaError('bad-argument', 'nothing to evaluate: the token list is empty');
+    if (this.cached.length + n > this.nCtx) {
+      throw new CriaError('context-overflow', `the text needs ${this.cached.length + n} tokens but the context holds ${this.nCtx}; shorten the prompt or lower max_tokens`, {
+        needed: this.cached.length + n,
         nCtx: this.nCtx,
       });
     }
+  }
+
+  /**
+   * Append `tokens` and run the model, in batches of `nBatch`. Returns the
+   * logits activation of the last token, still on the backend (read it, or
+   * take its argmax / top-k there). Valid until the next backend call.
+   */
+  async forward(tokens: readonly number[], trace?: Trace<A>, signal?: AbortSignal): Promise<A> {
+    this.checkRoom(tokens.length);
+    const pos0 = this.cached.length;
+    const backend = this.model.backend;
+    for (let i = 0; ; i += this.nBatch) {
+      if (signal?.aborted) {
+        this.truncate(pos0 + i);
+        throw new CriaError('aborted', 'the request was aborted');
+      }
+      const chunk = tokens.slice(i, i + this.nBatch);
+      const logits = this.model.forward({ tokens: chunk, pos0: pos0 + i, logits: 'last' }, trace);
+      this.cached.push(...chunk);
+      if (i + chunk.length >= tokens.length) return logits;
+      await backend.sync(); // bound memory: each chunk's temporaries are released
+    }
+  }
+
+  /**
+   * Append `tokens` and read logits back: of the last token (`nVocab` floats)
+   * or, with `all`, of every appended token (`tokens.length × nVocab`).
+   */
+  async eval(tokens: readonly number[], which: 'last' | 'all' = 'last', trace?: Trace<A>, signal?: AbortSignal): Promise<Float32Array> {
+    if (which === 'last') return this.model.backend.read(await this.forward(tokens, trace, signal));
+    this.checkRoom(tokens.length);
     const nVocab = this.model.config.nVocab;
-    const out = which === 'all' ? new Float32Array(tokens.length * nVocab) : new Float32Array(nVocab);
+    const out = new Float32Array(tokens.length * nVocab);
+    await this.eachBatch(tokens, trace, signal, async (logits, i) => out.set(await this.model.backend.read(logits), i * nVocab));
+    return out;
+  }
+
+  /**
+   * Append `tokens` and return, for every token after the first, its
+   * log-probability given everything before it, and whether it was the
+   * model's greedy choice. Only these numbers cross from the backend.
+   * The first token is conditioned on what was already cached, when anything was.
+   */
+  async score(tokens: readonly number[], signal?: AbortSignal): Promise<{ logprobs: number[]; greedy: boolean[] }> {
+    this.checkRoom(tokens.length);
+    const logprobs: number[] = [];
+    const greedy: boolean[] = [];
+    await this.eachBatch(tokens, undefined, signal, async (logits, i, n) => {
+      // row r predicts token i + r + 1
+      const targets = Array.from({ length: n }, (_, r) => tokens[i + r + 1] ?? 0);
+      const r = await this.model.backend.logprobs(logits, targets);
+      for (let k = 0; k < n && i + k + 1 < tokens.length; k++) {
+        logprobs.push(r.logprobs[k]);
+        greedy.push(r.argmax[k] === tokens[i + k + 1]);
+      }
+    });
+    return { logprobs, greedy };
+  }
+
+  private async eachBatch(tokens: readonly number[], trace: Trace<A> | undefined, signal: AbortSignal | undefined, use: (logits: A, i: number, n: number) => Promise<void>): Promise<void> {
+    const pos0 = this.cached.length;
     for (let i = 0; i < tokens.length; i += this.nBatch) {
       if (signal?.aborted) {
         this.truncate(pos0 + i);
         throw new CriaError('aborted', 'the request was aborted');
       }
       const chunk = tokens.slice(i, i + this.nBatch);
-      const last = i + chunk.length === tokens.length;
-      if (which === 'last' && !last) {
-        // intermediate prompt chunk: only its KV entries matter, but the forward still ends in logits for one row
-        this.model.forward({ tokens: chunk, pos0: pos0 + i, logits: 'last' }, trace);
-      } else {
-        const logits = this.model.forward({ tokens: chunk, pos0: pos0 + i, logits: which }, trace);
-        const data = await this.model.backend.read(logits);
-        if (which === 'all') out.set(data, i * nVocab);
-        else out.set(data);
-      }
+      const logits = this.model.forward({ tokens: chunk, pos0: pos0 + i, logits: 'all' }, trace);
+      await use(logits, i, chunk.length);
       this.cached.push(...chunk);
     }
-    return out;
   }
 }

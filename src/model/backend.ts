@@ -16,17 +16,36 @@ export interface KvCacheSpec {
   readonly kvDimV: number;
 }
 
+export interface BackendStats {
+  dispatches: number;
+  submits: number;
+  bytesReadBack: number;
+  buffersCreated: number;
+}
+
 export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   readonly name: string;
   readonly ops: Ops<A, W>;
+  /** resolves (with a reason) if the backend's device is lost; the backend is then unusable */
+  readonly lost?: Promise<string>;
   /** Can this backend compute with weights of this type? */
   supportsType(type: GgmlTypeInfo): boolean;
   /** Take ownership of one tensor's raw bytes (still quantized). */
   loadWeight(name: string, type: GgmlTypeInfo, dims: readonly number[], bytes: Uint8Array): Promise<W>;
   /** (Re)allocate the KV cache; positions start empty. */
   allocateCache(spec: KvCacheSpec): void;
-  /** Copy an activation back to the CPU as `rows × cols` f32. */
+  /** Copy an activation back to the CPU as `rows × cols` f32 (runs pending work). */
   read(a: A): Promise<Float32Array>;
+  /** Index of the largest value of each row (lowest index on ties); only these ids cross to the CPU. */
+  argmax(logits: A): Promise<Uint32Array>;
+  /** The k largest values of each row, sorted descending (ties: lower index first). */
+  topk(logits: A, k: number): Promise<{ ids: Uint32Array; values: Float32Array }>;
+  /** Per row t: log-softmax of row t at `targets[t]`, and the row's argmax. */
+  logprobs(logits: A, targets: readonly number[]): Promise<{ logprobs: ArrayLike<number>; argmax: Uint32Array }>;
+  /** Run pending work without reading anything (bounds memory between prompt chunks). */
+  sync(): Promise<void>;
+  /** Counters of the work done so far (GPU: dispatches, submits, bytes read back, buffers created). */
+  stats(): BackendStats;
   /** Release weights and cache. */
   dispose(): void;
 }

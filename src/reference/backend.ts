@@ -7,7 +7,10 @@
 import { CriaError } from '../shared/errors.ts';
 import { dequantize, isDequantizable } from '../formats/quant.ts';
 import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
-import type { Backend, KvCacheSpec } from '../model/backend.ts';
+import type { Backend, BackendStats, KvCacheSpec } from '../model/backend.ts';
+import { argmax } from './argmax.ts';
+import { logSoftmaxGather } from './log_softmax_gather.ts';
+import { topk } from './topk.ts';
 import type { Act, AttentionParams, Ops, RopeParams, Weight } from '../model/ops.ts';
 import { add } from './add.ts';
 import { attention } from './attention.ts';
@@ -17,6 +20,7 @@ import { matmul } from './matmul.ts';
 import { rmsNorm } from './rms_norm.ts';
 import { rope } from './rope.ts';
 import { scale } from './scale.ts';
+import { sliceColumns } from './slice_columns.ts';
 import { softcap } from './softcap.ts';
 import { swiglu } from './swiglu.ts';
 
@@ -65,7 +69,28 @@ export class CpuBackend implements Backend<CpuAct, CpuWeight> {
   }
 
   async read(a: CpuAct): Promise<Float32Array> {
+    this.counters.bytesReadBack += a.data.byteLength;
     return a.data;
+  }
+
+  async argmax(logits: CpuAct): Promise<Uint32Array> {
+    return argmax(logits.data, logits.cols);
+  }
+
+  async topk(logits: CpuAct, k: number): Promise<{ ids: Uint32Array; values: Float32Array }> {
+    const r = topk(logits.data, logits.cols, k);
+    return { ids: r.ids, values: r.values };
+  }
+
+  async logprobs(logits: CpuAct, targets: readonly number[]): Promise<{ logprobs: ArrayLike<number>; argmax: Uint32Array }> {
+    return logSoftmaxGather(logits.data, logits.cols, targets);
+  }
+
+  async sync(): Promise<void> {}
+
+  private readonly counters: BackendStats = { dispatches: 0, submits: 0, bytesReadBack: 0, buffersCreated: 0 };
+  stats(): BackendStats {
+    return { ...this.counters };
   }
 
   dispose(): void {
@@ -119,11 +144,7 @@ export class CpuBackend implements Backend<CpuAct, CpuWeight> {
 
     softcap: (x, cap) => act(x.rows, x.cols, softcap(x.data, cap)),
 
-    columns: (x, col0, cols) => {
-      const y = new Float32Array(x.rows * cols);
-      for (let r = 0; r < x.rows; r++) y.set(x.data.subarray(r * x.cols + col0, r * x.cols + col0 + cols), r * cols);
-      return act(x.rows, cols, y);
-    },
+    columns: (x, col0, cols) => act(x.rows, cols, sliceColumns(x.data, x.cols, col0, cols)),
 
     rows: (x, row0, n) => act(n, x.cols, x.data.slice(row0 * x.cols, (row0 + n) * x.cols)),
   };

@@ -109,45 +109,54 @@ export class Sampler {
       applyPenalties(l, history, p);
     }
     if (p.temperature <= 0) return argmax(l);
-
     // candidates sorted by logit, descending (lowest id first among equals)
-    let ids = topIds(l, p.topK > 0 ? p.topK : l.length);
+    const ids = topIds(l, p.topK > 0 ? p.topK : l.length);
+    return this.draw(ids, ids.map((id) => l[id]));
+  }
+
+  /**
+   * Choose among candidates already reduced to the top k on the backend:
+   * `ids` sorted by logit descending, `values` their logits. The same choice
+   * as `sample` on the full row (with the same top_k) when no penalties apply.
+   */
+  sampleCandidates(ids: ArrayLike<number>, values: ArrayLike<number>): number {
+    if (this.params.temperature <= 0) return ids[0];
+    return this.draw(Array.from(ids), Array.from(values));
+  }
+
+  /** top-p → min-p → temperature → draw, over candidates sorted by logit descending (`logits[i]` is the logit of `ids[i]`). */
+  private draw(ids: number[], logits: number[]): number {
+    const p = this.params;
+    let n = ids.length;
     // probabilities of the untempered distribution over the candidates
-    const max = l[ids[0]];
-    let probs = ids.map((id) => Math.exp(l[id] - max));
-    let sum = probs.reduce((a, b) => a + b, 0);
+    const max = logits[0];
+    const probs = logits.map((x) => Math.exp(x - max));
+    const sum = probs.reduce((a, b) => a + b, 0);
     if (p.topP < 1) {
       let cum = 0;
-      let keep = ids.length;
-      for (let i = 0; i < ids.length; i++) {
+      for (let i = 0; i < n; i++) {
         cum += probs[i] / sum;
         if (cum >= p.topP) {
-          keep = i + 1;
+          n = i + 1;
           break;
         }
       }
-      ids = ids.slice(0, keep);
-      probs = probs.slice(0, keep);
     }
     if (p.minP > 0) {
-      // probs[0] is the max (exp(0) = 1 before normalization)
-      const keep = probs.findIndex((q) => q < p.minP * probs[0]);
-      if (keep > 0) {
-        ids = ids.slice(0, keep);
-        probs = probs.slice(0, keep);
-      }
+      // probs[0] = 1 is the maximum before normalization
+      const cut = probs.findIndex((q, i) => i < n && q < p.minP);
+      if (cut > 0) n = cut;
     }
     // temperature, then draw
-    const t = p.temperature;
-    probs = ids.map((id) => Math.exp((l[id] - max) / t));
-    sum = probs.reduce((a, b) => a + b, 0);
-    const r = this.rng.uniform() * sum;
+    const weights = logits.slice(0, n).map((x) => Math.exp((x - max) / p.temperature));
+    const total = weights.reduce((a, b) => a + b, 0);
+    const r = this.rng.uniform() * total;
     let cum = 0;
-    for (let i = 0; i < ids.length; i++) {
-      cum += probs[i];
+    for (let i = 0; i < n; i++) {
+      cum += weights[i];
       if (r < cum) return ids[i];
     }
-    return ids[ids.length - 1];
+    return ids[n - 1];
   }
 }
 

@@ -119,6 +119,16 @@ describe('Sampler', () => {
     expect(Array.from(l)).toEqual([5, Math.fround(4.9)]);
   });
 
+  it('sampling from backend top-k candidates equals sampling from the full row', () => {
+    const l = randomLogits(5000, 11);
+    const params = { ...CHAT_DEFAULTS, temperature: 0.9, topK: 40, topP: 0.9, minP: 0.02, seed: 5 };
+    const full = new Sampler(params);
+    const cand = new Sampler(params);
+    const ids = topIds(l, 40);
+    const values = ids.map((id) => l[id]);
+    for (let i = 0; i < 200; i++) expect(cand.sampleCandidates(ids, values)).toBe(full.sample(l));
+  });
+
   it('rejects invalid parameters with bad-argument', () => {
     for (const bad of [{ temperature: -1 }, { topP: 0 }, { topK: 1.5 }, { minP: 2 }, { repetitionPenalty: 0 }, { seed: -3 }]) {
       let err: unknown;

@@ -1,0 +1,146 @@
+/**
+ * The client: what pages (app, widget, eval) use. It starts the engine's
+ * worker and wraps the comlink remote in an OpenAI-shaped API:
+ *
+ *   const cria = createClient();
+ *   await cria.load({ url }, { onProgress });
+ *   for await (const chunk of cria.chat.completions.create({ messages, stream: true })) …
+ *
+ * Streams are AsyncIterables; breaking out of the loop, or an AbortSignal,
+ * aborts the request in the worker.
+ */
+import * as Comlink from 'comlink';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatMessage,
+  Completion,
+  CompletionChunk,
+  CompletionRequest,
+  DeviceInfo,
+  EngineApi,
+  EngineStats,
+  LoadProgress,
+  ModelInfo,
+  ModelSource,
+  ScoreRequest,
+  ScoreResult,
+  TokenizeOptions,
+} from '../protocol/api.ts';
+import { installErrorTransfer } from './comlink-errors.ts';
+import { AsyncQueue } from './queue.ts';
+
+export type * from '../protocol/api.ts';
+
+export interface RequestOptions {
+  signal?: AbortSignal;
+}
+
+/** A streaming response: iterate it for chunks; `requestId` identifies it for `abort`. */
+export interface Stream<T> extends AsyncIterable<T> {
+  readonly requestId: string;
+}
+
+export interface CriaClient {
+  load(source: ModelSource, opts?: { onProgress?: (p: LoadProgress) => void }): Promise<ModelInfo>;
+  unload(): Promise<void>;
+  chat: {
+    completions: {
+      create(req: ChatCompletionRequest & { stream: true }, opts?: RequestOptions): Stream<ChatCompletionChunk>;
+      create(req: ChatCompletionRequest & { stream?: false }, opts?: RequestOptions): Promise<ChatCompletion>;
+    };
+  };
+  completions: {
+    create(req: CompletionRequest & { stream: true }, opts?: RequestOptions): Stream<CompletionChunk>;
+    create(req: CompletionRequest & { stream?: false }, opts?: RequestOptions): Promise<Completion>;
+  };
+  score(req: ScoreRequest, opts?: RequestOptions): Promise<ScoreResult>;
+  abort(requestId: string): Promise<void>;
+  tokenize(text: string, opts?: TokenizeOptions): Promise<number[]>;
+  detokenize(ids: number[]): Promise<string>;
+  applyChatTemplate(messages: ChatMessage[], addGenerationPrompt?: boolean): Promise<string>;
+  deviceInfo(): Promise<DeviceInfo>;
+  modelInfo(): Promise<ModelInfo | null>;
+  stats(): Promise<EngineStats>;
+  /** stop the worker; the client is unusable afterwards */
+  terminate(): void;
+}
+
+let seq = 0;
+const requestId = () => `r${Date.now().toString(36)}${(seq++).toString(36)}`;
+
+export function createEngineWorker(): Worker {
+  return new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module', name: 'cria-engine' });
+}
+
+/** Wrap an engine worker (a new one by default). */
+export function createClient(worker: Worker = createEngineWorker()): CriaClient {
+  installErrorTransfer();
+  const remote = Comlink.wrap<EngineApi>(worker);
+
+  function withSignal<T>(id: string, p: Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (!signal) return p;
+    const onAbort = () => void remote.abort(id);
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    return p.finally(() => signal.removeEventListener('abort', onAbort));
+  }
+
+  function stream<C>(start: (id: string, onChunk: (c: C) => void) => Promise<unknown>, id: string, signal?: AbortSignal): Stream<C> {
+    return {
+      requestId: id,
+      [Symbol.asyncIterator]() {
+        const q = new AsyncQueue<C>();
+        const done = withSignal(id, start(id, Comlink.proxy((c: C) => q.push(c))), signal);
+        done.then(
+          () => q.end(),
+          (e) => q.fail(e),
+        );
+        return {
+          next: () => q.next(),
+          async return() {
+            // the consumer stopped early: stop generating
+            await remote.abort(id);
+            await done.catch(() => undefined);
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    };
+  }
+
+  const chatCreate = ((req: ChatCompletionRequest, opts: RequestOptions = {}) => {
+    const id = req.request_id ?? requestId();
+    if (req.stream) return stream<ChatCompletionChunk>((rid, on) => remote.chatCompletion({ ...req, request_id: rid }, on), id, opts.signal);
+    return withSignal(id, remote.chatCompletion({ ...req, request_id: id }), opts.signal);
+  }) as CriaClient['chat']['completions']['create'];
+
+  const completionCreate = ((req: CompletionRequest, opts: RequestOptions = {}) => {
+    const id = req.request_id ?? requestId();
+    if (req.stream) return stream<CompletionChunk>((rid, on) => remote.completion({ ...req, request_id: rid }, on), id, opts.signal);
+    return withSignal(id, remote.completion({ ...req, request_id: id }), opts.signal);
+  }) as CriaClient['completions']['create'];
+
+  return {
+    load: (source, opts = {}) => remote.load(source, opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined),
+    unload: () => remote.unload(),
+    chat: { completions: { create: chatCreate } },
+    completions: { create: completionCreate },
+    score: (req, opts = {}) => {
+      const id = req.request_id ?? requestId();
+      return withSignal(id, remote.score({ ...req, request_id: id }), opts.signal);
+    },
+    abort: (id) => remote.abort(id),
+    tokenize: (text, opts) => remote.tokenize(text, opts),
+    detokenize: (ids) => remote.detokenize(ids),
+    applyChatTemplate: (messages, add) => remote.applyChatTemplate(messages, add),
+    deviceInfo: () => remote.deviceInfo(),
+    modelInfo: () => remote.modelInfo(),
+    stats: () => remote.stats(),
+    terminate: () => {
+      remote[Comlink.releaseProxy]();
+      worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,390 @@
+/**
+ * The engine: one loaded model behind the `EngineApi` (src/protocol/api.ts).
+ * It is backend-agnostic: the worker builds it with the WebGPU backend,
+ * Node tests and the CLI with the CPU reference. It never imports comlink.
+ *
+ * Requests run one at a time (one model, one KV cache); the session keeps
+ * the longest common prefix between requests, so a chat turn or a batch of
+ * multiple-choice options over one context only pays for what is new.
+ */
+import { CriaError } from '../shared/errors.ts';
+import { readGguf, type GgufFile } from '../formats/gguf.ts';
+import { blobSource, bytesSource, urlSource, type ByteSource } from '../formats/source.ts';
+import type { Backend } from '../model/backend.ts';
+import { summarize } from '../model/inspect.ts';
+import { Model } from '../model/model.ts';
+import type { Act, Weight } from '../model/ops.ts';
+import { CHAT_DEFAULTS, logSoftmax, topIds, type SamplingParams } from '../sampling/sampler.ts';
+import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  ChatMessage,
+  Completion,
+  CompletionChunk,
+  CompletionRequest,
+  DeviceInfo,
+  EngineApi,
+  EngineStats,
+  FinishReason,
+  LoadProgress,
+  ModelInfo,
+  ModelSource,
+  SamplingRequest,
+  ScoreRequest,
+  ScoreResult,
+  TokenizeOptions,
+  TokenLogprob,
+  Usage,
+} from '../protocol/api.ts';
+import { generate, type GenerateResult } from './generate.ts';
+import { Session } from './session.ts';
+
+export interface EngineOptions {
+  /** a fresh backend for each load (after a device loss, a new device) */
+  createBackend(): Promise<Backend>;
+  deviceInfo?(): Promise<DeviceInfo>;
+  /** context size cap (default 4096, at most the model's training context) */
+  nCtx?: number;
+  fetch?: typeof fetch;
+}
+
+interface Loaded {
+  file: GgufFile;
+  model: Model;
+  tokenizer: Tokenizer;
+  session: Session;
+  info: ModelInfo;
+}
+
+const DEFAULT_MAX_TOKENS = 512;
+
+/** Let queued messages (e.g. an abort) run between tokens without timer clamping. */
+function yieldToEventLoop(): Promise<void> {
+  if (typeof MessageChannel === 'undefined') return new Promise((r) => setTimeout(r, 0));
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(0);
+  });
+}
+
+let counter = 0;
+const newId = (prefix: string) => `${prefix}-${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+export class Engine implements EngineApi {
+  private loaded?: Loaded;
+  private backend?: Backend;
+  private readonly requests = new Map<string, AbortController>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private tokensEvaluated = 0;
+
+  constructor(private readonly opts: EngineOptions) {}
+
+  /** Run `fn` after every earlier request, with an abort signal registered under `requestId`. */
+  private exclusive<T>(requestId: string | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const ctrl = new AbortController();
+    const id = requestId ?? newId('req');
+    if (this.requests.has(id)) return Promise.reject(new CriaError('bad-argument', `request id ${id} is already in use`));
+    this.requests.set(id, ctrl);
+    const run = this.queue.then(async () => {
+      if (ctrl.signal.aborted) throw new CriaError('aborted', 'the request was aborted before it started');
+      return fn(ctrl.signal);
+    });
+    this.queue = run.catch(() => undefined);
+    return run.finally(() => this.requests.delete(id));
+  }
+
+  private need(): Loaded {
+    if (!this.loaded) throw new CriaError('bad-argument', 'no model is loaded; call load() first');
+    return this.loaded;
+  }
+
+  async load(source: ModelSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
+    return this.exclusive(undefined, async (signal) => {
+      const t0 = performance.now();
+      await this.dropModel();
+      onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
+      const src = await openSource(source, this.opts.fetch);
+      const file = await readGguf(src);
+      const tokenizer = createTokenizer(file.metadata);
+      const backend = (this.backend ??= await this.opts.createBackend());
+      backend.lost?.then(() => {
+        if (this.backend === backend) {
+          this.backend = undefined;
+          this.loaded = undefined;
+        }
+      });
+      const model = await Model.load(file, backend, {
+        signal,
+        onProgress: (p) => onProgress?.({ phase: 'upload', loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, tensor: p.tensor }),
+      });
+      const nCtx = Math.min(model.config.nCtxTrain, this.opts.nCtx ?? 4096);
+      const session = new Session(model, { nCtx });
+      onProgress?.({ phase: 'compile', loadedBytes: model.weightBytes, totalBytes: model.weightBytes });
+      await this.warmUp(session);
+      const s = summarize(file);
+      const info: ModelInfo = {
+        id: s.name ?? src.name.split('/').pop() ?? 'model',
+        architecture: s.architecture,
+        parameters: s.parameters,
+        contextLength: model.config.nCtxTrain,
+        nCtx,
+        tensorTypes: s.tensor_types,
+        vocabSize: tokenizer.vocabSize,
+        hasChatTemplate: tokenizer.chatTemplate !== undefined,
+        weightBytes: model.weightBytes,
+        loadMs: performance.now() - t0,
+      };
+      this.loaded = { file, model, tokenizer, session, info };
+      onProgress?.({ phase: 'ready', loadedBytes: model.weightBytes, totalBytes: model.weightBytes });
+      return info;
+    });
+  }
+
+  /** Compile every pipeline a decode step and a prompt batch need, so the first request is not slow. */
+  private async warmUp(session: Session): Promise<void> {
+    const bos = 0;
+    await session.forward([bos, bos]);
+    await session.model.backend.argmax(await session.forward([bos]));
+    session.truncate(0);
+  }
+
+  private async dropModel(): Promise<void> {
+    this.loaded = undefined;
+    this.backend?.dispose();
+    this.backend = undefined;
+  }
+
+  async unload(): Promise<void> {
+    return this.exclusive(undefined, () => this.dropModel());
+  }
+
+  async abort(requestId: string): Promise<void> {
+    this.requests.get(requestId)?.abort();
+  }
+
+  async modelInfo(): Promise<ModelInfo | null> {
+    return this.loaded?.info ?? null;
+  }
+
+  async deviceInfo(): Promise<DeviceInfo> {
+    if (!this.opts.deviceInfo) throw new CriaError('not-implemented', 'this engine has no device information (CPU reference)');
+    return this.opts.deviceInfo();
+  }
+
+  async stats(): Promise<EngineStats> {
+    const b = this.backend;
+    const s = b?.stats() ?? { dispatches: 0, submits: 0, bytesReadBack: 0, buffersCreated: 0 };
+    return { backend: b?.name ?? 'none', ...s, tokensEvaluated: this.tokensEvaluated };
+  }
+
+  async tokenize(text: string, opts: TokenizeOptions = {}): Promise<number[]> {
+    return this.need().tokenizer.encode(text, { addSpecial: opts.add_special ?? true, parseSpecial: opts.parse_special ?? false });
+  }
+
+  async detokenize(ids: number[]): Promise<string> {
+    return this.need().tokenizer.decode(ids);
+  }
+
+  async applyChatTemplate(messages: ChatMessage[], addGenerationPrompt = true): Promise<string> {
+    return this.need().tokenizer.applyChatTemplate(messages.map((x) => ({ role: x.role, content: x.content })), { addGenerationPrompt });
+  }
+
+  /** Chat prompt → ids: the template's text with special tokens parsed, BOS added once if the model wants one. */
+  private chatPrompt(m: Loaded, messages: ChatMessage[], template?: string): number[] {
+    if (!Array.isArray(messages) || messages.length === 0) throw new CriaError('bad-argument', 'messages must be a non-empty array of {role, content}');
+    for (const msg of messages) {
+      if (!msg || typeof msg.content !== 'string' || !['system', 'user', 'assistant'].includes(msg.role)) {
+        throw new CriaError('bad-argument', `each message needs a role (system, user or assistant) and string content; got ${JSON.stringify(msg)?.slice(0, 80)}`);
+      }
+    }
+    const text = m.tokenizer.applyChatTemplate(
+      messages.map((x) => ({ role: x.role, content: x.content })),
+      { addGenerationPrompt: true, ...(template !== undefined ? { template } : {}) },
+    );
+    const ids = m.tokenizer.encode(text, { addSpecial: false, parseSpecial: true });
+    if (m.tokenizer.addBos && m.tokenizer.bos >= 0 && ids[0] !== m.tokenizer.bos) ids.unshift(m.tokenizer.bos);
+    return ids;
+  }
+
+  async chatCompletion(req: ChatCompletionRequest, onChunk?: (c: ChatCompletionChunk) => void): Promise<ChatCompletion> {
+    return this.exclusive(req.request_id, async (signal) => {
+      const m = this.need();
+      const prompt = this.chatPrompt(m, req.messages, req.chat_template);
+      const id = newId('chatcmpl');
+      const created = Math.floor(Date.now() / 1000);
+      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason | null, logprobs: TokenLogprob[] | null, usage?: Usage): ChatCompletionChunk => ({
+        id,
+        object: 'chat.completion.chunk',
+        created,
+        model: m.info.id,
+        choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs } : null, finish_reason: finish }],
+        ...(usage ? { usage } : {}),
+      });
+      const stream = req.stream && onChunk ? onChunk : undefined;
+      stream?.(chunk({ role: 'assistant', content: '' }, null, null));
+      const r = await this.run(m, prompt, req, signal, (text, lp) => stream?.(chunk({ content: text }, null, lp)));
+      stream?.(chunk({}, r.result.finishReason, null, r.usage));
+      return {
+        id,
+        object: 'chat.completion',
+        created,
+        model: m.info.id,
+        choices: [{ index: 0, message: { role: 'assistant', content: r.result.text }, logprobs: r.logprobs ? { content: r.logprobs } : null, finish_reason: r.result.finishReason }],
+        usage: r.usage,
+      };
+    });
+  }
+
+  async completion(req: CompletionRequest, onChunk?: (c: CompletionChunk) => void): Promise<Completion> {
+    return this.exclusive(req.request_id, async (signal) => {
+      const m = this.need();
+      const prompt = typeof req.prompt === 'string' ? m.tokenizer.encode(req.prompt, { addSpecial: true, parseSpecial: false }) : checkIds(req.prompt, m.tokenizer.vocabSize);
+      const id = newId('cmpl');
+      const created = Math.floor(Date.now() / 1000);
+      const chunk = (text: string, ids: number[], finish: FinishReason | null, lp: TokenLogprob[] | null, usage?: Usage): CompletionChunk => ({
+        id,
+        object: 'text_completion',
+        created,
+        model: m.info.id,
+        choices: [{ index: 0, text, token_ids: ids, logprobs: lp ? { content: lp } : null, finish_reason: finish }],
+        ...(usage ? { usage } : {}),
+      });
+      const stream = req.stream && onChunk ? onChunk : undefined;
+      const r = await this.run(m, prompt, req, signal, (text, lp, ids) => stream?.(chunk(text, ids, null, lp)));
+      stream?.(chunk('', [], r.result.finishReason, null, r.usage));
+      const done = chunk(r.result.text, r.result.tokens, r.result.finishReason, r.logprobs, r.usage);
+      return done as Completion;
+    });
+  }
+
+  /** Generate from prompt ids; `emit` gets each released piece of text (and the ids since the last emit). */
+  private async run(
+    m: Loaded,
+    prompt: number[],
+    req: SamplingRequest,
+    signal: AbortSignal,
+    emit: (text: string, logprobs: TokenLogprob[] | null, ids: number[]) => void,
+  ): Promise<{ result: GenerateResult; usage: Usage; logprobs: TokenLogprob[] | null }> {
+    const sampling = samplingParams(req);
+    const room = m.session.nCtx - prompt.length;
+    if (room <= 0) {
+      throw new CriaError('context-overflow', `the prompt is ${prompt.length} tokens but the context holds ${m.session.nCtx}; shorten the conversation`, { promptTokens: prompt.length, nCtx: m.session.nCtx });
+    }
+    const maxTokens = req.max_tokens ?? Math.min(DEFAULT_MAX_TOKENS, room);
+    const stop = req.stop === undefined ? [] : Array.isArray(req.stop) ? req.stop : [req.stop];
+    const wantLogprobs = !!req.logprobs;
+    const topN = req.top_logprobs ?? 0;
+    if (!Number.isInteger(topN) || topN < 0 || topN > 20) throw new CriaError('bad-argument', `top_logprobs ${topN} must be a whole number from 0 to 20`);
+    const logprobs: TokenLogprob[] = [];
+    let pending: TokenLogprob[] = [];
+    let pendingIds: number[] = [];
+
+    const it = generate(m.session, {
+      prompt,
+      maxTokens,
+      sampling,
+      stop,
+      isEndToken: (id) => m.tokenizer.isEog(id),
+      decoder: m.tokenizer.decoder(),
+      signal,
+      onStepLogits: wantLogprobs
+        ? (logits, token) => {
+            const ls = logSoftmax(logits);
+            const piece = (id: number) => {
+              const bytes = Array.from(m.tokenizer.decodeBytes([id], { startOfText: false }));
+              return { token: new TextDecoder().decode(Uint8Array.from(bytes)), logprob: ls[id], bytes };
+            };
+            pending.push({ ...piece(token), top_logprobs: topIds(logits, topN).map(piece) });
+          }
+        : undefined,
+    });
+    let step: IteratorResult<{ token: number; text: string }, GenerateResult>;
+    while (!(step = await it.next()).done) {
+      if (step.value.token >= 0) pendingIds.push(step.value.token);
+      if (step.value.text) {
+        emit(step.value.text, wantLogprobs ? pending : null, pendingIds);
+        logprobs.push(...pending);
+        pending = [];
+        pendingIds = [];
+      }
+      await yieldToEventLoop();
+    }
+    logprobs.push(...pending);
+    const result = step.value;
+    this.tokensEvaluated += result.timings.promptTokens + result.tokens.length;
+    const t = result.timings;
+    const usage: Usage = {
+      prompt_tokens: prompt.length,
+      completion_tokens: result.tokens.length,
+      total_tokens: prompt.length + result.tokens.length,
+      prefill_tokens: t.promptTokens,
+      prefill_tokens_per_s: t.promptMs > 0 ? (t.promptTokens / t.promptMs) * 1000 : 0,
+      decode_tokens_per_s: t.decodeMs > 0 ? (t.decodeTokens / t.decodeMs) * 1000 : 0,
+      time_to_first_token_ms: t.firstTokenMs,
+    };
+    return { result, usage, logprobs: wantLogprobs ? logprobs : null };
+  }
+
+  async score(req: ScoreRequest): Promise<ScoreResult> {
+    return this.exclusive(req.request_id, async (signal) => {
+      const m = this.need();
+      const ctx = typeof req.context === 'string' ? m.tokenizer.encode(req.context, { addSpecial: true, parseSpecial: false }) : checkIds(req.context, m.tokenizer.vocabSize);
+      const cont = typeof req.continuation === 'string' ? m.tokenizer.encode(req.continuation, { addSpecial: false, parseSpecial: false }) : checkIds(req.continuation, m.tokenizer.vocabSize);
+      if (ctx.length === 0) throw new CriaError('bad-argument', 'score needs a non-empty context (at least BOS)');
+      if (cont.length === 0) throw new CriaError('bad-argument', 'score needs a non-empty continuation');
+      const s = m.session;
+      if (ctx.length + cont.length > s.nCtx) throw new CriaError('context-overflow', `context + continuation is ${ctx.length + cont.length} tokens; the context holds ${s.nCtx}`);
+      // keep the cached prefix; the last context token is re-fed because its logits predict the continuation
+      const keep = Math.min(s.commonPrefix(ctx), ctx.length - 1);
+      s.truncate(keep);
+      if (keep < ctx.length - 1) {
+        await s.forward(ctx.slice(keep, ctx.length - 1), undefined, signal);
+        await s.model.backend.sync();
+      }
+      const r = await s.score([ctx[ctx.length - 1], ...cont], signal);
+      this.tokensEvaluated += ctx.length - 1 - keep + cont.length + 1;
+      return {
+        context_tokens: ctx,
+        tokens: cont,
+        logprobs: r.logprobs,
+        sum: r.logprobs.reduce((a, b) => a + b, 0),
+        greedy: r.greedy.every(Boolean),
+      };
+    });
+  }
+}
+
+function checkIds(ids: number[], vocabSize: number): number[] {
+  if (!Array.isArray(ids) || ids.some((id) => !Number.isInteger(id) || id < 0 || id >= vocabSize)) {
+    throw new CriaError('bad-argument', `token ids must be whole numbers from 0 to ${vocabSize - 1}`);
+  }
+  return ids;
+}
+
+/** OpenAI-style request fields → sampler parameters, with Cria's chat defaults for what is absent. */
+export function samplingParams(r: SamplingRequest): SamplingParams {
+  return {
+    ...CHAT_DEFAULTS,
+    temperature: r.temperature ?? CHAT_DEFAULTS.temperature,
+    topP: r.top_p ?? CHAT_DEFAULTS.topP,
+    topK: r.top_k ?? CHAT_DEFAULTS.topK,
+    minP: r.min_p ?? CHAT_DEFAULTS.minP,
+    repetitionPenalty: r.repetition_penalty ?? 1,
+    presencePenalty: r.presence_penalty ?? 0,
+    frequencyPenalty: r.frequency_penalty ?? 0,
+    seed: r.seed,
+  };
+}
+
+async function openSource(source: ModelSource, doFetch?: typeof fetch): Promise<ByteSource> {
+  if ('url' in source) return urlSource(source.url, { fetch: doFetch });
+  if ('file' in source) return blobSource(source.file, source.file.name ?? 'file');
+  if ('bytes' in source) return bytesSource(new Uint8Array(source.bytes), source.name ?? 'model.gguf');
+  throw new CriaError('bad-argument', 'a model source is { url }, { file } or { bytes }');
+}

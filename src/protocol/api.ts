@@ -1,0 +1,205 @@
+/**
+ * The engine's interface, as the page sees it across the worker boundary.
+ * Everything here is plain, structured-clone-safe data (a `File` and an
+ * `ArrayBuffer` clone too); callbacks are comlink proxies. Request and
+ * response shapes follow the OpenAI API where it has one (snake_case
+ * fields), so code written for it ports over.
+ */
+
+/** Where a model comes from. */
+export type ModelSource =
+  | { url: string }
+  | { file: Blob & { name?: string } }
+  | { bytes: ArrayBuffer; name?: string };
+
+export interface LoadProgress {
+  phase: 'open' | 'upload' | 'compile' | 'ready';
+  loadedBytes: number;
+  totalBytes: number;
+  /** the tensor being loaded, during `upload` */
+  tensor?: string;
+}
+
+export interface ModelInfo {
+  /** the model's name (general.name) or file name */
+  id: string;
+  architecture: string;
+  parameters: number;
+  /** context length the model was trained with */
+  contextLength: number;
+  /** context size of this session */
+  nCtx: number;
+  /** bytes per tensor type, as in `cria inspect` */
+  tensorTypes: Record<string, number>;
+  vocabSize: number;
+  hasChatTemplate: boolean;
+  /** bytes of weights on the device */
+  weightBytes: number;
+  /** milliseconds from load() to ready */
+  loadMs: number;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** Sampling, as the OpenAI API names it (plus top_k, min_p and repetition_penalty, as llama.cpp's server does). */
+export interface SamplingRequest {
+  /** most tokens to generate (default 512, at most what the context has room for) */
+  max_tokens?: number;
+  /** 0 = greedy; default 0.8 */
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  min_p?: number;
+  repetition_penalty?: number;
+  presence_penalty?: number;
+  frequency_penalty?: number;
+  seed?: number;
+  stop?: string | string[];
+  /** return the log-probability of each generated token */
+  logprobs?: boolean;
+  /** with logprobs: this many most likely alternatives per position (0–20) */
+  top_logprobs?: number;
+}
+
+export interface ChatCompletionRequest extends SamplingRequest {
+  messages: ChatMessage[];
+  /** a Jinja chat template to use instead of the model's own (as vLLM's server allows); required for models without one */
+  chat_template?: string;
+  stream?: boolean;
+  /** cancel with `abort(request_id)`; one is made up when absent */
+  request_id?: string;
+}
+
+export interface CompletionRequest extends SamplingRequest {
+  /** text (BOS added as the model says) or token ids (used as they are) */
+  prompt: string | number[];
+  stream?: boolean;
+  request_id?: string;
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs: { token: string; logprob: number; bytes: number[] }[];
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  /** prompt tokens actually evaluated (a cached prefix is reused) */
+  prefill_tokens: number;
+  prefill_tokens_per_s: number;
+  decode_tokens_per_s: number;
+  time_to_first_token_ms: number;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  choices: {
+    index: 0;
+    delta: { role?: 'assistant'; content?: string };
+    logprobs: { content: TokenLogprob[] } | null;
+    finish_reason: FinishReason | null;
+  }[];
+  /** only on the last chunk */
+  usage?: Usage;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  choices: {
+    index: 0;
+    message: { role: 'assistant'; content: string };
+    logprobs: { content: TokenLogprob[] } | null;
+    finish_reason: FinishReason;
+  }[];
+  usage: Usage;
+}
+
+export interface CompletionChunk {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: { index: 0; text: string; token_ids: number[]; logprobs: { content: TokenLogprob[] } | null; finish_reason: FinishReason | null }[];
+  usage?: Usage;
+}
+
+export type Completion = CompletionChunk & { usage: Usage; choices: (CompletionChunk['choices'][0] & { finish_reason: FinishReason })[] };
+
+export interface ScoreRequest {
+  /** conditioning text or ids (BOS added to text as the model says) */
+  context: string | number[];
+  /** what to score, after the context (text is tokenized without BOS) */
+  continuation: string | number[];
+  request_id?: string;
+}
+
+export interface ScoreResult {
+  context_tokens: number[];
+  tokens: number[];
+  /** log-probability of each continuation token */
+  logprobs: number[];
+  sum: number;
+  /** every continuation token was the model's argmax */
+  greedy: boolean;
+}
+
+export interface TokenizeOptions {
+  /** add BOS/EOS as the model says (default true) */
+  add_special?: boolean;
+  /** match special-token text like <|im_start|> (default false) */
+  parse_special?: boolean;
+}
+
+export interface DeviceInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter: boolean;
+  features: string[];
+  limits: Record<string, number>;
+  f16: boolean;
+}
+
+export interface EngineStats {
+  backend: string;
+  dispatches: number;
+  submits: number;
+  bytesReadBack: number;
+  buffersCreated: number;
+  /** tokens produced by the forward pass so far (prefill + decode) */
+  tokensEvaluated: number;
+}
+
+/** What the worker exposes. Implemented by src/engine/engine.ts (`satisfies EngineApi`). */
+export interface EngineApi {
+  load(source: ModelSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  unload(): Promise<void>;
+  /** streams chunks through `onChunk` when `stream`; resolves with the whole completion either way */
+  chatCompletion(req: ChatCompletionRequest, onChunk?: (c: ChatCompletionChunk) => void): Promise<ChatCompletion>;
+  completion(req: CompletionRequest, onChunk?: (c: CompletionChunk) => void): Promise<Completion>;
+  score(req: ScoreRequest): Promise<ScoreResult>;
+  /** end a running request; it rejects with code `aborted` */
+  abort(requestId: string): Promise<void>;
+  tokenize(text: string, opts?: TokenizeOptions): Promise<number[]>;
+  detokenize(ids: number[]): Promise<string>;
+  applyChatTemplate(messages: ChatMessage[], addGenerationPrompt?: boolean): Promise<string>;
+  deviceInfo(): Promise<DeviceInfo>;
+  modelInfo(): Promise<ModelInfo | null>;
+  stats(): Promise<EngineStats>;
+}
