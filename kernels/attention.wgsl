@@ -1,37 +1,43 @@
-// attention: causal multi-head attention of query rows over a KV cache (flash-attention style:
-// online softmax over tiles of keys, so workgroup memory does not grow with the context).
+// attention: causal multi-head attention of query rows over a KV cache, flash-attention style
+// (online softmax over tiles of keys: workgroup memory does not grow with the context).
 //   Query token t is at position pos = pos0 + t; query head h reads kv head g = ⌊h / group⌋.
 //     s_j = scale · q[t,h]·K[j,g]                 for lo ≤ j ≤ pos, lo = window ? max(0, pos − window + 1) : 0
 //     s_j = softcap · tanh(s_j / softcap)         when softcap > 0
 //     o[t,h] = Σ_j softmax(s)_j · V[j,g]
-//   The keys are split into n_split ranges of split_len keys starting at k_lo; with n_split = 1
-//   this kernel writes the normalized output, otherwise each split writes its unnormalized
-//   partial (acc, and (m, l): running max and sum of exp(s − m)) and kernels/attention_combine.wgsl
-//   merges them (flash-decoding: parallelism over key ranges for long decode contexts).
+//   Keys [k_lo, pos0 + n_rows) are cut into n_split ranges of split_len keys. With n_split = 1 this
+//   kernel writes the normalized output; otherwise every range writes its unnormalized partial
+//   (acc = Σ exp(s_j − m)·V_j, m = max s_j, l = Σ exp(s_j − m)) and kernels/attention_combine.wgsl
+//   merges them (flash-decoding: parallel key ranges when a decode grid is too small for the GPU).
 //
 // Dispatch: (⌈n_rows · group / BR⌉, n_head_kv, n_split) workgroups of WG threads.
 //   A workgroup owns BR query rows of one kv head g: row r ↔ (t = r / group, h = g·group + r % group),
-//   so GQA heads of one token share every K/V read (decode: one workgroup per kv head and split).
-//   Its keys: [max(block_lo, k_lo + z·split_len), min(pos0 + t_last + 1, k_lo + (z+1)·split_len)).
-//   Per tile of WG keys, one barrier:
-//     scores:     thread i computes the BR scores of key i (each K vec4 is read once per workgroup
-//                 and used BR times; q rows come from workgroup memory) → s_sh[buf][r][i]
+//   so the GQA heads of a token share every K/V read (decode: one workgroup per kv head and range).
+//   Its keys: [max(lo of its first row, k_lo + z·split_len), min(pos of its last row + 1, k_lo + (z+1)·split_len)),
+//   in tiles of WG keys, with ONE barrier per tile:
+//     scores      thread i computes the BR scores of key kt + i: it streams K row kt + i (vec4 loads;
+//                 each K value is loaded once per workgroup and used for BR rows) against the q rows
+//                 in workgroup memory → s_sh[tile parity][r][i]
 //     barrier
-//     accumulate: thread (r = i / (WG/BR), lane = i % (WG/BR)) updates row r's running max m, sum l
-//                 and output vec4s lane + k·WG/BR (k < CH) from all WG scores of the tile (reading V
-//                 rows coalesced: consecutive lanes read consecutive vec4s of a V row).
-//   s_sh is double-buffered so that the next tile's scores never overwrite ones still being read.
+//     accumulate  thread (r, slice, lane) — WG/BR threads per row, p.lpr lanes per slice, KS = WG/BR/p.lpr
+//                 slices — runs its own online softmax (m, l, CH output vec4s lane + k·p.lpr) over the
+//                 row's visible keys j ≡ slice (mod KS) of the tile, reading V rows coalesced (the
+//                 lanes of a slice read consecutive vec4s).
+//   s_sh has two buffers (tile parity), so a thread that is already computing the next tile's scores
+//   never overwrites scores another thread is still reading: one barrier per tile is enough.
+//   After the last tile, the KS slices of a row are merged through workgroup memory (one barrier).
 // Bindings (group 0):
 //   0  p     uniform             Params
 //   1  q     storage, read       array<vec4<f32>>  [n_rows, n_head · head_dim/4]
-//   2  kc    storage, read       array<vec4<f32>>  [n_ctx, n_head_kv · head_dim/4]    positions < pos0 + n_rows filled
-//   3  vc    storage, read       array<vec4<f32>>  [n_ctx, n_head_kv · head_dim_v/4]
-//   4  o     storage, read_write array<vec4<f32>>  [n_split, n_rows · n_head, head_dim_v/4]  (n_split = 1: the output [n_rows, n_head · head_dim_v])
-//   5  ml    storage, read_write array<vec2<f32>>  [n_split, n_rows · n_head] (m, l); unused when n_split = 1
-// Limits (checked by the launcher): head_dim, head_dim_v multiples of 4 and ≤ 4·MAX_D4 = 256;
-//   head_dim_v/4 ≤ CH · WG/BR; keys touched < n_ctx.
-// Tunables: WG (override, threads = keys per tile, default 64), BR (override, query rows per
-//   workgroup, 1 ≤ BR ≤ MAX_BR = 4, divides WG). Workgroup memory: 16·BR·MAX_D4 + 8·BR·WG bytes.
+//   2  kc    storage, read       array<vec4<f32>>  [n_ctx, n_head_kv · head_dim/4]    rows < pos0 + n_rows filled
+//   3  vc    storage, read       array<vec4<f32>>  [n_ctx, n_head_kv · head_dim_v/4]  rows < pos0 + n_rows filled
+//   4  o     storage, read_write array<vec4<f32>>  [n_split, n_rows · n_head, head_dim_v/4] unnormalized partials;
+//                                                  n_split = 1: the output [n_rows, n_head · head_dim_v]
+//   5  ml    storage, read_write array<vec2<f32>>  [n_split, n_rows · n_head] (m, l) of each partial
+// Limits (checked by src/gpu/kernels/attention.ts): head_dim and head_dim_v multiples of 4, ≤ 4·MAX_D4 = 256;
+//   head_dim_v/4 ≤ p.lpr·CH; keys read < n_ctx.
+// Tunables (override): WG threads = keys per tile (default 64); BR query rows per workgroup (1, 2 or 4);
+//   p.lpr lanes per slice (power of two dividing WG/BR); CH output vec4s per thread (1..4).
+//   Workgroup memory: 16·BR·MAX_D4 + 8·BR·WG + 16·WG·CH + 8·WG bytes (≤ 10.5 KiB at WG 64).
 // Reference: src/reference/attention.ts
 
 struct Params {
@@ -48,15 +54,15 @@ struct Params {
   k_lo: u32,
   split_len: u32,
   n_split: u32,
+  lpr: u32,
 }
 
 override WG: u32 = 64;
 override BR: u32 = 4;
 
-const MAX_D4: u32 = 64u; // head dims up to 256
-const MAX_BR: u32 = 4u;
-const CH: u32 = 4u; // output vec4s per thread
-const NEG: f32 = -1e30; // running max before any key (finite: no inf arithmetic)
+const MAX_D4: u32 = 64u; // head sizes up to 256
+const MAX_CH: u32 = 4u;
+const NEG: f32 = -1e30; // "no key yet" (finite: no inf − inf)
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
@@ -67,6 +73,18 @@ const NEG: f32 = -1e30; // running max before any key (finite: no inf arithmetic
 
 var<workgroup> q_sh: array<vec4<f32>, BR * MAX_D4>;
 var<workgroup> s_sh: array<f32, 2 * BR * WG>;
+var<workgroup> acc_sh: array<vec4<f32>, WG * MAX_CH>;
+var<workgroup> m_sh: array<f32, WG>;
+var<workgroup> l_sh: array<f32, WG>;
+
+fn score(d: vec4<f32>) -> f32 {
+  let s = (d.x + d.y + d.z + d.w) * p.scale;
+  if (p.softcap > 0.0) {
+    // tanh is ±1 in f32 beyond |x| ≈ 9; the clamp keeps exp-based implementations from overflowing
+    return p.softcap * tanh(clamp(s / p.softcap, -10.0, 10.0));
+  }
+  return s;
+}
 
 // first key visible from position pos
 fn first_key(pos: u32) -> u32 {
@@ -96,106 +114,150 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     q_sh[r * MAX_D4 + i % d4] = v;
   }
 
-  // keys of this workgroup (uniform: from workgroup_id and Params only)
+  // keys of this workgroup (uniform: workgroup_id and Params only)
   let r_last = min(r0 + BR, rows_g) - 1u;
   let k_start = max(first_key(p.pos0 + r0 / p.group), p.k_lo + z * p.split_len);
   let k_end = min(p.pos0 + r_last / p.group + 1u, p.k_lo + (z + 1u) * p.split_len);
 
-  // score role: key lid of each tile, rows 0..BR−1
-  var s_pos: array<u32, MAX_BR>;
-  var s_lo: array<u32, MAX_BR>;
-  var s_ok: array<bool, MAX_BR>;
-  for (var r = 0u; r < BR; r++) {
-    let row = r0 + r;
-    s_ok[r] = row < rows_g;
-    s_pos[r] = p.pos0 + row / p.group;
-    s_lo[r] = first_key(s_pos[r]);
-  }
-  // accumulate role: row ra, output vec4s lane + k·tpr
+  // accumulate role
   let tpr = WG / BR;
+  let ks_n = tpr / p.lpr; // slices per row
   let ra = lid / tpr;
-  let lane = lid % tpr;
+  let ks = (lid % tpr) / p.lpr;
+  let lane = lid % p.lpr;
   let a_row = r0 + ra;
   let a_ok = a_row < rows_g;
   let a_pos = p.pos0 + a_row / p.group;
   let a_lo = first_key(a_pos);
+  // output vec4s lane + k·p.lpr, k < CH; the last ones may run past dv4 (head size 80: 20 = 8 lanes × 3 − 4)
+  let ok0 = lane < dv4;
+  let ok1 = lane + p.lpr < dv4;
+  let ok2 = lane + 2u * p.lpr < dv4;
+  let ok3 = lane + 3u * p.lpr < dv4;
   var m = NEG;
   var l = 0.0;
-  var acc: array<vec4<f32>, CH>;
-  for (var k = 0u; k < CH; k++) {
-    acc[k] = vec4<f32>(0.0);
-  }
+  // BR and CH are pipeline constants, so the `if (BR > …)`/`if (p.ch > …)` below vanish at compile time;
+  // named variables instead of private arrays: SwiftShader keeps dynamically indexed arrays in memory
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
 
   workgroupBarrier(); // q_sh
-  var buf = 0u;
+  var sb = 0u;
   for (var kt = k_start; kt < k_end; kt += WG) {
-    let sb = buf * BR * WG;
     let kj = kt + lid;
-    var dots: array<vec4<f32>, MAX_BR>;
-    for (var r = 0u; r < BR; r++) {
-      dots[r] = vec4<f32>(0.0);
-    }
+    var d0 = vec4<f32>(0.0);
+    var d1 = vec4<f32>(0.0);
+    var d2 = vec4<f32>(0.0);
+    var d3 = vec4<f32>(0.0);
     if (kj < k_end) {
       let kb = (kj * p.n_head_kv + g) * d4;
       for (var c = 0u; c < d4; c++) {
         let kv = kc[kb + c];
-        for (var r = 0u; r < BR; r++) {
-          dots[r] += q_sh[r * MAX_D4 + c] * kv;
+        d0 += q_sh[c] * kv;
+        if (BR > 1u) {
+          d1 += q_sh[MAX_D4 + c] * kv;
+        }
+        if (BR > 2u) {
+          d2 += q_sh[2u * MAX_D4 + c] * kv;
+          d3 += q_sh[3u * MAX_D4 + c] * kv;
         }
       }
     }
-    for (var r = 0u; r < BR; r++) {
-      var s = (dots[r].x + dots[r].y + dots[r].z + dots[r].w) * p.scale;
-      if (p.softcap > 0.0) {
-        // tanh saturates to ±1 in f32 beyond |x| ≈ 9; clamping keeps implementations based on exp from overflowing
-        s = p.softcap * tanh(clamp(s / p.softcap, -10.0, 10.0));
-      }
-      s_sh[sb + r * WG + lid] = s;
+    s_sh[sb + lid] = score(d0);
+    if (BR > 1u) {
+      s_sh[sb + WG + lid] = score(d1);
+    }
+    if (BR > 2u) {
+      s_sh[sb + 2u * WG + lid] = score(d2);
+      s_sh[sb + 3u * WG + lid] = score(d3);
     }
     workgroupBarrier();
 
-    let cnt = min(WG, k_end - kt);
     if (a_ok) {
-      // keys of this tile visible from row ra: [j_lo, j_hi)
+      // keys of this tile visible from row ra: [kt + j_lo, kt + j_hi); this slice takes j ≡ ks (mod ks_n)
       let j_lo = max(a_lo, kt) - kt;
-      let j_hi = max(min(a_pos + 1u, kt + cnt), kt) - kt;
-      var tmax = NEG;
-      for (var j = j_lo; j < j_hi; j++) {
-        tmax = max(tmax, s_sh[sb + ra * WG + j]);
-      }
-      let m_new = max(m, tmax);
-      let alpha = exp(m - m_new);
-      l *= alpha;
-      for (var k = 0u; k < CH; k++) {
-        acc[k] *= alpha;
-      }
-      for (var j = j_lo; j < j_hi; j++) {
-        let pj = exp(s_sh[sb + ra * WG + j] - m_new);
+      let j_hi = max(min(a_pos + 1u, min(k_end, kt + WG)), kt) - kt;
+      for (var j = j_lo + (ks + ks_n - j_lo % ks_n) % ks_n; j < j_hi; j += ks_n) {
+        let s = s_sh[sb + ra * WG + j];
+        if (s > m) {
+          let alpha = exp(m - s);
+          l *= alpha;
+          a0 *= alpha;
+          a1 *= alpha;
+          a2 *= alpha;
+          a3 *= alpha;
+          m = s;
+        }
+        let pj = exp(s - m);
         l += pj;
-        let vb = ((kt + j) * p.n_head_kv + g) * dv4;
-        for (var k = 0u; k < CH; k++) {
-          let c = lane + k * tpr;
-          if (c < dv4) {
-            acc[k] += pj * vc[vb + c];
-          }
+        let vb = ((kt + j) * p.n_head_kv + g) * dv4 + lane;
+        if (ok0) {
+          a0 += pj * vc[vb];
+        }
+        if (ok1) {
+          a1 += pj * vc[vb + p.lpr];
+        }
+        if (ok2) {
+          a2 += pj * vc[vb + 2u * p.lpr];
+        }
+        if (ok3) {
+          a3 += pj * vc[vb + 3u * p.lpr];
         }
       }
-      m = m_new;
     }
-    buf ^= 1u;
+    sb = BR * WG - sb;
   }
 
-  if (a_ok) {
+  // merge the slices of each row: slice 0 collects the others
+  if (ks_n > 1u) {
+    m_sh[lid] = m;
+    l_sh[lid] = l;
+    acc_sh[lid * MAX_CH] = a0;
+    acc_sh[lid * MAX_CH + 1u] = a1;
+    acc_sh[lid * MAX_CH + 2u] = a2;
+    acc_sh[lid * MAX_CH + 3u] = a3;
+    workgroupBarrier();
+    if (ks == 0u) {
+      for (var k = 1u; k < ks_n; k++) {
+        m = max(m, m_sh[lid + k * p.lpr]);
+      }
+      l = 0.0;
+      a0 = vec4<f32>(0.0);
+      a1 = vec4<f32>(0.0);
+      a2 = vec4<f32>(0.0);
+      a3 = vec4<f32>(0.0);
+      for (var k = 0u; k < ks_n; k++) {
+        let x = lid + k * p.lpr;
+        let w = exp(m_sh[x] - m);
+        l += w * l_sh[x];
+        a0 += w * acc_sh[x * MAX_CH];
+        a1 += w * acc_sh[x * MAX_CH + 1u];
+        a2 += w * acc_sh[x * MAX_CH + 2u];
+        a3 += w * acc_sh[x * MAX_CH + 3u];
+      }
+    }
+  }
+
+  if (a_ok && ks == 0u) {
     let t = a_row / p.group;
     let h = g * p.group + a_row % p.group;
     let orow = z * (p.n_rows * p.n_head) + t * p.n_head + h;
-    // a single split always contains the row's own key, so l > 0
+    // one range holds the row's own key, so l > 0 there
     let inv = select(1.0, 1.0 / l, p.n_split == 1u);
-    for (var k = 0u; k < CH; k++) {
-      let c = lane + k * tpr;
-      if (c < dv4) {
-        o[orow * dv4 + c] = acc[k] * inv;
-      }
+    let ob = orow * dv4 + lane;
+    if (ok0) {
+      o[ob] = a0 * inv;
+    }
+    if (ok1) {
+      o[ob + p.lpr] = a1 * inv;
+    }
+    if (ok2) {
+      o[ob + 2u * p.lpr] = a2 * inv;
+    }
+    if (ok3) {
+      o[ob + 3u * p.lpr] = a3 * inv;
     }
     if (lane == 0u) {
       ml[orow] = vec2<f32>(m, l);

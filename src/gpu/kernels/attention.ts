@@ -31,18 +31,22 @@ export interface AttentionOptions {
   readonly split?: number;
   /** query rows per workgroup (1, 2 or 4); default: chosen from the shape */
   readonly rowsPerGroup?: number;
+  /** threads per workgroup = keys per tile (power of two, default 64) */
+  readonly threads?: number;
 }
 
 /** Threads per workgroup = keys per tile. */
 const WG = 64;
 /** kernels/attention.wgsl constants */
 const MAX_D4 = 64;
-const MAX_BR = 4;
-const CH = 4;
+const MAX_CH = 4;
 /** Below this many workgroups a GPU has idle compute units: split the keys of long contexts. */
 const TARGET_WORKGROUPS = 64;
 /** A split gets at least this many keys, so its fixed cost (q load, partial write, combine) stays small. */
 const MIN_SPLIT_KEYS = 256;
+
+const isPow2 = (x: number) => x > 0 && (x & (x - 1)) === 0;
+const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 
 /**
  * Record the copies of k [n, kvDim] and v [n, kvDimV] into rows [pos0, pos0+n)
@@ -99,10 +103,17 @@ export function attention(
   }
   const group = p.nHead / p.nHeadKv;
   const br = opts.rowsPerGroup ?? chooseRowsPerGroup(n, group);
-  if (![1, 2, 4].includes(br) || br > MAX_BR) throw fail(`rowsPerGroup ${br} is not 1, 2 or 4`);
-  if (p.headDimV / 4 > CH * (WG / br)) throw fail(`head size ${p.headDimV} needs more than ${CH} vec4 per thread at ${br} rows per workgroup`);
+  if (![1, 2, 4].includes(br)) throw fail(`rowsPerGroup ${br} is not 1, 2 or 4`);
+  const wg = opts.threads ?? WG;
+  const tpr = wg / br; // threads per query row
+  if (!(Number.isInteger(tpr) && isPow2(tpr))) throw fail(`${wg} threads is not a power of two multiple of ${br} rows`);
+  // lanes covering one V row (CH vec4 each); the row's other threads are key slices
+  const dv4 = p.headDimV / 4;
+  const lpr = Math.min(tpr, nextPow2(Math.ceil(dv4 / MAX_CH)));
+  const ch = Math.ceil(dv4 / lpr);
+  if (ch > MAX_CH) throw fail(`head size ${p.headDimV} needs more than ${MAX_CH} vec4 per thread at ${wg} threads and ${br} rows per workgroup`);
   const lim = rec.device.limits;
-  const shared = 16 * br * MAX_D4 + 8 * br * WG;
+  const shared = 16 * br * MAX_D4 + 8 * br * wg + 16 * wg * MAX_CH + 8 * wg;
   if (shared > lim.maxComputeWorkgroupStorageSize) throw new CriaError('limits', `attention needs ${shared} bytes of workgroup memory, this GPU allows ${lim.maxComputeWorkgroupStorageSize}`);
 
   const blocks = Math.ceil((n * group) / br);
@@ -110,7 +121,7 @@ export function attention(
   const kLo = p.window > 0 ? Math.max(0, pos0 - p.window + 1) : 0;
   const keys = pos0 + n - kLo;
   let nSplit = Math.min(opts.split ?? chooseSplit(blocks * p.nHeadKv, keys), keys);
-  const splitLen = Math.ceil(Math.ceil(keys / nSplit) / WG) * WG;
+  const splitLen = Math.ceil(Math.ceil(keys / nSplit) / wg) * wg;
   nSplit = Math.ceil(keys / splitLen);
   const maxDim = lim.maxComputeWorkgroupsPerDimension;
   if (blocks > maxDim || nSplit > maxDim) throw fail(`grid ${blocks}×${p.nHeadKv}×${nSplit} exceeds ${maxDim} workgroups per dimension`);
@@ -122,7 +133,7 @@ export function attention(
   const ml = rec.temp(nSplit * nOut * 8);
   rec.dispatch({
     kernel: attentionKernel,
-    variant: { overrides: { WG, BR: br } },
+    variant: { overrides: { WG: wg, BR: br } },
     params: {
       n_rows: n,
       n_head: p.nHead,
@@ -137,6 +148,7 @@ export function attention(
       k_lo: kLo,
       split_len: splitLen,
       n_split: nSplit,
+      lpr,
     },
     bindings: [q.buffer, kCache, vCache, parts, ml],
     grid: [blocks, p.nHeadKv, nSplit],

@@ -22,6 +22,8 @@ interface Case {
   split?: number;
   /** q scale: scores have a standard deviation of about qs (scale = 1/√headDim) */
   qs?: number;
+  /** threads per workgroup (default: the launcher's) */
+  threads?: number;
   /** cache positions (default pos0 + n + 3) */
   nCtx?: number;
 }
@@ -86,7 +88,7 @@ export default defineSuite<Case>({
     storeKv(h.rec, h.tensor(c.n, kvDim, k), h.tensor(c.n, kvDimV, v), kc, vc, c.pos0);
     const gotK = h.rec.readback(kc, 0, nCtx * kvDim * 4);
     const gotV = h.rec.readback(vc, 0, nCtx * kvDimV * 4);
-    const out = attention(h.rec, h.tensor(c.n, c.nHead * c.headDim, q), kc, vc, p, c.pos0, { split: c.split });
+    const out = attention(h.rec, h.tensor(c.n, c.nHead * c.headDim, q), kc, vc, p, c.pos0, { split: c.split, threads: c.threads });
     const got = await h.read(out);
 
     const kCache = new Float32Array(nCtx * kvDim).fill(NaN);
