@@ -4,7 +4,8 @@
 // Evaluated as the identical x / (1 + e^(−2t)) (since ½(1 + tanh t) = 1 / (1 + e^(−2t))):
 // - no tanh builtin: WGSL's tanh has implementation-defined accuracy and some drivers compute it
 //   as (e^t − e^−t)/(e^t + e^−t), which is inf/inf = NaN for |t| ≳ 44;
-// - no cancellation: ½(1 + tanh t) loses all relative precision for x ≲ −3, this form keeps it;
+// - no cancellation: ½(1 + tanh t) loses relative precision as x decreases (in f32, all of it by
+//   x ≈ −5.5, where tanh t rounds to −1); this form keeps it;
 // - no overflow: t is computed from x clamped to [−10, 10] (x³ would overflow for |x| > 7e12) and
 //   then |2t| ≤ 87.3 < 88.7, so e^(−2t) stays finite. Outside the clamp the function is saturated
 //   in f32: for x ≥ 10, e^(−2t) < 1.2e-38 and y = x·u exactly; for x < −10 the kernel gives 0,

@@ -34,7 +34,8 @@
 //   0  p    uniform             Params (k ≤ 256, k_out ≤ k; the launcher checks)
 //   1  src  storage, read       array<u32>  logits [rows × cols] (f32 bits) or pairs [rows × cols × 2]
 //   2  dst  storage, read_write array<u32>  pairs [rows × n_chunks × k_out × 2]
-// Tunables: WG (override, power of two ≤ 256, default 256); PAIRS, FINAL (override bools, as above).
+// Tunables: WG (override, any size, default 256: one thread per histogram bin); PAIRS, FINAL (override
+//   bools, as above).
 // Workgroup memory: 5 × 256 u32 + a few words (≈ 5 KiB).
 // Reference: src/reference/topk.ts
 
