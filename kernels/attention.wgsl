@@ -1,43 +1,49 @@
 // attention: causal multi-head attention of query rows over a KV cache, flash-attention style
 // (online softmax over tiles of keys: workgroup memory does not grow with the context).
 //   Query token t is at position pos = pos0 + t; query head h reads kv head g = ⌊h / group⌋.
-//     s_j = scale · q[t,h]·K[j,g]                 for lo ≤ j ≤ pos, lo = window ? max(0, pos − window + 1) : 0
-//     s_j = softcap · tanh(s_j / softcap)         when softcap > 0
+//     s_j = scale · q[t,h]·K[j,g]              for lo ≤ j ≤ pos, lo = window ? max(0, pos − window + 1) : 0
+//     s_j = softcap · tanh(s_j / softcap)      when softcap > 0
 //     o[t,h] = Σ_j softmax(s)_j · V[j,g]
-//   Keys [k_lo, pos0 + n_rows) are cut into n_split ranges of split_len keys. With n_split = 1 this
-//   kernel writes the normalized output; otherwise every range writes its unnormalized partial
-//   (acc = Σ exp(s_j − m)·V_j, m = max s_j, l = Σ exp(s_j − m)) and kernels/attention_combine.wgsl
-//   merges them (flash-decoding: parallel key ranges when a decode grid is too small for the GPU).
+//   Keys [k_lo, pos0 + n_rows) are cut into n_split ranges of split_len keys (whole tiles). With
+//   n_split = 1 this kernel writes the normalized output; otherwise each range writes its partial
+//   (acc = Σ exp(s_j − m)·V_j unnormalized, m = max s_j, l = Σ exp(s_j − m)) and
+//   kernels/attention_combine.wgsl merges them (flash-decoding: parallel key ranges when a decode
+//   grid is too small to fill the GPU).
 //
 // Dispatch: (⌈n_rows · group / BR⌉, n_head_kv, n_split) workgroups of WG threads.
-//   A workgroup owns BR query rows of one kv head g: row r ↔ (t = r / group, h = g·group + r % group),
+//   A workgroup owns BR query rows of one kv head g, row r ↔ (t = r / group, h = g·group + r % group),
 //   so the GQA heads of a token share every K/V read (decode: one workgroup per kv head and range).
 //   Its keys: [max(lo of its first row, k_lo + z·split_len), min(pos of its last row + 1, k_lo + (z+1)·split_len)),
-//   in tiles of WG keys, with ONE barrier per tile:
+//   in tiles of WG keys, ONE barrier per tile:
 //     scores      thread i computes the BR scores of key kt + i: it streams K row kt + i (vec4 loads;
 //                 each K value is loaded once per workgroup and used for BR rows) against the q rows
 //                 in workgroup memory → s_sh[tile parity][r][i]
 //     barrier
-//     accumulate  thread (r, slice, lane) — WG/BR threads per row, p.lpr lanes per slice, KS = WG/BR/p.lpr
-//                 slices — runs its own online softmax (m, l, CH output vec4s lane + k·p.lpr) over the
-//                 row's visible keys j ≡ slice (mod KS) of the tile, reading V rows coalesced (the
-//                 lanes of a slice read consecutive vec4s).
-//   s_sh has two buffers (tile parity), so a thread that is already computing the next tile's scores
-//   never overwrites scores another thread is still reading: one barrier per tile is enough.
-//   After the last tile, the KS slices of a row are merged through workgroup memory (one barrier).
+//     accumulate  the WG/BR threads of row r are KS = WG/BR/lpr slices × lpr lanes; a thread runs its own
+//                 online softmax (m, l, and up to 4 output vec4s a0..a3 = lanes lane + k·lpr) over the
+//                 row's visible keys j ≡ slice (mod KS) of the tile. The lpr lanes of a slice read
+//                 consecutive vec4s of a V row (coalesced); each weight exp(s − m) is computed by the
+//                 lpr lanes of one slice only.
+//   s_sh has two buffers (tile parity): a thread already computing the next tile's scores never
+//   overwrites scores another thread is still reading, so one barrier per tile suffices.
+//   After the last tile the KS slices of each row are merged through workgroup memory, one output
+//   vec4 per round (1 + 2·⌈head_dim_v/4/lpr⌉ barriers, once): a WG·4-vec4 buffer would cost more to
+//   zero-initialize (WebGPU clears workgroup memory for every workgroup) than the barriers.
 // Bindings (group 0):
 //   0  p     uniform             Params
 //   1  q     storage, read       array<vec4<f32>>  [n_rows, n_head · head_dim/4]
 //   2  kc    storage, read       array<vec4<f32>>  [n_ctx, n_head_kv · head_dim/4]    rows < pos0 + n_rows filled
 //   3  vc    storage, read       array<vec4<f32>>  [n_ctx, n_head_kv · head_dim_v/4]  rows < pos0 + n_rows filled
-//   4  o     storage, read_write array<vec4<f32>>  [n_split, n_rows · n_head, head_dim_v/4] unnormalized partials;
+//   4  o     storage, read_write array<vec4<f32>>  [n_split, n_rows · n_head, head_dim_v/4] partials;
 //                                                  n_split = 1: the output [n_rows, n_head · head_dim_v]
 //   5  ml    storage, read_write array<vec2<f32>>  [n_split, n_rows · n_head] (m, l) of each partial
-// Limits (checked by src/gpu/kernels/attention.ts): head_dim and head_dim_v multiples of 4, ≤ 4·MAX_D4 = 256;
-//   head_dim_v/4 ≤ p.lpr·CH; keys read < n_ctx.
-// Tunables (override): WG threads = keys per tile (default 64); BR query rows per workgroup (1, 2 or 4);
-//   p.lpr lanes per slice (power of two dividing WG/BR); CH output vec4s per thread (1..4).
-//   Workgroup memory: 16·BR·MAX_D4 + 8·BR·WG + 16·WG·CH + 8·WG bytes (≤ 10.5 KiB at WG 64).
+// Params: lpr = lanes per slice, a power of two ≤ WG/BR with head_dim_v/4 ≤ 4·lpr (a Params value,
+//   not an override, so one pipeline serves every head size of a bucket).
+// Limits (checked by src/gpu/kernels/attention.ts): head_dim, head_dim_v multiples of 4; head_dim ≤ 4·QD4;
+//   keys read < n_ctx.
+// Tunables (override): WG threads = keys per tile (power of two, default 64); BR query rows per
+//   workgroup (1, 2 or 4); QD4 vec4s per q row in workgroup memory (16, 32 or 64: head sizes ≤ 64,
+//   128, 256). Workgroup memory 16·BR·QD4 + 8·BR·WG + 24·WG bytes: 4.5 KiB for BR 4, WG 64, head 64.
 // Reference: src/reference/attention.ts
 
 struct Params {
@@ -59,8 +65,8 @@ struct Params {
 
 override WG: u32 = 64;
 override BR: u32 = 4;
+override QD4: u32 = 16;
 
-const MAX_D4: u32 = 64u; // head sizes up to 256
 const MAX_CH: u32 = 4u;
 const NEG: f32 = -1e30; // "no key yet" (finite: no inf − inf)
 
@@ -71,9 +77,9 @@ const NEG: f32 = -1e30; // "no key yet" (finite: no inf − inf)
 @group(0) @binding(4) var<storage, read_write> o: array<vec4<f32>>;
 @group(0) @binding(5) var<storage, read_write> ml: array<vec2<f32>>;
 
-var<workgroup> q_sh: array<vec4<f32>, BR * MAX_D4>;
+var<workgroup> q_sh: array<vec4<f32>, BR * QD4>;
 var<workgroup> s_sh: array<f32, 2 * BR * WG>;
-var<workgroup> acc_sh: array<vec4<f32>, WG * MAX_CH>;
+var<workgroup> red_sh: array<vec4<f32>, WG>;
 var<workgroup> m_sh: array<f32, WG>;
 var<workgroup> l_sh: array<f32, WG>;
 
@@ -111,7 +117,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let h = g * p.group + row % p.group;
       v = q[((row / p.group) * p.n_head + h) * d4 + i % d4];
     }
-    q_sh[r * MAX_D4 + i % d4] = v;
+    q_sh[r * QD4 + i % d4] = v;
   }
 
   // keys of this workgroup (uniform: workgroup_id and Params only)
@@ -129,15 +135,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let a_ok = a_row < rows_g;
   let a_pos = p.pos0 + a_row / p.group;
   let a_lo = first_key(a_pos);
-  // output vec4s lane + k·p.lpr, k < CH; the last ones may run past dv4 (head size 80: 20 = 8 lanes × 3 − 4)
+  // output vec4s lane + k·lpr; the last ones may run past dv4 (head size 80: 20 = 8 lanes × 3 − 4)
   let ok0 = lane < dv4;
   let ok1 = lane + p.lpr < dv4;
   let ok2 = lane + 2u * p.lpr < dv4;
   let ok3 = lane + 3u * p.lpr < dv4;
   var m = NEG;
   var l = 0.0;
-  // BR and CH are pipeline constants, so the `if (BR > …)`/`if (p.ch > …)` below vanish at compile time;
-  // named variables instead of private arrays: SwiftShader keeps dynamically indexed arrays in memory
+  // named variables, not private arrays: SwiftShader keeps dynamically indexed arrays in memory (2× slower);
+  // BR is a pipeline constant, so the `if (BR > …)` below vanish at compile time
   var a0 = vec4<f32>(0.0);
   var a1 = vec4<f32>(0.0);
   var a2 = vec4<f32>(0.0);
@@ -157,11 +163,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let kv = kc[kb + c];
         d0 += q_sh[c] * kv;
         if (BR > 1u) {
-          d1 += q_sh[MAX_D4 + c] * kv;
+          d1 += q_sh[QD4 + c] * kv;
         }
         if (BR > 2u) {
-          d2 += q_sh[2u * MAX_D4 + c] * kv;
-          d3 += q_sh[3u * MAX_D4 + c] * kv;
+          d2 += q_sh[2u * QD4 + c] * kv;
+          d3 += q_sh[3u * QD4 + c] * kv;
         }
       }
     }
@@ -210,33 +216,50 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     sb = BR * WG - sb;
   }
 
-  // merge the slices of each row: slice 0 collects the others
+  // merge the slices of each row into slice 0, one output vec4 per round (see the header);
+  // ks_n, lpr and dv4 are uniform, so the barriers are in uniform control flow
   if (ks_n > 1u) {
     m_sh[lid] = m;
-    l_sh[lid] = l;
-    acc_sh[lid * MAX_CH] = a0;
-    acc_sh[lid * MAX_CH + 1u] = a1;
-    acc_sh[lid * MAX_CH + 2u] = a2;
-    acc_sh[lid * MAX_CH + 3u] = a3;
     workgroupBarrier();
-    if (ks == 0u) {
-      for (var k = 1u; k < ks_n; k++) {
-        m = max(m, m_sh[lid + k * p.lpr]);
+    let base = lid - ks * p.lpr; // slice 0 of this row and lane
+    var mx = m;
+    for (var k = 0u; k < ks_n; k++) {
+      mx = max(mx, m_sh[base + k * p.lpr]);
+    }
+    let w = exp(m - mx);
+    l_sh[lid] = w * l;
+    for (var c = 0u; c < MAX_CH && c * p.lpr < dv4; c++) {
+      var mine = a0;
+      if (c == 1u) {
+        mine = a1;
+      } else if (c == 2u) {
+        mine = a2;
+      } else if (c == 3u) {
+        mine = a3;
       }
-      l = 0.0;
-      a0 = vec4<f32>(0.0);
-      a1 = vec4<f32>(0.0);
-      a2 = vec4<f32>(0.0);
-      a3 = vec4<f32>(0.0);
-      for (var k = 0u; k < ks_n; k++) {
-        let x = lid + k * p.lpr;
-        let w = exp(m_sh[x] - m);
-        l += w * l_sh[x];
-        a0 += w * acc_sh[x * MAX_CH];
-        a1 += w * acc_sh[x * MAX_CH + 1u];
-        a2 += w * acc_sh[x * MAX_CH + 2u];
-        a3 += w * acc_sh[x * MAX_CH + 3u];
+      red_sh[lid] = w * mine;
+      workgroupBarrier();
+      if (ks == 0u) {
+        var sum = vec4<f32>(0.0);
+        for (var k = 0u; k < ks_n; k++) {
+          sum += red_sh[base + k * p.lpr];
+        }
+        if (c == 0u) {
+          a0 = sum;
+          l = 0.0;
+          for (var k = 0u; k < ks_n; k++) {
+            l += l_sh[base + k * p.lpr];
+          }
+          m = mx;
+        } else if (c == 1u) {
+          a1 = sum;
+        } else if (c == 2u) {
+          a2 = sum;
+        } else {
+          a3 = sum;
+        }
       }
+      workgroupBarrier();
     }
   }
 

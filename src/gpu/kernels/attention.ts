@@ -1,6 +1,6 @@
 /**
  * Launchers for kernels/attention.wgsl (+ kernels/attention_combine.wgsl):
- * causal GQA attention of q over a layer's KV cache, and `storeKv`, which
+ * causal GQA attention of q over one layer's KV cache, and `storeKv`, which
  * records the copies of the new k/v rows into that cache.
  */
 import source from '@kernels/attention.wgsl?raw';
@@ -19,6 +19,7 @@ export interface AttentionKernelParams {
   readonly nHeadKv: number;
   readonly headDim: number;
   readonly headDimV: number;
+  /** multiplies q·k */
   readonly scale: number;
   /** cap·tanh(s/cap) on the scaled scores; 0 = off */
   readonly softcap: number;
@@ -26,53 +27,60 @@ export interface AttentionKernelParams {
   readonly window: number;
 }
 
+/** Tunables, for tests and benchmarks; the defaults are chosen from the shape and the device. */
 export interface AttentionOptions {
-  /** number of key ranges (flash-decoding splits); default: chosen from the shape (see `chooseSplit`) */
+  /** number of key ranges (flash-decoding splits, merged by attention_combine) */
   readonly split?: number;
-  /** query rows per workgroup (1, 2 or 4); default: chosen from the shape */
+  /** query rows per workgroup: 1, 2 or 4 */
   readonly rowsPerGroup?: number;
-  /** threads per workgroup = keys per tile (power of two, default 64) */
+  /** threads per workgroup = keys per tile: a power of two, default 64 */
   readonly threads?: number;
 }
 
-/** Threads per workgroup = keys per tile. */
 const WG = 64;
-/** kernels/attention.wgsl constants */
+/** head sizes up to 4·64 = 256 (q rows in workgroup memory, QD4 vec4 each) */
 const MAX_D4 = 64;
+/** output vec4s per thread (a0..a3 in the kernel) */
 const MAX_CH = 4;
 /** Below this many workgroups a GPU has idle compute units: split the keys of long contexts. */
-const TARGET_WORKGROUPS = 64;
-/** A split gets at least this many keys, so its fixed cost (q load, partial write, combine) stays small. */
+const GPU_TARGET_WORKGROUPS = 64;
+/** A key range gets at least this many keys, so its fixed cost (q load, partial write, combine) stays small. */
 const MIN_SPLIT_KEYS = 256;
 
-const isPow2 = (x: number) => x > 0 && (x & (x - 1)) === 0;
+const isPow2 = (x: number) => Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0;
 const nextPow2 = (x: number) => 2 ** Math.ceil(Math.log2(Math.max(1, x)));
 
 /**
  * Record the copies of k [n, kvDim] and v [n, kvDimV] into rows [pos0, pos0+n)
- * of the layer's caches ([nCtx, kvDim], [nCtx, kvDimV] f32).
+ * of the layer's caches ([nCtx, kvDim] and [nCtx, kvDimV] f32).
  */
 export function storeKv(rec: Recorder, k: GpuTensor, v: GpuTensor, kCache: GPUBuffer, vCache: GPUBuffer, pos0: number): void {
   if (k.rows !== v.rows) throw new CriaError('internal', `storeKv: k has ${k.rows} rows, v ${v.rows}`);
-  for (const [name, t, cache] of [['k', k, kCache], ['v', v, vCache]] as const) {
+  const copies = ([['k', k, kCache], ['v', v, vCache]] as const).map(([name, t, cache]) => {
     const row = t.cols * 4;
     if (!(Number.isInteger(pos0) && pos0 >= 0 && (pos0 + t.rows) * row <= cache.size)) {
       throw new CriaError('context-overflow', `storeKv: ${name} rows ${pos0}..${pos0 + t.rows - 1} do not fit a cache of ${Math.floor(cache.size / row)} positions`);
     }
-    rec.copy(t.buffer, 0, cache, pos0 * row, t.rows * row);
-  }
+    return () => rec.copy(t.buffer, 0, cache, pos0 * row, t.rows * row);
+  });
+  for (const c of copies) c(); // both checked before either is recorded
 }
 
-/** Query rows per workgroup: enough for every GQA head of a token (decode reads K/V once per kv head). */
+/** Query rows per workgroup: enough for every GQA head of a token, so decode reads K/V once per kv head. */
 export function chooseRowsPerGroup(n: number, group: number): number {
   const rows = n * group;
   return rows >= 4 ? 4 : rows >= 2 ? 2 : 1;
 }
 
-/** Key splits: 1 unless the grid leaves a GPU idle and there are keys enough to share. */
-export function chooseSplit(workgroups: number, keys: number): number {
-  if (workgroups >= TARGET_WORKGROUPS || keys < 2 * MIN_SPLIT_KEYS) return 1;
-  return Math.max(1, Math.min(Math.floor(keys / MIN_SPLIT_KEYS), Math.ceil(TARGET_WORKGROUPS / workgroups)));
+/**
+ * Key ranges: 1 unless the grid would leave the device's parallel units idle
+ * and there are keys enough to share (≥ MIN_SPLIT_KEYS per range). `target`:
+ * workgroups that keep the device busy (GPU: GPU_TARGET_WORKGROUPS; a CPU
+ * adapter such as SwiftShader: its cores).
+ */
+export function chooseSplit(workgroups: number, keys: number, target = GPU_TARGET_WORKGROUPS): number {
+  if (workgroups >= target || keys < 2 * MIN_SPLIT_KEYS) return 1;
+  return Math.max(1, Math.min(Math.floor(keys / MIN_SPLIT_KEYS), Math.ceil(target / workgroups)));
 }
 
 /**
@@ -96,35 +104,41 @@ export function attention(
   for (const d of [p.headDim, p.headDimV]) {
     if (!(d > 0 && d % 4 === 0 && d <= 4 * MAX_D4)) throw fail(`head size ${d} is not supported (multiples of 4 up to ${4 * MAX_D4})`);
   }
-  if (!(p.softcap >= 0 && p.window >= 0 && Number.isInteger(p.window))) throw fail(`softcap ${p.softcap} / window ${p.window} must be ≥ 0`);
+  if (!(p.softcap >= 0 && Number.isInteger(p.window) && p.window >= 0)) throw fail(`softcap ${p.softcap} and window ${p.window} must be ≥ 0`);
   const nCtx = Math.min(Math.floor(kCache.size / (p.nHeadKv * p.headDim * 4)), Math.floor(vCache.size / (p.nHeadKv * p.headDimV * 4)));
   if (!(Number.isInteger(pos0) && pos0 >= 0 && pos0 + n <= nCtx)) {
     throw new CriaError('context-overflow', `attention: positions ${pos0}..${pos0 + n - 1} exceed the KV cache (${nCtx} positions)`);
   }
+
+  // workgroup shape: BR rows × (WG/BR threads per row = KS slices × LPR lanes, CH output vec4s per lane)
   const group = p.nHead / p.nHeadKv;
   const br = opts.rowsPerGroup ?? chooseRowsPerGroup(n, group);
-  if (![1, 2, 4].includes(br)) throw fail(`rowsPerGroup ${br} is not 1, 2 or 4`);
   const wg = opts.threads ?? WG;
-  const tpr = wg / br; // threads per query row
-  if (!(Number.isInteger(tpr) && isPow2(tpr))) throw fail(`${wg} threads is not a power of two multiple of ${br} rows`);
-  // lanes covering one V row (CH vec4 each); the row's other threads are key slices
+  if (![1, 2, 4].includes(br)) throw fail(`rowsPerGroup ${br} is not 1, 2 or 4`);
+  const tpr = wg / br;
+  if (!isPow2(wg) || !isPow2(tpr)) throw fail(`${wg} threads is not a power of two ≥ ${br} rows`);
   const dv4 = p.headDimV / 4;
   const lpr = Math.min(tpr, nextPow2(Math.ceil(dv4 / MAX_CH)));
-  const ch = Math.ceil(dv4 / lpr);
-  if (ch > MAX_CH) throw fail(`head size ${p.headDimV} needs more than ${MAX_CH} vec4 per thread at ${wg} threads and ${br} rows per workgroup`);
+  if (Math.ceil(dv4 / lpr) > MAX_CH) throw fail(`head size ${p.headDimV} needs more than ${MAX_CH} vec4 per thread at ${wg} threads and ${br} rows per workgroup`);
+  // q rows in workgroup memory sized for the head: zero-initializing workgroup memory costs time
+  const qd4 = p.headDim <= 64 ? 16 : p.headDim <= 128 ? 32 : 64;
   const lim = rec.device.limits;
-  const shared = 16 * br * MAX_D4 + 8 * br * wg + 16 * wg * MAX_CH + 8 * wg;
-  if (shared > lim.maxComputeWorkgroupStorageSize) throw new CriaError('limits', `attention needs ${shared} bytes of workgroup memory, this GPU allows ${lim.maxComputeWorkgroupStorageSize}`);
+  const shared = 16 * br * qd4 + 8 * br * wg + 16 * wg + 8 * wg;
+  if (shared > lim.maxComputeWorkgroupStorageSize) {
+    throw new CriaError('limits', `attention needs ${shared} bytes of workgroup memory, this GPU allows ${lim.maxComputeWorkgroupStorageSize} (maxComputeWorkgroupStorageSize)`);
+  }
 
+  // grid: row blocks × kv heads × key ranges
   const blocks = Math.ceil((n * group) / br);
-  // every query sees keys from its window start; the first query's is the smallest
-  const kLo = p.window > 0 ? Math.max(0, pos0 - p.window + 1) : 0;
+  const kLo = p.window > 0 ? Math.max(0, pos0 - p.window + 1) : 0; // the first query's window start: the smallest
   const keys = pos0 + n - kLo;
-  let nSplit = Math.min(opts.split ?? chooseSplit(blocks * p.nHeadKv, keys), keys);
-  const splitLen = Math.ceil(Math.ceil(keys / nSplit) / wg) * wg;
-  nSplit = Math.ceil(keys / splitLen);
+  const target = rec.ctx.info.isFallbackAdapter ? Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1) : GPU_TARGET_WORKGROUPS;
+  const wanted = opts.split ?? chooseSplit(blocks * p.nHeadKv, keys, target);
+  if (!(Number.isInteger(wanted) && wanted >= 1)) throw fail(`split ${wanted} is not a positive integer`);
+  const splitLen = Math.ceil(Math.ceil(keys / Math.min(wanted, keys)) / wg) * wg; // whole tiles
+  const nSplit = Math.ceil(keys / splitLen);
   const maxDim = lim.maxComputeWorkgroupsPerDimension;
-  if (blocks > maxDim || nSplit > maxDim) throw fail(`grid ${blocks}×${p.nHeadKv}×${nSplit} exceeds ${maxDim} workgroups per dimension`);
+  if (blocks > maxDim || p.nHeadKv > maxDim || nSplit > maxDim) throw fail(`grid ${blocks}×${p.nHeadKv}×${nSplit} exceeds ${maxDim} workgroups per dimension`);
 
   const outCols = p.nHead * p.headDimV;
   const out: GpuTensor = { rows: n, cols: outCols, buffer: rec.temp(n * outCols * 4) };
@@ -133,7 +147,7 @@ export function attention(
   const ml = rec.temp(nSplit * nOut * 8);
   rec.dispatch({
     kernel: attentionKernel,
-    variant: { overrides: { WG: wg, BR: br } },
+    variant: { overrides: { WG: wg, BR: br, QD4: qd4 } },
     params: {
       n_rows: n,
       n_head: p.nHead,
@@ -154,7 +168,6 @@ export function attention(
     grid: [blocks, p.nHeadKv, nSplit],
   });
   if (nSplit > 1) {
-    const dv4 = p.headDimV / 4;
     rec.dispatch({
       kernel: attentionCombineKernel,
       variant: { overrides: { WG } },

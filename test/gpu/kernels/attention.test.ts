@@ -26,6 +26,8 @@ interface Case {
   threads?: number;
   /** cache positions (default pos0 + n + 3) */
   nCtx?: number;
+  /** check that storeKv and attention refuse what they cannot do */
+  refusals?: boolean;
 }
 
 const cases: Case[] = [
@@ -34,9 +36,10 @@ const cases: Case[] = [
   { n: 1, pos0: 1, nHead: 4, nHeadKv: 4, headDim: 32 },
   { n: 1, pos0: 37, nHead: 8, nHeadKv: 2, headDim: 128 },
   { n: 1, pos0: 300, nHead: 16, nHeadKv: 2, headDim: 64 },
-  { n: 1, pos0: 1500, nHead: 9, nHeadKv: 3, headDim: 64 }, // launcher splits the keys
+  { n: 1, pos0: 1500, nHead: 9, nHeadKv: 3, headDim: 64, split: 6 }, // 6 key ranges + combine
   { n: 1, pos0: 1500, nHead: 4, nHeadKv: 2, headDim: 96, split: 1 }, // one pass over 1501 keys
-  { n: 1, pos0: 4095, nHead: 8, nHeadKv: 1, headDim: 128, nCtx: 4096 }, // last position of a 4096 context
+  { n: 1, pos0: 4095, nHead: 8, nHeadKv: 1, headDim: 128, nCtx: 4096 }, // last position of a 4096 context, ranges as the launcher chooses
+  { n: 1, pos0: 500, nHead: 4, nHeadKv: 4, headDim: 256, threads: 128 }, // one row per workgroup, 128 keys per tile
   { n: 1, pos0: 300, nHead: 10, nHeadKv: 5, headDim: 80, softcap: 50, qs: 30 },
   { n: 1, pos0: 37, nHead: 8, nHeadKv: 4, headDim: 256, softcap: 50, qs: 30, window: 16 }, // gemma2 head size
   { n: 1, pos0: 37, nHead: 4, nHeadKv: 1, headDim: 64, softcap: 4, qs: 3 }, // gemma2 test model's cap
@@ -50,9 +53,11 @@ const cases: Case[] = [
   { n: 45, pos0: 0, nHead: 8, nHeadKv: 2, headDim: 128, softcap: 50, qs: 30 },
   { n: 45, pos0: 100, nHead: 8, nHeadKv: 8, headDim: 80, window: 16 },
   { n: 45, pos0: 300, nHead: 4, nHeadKv: 1, headDim: 64, window: 100, split: 2 },
+  { n: 45, pos0: 7, nHead: 6, nHeadKv: 2, headDim: 64, threads: 32 }, // 32 keys per tile
   { n: 128, pos0: 0, nHead: 9, nHeadKv: 3, headDim: 64 },
   { n: 128, pos0: 37, nHead: 4, nHeadKv: 1, headDim: 96, softcap: 4, qs: 3 },
   { n: 128, pos0: 200, nHead: 16, nHeadKv: 2, headDim: 64 },
+  { n: 2, pos0: 3, nHead: 2, nHeadKv: 1, headDim: 32, refusals: true },
 ];
 
 export default defineSuite<Case>({
@@ -60,7 +65,8 @@ export default defineSuite<Case>({
   cases,
   name: (c) =>
     `n=${c.n} pos0=${c.pos0} heads ${c.nHead}/${c.nHeadKv} d=${c.headDim}${c.headDimV ? `/${c.headDimV}` : ''}` +
-    `${c.softcap ? ` softcap ${c.softcap}` : ''}${c.window ? ` window ${c.window}` : ''}${c.split ? ` split ${c.split}` : ''}`,
+    `${c.softcap ? ` softcap ${c.softcap}` : ''}${c.window ? ` window ${c.window}` : ''}${c.split ? ` split ${c.split}` : ''}` +
+    `${c.threads ? ` ${c.threads} threads` : ''}${c.refusals ? ' refusals' : ''}`,
   variant: () => 'attention|BR=…,WG=64 (+ attention_combine when split)',
   async run(h, c) {
     const headDimV = c.headDimV ?? c.headDim;
@@ -88,6 +94,25 @@ export default defineSuite<Case>({
     storeKv(h.rec, h.tensor(c.n, kvDim, k), h.tensor(c.n, kvDimV, v), kc, vc, c.pos0);
     const gotK = h.rec.readback(kc, 0, nCtx * kvDim * 4);
     const gotV = h.rec.readback(vc, 0, nCtx * kvDimV * 4);
+    if (c.refusals) {
+      const qt = h.tensor(c.n, c.nHead * c.headDim, q);
+      const refused = (f: () => unknown) => {
+        try {
+          f();
+        } catch {
+          return true;
+        }
+        return false;
+      };
+      const bad: string[] = [];
+      if (!refused(() => storeKv(h.rec, h.tensor(c.n, kvDim, k), h.tensor(c.n, kvDimV, v), kc, vc, nCtx - 1))) bad.push('storeKv past the cache');
+      if (!refused(() => attention(h.rec, qt, kc, vc, p, nCtx - 1))) bad.push('queries past the cache');
+      if (!refused(() => attention(h.rec, qt, kc, vc, { ...p, nHeadKv: 3 }, c.pos0))) bad.push('heads not a multiple of kv heads');
+      if (!refused(() => attention(h.rec, h.tensor(c.n, c.nHead * 260, new Float32Array(c.n * c.nHead * 260)), kc, vc, { ...p, headDim: 260 }, 0))) bad.push('head size 260');
+      if (!refused(() => attention(h.rec, h.tensor(c.n, c.nHead * 30, new Float32Array(c.n * c.nHead * 30)), kc, vc, { ...p, headDim: 30 }, 0))) bad.push('head size 30');
+      if (!refused(() => attention(h.rec, qt, kc, vc, p, c.pos0, { threads: 48 }))) bad.push('48 threads');
+      if (bad.length) throw new Error(`accepted: ${bad.join(', ')}`);
+    }
     const out = attention(h.rec, h.tensor(c.n, c.nHead * c.headDim, q), kc, vc, p, c.pos0, { split: c.split, threads: c.threads });
     const got = await h.read(out);
 
