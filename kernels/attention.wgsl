@@ -78,10 +78,8 @@ const NEG: f32 = -1e30; // "no key yet" (finite: no inf − inf)
 @group(0) @binding(5) var<storage, read_write> ml: array<vec2<f32>>;
 
 var<workgroup> q_sh: array<vec4<f32>, BR * QD4>;
-var<workgroup> s_sh: array<f32, 2 * BR * WG>;
-var<workgroup> red_sh: array<vec4<f32>, WG>;
-var<workgroup> m_sh: array<f32, WG>;
-var<workgroup> l_sh: array<f32, WG>;
+// scores of two tiles [2][BR][WG]; after the key loop, the slice merge's [WG] vec4 + [WG] m + [WG] l
+var<workgroup> s_sh: array<f32, max(2u * BR, 6u) * WG>;
 
 fn score(d: vec4<f32>) -> f32 {
   let s = (d.x + d.y + d.z + d.w) * p.scale;
@@ -219,15 +217,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // merge the slices of each row into slice 0, one output vec4 per round (see the header);
   // ks_n, lpr and dv4 are uniform, so the barriers are in uniform control flow
   if (ks_n > 1u) {
-    m_sh[lid] = m;
+    workgroupBarrier(); // every thread is done with the scores: s_sh is free
+    s_sh[4u * WG + lid] = m;
     workgroupBarrier();
     let base = lid - ks * p.lpr; // slice 0 of this row and lane
     var mx = m;
     for (var k = 0u; k < ks_n; k++) {
-      mx = max(mx, m_sh[base + k * p.lpr]);
+      mx = max(mx, s_sh[4u * WG + base + k * p.lpr]);
     }
     let w = exp(m - mx);
-    l_sh[lid] = w * l;
+    s_sh[5u * WG + lid] = w * l;
     for (var c = 0u; c < MAX_CH && c * p.lpr < dv4; c++) {
       var mine = a0;
       if (c == 1u) {
@@ -237,18 +236,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       } else if (c == 3u) {
         mine = a3;
       }
-      red_sh[lid] = w * mine;
+      mine *= w;
+      s_sh[4u * lid] = mine.x;
+      s_sh[4u * lid + 1u] = mine.y;
+      s_sh[4u * lid + 2u] = mine.z;
+      s_sh[4u * lid + 3u] = mine.w;
       workgroupBarrier();
       if (ks == 0u) {
         var sum = vec4<f32>(0.0);
         for (var k = 0u; k < ks_n; k++) {
-          sum += red_sh[base + k * p.lpr];
+          let x = 4u * (base + k * p.lpr);
+          sum += vec4<f32>(s_sh[x], s_sh[x + 1u], s_sh[x + 2u], s_sh[x + 3u]);
         }
         if (c == 0u) {
           a0 = sum;
           l = 0.0;
           for (var k = 0u; k < ks_n; k++) {
-            l += l_sh[base + k * p.lpr];
+            l += s_sh[5u * WG + base + k * p.lpr];
           }
           m = mx;
         } else if (c == 1u) {

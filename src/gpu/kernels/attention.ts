@@ -73,6 +73,21 @@ export function chooseRowsPerGroup(n: number, group: number): number {
 }
 
 /**
+ * Threads per workgroup (= keys per tile). A GPU: 64 (two warps / one
+ * wavefront; every thread has work in both phases). A CPU adapter
+ * (SwiftShader) runs the invocations of a workgroup in SIMD groups one after
+ * the other, so its cost grows with the thread count: the fewest that cover
+ * a V row with ≤ 4 vec4 per lane (16 for head size 64 at 4 rows); measured on
+ * SwiftShader for SmolLM2-135M (9/3 heads × 64): prefill of 128 tokens
+ * 38 ms at 16 threads vs 92 ms at 64, decode at 128 keys 0.9 vs 1.1–1.5 ms,
+ * decode at 1024 keys 5.5 vs 4.5 ms.
+ */
+export function chooseThreads(rowsPerGroup: number, headDimV: number, cpu: boolean): number {
+  const fewest = Math.max(16, nextPow2(rowsPerGroup * Math.ceil(headDimV / 4 / MAX_CH)));
+  return cpu ? fewest : Math.max(WG, fewest);
+}
+
+/**
  * Key ranges: 1 unless the grid would leave the device's parallel units idle
  * and there are keys enough to share (≥ MIN_SPLIT_KEYS per range). `target`:
  * workgroups that keep the device busy (GPU: GPU_TARGET_WORKGROUPS; a CPU
@@ -105,16 +120,18 @@ export function attention(
     if (!(d > 0 && d % 4 === 0 && d <= 4 * MAX_D4)) throw fail(`head size ${d} is not supported (multiples of 4 up to ${4 * MAX_D4})`);
   }
   if (!(p.softcap >= 0 && Number.isInteger(p.window) && p.window >= 0)) throw fail(`softcap ${p.softcap} and window ${p.window} must be ≥ 0`);
+  if (n === 0) return { rows: 0, cols: p.nHead * p.headDimV, buffer: rec.temp(4) };
   const nCtx = Math.min(Math.floor(kCache.size / (p.nHeadKv * p.headDim * 4)), Math.floor(vCache.size / (p.nHeadKv * p.headDimV * 4)));
   if (!(Number.isInteger(pos0) && pos0 >= 0 && pos0 + n <= nCtx)) {
     throw new CriaError('context-overflow', `attention: positions ${pos0}..${pos0 + n - 1} exceed the KV cache (${nCtx} positions)`);
   }
 
-  // workgroup shape: BR rows × (WG/BR threads per row = KS slices × LPR lanes, CH output vec4s per lane)
+  // workgroup shape: BR rows × (WG/BR threads per row = KS slices × LPR lanes, ≤ 4 output vec4s per lane)
   const group = p.nHead / p.nHeadKv;
   const br = opts.rowsPerGroup ?? chooseRowsPerGroup(n, group);
-  const wg = opts.threads ?? WG;
   if (![1, 2, 4].includes(br)) throw fail(`rowsPerGroup ${br} is not 1, 2 or 4`);
+  const cpu = rec.ctx.info.isFallbackAdapter;
+  const wg = opts.threads ?? chooseThreads(br, p.headDimV, cpu);
   const tpr = wg / br;
   if (!isPow2(wg) || !isPow2(tpr)) throw fail(`${wg} threads is not a power of two ≥ ${br} rows`);
   const dv4 = p.headDimV / 4;
@@ -123,7 +140,7 @@ export function attention(
   // q rows in workgroup memory sized for the head: zero-initializing workgroup memory costs time
   const qd4 = p.headDim <= 64 ? 16 : p.headDim <= 128 ? 32 : 64;
   const lim = rec.device.limits;
-  const shared = 16 * br * qd4 + 8 * br * wg + 16 * wg + 8 * wg;
+  const shared = 16 * br * qd4 + 4 * Math.max(2 * br, 6) * wg;
   if (shared > lim.maxComputeWorkgroupStorageSize) {
     throw new CriaError('limits', `attention needs ${shared} bytes of workgroup memory, this GPU allows ${lim.maxComputeWorkgroupStorageSize} (maxComputeWorkgroupStorageSize)`);
   }
@@ -132,7 +149,7 @@ export function attention(
   const blocks = Math.ceil((n * group) / br);
   const kLo = p.window > 0 ? Math.max(0, pos0 - p.window + 1) : 0; // the first query's window start: the smallest
   const keys = pos0 + n - kLo;
-  const target = rec.ctx.info.isFallbackAdapter ? Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1) : GPU_TARGET_WORKGROUPS;
+  const target = cpu ? Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1) : GPU_TARGET_WORKGROUPS;
   const wanted = opts.split ?? chooseSplit(blocks * p.nHeadKv, keys, target);
   if (!(Number.isInteger(wanted) && wanted >= 1)) throw fail(`split ${wanted} is not a positive integer`);
   const splitLen = Math.ceil(Math.ceil(keys / Math.min(wanted, keys)) / wg) * wg; // whole tiles

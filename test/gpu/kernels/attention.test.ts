@@ -22,7 +22,7 @@ interface Case {
   split?: number;
   /** q scale: scores have a standard deviation of about qs (scale = 1/√headDim) */
   qs?: number;
-  /** threads per workgroup (default: the launcher's) */
+  /** threads per workgroup (default: the launcher's, which differs between GPUs (64) and CPU adapters (fewest)) */
   threads?: number;
   /** cache positions (default pos0 + n + 3) */
   nCtx?: number;
@@ -35,28 +35,28 @@ const cases: Case[] = [
   { n: 1, pos0: 0, nHead: 9, nHeadKv: 3, headDim: 64 }, // SmolLM2-135M, first token
   { n: 1, pos0: 1, nHead: 4, nHeadKv: 4, headDim: 32 },
   { n: 1, pos0: 37, nHead: 8, nHeadKv: 2, headDim: 128 },
-  { n: 1, pos0: 300, nHead: 16, nHeadKv: 2, headDim: 64 },
+  { n: 1, pos0: 300, nHead: 16, nHeadKv: 2, headDim: 64, threads: 64 },
   { n: 1, pos0: 1500, nHead: 9, nHeadKv: 3, headDim: 64, split: 6 }, // 6 key ranges + combine
   { n: 1, pos0: 1500, nHead: 4, nHeadKv: 2, headDim: 96, split: 1 }, // one pass over 1501 keys
   { n: 1, pos0: 4095, nHead: 8, nHeadKv: 1, headDim: 128, nCtx: 4096 }, // last position of a 4096 context, ranges as the launcher chooses
   { n: 1, pos0: 500, nHead: 4, nHeadKv: 4, headDim: 256, threads: 128 }, // one row per workgroup, 128 keys per tile
-  { n: 1, pos0: 300, nHead: 10, nHeadKv: 5, headDim: 80, softcap: 50, qs: 30 },
+  { n: 1, pos0: 300, nHead: 10, nHeadKv: 5, headDim: 80, softcap: 50, qs: 30, threads: 64 },
   { n: 1, pos0: 37, nHead: 8, nHeadKv: 4, headDim: 256, softcap: 50, qs: 30, window: 16 }, // gemma2 head size
   { n: 1, pos0: 37, nHead: 4, nHeadKv: 1, headDim: 64, softcap: 4, qs: 3 }, // gemma2 test model's cap
   { n: 1, pos0: 300, nHead: 9, nHeadKv: 3, headDim: 64, window: 16 },
-  { n: 1, pos0: 700, nHead: 6, nHeadKv: 3, headDim: 64, window: 300, split: 3 }, // splits of a window
+  { n: 1, pos0: 700, nHead: 6, nHeadKv: 3, headDim: 64, window: 300, split: 3, threads: 64 }, // key ranges of a window
   { n: 1, pos0: 200, nHead: 4, nHeadKv: 2, headDim: 64, headDimV: 32 }, // V heads narrower than K heads
   // prefill
   { n: 5, pos0: 0, nHead: 9, nHeadKv: 3, headDim: 64 },
   { n: 5, pos0: 20, nHead: 4, nHeadKv: 4, headDim: 32, window: 16 },
   { n: 5, pos0: 600, nHead: 4, nHeadKv: 2, headDim: 64, split: 3 }, // causal rows across splits
-  { n: 45, pos0: 0, nHead: 8, nHeadKv: 2, headDim: 128, softcap: 50, qs: 30 },
+  { n: 45, pos0: 0, nHead: 8, nHeadKv: 2, headDim: 128, softcap: 50, qs: 30, threads: 64 },
   { n: 45, pos0: 100, nHead: 8, nHeadKv: 8, headDim: 80, window: 16 },
   { n: 45, pos0: 300, nHead: 4, nHeadKv: 1, headDim: 64, window: 100, split: 2 },
   { n: 45, pos0: 7, nHead: 6, nHeadKv: 2, headDim: 64, threads: 32 }, // 32 keys per tile
   { n: 128, pos0: 0, nHead: 9, nHeadKv: 3, headDim: 64 },
   { n: 128, pos0: 37, nHead: 4, nHeadKv: 1, headDim: 96, softcap: 4, qs: 3 },
-  { n: 128, pos0: 200, nHead: 16, nHeadKv: 2, headDim: 64 },
+  { n: 128, pos0: 200, nHead: 16, nHeadKv: 2, headDim: 64, threads: 64 },
   { n: 2, pos0: 3, nHead: 2, nHeadKv: 1, headDim: 32, refusals: true },
 ];
 
