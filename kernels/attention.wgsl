@@ -26,9 +26,10 @@
 //                 lpr lanes of one slice only.
 //   s_sh has two buffers (tile parity): a thread already computing the next tile's scores never
 //   overwrites scores another thread is still reading, so one barrier per tile suffices.
-//   After the last tile the KS slices of each row are merged through workgroup memory, one output
-//   vec4 per round (1 + 2·⌈head_dim_v/4/lpr⌉ barriers, once): a WG·4-vec4 buffer would cost more to
-//   zero-initialize (WebGPU clears workgroup memory for every workgroup) than the barriers.
+//   After the last tile the KS slices of each row are merged in slice 0 through s_sh (free once every
+//   thread is past the key loop), one output vec4 per round: 2 + 2·⌈head_dim_v/4/lpr⌉ barriers, once.
+//   Workgroup memory is kept small on purpose: WebGPU zero-initializes it for every workgroup, which
+//   is a large part of a workgroup's cost on SwiftShader (and occupancy on GPUs).
 // Bindings (group 0):
 //   0  p     uniform             Params
 //   1  q     storage, read       array<vec4<f32>>  [n_rows, n_head · head_dim/4]
@@ -37,13 +38,16 @@
 //   4  o     storage, read_write array<vec4<f32>>  [n_split, n_rows · n_head, head_dim_v/4] partials;
 //                                                  n_split = 1: the output [n_rows, n_head · head_dim_v]
 //   5  ml    storage, read_write array<vec2<f32>>  [n_split, n_rows · n_head] (m, l) of each partial
-// Params: lpr = lanes per slice, a power of two ≤ WG/BR with head_dim_v/4 ≤ 4·lpr (a Params value,
-//   not an override, so one pipeline serves every head size of a bucket).
+// Params: head sizes and lpr (lanes per slice, a power of two ≤ WG/BR with head_dim_v/4 ≤ 4·lpr) are
+//   Params values, not overrides: one pipeline per (WG, BR, QD4) serves every head size up to 4·QD4
+//   (each new pipeline costs ~0.5–1 s to compile on SwiftShader), and the loops they bound are
+//   memory-bound, so compile-time trip counts would buy little.
 // Limits (checked by src/gpu/kernels/attention.ts): head_dim, head_dim_v multiples of 4; head_dim ≤ 4·QD4;
 //   keys read < n_ctx.
 // Tunables (override): WG threads = keys per tile (power of two, default 64); BR query rows per
 //   workgroup (1, 2 or 4); QD4 vec4s per q row in workgroup memory (16, 32 or 64: head sizes ≤ 64,
-//   128, 256). Workgroup memory 16·BR·QD4 + 8·BR·WG + 24·WG bytes: 4.5 KiB for BR 4, WG 64, head 64.
+//   128, 256). Workgroup memory 16·BR·QD4 + 4·max(2·BR, 6)·WG bytes: 3 KiB for BR 4, WG 64, head 64.
+//   The launcher picks WG = 64 on GPUs and the fewest threads that fit the head on CPU adapters.
 // Reference: src/reference/attention.ts
 
 struct Params {
