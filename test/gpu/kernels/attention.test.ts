@@ -4,7 +4,7 @@
  * every cache position past pos0 + n holds NaN, so a read beyond the causal
  * range poisons the output.
  */
-import { attention, storeKv } from '../../../src/gpu/kernels/attention.ts';
+import { attention, chooseRowsPerGroup, storeKv } from '../../../src/gpu/kernels/attention.ts';
 import { attention as reference } from '../../../src/reference/attention.ts';
 import type { AttentionParams } from '../../../src/model/ops.ts';
 import { compare, defineSuite } from '../harness/suite.ts';
@@ -67,7 +67,9 @@ export default defineSuite<Case>({
     `n=${c.n} pos0=${c.pos0} heads ${c.nHead}/${c.nHeadKv} d=${c.headDim}${c.headDimV ? `/${c.headDimV}` : ''}` +
     `${c.softcap ? ` softcap ${c.softcap}` : ''}${c.window ? ` window ${c.window}` : ''}${c.split ? ` split ${c.split}` : ''}` +
     `${c.threads ? ` ${c.threads} threads` : ''}${c.refusals ? ' refusals' : ''}`,
-  variant: () => 'attention|BR=…,WG=64 (+ attention_combine when split)',
+  variant: (c) =>
+    `attention|BR=${chooseRowsPerGroup(c.n, c.nHead / c.nHeadKv)},WG=${c.threads ?? 'device default'}` +
+    `${(c.split ?? 1) > 1 ? ' + attention_combine' : ''} (QD4 by head size)`,
   async run(h, c) {
     const headDimV = c.headDimV ?? c.headDim;
     const p: AttentionParams = {
