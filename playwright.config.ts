@@ -37,6 +37,7 @@ export default defineConfig({
   },
   webServer: {
     command: `npx vite --host 127.0.0.1 --port ${PORT} --strictPort`,
+    env: { CRIA_NO_HMR: '1' },
     url: baseURL,
     reuseExistingServer: !process.env.CI,
     timeout: 120_000,

@@ -35,7 +35,8 @@ export default defineConfig({
   resolve: {
     alias: { '@kernels': `${root}kernels` },
   },
-  server: { host: '127.0.0.1', fs: { allow: [root] } },
+  // Tests set CRIA_NO_HMR: a page under test must never reload because a source file changed.
+  server: { host: '127.0.0.1', fs: { allow: [root] }, hmr: process.env.CRIA_NO_HMR ? false : undefined },
   worker: { format: 'es' },
   // Pre-bundle the deps of every page up front, test pages included, so Vite never
   // discovers one mid-test and reloads the page under Playwright.

@@ -1,0 +1,117 @@
+/**
+ * Whole models on WebGPU (SwiftShader here) against the CPU reference and llama.cpp:
+ * - parity: every named intermediate of the forward pass vs the CPU reference; a failure names
+ *   the FIRST tensor that diverges;
+ * - stories260K F32/F16: greedy tokens equal expected_greedy.json, logits close to the stored ones;
+ * - every random model: greedy tokens equal llama.cpp's (the dequantized-F32 twin for quantized
+ *   files, see test/unit/model-random.test.ts for why), prompt-0 logits within tolerance.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect, test, type Page } from '@playwright/test';
+
+const fixtures = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+const json = (rel: string) => JSON.parse(readFileSync(fixtures + rel, 'utf8'));
+const f32 = (rel: string) => {
+  const b = readFileSync(fixtures + rel);
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
+
+async function open(page: Page) {
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('/test/gpu/pages/model.html');
+  await page.waitForFunction(() => window.criaModel !== undefined);
+  return errors;
+}
+
+/**
+ * GPU vs CPU reference, per named tensor: max|Δ| / max(1, max|ref|). The GPU accumulates in f32 (the
+ * reference in f64), in a different order; over a few layers of width ≤ 1024 the relative error stays
+ * near 1e-6 (measured ≤ ~3e-6). 1e-4 catches any wrong index, mask or scale while leaving ~30× headroom.
+ */
+const PARITY_BOUND = 1e-4;
+
+/**
+ * GPU logits vs llama.cpp (F32 models): both f32, different summation orders: measured ≤ ~2e-5;
+ * bound 2e-4 (gemma2: 3e-3, llama.cpp's fp16 GELU table). Quantized models vs the dequantized twin:
+ * same bounds (we multiply dequantized weights by f32 activations).
+ */
+const logitBound = (arch: string) => (arch === 'gemma2' ? 3e-3 : 2e-4);
+
+const stories = json('models/stories260K/expected_greedy.json');
+
+for (const file of ['stories260K-f32.gguf', 'stories260K-f16.gguf']) {
+  test(`stories260K ${file}: parity with the CPU reference, every named tensor`, async ({ page }) => {
+    const errors = await open(page);
+    const r = await page.evaluate(([u, t, b]) => window.criaModel!.parity(u, t, b), [`/fixtures/models/stories260K/${file}`, stories.teacher_forced_logits.tokens, PARITY_BOUND] as [string, number[], number]);
+    expect(r.tensors.length).toBeGreaterThan(40);
+    expect(r.firstBad, `first diverging tensor: ${JSON.stringify(r.firstBad)}`).toBeNull();
+    console.log(`${file}: worst rel ${Math.max(...r.tensors.map((t) => t.rel)).toExponential(2)} over ${r.tensors.length} tensors`);
+    expect(errors).toEqual([]);
+  });
+
+  test(`stories260K ${file}: WebGPU greedy tokens equal expected_greedy.json`, async ({ page }) => {
+    await open(page);
+    for (const c of stories.cases) {
+      const n = c.greedy_tokens.length - c.prompt_tokens.length;
+      const r = await page.evaluate(([u, p, k]) => window.criaModel!.greedy(u, p, k), [`/fixtures/models/stories260K/${file}`, c.prompt_tokens, n] as [string, number[], number]);
+      expect(r.tokens, JSON.stringify(c.prompt)).toEqual(c.greedy_tokens.slice(c.prompt_tokens.length));
+    }
+  });
+}
+
+test('stories260K F32: WebGPU teacher-forced logits within 1e-4 of the stored ones', async ({ page }) => {
+  await open(page);
+  const tf = stories.teacher_forced_logits;
+  const got = await page.evaluate(([u, t]) => window.criaModel!.logits(u, t), ['/fixtures/models/stories260K/stories260K-f32.gguf', tf.tokens] as [string, number[]]);
+  const want = (tf.logits_per_position as number[][]).flat();
+  let max = 0;
+  want.forEach((w, i) => (max = Math.max(max, Math.abs(w - got[i]))));
+  // stored values are rounded to 1e-5; fp32 kernels: 1e-4 (the fixture README's bound)
+  expect(max).toBeLessThan(1e-4);
+});
+
+test('decode makes one submit per token, reads back 4 bytes and creates no buffers', async ({ page }) => {
+  await open(page);
+  const r = await page.evaluate(([u, p, k]) => window.criaModel!.greedy(u, p, k), ['/fixtures/models/stories260K/stories260K-f32.gguf', [1], 9] as [string, number[], number]);
+  expect(r.stats.length).toBeGreaterThan(2);
+  for (const s of r.stats.slice(1)) {
+    expect(s.submits).toBe(1);
+    expect(s.bytesReadBack).toBe(4);
+    expect(s.buffersCreated).toBe(0);
+  }
+  console.log(`stories260K decode step: ${JSON.stringify(r.stats[r.stats.length - 1])}`);
+});
+
+const randomDir = 'models/random/';
+const cases = readdirSync(fixtures + randomDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+
+for (const name of cases) {
+  test(`random ${name}: WebGPU vs llama.cpp (logits, greedy) and parity`, async ({ page }) => {
+    const errors = await open(page);
+    const e = json(`${randomDir}${name}/expected.json`);
+    const url = `/fixtures/${randomDir}${name}/${name}.gguf`;
+    const deq = e.dequantized_f32_reference;
+
+    const parity = await page.evaluate(([u, t, b]) => window.criaModel!.parity(u, t, b), [url, e.prompts[2].tokens, PARITY_BOUND] as [string, number[], number]);
+    expect(parity.firstBad, `first diverging tensor: ${JSON.stringify(parity.firstBad)}`).toBeNull();
+
+    const got = await page.evaluate(([u, t]) => window.criaModel!.logits(u, t), [url, e.prompts[0].tokens] as [string, number[]]);
+    const want = f32(`${randomDir}${name}/${deq ? deq.prompt0_logits.file : e.prompt0_logits.file}`);
+    let max = 0;
+    want.forEach((w, i) => (max = Math.max(max, Math.abs(w - got[i]))));
+    expect(max, `max |Δlogit| vs ${deq ? 'the dequantized twin' : 'llama.cpp'}`).toBeLessThan(logitBound(e.architecture));
+
+    for (let p = 0; p < 3; p++) {
+      const ref = deq ? deq.prompts[p] : e.prompts[p];
+      const margins: number[] = deq ? ref.margins_top1_top2 : ref.steps.map((s: { margin_top1_top2: number }) => s.margin_top1_top2);
+      const r = await page.evaluate(([u, t, k]) => window.criaModel!.greedy(u, t, k), [url, e.prompts[p].tokens, 32] as [string, number[], number]);
+      const firstTie = margins.findIndex((m) => m < 2 * logitBound(e.architecture));
+      const n = firstTie < 0 ? 32 : firstTie + 1;
+      expect(r.tokens.slice(0, n), `prompt ${p}`).toEqual(ref.greedy_continuation.slice(0, n));
+    }
+    console.log(`${name}: logits max|Δ| ${max.toExponential(2)}, parity worst ${Math.max(...parity.tensors.map((t) => t.rel)).toExponential(2)}`);
+    expect(errors).toEqual([]);
+  });
+}

@@ -1,0 +1,140 @@
+/**
+ * Whole-model tests on WebGPU (driven by test/gpu/model.spec.ts):
+ * - `parity`: the same forward on the GPU backend and on the CPU reference,
+ *   every named intermediate compared in order; reports the first one whose
+ *   error exceeds its bound.
+ * - `greedy`: greedy continuations on the GPU (argmax on the device).
+ * - `logits`: logits of every prompt position, read back.
+ * Model files come from /fixtures/ (the dev server serves ../shared/fixtures with Range).
+ */
+import { Session } from '../../../src/engine/session.ts';
+import { GpuBackend } from '../../../src/gpu/backend.ts';
+import { createGpu, type GpuContext } from '../../../src/gpu/device.ts';
+import type { GpuTensor } from '../../../src/gpu/tensor.ts';
+import { readGguf, type GgufFile } from '../../../src/formats/gguf.ts';
+import { urlSource } from '../../../src/formats/source.ts';
+import { Model } from '../../../src/model/model.ts';
+import { CpuBackend, type CpuAct } from '../../../src/reference/backend.ts';
+
+export interface TensorDiff {
+  name: string;
+  layer: number;
+  rows: number;
+  cols: number;
+  maxAbs: number;
+  maxRef: number;
+  /** maxAbs / max(1, maxRef) */
+  rel: number;
+  nmse: number;
+}
+
+export interface ParityReport {
+  tensors: TensorDiff[];
+  /** the first tensor with rel > bound, or null */
+  firstBad: TensorDiff | null;
+}
+
+declare global {
+  interface Window {
+    criaModel?: {
+      parity(url: string, tokens: number[], bound: number): Promise<ParityReport>;
+      greedy(url: string, prompt: number[], n: number): Promise<{ tokens: number[]; stats: { dispatches: number; submits: number; bytesReadBack: number; buffersCreated: number }[] }>;
+      logits(url: string, tokens: number[]): Promise<number[]>;
+    };
+  }
+}
+
+let gpu: Promise<GpuContext> | undefined;
+const files = new Map<string, Promise<GgufFile>>();
+const open = (url: string) => {
+  let f = files.get(url);
+  if (!f) files.set(url, (f = urlSource(url).then((s) => readGguf(s))));
+  return f;
+};
+
+async function gpuModel(url: string) {
+  gpu ??= createGpu();
+  return Model.load(await open(url), new GpuBackend(await gpu));
+}
+
+window.criaModel = {
+  async parity(url, tokens, bound) {
+    const file = await open(url);
+    const cpu = await Model.load(file, new CpuBackend());
+    const gm = await gpuModel(url);
+    const cpuTrace: { name: string; layer: number; x: CpuAct }[] = [];
+    const gpuTrace: { name: string; layer: number; rows: number; cols: number; data: Promise<ArrayBuffer> }[] = [];
+    const cs = new Session(cpu);
+    const gs = new Session(gm);
+    await cs.forward(tokens, (name, layer, x) => (cpuTrace.push({ name, layer, x }), x));
+    const backend = gm.backend as GpuBackend;
+    const logits = await gs.forward(tokens, (name, layer, x: GpuTensor) => {
+      gpuTrace.push({ name, layer, rows: x.rows, cols: x.cols, data: backend.rec.readback(x.buffer, 0, x.rows * x.cols * 4) });
+      return x;
+    });
+    await backend.read(logits);
+    const tensors: TensorDiff[] = [];
+    let firstBad: TensorDiff | null = null;
+    for (let i = 0; i < cpuTrace.length; i++) {
+      const c = cpuTrace[i];
+      const g = gpuTrace[i];
+      if (!g || g.name !== c.name || g.layer !== c.layer) throw new Error(`trace order differs at ${i}: cpu ${c.name}.${c.layer}, gpu ${g?.name}.${g?.layer}`);
+      const got = new Float32Array(await g.data);
+      let maxAbs = 0;
+      let maxRef = 0;
+      let se = 0;
+      let sr = 0;
+      for (let j = 0; j < got.length; j++) {
+        const d = Math.abs(got[j] - c.x.data[j]);
+        maxAbs = Number.isNaN(d) ? Infinity : Math.max(maxAbs, d);
+        maxRef = Math.max(maxRef, Math.abs(c.x.data[j]));
+        se += d * d;
+        sr += c.x.data[j] * c.x.data[j];
+      }
+      const t: TensorDiff = { name: c.name, layer: c.layer, rows: g.rows, cols: g.cols, maxAbs, maxRef, rel: maxAbs / Math.max(1, maxRef), nmse: sr > 0 ? se / sr : se };
+      tensors.push(t);
+      if (!firstBad && !(t.rel <= bound)) firstBad = t;
+    }
+    backend.dispose();
+    return { tensors, firstBad };
+  },
+
+  async greedy(url, prompt, n) {
+    const m = await gpuModel(url);
+    const s = new Session(m);
+    const b = m.backend;
+    const tokens: number[] = [];
+    const stats = [];
+    let logits = await s.forward(prompt);
+    for (;;) {
+      const id = (await b.argmax(logits))[0];
+      tokens.push(id);
+      if (tokens.length >= n) break;
+      const before = b.stats();
+      logits = await s.forward([id]);
+      // the step's cost: forward + argmax + read back, measured around one decode step
+      const next = (await b.argmax(logits))[0];
+      const after = b.stats();
+      stats.push({
+        dispatches: after.dispatches - before.dispatches,
+        submits: after.submits - before.submits,
+        bytesReadBack: after.bytesReadBack - before.bytesReadBack,
+        buffersCreated: after.buffersCreated - before.buffersCreated,
+      });
+      tokens.push(next);
+      if (tokens.length >= n) break;
+      logits = await s.forward([next]);
+    }
+    b.dispose();
+    return { tokens, stats };
+  },
+
+  async logits(url, tokens) {
+    const m = await gpuModel(url);
+    const s = new Session(m);
+    const out = await s.eval(tokens, 'all');
+    m.backend.dispose();
+    return Array.from(out);
+  },
+};
+document.getElementById('out')!.textContent = 'ready';
