@@ -2,12 +2,12 @@
  * WebGPU smoke test page (served by Vite at /test/gpu/pages/smoke.html).
  *
  * Gets an adapter and device, reports what the adapter offers, runs
- * kernels/smoke_saxpy.wgsl over N elements and reads the result back.
+ * test/gpu/pages/smoke_saxpy.wgsl over N elements and reads the result back.
  * Checking the numbers is the spec's job (test/gpu/smoke.spec.ts); this page
  * only reports. The report is exposed as `window.criaSmoke` (a promise) and
  * printed on the page for people.
  */
-import shaderCode from '@kernels/smoke_saxpy.wgsl?raw';
+import shaderCode from './smoke_saxpy.wgsl?raw';
 
 export interface SmokeReport {
   ok: boolean;
@@ -108,7 +108,7 @@ async function run(): Promise<SmokeReport> {
     const workgroups = Math.ceil(N / WG);
     const yLength = workgroups * WG;
 
-    // Params { n: u32 @0, a: f32 @4, b: f32 @8, _pad: u32 @12 }, as in kernels/smoke_saxpy.wgsl.
+    // Params { n: u32 @0, a: f32 @4, b: f32 @8, _pad: u32 @12 }, as in test/gpu/pages/smoke_saxpy.wgsl.
     const params = new ArrayBuffer(16);
     new Uint32Array(params, 0, 1)[0] = N;
     new Float32Array(params, 4, 2).set([A, B]);

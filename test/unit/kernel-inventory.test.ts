@@ -1,0 +1,63 @@
+/**
+ * Every WGSL kernel has its four places (GUIDE: one name in four places):
+ * kernels/<name>.wgsl with a header naming its CPU reference (which must
+ * exist), a launcher in src/gpu/kernels/ that imports it, and a browser test
+ * suite in test/gpu/kernels/ that exercises that launcher. Every dequantizer
+ * library names an existing CPU reference and is tested through the suites
+ * that iterate over all libraries.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const read = (p: string) => readFileSync(root + p, 'utf8');
+const list = (dir: string, ext: string) => readdirSync(root + dir).filter((f) => f.endsWith(ext));
+
+const kernels = list('kernels', '.wgsl').map((f) => f.replace(/\.wgsl$/, ''));
+const launchers = list('src/gpu/kernels', '.ts').map((f) => ({ file: `src/gpu/kernels/${f}`, text: read(`src/gpu/kernels/${f}`) }));
+const suites = list('test/gpu/kernels', '.test.ts').map((f) => ({ file: `test/gpu/kernels/${f}`, text: read(`test/gpu/kernels/${f}`) }));
+
+function reference(header: string): string | undefined {
+  return /^\/\/\s*Reference:\s*(src\/\S+\.ts)/m.exec(header)?.[1];
+}
+
+describe('kernel inventory', () => {
+  it('finds the kernels', () => {
+    expect(kernels.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(kernels)('%s has a header, an existing reference, a launcher and a test', (name) => {
+    const src = read(`kernels/${name}.wgsl`);
+    expect(src.startsWith(`// ${name}:`), 'header starts with "// <name>: <formula>"').toBe(true);
+    for (const part of ['Dispatch', 'Bindings', 'Reference']) expect(src, `header names its ${part}`).toMatch(new RegExp(`^//\\s*${part}`, 'm'));
+    expect(src, 'entry point is main').toMatch(/fn main\s*\(/);
+    const ref = reference(src);
+    expect(ref, 'a "Reference: src/…ts" line').toBeDefined();
+    expect(existsSync(root + ref!), `${ref} exists`).toBe(true);
+    const launcher = launchers.find((l) => l.text.includes(`@kernels/${name}.wgsl?raw`));
+    expect(launcher, `a launcher in src/gpu/kernels imports @kernels/${name}.wgsl`).toBeDefined();
+    const launcherModule = launcher!.file.replace(/^src\//, '').replace(/\.ts$/, '.ts');
+    const suite = suites.find((s) => s.text.includes(launcherModule));
+    expect(suite, `a suite in test/gpu/kernels imports ${launcherModule}`).toBeDefined();
+  });
+
+  it('every launcher belongs to a kernel', () => {
+    for (const l of launchers) expect(/@kernels\/\w+\.wgsl\?raw/.test(l.text), l.file).toBe(true);
+  });
+
+  it.each(list('kernels/lib', '.wgsl'))('library %s names an existing reference and the CHUNK contract', (f) => {
+    const src = read(`kernels/lib/${f}`);
+    const ref = /Reference:\s*(src\/\S+\.ts)/.exec(src)?.[1];
+    expect(ref && existsSync(root + ref), `reference ${ref}`).toBe(true);
+    expect(src).toMatch(/const\s+CHUNK\s*:\s*u32/);
+    expect(src).toMatch(/fn load_chunk\(/);
+    expect(src).toMatch(/fn load_one\(/);
+  });
+
+  it('the suites that cover dequantizer libraries iterate over all of them', () => {
+    for (const name of ['embedding', 'matmul']) {
+      expect(read(`test/gpu/kernels/${name}.test.ts`), name).toMatch(/DEQUANT_LIBS/);
+    }
+  });
+});
