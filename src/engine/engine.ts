@@ -12,7 +12,7 @@ import { readGguf, type GgufFile } from '../formats/gguf.ts';
 import { blobSource, bytesSource, urlSource, type ByteSource } from '../formats/source.ts';
 import type { Backend } from '../model/backend.ts';
 import { summarize } from '../model/inspect.ts';
-import { Model } from '../model/model.ts';
+import { Model, planModel } from '../model/model.ts';
 import type { Act, Weight } from '../model/ops.ts';
 import { CHAT_DEFAULTS, logSoftmax, topIds, type SamplingParams } from '../sampling/sampler.ts';
 import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
@@ -111,6 +111,7 @@ export class Engine implements EngineApi {
       onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
       const src = await openSource(source, this.opts.fetch);
       const file = await readGguf(src);
+      planModel(file); // architecture and tensors first: the most fundamental problem is the one reported
       const tokenizer = createTokenizer(file.metadata);
       const backend = (this.backend ??= await this.opts.createBackend());
       backend.lost?.then(() => {
@@ -334,8 +335,7 @@ export class Engine implements EngineApi {
   async score(req: ScoreRequest): Promise<ScoreResult> {
     return this.exclusive(req.request_id, async (signal) => {
       const m = this.need();
-      const ctx = typeof req.context === 'string' ? m.tokenizer.encode(req.context, { addSpecial: true, parseSpecial: false }) : checkIds(req.context, m.tokenizer.vocabSize);
-      const cont = typeof req.continuation === 'string' ? m.tokenizer.encode(req.continuation, { addSpecial: false, parseSpecial: false }) : checkIds(req.continuation, m.tokenizer.vocabSize);
+      const { ctx, cont } = scoreTokens(m.tokenizer, req);
       if (ctx.length === 0) throw new CriaError('bad-argument', 'score needs a non-empty context (at least BOS)');
       if (cont.length === 0) throw new CriaError('bad-argument', 'score needs a non-empty continuation');
       const s = m.session;
@@ -358,6 +358,27 @@ export class Engine implements EngineApi {
       };
     });
   }
+}
+
+/**
+ * Token ids for a score request. Text is tokenized the way lm-evaluation-harness does it: the
+ * context and the continuation together, then split where the context's own tokens end, so a
+ * continuation like " time" gets the tokens it has after "Once upon a" (a SentencePiece tokenizer
+ * would otherwise add a space prefix to it). If the joint tokenization merges across the boundary,
+ * the split is at the longest common prefix.
+ */
+function scoreTokens(tok: Tokenizer, req: ScoreRequest): { ctx: number[]; cont: number[] } {
+  const v = tok.vocabSize;
+  if (typeof req.context !== 'string' || typeof req.continuation !== 'string') {
+    const ctx = typeof req.context === 'string' ? tok.encode(req.context, { addSpecial: true, parseSpecial: false }) : checkIds(req.context, v);
+    const cont = typeof req.continuation === 'string' ? tok.encode(req.continuation, { addSpecial: false, parseSpecial: false }) : checkIds(req.continuation, v);
+    return { ctx, cont };
+  }
+  const whole = tok.encode(req.context + req.continuation, { addSpecial: true, parseSpecial: false });
+  const alone = tok.encode(req.context, { addSpecial: true, parseSpecial: false });
+  let k = 0;
+  while (k < alone.length && k < whole.length && alone[k] === whole[k]) k++;
+  return { ctx: whole.slice(0, k), cont: whole.slice(k) };
 }
 
 function checkIds(ids: number[], vocabSize: number): number[] {

@@ -1,0 +1,124 @@
+/**
+ * The engine as a page uses it: through src/client (comlink → Web Worker → WebGPU).
+ * test/e2e/engine.spec.ts drives these functions. While a request streams, the
+ * page watches its own main thread (long tasks, timer heartbeat) to show the
+ * work really happens off it.
+ */
+import { createClient, type ChatCompletionChunk, type ChatCompletionRequest, type CriaClient, type LoadProgress } from '../../../src/client/index.ts';
+
+const client: CriaClient = createClient();
+
+interface Responsiveness {
+  longTasks: number[];
+  maxTimerGapMs: number;
+  beats: number;
+}
+
+function watchMainThread(): () => Responsiveness {
+  const longTasks: number[] = [];
+  const obs = typeof PerformanceObserver !== 'undefined' && PerformanceObserver.supportedEntryTypes?.includes('longtask') ? new PerformanceObserver((l) => l.getEntries().forEach((e) => longTasks.push(e.duration))) : undefined;
+  obs?.observe({ entryTypes: ['longtask'] });
+  let last = performance.now();
+  let maxGap = 0;
+  let beats = 0;
+  const t = setInterval(() => {
+    const now = performance.now();
+    maxGap = Math.max(maxGap, now - last);
+    last = now;
+    beats++;
+  }, 10);
+  return () => {
+    clearInterval(t);
+    obs?.disconnect();
+    return { longTasks, maxTimerGapMs: maxGap, beats };
+  };
+}
+
+function errorOf(e: unknown) {
+  const err = e as { code?: string; message?: string; name?: string };
+  return { code: err.code ?? null, name: err.name ?? null, message: err.message ?? String(e) };
+}
+
+declare global {
+  interface Window {
+    criaE2E?: typeof api;
+  }
+}
+
+const api = {
+  async load(url: string) {
+    const progress: LoadProgress[] = [];
+    const info = await client.load({ url }, { onProgress: (p) => progress.push(p) });
+    return { info, phases: [...new Set(progress.map((p) => p.phase))], uploadEvents: progress.filter((p) => p.phase === 'upload').length };
+  },
+
+  async stream(req: ChatCompletionRequest) {
+    const stop = watchMainThread();
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const c of client.chat.completions.create({ ...req, stream: true })) chunks.push(c);
+    return { chunks, main: stop() };
+  },
+
+  /** Stream and abort after `after` content chunks; returns what arrived and how the stream ended. */
+  async streamAndAbort(req: ChatCompletionRequest, after: number) {
+    const ctrl = new AbortController();
+    const chunks: ChatCompletionChunk[] = [];
+    let error: ReturnType<typeof errorOf> | null = null;
+    try {
+      for await (const c of client.chat.completions.create({ ...req, stream: true }, { signal: ctrl.signal })) {
+        chunks.push(c);
+        if (chunks.filter((x) => x.choices[0].delta.content).length === after) ctrl.abort();
+      }
+    } catch (e) {
+      error = errorOf(e);
+    }
+    return { chunks, error };
+  },
+
+  /** Stop consuming a stream early (break): the worker must stop generating. */
+  async streamAndBreak(req: ChatCompletionRequest, after: number) {
+    let n = 0;
+    for await (const c of client.chat.completions.create({ ...req, stream: true })) {
+      if (c.choices[0].delta.content && ++n === after) break;
+    }
+    const next = await client.chat.completions.create({ ...req, stream: false, max_tokens: 4 });
+    return { n, next: next.choices[0].message.content, stats: await client.stats() };
+  },
+
+  async complete(req: ChatCompletionRequest) {
+    try {
+      return { ok: await client.chat.completions.create({ ...req, stream: false }), error: null };
+    } catch (e) {
+      return { ok: null, error: errorOf(e) };
+    }
+  },
+
+  async score(context: string, continuation: string) {
+    return client.score({ context, continuation });
+  },
+
+  async tokenize(text: string) {
+    const ids = await client.tokenize(text);
+    return { ids, text: await client.detokenize(ids) };
+  },
+
+  async deviceInfo() {
+    return client.deviceInfo();
+  },
+
+  async stats() {
+    return client.stats();
+  },
+
+  async loadError(url: string) {
+    try {
+      await client.load({ url });
+      return null;
+    } catch (e) {
+      return errorOf(e);
+    }
+  },
+};
+
+window.criaE2E = api;
+document.getElementById('out')!.textContent = 'ready';
