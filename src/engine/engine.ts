@@ -82,6 +82,8 @@ export class Engine implements EngineApi {
   private readonly requests = new Map<string, AbortController>();
   private queue: Promise<unknown> = Promise.resolve();
   private tokensEvaluated = 0;
+  /** set when the device was lost under the loaded model; cleared by the next load */
+  private lostReason?: string;
 
   constructor(private readonly opts: EngineOptions) {}
 
@@ -100,6 +102,9 @@ export class Engine implements EngineApi {
   }
 
   private need(): Loaded {
+    if (this.lostReason !== undefined) {
+      throw new CriaError('device-lost', `the GPU device was lost (${this.lostReason || 'no reason given'}), and the model with it; load the model again`);
+    }
     if (!this.loaded) throw new CriaError('bad-argument', 'no model is loaded; call load() first');
     return this.loaded;
   }
@@ -114,10 +119,12 @@ export class Engine implements EngineApi {
       planModel(file); // architecture and tensors first: the most fundamental problem is the one reported
       const tokenizer = createTokenizer(file.metadata);
       const backend = (this.backend ??= await this.opts.createBackend());
-      backend.lost?.then(() => {
+      this.lostReason = undefined;
+      backend.lost?.then((reason) => {
         if (this.backend === backend) {
           this.backend = undefined;
           this.loaded = undefined;
+          this.lostReason = reason;
         }
       });
       const model = await Model.load(file, backend, {
@@ -230,7 +237,7 @@ export class Engine implements EngineApi {
       const stream = req.stream && onChunk ? onChunk : undefined;
       stream?.(chunk({ role: 'assistant', content: '' }, null, null));
       const r = await this.run(m, prompt, req, signal, (text, lp) => stream?.(chunk({ content: text }, null, lp)));
-      stream?.(chunk({}, r.result.finishReason, null, r.usage));
+      stream?.(chunk({}, r.result.finishReason, r.rest.logprobs, r.usage));
       return {
         id,
         object: 'chat.completion',
@@ -248,6 +255,7 @@ export class Engine implements EngineApi {
       const prompt = typeof req.prompt === 'string' ? m.tokenizer.encode(req.prompt, { addSpecial: true, parseSpecial: false }) : checkIds(req.prompt, m.tokenizer.vocabSize);
       const id = newId('cmpl');
       const created = Math.floor(Date.now() / 1000);
+      let promptLogits: Float32Array | undefined;
       const chunk = (text: string, ids: number[], finish: FinishReason | null, lp: TokenLogprob[] | null, usage?: Usage): CompletionChunk => ({
         id,
         object: 'text_completion',
@@ -255,23 +263,30 @@ export class Engine implements EngineApi {
         model: m.info.id,
         choices: [{ index: 0, text, token_ids: ids, logprobs: lp ? { content: lp } : null, finish_reason: finish }],
         ...(usage ? { usage } : {}),
+        ...(usage && promptLogits ? { prompt_logits: promptLogits } : {}),
       });
       const stream = req.stream && onChunk ? onChunk : undefined;
-      const r = await this.run(m, prompt, req, signal, (text, lp, ids) => stream?.(chunk(text, ids, null, lp)));
-      stream?.(chunk('', [], r.result.finishReason, null, r.usage));
+      const onPromptLogits = req.prompt_logits ? (l: Float32Array) => void (promptLogits = l) : undefined;
+      const r = await this.run(m, prompt, req, signal, (text, lp, ids) => stream?.(chunk(text, ids, null, lp)), onPromptLogits);
+      // the ids (and logprobs) of tokens that released no text, e.g. the one that completed a stop string
+      stream?.(chunk('', r.rest.ids, r.result.finishReason, r.rest.logprobs, r.usage));
       const done = chunk(r.result.text, r.result.tokens, r.result.finishReason, r.logprobs, r.usage);
       return done as Completion;
     });
   }
 
-  /** Generate from prompt ids; `emit` gets each released piece of text (and the ids since the last emit). */
+  /**
+   * Generate from prompt ids; `emit` gets each released piece of text (and the ids since the last emit);
+   * `rest` is what no emit carried (tokens after the last piece of text).
+   */
   private async run(
     m: Loaded,
     prompt: number[],
     req: SamplingRequest,
     signal: AbortSignal,
     emit: (text: string, logprobs: TokenLogprob[] | null, ids: number[]) => void,
-  ): Promise<{ result: GenerateResult; usage: Usage; logprobs: TokenLogprob[] | null }> {
+    onPromptLogits?: (logits: Float32Array) => void,
+  ): Promise<{ result: GenerateResult; usage: Usage; logprobs: TokenLogprob[] | null; rest: { ids: number[]; logprobs: TokenLogprob[] | null } }> {
     const sampling = samplingParams(req);
     const room = m.session.nCtx - prompt.length;
     if (room <= 0) {
@@ -291,9 +306,10 @@ export class Engine implements EngineApi {
       maxTokens,
       sampling,
       stop,
-      isEndToken: (id) => m.tokenizer.isEog(id),
+      isEndToken: req.ignore_eos ? undefined : (id) => m.tokenizer.isEog(id),
       decoder: m.tokenizer.decoder(),
       signal,
+      onPromptLogits,
       onStepLogits: wantLogprobs
         ? (logits, token) => {
             const ls = logSoftmax(logits);
@@ -316,6 +332,7 @@ export class Engine implements EngineApi {
       }
       await yieldToEventLoop();
     }
+    const rest = { ids: pendingIds, logprobs: wantLogprobs && pending.length > 0 ? pending : null };
     logprobs.push(...pending);
     const result = step.value;
     this.tokensEvaluated += result.timings.promptTokens + result.tokens.length;
@@ -329,7 +346,7 @@ export class Engine implements EngineApi {
       decode_tokens_per_s: t.decodeMs > 0 ? (t.decodeTokens / t.decodeMs) * 1000 : 0,
       time_to_first_token_ms: t.firstTokenMs,
     };
-    return { result, usage, logprobs: wantLogprobs ? logprobs : null };
+    return { result, usage, logprobs: wantLogprobs ? logprobs : null, rest };
   }
 
   async score(req: ScoreRequest): Promise<ScoreResult> {

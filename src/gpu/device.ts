@@ -25,6 +25,8 @@ export interface DeviceInfo {
 
 export interface GpuContext {
   readonly device: GPUDevice;
+  /** limits Cria plans with: the device's, lowered by `CreateGpuOptions.limits` */
+  readonly limits: Readonly<Record<string, number>>;
   readonly info: DeviceInfo;
   /** resolves when the device is lost (destroyed or by the browser/driver) */
   readonly lost: Promise<GPUDeviceLostInfo>;
@@ -53,7 +55,16 @@ function readLimits(l: GPUSupportedLimits): Record<string, number> {
   return out;
 }
 
-export async function createGpu(opts: { powerPreference?: GPUPowerPreference } = {}): Promise<GpuContext> {
+export interface CreateGpuOptions {
+  powerPreference?: GPUPowerPreference;
+  /**
+   * Ask for less than the adapter offers (e.g. `{ maxStorageBufferBindingSize: 128 << 20 }`), to see
+   * how a model would fare on a smaller device, and in tests of the `limits` error.
+   */
+  limits?: Partial<Record<(typeof WANTED_LIMITS)[number], number>>;
+}
+
+export async function createGpu(opts: CreateGpuOptions = {}): Promise<GpuContext> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) {
     throw new CriaError(
@@ -71,7 +82,10 @@ export async function createGpu(opts: { powerPreference?: GPUPowerPreference } =
     throw new CriaError('webgpu-unavailable', 'WebGPU is present but found no usable GPU adapter (it may be blocklisted for your driver). Update your graphics driver, or check chrome://gpu for details.');
   }
   const requiredLimits: Record<string, number> = {};
-  for (const k of WANTED_LIMITS) requiredLimits[k] = (adapter.limits as unknown as Record<string, number>)[k];
+  for (const k of WANTED_LIMITS) {
+    const max = (adapter.limits as unknown as Record<string, number>)[k];
+    requiredLimits[k] = opts.limits?.[k] !== undefined ? Math.min(max, opts.limits[k]!) : max;
+  }
   const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter!.features.has(f));
   let device: GPUDevice;
   try {
@@ -90,6 +104,9 @@ export async function createGpu(opts: { powerPreference?: GPUPowerPreference } =
     limits: readLimits(device.limits),
     f16: device.features.has('shader-f16'),
   };
+  const limits = readLimits(device.limits);
+  for (const [k, v] of Object.entries(opts.limits ?? {})) if (v !== undefined) limits[k] = Math.min(limits[k] ?? v, v);
+  info.limits = { ...limits };
   let isLost = false;
   const lost = device.lost.then((l) => {
     isLost = true;
@@ -97,6 +114,7 @@ export async function createGpu(opts: { powerPreference?: GPUPowerPreference } =
   });
   return {
     device,
+    limits,
     info,
     lost,
     get isLost() {
@@ -107,7 +125,7 @@ export async function createGpu(opts: { powerPreference?: GPUPowerPreference } =
 
 /** Throw `limits` unless one binding of `bytes` fits this device. */
 export function checkBinding(ctx: GpuContext, bytes: number, what: string): void {
-  const max = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
+  const max = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);
   if (bytes > max) {
     throw new CriaError(
       'limits',

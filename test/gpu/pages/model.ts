@@ -15,6 +15,8 @@ import { readGguf, type GgufFile } from '../../../src/formats/gguf.ts';
 import { urlSource } from '../../../src/formats/source.ts';
 import { Model } from '../../../src/model/model.ts';
 import { CpuBackend, type CpuAct } from '../../../src/reference/backend.ts';
+import { Engine } from '../../../src/engine/engine.ts';
+import type { CriaError } from '../../../src/shared/errors.ts';
 
 export interface TensorDiff {
   name: string;
@@ -40,6 +42,8 @@ declare global {
       parity(url: string, tokens: number[], bound: number): Promise<ParityReport>;
       greedy(url: string, prompt: number[], n: number): Promise<{ tokens: number[]; stats: { dispatches: number; submits: number; bytesReadBack: number; buffersCreated: number }[] }>;
       logits(url: string, tokens: number[]): Promise<number[]>;
+      limitsError(url: string, maxBinding: number): Promise<{ code: string; message: string; detail: unknown } | null>;
+      deviceLoss(url: string): Promise<{ during: { code: string; message: string } | null; after: { code: string; message: string } | null; reloaded: string }>;
     };
   }
 }
@@ -127,6 +131,52 @@ window.criaModel = {
     }
     b.dispose();
     return { tokens, stats };
+  },
+
+  async limitsError(url, maxBinding) {
+    const ctx = await createGpu({ limits: { maxStorageBufferBindingSize: maxBinding } });
+    try {
+      await Model.load(await open(url), new GpuBackend(ctx));
+      return null;
+    } catch (e) {
+      const err = e as CriaError;
+      return { code: err.code, message: err.message, detail: err.detail };
+    } finally {
+      ctx.device.destroy();
+    }
+  },
+
+  /** The engine (as the worker builds it) loses its device mid-session; it reports it and can load again. */
+  async deviceLoss(url) {
+    const contexts: GpuContext[] = [];
+    const engine = new Engine({
+      createBackend: async () => {
+        const ctx = await createGpu();
+        contexts.push(ctx);
+        return new GpuBackend(ctx);
+      },
+    });
+    const req = { prompt: [1, 403], max_tokens: 8, temperature: 0 };
+    await engine.load({ url });
+    await engine.completion(req);
+    const err = (e: unknown) => ({ code: (e as CriaError).code, message: (e as Error).message });
+    contexts[0].device.destroy();
+    await contexts[0].lost;
+    let during = null;
+    try {
+      await engine.completion(req);
+    } catch (e) {
+      during = err(e);
+    }
+    let after = null;
+    try {
+      await engine.completion(req);
+    } catch (e) {
+      after = err(e);
+    }
+    await engine.load({ url });
+    const r = await engine.completion(req);
+    return { during, after, reloaded: r.choices[0].text };
   },
 
   async logits(url, tokens) {
