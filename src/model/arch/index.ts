@@ -1,5 +1,6 @@
 /** Architecture registry: `general.architecture` → straight-line forward. */
 import { CriaError } from '../../shared/errors.ts';
+import { gemma } from './gemma.ts';
 import { gemma2 } from './gemma2.ts';
 import { llama } from './llama.ts';
 import { phi3 } from './phi3.ts';
@@ -7,7 +8,7 @@ import { qwen2 } from './qwen2.ts';
 import { qwen3 } from './qwen3.ts';
 import type { Architecture } from './types.ts';
 
-export const ARCHITECTURES: readonly Architecture[] = [llama, qwen2, qwen3, phi3, gemma2];
+export const ARCHITECTURES: readonly Architecture[] = [llama, qwen2, qwen3, phi3, gemma, gemma2];
 
 export const SUPPORTED_ARCHS: readonly string[] = ARCHITECTURES.flatMap((a) => a.names);
 
