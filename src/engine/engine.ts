@@ -154,11 +154,16 @@ export class Engine implements EngineApi {
     });
   }
 
-  /** Compile every pipeline a decode step and a prompt batch need, so the first request is not slow. */
+  /**
+   * Compile the pipelines of a decode step and of a typical prompt batch (8 tokens, the widest
+   * token blocking of the matrix kernels) now, so the first request is not slow. Other prompt
+   * lengths may still compile a variant or two on first use.
+   */
   private async warmUp(session: Session): Promise<void> {
-    const bos = 0;
-    await session.forward([bos, bos]);
-    await session.model.backend.argmax(await session.forward([bos]));
+    const n = Math.min(8, session.nCtx - 1);
+    const backend = session.model.backend;
+    await backend.argmax(await session.forward(new Array(n).fill(0)));
+    await backend.argmax(await session.forward([0]));
     session.truncate(0);
   }
 

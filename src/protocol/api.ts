@@ -62,6 +62,8 @@ export interface SamplingRequest {
   logprobs?: boolean;
   /** with logprobs: this many most likely alternatives per position (0–20) */
   top_logprobs?: number;
+  /** keep generating through end-of-generation tokens, up to max_tokens (llama.cpp's `ignore_eos`; for tests and benchmarks) */
+  ignore_eos?: boolean;
 }
 
 export interface ChatCompletionRequest extends SamplingRequest {
@@ -78,6 +80,8 @@ export interface CompletionRequest extends SamplingRequest {
   prompt: string | number[];
   stream?: boolean;
   request_id?: string;
+  /** also return `prompt_logits`; the whole prompt is then evaluated (no cached prefix is reused) */
+  prompt_logits?: boolean;
 }
 
 export type FinishReason = 'stop' | 'length';
@@ -134,8 +138,16 @@ export interface CompletionChunk {
   object: 'text_completion';
   created: number;
   model: string;
+  /** the chunks' token_ids, concatenated, are the completion's token_ids */
   choices: { index: 0; text: string; token_ids: number[]; logprobs: { content: TokenLogprob[] } | null; finish_reason: FinishReason | null }[];
+  /** only on the last chunk */
   usage?: Usage;
+  /**
+   * When the request asked for `prompt_logits` (on the last chunk, and on the completion):
+   * the logits of every prompt position, row-major `n_prompt × n_vocab` float32; row i
+   * predicts prompt token i + 1, the last row the first generated token.
+   */
+  prompt_logits?: Float32Array;
 }
 
 export type Completion = CompletionChunk & { usage: Usage; choices: (CompletionChunk['choices'][0] & { finish_reason: FinishReason })[] };
