@@ -9,6 +9,7 @@ import { inspectCommand } from './commands/inspect.ts';
 import { tokenizeCommand } from './commands/tokenize.ts';
 import { generateCommand } from './commands/generate.ts';
 import { scoreCommand } from './commands/score.ts';
+import { makeBenchModelCommand } from './commands/make-bench-model.ts';
 
 
 const commands: Record<string, Command> = {
@@ -16,6 +17,7 @@ const commands: Record<string, Command> = {
   tokenize: tokenizeCommand,
   generate: generateCommand,
   score: scoreCommand,
+  'make-bench-model': makeBenchModelCommand,
 };
 
 function help(): string {
