@@ -242,7 +242,8 @@ export class Engine implements EngineApi {
       const stream = req.stream && onChunk ? onChunk : undefined;
       stream?.(chunk({ role: 'assistant', content: '' }, null, null));
       const r = await this.run(m, prompt, req, signal, (text, lp) => stream?.(chunk({ content: text }, null, lp)));
-      stream?.(chunk({}, r.result.finishReason, r.rest.logprobs, r.usage));
+      // awaited: through comlink, chunks travel on the callback's own port, and the result must not overtake the last one
+      await stream?.(chunk({}, r.result.finishReason, r.rest.logprobs, r.usage));
       return {
         id,
         object: 'chat.completion',
@@ -274,7 +275,8 @@ export class Engine implements EngineApi {
       const onPromptLogits = req.prompt_logits ? (l: Float32Array) => void (promptLogits = l) : undefined;
       const r = await this.run(m, prompt, req, signal, (text, lp, ids) => stream?.(chunk(text, ids, null, lp)), onPromptLogits);
       // the ids (and logprobs) of tokens that released no text, e.g. the one that completed a stop string
-      stream?.(chunk('', r.rest.ids, r.result.finishReason, r.rest.logprobs, r.usage));
+      // awaited, as in chatCompletion: the result must not overtake the last chunk
+      await stream?.(chunk('', r.rest.ids, r.result.finishReason, r.rest.logprobs, r.usage));
       const done = chunk(r.result.text, r.result.tokens, r.result.finishReason, r.logprobs, r.usage);
       return done as Completion;
     });

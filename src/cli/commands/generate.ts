@@ -6,8 +6,7 @@ import { Session } from '../../engine/session.ts';
 import { generate, type GenerateResult } from '../../engine/generate.ts';
 import { createTokenizer } from '../../tokenizer/index.ts';
 import type { Command } from '../command.ts';
-import { withBrowserEngine } from '../browser-engine.ts';
-import { deviceName, loadModel, parseEngine, stderrProgress, type EngineName } from '../engine.ts';
+import { deviceName, loadModel, parseEngine, stderrEngineProgress, stderrProgress } from '../engine.ts';
 import { numberOption, openModelFile, writeJson } from '../model-source.ts';
 
 function parseTokenList(s: string, nVocab: number): number[] {
@@ -137,7 +136,7 @@ export const generateCommand: Command = {
 async function generateOnCpu(o: GenerateOptions): Promise<GenerateOutput> {
   const t0 = performance.now();
   const file = await openModelFile(o.model);
-  const model = await loadModel(file, 'cpu', stderrProgress('loading'));
+  const model = await loadModel(file, stderrProgress('loading'));
   const tok = createTokenizer(file.metadata);
   const loadMs = performance.now() - t0;
   const session = new Session(model, o.ctxSize === undefined ? {} : { nCtx: o.ctxSize });
@@ -168,8 +167,10 @@ async function generateOnCpu(o: GenerateOptions): Promise<GenerateOutput> {
 
 /** The WebGPU engine, in its worker in headless Chromium. */
 async function generateOnWebgpu(o: GenerateOptions): Promise<GenerateOutput> {
+  // loaded on demand: the CPU path and the other commands never pay for Vite and Playwright
+  const { withBrowserEngine } = await import('../browser-engine.ts');
   return withBrowserEngine(o.model, async (engine) => {
-    const info = await engine.load(stderrProgress('loading'));
+    const info = await engine.load(stderrEngineProgress('loading'));
     const nCtx = webgpuContext(o.ctxSize, info.nCtx);
     const prompt =
       'text' in o.prompt

@@ -1,0 +1,180 @@
+/**
+ * `--engine webgpu` for the CLI: the same engine the app uses (its Web
+ * Worker, through the client), in headless Chromium, driven from Node.
+ *
+ *   Vite dev server (middleware mode, this repo's vite.config.ts) behind a
+ *   Node http server on 127.0.0.1:<free port>, which also serves the user's
+ *   model file with HTTP Range under /__cria/model/ (a URL model is passed
+ *   through as it is: the browser fetches it, so its server must allow CORS)
+ *   → Chromium (launchChromium: CHROME_PATH or the usual places, WebGPU flags)
+ *   → src/cli/browser/engine.html, whose `window.criaCli` (page-api.ts) the
+ *   CLI calls with page.evaluate; progress and streamed text come back
+ *   through exposed functions.
+ *
+ * `withBrowserEngine` closes the browser and the servers at the end, on
+ * errors, and on Ctrl-C / SIGTERM. Set CRIA_DEBUG=1 to see the page's console.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { createServer as createViteServer, type ViteDevServer } from 'vite';
+import type { CompletionRequest, DeviceInfo, EngineStats, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions } from '../protocol/api.ts';
+import { deserializeError } from '../protocol/errors.ts';
+import { CriaError } from '../shared/errors.ts';
+import { findChromium, launchChromium } from './chromium.ts';
+import type { PageCompletion, PageResult } from './browser/page-api.ts';
+import { serveFileWithRanges } from './serve-range.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const PAGE = 'src/cli/browser/engine.html';
+const MODEL_ROUTE = '/__cria/model/';
+
+/** Where the engine fetches the model from: a local file served by us, or the user's URL. */
+type ModelLocation = { url: string } | { path: string };
+
+async function locateModel(model: string | undefined): Promise<ModelLocation> {
+  if (!model) throw new CriaError('bad-argument', 'no model given: pass --model PATH_OR_URL');
+  if (/^https?:\/\//i.test(model)) return { url: model };
+  const path = resolve(model);
+  try {
+    if (!(await stat(path)).isFile()) throw new Error('not a file');
+  } catch (e) {
+    throw new CriaError('bad-argument', `cannot open ${model}: ${(e as Error).message}`);
+  }
+  return { path };
+}
+
+/** The engine in Chromium, as the CLI commands use it. */
+export interface BrowserEngine {
+  /** the model given to `withBrowserEngine`, loaded; progress as the engine reports it */
+  load(onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  tokenize(text: string, opts: TokenizeOptions): Promise<number[]>;
+  /** `onText` receives the text as it is released (streaming) */
+  complete(req: CompletionRequest, onText?: (text: string) => void): Promise<PageCompletion & { promptLogits?: Float32Array }>;
+  score(req: ScoreRequest): Promise<ScoreResult>;
+  deviceInfo(): Promise<DeviceInfo>;
+  stats(): Promise<EngineStats>;
+}
+
+/** Start everything for `model`, run `fn`, and always tear it down. */
+export async function withBrowserEngine<T>(model: string | undefined, fn: (engine: BrowserEngine) => Promise<T>): Promise<T> {
+  const location = await locateModel(model);
+  const executablePath = findChromium(); // a clear error before anything starts
+  const debug = !!process.env.CRIA_DEBUG;
+
+  let vite: ViteDevServer | undefined;
+  let server: Server | undefined;
+  let browser: Browser | undefined;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await browser?.close().catch(() => undefined);
+      server?.closeAllConnections();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      await vite?.close().catch(() => undefined);
+    })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\ncria: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}\n`);
+    void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    // Chromium starts while Vite loads its config and pre-transforms the page's modules.
+    const browserReady = launchChromium({ executablePath });
+    browserReady.then((b) => (browser = b)).catch(() => undefined);
+    vite = await createViteServer({
+      root: repoRoot,
+      configFile: resolve(repoRoot, 'vite.config.ts'),
+      // our own optimizer cache: never disturb another dev server's (e.g. the tests') deps
+      cacheDir: resolve(repoRoot, 'node_modules/.vite-cria-cli'),
+      // the page's HTML is served as it is (below): no Vite client, which would try to open an HMR socket
+      appType: 'custom',
+      logLevel: debug ? 'info' : 'error',
+      clearScreen: false,
+      optimizeDeps: { entries: [PAGE] },
+      server: { middlewareMode: true, hmr: false, ws: false, watch: null, warmup: { clientFiles: [PAGE, 'src/cli/browser/engine.ts', 'src/worker/engine.worker.ts'] } },
+    });
+    const modelFile = 'path' in location ? location.path : undefined;
+    const modelPath = modelFile ? MODEL_ROUTE + encodeURIComponent(basename(modelFile)) : undefined;
+    const middlewares = vite.middlewares;
+    const html = await readFile(resolve(repoRoot, PAGE));
+    server = createHttpServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (modelFile && path === modelPath) return serveFileWithRanges(req, res, modelFile);
+      if (path === `/${PAGE}`) {
+        res.setHeader('Content-Type', 'text/html; charset=utf-8');
+        res.end(html);
+        return;
+      }
+      middlewares(req, res, () => {
+        res.statusCode = 404;
+        res.end('not found');
+      });
+    });
+    const origin = await new Promise<string>((ok, fail) => {
+      server!.once('error', fail);
+      server!.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`));
+    });
+    const modelUrl = modelPath ? origin + modelPath : (location as { url: string }).url;
+
+    browser = await browserReady;
+    const page = await browser.newPage();
+    const crashed = new Promise<never>((_, reject) => {
+      page.on('crash', () => reject(new CriaError('internal', 'the Chromium page running the engine crashed')));
+      page.on('close', () => reject(new CriaError('internal', 'the Chromium page running the engine was closed')));
+    });
+    crashed.catch(() => undefined);
+    if (debug) page.on('console', (m) => process.stderr.write(`[chromium ${m.type()}] ${m.text()}\n`));
+    page.on('pageerror', (e) => process.stderr.write(`cria: error in the engine page: ${e.message}\n`));
+
+    let onProgress: ((p: LoadProgress) => void) | undefined;
+    let onText: ((t: string) => void) | undefined;
+    await page.exposeFunction('criaCliProgress', (p: LoadProgress) => onProgress?.(p));
+    await page.exposeFunction('criaCliText', (t: string) => onText?.(t));
+    await page.goto(`${origin}/${PAGE}`);
+    await page.waitForFunction(() => window.criaCli !== undefined, undefined, { timeout: 120_000 });
+
+    const engine: BrowserEngine = {
+      load: async (progress) => {
+        onProgress = progress;
+        try {
+          return await unwrap(page.evaluate((u) => window.criaCli!.load(u), modelUrl), crashed);
+        } finally {
+          onProgress = undefined;
+        }
+      },
+      tokenize: (text, opts) => unwrap(page.evaluate(([t, o]) => window.criaCli!.tokenize(t, o), [text, opts] as const), crashed),
+      complete: async (req, text) => {
+        onText = text;
+        try {
+          const r = await unwrap(page.evaluate(([q, s]) => window.criaCli!.complete(q, s), [req, !!text] as const), crashed);
+          if (r.prompt_logits_base64 === undefined) return r;
+          const b = Buffer.from(r.prompt_logits_base64, 'base64');
+          return { ...r, promptLogits: new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)) };
+        } finally {
+          onText = undefined;
+        }
+      },
+      score: (req) => unwrap(page.evaluate((q) => window.criaCli!.score(q), req), crashed),
+      deviceInfo: () => unwrap(page.evaluate(() => window.criaCli!.deviceInfo()), crashed),
+      stats: () => unwrap(page.evaluate(() => window.criaCli!.stats()), crashed),
+    };
+    return await fn(engine);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await close();
+  }
+}
+
+/** A page result → its value, or the engine's error (with its code) thrown here. */
+async function unwrap<T>(p: Promise<PageResult<T>>, crashed: Promise<never>): Promise<T> {
+  const r = await Promise.race([p, crashed]);
+  if ('error' in r) throw deserializeError(r.error);
+  return r.ok;
+}
