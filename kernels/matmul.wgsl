@@ -79,6 +79,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var t = 0u; t < TOKENS; t++) {
       xrow[t] = min(t0 + t, p.n_tokens - 1u) * cols;
     }
+    // zeroed explicitly: with an implicitly initialized `var acc: array<f32, MAX_ACC>;` SwiftShader
+    // (Chromium 156) kept the previous token group's sums
     var acc = array<f32, MAX_ACC>();
 
     for (var c = lid; c < full; c += WG) {

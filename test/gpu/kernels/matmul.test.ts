@@ -4,24 +4,26 @@
  * (src/formats/quant.ts), uploaded in the GPU layout, and multiplied with
  * seeded activations, for decode (n = 1) and prefill (n > 1) shapes.
  *
- * Tolerance (the same derivation for every type; only the chain length depends on it):
- * dequantization is exact for F32, F16, BF16 and the 32-blocks (q·d is an integer of ≤ 8 bits
- * times an f16; q·d + m rounds once, like the reference), and within 1 ulp for the K-quants
- * ((d·scale)·q − m may be fused). So the only difference is the summation: the reference adds the
- * products in float64 and rounds once to f32 (≤ u·|y|, u = 2⁻²⁴); the kernel adds them in f32 along
- * a chain of D additions: ⌈cols / (CHUNK·WG)⌉·CHUNK per thread, + 1 for the ragged tail, + WG/G
- * and G for the two reduction steps, + 1 for the bias. WGSL's fma may round the product and the
- * sum separately, so each term is rounded at most D + 1 times, and the classic bound is
+ * Tolerance, per type: the dequantized weights themselves are
+ *   F32, F16, BF16               exact (a bit copy or an exact widening)
+ *   Q8_0, Q4_0, Q5_0             exact ((q − k)·d: an integer of ≤ 8 bits times an f16 fits in f32)
+ *   Q4_1, Q5_1                   exact (q·d is exact, so q·d + m rounds once, fused or not, as in the reference)
+ *   Q2_K .. Q6_K                 within 1 ulp ((d·scale)·q − m may be fused into one rounding)
+ * so what differs is the summation: the reference adds the products in float64 and rounds once to
+ * f32 (≤ u·|y|, u = 2⁻²⁴); the kernel adds them in f32 along a chain of D additions:
+ * ⌈cols / (CHUNK·WG)⌉·CHUNK per thread (CHUNK 4 for the float types, 8 for the blocks), + 1 for the
+ * ragged tail, + WG/G and G for the two reduction steps, + 1 for the bias. WGSL's fma may round the
+ * product and the sum separately, so each term is rounded at most D + 1 times: the classic bound is
  *   |got − want| ≤ γ_{D+1} · S,  S = Σ_i |W[o, i]·x[t, i]| (+ |bias[o]|),  γ_m = m·u / (1 − m·u).
  * Per case: atol = γ_{D+3}·max S (+ 1 ulp of dequantization, + the final rounding of the
- * reference), rtol = 0, nmse ≤ γ_{D+3}²·ΣS² / Σy². That is a worst case
- * (errors add up with random signs, so typical errors are ~√D smaller) and still ~10³ below the
- * error of one wrong or missing term (|W·x| ~ 0.1 .. 1 here).
+ * reference), rtol = 0, nmse ≤ γ_{D+3}²·ΣS² / Σy² (D and S are computed from the plan and data).
+ * That is a worst case (rounding errors have random signs, so observed errors are ~100× smaller)
+ * and still 10²–10³ below the error of one wrong or missing term (|W·x| ~ 0.1 .. 1 here).
  */
 import { ggmlTypeByName, type GgmlTypeInfo } from '../../../src/formats/ggml-types.ts';
 import { dequantize, quantize } from '../../../src/formats/quant.ts';
 import { variantKey } from '../../../src/gpu/kernel.ts';
-import { matmul, matmulKernel, matmulPlan, matmulVariant } from '../../../src/gpu/kernels/matmul.ts';
+import { matmul, matmulKernel, matmulPlan } from '../../../src/gpu/kernels/matmul.ts';
 import { DEQUANT_LIBS, uploadWeight } from '../../../src/gpu/weights.ts';
 import { matmul as reference } from '../../../src/reference/matmul.ts';
 import { compare, defineSuite } from '../harness/suite.ts';
