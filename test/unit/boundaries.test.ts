@@ -1,0 +1,68 @@
+/**
+ * Module boundaries (ARCHITECTURE.md), checked by reading every import in src/:
+ * - model/ works on the Ops interface only: it never imports gpu/ or reference/;
+ * - gpu/ knows nothing about models: from model/ it imports types only;
+ * - engine/ is backend-agnostic and comlink-free: no gpu/, reference/, worker/, client/, comlink;
+ * - comlink appears only in worker/ and client/;
+ * - the UI and eval (app/, widget/, eval/) talk to the engine through client/ and protocol/ only.
+ */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const src = fileURLToPath(new URL('../../src/', import.meta.url));
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : /\.ts$/.test(f) ? [p] : [];
+  });
+}
+
+interface Import {
+  file: string; // relative to src/
+  from: string; // folder of the file
+  target: string; // resolved folder under src/, or the package name
+  typeOnly: boolean;
+}
+
+const imports: Import[] = files(src).flatMap((path) => {
+  const file = relative(src, path);
+  const from = file.split('/')[0];
+  const text = readFileSync(path, 'utf8');
+  return [...text.matchAll(/^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => {
+    const spec = m[3];
+    const target = spec.startsWith('.') ? relative(src, join(path, '..', spec)).split('/')[0] : spec.startsWith('@kernels') ? 'kernels' : spec.split('/')[0];
+    return { file, from, target, typeOnly: !!m[2] };
+  });
+});
+
+const violations = (pred: (i: Import) => boolean) => imports.filter(pred).map((i) => `${i.file} imports ${i.target}${i.typeOnly ? ' (type)' : ''}`);
+
+describe('module boundaries', () => {
+  it('reads the imports', () => {
+    expect(imports.length).toBeGreaterThan(100);
+  });
+
+  it('model/ never imports a concrete backend', () => {
+    expect(violations((i) => i.from === 'model' && ['gpu', 'reference', 'engine', 'worker', 'client'].includes(i.target))).toEqual([]);
+  });
+
+  it('gpu/ imports only types from model/', () => {
+    expect(violations((i) => i.from === 'gpu' && i.target === 'model' && !i.typeOnly)).toEqual([]);
+  });
+
+  it('engine/ is backend-agnostic and comlink-free', () => {
+    expect(violations((i) => i.from === 'engine' && ['gpu', 'reference', 'worker', 'client', 'comlink'].includes(i.target))).toEqual([]);
+  });
+
+  it('comlink only in worker/ and client/', () => {
+    expect(violations((i) => i.target === 'comlink' && !['worker', 'client'].includes(i.from))).toEqual([]);
+  });
+
+  it('app/, widget/ and eval/ reach the engine only through client/ and protocol/', () => {
+    const allowed = ['client', 'protocol', 'shared', 'app', 'widget', 'eval'];
+    expect(violations((i) => ['app', 'widget', 'eval'].includes(i.from) && !i.target.startsWith('@') && !allowed.includes(i.target) && i.target.length > 0 && ['formats', 'tokenizer', 'reference', 'gpu', 'model', 'sampling', 'storage', 'engine', 'worker', 'cli'].includes(i.target))).toEqual([]);
+  });
+});
