@@ -14,42 +14,28 @@
  * `withBrowserEngine` closes the browser and the servers at the end, on
  * errors, and on Ctrl-C / SIGTERM. Set CRIA_DEBUG=1 to see the page's console.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { createServer as createViteServer, type ViteDevServer } from 'vite';
 import type { CompletionRequest, DeviceInfo, EngineStats, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions } from '../protocol/api.ts';
 import { deserializeError } from '../protocol/errors.ts';
-import { CriaError } from '../shared/errors.ts';
+import { CriaError, isCriaError } from '../shared/errors.ts';
 import { findChromium, launchChromium } from './chromium.ts';
 import type { PageCompletion, PageResult } from './browser/page-api.ts';
+import type { ModelLocation } from './model-source.ts';
 import { serveFileWithRanges } from './serve-range.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const PAGE = 'src/cli/browser/engine.html';
 const MODEL_ROUTE = '/__cria/model/';
 
-/** Where the engine fetches the model from: a local file served by us, or the user's URL. */
-type ModelLocation = { url: string } | { path: string };
-
-async function locateModel(model: string | undefined): Promise<ModelLocation> {
-  if (!model) throw new CriaError('bad-argument', 'no model given: pass --model PATH_OR_URL');
-  if (/^https?:\/\//i.test(model)) return { url: model };
-  const path = resolve(model);
-  try {
-    if (!(await stat(path)).isFile()) throw new Error('not a file');
-  } catch (e) {
-    throw new CriaError('bad-argument', `cannot open ${model}: ${(e as Error).message}`);
-  }
-  return { path };
-}
-
 /** The engine in Chromium, as the CLI commands use it. */
 export interface BrowserEngine {
-  /** the model given to `withBrowserEngine`, loaded; progress as the engine reports it */
+  /** load the model given to `withBrowserEngine`; progress as the engine reports it */
   load(onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
   tokenize(text: string, opts: TokenizeOptions): Promise<number[]>;
   /** `onText` receives the text as it is released (streaming) */
@@ -59,22 +45,28 @@ export interface BrowserEngine {
   stats(): Promise<EngineStats>;
 }
 
-/** Start everything for `model`, run `fn`, and always tear it down. */
-export async function withBrowserEngine<T>(model: string | undefined, fn: (engine: BrowserEngine) => Promise<T>): Promise<T> {
-  const location = await locateModel(model);
+/**
+ * Start everything for the model at `location` (see model-source.ts: locateModel), run `fn`,
+ * and always tear it down.
+ */
+export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine: BrowserEngine) => Promise<T>): Promise<T> {
   const executablePath = findChromium(); // a clear error before anything starts
   const debug = !!process.env.CRIA_DEBUG;
+  const t0 = performance.now();
+  const lap = (what: string) => debug && process.stderr.write(`[cria] ${((performance.now() - t0) / 1000).toFixed(2)} s: ${what} (process uptime ${process.uptime().toFixed(2)} s)\n`);
 
   let vite: ViteDevServer | undefined;
   let server: Server | undefined;
-  let browser: Browser | undefined;
+  let browserReady: Promise<Browser> | undefined;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
+      const browser = await browserReady?.catch(() => undefined);
       await browser?.close().catch(() => undefined);
       server?.closeAllConnections();
       await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
       await vite?.close().catch(() => undefined);
+      lap('closed');
     })());
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`\ncria: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}\n`);
@@ -85,8 +77,11 @@ export async function withBrowserEngine<T>(model: string | undefined, fn: (engin
 
   try {
     // Chromium starts while Vite loads its config and pre-transforms the page's modules.
-    const browserReady = launchChromium({ executablePath });
-    browserReady.then((b) => (browser = b)).catch(() => undefined);
+    browserReady = launchChromium({ executablePath }).catch((e: Error) => {
+      const why = debug ? e.message : `${e.message.split('\n')[0]} (CRIA_DEBUG=1 shows more)`;
+      throw new CriaError('bad-argument', `could not start ${executablePath}: ${why}\nSet CHROME_PATH to a working Chrome or Chromium.`, { chromePath: executablePath });
+    });
+    browserReady.catch(() => undefined);
     vite = await createViteServer({
       root: repoRoot,
       configFile: resolve(repoRoot, 'vite.config.ts'),
@@ -96,9 +91,10 @@ export async function withBrowserEngine<T>(model: string | undefined, fn: (engin
       appType: 'custom',
       logLevel: debug ? 'info' : 'error',
       clearScreen: false,
-      optimizeDeps: { entries: [PAGE] },
+      optimizeDeps: { entries: [PAGE, 'src/worker/engine.worker.ts'] },
       server: { middlewareMode: true, hmr: false, ws: false, watch: null, warmup: { clientFiles: [PAGE, 'src/cli/browser/engine.ts', 'src/worker/engine.worker.ts'] } },
     });
+    lap('vite ready');
     const modelFile = 'path' in location ? location.path : undefined;
     const modelPath = modelFile ? MODEL_ROUTE + encodeURIComponent(basename(modelFile)) : undefined;
     const middlewares = vite.middlewares;
@@ -122,7 +118,8 @@ export async function withBrowserEngine<T>(model: string | undefined, fn: (engin
     });
     const modelUrl = modelPath ? origin + modelPath : (location as { url: string }).url;
 
-    browser = await browserReady;
+    const browser = await browserReady;
+    lap('chromium ready');
     const page = await browser.newPage();
     const crashed = new Promise<never>((_, reject) => {
       page.on('crash', () => reject(new CriaError('internal', 'the Chromium page running the engine crashed')));
@@ -138,12 +135,23 @@ export async function withBrowserEngine<T>(model: string | undefined, fn: (engin
     await page.exposeFunction('criaCliText', (t: string) => onText?.(t));
     await page.goto(`${origin}/${PAGE}`);
     await page.waitForFunction(() => window.criaCli !== undefined, undefined, { timeout: 120_000 });
+    lap('page ready');
 
     const engine: BrowserEngine = {
       load: async (progress) => {
         onProgress = progress;
         try {
-          return await unwrap(page.evaluate((u) => window.criaCli!.load(u), modelUrl), crashed);
+          const info = await unwrap(page.evaluate((u) => window.criaCli!.load(u), modelUrl), crashed);
+          lap(`model loaded (${Math.round(info.loadMs)} ms in the engine)`);
+          return info;
+        } catch (e) {
+          if (!isCriaError(e, 'webgpu-unavailable')) throw e;
+          throw new CriaError(
+            'webgpu-unavailable',
+            `${e.message}\n(cria ran ${executablePath} headless with WebGPU on SwiftShader, see src/cli/chromium.ts.) ` +
+              'Point CHROME_PATH at another Chrome or Chromium, or use --engine cpu.',
+            e.detail,
+          );
         } finally {
           onProgress = undefined;
         }
@@ -166,6 +174,7 @@ export async function withBrowserEngine<T>(model: string | undefined, fn: (engin
     };
     return await fn(engine);
   } finally {
+    lap('closing');
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await close();

@@ -1,4 +1,6 @@
 /** Opening a MODEL argument (path or URL) for the CLI. */
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { CriaError } from '../shared/errors.ts';
 import { readGguf, type GgufFile } from '../formats/gguf.ts';
 import { urlSource, type ByteSource } from '../formats/source.ts';
@@ -8,6 +10,21 @@ export async function openSource(model: string | undefined): Promise<ByteSource>
   if (!model) throw new CriaError('bad-argument', 'no model given: pass --model PATH_OR_URL');
   if (/^https?:\/\//i.test(model)) return urlSource(model);
   return fileSource(model);
+}
+
+/** A MODEL argument checked without reading it: an http(s) URL, or an existing local file (absolute path). */
+export type ModelLocation = { url: string } | { path: string };
+
+export async function locateModel(model: string | undefined): Promise<ModelLocation> {
+  if (!model) throw new CriaError('bad-argument', 'no model given: pass --model PATH_OR_URL');
+  if (/^https?:\/\//i.test(model)) return { url: model };
+  const path = resolve(model);
+  try {
+    if (!(await stat(path)).isFile()) throw new Error('not a file');
+  } catch (e) {
+    throw new CriaError('bad-argument', `cannot open ${model}: ${(e as Error).message}`);
+  }
+  return { path };
 }
 
 export async function openModelFile(model: string | undefined): Promise<GgufFile> {

@@ -2,7 +2,9 @@
  * The `cria` command, run as a real process (node bin/cria.js), against the
  * fixtures: inspect, tokenize, generate (greedy tokens and dumped logits vs
  * the stories260K golden file and every random model vs llama.cpp), score,
- * and the errors a user sees.
+ * and the errors a user sees. Everything here runs on the CPU reference
+ * (`--engine cpu`); cli-webgpu.test.ts drives the default engine, WebGPU in
+ * headless Chromium.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -19,9 +21,9 @@ import { maxAbsDiff, readJson } from './helpers/models.ts';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'cria-cli-'));
 
-function cria(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function cria(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(root, 'bin/cria.js'), ...args], { cwd: root, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [join(root, 'bin/cria.js'), ...args], { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -97,7 +99,7 @@ describe('cria generate', () => {
   it('tokenizes --prompt text and decodes the output text', async () => {
     const c = golden.cases.find((x: any) => x.prompt === 'Once upon a time');
     const n = c.greedy_tokens.length - c.prompt_tokens.length;
-    const out = await criaJson(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt', c.prompt, '--max-tokens', String(n), '--ignore-eos', '--json']);
+    const out = await criaJson(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt', c.prompt, '--max-tokens', String(n), '--ignore-eos', '--engine', 'cpu', '--json']);
     expect(out.prompt_tokens).toEqual(c.prompt_tokens);
     expect(c.prompt + out.text).toBe(c.text);
   });
@@ -105,7 +107,7 @@ describe('cria generate', () => {
   it('--dump-logits writes the prompt logits (n_prompt × n_vocab f32) matching the golden teacher-forced logits', async () => {
     const tf = golden.teacher_forced_logits;
     const path = join(tmp, 'logits.f32');
-    await criaJson(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt-tokens', tf.tokens.join(','), '--max-tokens', '1', '--dump-logits', path, '--json']);
+    await criaJson(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt-tokens', tf.tokens.join(','), '--max-tokens', '1', '--dump-logits', path, '--engine', 'cpu', '--json']);
     const b = readFileSync(path);
     const got = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     expect(got.length).toBe(tf.tokens.length * 512);
@@ -113,7 +115,7 @@ describe('cria generate', () => {
   });
 
   it('samples reproducibly with a seed', async () => {
-    const args = ['generate', '--model', stories('stories260K-f32.gguf'), '--prompt', 'Once', '--max-tokens', '24', '--temperature', '1', '--top-k', '40', '--json'];
+    const args = ['generate', '--model', stories('stories260K-f32.gguf'), '--prompt', 'Once', '--max-tokens', '24', '--temperature', '1', '--top-k', '40', '--engine', 'cpu', '--json'];
     const a = await criaJson([...args, '--seed', '7']);
     const b = await criaJson([...args, '--seed', '7']);
     expect(b.tokens).toEqual(a.tokens);
@@ -135,7 +137,7 @@ describe('cria generate on every random model vs llama.cpp', () => {
 
 describe('cria score', () => {
   it('gives log-probabilities equal to log-softmax of the golden logits', async () => {
-    const out = await criaJson(['score', '--model', stories('stories260K-f32.gguf'), '--text', 'Once upon a time', '--json']);
+    const out = await criaJson(['score', '--model', stories('stories260K-f32.gguf'), '--text', 'Once upon a time', '--engine', 'cpu', '--json']);
     const tf = golden.teacher_forced_logits;
     expect(out.tokens).toEqual(tf.tokens);
     expect(out.count).toBe(tf.tokens.length - 1);
@@ -148,10 +150,19 @@ describe('cria score', () => {
 });
 
 describe('cria errors', () => {
-  it('--engine webgpu says it is not available yet', async () => {
-    const r = await cria(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt', 'x', '--engine', 'webgpu']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/\[not-implemented\].*--engine cpu/);
+  it('--engine takes webgpu or cpu', async () => {
+    const r = await cria(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt', 'x', '--engine', 'cuda']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/\[bad-argument\]: --engine must be one of webgpu, cpu, got "cuda"/);
+  });
+
+  it('the default engine is webgpu: with no browser found, it says where it looked (and starts nothing)', async () => {
+    const nowhere = join(tmp, 'no-chrome');
+    const r = await cria(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt', 'x'], { CHROME_PATH: nowhere });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`[bad-argument]: CHROME_PATH is set to "${nowhere}", but no file is there`);
+    const s = await cria(['score', '--model', stories('stories260K-f32.gguf'), '--text', 'x y'], { CHROME_PATH: nowhere });
+    expect(s.stderr).toContain('CHROME_PATH is set to');
   });
 
   it('a missing file is a usage error', async () => {
@@ -169,13 +180,13 @@ describe('cria errors', () => {
   });
 
   it('an unsupported architecture is named', async () => {
-    const r = await cria(['generate', '--model', fixturePath('quant/q8_0.gguf'), '--prompt-tokens', '1']);
+    const r = await cria(['generate', '--model', fixturePath('quant/q8_0.gguf'), '--prompt-tokens', '1', '--engine', 'cpu']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/\[unsupported-arch\].*"quanttest"/);
   });
 
   it('a prompt longer than the context is refused clearly', async () => {
-    const r = await cria(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt-tokens', Array(120).fill(5).join(','), '--max-tokens', '20']);
+    const r = await cria(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt-tokens', Array(120).fill(5).join(','), '--max-tokens', '20', '--engine', 'cpu']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/\[context-overflow\]/);
   });

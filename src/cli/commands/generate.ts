@@ -7,7 +7,7 @@ import { generate, type GenerateResult } from '../../engine/generate.ts';
 import { createTokenizer } from '../../tokenizer/index.ts';
 import type { Command } from '../command.ts';
 import { deviceName, loadModel, parseEngine, stderrEngineProgress, stderrProgress } from '../engine.ts';
-import { numberOption, openModelFile, writeJson } from '../model-source.ts';
+import { locateModel, numberOption, openModelFile, writeJson } from '../model-source.ts';
 
 function parseTokenList(s: string, nVocab: number): number[] {
   const ids = s.split(/[\s,]+/).filter(Boolean).map(Number);
@@ -53,7 +53,8 @@ export const generateCommand: Command = {
     '              [--dump-logits FILE] [--json]\n\n' +
     '  --engine webgpu (the default) runs the WebGPU engine in headless Chromium (CHROME_PATH or the usual\n' +
     '  places); --engine cpu runs the CPU reference in Node. --temperature 0 (the default) is greedy decoding.\n' +
-    "  Generation stops at the model's end-of-generation token unless --ignore-eos. --dump-logits writes the\n" +
+    "  Generation stops at the model's end-of-generation token unless --ignore-eos. On webgpu the context is\n" +
+    "  the model's training context (at most 4096); --ctx-size can only lower it. --dump-logits writes the\n" +
     '  logits of every prompt position as little-endian float32 rows (n_prompt × n_vocab). --json prints one\n' +
     '  JSON object instead of streaming text.',
   options: {
@@ -167,9 +168,10 @@ async function generateOnCpu(o: GenerateOptions): Promise<GenerateOutput> {
 
 /** The WebGPU engine, in its worker in headless Chromium. */
 async function generateOnWebgpu(o: GenerateOptions): Promise<GenerateOutput> {
+  const location = await locateModel(o.model); // a missing file is reported before anything starts
   // loaded on demand: the CPU path and the other commands never pay for Vite and Playwright
   const { withBrowserEngine } = await import('../browser-engine.ts');
-  return withBrowserEngine(o.model, async (engine) => {
+  return withBrowserEngine(location, async (engine) => {
     const info = await engine.load(stderrEngineProgress('loading'));
     const nCtx = webgpuContext(o.ctxSize, info.nCtx);
     const prompt =

@@ -4,7 +4,7 @@ import { Session } from '../../engine/session.ts';
 import { createTokenizer } from '../../tokenizer/index.ts';
 import type { Command } from '../command.ts';
 import { loadModel, parseEngine, stderrEngineProgress, stderrProgress } from '../engine.ts';
-import { numberOption, openModelFile, writeJson } from '../model-source.ts';
+import { locateModel, numberOption, openModelFile, writeJson } from '../model-source.ts';
 import { textArgument } from './tokenize.ts';
 import { webgpuContext } from './generate.ts';
 
@@ -58,8 +58,9 @@ async function scoreOnCpu(modelArg: string | undefined, text: string, ctxSize: n
 
 /** The WebGPU engine's score(): the first token is the context, the rest the continuation. */
 async function scoreOnWebgpu(modelArg: string | undefined, text: string, ctxSize: number | undefined): Promise<{ tokens: number[]; logprobs: number[] }> {
+  const location = await locateModel(modelArg);
   const { withBrowserEngine } = await import('../browser-engine.ts'); // on demand, as in generate
-  return withBrowserEngine(modelArg, async (engine) => {
+  return withBrowserEngine(location, async (engine) => {
     const info = await engine.load(stderrEngineProgress('loading'));
     const nCtx = webgpuContext(ctxSize, info.nCtx);
     const tokens = await engine.tokenize(text, { add_special: true, parse_special: false });
