@@ -89,7 +89,7 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
       cacheDir: resolve(repoRoot, 'node_modules/.vite-cria-cli'),
       // the page's HTML is served as it is (below): no Vite client, which would try to open an HMR socket
       appType: 'custom',
-      logLevel: debug ? 'info' : 'error',
+      logLevel: debug ? 'warn' : 'error', // Vite logs info to stdout, which carries our JSON
       clearScreen: false,
       optimizeDeps: { entries: [PAGE, 'src/worker/engine.worker.ts'] },
       server: { middlewareMode: true, hmr: false, ws: false, watch: null, warmup: { clientFiles: [PAGE, 'src/cli/browser/engine.ts', 'src/worker/engine.worker.ts'] } },
@@ -145,6 +145,9 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
           lap(`model loaded (${Math.round(info.loadMs)} ms in the engine)`);
           return info;
         } catch (e) {
+          if (isCriaError(e, 'network') && 'url' in location) {
+            throw new CriaError('network', `${e.message}\nThe browser fetches a URL model itself, so its server must allow CORS and Range requests; or download the file and pass its path.`, e.detail);
+          }
           if (!isCriaError(e, 'webgpu-unavailable')) throw e;
           throw new CriaError(
             'webgpu-unavailable',
