@@ -4,8 +4,8 @@
  * command encoder, submits once and maps the requested readbacks. Temporary
  * buffers come from a size-bucketed pool and return to it after the flush,
  * so a steady decode loop creates no buffers at all. Counters (dispatches,
- * submits, bytes read back, buffers created) make the cost per token
- * visible to tests and benchmarks.
+ * submits, bytes read back, buffers created, bytes allocated) make the cost
+ * per token and the memory visible to tests and benchmarks.
  *
  * Lifetime rule: a temporary buffer from `temp()` is valid until the end of
  * the next `flush()`; read what you need before (with `readback`).
@@ -45,6 +45,12 @@ export interface RecorderStats {
   submits: number;
   bytesReadBack: number;
   buffersCreated: number;
+  /**
+   * Bytes of the GPU buffers made by `createBuffer` that are not destroyed yet
+   * (weights, KV cache, rope tables, the temp pool, staging, uniforms): the
+   * recorder's share of GPU memory, as allocated sizes.
+   */
+  bytesAllocated: number;
   flushes: number;
 }
 
@@ -60,7 +66,7 @@ function bucket(bytes: number): number {
 export class Recorder {
   readonly device: GPUDevice;
   readonly pipelines: PipelineCache;
-  readonly stats: RecorderStats = { dispatches: 0, submits: 0, bytesReadBack: 0, buffersCreated: 0, flushes: 0 };
+  readonly stats: RecorderStats = { dispatches: 0, submits: 0, bytesReadBack: 0, buffersCreated: 0, bytesAllocated: 0, flushes: 0 };
   private cmds: (DispatchCmd | CopyCmd)[] = [];
   private readonly free = new Map<number, GPUBuffer[]>();
   private inUse: GPUBuffer[] = [];
@@ -78,7 +84,19 @@ export class Recorder {
   /** Create a buffer that lives until `destroy` (weights, KV cache, test inputs). */
   createBuffer(bytes: number, label: string, usage = STORAGE): GPUBuffer {
     this.stats.buffersCreated++;
-    return this.device.createBuffer({ label, size: Math.ceil(Math.max(bytes, 4) / 4) * 4, usage });
+    const buf = this.device.createBuffer({ label, size: Math.ceil(Math.max(bytes, 4) / 4) * 4, usage });
+    // Owners destroy buffers directly (backend.dispose, a replaced uniform
+    // buffer, …), so the count is kept by the buffer's own destroy; a second
+    // destroy is a no-op in WebGPU and is not subtracted twice.
+    this.stats.bytesAllocated += buf.size;
+    const destroy = buf.destroy.bind(buf);
+    let live = true;
+    buf.destroy = () => {
+      if (live) this.stats.bytesAllocated -= buf.size;
+      live = false;
+      destroy();
+    };
+    return buf;
   }
 
   upload(data: ArrayBufferView, label: string): GPUBuffer {

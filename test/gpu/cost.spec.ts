@@ -1,0 +1,85 @@
+/**
+ * The cost of a decode step for a real model shape (SmolLM2-135M, random
+ * weights from src/model/synthetic.ts) on WebGPU (SwiftShader here):
+ * - per decode step: exactly one submit, 4 bytes read back (the argmax id),
+ *   no buffer created;
+ * - GPU memory: what the backend holds besides the KV cache stays within
+ *   1.15 × the file's tensor bytes, after loading and after decoding;
+ * - reported, not asserted: dispatches per step and per layer (with the ops
+ *   that record them), memory by kind of buffer, and the decode time per token.
+ * CRIA_COST_PROFILE=1 also times each decode-shaped op alone (adds ~1 min per model).
+ * The page is test/gpu/pages/cost.ts.
+ */
+import { expect, test } from '@playwright/test';
+import type { CostReport, MemoryAt } from './pages/cost.ts';
+
+/**
+ * GPU bytes besides the KV cache, as a multiple of the file's tensor bytes. Holds for a short prompt
+ * only: the recorder's temp pool keeps every intermediate of a forward call until its flush (no reuse
+ * within a call) and keeps the buffers afterwards, so it grows with the tokens of the largest prompt
+ * chunk: ~10 k floats per token per layer for SmolLM2, ~1.2–1.8 MiB per prompt token with the bucket
+ * rounding. Measured (Q4_0): 4 tokens 1.05×, 8 tokens 1.12×, 32 tokens 1.70×; a full 256-token
+ * chunk would hold several hundred MiB of temporaries.
+ */
+const MEMORY_BOUND = 1.15;
+/** Context of the session: the KV cache is subtracted, so this only bounds how much SwiftShader memory the test takes. */
+const N_CTX = 256;
+const PROMPT = [1, 400, 401, 402];
+const PROFILE = process.env.CRIA_COST_PROFILE === '1';
+const STEPS = 4;
+
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+const kinds = (m: MemoryAt) => Object.entries(m.byKind).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${mb(v)}`).join(', ');
+
+for (const type of ['Q8_0', 'Q4_0'] as const) {
+  test(`smollm2-135m ${type}: one submit, 4 bytes read back and no buffer created per decode step; GPU memory ≤ ${MEMORY_BOUND}× the tensors + KV cache`, async ({ page }) => {
+    test.setTimeout(180_000);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto('/test/gpu/pages/cost.html');
+    await page.waitForFunction(() => window.criaCost !== undefined);
+    const r: CostReport = await page.evaluate(
+      (o) => window.criaCost!.decode(o),
+      { shape: 'smollm2-135m', type, seed: 1, prompt: PROMPT, steps: STEPS, nCtx: N_CTX, profile: PROFILE },
+    );
+
+    const ms = r.steps.map((s) => s.ms).sort((a, b) => a - b);
+    console.log(
+      [
+        `smollm2-135m ${type} on ${r.adapter || 'WebGPU'}: file ${mb(r.fileBytes)} (tensors ${mb(r.tensorBytes)}), generated in ${r.genMs.toFixed(0)} ms, loaded in ${r.loadMs.toFixed(0)} ms`,
+        `  prompt ${r.promptTokens} tokens: ${r.prefillMs.toFixed(0)} ms; first decode step (warm-up): ${JSON.stringify(r.warmup)}`,
+        `  decode steps: ${r.steps.map((s) => JSON.stringify(s)).join('\n                ')}`,
+        `  decode ms/token (median of ${r.steps.length}): ${ms[Math.floor(ms.length / 2)].toFixed(0)}`,
+        `  dispatches per token ${r.steps[r.steps.length - 1].dispatches}, per layer ${r.dispatchesPerLayer} (target ≤ 7); layer 0: ${JSON.stringify(r.layer0)}; outside the layers: ${JSON.stringify(r.outside)}`,
+        `  GPU memory after load: ${mb(r.memory.afterLoad.bytesAllocated)} (${kinds(r.memory.afterLoad)})`,
+        `  after session (KV cache ${mb(r.kvBytes)} for ${N_CTX} positions): ${mb(r.memory.afterSession.bytesAllocated)} (${kinds(r.memory.afterSession)})`,
+        `  after decode: ${mb(r.memory.afterDecode.bytesAllocated)} (${kinds(r.memory.afterDecode)})`,
+        `  (GPU − KV) / tensor bytes: after load ${(r.memory.afterLoad.bytesAllocated / r.tensorBytes).toFixed(4)}, after decode ${((r.memory.afterDecode.bytesAllocated - r.kvBytes) / r.tensorBytes).toFixed(4)}`,
+      ].join('\n'),
+    );
+    if (r.opMs) {
+      const inLayer = Object.entries(r.opMs).filter(([k]) => !k.startsWith('matmul output')).reduce((a, [, v]) => a + v, 0);
+      const outMs = Object.entries(r.opMs).find(([k]) => k.startsWith('matmul output'))![1];
+      console.log(`  ops alone (ms, median): ${Object.entries(r.opMs).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+      console.log(`  ≈ per token: ${r.nLayer} × ${inLayer.toFixed(1)} (layer ops, add counted once) + ${outMs.toFixed(1)} (output) = ${(r.nLayer * inLayer + outMs).toFixed(0)} ms`);
+    }
+
+    expect(r.steps.length).toBe(STEPS);
+    for (const [i, s] of r.steps.entries()) {
+      expect(s.submits, `step ${i + 1}: submits`).toBe(1);
+      expect(s.bytesReadBack, `step ${i + 1}: bytes read back`).toBe(4);
+      expect(s.buffersCreated, `step ${i + 1}: buffers created`).toBe(0);
+      expect(s.dispatches, `step ${i + 1}: the same work every step`).toBe(r.steps[0].dispatches);
+    }
+    expect(r.tokens.every((t) => Number.isInteger(t) && t >= 0 && t < 49152)).toBe(true);
+
+    // the counter agrees with the page's own inventory of live buffers
+    for (const m of [r.memory.afterLoad, r.memory.afterSession, r.memory.afterDecode]) {
+      expect(Object.values(m.byKind).reduce((a, b) => a + b, 0)).toBe(m.bytesAllocated);
+    }
+    expect(r.memory.afterSession.byKind.kvCache).toBe(r.kvBytes);
+    expect(r.memory.afterLoad.bytesAllocated, 'after load: weights (+ padding) only').toBeLessThanOrEqual(MEMORY_BOUND * r.tensorBytes);
+    expect(r.memory.afterDecode.bytesAllocated - r.kvBytes, 'after decode: everything but the KV cache').toBeLessThanOrEqual(MEMORY_BOUND * r.tensorBytes);
+    expect(errors).toEqual([]);
+  });
+}

@@ -1,0 +1,254 @@
+/**
+ * What a decode step costs on WebGPU, for a real model shape (driven by
+ * test/gpu/cost.spec.ts): a synthetic model (src/model/synthetic.ts) is built
+ * in memory, loaded with the normal path (bytesSource → readGguf → Model.load
+ * on GpuBackend), a prompt is evaluated, then decode steps run with the argmax
+ * on the device, as test/gpu/pages/model.ts `greedy` does. Reported per step:
+ * the recorder's counters and the wall time; for one step, which op recorded
+ * how many dispatches; and GPU memory (the recorder's live bytes) by kind of
+ * buffer at each stage.
+ */
+import { Session } from '../../../src/engine/session.ts';
+import { GpuBackend } from '../../../src/gpu/backend.ts';
+import { createGpu } from '../../../src/gpu/device.ts';
+import type { GpuTensor } from '../../../src/gpu/tensor.ts';
+import type { GpuWeight } from '../../../src/gpu/weights.ts';
+import { readGguf } from '../../../src/formats/gguf.ts';
+import { bytesSource } from '../../../src/formats/source.ts';
+import type { ModelConfig } from '../../../src/model/config.ts';
+import { Model } from '../../../src/model/model.ts';
+import { syntheticModel, type SyntheticType } from '../../../src/model/synthetic.ts';
+
+export interface StepCost {
+  dispatches: number;
+  submits: number;
+  bytesReadBack: number;
+  buffersCreated: number;
+  ms: number;
+}
+
+/** GPU bytes by kind of buffer (from the labels the backend gives them). */
+export type MemoryByKind = Record<'weights' | 'kvCache' | 'ropeTable' | 'tempPool' | 'staging' | 'uniforms' | 'other', number>;
+
+export interface MemoryAt {
+  /** the recorder's live-bytes counter */
+  bytesAllocated: number;
+  byKind: MemoryByKind;
+}
+
+export interface CostReport {
+  shape: string;
+  type: string;
+  nLayer: number;
+  adapter: string;
+  fileBytes: number;
+  /** tensor data in the file */
+  tensorBytes: number;
+  /** nLayer · nCtx · (kvDim + kvDimV) · 4 */
+  kvBytes: number;
+  genMs: number;
+  loadMs: number;
+  prefillMs: number;
+  promptTokens: number;
+  /** the first decode step after the prompt (new pipeline variants, new temp sizes) */
+  warmup: StepCost;
+  steps: StepCost[];
+  /** dispatches of the last measured step, by traced op: layer 0 ops, ops outside the layers, argmax */
+  layer0: Record<string, number>;
+  outside: Record<string, number>;
+  /** (dispatches of the step − those outside the layers) / nLayer */
+  dispatchesPerLayer: number;
+  memory: { afterLoad: MemoryAt; afterSession: MemoryAt; afterDecode: MemoryAt };
+  tokens: number[];
+  /** with `profile`: ms of one decode-shaped op, each alone in a submit and waited for (median of 3) */
+  opMs?: Record<string, number>;
+}
+
+declare global {
+  interface Window {
+    criaCost?: {
+      decode(opts: { shape: string; type: SyntheticType; seed: number; prompt: number[]; steps: number; nCtx: number; profile?: boolean }): Promise<CostReport>;
+    };
+  }
+}
+
+function kindOf(label: string): keyof MemoryByKind {
+  if (/^(k|v)_cache\./.test(label)) return 'kvCache';
+  if (label === 'rope_table') return 'ropeTable';
+  if (label.startsWith('temp')) return 'tempPool';
+  if (label === 'staging') return 'staging';
+  if (label === 'uniforms') return 'uniforms';
+  if (/\.(weight|bias)$/.test(label)) return 'weights';
+  return 'other';
+}
+
+window.criaCost = {
+  async decode({ shape, type, seed, prompt, steps, nCtx, profile }) {
+    const ctx = await createGpu();
+    const t0 = performance.now();
+    const synth = syntheticModel(shape, type, seed);
+    let bytes: Uint8Array | undefined = synth.toBytes();
+    const genMs = performance.now() - t0;
+
+    const backend = new GpuBackend(ctx);
+    const rec = backend.rec;
+    // Instruments (this page only): buffers by label while alive, dispatches by traced op.
+    const live = new Map<GPUBuffer, { label: string; size: number }>();
+    const createBuffer = rec.createBuffer.bind(rec);
+    rec.createBuffer = (n, label, usage) => {
+      const buf = createBuffer(n, label, usage);
+      live.set(buf, { label, size: buf.size });
+      const destroy = buf.destroy.bind(buf);
+      buf.destroy = () => (live.delete(buf), destroy());
+      return buf;
+    };
+    let pending = 0;
+    const dispatch = rec.dispatch.bind(rec);
+    rec.dispatch = (cmd) => {
+      if (cmd.grid.every((g) => g > 0)) pending++;
+      dispatch(cmd);
+    };
+    const memory = (): MemoryAt => {
+      const byKind: MemoryByKind = { weights: 0, kvCache: 0, ropeTable: 0, tempPool: 0, staging: 0, uniforms: 0, other: 0 };
+      for (const b of live.values()) byKind[kindOf(b.label)] += b.size;
+      return { bytesAllocated: rec.stats.bytesAllocated, byKind };
+    };
+
+    const loaded = new Map<string, GpuWeight>();
+    const loadWeight = backend.loadWeight.bind(backend);
+    backend.loadWeight = async (name, t, dims, data) => {
+      const w = await loadWeight(name, t, dims, data);
+      loaded.set(name, w);
+      return w;
+    };
+
+    const t1 = performance.now();
+    const file = await readGguf(bytesSource(bytes, `${shape}-${type}.gguf`));
+    const model = await Model.load(file, backend);
+    const loadMs = performance.now() - t1;
+    bytes = undefined;
+    const afterLoad = memory();
+
+    const c = model.config;
+    const session = new Session(model, { nCtx });
+    const kvBytes = c.nLayer * nCtx * c.nHeadKv * (c.headDim + c.headDimV) * 4;
+    const afterSession = memory();
+
+    const tokens: number[] = [];
+    const t2 = performance.now();
+    let logits = await session.forward(prompt);
+    tokens.push((await backend.argmax(logits))[0]);
+    const prefillMs = performance.now() - t2;
+
+    const step = async (trace?: (name: string, layer: number, x: GpuTensor) => GpuTensor): Promise<StepCost> => {
+      const before = backend.stats();
+      const t = performance.now();
+      logits = await session.forward([tokens[tokens.length - 1]], trace);
+      tokens.push((await backend.argmax(logits))[0]);
+      const ms = performance.now() - t;
+      const after = backend.stats();
+      return {
+        dispatches: after.dispatches - before.dispatches,
+        submits: after.submits - before.submits,
+        bytesReadBack: after.bytesReadBack - before.bytesReadBack,
+        buffersCreated: after.buffersCreated - before.buffersCreated,
+        ms,
+      };
+    };
+
+    const warmup = await step();
+    const measured: StepCost[] = [];
+    const layer0: Record<string, number> = {};
+    const outside: Record<string, number> = {};
+    let inLayers = 0;
+    for (let i = 0; i < steps; i++) {
+      const last = i === steps - 1;
+      pending = 0;
+      // the dispatches recorded since the previous traced op belong to this one
+      const trace = (name: string, layer: number, x: GpuTensor) => {
+        if (layer === 0) layer0[name] = (layer0[name] ?? 0) + pending;
+        if (layer < 0) outside[name] = (outside[name] ?? 0) + pending;
+        else inLayers += pending;
+        pending = 0;
+        return x;
+      };
+      measured.push(await step(last ? trace : undefined));
+      if (last) outside.argmax = pending;
+    }
+    const afterDecode = memory();
+    const lastStep = measured[measured.length - 1];
+    const outsideTotal = Object.values(outside).reduce((a, b) => a + b, 0);
+    if (inLayers + outsideTotal !== lastStep.dispatches) {
+      throw new Error(`dispatch attribution is off: ${inLayers} in layers + ${outsideTotal} outside ≠ ${lastStep.dispatches} counted`);
+    }
+    const opMs = profile ? await profileOps(backend, c, (name) => loaded.get(name)!, session.tokens.length) : undefined;
+    backend.dispose();
+    ctx.device.destroy();
+    return {
+      shape,
+      type,
+      nLayer: c.nLayer,
+      adapter: `${ctx.info.vendor} ${ctx.info.architecture} ${ctx.info.description}`.trim(),
+      fileBytes: synth.fileSize,
+      tensorBytes: synth.tensorBytes,
+      kvBytes,
+      genMs,
+      loadMs,
+      prefillMs,
+      promptTokens: prompt.length,
+      warmup,
+      steps: measured,
+      layer0,
+      outside,
+      dispatchesPerLayer: (lastStep.dispatches - outsideTotal) / c.nLayer,
+      memory: { afterLoad, afterSession, afterDecode },
+      tokens,
+      opMs,
+    };
+  },
+};
+
+/** Time each decode-shaped op of layer 0 and the output, alone: record, submit, wait (median of 3). */
+async function profileOps(backend: GpuBackend, c: ModelConfig, w: (name: string) => GpuWeight, pos: number): Promise<Record<string, number>> {
+  const ops = backend.ops;
+  const act = (cols: number): GpuTensor => {
+    const buffer = backend.rec.createBuffer(cols * 4, 'profile');
+    backend.rec.write(buffer, Float32Array.from({ length: cols }, (_, i) => Math.sin(i) * 0.5));
+    return { rows: 1, cols, buffer };
+  };
+  const x = act(c.nEmbd);
+  const q = act(c.nHead * c.headDim);
+  const kv = act(c.nHeadKv * c.headDim);
+  const ff = act(c.nFf);
+  const rope = { type: c.rope.type, dim: c.rope.dim, base: c.rope.base, freqScale: c.rope.freqScale, nHeads: c.nHead, headDim: c.headDim };
+  const out = w('output.weight') ? 'output.weight' : 'token_embd.weight';
+  const cases: [string, () => unknown][] = [
+    ['rms_norm', () => ops.rmsNorm(x, w('blk.0.attn_norm.weight'), c.rmsEps)],
+    ['matmul attn_q', () => ops.matmul(x, w('blk.0.attn_q.weight'))],
+    ['matmul attn_k', () => ops.matmul(x, w('blk.0.attn_k.weight'))],
+    ['matmul attn_v', () => ops.matmul(x, w('blk.0.attn_v.weight'))],
+    ['rope q', () => ops.rope(q, rope, pos)],
+    ['attention (store kv + attend)', () => ops.attention(q, kv, kv, { layer: 0, nHead: c.nHead, nHeadKv: c.nHeadKv, headDim: c.headDim, headDimV: c.headDimV, scale: c.attnScale, softcap: 0, window: 0 }, pos)],
+    ['matmul attn_output', () => ops.matmul(q, w('blk.0.attn_output.weight'))],
+    ['add', () => ops.add(x, x)],
+    ['matmul ffn_gate', () => ops.matmul(x, w('blk.0.ffn_gate.weight'))],
+    ['matmul ffn_up', () => ops.matmul(x, w('blk.0.ffn_up.weight'))],
+    ['swiglu', () => ops.swiglu(ff, ff)],
+    ['matmul ffn_down', () => ops.matmul(ff, w('blk.0.ffn_down.weight'))],
+    [`matmul output (${out})`, () => ops.matmul(x, w(out))],
+  ];
+  const res: Record<string, number> = {};
+  for (const [name, run] of cases) {
+    const t: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const t0 = performance.now();
+      run();
+      await backend.sync();
+      await backend.ctx.device.queue.onSubmittedWorkDone();
+      if (i > 0) t.push(performance.now() - t0); // the first run may compile
+    }
+    res[name] = t.sort((a, b) => a - b)[1];
+  }
+  return res;
+}
+document.getElementById('out')!.textContent = 'ready';
