@@ -26,7 +26,7 @@ import { sliceColumns } from './kernels/slice_columns.ts';
 import { softcap } from './kernels/softcap.ts';
 import { swiglu } from './kernels/swiglu.ts';
 import { decodeTopK, topk } from './kernels/topk.ts';
-import { Recorder } from './recorder.ts';
+import { Recorder, type GpuBuf } from './recorder.ts';
 import type { RopeTable } from './rope-table.ts';
 import type { GpuTensor } from './tensor.ts';
 import { gpuSupportsType, uploadWeight, type GpuWeight } from './weights.ts';
@@ -88,7 +88,7 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
   /** CPU copies of rope frequency factors (the table is built on the CPU). */
   private readonly factorValues = new Map<string, Float32Array>();
 
-  private async readBuffer(buf: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  private async readBuffer(buf: GpuBuf, bytes: number): Promise<ArrayBuffer> {
     const p = this.rec.readback(buf, 0, bytes);
     await this.rec.flush();
     return p;

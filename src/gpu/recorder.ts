@@ -1,22 +1,42 @@
 /**
  * The recorder: ops append dispatches and copies; `flush()` resolves their
  * pipelines, writes every uniform in one write, encodes everything into ONE
- * command encoder, submits once and maps the requested readbacks. Temporary
- * buffers come from a size-bucketed pool and return to it after the flush,
- * so a steady decode loop creates no buffers at all. Counters (dispatches,
- * submits, bytes read back, buffers created, bytes allocated) make the cost
- * per token and the memory visible to tests and benchmarks.
+ * command encoder, submits once and maps the requested readbacks. Counters
+ * (dispatches, submits, bytes read back, buffers created, bytes allocated)
+ * make the cost per token and the memory visible to tests and benchmarks.
  *
- * Lifetime rule: a temporary buffer from `temp()` is valid until the end of
- * the next `flush()`; read what you need before (with `readback`).
+ * Temporaries (`temp()`) are handles, not buffers: at flush time each gets a
+ * pooled physical buffer for exactly the commands between its first and last
+ * use (a liveness pass, as ggml's graph allocator does), so a forward pass
+ * over many tokens needs the memory of a few live activations, not of all
+ * of them. Physical buffers return to a size-bucketed pool; a steady decode
+ * loop creates none, and buffers unused for two flushes (e.g. after a long
+ * prompt) are destroyed.
+ *
+ * Lifetime rule: a temporary is valid until the end of the next `flush()`;
+ * read what you need before (with `readback`).
  */
 import { CriaError } from '../shared/errors.ts';
 import { assertAlive, type GpuContext } from './device.ts';
 import { PipelineCache, variantKey, type KernelDef, type Variant } from './kernel.ts';
 import { encodeStruct } from './wgsl.ts';
 
+let tempIds = 0;
+
+/** A temporary buffer: a physical one is assigned at flush, for the span of its uses. */
+export class TempBuffer {
+  readonly id = tempIds++;
+  constructor(
+    /** bytes (bucketed) */
+    readonly size: number,
+  ) {}
+}
+
+/** A real buffer, or a temporary that becomes one at flush. */
+export type GpuBuf = GPUBuffer | TempBuffer;
+
 export interface BufferRef {
-  buffer: GPUBuffer;
+  buffer: GpuBuf;
   offset?: number;
   size?: number;
 }
@@ -27,17 +47,25 @@ export interface DispatchCmd {
   variant: Variant;
   params?: Record<string, number | readonly number[]>;
   /** storage bindings in @binding order, after the Params uniform (binding 0) when the kernel has one */
-  bindings: readonly (GPUBuffer | BufferRef)[];
+  bindings: readonly (GpuBuf | BufferRef)[];
   grid: readonly [number, number, number];
 }
 
 interface CopyCmd {
   kind: 'copy';
-  src: GPUBuffer;
+  src: GpuBuf;
   srcOffset: number;
-  dst: GPUBuffer;
+  dst: GpuBuf;
   dstOffset: number;
   size: number;
+}
+
+interface Readback {
+  src: GpuBuf;
+  offset: number;
+  size: number;
+  resolve: (b: ArrayBuffer) => void;
+  reject: (e: unknown) => void;
 }
 
 export interface RecorderStats {
@@ -51,6 +79,8 @@ export interface RecorderStats {
    * recorder's share of GPU memory, as allocated sizes.
    */
   bytesAllocated: number;
+  /** the most `bytesAllocated` has been (e.g. during a long prompt) */
+  peakBytesAllocated: number;
   flushes: number;
 }
 
@@ -63,15 +93,23 @@ function bucket(bytes: number): number {
   return 2 ** Math.ceil(Math.log2(b));
 }
 
+const isTemp = (b: GpuBuf): b is TempBuffer => b instanceof TempBuffer;
+
+interface Pooled {
+  buffer: GPUBuffer;
+  lastFlush: number;
+}
+
 export class Recorder {
   readonly device: GPUDevice;
   readonly pipelines: PipelineCache;
-  readonly stats: RecorderStats = { dispatches: 0, submits: 0, bytesReadBack: 0, buffersCreated: 0, bytesAllocated: 0, flushes: 0 };
+  readonly stats: RecorderStats = { dispatches: 0, submits: 0, bytesReadBack: 0, buffersCreated: 0, bytesAllocated: 0, peakBytesAllocated: 0, flushes: 0 };
   private cmds: (DispatchCmd | CopyCmd)[] = [];
-  private readonly free = new Map<number, GPUBuffer[]>();
-  private inUse: GPUBuffer[] = [];
+  /** CPU data for temporaries, written just before the submit that uses them */
+  private writes: { dst: TempBuffer; offset: number; data: Uint8Array }[] = [];
+  private readonly free = new Map<number, Pooled[]>();
   private readonly stagingFree = new Map<number, GPUBuffer[]>();
-  private readbacks: { src: GPUBuffer; offset: number; size: number; resolve: (b: ArrayBuffer) => void; reject: (e: unknown) => void }[] = [];
+  private readbacks: Readback[] = [];
   private uniform?: GPUBuffer;
   private readonly align: number;
 
@@ -89,6 +127,7 @@ export class Recorder {
     // buffer, …), so the count is kept by the buffer's own destroy; a second
     // destroy is a no-op in WebGPU and is not subtracted twice.
     this.stats.bytesAllocated += buf.size;
+    this.stats.peakBytesAllocated = Math.max(this.stats.peakBytesAllocated, this.stats.bytesAllocated);
     const destroy = buf.destroy.bind(buf);
     let live = true;
     buf.destroy = () => {
@@ -105,24 +144,22 @@ export class Recorder {
     return buf;
   }
 
-  write(buf: GPUBuffer, data: ArrayBufferView, offset = 0): void {
-    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  /** Write CPU data: to a real buffer now (queue order), to a temporary just before its flush's submit. */
+  write(buf: GpuBuf, data: ArrayBufferView, offset = 0): void {
+    let bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     // writeBuffer needs a size that is a multiple of 4
-    if (bytes.byteLength % 4 === 0) this.device.queue.writeBuffer(buf, offset, bytes);
-    else {
+    if (bytes.byteLength % 4 !== 0) {
       const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
       padded.set(bytes);
-      this.device.queue.writeBuffer(buf, offset, padded);
+      bytes = padded;
     }
+    if (isTemp(buf)) this.writes.push({ dst: buf, offset, data: bytes.slice() });
+    else this.device.queue.writeBuffer(buf, offset, bytes);
   }
 
   /** A temporary storage buffer of at least `bytes`, valid until the end of the next flush. */
-  temp(bytes: number): GPUBuffer {
-    const size = bucket(bytes);
-    const list = this.free.get(size);
-    const buf = list?.pop() ?? this.createBuffer(size, `temp${size}`);
-    this.inUse.push(buf);
-    return buf;
+  temp(bytes: number): TempBuffer {
+    return new TempBuffer(bucket(bytes));
   }
 
   dispatch(cmd: Omit<DispatchCmd, 'kind'>): void {
@@ -133,14 +170,14 @@ export class Recorder {
     this.cmds.push({ kind: 'dispatch', ...cmd });
   }
 
-  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, size: number): void {
+  copy(src: GpuBuf, srcOffset: number, dst: GpuBuf, dstOffset: number, size: number): void {
     if (size === 0) return;
     if (srcOffset % 4 || dstOffset % 4 || size % 4) throw new CriaError('internal', `unaligned buffer copy (${srcOffset}, ${dstOffset}, ${size})`);
     this.cmds.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
   }
 
   /** Read `size` bytes of `src` at `offset` after the next flush. */
-  readback(src: GPUBuffer, offset: number, size: number): Promise<ArrayBuffer> {
+  readback(src: GpuBuf, offset: number, size: number): Promise<ArrayBuffer> {
     return new Promise((resolve, reject) => this.readbacks.push({ src, offset, size, resolve, reject }));
   }
 
@@ -149,12 +186,65 @@ export class Recorder {
     await Promise.all(this.cmds.filter((c): c is DispatchCmd => c.kind === 'dispatch').map((c) => this.pipelines.get(c.kernel, c.variant)));
   }
 
+  /**
+   * Give every temporary a physical buffer for the commands from its first to
+   * its last use. Temporaries the CPU writes or reads back stay bound for the
+   * whole flush (their writes happen before, their readbacks after, all commands).
+   */
+  private assign(cmds: readonly (DispatchCmd | CopyCmd)[], readbacks: readonly Readback[]): Map<TempBuffer, GPUBuffer> {
+    const first = new Map<TempBuffer, number>();
+    const last = new Map<TempBuffer, number>();
+    const use = (b: GpuBuf, i: number) => {
+      if (!isTemp(b)) return;
+      if (!first.has(b)) first.set(b, i);
+      last.set(b, Math.max(last.get(b) ?? i, i));
+    };
+    const END = cmds.length;
+    for (const w of this.writes) use(w.dst, -1);
+    cmds.forEach((c, i) => {
+      if (c.kind === 'copy') {
+        use(c.src, i);
+        use(c.dst, i);
+      } else for (const b of c.bindings) use('buffer' in b ? b.buffer : b, i);
+    });
+    for (const r of readbacks) use(r.src, END);
+    for (const w of this.writes) last.set(w.dst, END); // written before the first command: keep it to the end
+
+    const startAt = new Map<number, TempBuffer[]>();
+    const endAt = new Map<number, TempBuffer[]>();
+    for (const [t, i] of first) (startAt.get(i) ?? startAt.set(i, []).get(i)!).push(t);
+    for (const [t, i] of last) (endAt.get(i) ?? endAt.set(i, []).get(i)!).push(t);
+    const phys = new Map<TempBuffer, GPUBuffer>();
+    const flush = this.stats.flushes;
+    const take = (t: TempBuffer) => {
+      const p = this.free.get(t.size)?.pop();
+      const buffer = p?.buffer ?? this.createBuffer(t.size, `temp${t.size}`);
+      phys.set(t, buffer);
+    };
+    const give = (t: TempBuffer) => {
+      const buffer = phys.get(t)!;
+      const p = { buffer, lastFlush: flush };
+      (this.free.get(t.size) ?? this.free.set(t.size, []).get(t.size)!).push(p);
+    };
+    for (let i = -1; i <= END; i++) {
+      for (const t of startAt.get(i) ?? []) take(t);
+      // a buffer released after command i may serve a temporary first used at i + 1
+      if (i < END) for (const t of endAt.get(i) ?? []) give(t);
+    }
+    // the ones used to the end go back to the pool after the flush (see flush's finally)
+    this.pendingRelease = (endAt.get(END) ?? []).map((t) => ({ t, buffer: phys.get(t)! }));
+    return phys;
+  }
+
+  private pendingRelease: { t: TempBuffer; buffer: GPUBuffer }[] = [];
+
   async flush(): Promise<void> {
     assertAlive(this.ctx);
     const cmds = this.cmds;
     const readbacks = this.readbacks;
     this.cmds = [];
     this.readbacks = [];
+    let phys = new Map<TempBuffer, GPUBuffer>();
     try {
       const dispatches = cmds.filter((c): c is DispatchCmd => c.kind === 'dispatch');
       // pipelines: synchronous when cached, otherwise compile now
@@ -163,6 +253,11 @@ export class Recorder {
         const all = await Promise.all(dispatches.map((d) => this.pipelines.get(d.kernel, d.variant)));
         all.forEach((p, i) => (pipes[i] = p));
       }
+      phys = this.assign(cmds, readbacks);
+      const real = (b: GpuBuf): GPUBuffer => (isTemp(b) ? phys.get(b)! : b);
+      for (const w of this.writes) this.device.queue.writeBuffer(real(w.dst), w.offset, w.data);
+      this.writes = [];
+
       // uniforms: one slot per dispatch with Params, one writeBuffer
       const slot = (d: DispatchCmd) => Math.ceil((d.kernel.params?.size ?? 0) / this.align) * this.align;
       const total = dispatches.reduce((a, d) => a + slot(d), 0);
@@ -193,7 +288,7 @@ export class Recorder {
         if (c.kind === 'copy') {
           pass?.end();
           pass = undefined;
-          enc.copyBufferToBuffer(c.src, c.srcOffset, c.dst, c.dstOffset, c.size);
+          enc.copyBufferToBuffer(real(c.src), c.srcOffset, real(c.dst), c.dstOffset, c.size);
           continue;
         }
         const i = di++;
@@ -202,7 +297,7 @@ export class Recorder {
         let b = 0;
         if (c.kernel.params) entries.push({ binding: b++, resource: { buffer: this.uniform!, offset: offsets[i], size: c.kernel.params.size } });
         for (const r of c.bindings) {
-          entries.push({ binding: b++, resource: 'buffer' in r ? { buffer: r.buffer, offset: r.offset ?? 0, size: r.size } : { buffer: r } });
+          entries.push({ binding: b++, resource: 'buffer' in r ? { buffer: real(r.buffer), offset: r.offset ?? 0, size: r.size } : { buffer: real(r) } });
         }
         const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
         pass ??= enc.beginComputePass();
@@ -215,12 +310,11 @@ export class Recorder {
       const staging = readbacks.map((r) => {
         const size = Math.ceil(r.size / 4) * 4;
         const s = this.stagingFree.get(size)?.pop() ?? this.createBuffer(size, 'staging', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
-        enc.copyBufferToBuffer(r.src, r.offset, s, 0, size);
+        enc.copyBufferToBuffer(real(r.src), r.offset, s, 0, size);
         return s;
       });
       this.device.queue.submit([enc.finish()]);
       this.stats.submits++;
-      this.stats.flushes++;
       const err = await this.device.popErrorScope();
       if (err) throw new CriaError('internal', `WebGPU validation error: ${err.message}`);
 
@@ -247,24 +341,36 @@ export class Recorder {
       for (const r of readbacks) r.reject(err);
       throw err;
     } finally {
-      for (const buf of this.inUse) {
-        let list = this.free.get(buf.size);
-        if (!list) this.free.set(buf.size, (list = []));
-        list.push(buf);
-      }
-      this.inUse = [];
+      this.writes = [];
+      for (const { t, buffer } of this.pendingRelease) (this.free.get(t.size) ?? this.free.set(t.size, []).get(t.size)!).push({ buffer, lastFlush: this.stats.flushes });
+      this.pendingRelease = [];
+      this.stats.flushes++;
+      this.trim();
+    }
+  }
+
+  /** Destroy pooled temporaries unused in the last two flushes (e.g. a long prompt's activations). */
+  private trim(): void {
+    const keepFrom = this.stats.flushes - 2;
+    for (const [size, list] of this.free) {
+      const keep = list.filter((p) => p.lastFlush >= keepFrom);
+      for (const p of list) if (p.lastFlush < keepFrom) p.buffer.destroy();
+      if (keep.length) this.free.set(size, keep);
+      else this.free.delete(size);
     }
   }
 
   /** Drop recorded work without running it (after an error). */
   discard(): void {
     this.cmds = [];
+    this.writes = [];
     for (const r of this.readbacks) r.reject(new CriaError('aborted', 'discarded'));
     this.readbacks = [];
   }
 
   destroy(): void {
-    for (const list of [...this.free.values(), ...this.stagingFree.values()]) for (const b of list) b.destroy();
+    for (const list of this.free.values()) for (const p of list) p.buffer.destroy();
+    for (const list of this.stagingFree.values()) for (const b of list) b.destroy();
     this.free.clear();
     this.stagingFree.clear();
     this.uniform?.destroy();

@@ -1,8 +1,10 @@
-/** A GPU activation: `rows × cols` f32, row-major, at the start of `buffer`. */
+import type { GpuBuf } from './recorder.ts';
+
+/** A GPU activation: `rows × cols` f32, row-major, at the start of `buffer` (usually a temporary). */
 export interface GpuTensor {
   readonly rows: number;
   readonly cols: number;
-  readonly buffer: GPUBuffer;
+  readonly buffer: GpuBuf;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import source from '@kernels/argmax.wgsl?raw';
 import { defineKernel } from '../kernel.ts';
-import type { Recorder } from '../recorder.ts';
+import type { GpuBuf, Recorder } from '../recorder.ts';
 import { grid1d, type GpuTensor } from '../tensor.ts';
 
 export const argmaxKernel = defineKernel('argmax', source);
@@ -21,7 +21,7 @@ const CHUNK = 4096;
 const SPLIT_BELOW_ROWS = 32;
 
 /** → a u32 buffer [rows], valid until the end of the next flush (a temp). */
-export function argmax(rec: Recorder, logits: GpuTensor): GPUBuffer {
+export function argmax(rec: Recorder, logits: GpuTensor): GpuBuf {
   const { rows, cols } = logits;
   const out = rec.temp(rows * 4);
   const nChunks = rows < SPLIT_BELOW_ROWS ? Math.ceil(cols / CHUNK) : 1;

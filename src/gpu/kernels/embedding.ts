@@ -1,7 +1,7 @@
 /** Launcher for kernels/embedding.wgsl: rows `ids` of a (quantized) weight, dequantized → [n, cols]. */
 import source from '@kernels/embedding.wgsl?raw';
 import { defineKernel } from '../kernel.ts';
-import type { Recorder } from '../recorder.ts';
+import type { GpuBuf, Recorder } from '../recorder.ts';
 import { grid1d, type GpuTensor } from '../tensor.ts';
 import type { GpuWeight } from '../weights.ts';
 
@@ -10,7 +10,7 @@ export const embeddingKernel = defineKernel('embedding', source);
 const WG = 64;
 
 /** `ids`: a u32 buffer of n token ids (each < w.rows, checked by the caller). */
-export function embedding(rec: Recorder, w: GpuWeight, ids: GPUBuffer, n: number): GpuTensor {
+export function embedding(rec: Recorder, w: GpuWeight, ids: GpuBuf, n: number): GpuTensor {
   const chunksPerRow = Math.ceil(w.cols / w.lib.chunk);
   const y: GpuTensor = { rows: n, cols: w.cols, buffer: rec.temp(n * w.cols * 4) };
   rec.dispatch({

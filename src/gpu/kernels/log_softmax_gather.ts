@@ -4,7 +4,7 @@
  */
 import source from '@kernels/log_softmax_gather.wgsl?raw';
 import { defineKernel } from '../kernel.ts';
-import type { Recorder } from '../recorder.ts';
+import type { GpuBuf, Recorder } from '../recorder.ts';
 import { grid1d, type GpuTensor } from '../tensor.ts';
 
 export const logSoftmaxGatherKernel = defineKernel('log_softmax_gather', source);
@@ -14,11 +14,11 @@ const WG = 256;
 /** pairs [rows] of (logprob f32, argmax u32), interleaved, in `buffer` (a temp: read it at the next flush) */
 export interface GpuLogprobs {
   readonly rows: number;
-  readonly buffer: GPUBuffer;
+  readonly buffer: GpuBuf;
 }
 
 /** `targets`: a u32 buffer [logits.rows] of token ids (< cols, checked by the caller; others give NaN). */
-export function logSoftmaxGather(rec: Recorder, logits: GpuTensor, targets: GPUBuffer): GpuLogprobs {
+export function logSoftmaxGather(rec: Recorder, logits: GpuTensor, targets: GpuBuf): GpuLogprobs {
   const out: GpuLogprobs = { rows: logits.rows, buffer: rec.temp(logits.rows * 8) };
   rec.dispatch({
     kernel: logSoftmaxGatherKernel,

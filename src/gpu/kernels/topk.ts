@@ -6,7 +6,7 @@
 import source from '@kernels/topk.wgsl?raw';
 import { CriaError } from '../../shared/errors.ts';
 import { defineKernel } from '../kernel.ts';
-import type { Recorder } from '../recorder.ts';
+import type { GpuBuf, Recorder } from '../recorder.ts';
 import { grid1d, type GpuTensor } from '../tensor.ts';
 
 export const topkKernel = defineKernel('topk', source);
@@ -28,7 +28,7 @@ export interface GpuTopK {
   readonly rows: number;
   /** min(requested k, cols) */
   readonly k: number;
-  readonly buffer: GPUBuffer;
+  readonly buffer: GpuBuf;
 }
 
 export function topk(rec: Recorder, logits: GpuTensor, k: number): GpuTopK {

@@ -58,7 +58,7 @@ export interface CostReport {
   outside: Record<string, number>;
   /** (dispatches of the step − those outside the layers) / nLayer */
   dispatchesPerLayer: number;
-  memory: { afterLoad: MemoryAt; afterSession: MemoryAt; afterDecode: MemoryAt };
+  memory: { afterLoad: MemoryAt; afterSession: MemoryAt; afterDecode: MemoryAt; peak: number };
   tokens: number[];
   /** with `profile`: ms of one decode-shaped op, each alone in a submit and waited for (median of 3) */
   opMs?: Record<string, number>;
@@ -201,7 +201,7 @@ window.criaCost = {
       layer0,
       outside,
       dispatchesPerLayer: (lastStep.dispatches - outsideTotal) / c.nLayer,
-      memory: { afterLoad, afterSession, afterDecode },
+      memory: { afterLoad, afterSession, afterDecode, peak: rec.stats.peakBytesAllocated },
       tokens,
       opMs,
     };
