@@ -223,7 +223,7 @@ function llama3RopeFactors(s: SyntheticShape): Float32Array {
 }
 
 /** `<unk>`, `<s>`, `</s>`, 256 byte tokens, then made-up ▁pieces with descending scores (SentencePiece layout). */
-function vocabMetadata(nVocab: number): [string, GgufValue][] {
+export function vocabMetadata(nVocab: number): [string, GgufValue][] {
   if (nVocab < 3 + 256 + 1) throw new CriaError('bad-argument', `a synthetic vocabulary needs at least 260 tokens, got ${nVocab}`);
   const tokens: string[] = ['<unk>', '<s>', '</s>'];
   const types = new Int32Array(nVocab);
