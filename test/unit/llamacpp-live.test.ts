@@ -83,7 +83,9 @@ async function llamaCppLogits(path: string, tokens: number[], nVocab: number): P
   const model = await llama.loadModel({ modelPath: path });
   const ctx = await model.createContext({ contextSize: H.ctx, batchSize: H.ctx, flashAttention: false, threads: 2, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
   try {
-    const out = await ctx.getSequence().controlledEvaluate(tokens.map((t) => [t, { generateNext: { logits: true } }] as [number, { generateNext: { logits: true } }]));
+    type Input = Parameters<ReturnType<typeof ctx.getSequence>['controlledEvaluate']>[0];
+    // node-llama-cpp brands token ids; ours are plain numbers from the same vocabulary
+    const out = await ctx.getSequence().controlledEvaluate(tokens.map((t) => [t, { generateNext: { logits: true } }]) as unknown as Input);
     const all = new Float32Array(tokens.length * nVocab);
     out.forEach((o, i) => {
       for (const [tok, v] of o!.next.logits!) all[i * nVocab + tok] = v;
