@@ -19,12 +19,12 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { createServer as createViteServer, type ViteDevServer } from 'vite';
 import type { CompletionRequest, DeviceInfo, EngineStats, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions } from '../protocol/api.ts';
 import { deserializeError } from '../protocol/errors.ts';
 import { CriaError, isCriaError } from '../shared/errors.ts';
-import { findChromium, launchChromium } from './chromium.ts';
+import { findChromium, launchChromium, launchPersistentChromium } from './chromium.ts';
 import type { PageCompletion, PageResult } from './browser/page-api.ts';
 import type { ModelLocation } from './model-source.ts';
 import { serveFileWithRanges } from './serve-range.ts';
@@ -49,7 +49,23 @@ export interface BrowserEngine {
  * Start everything for the model at `location` (see model-source.ts: locateModel), run `fn`,
  * and always tear it down.
  */
-export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine: BrowserEngine) => Promise<T>): Promise<T> {
+export interface BrowserEngineOptions {
+  /**
+   * Keep the browser profile in this folder, so a URL model downloaded into the engine's
+   * IndexedDB cache is there the next time (`--cache DIR`). The page is then served from a
+   * port derived from the folder: IndexedDB belongs to an origin, which must stay the same.
+   */
+  cacheDir?: string;
+}
+
+/** A stable port per cache folder (20000–39999), so the page's origin, and its IndexedDB, stay the same across runs. */
+export function cachePort(dir: string): number {
+  let h = 2166136261;
+  for (const c of resolve(dir)) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  return 20000 + (h % 20000);
+}
+
+export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine: BrowserEngine) => Promise<T>, opts: BrowserEngineOptions = {}): Promise<T> {
   const executablePath = findChromium(); // a clear error before anything starts
   const debug = !!process.env.CRIA_DEBUG;
   const t0 = performance.now();
@@ -57,7 +73,7 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
 
   let vite: ViteDevServer | undefined;
   let server: Server | undefined;
-  let browserReady: Promise<Browser> | undefined;
+  let browserReady: Promise<Browser | BrowserContext> | undefined;
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
@@ -77,7 +93,11 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
 
   try {
     // Chromium starts while Vite loads its config and pre-transforms the page's modules.
-    browserReady = launchChromium({ executablePath }).catch((e: Error) => {
+    const launch = opts.cacheDir ? launchPersistentChromium(opts.cacheDir, { executablePath }) : launchChromium({ executablePath });
+    browserReady = launch.catch((e: Error) => {
+      if (opts.cacheDir && /ProcessSingleton|profile.*in use|SingletonLock/i.test(e.message)) {
+        throw new CriaError('bad-argument', `the cache folder ${opts.cacheDir} is in use by another Chromium (another cria with the same --cache?); wait for it or use another folder`);
+      }
       const why = debug ? e.message : `${e.message.split('\n')[0]} (CRIA_DEBUG=1 shows more)`;
       throw new CriaError('bad-argument', `could not start ${executablePath}: ${why}\nSet CHROME_PATH to a working Chrome or Chromium.`, { chromePath: executablePath });
     });
@@ -112,15 +132,18 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
         res.end('not found');
       });
     });
+    const port = opts.cacheDir ? cachePort(opts.cacheDir) : 0;
     const origin = await new Promise<string>((ok, fail) => {
-      server!.once('error', fail);
-      server!.listen(0, '127.0.0.1', () => ok(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`));
+      server!.once('error', (e: NodeJS.ErrnoException) =>
+        fail(e.code === 'EADDRINUSE' ? new CriaError('bad-argument', `port ${port} (fixed for --cache ${opts.cacheDir}) is in use; is another cria running with the same cache folder?`) : e),
+      );
+      server!.listen(port, '127.0.0.1', () => ok(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`));
     });
     const modelUrl = modelPath ? origin + modelPath : (location as { url: string }).url;
 
     const browser = await browserReady;
     lap('chromium ready');
-    const page = await browser.newPage();
+    const page = await browser.newPage(); // a Browser or, with --cache, the persistent context
     const crashed = new Promise<never>((_, reject) => {
       page.on('crash', () => reject(new CriaError('internal', 'the Chromium page running the engine crashed')));
       page.on('close', () => reject(new CriaError('internal', 'the Chromium page running the engine was closed')));
@@ -141,7 +164,9 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
       load: async (progress) => {
         onProgress = progress;
         try {
-          const info = await unwrap(page.evaluate((u) => window.criaCli!.load(u), modelUrl), crashed);
+          // only a URL model is worth caching (a local file is already on disk), and only in a kept profile
+          const cache = !!opts.cacheDir && 'url' in location;
+          const info = await unwrap(page.evaluate(([u, c]) => window.criaCli!.load(u, c), [modelUrl, cache] as const), crashed);
           lap(`model loaded (${Math.round(info.loadMs)} ms in the engine)`);
           return info;
         } catch (e) {

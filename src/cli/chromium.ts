@@ -9,7 +9,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { CriaError } from '../shared/errors.ts';
 
 /** Keep the browser quiet and offline: no first-run UI, no background traffic. */
@@ -139,6 +139,15 @@ export interface LaunchChromiumOptions {
 }
 
 /** Launch the local Chrome with WebGPU (SwiftShader) enabled. Close it with `browser.close()`. */
+/** Like launchChromium, with a profile kept in `userDataDir` (IndexedDB and caches survive the run). */
+export async function launchPersistentChromium(userDataDir: string, opts: LaunchChromiumOptions = {}): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(userDataDir, {
+    executablePath: opts.executablePath ?? findChromium(),
+    args: [...CHROMIUM_WEBGPU_ARGS, ...(opts.extraArgs ?? [])],
+    headless: opts.headless ?? true,
+  });
+}
+
 export async function launchChromium(opts: LaunchChromiumOptions = {}): Promise<Browser> {
   const executablePath = opts.executablePath ?? findChromium();
   return chromium.launch({

@@ -11,6 +11,8 @@
  */
 import * as Comlink from 'comlink';
 import type {
+  CachedModel,
+  StorageInfo,
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
@@ -63,8 +65,28 @@ export interface CriaClient {
   deviceInfo(): Promise<DeviceInfo>;
   modelInfo(): Promise<ModelInfo | null>;
   stats(): Promise<EngineStats>;
+  /** the model cache (IndexedDB, shared by every tab of this site) */
+  cache: {
+    list(): Promise<CachedModel[]>;
+    delete(id: string): Promise<void>;
+    clear(): Promise<void>;
+    usage(): Promise<StorageInfo>;
+    /** ask the browser to keep this site's data under storage pressure; returns its answer */
+    persist(): Promise<boolean>;
+  };
   /** stop the worker; the client is unusable afterwards */
   terminate(): void;
+}
+
+/** navigator.storage.persist() exists only in windows (not workers); false when it is unavailable. */
+async function requestPersistence(): Promise<boolean> {
+  try {
+    const s = globalThis.navigator?.storage;
+    if (!s?.persist) return false;
+    return (await s.persisted()) || (await s.persist());
+  } catch {
+    return false;
+  }
 }
 
 let seq = 0;
@@ -123,7 +145,11 @@ export function createClient(worker: Worker = createEngineWorker()): CriaClient 
   }) as CriaClient['completions']['create'];
 
   return {
-    load: (source, opts = {}) => remote.load(source, opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined),
+    load: async (source, opts = {}) => {
+      // a model about to be cached: ask the browser not to evict it (asked once; the answer is in cache.usage())
+      if (('url' in source && source.cache !== false) || ('file' in source && source.cache)) await requestPersistence();
+      return remote.load(source, opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined);
+    },
     unload: () => remote.unload(),
     chat: { completions: { create: chatCreate } },
     completions: { create: completionCreate },
@@ -138,6 +164,13 @@ export function createClient(worker: Worker = createEngineWorker()): CriaClient 
     deviceInfo: () => remote.deviceInfo(),
     modelInfo: () => remote.modelInfo(),
     stats: () => remote.stats(),
+    cache: {
+      list: () => remote.listCachedModels(),
+      delete: (id) => remote.deleteCachedModel(id),
+      clear: () => remote.deleteAllCachedModels(),
+      usage: () => remote.storageInfo(),
+      persist: requestPersistence,
+    },
     terminate: () => {
       remote[Comlink.releaseProxy]();
       worker.terminate();

@@ -9,7 +9,6 @@
  */
 import { CriaError } from '../shared/errors.ts';
 import { readGguf, type GgufFile } from '../formats/gguf.ts';
-import { blobSource, bytesSource, urlSource, type ByteSource } from '../formats/source.ts';
 import type { Backend } from '../model/backend.ts';
 import { summarize } from '../model/inspect.ts';
 import { Model, planModel } from '../model/model.ts';
@@ -17,6 +16,8 @@ import type { Act, Weight } from '../model/ops.ts';
 import { CHAT_DEFAULTS, logSoftmax, topIds, type SamplingParams } from '../sampling/sampler.ts';
 import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import type {
+  CachedModel,
+  StorageInfo,
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
@@ -40,6 +41,9 @@ import type {
 } from '../protocol/api.ts';
 import { generate, type GenerateResult } from './generate.ts';
 import { Session } from './session.ts';
+import { openModelSource } from './open-source.ts';
+import type { StorageEstimator } from '../storage/download.ts';
+import type { ModelStore } from '../storage/store.ts';
 
 export interface EngineOptions {
   /** a fresh backend for each load (after a device loss, a new device) */
@@ -48,6 +52,12 @@ export interface EngineOptions {
   /** context size cap (default 4096, at most the model's training context) */
   nCtx?: number;
   fetch?: typeof fetch;
+  /** the model cache (IndexedDB in the worker); without it, URLs are read directly */
+  openStore?(): Promise<ModelStore>;
+  /** navigator.storage: quota estimates and persistence */
+  storage?: StorageEstimator & { persisted?(): Promise<boolean> };
+  /** navigator.locks: one download per model across tabs */
+  locks?: LockManager;
 }
 
 interface Loaded {
@@ -114,7 +124,15 @@ export class Engine implements EngineApi {
       const t0 = performance.now();
       await this.dropModel();
       onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
-      const src = await openSource(source, this.opts.fetch);
+      const opened = await openModelSource(source, {
+        store: await this.store(),
+        storage: this.opts.storage,
+        locks: this.opts.locks,
+        fetch: this.opts.fetch,
+        signal,
+        onProgress,
+      });
+      const src = opened.src;
       const file = await readGguf(src);
       planModel(file); // architecture and tensors first: the most fundamental problem is the one reported
       const tokenizer = createTokenizer(file.metadata);
@@ -147,6 +165,9 @@ export class Engine implements EngineApi {
         hasChatTemplate: tokenizer.chatTemplate !== undefined,
         weightBytes: model.weightBytes,
         loadMs: performance.now() - t0,
+        source: opened.source,
+        cacheId: opened.cacheId,
+        downloadedBytes: opened.downloadedBytes,
       };
       this.loaded = { file, model, tokenizer, session, info };
       onProgress?.({ phase: 'ready', loadedBytes: model.weightBytes, totalBytes: model.weightBytes });
@@ -175,6 +196,43 @@ export class Engine implements EngineApi {
 
   async unload(): Promise<void> {
     return this.exclusive(undefined, () => this.dropModel());
+  }
+
+  private storePromise?: Promise<ModelStore | undefined>;
+  private store(): Promise<ModelStore | undefined> {
+    this.storePromise ??= this.opts.openStore ? this.opts.openStore() : Promise.resolve(undefined);
+    return this.storePromise;
+  }
+
+  private async needStore(): Promise<ModelStore> {
+    const s = await this.store();
+    if (!s) throw new CriaError('not-implemented', 'this engine has no model cache');
+    return s;
+  }
+
+  async listCachedModels(): Promise<CachedModel[]> {
+    const s = await this.store();
+    return s ? s.list() : [];
+  }
+
+  async deleteCachedModel(id: string): Promise<void> {
+    // not while that model is downloading in this engine: deletes wait for running requests
+    return this.exclusive(undefined, async () => (await this.needStore()).delete(id));
+  }
+
+  async deleteAllCachedModels(): Promise<void> {
+    return this.exclusive(undefined, async () => (await this.needStore()).clear());
+  }
+
+  async storageInfo(): Promise<StorageInfo> {
+    const est = (await this.opts.storage?.estimate()) ?? {};
+    const models = await this.listCachedModels();
+    return {
+      usage: est.usage ?? 0,
+      quota: est.quota ?? 0,
+      persisted: (await this.opts.storage?.persisted?.()) ?? false,
+      modelBytes: models.reduce((a, m) => a + m.storedBytes, 0),
+    };
   }
 
   async abort(requestId: string): Promise<void> {
@@ -425,11 +483,4 @@ export function samplingParams(r: SamplingRequest): SamplingParams {
     frequencyPenalty: r.frequency_penalty ?? 0,
     seed: r.seed,
   };
-}
-
-async function openSource(source: ModelSource, doFetch?: typeof fetch): Promise<ByteSource> {
-  if ('url' in source) return urlSource(source.url, { fetch: doFetch });
-  if ('file' in source) return blobSource(source.file, source.file.name ?? 'file');
-  if ('bytes' in source) return bytesSource(new Uint8Array(source.bytes), source.name ?? 'model.gguf');
-  throw new CriaError('bad-argument', 'a model source is { url }, { file } or { bytes }');
 }

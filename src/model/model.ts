@@ -68,7 +68,8 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
     const totalBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
     let loadedBytes = 0;
     const map = new Map<string, W>();
-    for (const t of tensors) {
+    // in file order: a cached or remote source then reads each chunk once, front to back
+    for (const t of [...tensors].sort((a, b) => a.offset - b.offset)) {
       if (opts.signal?.aborted) throw new CriaError('aborted', 'model loading was aborted');
       const bytes = await readTensorBytes(file, t);
       map.set(t.name, await backend.loadWeight(t.name, t.type, t.dims, bytes));

@@ -8,16 +8,61 @@
 
 /** Where a model comes from. */
 export type ModelSource =
-  | { url: string }
-  | { file: Blob & { name?: string } }
-  | { bytes: ArrayBuffer; name?: string };
+  /**
+   * An http(s) URL (Hugging Face `resolve` URLs included). With a cache (the default in the
+   * browser), it is downloaded into IndexedDB first, resumably, and later loads need no network;
+   * `cache: false` reads it directly with Range requests instead. `chunkSize` (bytes, default
+   * 32 MiB) only matters for a new download.
+   */
+  | { url: string; cache?: boolean; chunkSize?: number }
+  /** a local file (picked or dropped); `cache: true` also keeps it in the cache */
+  | { file: Blob & { name?: string }; cache?: boolean }
+  | { bytes: ArrayBuffer; name?: string }
+  /** a model already in the cache, by its id (see `listCachedModels`) */
+  | { cached: string };
 
 export interface LoadProgress {
-  phase: 'open' | 'upload' | 'compile' | 'ready';
+  /**
+   * open: reading the header; download: fetching into the cache; repair: a corrupt or missing
+   * cached chunk is being fetched again; upload: tensors to the device; compile: shaders; ready.
+   */
+  phase: 'open' | 'download' | 'repair' | 'upload' | 'compile' | 'ready';
   loadedBytes: number;
   totalBytes: number;
   /** the tensor being loaded, during `upload` */
   tensor?: string;
+  /** during `download` */
+  bytesPerSecond?: number;
+  etaSeconds?: number;
+  /** during `download`: bytes an interrupted download had already stored */
+  resumedBytes?: number;
+  /** during `repair`: which chunk, and why */
+  chunk?: number;
+  reason?: 'corrupt' | 'missing';
+}
+
+/** A model in the cache (complete, or a download that can be resumed). */
+export interface CachedModel {
+  id: string;
+  name: string;
+  url?: string;
+  size: number;
+  storedBytes: number;
+  complete: boolean;
+  chunks: number;
+  chunksStored: number;
+  createdAt: number;
+  lastUsedAt?: number;
+}
+
+export interface StorageInfo {
+  /** bytes this site uses / may use, as the browser estimates them */
+  usage: number;
+  quota: number;
+  /** the browser promised not to evict this site's data under storage pressure */
+  persisted: boolean;
+  /** bytes of cached models (complete and partial) */
+  modelBytes: number;
 }
 
 export interface ModelInfo {
@@ -37,6 +82,12 @@ export interface ModelInfo {
   weightBytes: number;
   /** milliseconds from load() to ready */
   loadMs: number;
+  /** where the weights came from this time */
+  source: 'network' | 'cache' | 'file' | 'memory';
+  /** the cache key, when the model is in the cache */
+  cacheId?: string;
+  /** bytes downloaded by this load (0 when it came from the cache) */
+  downloadedBytes: number;
 }
 
 export interface ChatMessage {
@@ -214,4 +265,9 @@ export interface EngineApi {
   deviceInfo(): Promise<DeviceInfo>;
   modelInfo(): Promise<ModelInfo | null>;
   stats(): Promise<EngineStats>;
+  /** the model cache */
+  listCachedModels(): Promise<CachedModel[]>;
+  deleteCachedModel(id: string): Promise<void>;
+  deleteAllCachedModels(): Promise<void>;
+  storageInfo(): Promise<StorageInfo>;
 }

@@ -9,6 +9,7 @@ import { GpuBackend } from '../gpu/backend.ts';
 import { createGpu, type GpuContext } from '../gpu/device.ts';
 import type { EngineApi } from '../protocol/api.ts';
 import { installErrorTransfer } from '../client/comlink-errors.ts';
+import { IdbModelStore } from '../storage/idb-store.ts';
 
 installErrorTransfer();
 
@@ -22,6 +23,10 @@ async function gpu(): Promise<GpuContext> {
 const engine = new Engine({
   createBackend: async () => new GpuBackend(await gpu()),
   deviceInfo: async () => (await gpu()).info,
+  // the model cache lives with the engine, in this worker: IndexedDB, quota estimates, Web Locks
+  openStore: () => IdbModelStore.open(),
+  storage: navigator.storage,
+  locks: navigator.locks,
 }) satisfies EngineApi;
 
 Comlink.expose(engine);

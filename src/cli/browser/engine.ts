@@ -48,7 +48,7 @@ async function complete(req: Parameters<CliPage['complete']>[0], streamText: boo
 }
 
 window.criaCli = {
-  load: (url) => result(() => client.load({ url }, { onProgress: (p) => void window.criaCliProgress?.(p) })),
+  load: (url, cache) => result(() => client.load({ url, cache }, { onProgress: (p) => void window.criaCliProgress?.(p) })),
   tokenize: (text, opts) => result(() => client.tokenize(text, opts)),
   complete: (req, streamText) => result(() => complete(req, streamText)),
   score: (req) => result(() => client.score(req)),

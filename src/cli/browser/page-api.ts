@@ -24,8 +24,8 @@ export interface PageCompletion {
 }
 
 export interface CliPage {
-  /** load the model at `url` (progress goes to `window.criaCliProgress`) */
-  load(url: string): Promise<PageResult<ModelInfo>>;
+  /** load the model at `url` (progress goes to `window.criaCliProgress`); `cache`: through the engine's IndexedDB cache */
+  load(url: string, cache: boolean): Promise<PageResult<ModelInfo>>;
   tokenize(text: string, opts: TokenizeOptions): Promise<PageResult<number[]>>;
   /** run a completion; with `streamText`, each piece of text goes to `window.criaCliText` as it is released */
   complete(req: CompletionRequest, streamText: boolean): Promise<PageResult<PageCompletion>>;

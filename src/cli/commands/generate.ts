@@ -31,6 +31,8 @@ interface GenerateOptions {
   onText: ((text: string) => void) | undefined;
   /** when the command started (performance.now()), for timings.startup_ms */
   startedAt: number;
+  /** --cache DIR: keep the browser profile (and a URL model's cache) there */
+  cacheDir?: string;
 }
 
 /** What either engine produced; `timings` are the JSON output's (snake_case, ms and tokens/s). */
@@ -49,7 +51,7 @@ export const generateCommand: Command = {
   usage:
     'cria generate --model MODEL (--prompt TEXT | --prompt-tokens 1,2,3) [--max-tokens N] [--temperature T]\n' +
     '              [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty X] [--frequency-penalty X]\n' +
-    '              [--seed S] [--engine webgpu|cpu] [--ctx-size N] [--no-bos] [--parse-special] [--ignore-eos]\n' +
+    '              [--seed S] [--engine webgpu|cpu] [--cache DIR] [--ctx-size N] [--no-bos] [--parse-special] [--ignore-eos]\n' +
     '              [--dump-logits FILE] [--json]\n\n' +
     '  --engine webgpu (the default) runs the WebGPU engine in headless Chromium (CHROME_PATH or the usual\n' +
     '  places); --engine cpu runs the CPU reference in Node. --temperature 0 (the default) is greedy decoding.\n' +
@@ -59,6 +61,7 @@ export const generateCommand: Command = {
     '  JSON object instead of streaming text.',
   options: {
     model: { type: 'string' },
+    cache: { type: 'string' },
     prompt: { type: 'string' },
     'prompt-tokens': { type: 'string' },
     'max-tokens': { type: 'string' },
@@ -81,6 +84,7 @@ export const generateCommand: Command = {
   async run(values) {
     const t0 = performance.now();
     const engine = parseEngine(values.engine);
+    if (values.cache !== undefined && engine === 'cpu') throw new CriaError('bad-argument', '--cache keeps the browser profile of the webgpu engine; it does not apply to --engine cpu');
     if ((values.prompt === undefined) === (values['prompt-tokens'] === undefined)) {
       throw new CriaError('bad-argument', 'give exactly one of --prompt TEXT or --prompt-tokens 1,2,3');
     }
@@ -108,6 +112,7 @@ export const generateCommand: Command = {
       dumpLogits: values['dump-logits'] as string | undefined,
       onText: values.json ? undefined : (text) => process.stdout.write(text),
       startedAt: t0,
+      cacheDir: values.cache as string | undefined,
     };
 
     const out = engine === 'cpu' ? await generateOnCpu(opts) : await generateOnWebgpu(opts);
@@ -219,7 +224,7 @@ async function generateOnWebgpu(o: GenerateOptions): Promise<GenerateOutput> {
       timings: timingsJson(startupMs, info.loadMs, u.prefill_tokens, ms(u.prefill_tokens, u.prefill_tokens_per_s), u.completion_tokens, ms(u.completion_tokens, u.decode_tokens_per_s), u.time_to_first_token_ms),
       device: deviceName(await engine.deviceInfo()),
     };
-  });
+  }, { cacheDir: o.cacheDir });
 }
 
 /**

@@ -11,11 +11,12 @@ import { webgpuContext } from './generate.ts';
 export const scoreCommand: Command = {
   summary: 'log-probability of a text under the model (per token, sum, perplexity)',
   usage:
-    'cria score --model MODEL (--text T | --text-file PATH) [--engine webgpu|cpu] [--ctx-size N] [--json]\n\n' +
+    'cria score --model MODEL (--text T | --text-file PATH) [--engine webgpu|cpu] [--cache DIR] [--ctx-size N] [--json]\n\n' +
     '  The text is tokenized with BOS as the model metadata says; every token after the first is scored.\n' +
     '  --engine webgpu (the default) runs in headless Chromium; --engine cpu runs the CPU reference in Node.',
   options: {
     model: { type: 'string' },
+    cache: { type: 'string' },
     text: { type: 'string' },
     'text-file': { type: 'string' },
     engine: { type: 'string' },
@@ -24,9 +25,10 @@ export const scoreCommand: Command = {
   },
   async run(values) {
     const engine = parseEngine(values.engine);
+    if (values.cache !== undefined && engine === 'cpu') throw new CriaError('bad-argument', '--cache keeps the browser profile of the webgpu engine; it does not apply to --engine cpu');
     const text = await textArgument(values);
     const ctxSize = values['ctx-size'] === undefined ? undefined : numberOption(values, 'ctx-size', 0, { integer: true });
-    const { tokens, logprobs } = engine === 'cpu' ? await scoreOnCpu(values.model as string | undefined, text, ctxSize) : await scoreOnWebgpu(values.model as string | undefined, text, ctxSize);
+    const { tokens, logprobs } = engine === 'cpu' ? await scoreOnCpu(values.model as string | undefined, text, ctxSize) : await scoreOnWebgpu(values.model as string | undefined, text, ctxSize, values.cache as string | undefined);
     const sum = logprobs.reduce((a, b) => a + b, 0);
     const out = { tokens, logprobs, sum, count: logprobs.length, perplexity: Math.exp(-sum / logprobs.length) };
     if (values.json) writeJson(out);
@@ -57,7 +59,7 @@ async function scoreOnCpu(modelArg: string | undefined, text: string, ctxSize: n
 }
 
 /** The WebGPU engine's score(): the first token is the context, the rest the continuation. */
-async function scoreOnWebgpu(modelArg: string | undefined, text: string, ctxSize: number | undefined): Promise<{ tokens: number[]; logprobs: number[] }> {
+async function scoreOnWebgpu(modelArg: string | undefined, text: string, ctxSize: number | undefined, cacheDir?: string): Promise<{ tokens: number[]; logprobs: number[] }> {
   const location = await locateModel(modelArg);
   const { withBrowserEngine } = await import('../browser-engine.ts'); // on demand, as in generate
   return withBrowserEngine(location, async (engine) => {
@@ -70,5 +72,5 @@ async function scoreOnWebgpu(modelArg: string | undefined, text: string, ctxSize
     }
     const r = await engine.score({ context: tokens.slice(0, 1), continuation: tokens.slice(1) });
     return { tokens, logprobs: r.logprobs };
-  });
+  }, { cacheDir });
 }
