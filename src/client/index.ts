@@ -148,6 +148,8 @@ export function createClient(worker: Worker = createEngineWorker()): CriaClient 
     load: async (source, opts = {}) => {
       // a model about to be cached: ask the browser not to evict it (asked once; the answer is in cache.usage())
       if (('url' in source && source.cache !== false) || ('file' in source && source.cache)) await requestPersistence();
+      // a relative URL means relative to this page (the worker's own base is its script)
+      if ('url' in source && globalThis.location) source = { ...source, url: new URL(source.url, globalThis.location.href).href };
       return remote.load(source, opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined);
     },
     unload: () => remote.unload(),

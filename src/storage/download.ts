@@ -176,7 +176,13 @@ async function download(store: ModelStore, src: RangeSource, opts: EnsureCachedO
     const e = signal?.aborted ? new CriaError('aborted', 'the download was aborted') : first;
     // a file that changed mid-download: what we have is from the old version
     if (e instanceof CriaError && e.detail?.changed) await store.delete(id);
-    else if (e instanceof CriaError && e.code === 'storage-quota') await store.delete(id);
+    else if (e instanceof CriaError && e.code === 'storage-quota') {
+      // the browser refused a write (its estimate may not show every limit): leave nothing half-written
+      await store.delete(id);
+      const est = await opts.storage?.estimate().catch(() => undefined);
+      const free = est?.quota !== undefined ? ` (the browser estimates ${MB(Math.max(0, est.quota - (est.usage ?? 0)))} free)` : '';
+      throw new CriaError('storage-quota', `${file.name} needs ${MB(need)} of storage, but the browser refused to store more for this site${free}; delete cached models or free disk space, then try again`, { need });
+    }
     throw e;
   }
 

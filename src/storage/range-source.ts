@@ -57,10 +57,14 @@ function httpError(url: string, res: Response): CriaError {
 const retryable = (e: unknown) => e instanceof CriaError && e.code === 'network' && (e.detail?.retryable === true || (typeof e.detail?.status === 'number' && ((e.detail.status as number) >= 500 || e.detail.status === 429)));
 
 export class HttpRangeSource implements RangeSource {
+  private readonly doFetch: typeof fetch;
   constructor(
     readonly url: string,
-    private readonly doFetch: typeof fetch = fetch,
-  ) {}
+    doFetch?: typeof fetch,
+  ) {
+    // a bare `fetch` must not be called as a method of this object ("Illegal invocation")
+    this.doFetch = doFetch ?? ((input, init) => fetch(input, init));
+  }
 
   private async get(range: string, signal?: AbortSignal): Promise<Response> {
     try {

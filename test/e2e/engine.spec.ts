@@ -90,7 +90,7 @@ test('errors keep their code across the worker boundary', async ({ page }) => {
   expect(missing?.code).toBe('network');
   const notGguf = await page.evaluate(() => window.criaE2E!.loadError('/fixtures/models/stories260K/expected_greedy.json'));
   expect(notGguf?.code).toBe('bad-file');
-  expect(notGguf?.message).toMatch(/bad magic/);
+  expect(notGguf?.message).toMatch(/not a GGUF model file/);
   const unsupported = await page.evaluate(() => window.criaE2E!.loadError('/fixtures/quant/q8_0.gguf'));
   expect(unsupported?.code).toBe('unsupported-arch');
   await page.evaluate((u) => window.criaE2E!.load(u), MODEL);

@@ -4,6 +4,7 @@
  * page watches its own main thread (long tasks, timer heartbeat) to show the
  * work really happens off it.
  */
+import { openDB } from 'idb';
 import { createClient, type ChatCompletionChunk, type ChatCompletionRequest, type CriaClient, type LoadProgress } from '../../../src/client/index.ts';
 
 const client: CriaClient = createClient();
@@ -46,9 +47,61 @@ declare global {
 }
 
 const api = {
+  /** load through the cache (or not); returns the info, and every progress event */
+  async loadUrl(url: string, opts: { chunkSize?: number; cache?: boolean } = {}) {
+    const progress: LoadProgress[] = [];
+    try {
+      const info = await client.load({ url, ...opts }, { onProgress: (p) => progress.push(p) });
+      return { info, progress, error: null };
+    } catch (e) {
+      return { info: null, progress, error: errorOf(e) };
+    }
+  },
+
+  /** start a load and do not wait for it (the page may be closed meanwhile) */
+  startLoad(url: string, opts: { chunkSize?: number } = {}) {
+    const progress: LoadProgress[] = [];
+    (window as unknown as { loadProgress: LoadProgress[] }).loadProgress = progress;
+    void client.load({ url, ...opts }, { onProgress: (p) => progress.push(p) }).catch(() => undefined);
+  },
+
+  downloadedSoFar() {
+    const p = (window as unknown as { loadProgress?: LoadProgress[] }).loadProgress ?? [];
+    const d = p.filter((x) => x.phase === 'download');
+    return d.length ? d[d.length - 1].loadedBytes / d[d.length - 1].totalBytes : 0;
+  },
+
+  async greedy(prompt: string, n: number) {
+    const r = await client.completions.create({ prompt, max_tokens: n, temperature: 0 });
+    return r.choices[0].text;
+  },
+
+  cacheList: () => client.cache.list(),
+  cacheDelete: (id: string) => client.cache.delete(id),
+  cacheClear: () => client.cache.clear(),
+  cacheUsage: () => client.cache.usage(),
+
+  /** flip one byte of a stored chunk, as a failing disk would (directly in IndexedDB) */
+  async corruptChunk(id: string, index: number) {
+    const db = await openDB('cria');
+    const rec = await db.get('chunks', [id, index]);
+    if (!rec) throw new Error(`no chunk ${index} of ${id}`);
+    const bytes = new Uint8Array(await rec.data.arrayBuffer());
+    bytes[17] ^= 0xff;
+    await db.put('chunks', { ...rec, data: new Blob([bytes]) });
+    db.close();
+  },
+
+  async idbCounts() {
+    const db = await openDB('cria');
+    const out = { manifests: await db.count('manifests'), partials: await db.count('partials'), chunks: await db.count('chunks') };
+    db.close();
+    return out;
+  },
+
   async load(url: string) {
     const progress: LoadProgress[] = [];
-    const info = await client.load({ url }, { onProgress: (p) => progress.push(p) });
+    const info = await client.load({ url, cache: false }, { onProgress: (p) => progress.push(p) });
     return { info, phases: [...new Set(progress.map((p) => p.phase))], uploadEvents: progress.filter((p) => p.phase === 'upload').length };
   },
 
