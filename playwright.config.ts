@@ -7,6 +7,7 @@
  */
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_WEBGPU_ARGS, findChromium } from './src/cli/chromium.ts';
+import { MODEL_SERVER, MODEL_SERVER_PORT } from './test/server/ports.ts';
 
 const PORT = 5199;
 const baseURL = `http://127.0.0.1:${PORT}`;
@@ -35,13 +36,24 @@ export default defineConfig({
     navigationTimeout: 60_000,
     trace: 'retain-on-failure',
   },
-  webServer: {
-    command: `npx vite --host 127.0.0.1 --port ${PORT} --strictPort`,
-    env: { CRIA_NO_HMR: '1' },
-    url: baseURL,
-    reuseExistingServer: !process.env.CI,
-    timeout: 120_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-  },
+  webServer: [
+    {
+      command: `npx vite --host 127.0.0.1 --port ${PORT} --strictPort`,
+      env: { CRIA_NO_HMR: '1' },
+      url: baseURL,
+      reuseExistingServer: !process.env.CI,
+      timeout: 120_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    // The fixtures on another origin, with fault injection: test/server/model-server.ts.
+    {
+      command: `npx tsx test/server/model-server.ts --port ${MODEL_SERVER_PORT}`,
+      url: `${MODEL_SERVER}/health`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+  ],
 });
