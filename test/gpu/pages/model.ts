@@ -147,7 +147,8 @@ window.criaModel = {
   },
 
   /** The engine (as the worker builds it) loses its device mid-session; it reports it and can load again. */
-  async deviceLoss(url) {
+  async deviceLoss(relative) {
+    const url = new URL(relative, location.href).href; // the engine takes absolute URLs (the client resolves them for pages)
     const contexts: GpuContext[] = [];
     const engine = new Engine({
       createBackend: async () => {
