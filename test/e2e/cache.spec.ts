@@ -190,3 +190,24 @@ test('management: list, usage, delete one, delete all', async ({ page }) => {
   await page.evaluate(() => window.criaE2E!.cacheClear());
   expect(await page.evaluate(() => window.criaE2E!.idbCounts())).toEqual({ manifests: 0, partials: 0, chunks: 0 });
 });
+
+test('a local file can be cached and loaded again by its cache id, with no network', async ({ page }) => {
+  const plain = await page.evaluate((u) => window.criaE2E!.loadFile(u, false), STORIES);
+  expect(plain.info!.source).toBe('file');
+  expect(await page.evaluate(() => window.criaE2E!.cacheList())).toEqual([]);
+  const cached = await page.evaluate((u) => window.criaE2E!.loadFile(u, true), STORIES);
+  expect(cached.error).toBeNull();
+  const id = cached.info!.cacheId!;
+  expect(id).toBe(`file:picked.gguf:${SIZE}:1700000000000`);
+  const text = await page.evaluate(() => window.criaE2E!.greedy('Once upon a time', 8));
+  await server.reset();
+  await page.reload();
+  await page.waitForFunction(() => window.criaE2E !== undefined);
+  const again = await page.evaluate((i) => window.criaE2E!.loadCached(i), id);
+  expect(again.info!.source).toBe('cache');
+  expect(await page.evaluate(() => window.criaE2E!.greedy('Once upon a time', 8))).toBe(text);
+  expect((await server.log()).requests).toEqual([]);
+  const missing = await page.evaluate(() => window.criaE2E!.loadCached('file:nope'));
+  expect(missing.error?.code).toBe('bad-argument');
+  expect(missing.error?.message).toMatch(/not in the model cache/);
+});

@@ -76,6 +76,25 @@ const api = {
     return r.choices[0].text;
   },
 
+  /** a local file, as from a file picker: load it (optionally into the cache) */
+  async loadFile(url: string, cache: boolean) {
+    const bytes = await (await fetch(url)).arrayBuffer();
+    const file = new File([bytes], 'picked.gguf', { lastModified: 1700000000000 });
+    try {
+      return { info: await client.load({ file, cache }), error: null };
+    } catch (e) {
+      return { info: null, error: errorOf(e) };
+    }
+  },
+
+  async loadCached(id: string) {
+    try {
+      return { info: await client.load({ cached: id }), error: null };
+    } catch (e) {
+      return { info: null, error: errorOf(e) };
+    }
+  },
+
   cacheList: () => client.cache.list(),
   cacheDelete: (id: string) => client.cache.delete(id),
   cacheClear: () => client.cache.clear(),
