@@ -11,6 +11,7 @@
  */
 import * as Comlink from 'comlink';
 import type {
+  DeviceMeasurement,
   CachedModel,
   StorageInfo,
   ChatCompletion,
@@ -63,6 +64,8 @@ export interface CriaClient {
   detokenize(ids: number[]): Promise<string>;
   applyChatTemplate(messages: ChatMessage[], addGenerationPrompt?: boolean): Promise<string>;
   deviceInfo(): Promise<DeviceInfo>;
+  /** the adapter's memory bandwidth and compute, measured (about a second on a real GPU) */
+  measureDevice(): Promise<DeviceMeasurement>;
   modelInfo(): Promise<ModelInfo | null>;
   stats(): Promise<EngineStats>;
   /** the model cache (IndexedDB, shared by every tab of this site) */
@@ -164,6 +167,7 @@ export function createClient(worker: Worker = createEngineWorker()): CriaClient 
     detokenize: (ids) => remote.detokenize(ids),
     applyChatTemplate: (messages, add) => remote.applyChatTemplate(messages, add),
     deviceInfo: () => remote.deviceInfo(),
+    measureDevice: () => remote.measureDevice(),
     modelInfo: () => remote.modelInfo(),
     stats: () => remote.stats(),
     cache: {

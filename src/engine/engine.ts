@@ -16,6 +16,7 @@ import type { Act, Weight } from '../model/ops.ts';
 import { CHAT_DEFAULTS, logSoftmax, topIds, type SamplingParams } from '../sampling/sampler.ts';
 import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import type {
+  DeviceMeasurement,
   CachedModel,
   StorageInfo,
   ChatCompletion,
@@ -49,6 +50,8 @@ export interface EngineOptions {
   /** a fresh backend for each load (after a device loss, a new device) */
   createBackend(): Promise<Backend>;
   deviceInfo?(): Promise<DeviceInfo>;
+  /** the adapter's bandwidth and compute (the worker wires the GPU microbenchmarks here) */
+  measureDevice?(): Promise<DeviceMeasurement>;
   /** context size cap (default 4096, at most the model's training context) */
   nCtx?: number;
   fetch?: typeof fetch;
@@ -246,6 +249,11 @@ export class Engine implements EngineApi {
   async deviceInfo(): Promise<DeviceInfo> {
     if (!this.opts.deviceInfo) throw new CriaError('not-implemented', 'this engine has no device information (CPU reference)');
     return this.opts.deviceInfo();
+  }
+
+  async measureDevice(): Promise<DeviceMeasurement> {
+    if (!this.opts.measureDevice) throw new CriaError('not-implemented', 'this engine cannot measure its device (CPU reference)');
+    return this.exclusive(undefined, () => this.opts.measureDevice!());
   }
 
   async stats(): Promise<EngineStats> {

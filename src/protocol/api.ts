@@ -239,6 +239,18 @@ export interface DeviceInfo {
   f16: boolean;
 }
 
+/** A short measurement of the adapter (src/gpu/kernels/bench_*): what decode speed it allows. */
+export interface DeviceMeasurement {
+  /** streaming read bandwidth of a large buffer, GB/s (10⁹ bytes) */
+  readGBps: number;
+  /** f32 multiply-add throughput, GFLOP/s (2 flops per multiply-add) */
+  fmaGflops: number;
+  /** bytes read per bandwidth run */
+  bytes: number;
+  /** wall time of the whole measurement */
+  ms: number;
+}
+
 export interface EngineStats {
   backend: string;
   dispatches: number;
@@ -263,6 +275,8 @@ export interface EngineApi {
   detokenize(ids: number[]): Promise<string>;
   applyChatTemplate(messages: ChatMessage[], addGenerationPrompt?: boolean): Promise<string>;
   deviceInfo(): Promise<DeviceInfo>;
+  /** measure the adapter's memory bandwidth and compute (takes about a second on a real GPU) */
+  measureDevice(): Promise<DeviceMeasurement>;
   modelInfo(): Promise<ModelInfo | null>;
   stats(): Promise<EngineStats>;
   /** the model cache */
