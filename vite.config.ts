@@ -2,7 +2,9 @@ import { defineConfig, type Plugin } from 'vitest/config';
 import { existsSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VitePWA } from 'vite-plugin-pwa';
 import { serveFileWithRanges } from './test/server/range.ts';
+import { CSP_META } from './src/cli/csp.ts';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const fixtures = resolve(root, '../shared/fixtures');
@@ -30,8 +32,94 @@ function fixturesPlugin(): Plugin {
   };
 }
 
+/** The app's colours in the manifest and <meta name="theme-color"> (icons: public/icons/, from favicon.svg). */
+const THEME_COLOR = '#c9a27a';
+const BACKGROUND_COLOR = '#f6efe6';
+
+/**
+ * Build only: the Content-Security-Policy as a <meta> first thing in <head>
+ * (so static hosts get it; `cria serve` also sends it as a header, see
+ * src/cli/csp.ts), the theme colour and the Apple touch icon.
+ */
+function builtHtmlPlugin(): Plugin {
+  return {
+    name: 'cria-built-html',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(html) {
+        const head = [
+          `<meta http-equiv="Content-Security-Policy" content="${CSP_META}" />`,
+          `<meta name="theme-color" content="${THEME_COLOR}" />`,
+          `<link rel="apple-touch-icon" href="/icons/apple-touch-icon-180.png" />`,
+        ].join('\n    ');
+        return html.replace(/<meta charset="[^"]*"\s*\/?>/i, (m) => `${m}\n    ${head}`);
+      },
+    },
+  };
+}
+
+/**
+ * The PWA: a web app manifest, and a Workbox service worker (generateSW) that
+ * precaches the app shell so the app opens offline after one visit. What it
+ * precaches: the built HTML, JS (the engine worker's bundle included), CSS,
+ * icons, the manifest and public/models.json. What it never touches: model
+ * files. The engine keeps them in IndexedDB itself; Workbox has no runtime
+ * caching route, so cross-origin requests (Hugging Face, local servers) are
+ * not answered by it, and public/sw-routes.js tells the browser to send them
+ * (and any .gguf) straight to the network without waking the worker. The
+ * widget (dist/widget.js, dist/widget-assets/) is built afterwards by
+ * vite.widget.config.ts, for other origins, and is not precached.
+ * The worker is registered by src/app/pwa.ts, in production builds only.
+ */
+function pwaPlugin() {
+  return VitePWA({
+    strategies: 'generateSW',
+    // a new version waits until the app applies it (src/app/pwa-hook.ts) or every tab is closed:
+    // reloading under a running chat could lose it
+    registerType: 'prompt',
+    injectRegister: false,
+    manifestFilename: 'manifest.webmanifest',
+    includeManifestIcons: true,
+    manifest: {
+      id: '/',
+      name: 'Cria',
+      short_name: 'Cria',
+      description: 'Small language models, fully on your own device: chat with a model that runs in your browser on WebGPU. Nothing you type leaves it.',
+      start_url: '/',
+      scope: '/',
+      display: 'standalone',
+      theme_color: THEME_COLOR,
+      background_color: BACKGROUND_COLOR,
+      categories: ['productivity', 'utilities'],
+      icons: [
+        { src: '/icons/icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+        { src: '/icons/icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+        { src: '/icons/maskable-192.png', sizes: '192x192', type: 'image/png', purpose: 'maskable' },
+        { src: '/icons/maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+        { src: '/favicon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' },
+      ],
+    },
+    workbox: {
+      globPatterns: ['**/*.{html,js,css,svg,png,ico,webmanifest,json,wasm,woff2}'],
+      globIgnores: ['**/*.map', 'widget.js', 'widget-assets/**'],
+      // the engine worker's bundle must be precached whatever its size (Workbox skips bigger files with a warning)
+      maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,
+      navigateFallback: 'index.html',
+      // (Workbox tests these against path + query, and the query may hold a model URL)
+      navigateFallbackDenylist: [/^\/widget/],
+      runtimeCaching: [],
+      cleanupOutdatedCaches: true,
+      clientsClaim: true,
+      importScripts: ['sw-routes.js'],
+      sourcemap: false,
+    },
+    devOptions: { enabled: false },
+  });
+}
+
 export default defineConfig({
-  plugins: [fixturesPlugin()],
+  plugins: [fixturesPlugin(), builtHtmlPlugin(), pwaPlugin()],
   resolve: {
     alias: { '@kernels': `${root}kernels` },
   },

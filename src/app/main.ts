@@ -4,6 +4,7 @@
  * src/client only.
  */
 import './style.css';
+import './pwa.ts'; // the service worker (production builds only): src/app/pwa.ts, news via src/app/pwa-hook.ts
 
 type WebGpuStatus = { available: true; adapter: string } | { available: false; reason: string };
 

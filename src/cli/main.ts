@@ -10,6 +10,7 @@ import { tokenizeCommand } from './commands/tokenize.ts';
 import { generateCommand } from './commands/generate.ts';
 import { scoreCommand } from './commands/score.ts';
 import { makeBenchModelCommand } from './commands/make-bench-model.ts';
+import { serveCommand } from './commands/serve.ts';
 
 
 const commands: Record<string, Command> = {
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   generate: generateCommand,
   score: scoreCommand,
   'make-bench-model': makeBenchModelCommand,
+  serve: serveCommand,
 };
 
 function help(): string {

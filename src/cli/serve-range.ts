@@ -1,13 +1,21 @@
 /**
  * A static file handler with HTTP Range support (206, Content-Range, 416,
- * HEAD, ETag, Last-Modified): how `cria --engine webgpu` hands a local model
- * file to the engine in Chromium, and how the dev server serves the test
- * fixtures (vite.config.ts, through test/server/range.ts). Node only.
+ * HEAD, ETag, Last-Modified, If-None-Match): how `cria --engine webgpu` hands a
+ * local model file to the engine in Chromium, how the dev server serves the
+ * test fixtures (vite.config.ts, through test/server/range.ts), and how
+ * `cria serve` serves the built app. Node only.
  */
 import { createReadStream, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-export function serveFileWithRanges(req: IncomingMessage, res: ServerResponse, path: string): void {
+export interface ServeFileOptions {
+  /** default application/octet-stream */
+  contentType?: string;
+  /** send `Access-Control-Allow-Origin: *` (default true: model files are read cross-origin) */
+  cors?: boolean;
+}
+
+export function serveFileWithRanges(req: IncomingMessage, res: ServerResponse, path: string, opts: ServeFileOptions = {}): void {
   let size: number;
   let mtime: Date;
   try {
@@ -24,9 +32,18 @@ export function serveFileWithRanges(req: IncomingMessage, res: ServerResponse, p
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('ETag', etag);
   res.setHeader('Last-Modified', mtime.toUTCString());
-  res.setHeader('Content-Type', 'application/octet-stream');
-  res.setHeader('Access-Control-Allow-Origin', '*');
-  res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, ETag, Last-Modified, Accept-Ranges');
+  res.setHeader('Content-Type', opts.contentType ?? 'application/octet-stream');
+  if (opts.cors ?? true) {
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, ETag, Last-Modified, Accept-Ranges');
+  }
+  // A revalidation of an unchanged file (Cache-Control: no-cache) costs no body.
+  const inm = req.headers['if-none-match'];
+  if (inm && inm.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)) {
+    res.statusCode = 304;
+    res.end();
+    return;
+  }
   let start = 0;
   let end = size - 1;
   const range = req.headers.range;
