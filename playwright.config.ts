@@ -7,7 +7,7 @@
  */
 import { defineConfig } from '@playwright/test';
 import { CHROMIUM_WEBGPU_ARGS, findChromium } from './src/cli/chromium.ts';
-import { MODEL_SERVER, MODEL_SERVER_PORT } from './test/server/ports.ts';
+import { APP_BUILT, APP_BUILT_PORT, MODEL_SERVER, MODEL_SERVER_PORT } from './test/server/ports.ts';
 
 const PORT = 5199;
 const baseURL = `http://127.0.0.1:${PORT}`;
@@ -52,6 +52,16 @@ export default defineConfig({
       url: `${MODEL_SERVER}/health`,
       reuseExistingServer: !process.env.CI,
       timeout: 60_000,
+      stdout: 'ignore',
+      stderr: 'pipe',
+    },
+    // The built app as users get it (service worker, CSP), served by `cria serve`: test/e2e/pwa*.spec.ts.
+    // A server already on this port is reused locally: `npm run build` refreshes what it serves.
+    {
+      command: `npm run build && node bin/cria.js serve --port ${APP_BUILT_PORT}`,
+      url: `${APP_BUILT}/manifest.webmanifest`,
+      reuseExistingServer: !process.env.CI,
+      timeout: 180_000,
       stdout: 'ignore',
       stderr: 'pipe',
     },

@@ -80,7 +80,7 @@ function pwaPlugin() {
     registerType: 'prompt',
     injectRegister: false,
     manifestFilename: 'manifest.webmanifest',
-    includeManifestIcons: true,
+    includeManifestIcons: false, // the glob below already has them
     manifest: {
       id: '/',
       name: 'Cria',

@@ -1,0 +1,105 @@
+/**
+ * Offline, in the built app (`cria serve` on APP_BUILT): visit once, load
+ * stories260K from the model server (another origin) through the app's own
+ * `?model=URL`, chat; then take the browser offline and reload. The page must
+ * come from the service worker, the model from IndexedDB, and the chat must
+ * make no request at all: neither the browser's request log nor the model
+ * server's own log sees one. Model downloads never pass through the service
+ * worker, and nothing breaks the Content-Security-Policy along the way.
+ */
+import { expect, test, type Page, type Request } from '@playwright/test';
+import { modelServerClient } from '../server/model-server.ts';
+import { APP_BUILT, MODEL_SERVER } from '../server/ports.ts';
+
+test.use({ baseURL: APP_BUILT });
+
+const server = modelServerClient(MODEL_SERVER);
+const STORIES = `${MODEL_SERVER}/models/models/stories260K/stories260K-f32.gguf`;
+
+declare global {
+  interface Window {
+    __cspViolations?: string[];
+  }
+}
+
+/** Wait until the model is loaded and the composer accepts a message. */
+async function modelReady(page: Page): Promise<void> {
+  await expect(page.locator('#composer-input')).toBeVisible({ timeout: 90_000 });
+  await expect(page.getByRole('button', { name: 'Send' })).toBeEnabled({ timeout: 90_000 });
+}
+
+/** Send one message; resolves with the answer's text once it has finished streaming. */
+async function chat(page: Page, text: string): Promise<string> {
+  const answers = page.locator('cria-chat-message[data-role="assistant"], cria-chat-message.assistant, .message.assistant');
+  const before = await answers.count();
+  await page.locator('#composer-input').fill(text);
+  await page.locator('#composer-input').press('Enter');
+  await expect(answers).toHaveCount(before + 1, { timeout: 60_000 });
+  await expect(page.locator('.chat-log')).toHaveAttribute('aria-busy', 'false', { timeout: 90_000 });
+  return (await answers.last().innerText()).trim();
+}
+
+test('after one visit the app opens offline from its service worker and chats with the cached model, with no request at all', async ({ page, context }) => {
+  await server.reset();
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content.Security.Policy|Refused to/i.test(m.text())) violations.push(m.text());
+  });
+  await page.addInitScript(() => {
+    window.__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations!.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const requests: Request[] = [];
+  context.on('request', (r) => requests.push(r));
+
+  // start clean: no model cached from another test
+  await page.goto('/');
+  await page.evaluate(async () => {
+    for (const db of await indexedDB.databases()) if (db.name) indexedDB.deleteDatabase(db.name);
+  });
+
+  // 1. online: the first visit installs the service worker; the model downloads into IndexedDB
+  await page.goto(`/?model=${encodeURIComponent(STORIES)}`);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  await modelReady(page);
+  const online = await chat(page, 'Once upon a time');
+  expect(online.length).toBeGreaterThan(0);
+  const downloads = requests.filter((r) => r.url().startsWith(MODEL_SERVER));
+  expect(downloads.length, 'the model came from the model server').toBeGreaterThan(0);
+  // ...straight from the network: the service worker neither answered nor fetched them
+  for (const r of downloads) {
+    expect(r.serviceWorker(), r.url()).toBeNull();
+    expect((await r.response())?.fromServiceWorker() ?? false, r.url()).toBe(false);
+  }
+  expect(await page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+  const cachedUrls = await page.evaluate(async () => {
+    const urls: string[] = [];
+    for (const n of await caches.keys()) for (const r of await (await caches.open(n)).keys()) urls.push(r.url);
+    return urls;
+  });
+  expect(cachedUrls.filter((u) => !u.startsWith(location.origin) || u.endsWith('.gguf')), 'no model in Cache Storage').toEqual([]);
+
+  // 2. offline: the page and all its files come from the service worker, the model from IndexedDB
+  await server.reset();
+  await context.setOffline(true);
+  requests.length = 0;
+  const res = await page.reload();
+  expect(res?.fromServiceWorker(), 'the page came from the service worker').toBe(true);
+  await modelReady(page);
+  // every request of the reload (the page, its scripts, the engine's worker, icons) was answered by the service worker
+  for (const r of requests) {
+    const resp = await r.response();
+    expect(resp?.fromServiceWorker() ?? false, `${r.url()} while offline`).toBe(true);
+  }
+
+  // 3. the chat itself makes no request of any kind
+  requests.length = 0;
+  const offline = await chat(page, 'Once upon a time');
+  expect(offline.length).toBeGreaterThan(0);
+  expect(requests.map((r) => r.url()), 'requests during the chat').toEqual([]);
+  await context.setOffline(false);
+  expect((await server.log()).requests, 'the model server saw nothing since going offline').toEqual([]);
+
+  expect(await page.evaluate(() => window.__cspViolations)).toEqual([]);
+  expect(violations).toEqual([]);
+});
