@@ -101,7 +101,7 @@ function pwaPlugin() {
       ],
     },
     workbox: {
-      globPatterns: ['**/*.{html,js,css,svg,png,ico,webmanifest,json,wasm,woff2}'],
+      globPatterns: ['**/*.{html,js,css,svg,png,ico,json,wasm,woff2}'], // (the plugin adds the manifest itself)
       globIgnores: ['**/*.map', 'widget.js', 'widget-assets/**'],
       // the engine worker's bundle must be precached whatever its size (Workbox skips bigger files with a warning)
       maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,

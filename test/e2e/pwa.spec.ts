@@ -130,6 +130,24 @@ test('the service worker precaches the app shell, the engine worker included, an
   expect(names.every((n) => n.startsWith('workbox-precache'))).toBe(true);
 });
 
+test('model downloads bypass the service worker: static routes for other origins and .gguf files are registered', async ({ page, context }) => {
+  await page.goto('/');
+  await serviceWorkerReady(page);
+  // Chromium shows a registration's static router rules (Chrome 123+) on its internals page
+  const internals = await context.newPage();
+  await internals.goto('chrome://serviceworker-internals/');
+  const text = await internals.locator('body').innerText();
+  const line = text.split('\n').find((l) => l.startsWith('Static router rules:'));
+  expect(line, 'chrome://serviceworker-internals lists static router rules').toBeTruthy();
+  const rules = JSON.parse(line!.slice('Static router rules:'.length)) as { condition: Record<string, any>; source: string[] }[];
+  const here = new URL(APP_BUILT);
+  const notHere = rules.find((r) => r.condition.not?.urlPattern?.hostname === here.hostname && r.condition.not?.urlPattern?.port === here.port);
+  expect(notHere?.source, 'every other origin goes to the network').toEqual(['network']);
+  const gguf = rules.find((r) => r.condition.urlPattern?.pathname === '*.gguf');
+  expect(gguf?.source, 'any .gguf goes to the network').toEqual(['network']);
+  await internals.close();
+});
+
 test('the Content-Security-Policy is sent as a header and written in the HTML, and the app runs under it', async ({ page }) => {
   const consoleCsp = await watchCsp(page);
   const res = await page.goto('/');
