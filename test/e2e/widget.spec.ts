@@ -1,0 +1,344 @@
+/**
+ * The embeddable widget on another origin, as a site would use it: the widget
+ * is built with vite.widget.config.ts (into a temporary directory, so dist/ is
+ * left alone), served with CORS from one origin (http://127.0.0.1:<port>),
+ * and embedded by host pages on another (http://localhost:<port>) with one
+ * script tag and one element. The model comes from the model server (a third
+ * origin). Checked: an answer streams into the shadow root; aggressive host
+ * CSS does not change the widget and the widget's CSS does not reach the host;
+ * `ask()` streams and stops when the loop breaks; events; the designed
+ * messages for a browser without WebGPU and for an engine that could not
+ * start. Screenshots are attached to the report.
+ */
+import { chromium, expect, test, type Page, type TestInfo } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CHROMIUM_QUIET_ARGS, findChromium } from '../../src/cli/chromium.ts';
+import { MODEL_SERVER } from '../server/ports.ts';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const MODEL = `${MODEL_SERVER}/models/models/stories260K/stories260K-f32.gguf`;
+
+// One server at a time here: they share the build.
+test.describe.configure({ mode: 'serial' });
+
+interface Served {
+  server: Server;
+  origin: string;
+  /** requests seen: path and the Origin header */
+  log: { path: string; origin: string | undefined }[];
+}
+
+function listen(server: Server, host: string): Promise<number> {
+  return new Promise((ok, fail) => {
+    server.once('error', fail);
+    server.listen(0, host, () => ok((server.address() as AddressInfo).port));
+  });
+}
+
+/**
+ * The widget's origin: dist files of the widget build with
+ * `Access-Control-Allow-Origin: *` (what `cria serve` sends), except under
+ * /nocors-assets/, where widget.js is served with CORS but its worker chunk
+ * without (a misconfigured server).
+ */
+async function serveWidget(dir: string): Promise<Served> {
+  const log: Served['log'] = [];
+  const types: Record<string, string> = { '.js': 'text/javascript', '.map': 'application/json', '.css': 'text/css' };
+  const server = createServer((req: IncomingMessage, res) => {
+    let path = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    log.push({ path, origin: req.headers.origin });
+    let cors = true;
+    if (path.startsWith('/nocors-assets/')) {
+      path = path.slice('/nocors-assets'.length);
+      cors = !path.startsWith('/widget-assets/');
+    }
+    const file = resolve(dir, '.' + path);
+    if (!file.startsWith(dir + sep) || !statSync(file, { throwIfNoEntry: false })?.isFile()) {
+      res.writeHead(404, cors ? { 'Access-Control-Allow-Origin': '*' } : {}).end('not found');
+      return;
+    }
+    res.writeHead(200, {
+      'Content-Type': types[extname(file)] ?? 'application/octet-stream',
+      'Cache-Control': 'no-store',
+      ...(cors ? { 'Access-Control-Allow-Origin': '*' } : {}),
+    });
+    res.end(readFileSync(file));
+  });
+  const port = await listen(server, '127.0.0.1');
+  return { server, origin: `http://127.0.0.1:${port}`, log };
+}
+
+/** The host site's origin: pages made up by the test, by name. */
+async function serveHost(pages: Map<string, string>): Promise<Served> {
+  const log: Served['log'] = [];
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    log.push({ path, origin: req.headers.origin });
+    const body = pages.get(path);
+    if (body === undefined) res.writeHead(404).end('not found');
+    else res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(body);
+  });
+  // `localhost` is another origin than 127.0.0.1, and like it a secure context (WebGPU needs one)
+  const port = await listen(server, '127.0.0.1');
+  return { server, origin: `http://localhost:${port}`, log };
+}
+
+/** Host CSS as hostile as a real page can be to an embed that inherits anything. */
+const AGGRESSIVE_CSS = `
+  * { color: #e00000 !important; font-family: "Courier New", monospace !important; font-size: 26px !important;
+      line-height: 3 !important; letter-spacing: 4px !important; text-transform: uppercase !important;
+      font-style: italic !important; text-align: right !important; word-spacing: 9px; cursor: crosshair; }
+  html, body { background: #ffff66; }
+  p { display: none !important; margin: 40px !important; }
+  div { display: none !important; padding: 30px; border: 4px dashed blue; }
+  button { display: none !important; background: black !important; color: white !important; }
+  textarea, form, header, span { display: none !important; }
+  .msg, .frame, .content, .log { display: none !important; }
+`;
+
+/** The snippet from the README: one script, one element. Plus what the test watches. */
+function hostPage(widgetSrc: string, opts: { css?: string; attrs?: string; withWidget?: boolean } = {}): string {
+  const { css = '', attrs = `model="${MODEL}" temperature="0" max-tokens="24"`, withWidget = true } = opts;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A site that embeds Cria</title>
+<style>${css}</style>
+<script>
+  // what the page hears from the widget (events cross the shadow boundary)
+  window.events = [];
+  for (const type of ['cria-progress', 'cria-ready', 'cria-error', 'cria-token'])
+    document.addEventListener(type, (e) => window.events.push({ type, detail: JSON.parse(JSON.stringify(e.detail ?? null)) }));
+</script>
+</head><body>
+<header id="host-header"><h1>Host site</h1></header>
+<p id="host-p" class="content">A paragraph of the host page.</p>
+<div id="host-div" class="log frame msg">A div with the widget's class names.</div>
+<form id="host-form"><textarea id="host-textarea"></textarea><button id="host-button" class="send secondary" type="button">Host button</button></form>
+${withWidget ? `<script type="module" src="${widgetSrc}"></script>\n<cria-chat ${attrs}></cria-chat>` : ''}
+</body></html>`;
+}
+
+let buildDir: string;
+let widget: Served;
+let host: Served;
+const pages = new Map<string, string>();
+
+test.beforeAll(async () => {
+  buildDir = mkdtempSync(join(tmpdir(), 'cria-widget-'));
+  // the real build of widget.js, as `npm run build` makes it (into a temporary directory)
+  execFileSync(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.widget.config.ts', '--outDir', buildDir, '--logLevel', 'error'], {
+    cwd: repo,
+    stdio: 'pipe',
+  });
+  widget = await serveWidget(buildDir);
+  host = await serveHost(pages);
+  const src = `${widget.origin}/widget.js`;
+  pages.set('/plain.html', hostPage(src));
+  pages.set('/styled.html', hostPage(src, { css: AGGRESSIVE_CSS }));
+  pages.set('/without-widget.html', hostPage(src, { withWidget: false }));
+  pages.set('/nocors.html', hostPage(`${widget.origin}/nocors-assets/widget.js`));
+  pages.set('/no-model.html', hostPage(src, { attrs: '' }));
+});
+
+test.afterAll(async () => {
+  await new Promise((ok) => widget?.server.close(ok));
+  await new Promise((ok) => host?.server.close(ok));
+  if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+});
+
+async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
+  const path = info.outputPath(name);
+  await page.screenshot({ path, fullPage: true });
+  await info.attach(name, { path, contentType: 'image/png' });
+}
+
+async function waitReady(page: Page): Promise<void> {
+  await expect(page.locator('cria-chat button.send')).toBeEnabled({ timeout: 90_000 });
+}
+
+/** Ask through the element's JS API; returns the pieces. */
+function ask(page: Page, text: string, stopAfter?: number): Promise<string[]> {
+  return page.evaluate(
+    async ({ text, stopAfter }) => {
+      const el = document.querySelector('cria-chat')!;
+      const pieces: string[] = [];
+      for await (const piece of el.ask(text)) {
+        pieces.push(piece);
+        if (stopAfter !== undefined && pieces.length >= stopAfter) break;
+      }
+      return pieces;
+    },
+    { text, stopAfter },
+  );
+}
+
+test('embedded from another origin: loads with progress, streams an answer into its shadow root', async ({ page }, info) => {
+  await page.goto(`${host.origin}/plain.html`);
+  // while loading, the widget says so
+  await expect(page.locator('cria-chat [data-status="loading"]')).toBeVisible();
+  await waitReady(page);
+  // a base model: the fallback chat template is used, and the widget says so
+  await expect(page.locator('cria-chat [data-notice="fallback-template"]')).toBeVisible();
+  expect(await page.evaluate(() => document.querySelector('cria-chat')!.usesFallbackTemplate)).toBe(true);
+
+  // the user types and sends
+  await page.locator('cria-chat textarea').fill('Tell me a story.');
+  await page.locator('cria-chat textarea').press('Enter');
+  await expect(page.locator('cria-chat .msg.user')).toHaveText('Tell me a story.');
+  const answer = page.locator('cria-chat .msg.assistant').last();
+  await expect(answer).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+  const text = (await answer.locator('.content').textContent())!.trim();
+  expect(text.length).toBeGreaterThan(0);
+  await shot(page, info, 'answer.png');
+
+  // it really is the shadow DOM, and the files came from the widget's origin, asked for with CORS
+  expect(await page.evaluate(() => !!document.querySelector('cria-chat')!.shadowRoot && document.querySelector('[data-role]') === null)).toBe(true);
+  const workerFetch = widget.log.find((r) => r.path.startsWith('/widget-assets/engine.worker-') && r.path.endsWith('.js'));
+  expect(workerFetch?.origin).toBe(host.origin);
+  expect(widget.log.find((r) => r.path === '/widget.js')?.origin).toBe(host.origin);
+
+  // events: progress, ready (with the model's facts), tokens (streamed: more than one)
+  const events = await page.evaluate(() => (window as unknown as { events: { type: string; detail: Record<string, unknown> }[] }).events);
+  expect(events.filter((e) => e.type === 'cria-progress').length).toBeGreaterThan(1);
+  expect(events.find((e) => e.type === 'cria-ready')?.detail).toMatchObject({ architecture: 'llama', hasChatTemplate: false });
+  const tokens = events.filter((e) => e.type === 'cria-token');
+  expect(tokens.length).toBeGreaterThan(1);
+  expect(tokens.map((t) => t.detail.text).join('').trim()).toBe(text);
+  expect(events.filter((e) => e.type === 'cria-error')).toEqual([]);
+});
+
+test('ask() returns a stream of text pieces; breaking out of the loop stops the answer', async ({ page }, info) => {
+  await page.goto(`${host.origin}/plain.html`);
+  await waitReady(page);
+
+  const pieces = await ask(page, 'Once upon a time');
+  expect(pieces.length).toBeGreaterThan(1);
+  const answer = page.locator('cria-chat .msg.assistant').last();
+  await expect(answer).toHaveAttribute('data-state', 'done');
+  expect((await answer.locator('.content').textContent())!.trim()).toBe(pieces.join('').trim());
+
+  // the consumer stops after two pieces: the answer is stopped, not finished
+  const first = await ask(page, 'Another one', 2);
+  expect(first).toHaveLength(2);
+  await expect(answer).toHaveAttribute('data-state', 'stopped'); // `answer` is .last(): the new one
+  await expect(answer.locator('.state')).toHaveText('Stopped.');
+  // and the widget is free for the next question
+  expect((await ask(page, 'And then?')).length).toBeGreaterThan(0);
+  await expect(page.locator('cria-chat .msg.assistant')).toHaveCount(3);
+
+  // reset() clears the conversation
+  await page.evaluate(() => document.querySelector('cria-chat')!.reset());
+  await expect(page.locator('cria-chat .msg')).toHaveCount(0);
+  await shot(page, info, 'after-reset.png');
+});
+
+/** Computed styles of the widget's insides (pierced through the shadow root), for comparison. */
+function shadowStyles(page: Page) {
+  return page.evaluate(() => {
+    const root = document.querySelector('cria-chat')!.shadowRoot!;
+    const props = ['color', 'background-color', 'font-family', 'font-size', 'font-style', 'font-weight', 'line-height', 'letter-spacing', 'word-spacing', 'text-transform', 'text-align', 'display', 'visibility', 'margin-top', 'padding-top', 'border-top-width', 'border-top-style', 'cursor', 'width', 'height'];
+    const out: Record<string, Record<string, string>> = {};
+    for (const sel of ['.frame', 'header', '.title', '.local', '.notice', '.log', '.msg.user', '.msg.assistant', '.msg.assistant .content', '.msg.assistant .content p', 'form', 'textarea', 'button']) {
+      const el = root.querySelector(sel);
+      if (!el) {
+        out[sel] = { missing: 'yes' };
+        continue;
+      }
+      const cs = getComputedStyle(el);
+      out[sel] = Object.fromEntries(props.map((p) => [p, cs.getPropertyValue(p)]));
+    }
+    return out;
+  });
+}
+
+test('host CSS does not change the widget', async ({ page }, info) => {
+  const styles: Record<string, Awaited<ReturnType<typeof shadowStyles>>> = {};
+  for (const name of ['plain', 'styled']) {
+    await page.goto(`${host.origin}/${name}.html`);
+    await waitReady(page);
+    await ask(page, 'Hello');
+    styles[name] = await shadowStyles(page);
+    await shot(page, info, `${name}.png`);
+  }
+  // the aggressive CSS did apply to the host page itself
+  expect(await page.evaluate(() => getComputedStyle(document.getElementById('host-p')!).display)).toBe('none');
+  expect(styles.plain['.msg.assistant .content p']).not.toEqual({ missing: 'yes' });
+  expect(styles.styled).toEqual(styles.plain);
+});
+
+test('the widget’s CSS does not reach the host page', async ({ page }) => {
+  const hostStyles = () =>
+    page.evaluate(() => {
+      const props = ['color', 'background-color', 'font-family', 'font-size', 'line-height', 'display', 'margin-top', 'padding-top', 'border-top-width', 'border-radius', 'box-sizing', 'width'];
+      return Object.fromEntries(
+        ['html', 'body', '#host-header', '#host-p', '#host-div', '#host-form', '#host-textarea', '#host-button'].map((sel) => {
+          const cs = getComputedStyle(document.querySelector(sel)!);
+          return [sel, Object.fromEntries(props.map((p) => [p, cs.getPropertyValue(p)]))];
+        }),
+      );
+    });
+  await page.goto(`${host.origin}/without-widget.html`);
+  const before = await hostStyles();
+  await page.goto(`${host.origin}/plain.html`);
+  await waitReady(page);
+  await ask(page, 'Hello');
+  expect(await hostStyles()).toEqual(before);
+  // and it added no stylesheet to the document
+  expect(await page.evaluate(() => [document.styleSheets.length, document.adoptedStyleSheets.length])).toEqual([1, 0]);
+});
+
+test('no model attribute: the widget waits, and ask() says what is missing', async ({ page }) => {
+  await page.goto(`${host.origin}/no-model.html`);
+  await expect(page.locator('cria-chat .empty')).toHaveText('No model chosen yet.');
+  const e = await page.evaluate(async () => {
+    try {
+      for await (const _ of document.querySelector('cria-chat')!.ask('hi'));
+      return null;
+    } catch (err) {
+      return { code: (err as { code?: string }).code, message: (err as Error).message };
+    }
+  });
+  expect(e?.code).toBe('bad-argument');
+  expect(e?.message).toMatch(/model attribute|load\(url\)/);
+  // load(url) from a script works too
+  const info = await page.evaluate((url) => document.querySelector('cria-chat')!.load(url).then((i) => i.architecture), MODEL);
+  expect(info).toBe('llama');
+  await expect(page.locator('cria-chat button.send')).toBeEnabled();
+});
+
+test('an engine that cannot be fetched (no CORS on the worker chunk) gives the designed message', async ({ page }, info) => {
+  await page.goto(`${host.origin}/nocors.html`);
+  const card = page.locator('cria-chat .card[data-error="network"]');
+  await expect(card).toBeVisible({ timeout: 60_000 });
+  await expect(card.locator('h2')).toHaveText('The assistant couldn’t start');
+  await expect(card).toContainText('Access-Control-Allow-Origin');
+  await shot(page, info, 'engine-not-started.png');
+  const errors = await page.evaluate(() => (window as unknown as { events: { type: string; detail: { code: string } }[] }).events.filter((e) => e.type === 'cria-error'));
+  expect(errors.map((e) => e.detail.code)).toEqual(['network']);
+});
+
+test('a browser without WebGPU gets the designed message', async ({}, info) => {
+  // the same Chromium, without the flags that enable WebGPU on SwiftShader (as test/gpu/errors.spec.ts)
+  const browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_QUIET_ARGS], headless: true });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${host.origin}/plain.html`);
+    const card = page.locator('cria-chat .card[data-error="webgpu-unavailable"]');
+    await expect(card).toBeVisible();
+    await expect(card.locator('h2')).toHaveText('This browser can’t run the assistant');
+    await expect(card).toContainText('Chrome or Edge');
+    await expect(page.locator('cria-chat textarea')).toBeDisabled();
+    await shot(page, info, 'no-webgpu.png');
+    const events = await page.evaluate(() => (window as unknown as { events: { type: string; detail: { code: string } }[] }).events);
+    expect(events.filter((e) => e.type === 'cria-error').map((e) => e.detail.code)).toEqual(['webgpu-unavailable']);
+    // nothing was downloaded for a browser that cannot run the model
+    expect(events.filter((e) => e.type === 'cria-progress')).toEqual([]);
+  } finally {
+    await browser.close();
+  }
+});
