@@ -4,8 +4,12 @@
 // model op. Every byte of src is loaded exactly once with coalesced 16-byte loads: in each round
 // the WG threads of a workgroup read WG consecutive vec4s, four rounds per loop iteration into
 // four independent accumulators (four loads in flight per thread). Each workgroup reduces its
-// slice to one word and writes it, so the compiler cannot drop any load. Wrapping u32 addition is
-// associative and commutative, so the result is exact whatever the order: the test compares bits.
+// slice to one word and writes it, so the compiler cannot drop any load. The reduction is one
+// workgroup atomicAdd per thread into `total`, which starts at 0 (WebGPU zero-initializes
+// workgroup memory): one barrier whatever WG, where a tree needs log2(WG) + 1 (on a CPU
+// implementation such as SwiftShader every barrier switches between all of a workgroup's
+// invocations). Wrapping u32 addition is associative and commutative, so the result is exact in
+// any order: the test compares bits.
 //
 // Dispatch: grid1d(n_groups) workgroups of WG threads, n_groups = ⌈n_vec4 / S⌉ (2-D when
 //   > 65535); ids ≥ n_groups return. The last slice may be partial (n_vec4 need not be a multiple
@@ -15,8 +19,10 @@
 //   1  src  storage, read       array<vec4<u32>>  [n_vec4]     (4·n_vec4 words)
 //   2  out  storage, read_write array<u32>        [n_groups]
 // Tunables (overrides, checked against device limits by the launcher):
-//   WG               power of two ≤ maxComputeInvocationsPerWorkgroup and maxComputeWorkgroupSizeX, default 256
-//   VEC4_PER_THREAD  vec4 loads per thread per workgroup, default 16 (S·16 B = 64 KiB per workgroup)
+//   WG               ≤ maxComputeInvocationsPerWorkgroup and maxComputeWorkgroupSizeX, default 256
+//   VEC4_PER_THREAD  vec4 loads per thread per workgroup, default 16 (S·16 B = 64 KiB per workgroup);
+//                    src/gpu/measure.ts uses 256 (1 MiB) on CPU adapters, where every workgroup
+//                    has a fixed cost of ~0.1 ms
 // Reference: src/reference/bench_read.ts
 
 struct Params {
@@ -31,7 +37,7 @@ override VEC4_PER_THREAD: u32 = 16;
 @group(0) @binding(1) var<storage, read> src: array<vec4<u32>>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 
-var<workgroup> partial: array<u32, WG>;
+var<workgroup> total: atomic<u32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -56,15 +62,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     a0 += src[i];
   }
   let v = (a0 + a1) + (a2 + a3);
-  partial[lid] = (v.x + v.y) + (v.z + v.w);
+  atomicAdd(&total, (v.x + v.y) + (v.z + v.w));
   workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      partial[lid] += partial[lid + stride];
-    }
-    workgroupBarrier();
-  }
   if (lid == 0u) {
-    out[g] = partial[0];
+    out[g] = atomicLoad(&total);
   }
 }

@@ -7,6 +7,7 @@ import * as Comlink from 'comlink';
 import { Engine } from '../engine/engine.ts';
 import { GpuBackend } from '../gpu/backend.ts';
 import { createGpu, type GpuContext } from '../gpu/device.ts';
+import { measureDevice } from '../gpu/measure.ts';
 import type { EngineApi } from '../protocol/api.ts';
 import { installErrorTransfer } from '../client/comlink-errors.ts';
 import { IdbModelStore } from '../storage/idb-store.ts';
@@ -23,6 +24,7 @@ async function gpu(): Promise<GpuContext> {
 const engine = new Engine({
   createBackend: async () => new GpuBackend(await gpu()),
   deviceInfo: async () => (await gpu()).info,
+  measureDevice: async () => measureDevice(await gpu()),
   // the model cache lives with the engine, in this worker: IndexedDB, quota estimates, Web Locks
   openStore: () => IdbModelStore.open(),
   storage: navigator.storage,

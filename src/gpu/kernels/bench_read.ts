@@ -12,13 +12,10 @@ import { grid1d } from '../tensor.ts';
 
 export const benchReadKernel = defineKernel('bench_read', source);
 
-type Limits = Pick<
-  GPUSupportedLimits,
-  'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupStorageSize' | 'maxComputeWorkgroupsPerDimension'
->;
+type Limits = Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupsPerDimension'>;
 
 export interface BenchReadTunables {
-  /** threads per workgroup, a power of two */
+  /** threads per workgroup */
   WG: number;
   /** vec4 loads per thread: a workgroup reads WG · VEC4_PER_THREAD · 16 bytes */
   VEC4_PER_THREAD: number;
@@ -34,21 +31,18 @@ export interface BenchReadPlan {
   wordsPerGroup: number;
 }
 
-/** The largest power of two ≤ v. */
-const pow2Floor = (v: number) => 2 ** Math.floor(Math.log2(Math.max(1, v)));
-
 /**
  * Tunables within the device's limits: WG = 256 where allowed (every WebGPU device allows 256
  * by default), VEC4_PER_THREAD = 16, i.e. 64 KiB per workgroup: thousands of workgroups for a
  * buffer of 64+ MiB, enough to fill any GPU, and few enough that the per-workgroup reduction
- * and write are noise.
+ * and write are noise. (CPU adapters want far bigger slices: see src/gpu/measure.ts.)
  */
 export function benchReadPlan(limits: Limits, nVec4: number, tun: Partial<BenchReadTunables> = {}): BenchReadPlan {
-  const maxWg = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX, limits.maxComputeWorkgroupStorageSize / 4);
-  const WG = tun.WG ?? Math.min(256, pow2Floor(maxWg));
+  const maxWg = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
+  const WG = tun.WG ?? Math.min(256, maxWg);
   const VEC4_PER_THREAD = tun.VEC4_PER_THREAD ?? 16;
-  if (WG !== pow2Floor(WG) || WG > maxWg) {
-    throw new CriaError('limits', `bench_read: WG=${WG} must be a power of two ≤ ${maxWg} (maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX, maxComputeWorkgroupStorageSize / 4)`);
+  if (!Number.isInteger(WG) || WG < 1 || WG > maxWg) {
+    throw new CriaError('limits', `bench_read: WG=${WG} must be 1 .. ${maxWg} (maxComputeInvocationsPerWorkgroup, maxComputeWorkgroupSizeX)`);
   }
   if (!Number.isInteger(VEC4_PER_THREAD) || VEC4_PER_THREAD < 1) throw new CriaError('bad-argument', `bench_read: VEC4_PER_THREAD=${VEC4_PER_THREAD} must be a positive integer`);
   if (!Number.isInteger(nVec4) || nVec4 < 1 || nVec4 >= 2 ** 32 / 16) throw new CriaError('bad-argument', `bench_read: ${nVec4} vec4s (must be 1 .. 2²⁸ − 1)`);

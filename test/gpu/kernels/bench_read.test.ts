@@ -29,7 +29,9 @@ export default defineSuite<Case>({
     { nVec4: 1000, WG: 64, VEC4_PER_THREAD: 3 }, // rounds of 4 never fit: only the tail loop
     { nVec4: 99991, WG: 32, VEC4_PER_THREAD: 7 }, // many groups, odd slice length
     { nVec4: 70000 * 4, WG: 4, VEC4_PER_THREAD: 1 }, // 70000 groups: 2-D grid
-    { nVec4: 1 << 20 }, // 16 MiB, what a fallback adapter measures
+    { nVec4: 1000, WG: 96, VEC4_PER_THREAD: 5 }, // WG not a power of two
+    { nVec4: 1 << 20 }, // 16 MiB
+    { nVec4: (1 << 20) + 3, VEC4_PER_THREAD: 256 }, // CPU adapters' tunables (src/gpu/measure.ts), 1 MiB slices
     { nVec4: 5000, offsetVec4: 16 }, // 256 B = minStorageBufferOffsetAlignment
   ],
   name: (c) => `${c.nVec4} vec4${c.WG ? ` WG=${c.WG}` : ''}${c.VEC4_PER_THREAD ? ` VEC4_PER_THREAD=${c.VEC4_PER_THREAD}` : ''}${c.offsetVec4 ? ` at +${c.offsetVec4} vec4` : ''}`,
