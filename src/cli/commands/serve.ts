@@ -186,6 +186,12 @@ export const serveCommand: Command = {
       host: typeof values.host === 'string' ? values.host : DEFAULT_HOST,
     });
     process.stdout.write(`Cria is running at ${url}  (Ctrl-C to stop)\n`);
+    if (/^(0\.0\.0\.0|::)$/.test(typeof values.host === 'string' ? values.host : '')) {
+      process.stdout.write(
+        `Listening on every interface: on this machine open ${url.replace(/\/\/[^/]+:/, '//127.0.0.1:')}. ` +
+          'Other devices need https in front (WebGPU and the service worker only run in a secure context).\n',
+      );
+    }
     await new Promise<void>((done) => {
       const stop = () => {
         process.off('SIGINT', stop);
