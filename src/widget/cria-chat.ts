@@ -51,6 +51,8 @@ interface Entry {
   /** sanitized HTML of `content` (assistant entries), rendered once per change */
   html?: string;
   state: 'streaming' | 'done' | 'stopped' | 'error';
+  /** the answer ended at its token limit rather than where the model ended it */
+  cutShort?: boolean;
   error?: CriaErrorDetail;
 }
 
@@ -211,19 +213,20 @@ export class CriaChat extends LitElement {
     }, 0);
   }
 
-  protected override willUpdate(): void {
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    // before rendering, so the loading state is in this very update
+    if (changed.has('model') && this.isConnected) {
+      const url = this.model ? new URL(this.model, document.baseURI).href : undefined;
+      if (url && url !== this.#modelUrl) this.load(this.model!).catch(() => undefined); // shown in the widget and as cria-error
+    }
     const log = this.renderRoot?.querySelector?.('.log');
     this.#stickToEnd = !log || log.scrollTop + log.clientHeight >= log.scrollHeight - 24;
   }
 
-  protected override updated(changed: PropertyValues<this>): void {
+  protected override updated(): void {
     if (this.#stickToEnd) {
       const log = this.renderRoot.querySelector('.log');
       if (log) log.scrollTop = log.scrollHeight;
-    }
-    if (changed.has('model')) {
-      const url = this.model ? new URL(this.model, document.baseURI).href : undefined;
-      if (url && url !== this.#modelUrl) this.load(this.model!).catch(() => undefined); // shown in the widget and as cria-error
     }
   }
 
@@ -334,6 +337,7 @@ export class CriaChat extends LitElement {
         req.stop = FALLBACK_STOP;
       }
       for await (const chunk of client.chat.completions.create(req, { signal: turn.abort.signal })) {
+        if (chunk.choices[0]?.finish_reason === 'length') answer.cutShort = true;
         const piece = chunk.choices[0]?.delta.content;
         if (!piece) continue;
         answer.content += piece;
@@ -436,6 +440,7 @@ export class CriaChat extends LitElement {
     if (e.role === 'user') return html`<div class="msg user" data-role="user">${e.content}</div>`;
     let state: TemplateResult | typeof nothing = nothing;
     if (e.state === 'stopped') state = html`<span class="state">Stopped.</span>`;
+    else if (e.state === 'done' && e.cutShort) state = html`<span class="state">The answer reached its length limit.</span>`;
     else if (e.state === 'error' && e.error) {
       const d = designedMessage(e.error.code, e.error.detail);
       state = html`<span class="state" data-error=${e.error.code}

@@ -281,6 +281,10 @@ export const styles = css`
     border-radius: 8px;
     outline: none;
   }
+  textarea:disabled {
+    color: #8c959f;
+    background: #f6f8fa;
+  }
   textarea:focus-visible {
     border-color: var(--accent);
     box-shadow: 0 0 0 2px color-mix(in srgb, var(--accent) 25%, transparent);

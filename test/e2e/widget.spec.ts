@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CHROMIUM_QUIET_ARGS, findChromium } from '../../src/cli/chromium.ts';
-import { MODEL_SERVER } from '../server/ports.ts';
+import { APP_SERVER, MODEL_SERVER } from '../server/ports.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const MODEL = `${MODEL_SERVER}/models/models/stories260K/stories260K-f32.gguf`;
@@ -104,7 +104,7 @@ const AGGRESSIVE_CSS = `
 
 /** The snippet from the README: one script, one element. Plus what the test watches. */
 function hostPage(widgetSrc: string, opts: { css?: string; attrs?: string; withWidget?: boolean } = {}): string {
-  const { css = '', attrs = `model="${MODEL}" temperature="0" max-tokens="24"`, withWidget = true } = opts;
+  const { css = '', attrs = `model="${MODEL}" placeholder="Ask the llama…" temperature="0" max-tokens="24"`, withWidget = true } = opts;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>A site that embeds Cria</title>
 <style>${css}</style>
@@ -143,6 +143,8 @@ test.beforeAll(async () => {
   pages.set('/without-widget.html', hostPage(src, { withWidget: false }));
   pages.set('/nocors.html', hostPage(`${widget.origin}/nocors-assets/widget.js`));
   pages.set('/no-model.html', hostPage(src, { attrs: '' }));
+  // the sources from the Vite dev server (which allows localhost origins by CORS)
+  pages.set('/dev.html', hostPage(`${APP_SERVER}/src/widget/index.ts`));
 });
 
 test.afterAll(async () => {
@@ -181,7 +183,9 @@ test('embedded from another origin: loads with progress, streams an answer into 
   await page.goto(`${host.origin}/plain.html`);
   // while loading, the widget says so
   await expect(page.locator('cria-chat [data-status="loading"]')).toBeVisible();
+  await shot(page, info, 'loading.png');
   await waitReady(page);
+  await expect(page.locator('cria-chat textarea')).toHaveAttribute('placeholder', 'Ask the llama…');
   // a base model: the fallback chat template is used, and the widget says so
   await expect(page.locator('cria-chat [data-notice="fallback-template"]')).toBeVisible();
   expect(await page.evaluate(() => document.querySelector('cria-chat')!.usesFallbackTemplate)).toBe(true);
@@ -210,6 +214,14 @@ test('embedded from another origin: loads with progress, streams an answer into 
   expect(tokens.length).toBeGreaterThan(1);
   expect(tokens.map((t) => t.detail.text).join('').trim()).toBe(text);
   expect(events.filter((e) => e.type === 'cria-error')).toEqual([]);
+});
+
+test('the widget from the dev server (sources, not the build) works on another origin too', async ({ page }) => {
+  await page.goto(`${host.origin}/dev.html`);
+  await waitReady(page);
+  const pieces = await ask(page, 'Hello');
+  expect(pieces.length).toBeGreaterThan(1);
+  await expect(page.locator('cria-chat .msg.assistant')).toHaveAttribute('data-state', 'done');
 });
 
 test('ask() returns a stream of text pieces; breaking out of the loop stops the answer', async ({ page }, info) => {
