@@ -74,7 +74,7 @@ export class Session<A extends Act = Act, W extends Weight = Weight> {
         throw new CriaError('aborted', 'the request was aborted');
       }
       const chunk = tokens.slice(i, i + this.nBatch);
-      const logits = this.model.forward({ tokens: chunk, pos0: pos0 + i, logits: 'last' }, trace);
+      const logits = this.model.forward({ tokens: chunk, pos0: pos0 + i, logits: 'last', nCtx: this.nCtx }, trace);
       this.cached.push(...chunk);
       if (i + chunk.length >= tokens.length) return logits;
       await backend.sync(); // bound memory: each chunk's temporaries are released
@@ -124,7 +124,7 @@ export class Session<A extends Act = Act, W extends Weight = Weight> {
         throw new CriaError('aborted', 'the request was aborted');
       }
       const chunk = tokens.slice(i, i + this.nBatch);
-      const logits = this.model.forward({ tokens: chunk, pos0: pos0 + i, logits: 'all' }, trace);
+      const logits = this.model.forward({ tokens: chunk, pos0: pos0 + i, logits: 'all', nCtx: this.nCtx }, trace);
       await use(logits, i, chunk.length);
       this.cached.push(...chunk);
     }

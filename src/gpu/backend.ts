@@ -59,7 +59,7 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
       throw new CriaError('out-of-memory', `the GPU ran out of memory while loading ${name}; close other tabs or choose a smaller model`, { tensor: name });
     }
     this.weights.push(w);
-    if (name.startsWith('rope_freqs')) this.factorValues.set(name, dequantize(type, bytes, w.cols * w.rows));
+    if (name.startsWith('rope_freqs') || name.startsWith('rope_factors')) this.factorValues.set(name, dequantize(type, bytes, w.cols * w.rows));
     return w;
   }
 
@@ -73,13 +73,13 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
 
   private ropeTable(p: RopeParams): RopeTable {
     const factors = p.freqFactors as GpuWeight | undefined;
-    const key = `${p.dim}|${p.base}|${p.freqScale}|${factors?.name ?? ''}`;
+    const key = `${p.dim}|${p.base}|${p.freqScale}|${p.attnFactor ?? 1}|${factors?.name ?? ''}`;
     let t = this.ropeTables.get(key);
     if (!t) {
       if (!this.cacheSpec) throw new CriaError('internal', 'rope before the KV cache was allocated');
       const freqFactors = factors ? this.factorValues.get(factors.name) : undefined;
       if (factors && !freqFactors) throw new CriaError('internal', `rope factors ${factors.name} were not kept on the CPU`);
-      t = createRopeTable(this.rec, { dim: p.dim, base: p.base, freqScale: p.freqScale, freqFactors }, this.cacheSpec.nCtx);
+      t = createRopeTable(this.rec, { dim: p.dim, base: p.base, freqScale: p.freqScale, freqFactors, attnFactor: p.attnFactor }, this.cacheSpec.nCtx);
       this.ropeTables.set(key, t);
     }
     return t;

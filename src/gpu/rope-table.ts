@@ -26,6 +26,8 @@ export interface RopeTableSpec {
   readonly freqScale: number;
   /** llama3-style per-pair divisors, dim/2 values */
   readonly freqFactors?: Float32Array;
+  /** multiplies cos and sin (LongRoPE); default 1 */
+  readonly attnFactor?: number;
 }
 
 /** A table on the GPU with the parameters it was built for (made by `createRopeTable` in src/gpu/kernels/rope.ts). */
@@ -61,8 +63,8 @@ export function buildRopeTable(spec: RopeTableSpec, nCtx: number): Float32Array 
   for (let pos = 0; pos < nCtx; pos++) {
     for (let j = 0; j < half; j++) {
       const theta = (pos * spec.freqScale * inv[j]) / (spec.freqFactors ? spec.freqFactors[j] : 1);
-      out[2 * (pos * half + j)] = Math.cos(theta);
-      out[2 * (pos * half + j) + 1] = Math.sin(theta);
+      out[2 * (pos * half + j)] = Math.cos(theta) * (spec.attnFactor ?? 1);
+      out[2 * (pos * half + j) + 1] = Math.sin(theta) * (spec.attnFactor ?? 1);
     }
   }
   return out;
@@ -76,7 +78,7 @@ export function buildRopeTable(spec: RopeTableSpec, nCtx: number): Float32Array 
  */
 export function ropeTableMismatch(
   table: RopeTableSpec & { readonly nCtx: number },
-  p: { readonly dim: number; readonly base: number; readonly freqScale: number; readonly freqFactors?: unknown },
+  p: { readonly dim: number; readonly base: number; readonly freqScale: number; readonly freqFactors?: unknown; readonly attnFactor?: number },
   pos0: number,
   n: number,
 ): string | undefined {
@@ -84,6 +86,7 @@ export function ropeTableMismatch(
   if (p.dim !== table.dim || p.base !== table.base || p.freqScale !== table.freqScale) {
     return `rope table ${built}, asked for dim ${p.dim}, base ${p.base}, freqScale ${p.freqScale}`;
   }
+  if ((p.attnFactor ?? 1) !== (table.attnFactor ?? 1)) return `rope table ${built} and attention factor ${table.attnFactor ?? 1}, asked for ${p.attnFactor ?? 1}`;
   if (!!p.freqFactors !== !!table.freqFactors) return `rope table ${built}, asked ${p.freqFactors ? 'with' : 'without'} frequency factors`;
   if (p.freqFactors instanceof Float32Array && table.freqFactors) {
     const a = p.freqFactors;

@@ -33,7 +33,11 @@ export interface ModelConfig {
     readonly base: number;
     /** position multiplier (1 / linear scaling factor) */
     readonly freqScale: number;
+    /** multiplies cos and sin (`{arch}.rope.scaling.attn_factor`, LongRoPE); 1 = none */
+    readonly attnFactor: number;
   };
+  /** the context the model was trained with before any extension (LongRoPE: short factors up to it, long beyond) */
+  readonly nCtxOrig: number;
   /** attention logits scale, 1/sqrt(headDim) unless the architecture says otherwise */
   readonly attnScale: number;
   /** tanh soft-capping of attention logits (gemma2), 0 = off */
@@ -106,7 +110,8 @@ export function parseBaseConfig(file: GgufFile, ropeType: RopeType, overrides: C
     headDimV,
     nFf,
     rmsEps,
-    rope: { type: ropeType, dim: ropeDim, base: ropeBase, freqScale },
+    rope: { type: ropeType, dim: ropeDim, base: ropeBase, freqScale, attnFactor: metaNumber(file, k('rope.scaling.attn_factor'), 1) },
+    nCtxOrig: hasKey(file, k('rope.scaling.original_context_length')) ? metaNumber(file, k('rope.scaling.original_context_length')) : nCtxTrain,
     attnScale: 1 / Math.sqrt(headDim),
     attnSoftcap: 0,
     finalSoftcap: 0,
@@ -138,4 +143,5 @@ export function validateConfig(c: ModelConfig): void {
   if (!(c.rmsEps > 0 && c.rmsEps < 1)) bad(`layer_norm_rms_epsilon = ${c.rmsEps}`);
   if (c.rope.dim % 2 !== 0 || c.rope.dim <= 0 || c.rope.dim > c.headDim) bad(`rope.dimension_count = ${c.rope.dim} (head dim ${c.headDim})`);
   if (!(c.rope.base > 0)) bad(`rope.freq_base = ${c.rope.base}`);
+  if (!(c.rope.attnFactor > 0 && c.rope.attnFactor < 16)) bad(`rope.scaling.attn_factor = ${c.rope.attnFactor}`);
 }

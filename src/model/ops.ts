@@ -29,8 +29,10 @@ export interface RopeParams {
   readonly dim: number;
   readonly base: number;
   readonly freqScale: number;
-  /** llama3-style per-frequency divisors (`rope_freqs.weight`, dim/2 values) */
+  /** per-frequency divisors: llama3's `rope_freqs.weight`, phi3 LongRoPE's `rope_factors_short/long` (dim/2 values) */
   readonly freqFactors?: Weight;
+  /** multiplies cos and sin (LongRoPE's attention factor); 1 = none */
+  readonly attnFactor?: number;
 }
 
 export interface AttentionParams {
@@ -86,4 +88,6 @@ export interface Batch {
   readonly pos0: number;
   /** which rows' logits to compute: the last one (generation) or all (scoring) */
   readonly logits: 'last' | 'all';
+  /** the session's context size (LongRoPE picks its frequency factors by it, as llama.cpp does) */
+  readonly nCtx: number;
 }

@@ -4,6 +4,7 @@
  * (j < dim/2) is rotated by θ = pos · freqScale · base^(−2j/dim) / factor[j]:
  *   normal: the pair is (x[2j], x[2j+1])       (llama, adjacent pairs)
  *   neox:   the pair is (x[j], x[j + dim/2])   (qwen, phi3, gemma)
+ * cos and sin are multiplied by `attnFactor` (LongRoPE's attention scale; 1 = none).
  * Entries past `dim` in a head pass through unchanged.
  * x [n, nHeads·headDim] → y, same shape. Angles in float64.
  */
@@ -17,6 +18,7 @@ export interface RopeArgs {
   base: number;
   freqScale: number;
   freqFactors?: Float32Array;
+  attnFactor?: number;
 }
 
 export function rope(x: Float32Array, n: number, p: RopeArgs, pos0: number): Float32Array {
@@ -27,8 +29,8 @@ export function rope(x: Float32Array, n: number, p: RopeArgs, pos0: number): Flo
     const pos = pos0 + t;
     for (let j = 0; j < half; j++) {
       const theta = (pos * p.freqScale * Math.pow(p.base, (-2 * j) / p.dim)) / (p.freqFactors ? p.freqFactors[j] : 1);
-      const c = Math.cos(theta);
-      const s = Math.sin(theta);
+      const c = Math.cos(theta) * (p.attnFactor ?? 1);
+      const s = Math.sin(theta) * (p.attnFactor ?? 1);
       for (let h = 0; h < p.nHeads; h++) {
         const o = t * rowLen + h * p.headDim;
         const i0 = p.type === 'normal' ? o + 2 * j : o + j;

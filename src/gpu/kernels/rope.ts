@@ -21,6 +21,7 @@ export interface RopeKernelParams {
   readonly freqScale: number;
   /** must be present exactly when the table was built with factors (compared by value if a Float32Array) */
   readonly freqFactors?: unknown;
+  readonly attnFactor?: number;
 }
 
 /** Build the table for positions [0, nCtx) on the CPU and upload it (once per model). */

@@ -2,8 +2,11 @@
  * phi3: Phi-3 / Phi-3.5 / Phi-4-mini. Fused projections: `attn_qkv` holds
  * q, k, v as consecutive output rows, `ffn_up` holds gate then up (2·nFf
  * rows). NeoX RoPE, no biases, usually tied embeddings.
- * LongRoPE (the 128k-context variants' `rope_factors_long/short`) is not
- * implemented and is refused rather than silently ignored.
+ * LongRoPE (the 128k-context variants, e.g. Phi-3.5-mini): per-frequency
+ * factors `rope_factors_short` when the session's context is at most the
+ * original one (`phi3.rope.scaling.original_context_length`), otherwise
+ * `rope_factors_long` (llama.cpp's rule; note llama.cpp pads its context to
+ * a multiple of 256), with cos/sin scaled by `phi3.rope.scaling.attn_factor`.
  */
 import { CriaError } from '../../shared/errors.ts';
 import { parseBaseConfig, type ModelConfig } from '../config.ts';
@@ -13,10 +16,13 @@ import { attentionParams, blk, type Architecture, type TensorSpec, type Weights 
 export const phi3: Architecture = {
   names: ['phi3'],
   config(file) {
-    if (file.tensorsByName.has('rope_factors_long.weight') || file.tensorsByName.has('rope_factors_short.weight')) {
-      throw new CriaError('unsupported-arch', 'this Phi-3 model uses LongRoPE (rope_factors_long/short), which Cria does not support yet; use a 4k-context Phi-3 variant', { arch: 'phi3' });
+    const base = parseBaseConfig(file, 'neox');
+    const short = file.tensorsByName.has('rope_factors_short.weight');
+    if (short !== file.tensorsByName.has('rope_factors_long.weight')) {
+      throw new CriaError('bad-file', 'this Phi-3 model has only one of rope_factors_short / rope_factors_long; LongRoPE needs both', { arch: 'phi3' });
     }
-    return parseBaseConfig(file, 'neox');
+    if (short && !(Number.isInteger(base.nCtxOrig) && base.nCtxOrig > 0)) throw new CriaError('bad-file', `phi3.rope.scaling.original_context_length = ${base.nCtxOrig}`);
+    return base;
   },
 
   tensors(c) {
@@ -26,6 +32,8 @@ export const phi3: Architecture = {
       { name: 'token_embd.weight', dims: [c.nEmbd, c.nVocab] },
       { name: 'output_norm.weight', dims: [c.nEmbd] },
       { name: 'output.weight', dims: [c.nEmbd, c.nVocab], optional: true },
+      { name: 'rope_factors_short.weight', dims: [c.rope.dim / 2], optional: true },
+      { name: 'rope_factors_long.weight', dims: [c.rope.dim / 2], optional: true },
     ];
     for (let il = 0; il < c.nLayer; il++) {
       t.push(
@@ -41,7 +49,9 @@ export const phi3: Architecture = {
   },
 
   forward<A extends Act, W extends Weight>(ops: Ops<A, W>, w: Weights<W>, c: ModelConfig, b: Batch, tr: Trace<A>): A {
-    const ropeQ = { ...c.rope, nHeads: c.nHead, headDim: c.headDim };
+    const longRope = w.has('rope_factors_short.weight');
+    const freqFactors = longRope ? w.get(b.nCtx > c.nCtxOrig ? 'rope_factors_long.weight' : 'rope_factors_short.weight') : undefined;
+    const ropeQ = { ...c.rope, nHeads: c.nHead, headDim: c.headDim, freqFactors };
     const ropeK = { ...ropeQ, nHeads: c.nHeadKv };
     const qDim = c.nHead * c.headDim;
     const kvDim = c.nHeadKv * c.headDim;
