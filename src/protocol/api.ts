@@ -249,6 +249,10 @@ export interface DeviceMeasurement {
   bytes: number;
   /** wall time of the whole measurement */
   ms: number;
+  /** how the runs were timed: GPU timestamps, or wall clock around submit → done */
+  timing?: 'timestamp-query' | 'wall-clock';
+  /** the adapter runs on the CPU (e.g. SwiftShader): smaller runs, and figures that say little about GPUs */
+  cpuAdapter?: boolean;
 }
 
 export interface EngineStats {
