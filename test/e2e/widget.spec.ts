@@ -128,13 +128,19 @@ let widget: Served;
 let host: Served;
 const pages = new Map<string, string>();
 
+/** CRIA_WIDGET_DIST=dist: test an existing build (`npm run build`) instead of building one */
+const givenDist = process.env.CRIA_WIDGET_DIST ? resolve(repo, process.env.CRIA_WIDGET_DIST) : undefined;
+
 test.beforeAll(async () => {
-  buildDir = mkdtempSync(join(tmpdir(), 'cria-widget-'));
-  // the real build of widget.js, as `npm run build` makes it (into a temporary directory)
-  execFileSync(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.widget.config.ts', '--outDir', buildDir, '--logLevel', 'error'], {
-    cwd: repo,
-    stdio: 'pipe',
-  });
+  if (givenDist) buildDir = givenDist;
+  else {
+    buildDir = mkdtempSync(join(tmpdir(), 'cria-widget-'));
+    // the real build of widget.js, as `npm run build` makes it (into a temporary directory)
+    execFileSync(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'vite.widget.config.ts', '--outDir', buildDir, '--logLevel', 'error'], {
+      cwd: repo,
+      stdio: 'pipe',
+    });
+  }
   widget = await serveWidget(buildDir);
   host = await serveHost(pages);
   const src = `${widget.origin}/widget.js`;
@@ -150,7 +156,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await new Promise((ok) => widget?.server.close(ok));
   await new Promise((ok) => host?.server.close(ok));
-  if (buildDir) rmSync(buildDir, { recursive: true, force: true });
+  if (buildDir && !givenDist) rmSync(buildDir, { recursive: true, force: true });
 });
 
 async function shot(page: Page, info: TestInfo, name: string): Promise<void> {
