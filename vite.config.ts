@@ -32,31 +32,46 @@ function fixturesPlugin(): Plugin {
   };
 }
 
-/** The app's colours in the manifest and <meta name="theme-color"> (icons: public/icons/, from favicon.svg). */
-const THEME_COLOR = '#c9a27a';
-const BACKGROUND_COLOR = '#f6efe6';
+/** The app's colours in the manifest (the light theme's page colour, as index.html's theme-color); icons: public/icons/. */
+const THEME_COLOR = '#f7f4ef';
+const BACKGROUND_COLOR = '#f7f4ef';
 
 /**
- * Build only: the Content-Security-Policy as a <meta> first thing in <head>
- * (so static hosts get it; `cria serve` also sends it as a header, see
- * src/cli/csp.ts), the theme colour and the Apple touch icon.
+ * Build only, on index.html:
+ * - before Vite bundles it: a module script for src/app/pwa.ts (the service
+ *   worker's registration), so the built app always registers it whatever the
+ *   app's entry imports, and the dev server never does;
+ * - after: the Content-Security-Policy as a <meta> first thing in <head> (so
+ *   static hosts get it; `cria serve` also sends it as a header, see
+ *   src/cli/csp.ts), a theme colour unless the page has its own, and the
+ *   Apple touch icon.
  */
-function builtHtmlPlugin(): Plugin {
-  return {
-    name: 'cria-built-html',
-    apply: 'build',
-    transformIndexHtml: {
-      order: 'post',
-      handler(html) {
-        const head = [
-          `<meta http-equiv="Content-Security-Policy" content="${CSP_META}" />`,
-          `<meta name="theme-color" content="${THEME_COLOR}" />`,
-          `<link rel="apple-touch-icon" href="/icons/apple-touch-icon-180.png" />`,
-        ].join('\n    ');
-        return html.replace(/<meta charset="[^"]*"\s*\/?>/i, (m) => `${m}\n    ${head}`);
+function builtHtmlPlugins(): Plugin[] {
+  return [
+    {
+      name: 'cria-built-html-pwa',
+      apply: 'build',
+      transformIndexHtml: {
+        order: 'pre',
+        handler: (html) => html.replace('</body>', '    <script type="module" src="/src/app/pwa.ts"></script>\n  </body>'),
       },
     },
-  };
+    {
+      name: 'cria-built-html-head',
+      apply: 'build',
+      transformIndexHtml: {
+        order: 'post',
+        handler(html) {
+          const head = [
+            `<meta http-equiv="Content-Security-Policy" content="${CSP_META}" />`,
+            ...(/<meta name="theme-color"/.test(html) ? [] : [`<meta name="theme-color" content="${THEME_COLOR}" />`]),
+            `<link rel="apple-touch-icon" href="/icons/apple-touch-icon-180.png" />`,
+          ].join('\n    ');
+          return html.replace(/<meta charset="[^"]*"\s*\/?>/i, (m) => `${m}\n    ${head}`);
+        },
+      },
+    },
+  ];
 }
 
 /**
@@ -70,7 +85,7 @@ function builtHtmlPlugin(): Plugin {
  * (and any .gguf) straight to the network without waking the worker. The
  * widget (dist/widget.js, dist/widget-assets/) is built afterwards by
  * vite.widget.config.ts, for other origins, and is not precached.
- * The worker is registered by src/app/pwa.ts, in production builds only.
+ * The worker is registered by src/app/pwa.ts, in built pages only (builtHtmlPlugins).
  */
 function pwaPlugin() {
   return VitePWA({
@@ -119,7 +134,7 @@ function pwaPlugin() {
 }
 
 export default defineConfig({
-  plugins: [fixturesPlugin(), builtHtmlPlugin(), pwaPlugin()],
+  plugins: [fixturesPlugin(), ...builtHtmlPlugins(), pwaPlugin()],
   resolve: {
     alias: { '@kernels': `${root}kernels` },
   },

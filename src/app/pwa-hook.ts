@@ -1,8 +1,8 @@
 /**
  * What the UI may know about the service worker, without loading it:
  * src/app/pwa.ts registers the worker (production builds only) and reports
- * here; the app listens and, if it wants, offers the update. The app's entry
- * (src/app/main.ts) imports pwa.ts once: `import './pwa.ts';`.
+ * here; the app listens and, if it wants, offers the update. (The build adds
+ * pwa.ts to index.html itself: the app's entry need not import it.)
  *
  *   import { onPwaEvent, applyUpdate } from './pwa-hook.ts';
  *   onPwaEvent((e) => { if (e.type === 'update-ready') showReloadButton(() => applyUpdate()); });

@@ -2,9 +2,10 @@
  * Registers the service worker that vite-plugin-pwa generates (vite.config.ts:
  * the app shell precached, model files never touched), in production builds
  * only: on the dev server a service worker would serve stale modules to the
- * test pages. The app imports this module once (`import './pwa.ts';`) and
- * listens through src/app/pwa-hook.ts. workbox-window is loaded only here, in
- * its own chunk, after the page has loaded.
+ * test pages. The build adds this module to index.html as its own script
+ * (vite.config.ts, builtHtmlPlugins), so the app's entry needs no import; the
+ * UI listens through src/app/pwa-hook.ts. workbox-window is loaded only here,
+ * in its own chunk, after the page has loaded.
  */
 import { reportPwaEvent, setPwaUpdater } from './pwa-hook.ts';
 

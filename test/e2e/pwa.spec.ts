@@ -17,40 +17,9 @@ import { join } from 'node:path';
 import { CHROMIUM_WEBGPU_ARGS, findChromium } from '../../src/cli/chromium.ts';
 import { CSP_HEADER, CSP_META } from '../../src/cli/csp.ts';
 import { APP_BUILT } from '../server/ports.ts';
+import { serviceWorkerReady, watchCsp } from './pwa-support.ts';
 
 test.use({ baseURL: APP_BUILT });
-
-declare global {
-  interface Window {
-    __cspViolations?: string[];
-  }
-}
-
-/** Record CSP violations from the first script on (the page's own event). */
-async function watchCsp(page: Page): Promise<string[]> {
-  const console: string[] = [];
-  page.on('console', (m) => {
-    if (/Content.Security.Policy|Refused to/i.test(m.text())) console.push(`${m.type()}: ${m.text()}`);
-  });
-  await page.addInitScript(() => {
-    window.__cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => {
-      window.__cspViolations!.push(`${e.violatedDirective} blocked ${e.blockedURI || '(inline)'} at ${e.sourceFile}:${e.lineNumber}`);
-    });
-  });
-  return console;
-}
-
-/** Wait until a service worker controls the page and has finished installing (its precache is complete). */
-async function serviceWorkerReady(page: Page): Promise<void> {
-  await page.evaluate(async () => {
-    const reg = await navigator.serviceWorker.ready;
-    if (!navigator.serviceWorker.controller) {
-      await new Promise<void>((ok) => navigator.serviceWorker.addEventListener('controllerchange', () => ok(), { once: true }));
-    }
-    return reg.active?.state;
-  });
-}
 
 async function cdp(page: Page): Promise<CDPSession> {
   return page.context().newCDPSession(page);
@@ -149,23 +118,29 @@ test('model downloads bypass the service worker: static routes for other origins
 });
 
 test('the Content-Security-Policy is sent as a header and written in the HTML, and the app runs under it', async ({ page }) => {
-  const consoleCsp = await watchCsp(page);
+  const violations = await watchCsp(page);
   const res = await page.goto('/');
   expect(res!.headers()['content-security-policy']).toBe(CSP_HEADER);
   // the same policy for static hosting, first in <head> (before any script)
   const meta = page.locator('head meta[http-equiv="Content-Security-Policy"]');
   await expect(meta).toHaveAttribute('content', CSP_META);
   expect(await page.evaluate(() => document.head.firstElementChild?.nextElementSibling?.getAttribute('http-equiv'))).toBe('Content-Security-Policy');
-  // no inline script or handler anywhere in the built page
+  // no inline script or event handler anywhere in the built page
   const html = await (await page.request.get('/')).text();
   expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
   expect(html).not.toMatch(/\son[a-z]+=/i);
   expect(CSP_HEADER).not.toMatch(/unsafe-inline|unsafe-eval/);
+  // the engine's worker gets the policy with its own script
+  const worker = page.workers()[0] ?? (await page.waitForEvent('worker', { timeout: 30_000 }));
+  expect((await page.request.get(new URL(worker.url()).pathname)).headers()['content-security-policy']).toBe(CSP_HEADER);
 
+  // every page of the app, served by the service worker too
   await serviceWorkerReady(page);
   await page.reload();
-  await expect(page.locator('body')).not.toBeEmpty();
-  await page.waitForTimeout(500);
-  expect(await page.evaluate(() => window.__cspViolations)).toEqual([]);
-  expect(consoleCsp).toEqual([]);
+  for (const route of ['#/chat', '#/models', '#/device']) {
+    await page.goto(`/${route}`);
+    await expect(page.locator('main')).toBeVisible();
+    await page.waitForTimeout(500);
+  }
+  expect(await violations()).toEqual([]);
 });
