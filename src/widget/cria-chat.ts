@@ -443,9 +443,15 @@ export class CriaChat extends LitElement {
     else if (e.state === 'done' && e.cutShort) state = html`<span class="state">The answer reached its length limit.</span>`;
     else if (e.state === 'error' && e.error) {
       const d = designedMessage(e.error.code, e.error.detail);
+      const s = this.#status;
+      // the same error on the widget's card above: say it once
+      const onCard = s.kind === 'failed' && s.code === e.error.code;
       state = html`<span class="state" data-error=${e.error.code}
-        >${d.title}. ${d.action?.kind === 'reset' ? d.body : ''} <span class="technical">(${e.error.code}: ${e.error.message})</span>
-        ${d.action?.kind === 'reset' ? html`<button type="button" class="secondary" @click=${() => this.reset()}>${d.action.label}</button>` : nothing}</span
+        >Not answered: ${d.title.charAt(0).toLowerCase() + d.title.slice(1)}.
+        ${onCard
+          ? nothing
+          : html`${d.action?.kind === 'reset' ? d.body : ''} <span class="technical">(${e.error.code}: ${e.error.message})</span>
+              ${d.action?.kind === 'reset' ? html`<button type="button" class="secondary" @click=${() => this.reset()}>${d.action.label}</button>` : nothing}`}</span
       >`;
     }
     return html`<div class="msg assistant ${e.state}" data-role="assistant" data-state=${e.state} aria-busy=${e.state === 'streaming' ? 'true' : 'false'}>

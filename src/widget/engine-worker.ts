@@ -9,6 +9,10 @@
  * blob holds one line: `import "<absolute URL of the engine bundle>"`. The
  * engine then runs in a worker that belongs to the host page's origin: its
  * IndexedDB model cache is the host page's.
+ *
+ * The import is static and the engine bundle must not use a top-level await
+ * before `Comlink.expose`: a worker takes messages once its module has started
+ * evaluating, and a message arriving before comlink listens is lost.
  */
 
 import { CriaError } from '../shared/errors.ts';

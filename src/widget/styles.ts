@@ -101,6 +101,10 @@ export const styles = css`
     flex-direction: column;
     gap: 10px;
   }
+  .log > * {
+    /* a short log scrolls; its messages never shrink */
+    flex: none;
+  }
   .empty {
     margin: auto 0;
     color: #57606a;
@@ -238,6 +242,7 @@ export const styles = css`
   }
 
   .card {
+    flex: none;
     margin: 12px 14px;
     padding: 12px 14px;
     border: 1px solid #f1aeb5;

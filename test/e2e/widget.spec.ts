@@ -7,8 +7,9 @@
  * origin). Checked: an answer streams into the shadow root; aggressive host
  * CSS does not change the widget and the widget's CSS does not reach the host;
  * `ask()` streams and stops when the loop breaks; events; the designed
- * messages for a browser without WebGPU and for an engine that could not
- * start. Screenshots are attached to the report.
+ * messages for a browser without WebGPU, a lost GPU device and an engine that
+ * could not start. Screenshots are attached to the report.
+ * CRIA_WIDGET_DIST=dist tests an existing build instead of making one.
  */
 import { chromium, expect, test, type Page, type TestInfo } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
@@ -43,9 +44,12 @@ function listen(server: Server, host: string): Promise<number> {
 
 /**
  * The widget's origin: dist files of the widget build with
- * `Access-Control-Allow-Origin: *` (what `cria serve` sends), except under
- * /nocors-assets/, where widget.js is served with CORS but its worker chunk
- * without (a misconfigured server).
+ * `Access-Control-Allow-Origin: *` (what `cria serve` sends), except
+ * - under /nocors-assets/: widget.js with CORS but its worker chunk without (a misconfigured server);
+ * - under /lossy/: the worker chunk is a wrapper that records every GPUDevice the
+ *   engine creates and destroys them when the page posts on the BroadcastChannel
+ *   `cria-test-gpu` (the blob worker is of the page's origin), then imports the real
+ *   chunk: a real device loss in the real engine, on request.
  */
 async function serveWidget(dir: string): Promise<Served> {
   const log: Served['log'] = [];
@@ -54,6 +58,17 @@ async function serveWidget(dir: string): Promise<Served> {
     let path = decodeURIComponent((req.url ?? '/').split('?')[0]);
     log.push({ path, origin: req.headers.origin });
     let cors = true;
+    if (/^\/lossy\/widget-assets\/engine\.worker-[\w-]+\.js$/.test(path)) {
+      res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store', 'Access-Control-Allow-Origin': '*' });
+      res.end(LOSSY_WORKER(path.slice('/lossy'.length)));
+      return;
+    }
+    if (path === '/lossy/gpu-patch.js') {
+      res.writeHead(200, { 'Content-Type': 'text/javascript', 'Cache-Control': 'no-store', 'Access-Control-Allow-Origin': '*' });
+      res.end(GPU_PATCH);
+      return;
+    }
+    if (path.startsWith('/lossy/')) path = path.slice('/lossy'.length);
     if (path.startsWith('/nocors-assets/')) {
       path = path.slice('/nocors-assets'.length);
       cors = !path.startsWith('/widget-assets/');
@@ -73,6 +88,26 @@ async function serveWidget(dir: string): Promise<Served> {
   const port = await listen(server, '127.0.0.1');
   return { server, origin: `http://127.0.0.1:${port}`, log };
 }
+
+// Static imports only: a worker with a top-level await would take messages before the engine listens.
+const LOSSY_WORKER = (realChunk: string) => `import '/lossy/gpu-patch.js';\nimport ${JSON.stringify(realChunk)};\n`;
+const GPU_PATCH = `
+const devices = [];
+const requestDevice = GPUAdapter.prototype.requestDevice;
+GPUAdapter.prototype.requestDevice = async function (...args) {
+  const device = await requestDevice.apply(this, args);
+  devices.push(device);
+  return device;
+};
+const channel = new BroadcastChannel('cria-test-gpu');
+channel.onmessage = async () => {
+  for (const d of devices.splice(0)) {
+    d.destroy();
+    await d.lost;
+  }
+  channel.postMessage('lost');
+};
+`;
 
 /** The host site's origin: pages made up by the test, by name. */
 async function serveHost(pages: Map<string, string>): Promise<Served> {
@@ -149,6 +184,7 @@ test.beforeAll(async () => {
   pages.set('/without-widget.html', hostPage(src, { withWidget: false }));
   pages.set('/nocors.html', hostPage(`${widget.origin}/nocors-assets/widget.js`));
   pages.set('/no-model.html', hostPage(src, { attrs: '' }));
+  pages.set('/lossy.html', hostPage(`${widget.origin}/lossy/widget.js`));
   // the sources from the Vite dev server (which allows localhost origins by CORS)
   pages.set('/dev.html', hostPage(`${APP_SERVER}/src/widget/index.ts`));
 });
@@ -327,6 +363,42 @@ test('no model attribute: the widget waits, and ask() says what is missing', asy
   const info = await page.evaluate((url) => document.querySelector('cria-chat')!.load(url).then((i) => i.architecture), MODEL);
   expect(info).toBe('llama');
   await expect(page.locator('cria-chat button.send')).toBeEnabled();
+});
+
+test('device lost: the designed message, and its button loads the model again (from the cache)', async ({ page }, info) => {
+  await page.goto(`${host.origin}/lossy.html`);
+  await waitReady(page);
+  expect((await ask(page, 'Hello')).length).toBeGreaterThan(0);
+
+  // the GPU device goes away under the engine
+  await page.evaluate(
+    () =>
+      new Promise<void>((ok) => {
+        const ch = new BroadcastChannel('cria-test-gpu');
+        ch.onmessage = () => ok();
+        ch.postMessage('lose');
+      }),
+  );
+  const e = await page.evaluate(async () => {
+    try {
+      for await (const _ of document.querySelector('cria-chat')!.ask('Are you there?'));
+      return null;
+    } catch (err) {
+      return (err as { code?: string }).code;
+    }
+  });
+  expect(e).toBe('device-lost');
+  const card = page.locator('cria-chat .card[data-error="device-lost"]');
+  await expect(card.locator('h2')).toHaveText('The graphics device was reset');
+  await shot(page, info, 'device-lost.png');
+
+  await card.getByRole('button', { name: 'Load the model again' }).click();
+  await waitReady(page);
+  await expect(card).toHaveCount(0);
+  expect((await ask(page, 'Hello again')).length).toBeGreaterThan(0);
+  const events = await page.evaluate(() => (window as unknown as { events: { type: string; detail: { code?: string; source?: string } }[] }).events);
+  expect(events.filter((x) => x.type === 'cria-error').map((x) => x.detail.code)).toEqual(['device-lost']);
+  expect(events.filter((x) => x.type === 'cria-ready').map((x) => x.detail.source)).toEqual(['network', 'cache']);
 });
 
 test('an engine that cannot be fetched (no CORS on the worker chunk) gives the designed message', async ({ page }, info) => {
