@@ -127,6 +127,8 @@ export class Engine implements EngineApi {
       const t0 = performance.now();
       await this.dropModel();
       onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
+      // the device first: without one, downloading a model would only waste the user's time
+      const backend = (this.backend ??= await this.opts.createBackend());
       const opened = await openModelSource(source, {
         store: await this.store(),
         storage: this.opts.storage,
@@ -139,7 +141,6 @@ export class Engine implements EngineApi {
       const file = await readGguf(src);
       planModel(file); // architecture and tensors first: the most fundamental problem is the one reported
       const tokenizer = createTokenizer(file.metadata);
-      const backend = (this.backend ??= await this.opts.createBackend());
       this.lostReason = undefined;
       backend.lost?.then((reason) => {
         if (this.backend === backend) {
