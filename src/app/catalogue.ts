@@ -1,0 +1,55 @@
+/**
+ * The model catalogue: public/models.json, served with the app (same origin,
+ * so it is no request to anyone else). Sizes there are approximate: the
+ * real size is known once a download starts.
+ */
+export interface CatalogueModel {
+  id: string;
+  name: string;
+  publisher: string;
+  parameters: string;
+  quant: string;
+  /** approximate file size in bytes */
+  approxBytes: number;
+  url: string;
+  /** the Hugging Face repository, for a link to its card */
+  repo: string;
+  license: string;
+  description: string;
+  default?: boolean;
+}
+
+export interface Catalogue {
+  models: CatalogueModel[];
+  note?: string;
+}
+
+let cached: Promise<Catalogue> | undefined;
+
+export function loadCatalogue(): Promise<Catalogue> {
+  cached ??= fetch(`${import.meta.env.BASE_URL}models.json`)
+    .then((r) => {
+      if (!r.ok) throw new Error(`models.json: HTTP ${r.status}`);
+      return r.json() as Promise<Catalogue>;
+    })
+    .catch((e) => {
+      cached = undefined; // try again next time
+      throw e;
+    });
+  return cached;
+}
+
+/** the default model: marked `default`, else the smallest */
+export function defaultModel(c: Catalogue): CatalogueModel | undefined {
+  return c.models.find((m) => m.default) ?? [...c.models].sort((a, b) => a.approxBytes - b.approxBytes)[0];
+}
+
+/** a file name from a URL, for labels ("…/SmolLM2-135M-Instruct-Q8_0.gguf" → "SmolLM2-135M-Instruct-Q8_0.gguf") */
+export function fileNameOf(url: string): string {
+  try {
+    const u = new URL(url, location.href);
+    return decodeURIComponent(u.pathname.split('/').filter(Boolean).pop() ?? u.host);
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * <cria-chat-message>: one message of a conversation. An assistant answer is
+ * model output: it is rendered as Markdown through src/ui/markdown.ts
+ * (sanitized; never inserted as raw HTML), as it streams, with its speed
+ * and time to first token once it is done. A user message can be edited
+ * and sent again; the last answer can be regenerated.
+ */
+import { html, nothing, type PropertyValues } from 'lit';
+import { unsafeHTML } from 'lit/directives/unsafe-html.js';
+import { renderMarkdown } from '../ui/markdown.ts';
+import { LightElement } from './light-element.ts';
+import { formatMs } from './format.ts';
+import type { StoredMessage } from './conversations.ts';
+
+export class CriaChatMessage extends LightElement {
+  static override properties = {
+    message: { attribute: false },
+    index: { type: Number },
+    streaming: { type: Boolean },
+    canRegenerate: { type: Boolean },
+    canEdit: { type: Boolean },
+    editing: { state: true },
+    copied: { state: true },
+  };
+  declare message: StoredMessage;
+  declare index: number;
+  declare streaming: boolean;
+  declare canRegenerate: boolean;
+  declare canEdit: boolean;
+  declare editing: boolean;
+  declare copied: boolean;
+  /** the rendered Markdown of the last content seen, so re-renders for other reasons do not re-parse */
+  private rendered: { content: string; html: string } = { content: '', html: '' };
+
+  constructor() {
+    super();
+    this.index = 0;
+    this.streaming = false;
+    this.canRegenerate = false;
+    this.canEdit = false;
+    this.editing = false;
+    this.copied = false;
+  }
+
+  protected override updated(changed: PropertyValues): void {
+    if (changed.has('editing') && this.editing) {
+      const ta = this.querySelector<HTMLTextAreaElement>('textarea');
+      ta?.focus();
+      ta?.setSelectionRange(ta.value.length, ta.value.length);
+    }
+  }
+
+  private markdown(content: string): string {
+    if (this.rendered.content !== content) this.rendered = { content, html: renderMarkdown(content) };
+    return this.rendered.html;
+  }
+
+  override render() {
+    const m = this.message;
+    if (!m) return nothing;
+    const who = m.role === 'user' ? 'You' : (m.model ?? 'Assistant');
+    return html`<article class="msg msg-${m.role}" aria-label="${m.role === 'user' ? 'Your message' : 'Answer'}" ?data-streaming=${this.streaming}>
+      <header class="msg-who">${who}</header>
+      ${m.role === 'user' ? this.userBody(m) : this.assistantBody(m)}
+    </article>`;
+  }
+
+  private userBody(m: StoredMessage) {
+    if (this.editing) {
+      return html`<form class="msg-edit" @submit=${this.submitEdit}>
+        <label class="visually-hidden" for="edit-${this.index}">Edit your message</label>
+        <textarea id="edit-${this.index}" rows="3" .value=${m.content} @keydown=${this.editKeys}></textarea>
+        <div class="msg-actions">
+          <button type="submit" class="button primary small">Send</button>
+          <button type="button" class="button small" @click=${() => (this.editing = false)}>Cancel</button>
+          <span class="muted small">Sending again replaces everything after this message.</span>
+        </div>
+      </form>`;
+    }
+    return html`<div class="msg-body user-text">${m.content}</div>
+      ${this.canEdit
+        ? html`<div class="msg-actions">
+            <button type="button" class="button ghost small" @click=${() => (this.editing = true)} aria-label="Edit and resend this message">Edit</button>
+          </div>`
+        : nothing}`;
+  }
+
+  private assistantBody(m: StoredMessage) {
+    const waiting = this.streaming && !m.content;
+    return html`${waiting
+        ? html`<div class="msg-body"><span class="typing" aria-label="Thinking"><span></span><span></span><span></span></span></div>`
+        : m.content
+          ? html`<div class="msg-body markdown">${unsafeHTML(this.markdown(m.content))}</div>`
+          : nothing}
+      ${m.error ? html`<div class="msg-error" role="alert"><strong>${m.error.code === 'device-lost' ? 'The GPU was reset.' : 'The answer failed.'}</strong> ${m.error.message}</div>` : nothing}
+      ${this.streaming ? nothing : this.footer(m)}`;
+  }
+
+  private footer(m: StoredMessage) {
+    const s = m.stats;
+    const notes = [
+      m.stopped ? html`<span class="badge">stopped</span>` : nothing,
+      m.finish === 'length' ? html`<span class="badge" title="The answer reached the Max tokens setting">max tokens reached</span>` : nothing,
+      m.fallbackTemplate ? html`<span class="badge warn" title="This model has no chat template; the conversation was written as plain User:/Assistant: lines">plain-text template</span>` : nothing,
+    ];
+    return html`<footer class="msg-footer">
+      ${s
+        ? html`<span class="msg-stats" title="${s.promptTokens} prompt tokens (${s.prefillTokensPerS.toFixed(0)} tokens/s to read), ${s.completionTokens} tokens written"
+            >${s.decodeTokensPerS.toFixed(1)} tok/s · first token ${formatMs(s.timeToFirstTokenMs)} · ${s.completionTokens} tokens</span
+          >`
+        : nothing}
+      ${notes}
+      <span class="msg-actions">
+        ${m.content ? html`<button type="button" class="button ghost small" @click=${this.copy} aria-label="Copy this answer">${this.copied ? 'Copied' : 'Copy'}</button>` : nothing}
+        ${this.canRegenerate
+          ? html`<button type="button" class="button ghost small" @click=${() => this.dispatchEvent(new CustomEvent('regenerate', { bubbles: true }))} aria-label="Regenerate this answer">Regenerate</button>`
+          : nothing}
+      </span>
+    </footer>`;
+  }
+
+  private editKeys = (e: KeyboardEvent) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      (e.target as HTMLTextAreaElement).form?.requestSubmit();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      this.editing = false;
+    }
+  };
+
+  private submitEdit = (e: SubmitEvent) => {
+    e.preventDefault();
+    const text = (this.querySelector('textarea')?.value ?? '').trim();
+    if (!text) return;
+    this.editing = false;
+    this.dispatchEvent(new CustomEvent('edit-resend', { bubbles: true, detail: { index: this.index, text } }));
+  };
+
+  private copy = async () => {
+    try {
+      await navigator.clipboard.writeText(this.message.content);
+      this.copied = true;
+      setTimeout(() => (this.copied = false), 1500);
+    } catch {
+      /* clipboard refused: nothing to do */
+    }
+  };
+}
+customElements.define('cria-chat-message', CriaChatMessage);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'cria-chat-message': CriaChatMessage;
+  }
+}

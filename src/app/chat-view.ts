@@ -1,0 +1,419 @@
+/**
+ * <cria-chat-view>: the chat. Conversations (kept in IndexedDB) on the side,
+ * the open one in the middle, the composer below. Answers stream from the
+ * engine (`chat.completions.create({ stream: true })`) and can be stopped
+ * (button or Esc), regenerated, or replaced by editing an earlier message.
+ * A model without a chat template is offered a plain-text fallback
+ * template, said so in the UI and on each answer, never silently.
+ */
+import { html, nothing, type PropertyValues } from 'lit';
+import type { ChatCompletionRequest, ChatMessage } from '../client/index.ts';
+import { LightElement } from './light-element.ts';
+import { engine, StateController } from './engine-state.ts';
+import { defaultModel, loadCatalogue, type CatalogueModel } from './catalogue.ts';
+import { deleteConversation, listConversations, newConversation, saveConversation, titleFrom, type Conversation, type StoredMessage } from './conversations.ts';
+import { loadDefaultSystemPrompt, loadSampling, saveSampling, type SamplingSettings } from './sampling-settings.ts';
+import { FALLBACK_EXAMPLE, FALLBACK_STOP, FALLBACK_TEMPLATE } from './fallback-template.ts';
+import { errorCode, toAppError } from './errors.ts';
+import { formatBytes } from './format.ts';
+import { iconList, iconSettings } from './icons.ts';
+import type { CriaChatSettings } from './chat-settings.ts';
+import type { CriaComposer } from './composer.ts';
+import './chat-message.ts';
+import './chat-settings.ts';
+import './composer.ts';
+import './conversation-list.ts';
+import './load-progress.ts';
+import './problem-card.ts';
+
+interface Streaming {
+  conversation: Conversation;
+  index: number;
+  abort: AbortController;
+}
+
+export class CriaChatView extends LightElement {
+  static override properties = {
+    conversations: { state: true },
+    current: { state: true },
+    streaming: { state: true },
+    sampling: { state: true },
+    useFallback: { state: true },
+    listOpen: { state: true },
+    suggested: { state: true },
+  };
+  declare conversations: Conversation[];
+  declare current: Conversation;
+  declare streaming: Streaming | undefined;
+  declare sampling: SamplingSettings;
+  declare useFallback: boolean;
+  /** phone width: the conversation list is a panel opened with a button */
+  declare listOpen: boolean;
+  declare suggested: CatalogueModel | undefined;
+  private stickToBottom = true;
+
+  constructor() {
+    super();
+    this.conversations = [];
+    this.current = newConversation(loadDefaultSystemPrompt());
+    this.streaming = undefined;
+    this.sampling = loadSampling();
+    this.useFallback = true;
+    this.listOpen = false;
+    this.suggested = undefined;
+    new StateController(this, engine);
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    document.addEventListener('keydown', this.onGlobalKey);
+    void this.refreshList(true);
+    loadCatalogue().then(
+      (c) => (this.suggested = defaultModel(c)),
+      () => undefined,
+    );
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    document.removeEventListener('keydown', this.onGlobalKey);
+  }
+
+  /** Esc stops an answer from anywhere on the page (a dialog's own Esc closes the dialog instead). */
+  private onGlobalKey = (e: KeyboardEvent) => {
+    if (e.key !== 'Escape' || !this.streaming || e.defaultPrevented) return;
+    if ((e.target as Element | null)?.closest?.('dialog')) return;
+    e.preventDefault();
+    this.stop();
+  };
+
+  private async refreshList(selectNewest = false) {
+    try {
+      this.conversations = await listConversations();
+    } catch (e) {
+      console.warn('cria: conversations could not be read', e);
+      this.conversations = [];
+    }
+    if (selectNewest && this.current.messages.length === 0 && this.conversations[0]) this.current = this.conversations[0];
+  }
+
+  private async persist(c: Conversation) {
+    c.updatedAt = Date.now();
+    try {
+      await saveConversation(c);
+    } catch (e) {
+      console.warn('cria: the conversation could not be saved', e);
+    }
+    await this.refreshList();
+  }
+
+  // ---- conversation list events
+
+  private select(id: string) {
+    const c = this.conversations.find((x) => x.id === id);
+    if (c) this.current = this.streaming?.conversation.id === id ? this.streaming.conversation : c;
+    this.listOpen = false;
+    this.stickToBottom = true;
+  }
+
+  private newChat() {
+    if (this.current.messages.length > 0 || this.current.systemPrompt !== loadDefaultSystemPrompt()) this.current = newConversation(loadDefaultSystemPrompt());
+    this.listOpen = false;
+    this.updateComplete.then(() => this.querySelector<CriaComposer>('cria-composer')?.focus());
+  }
+
+  private async rename(id: string, title: string) {
+    const c = id === this.current.id ? this.current : this.conversations.find((x) => x.id === id);
+    if (!c) return;
+    c.title = title;
+    c.titled = true;
+    await this.persist(c);
+    this.requestUpdate();
+  }
+
+  private async deleteChat(id: string) {
+    if (this.streaming?.conversation.id === id) this.stop();
+    try {
+      await deleteConversation(id);
+    } catch (e) {
+      console.warn('cria: the conversation could not be deleted', e);
+    }
+    await this.refreshList();
+    if (this.current.id === id) this.current = this.conversations[0] ?? newConversation(loadDefaultSystemPrompt());
+  }
+
+  // ---- sending and generating
+
+  private async send(text: string) {
+    const c = this.current;
+    c.messages = [...c.messages, { role: 'user', content: text, at: Date.now() }];
+    if (!c.titled && c.messages.filter((m) => m.role === 'user').length === 1) c.title = titleFrom(text);
+    this.stickToBottom = true;
+    this.requestUpdate();
+    await this.persist(c);
+    await this.generate(c);
+  }
+
+  private async regenerate() {
+    const c = this.current;
+    if (this.streaming || c.messages.at(-1)?.role !== 'assistant') return;
+    c.messages = c.messages.slice(0, -1);
+    await this.generate(c);
+  }
+
+  private async editResend(index: number, text: string) {
+    const c = this.current;
+    if (this.streaming || c.messages[index]?.role !== 'user') return;
+    c.messages = [...c.messages.slice(0, index), { role: 'user', content: text, at: Date.now() }];
+    if (!c.titled && index === c.messages.findIndex((m) => m.role === 'user')) c.title = titleFrom(text);
+    this.stickToBottom = true;
+    await this.persist(c);
+    await this.generate(c);
+  }
+
+  private stop() {
+    this.streaming?.abort.abort();
+  }
+
+  /** the request for the conversation as it stands (an answer that failed with nothing written is left out) */
+  private request(c: Conversation, fallback: boolean): ChatCompletionRequest & { stream: true } {
+    const history: ChatMessage[] = c.messages.filter((m) => m.role === 'user' || m.content).map((m) => ({ role: m.role, content: m.content }));
+    const messages: ChatMessage[] = c.systemPrompt.trim() ? [{ role: 'system', content: c.systemPrompt.trim() }, ...history] : history;
+    const { seed, ...rest } = this.sampling;
+    return {
+      messages,
+      stream: true,
+      ...rest,
+      ...(seed !== null ? { seed } : {}),
+      ...(fallback ? { chat_template: FALLBACK_TEMPLATE, stop: FALLBACK_STOP } : {}),
+    };
+  }
+
+  private async generate(c: Conversation) {
+    const info = engine.info;
+    if (!info || this.streaming) return;
+    const fallback = !info.hasChatTemplate;
+    if (fallback && !this.useFallback) return;
+    const req = this.request(c, fallback);
+    const index = c.messages.length;
+    const label = engine.model.kind === 'ready' ? engine.model.label : info.id;
+    let answer: StoredMessage = { role: 'assistant', content: '', at: Date.now(), model: label, ...(fallback ? { fallbackTemplate: true } : {}) };
+    c.messages = [...c.messages, answer];
+    const set = (m: StoredMessage) => {
+      answer = m;
+      c.messages[index] = m;
+      c.messages = [...c.messages];
+      if (this.current === c) this.requestUpdate();
+    };
+    const abort = new AbortController();
+    this.streaming = { conversation: c, index, abort };
+    // a reload in the middle of an answer keeps what was written so far
+    const saver = setInterval(() => void saveConversation(c).catch(() => undefined), 3000);
+    const stream = async (r: typeof req) => {
+      for await (const chunk of engine.client.chat.completions.create(r, { signal: abort.signal })) {
+        const choice = chunk.choices[0];
+        let next = answer;
+        if (choice?.delta.content) next = { ...next, content: next.content + choice.delta.content };
+        if (choice?.finish_reason) next = { ...next, finish: choice.finish_reason };
+        if (chunk.usage) {
+          const u = chunk.usage;
+          next = {
+            ...next,
+            stats: {
+              promptTokens: u.prompt_tokens,
+              completionTokens: u.completion_tokens,
+              prefillTokensPerS: u.prefill_tokens_per_s,
+              decodeTokensPerS: u.decode_tokens_per_s,
+              timeToFirstTokenMs: u.time_to_first_token_ms,
+            },
+          };
+        }
+        if (next !== answer) set(next);
+      }
+    };
+    try {
+      try {
+        await stream(req);
+      } catch (e) {
+        // Max tokens is a ceiling: when the conversation leaves less room than that in the
+        // model's context, answer with the room there is (the answer then shows "max tokens reached").
+        const d = (e as { detail?: { promptTokens?: unknown; nCtx?: unknown } }).detail;
+        const room = typeof d?.nCtx === 'number' && typeof d?.promptTokens === 'number' ? d.nCtx - d.promptTokens : 0;
+        if (errorCode(e) !== 'context-overflow' || answer.content || room < 1) throw e;
+        await stream({ ...req, max_tokens: room });
+      }
+    } catch (e) {
+      const code = errorCode(e);
+      if (code === 'aborted' || abort.signal.aborted) set({ ...answer, stopped: true });
+      else if (code === 'context-overflow') {
+        set({ ...answer, error: { code, message: 'The conversation no longer fits in what this model can read at once (its context). Start a new chat, or edit an earlier message to continue from there.' } });
+      } else {
+        const err = toAppError(e);
+        set({ ...answer, error: { code: err.code, message: err.message } });
+        if (code === 'device-lost') engine.deviceLost(e);
+      }
+    } finally {
+      clearInterval(saver);
+      this.streaming = undefined;
+      await this.persist(c);
+      if (this.current === c) this.updateComplete.then(() => this.querySelector<CriaComposer>('cria-composer')?.focus());
+    }
+  }
+
+  // ---- settings
+
+  private onSettings(e: CustomEvent<{ sampling: SamplingSettings; systemPrompt: string }>) {
+    this.sampling = e.detail.sampling;
+    saveSampling(this.sampling);
+    if (e.detail.systemPrompt !== this.current.systemPrompt) {
+      this.current.systemPrompt = e.detail.systemPrompt;
+      this.requestUpdate();
+      if (this.current.messages.length > 0) void this.persist(this.current);
+    }
+  }
+
+  // ---- scrolling: follow the answer unless the user scrolled up to read
+
+  private onScroll = (e: Event) => {
+    const el = e.target as HTMLElement;
+    this.stickToBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+  };
+
+  protected override updated(_: PropertyValues): void {
+    if (!this.stickToBottom) return;
+    const log = this.querySelector<HTMLElement>('.chat-log');
+    if (log) log.scrollTop = log.scrollHeight;
+  }
+
+  // ---- rendering
+
+  override render() {
+    const c = this.current;
+    const info = engine.info;
+    const fallback = info !== undefined && !info.hasChatTemplate;
+    const streamingHere = this.streaming?.conversation === c ? this.streaming : undefined;
+    const lastAssistant = c.messages.at(-1)?.role === 'assistant' ? c.messages.length - 1 : -1;
+    const canSend = !!info && !this.streaming && (!fallback || this.useFallback);
+    const list = this.conversations.some((x) => x.id === c.id) ? this.conversations : c.messages.length ? [c, ...this.conversations] : this.conversations;
+    return html`<div class="chat-layout" ?data-list-open=${this.listOpen}>
+      <aside class="chat-sidebar" id="chat-sidebar">
+        <cria-conversation-list
+          .conversations=${list}
+          .currentId=${c.id}
+          @select=${(e: CustomEvent<{ id: string }>) => this.select(e.detail.id)}
+          @new=${() => this.newChat()}
+          @rename=${(e: CustomEvent<{ id: string; title: string }>) => void this.rename(e.detail.id, e.detail.title)}
+          @delete=${(e: CustomEvent<{ id: string }>) => void this.deleteChat(e.detail.id)}
+        ></cria-conversation-list>
+      </aside>
+      <section class="chat-main" aria-label="Chat">
+        <div class="chat-toolbar">
+          <button
+            type="button"
+            class="button small list-toggle"
+            aria-controls="chat-sidebar"
+            aria-expanded=${this.listOpen ? 'true' : 'false'}
+            @click=${() => (this.listOpen = !this.listOpen)}
+          >
+            ${iconList()}<span>Chats</span>
+          </button>
+          <h2 class="chat-title" tabindex="-1" title=${c.title}>${c.title}</h2>
+          <button type="button" class="button small" @click=${() => this.querySelector<CriaChatSettings>('cria-chat-settings')?.open()}>
+            ${iconSettings()}<span>Settings</span>
+          </button>
+        </div>
+        ${this.banner(fallback)}
+        <div class="chat-log" role="log" aria-label="Messages" aria-busy=${streamingHere ? 'true' : 'false'} @scroll=${this.onScroll}>
+          ${c.messages.length === 0
+            ? this.empty()
+            : c.messages.map(
+                (m, i) => html`<cria-chat-message
+                  .message=${m}
+                  .index=${i}
+                  .streaming=${streamingHere?.index === i}
+                  .canEdit=${m.role === 'user' && !this.streaming && !!info}
+                  .canRegenerate=${i === lastAssistant && !this.streaming && canSend}
+                  @regenerate=${() => void this.regenerate()}
+                  @edit-resend=${(e: CustomEvent<{ index: number; text: string }>) => void this.editResend(e.detail.index, e.detail.text)}
+                ></cria-chat-message>`,
+              )}
+        </div>
+        <cria-composer
+          .generating=${!!this.streaming}
+          .canSend=${canSend}
+          .reason=${this.composerReason(fallback)}
+          @send=${(e: CustomEvent<{ text: string }>) => void this.send(e.detail.text)}
+          @stop=${() => this.stop()}
+        ></cria-composer>
+      </section>
+      <cria-chat-settings .sampling=${this.sampling} .systemPrompt=${c.systemPrompt} @settings-change=${this.onSettings}></cria-chat-settings>
+    </div>`;
+  }
+
+  private composerReason(fallback: boolean): string {
+    const m = engine.model;
+    if (engine.webgpu.state === 'unavailable') return 'Chat needs WebGPU (see above).';
+    if (m.kind === 'lost') return 'The GPU was reset: load the model again (above).';
+    if (m.kind === 'loading') return `Loading ${m.label}…`;
+    if (m.kind !== 'ready') return 'Load a model first (above, or on the Models page).';
+    if (fallback && !this.useFallback) return 'This model has no chat template: turn on the plain-text template above to chat with it.';
+    if (this.streaming && this.streaming.conversation !== this.current) return 'Another conversation is being answered.';
+    return '';
+  }
+
+  /** what sits above the conversation: problems first, then the model's state */
+  private banner(fallback: boolean) {
+    const m = engine.model;
+    if (engine.webgpu.state === 'unavailable') return html`<cria-problem kind="webgpu"></cria-problem>`;
+    if (m.kind === 'lost') return html`<cria-problem kind="device-lost" .error=${m.error}></cria-problem>`;
+    if (m.kind === 'loading') return html`<cria-load-progress></cria-load-progress>`;
+    if (m.kind === 'error') return html`<cria-problem kind="error" .error=${m.error}></cria-problem>`;
+    if (m.kind === 'ready' && fallback) {
+      return html`<div class="notice warn fallback-notice" role="note" data-testid="fallback-notice">
+        <p><strong>${m.label} has no chat template.</strong> It was probably not trained for conversation, so answers may wander.</p>
+        <label class="check">
+          <input type="checkbox" .checked=${this.useFallback} @change=${(e: Event) => (this.useFallback = (e.target as HTMLInputElement).checked)} />
+          Use a plain-text template (the conversation as “User:” and “Assistant:” lines)
+        </label>
+        <details>
+          <summary>What the model sees</summary>
+          <pre><code>${FALLBACK_EXAMPLE}</code></pre>
+        </details>
+      </div>`;
+    }
+    return nothing;
+  }
+
+  private empty() {
+    const m = engine.model;
+    if (m.kind === 'ready') {
+      return html`<div class="chat-empty">
+        <p class="chat-empty-title">Chat with ${m.label}</p>
+        <p class="muted">It runs on this device's GPU. Nothing you type leaves this browser.</p>
+      </div>`;
+    }
+    if (m.kind === 'loading' || engine.webgpu.state === 'unavailable' || m.kind === 'lost') return nothing;
+    const last = engine.lastVisit();
+    const s = this.suggested;
+    return html`<div class="chat-empty">
+      <p class="chat-empty-title">No model loaded</p>
+      <p class="muted">Pick a small model to start. It is downloaded once, kept in this browser, and runs on your GPU: nothing you type leaves this device.</p>
+      <p class="chat-empty-actions">
+        ${last ? html`<button type="button" class="button primary" @click=${() => void engine.load({ cached: last.cacheId }, last.label)}>Continue with ${last.label}</button>` : nothing}
+        ${s
+          ? html`<button type="button" class=${last ? 'button' : 'button primary'} @click=${() => void engine.load({ url: s.url }, s.name)}>
+              Load ${s.name} (about ${formatBytes(s.approxBytes)})
+            </button>`
+          : nothing}
+        <a class="button" href="#/models">All models</a>
+      </p>
+    </div>`;
+  }
+}
+customElements.define('cria-chat-view', CriaChatView);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'cria-chat-view': CriaChatView;
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * <cria-device-view>: the Device page: the GPU adapter the engine uses, its
+ * features and limits, whether f16 shaders are available, and a Measure
+ * button (`measureDevice()`: memory bandwidth and compute) with what the
+ * measurement means for the catalogue's models.
+ */
+import { html, nothing } from 'lit';
+import type { DeviceInfo, DeviceMeasurement } from '../client/index.ts';
+import { LightElement } from './light-element.ts';
+import { engine, StateController } from './engine-state.ts';
+import { loadCatalogue, type CatalogueModel } from './catalogue.ts';
+import { toAppError, type AppError } from './errors.ts';
+import { formatBytes, formatMs } from './format.ts';
+import { DECODE_EFFICIENCY, estimateTokensPerSecond, verdict, VERDICT_LABEL } from './speed-estimate.ts';
+import './problem-card.ts';
+
+/** the limits that decide which models fit and how kernels are shaped, shown first */
+const KEY_LIMITS = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxStorageBuffersPerShaderStage'];
+const BYTE_LIMITS = new Set(['maxBufferSize', 'maxStorageBufferBindingSize', 'maxUniformBufferBindingSize', 'maxComputeWorkgroupStorageSize']);
+
+export class CriaDeviceView extends LightElement {
+  static override properties = {
+    info: { state: true },
+    infoError: { state: true },
+    measuring: { state: true },
+    measurement: { state: true },
+    measureError: { state: true },
+    models: { state: true },
+  };
+  declare info: DeviceInfo | undefined;
+  declare infoError: AppError | undefined;
+  declare measuring: boolean;
+  declare measurement: DeviceMeasurement | undefined;
+  declare measureError: AppError | undefined;
+  declare models: CatalogueModel[];
+
+  constructor() {
+    super();
+    this.info = undefined;
+    this.infoError = undefined;
+    this.measuring = false;
+    this.measurement = undefined;
+    this.measureError = undefined;
+    this.models = [];
+    new StateController(this, engine);
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.readInfo();
+    loadCatalogue().then(
+      (c) => (this.models = c.models),
+      () => undefined,
+    );
+  }
+
+  private async readInfo() {
+    if (engine.webgpu.state === 'unavailable') return;
+    try {
+      this.info = await engine.client.deviceInfo();
+      this.infoError = undefined;
+    } catch (e) {
+      this.infoError = toAppError(e);
+    }
+  }
+
+  private async measure() {
+    this.measuring = true;
+    this.measureError = undefined;
+    try {
+      this.measurement = await engine.client.measureDevice();
+    } catch (e) {
+      this.measureError = toAppError(e);
+    } finally {
+      this.measuring = false;
+    }
+  }
+
+  override render() {
+    const unavailable = engine.webgpu.state === 'unavailable' || this.infoError?.code === 'webgpu-unavailable';
+    return html`<div class="page device-page">
+      <h1 class="page-title" tabindex="-1">Device</h1>
+      ${unavailable
+        ? html`<cria-problem kind="webgpu" .error=${this.infoError}></cria-problem>`
+        : this.infoError
+          ? html`<cria-problem kind="error" .error=${this.infoError}></cria-problem>`
+          : this.info
+            ? this.details(this.info)
+            : html`<p class="muted" role="status">Asking the GPU…</p>`}
+    </div>`;
+  }
+
+  private details(i: DeviceInfo) {
+    const name = i.description || [i.vendor, i.architecture, i.device].filter(Boolean).join(' ') || 'Unnamed adapter';
+    const otherLimits = Object.keys(i.limits)
+      .filter((k) => !KEY_LIMITS.includes(k))
+      .sort();
+    return html`<section class="section" aria-labelledby="adapter-title">
+        <h2 id="adapter-title">Graphics adapter</h2>
+        <div class="card">
+          <p class="adapter-name"><strong>${name}</strong></p>
+          <dl class="facts">
+            <div><dt>Vendor</dt><dd>${i.vendor || '—'}</dd></div>
+            <div><dt>Architecture</dt><dd>${i.architecture || '—'}</dd></div>
+            ${i.device ? html`<div><dt>Device</dt><dd>${i.device}</dd></div>` : nothing}
+            <div>
+              <dt>16-bit floats (shader-f16)</dt>
+              <dd>${i.f16 ? html`<span class="badge ok">available</span>` : html`<span class="badge">not available</span> <span class="muted small">(Cria works without it)</span>`}</dd>
+            </div>
+            <div>
+              <dt>Kind</dt>
+              <dd>
+                ${i.isFallbackAdapter
+                  ? html`<span class="badge warn">software (fallback) adapter</span> <span class="muted small">It runs on the CPU: expect a few tokens per second at best.</span>`
+                  : 'hardware'}
+              </dd>
+            </div>
+          </dl>
+        </div>
+      </section>
+      <section class="section" aria-labelledby="measure-title">
+        <h2 id="measure-title">Speed</h2>
+        <div class="card">
+          <p>
+            Measure how fast this GPU reads memory and computes. Writing each token reads the whole model once, so memory bandwidth sets the speed: roughly
+            <em>tokens per second ≈ bandwidth ÷ model size</em>.
+          </p>
+          <p>
+            <button type="button" class="button primary" ?disabled=${this.measuring || engine.busy} @click=${() => void this.measure()}>
+              ${this.measuring ? 'Measuring…' : this.measurement ? 'Measure again' : 'Measure'}
+            </button>
+            ${engine.busy ? html`<span class="muted small">(after the model has loaded)</span>` : nothing}
+          </p>
+          ${this.measureError
+            ? this.measureError.code === 'not-implemented'
+              ? html`<p class="notice" role="status">Measuring is not available in this version of Cria yet. ${this.measureError.message}</p>`
+              : html`<p class="notice warn" role="alert"><strong>${this.measureError.title}.</strong> ${this.measureError.message}</p>`
+            : nothing}
+          ${this.measurement ? this.results(this.measurement) : nothing}
+        </div>
+      </section>
+      <section class="section" aria-labelledby="features-title">
+        <h2 id="features-title">Features</h2>
+        ${i.features.length
+          ? html`<ul class="chips">
+              ${[...i.features].sort().map((f) => html`<li class="chip">${f}</li>`)}
+            </ul>`
+          : html`<p class="muted">None beyond core WebGPU.</p>`}
+      </section>
+      <section class="section" aria-labelledby="limits-title">
+        <h2 id="limits-title">Limits</h2>
+        <div class="table-wrap">
+          <table class="limits-table">
+            <caption class="visually-hidden">The adapter's most important limits</caption>
+            <tbody>
+              ${KEY_LIMITS.filter((k) => k in i.limits).map((k) => this.limitRow(k, i.limits[k]))}
+            </tbody>
+          </table>
+        </div>
+        <details class="more-limits">
+          <summary>All ${Object.keys(i.limits).length} limits</summary>
+          <div class="table-wrap">
+            <table class="limits-table">
+              <tbody>
+                ${otherLimits.map((k) => this.limitRow(k, i.limits[k]))}
+              </tbody>
+            </table>
+          </div>
+        </details>
+      </section>`;
+  }
+
+  private limitRow(k: string, v: number) {
+    return html`<tr>
+      <th scope="row"><code>${k}</code></th>
+      <td>${BYTE_LIMITS.has(k) ? `${formatBytes(v)} (${v.toLocaleString()})` : v.toLocaleString()}</td>
+    </tr>`;
+  }
+
+  private results(m: DeviceMeasurement) {
+    const models = [...this.models].sort((a, b) => a.approxBytes - b.approxBytes);
+    return html`<dl class="facts measurement" data-testid="measurement">
+        <div><dt>Memory bandwidth</dt><dd><strong>${m.readGBps.toFixed(1)} GB/s</strong></dd></div>
+        <div><dt>Compute (f32)</dt><dd><strong>${m.fmaGflops.toFixed(0)} GFLOP/s</strong></dd></div>
+        <div><dt>Measured</dt><dd>${formatBytes(m.bytes)} read, ${formatMs(m.ms)} in all</dd></div>
+      </dl>
+      ${models.length
+        ? html`<h3>What that means for the suggested models</h3>
+            <p class="muted small">
+              Estimated writing speed, assuming ${Math.round(DECODE_EFFICIENCY * 100)}% of the measured bandwidth (a rough guide: reading a long prompt, and a long
+              conversation, take extra time).
+            </p>
+            <div class="table-wrap">
+              <table class="estimate-table">
+                <thead>
+                  <tr>
+                    <th scope="col">Model</th>
+                    <th scope="col">Size</th>
+                    <th scope="col">≈ tokens/s</th>
+                    <th scope="col">Verdict</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${models.map((x) => {
+                    const tps = estimateTokensPerSecond(m.readGBps, x.approxBytes);
+                    const v = verdict(tps);
+                    return html`<tr data-verdict=${v}>
+                      <th scope="row">${x.name}</th>
+                      <td>≈ ${formatBytes(x.approxBytes)}</td>
+                      <td>${tps >= 10 ? tps.toFixed(0) : tps.toFixed(1)}</td>
+                      <td><span class="badge ${v === 'good' ? 'ok' : v === 'usable' ? '' : 'warn'}">${VERDICT_LABEL[v]}</span></td>
+                    </tr>`;
+                  })}
+                </tbody>
+              </table>
+            </div>`
+        : nothing}`;
+  }
+}
+customElements.define('cria-device-view', CriaDeviceView);
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'cria-device-view': CriaDeviceView;
+  }
+}
