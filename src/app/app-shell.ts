@@ -39,6 +39,7 @@ export class CriaApp extends LightElement {
     super.connectedCallback();
     this.unroute = onRouteChange((r) => {
       this.route = r;
+      window.scrollTo(0, 0);
       // move focus to the new page's heading, for keyboard and screen-reader users
       this.updateComplete.then(() => this.querySelector<HTMLElement>(`[data-route="${r}"] h1, [data-route="${r}"] .chat-title`)?.focus({ preventScroll: true }));
     });
@@ -52,6 +53,11 @@ export class CriaApp extends LightElement {
   private toggleTheme() {
     this.theme = nextTheme(this.theme);
     applyTheme(this.theme);
+  }
+
+  protected override willUpdate(): void {
+    // style.css: the chat page is one screen tall; the others scroll the document
+    this.dataset.route = this.route;
   }
 
   override render() {

@@ -12,6 +12,8 @@ import { LightElement } from './light-element.ts';
 import { formatMs } from './format.ts';
 import type { StoredMessage } from './conversations.ts';
 
+const ERROR_TITLES: Record<string, string> = { 'device-lost': 'The GPU was reset.', 'context-overflow': 'The conversation is too long.' };
+
 export class CriaChatMessage extends LightElement {
   static override properties = {
     message: { attribute: false },
@@ -92,7 +94,7 @@ export class CriaChatMessage extends LightElement {
         : m.content
           ? html`<div class="msg-body markdown">${unsafeHTML(this.markdown(m.content))}</div>`
           : nothing}
-      ${m.error ? html`<div class="msg-error" role="alert"><strong>${m.error.code === 'device-lost' ? 'The GPU was reset.' : 'The answer failed.'}</strong> ${m.error.message}</div>` : nothing}
+      ${m.error ? html`<div class="msg-error" role="alert"><strong>${ERROR_TITLES[m.error.code] ?? 'The answer failed.'}</strong> ${m.error.message}</div>` : nothing}
       ${this.streaming ? nothing : this.footer(m)}`;
   }
 

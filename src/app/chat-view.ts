@@ -311,6 +311,7 @@ export class CriaChatView extends LightElement {
           <button
             type="button"
             class="button small list-toggle"
+            aria-label="Conversations"
             aria-controls="chat-sidebar"
             aria-expanded=${this.listOpen ? 'true' : 'false'}
             @click=${() => (this.listOpen = !this.listOpen)}
@@ -318,7 +319,7 @@ export class CriaChatView extends LightElement {
             ${iconList()}<span>Chats</span>
           </button>
           <h2 class="chat-title" tabindex="-1" title=${c.title}>${c.title}</h2>
-          <button type="button" class="button small" @click=${() => this.querySelector<CriaChatSettings>('cria-chat-settings')?.open()}>
+          <button type="button" class="button small" aria-label="Chat settings" @click=${() => this.querySelector<CriaChatSettings>('cria-chat-settings')?.open()}>
             ${iconSettings()}<span>Settings</span>
           </button>
         </div>
@@ -370,13 +371,16 @@ export class CriaChatView extends LightElement {
     if (m.kind === 'error') return html`<cria-problem kind="error" .error=${m.error}></cria-problem>`;
     if (m.kind === 'ready' && fallback) {
       return html`<div class="notice warn fallback-notice" role="note" data-testid="fallback-notice">
-        <p><strong>${m.label} has no chat template.</strong> It was probably not trained for conversation, so answers may wander.</p>
         <label class="check">
           <input type="checkbox" .checked=${this.useFallback} @change=${(e: Event) => (this.useFallback = (e.target as HTMLInputElement).checked)} />
-          Use a plain-text template (the conversation as “User:” and “Assistant:” lines)
+          <span><strong>${m.label} has no chat template.</strong> Use a plain-text template (“User:” / “Assistant:” lines)</span>
         </label>
         <details>
-          <summary>What the model sees</summary>
+          <summary>What this means</summary>
+          <p class="small">
+            Chat models ship a template that lays a conversation out the way they were trained to read it. This one has none, so it was probably not trained for
+            conversation and its answers may wander. With the plain-text template, the model sees:
+          </p>
           <pre><code>${FALLBACK_EXAMPLE}</code></pre>
         </details>
       </div>`;

@@ -63,13 +63,13 @@ export class CriaComposer extends LightElement {
       <textarea
         id="composer-input"
         rows="1"
-        placeholder=${this.canSend ? 'Message (Enter to send, Shift+Enter for a new line)' : 'Load a model to start chatting'}
+        placeholder=${this.canSend ? 'Message (Enter sends, Shift+Enter for a new line)' : 'Load a model to start chatting'}
         aria-describedby="composer-hint"
         @keydown=${this.onKey}
       ></textarea>
       ${this.generating
-        ? html`<button type="button" class="button composer-button stop" @click=${this.stop} aria-keyshortcuts="Escape">${iconStop()}<span>Stop</span></button>`
-        : html`<button type="submit" class="button primary composer-button" ?disabled=${!this.canSend}>${iconSend()}<span>Send</span></button>`}
+        ? html`<button type="button" class="button composer-button stop" @click=${this.stop} aria-label="Stop" aria-keyshortcuts="Escape">${iconStop()}<span>Stop</span></button>`
+        : html`<button type="submit" class="button primary composer-button" aria-label="Send" ?disabled=${!this.canSend}>${iconSend()}<span>Send</span></button>`}
       <p id="composer-hint" class="composer-hint muted small">
         ${this.reason ? this.reason : this.generating ? html`Writing… press <kbd>Esc</kbd> to stop.` : nothing}
       </p>

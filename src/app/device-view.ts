@@ -107,7 +107,7 @@ export class CriaDeviceView extends LightElement {
               <dt>16-bit floats (shader-f16)</dt>
               <dd>${i.f16 ? html`<span class="badge ok">available</span>` : html`<span class="badge">not available</span> <span class="muted small">(Cria works without it)</span>`}</dd>
             </div>
-            <div>
+            <div class="wide">
               <dt>Kind</dt>
               <dd>
                 ${i.isFallbackAdapter
