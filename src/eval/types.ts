@@ -1,0 +1,180 @@
+/**
+ * On-device evaluation: the shared vocabulary of tasks, items, results,
+ * runs and reports. Everything here is plain JSON (runs are stored in
+ * IndexedDB item by item and reports are exported as files), and the code in
+ * src/eval/ talks to a model only through `EvalTarget` — in the browser the
+ * client API (`fromClient`), so evaluation measures exactly what users get.
+ */
+import type { ChatMessage, DeviceInfo, EngineStats, ModelInfo, ScoreRequest, ScoreResult } from '../protocol/api.ts';
+
+/** What an evaluation needs from a loaded model. */
+export interface EvalTarget {
+  modelInfo(): Promise<ModelInfo | null>;
+  deviceInfo?(): Promise<DeviceInfo>;
+  tokenize(text: string, opts?: { add_special?: boolean; parse_special?: boolean }): Promise<number[]>;
+  /** log-probabilities of `continuation` after `context` (the engine reuses a shared context prefix) */
+  score(req: ScoreRequest): Promise<ScoreResult>;
+  /** a whole chat answer (greedy when temperature is 0) */
+  chat(req: { messages: ChatMessage[]; max_tokens: number; temperature: number; seed?: number; stop?: string[]; chat_template?: string }): Promise<{
+    text: string;
+    finish_reason: 'stop' | 'length';
+    usage: { prompt_tokens: number; completion_tokens: number; prefill_tokens_per_s: number; decode_tokens_per_s: number; time_to_first_token_ms: number };
+  }>;
+  /** a raw-prompt completion (for generation tasks on base models) */
+  complete(req: { prompt: string | number[]; max_tokens: number; temperature: number; seed?: number; stop?: string[] }): Promise<{
+    text: string;
+    finish_reason: 'stop' | 'length';
+    usage: { prompt_tokens: number; completion_tokens: number; prefill_tokens_per_s: number; decode_tokens_per_s: number; time_to_first_token_ms: number };
+  }>;
+  stats(): Promise<EngineStats>;
+}
+
+/** The kinds of task, each with its own item shape and metrics (src/eval/kinds/<kind>.ts). */
+export type TaskKind = 'perplexity' | 'multiple-choice' | 'letter-choice' | 'generation' | 'judge-single' | 'judge-pairwise' | 'speed';
+
+/** One perplexity document. */
+export interface PerplexityItem {
+  id: string;
+  text: string;
+}
+
+/**
+ * One multiple-choice question, lm-evaluation-harness style: the model's
+ * log-likelihood of each continuation after the shared context.
+ * `letter-choice` tasks use the same items, ColossalEval style: the options
+ * are listed with letters in the prompt and the next-token probability of
+ * each letter decides.
+ */
+export interface ChoiceItem {
+  id: string;
+  category?: string;
+  /** shared context (e.g. "Question: …\nAnswer:") */
+  context: string;
+  /** continuations (e.g. " Paris") */
+  choices: string[];
+  /** index of the right choice */
+  gold: number;
+  /** for letter-choice: the question text and option texts shown with letters */
+  question?: string;
+}
+
+/** A generation item checked by exact match after extraction. */
+export interface GenerationItem {
+  id: string;
+  category?: string;
+  prompt: string;
+  /** accepted answers (compared after extraction and normalization) */
+  answers: string[];
+  /** a regex whose first capture group (or whole match) is the extracted answer; default: the whole trimmed output */
+  extract?: string;
+  max_tokens?: number;
+}
+
+/** A judged question (MT-bench / Vicuna style): one or two turns, an optional reference answer. */
+export interface JudgeItem {
+  id: string;
+  category: string;
+  turns: string[];
+  reference?: string[];
+}
+
+export type TaskItem = PerplexityItem | ChoiceItem | GenerationItem | JudgeItem;
+
+/** A task: items plus what to do with them. Users can write one as JSON/JSONL (docs/eval-format.md). */
+export interface Task {
+  /** stable name, e.g. "hellaswag", "mmlu", "mt-bench" */
+  name: string;
+  /** bump when items or scoring change, so runs of different versions are not compared */
+  version: string;
+  kind: TaskKind;
+  /** where the data came from (URL, file name, fixture) */
+  source: string;
+  items: TaskItem[];
+  /** kind-specific settings, e.g. { window: 512, method: 'llama.cpp' } or { shots: 0 } */
+  options?: Record<string, unknown>;
+}
+
+/** The result of one item, stored as soon as it is done (a run resumes item by item). */
+export interface ItemResult {
+  id: string;
+  category?: string;
+  /** multiple choice: per-choice log-likelihood sums and byte lengths, chosen index, correct? */
+  choice?: { logprobs: number[]; bytes: number[]; pred: number; predNorm: number; gold: number; greedy?: boolean[] };
+  /** perplexity: summed negative log-likelihood (nats), tokens scored, bytes of text */
+  nll?: { sum: number; tokens: number; bytes: number };
+  /** generation: the output, what was extracted, whether it matched */
+  generation?: { output: string; extracted: string; correct: boolean };
+  /** judged: the answers and the judge's verdicts (raw text kept: unparseable ones are counted and shown) */
+  judge?: {
+    answers: string[];
+    /** single grading: 1–10 per turn, null when the verdict could not be parsed */
+    ratings?: (number | null)[];
+    /** pairwise: per turn, the two judgements (A-first and B-first orders) and the combined outcome */
+    pairwise?: { ab: 'A' | 'B' | 'tie' | null; ba: 'A' | 'B' | 'tie' | null; outcome: 'A' | 'B' | 'tie' }[];
+    verdicts: string[];
+  };
+  /** speed measurements */
+  speed?: { loadMs?: number; ttftMs: number; prefillTps: number; decodeTps: number; promptTokens: number; genTokens: number };
+  /** forward tokens the engine evaluated for this item (shared-context reuse shows here) */
+  tokensEvaluated?: number;
+  ms: number;
+  error?: { code: string; message: string };
+}
+
+/** Identity of what was evaluated, recorded with every run. */
+export interface RunIdentity {
+  model: { id: string; cacheId?: string; architecture: string; parameters: number; tensorTypes: Record<string, number>; sha256?: string };
+  /** for judged pairwise tasks: the second contestant; for judged tasks: the judge */
+  modelB?: RunIdentity['model'];
+  judge?: RunIdentity['model'];
+  engine: { name: 'cria'; version: string; backend: string };
+  device?: { vendor: string; architecture: string; description: string; f16: boolean };
+  seed: number;
+  task: { name: string; version: string; kind: TaskKind; source: string; items: number };
+}
+
+export interface Run {
+  id: string;
+  createdAt: number;
+  updatedAt: number;
+  status: 'running' | 'done' | 'failed' | 'stopped';
+  identity: RunIdentity;
+  /** item ids done so far (results are stored separately, one record per item) */
+  done: number;
+  total: number;
+}
+
+/** The report `cria eval` writes and the app renders. Field names are a stable interface. */
+export interface EvalReport {
+  task: string;
+  model: string;
+  n: number;
+  metrics: {
+    acc?: number;
+    acc_stderr?: number;
+    acc_norm?: number;
+    acc_norm_stderr?: number;
+    ppl?: number;
+    bits_per_byte?: number;
+    exact_match?: number;
+    /** judged single: mean rating 1–10 */
+    score?: number;
+    /** judged pairwise: win/tie/loss rates of model A, and "A reaches X% of B" (total score A / total score B) */
+    win_rate?: number;
+    tie_rate?: number;
+    loss_rate?: number;
+    relative_score?: number;
+    /** judged: verdicts that could not be parsed */
+    unparseable?: number;
+    ttft_ms?: number;
+    prefill_tokens_per_s?: number;
+    decode_tokens_per_s?: number;
+    load_ms?: number;
+    [k: string]: number | undefined;
+  };
+  per_category: Record<string, { n: number } & Record<string, number>>;
+  identity: RunIdentity;
+  /** when the run finished; ISO 8601 */
+  date: string;
+  items?: ItemResult[];
+}
