@@ -41,7 +41,7 @@ export class CriaApp extends LightElement {
       this.route = r;
       window.scrollTo(0, 0);
       // move focus to the new page's heading, for keyboard and screen-reader users
-      this.updateComplete.then(() => this.querySelector<HTMLElement>(`[data-route="${r}"] h1, [data-route="${r}"] .chat-title`)?.focus({ preventScroll: true }));
+      this.updateComplete.then(() => this.querySelector<HTMLElement>(`.route-${r} h1, .route-${r} .chat-title`)?.focus({ preventScroll: true }));
     });
   }
 

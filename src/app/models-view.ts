@@ -106,6 +106,8 @@ export class CriaModelsView extends LightElement {
         if (!ok) return;
       }
     }
+    // the progress shows under "Loaded now", at the top of the page
+    this.querySelector('#current-model')?.scrollIntoView({ behavior: 'smooth', block: 'start' });
     await engine.load(r.source, r.label);
   }
 
