@@ -81,11 +81,24 @@ export class CriaChatView extends LightElement {
 
   /** Esc stops an answer from anywhere on the page (a dialog's own Esc closes the dialog instead). */
   private onGlobalKey = (e: KeyboardEvent) => {
-    if (e.key !== 'Escape' || !this.streaming || e.defaultPrevented) return;
+    if (e.key !== 'Escape' || e.defaultPrevented || this.closest('[hidden]')) return;
     if ((e.target as Element | null)?.closest?.('dialog')) return;
-    e.preventDefault();
-    this.stop();
+    if (this.listOpen) {
+      e.preventDefault();
+      this.toggleList(false);
+    } else if (this.streaming) {
+      e.preventDefault();
+      this.stop();
+    }
   };
+
+  /** the phone-width conversation panel: focus moves into it, and back to its button */
+  private toggleList(open: boolean) {
+    this.listOpen = open;
+    this.updateComplete.then(() =>
+      (open ? this.querySelector<HTMLElement>('.conv-open[aria-current="true"], .conv-list-head .button') : this.querySelector<HTMLElement>('.list-toggle'))?.focus(),
+    );
+  }
 
   private async refreshList(selectNewest = false) {
     try {
@@ -304,8 +317,10 @@ export class CriaChatView extends LightElement {
           @new=${() => this.newChat()}
           @rename=${(e: CustomEvent<{ id: string; title: string }>) => void this.rename(e.detail.id, e.detail.title)}
           @delete=${(e: CustomEvent<{ id: string }>) => void this.deleteChat(e.detail.id)}
+          @close=${() => this.toggleList(false)}
         ></cria-conversation-list>
       </aside>
+      ${this.listOpen ? html`<div class="drawer-backdrop" @click=${() => this.toggleList(false)}></div>` : nothing}
       <section class="chat-main" aria-label="Chat">
         <div class="chat-toolbar">
           <button
@@ -314,7 +329,7 @@ export class CriaChatView extends LightElement {
             aria-label="Conversations"
             aria-controls="chat-sidebar"
             aria-expanded=${this.listOpen ? 'true' : 'false'}
-            @click=${() => (this.listOpen = !this.listOpen)}
+            @click=${() => this.toggleList(!this.listOpen)}
           >
             ${iconList()}<span>Chats</span>
           </button>
@@ -340,6 +355,7 @@ export class CriaChatView extends LightElement {
               )}
         </div>
         <cria-composer
+          ?hidden=${engine.webgpu.state === 'unavailable'}
           .generating=${!!this.streaming}
           .canSend=${canSend}
           .reason=${this.composerReason(fallback)}

@@ -2,7 +2,7 @@
  * <cria-conversation-list>: the saved conversations, newest first: open one,
  * start a new one, rename (inline) or delete (asks first, inline). It only
  * raises events; the chat view owns the data.
- *   select {id} · new · rename {id, title} · delete {id}
+ *   select {id} · new · rename {id, title} · delete {id} · close (the phone panel)
  */
 import { html, nothing, type PropertyValues } from 'lit';
 import { repeat } from 'lit/directives/repeat.js';
@@ -44,6 +44,7 @@ export class CriaConversationList extends LightElement {
       <div class="conv-list-head">
         <h2>Conversations</h2>
         <button type="button" class="button small primary" @click=${() => this.emit('new')}>${iconPlus()} New chat</button>
+        <button type="button" class="icon-button conv-close" aria-label="Close the conversation list" @click=${() => this.emit('close')}>✕</button>
       </div>
       ${this.conversations.length === 0 ? html`<p class="muted small conv-empty">No conversations yet. They are kept in this browser only.</p>` : nothing}
       <ul>

@@ -28,7 +28,9 @@ const TITLES: Record<string, string> = {
 export function toAppError(e: unknown): AppError {
   const err = e as { code?: unknown; message?: unknown };
   const code = typeof err?.code === 'string' ? err.code : 'internal';
-  const message = typeof err?.message === 'string' && err.message ? err.message : String(e);
+  const raw = typeof err?.message === 'string' && err.message ? err.message : String(e);
+  // engine messages start in lower case (they read well after "error:" on a command line)
+  const message = raw.charAt(0).toUpperCase() + raw.slice(1);
   return { code, title: TITLES[code] ?? 'Something went wrong', message };
 }
 

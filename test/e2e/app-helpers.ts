@@ -82,3 +82,81 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
       .map((el) => el.outerHTML.slice(0, 120));
   });
 }
+
+/**
+ * Device loss on demand, with nothing changed in the app: evaluated inside
+ * the engine's worker, a wrapper around GPUDevice.prototype.createCommandEncoder
+ * notes every device that records GPU work; loseDevice() destroys them, as a
+ * driver reset would. Call watchDevices() after a model is loaded and before
+ * the request that should register its device (any chat answer does).
+ */
+export async function watchDevices(page: Page): Promise<void> {
+  const worker = await engineWorker(page);
+  await worker.evaluate(() => {
+    const g = globalThis as unknown as { __criaTestDevices?: Set<GPUDevice> };
+    if (g.__criaTestDevices) return;
+    const devices = (g.__criaTestDevices = new Set<GPUDevice>());
+    const create = GPUDevice.prototype.createCommandEncoder;
+    GPUDevice.prototype.createCommandEncoder = function (this: GPUDevice, ...args: Parameters<GPUDevice['createCommandEncoder']>) {
+      devices.add(this);
+      return create.apply(this, args);
+    };
+  });
+}
+
+/** destroy every GPU device seen since watchDevices(); resolves with how many */
+export async function loseDevice(page: Page): Promise<number> {
+  const worker = await engineWorker(page);
+  return worker.evaluate(() => {
+    const devices = (globalThis as unknown as { __criaTestDevices?: Set<GPUDevice> }).__criaTestDevices ?? new Set<GPUDevice>();
+    const n = devices.size;
+    for (const d of devices) d.destroy();
+    devices.clear();
+    return n;
+  });
+}
+
+async function engineWorker(page: Page) {
+  await expect.poll(() => page.workers().some((w) => /engine\.worker/.test(w.url()))).toBe(true);
+  return page.workers().find((w) => /engine\.worker/.test(w.url()))!;
+}
+
+export interface SeedMessage {
+  role: 'user' | 'assistant';
+  content: string;
+  model?: string;
+  stats?: { promptTokens: number; completionTokens: number; prefillTokensPerS: number; decodeTokensPerS: number; timeToFirstTokenMs: number };
+}
+
+/**
+ * Put a conversation straight into the app's IndexedDB (`cria-app`), as if it
+ * had been written earlier; the app must have opened the database once
+ * (any page load does). Reload to see it.
+ */
+export async function seedConversation(page: Page, title: string, messages: SeedMessage[]): Promise<void> {
+  await expect(page.locator('cria-conversation-list')).toBeAttached();
+  await page.evaluate(
+    ({ title, messages }) =>
+      new Promise<void>((resolve, reject) => {
+        const open = indexedDB.open('cria-app');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const now = Date.now();
+          const tx = db.transaction('conversations', 'readwrite');
+          tx.objectStore('conversations').put({
+            id: `seed-${now}`,
+            title,
+            titled: true,
+            systemPrompt: '',
+            messages: messages.map((m, i) => ({ ...m, at: now - (messages.length - i) * 1000 })),
+            createdAt: now,
+            updatedAt: now,
+          });
+          tx.oncomplete = () => (db.close(), resolve());
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+    { title, messages },
+  );
+}

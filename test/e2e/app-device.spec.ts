@@ -1,0 +1,77 @@
+/**
+ * The app's Device page (adapter, f16, features, limits, Measure with what
+ * it means for the catalogue), the theme toggle, and keyboard basics
+ * (a skip link, visible focus).
+ */
+import { expect, test } from '@playwright/test';
+import { unlabelledControls } from './app-helpers.ts';
+
+test('the Device page shows the adapter, f16, features and limits, and measures', async ({ page }) => {
+  await page.goto('/#/device');
+  const route = page.locator('.route-device');
+  await expect(route.getByRole('heading', { name: 'Graphics adapter' })).toBeVisible();
+  await expect(route.locator('.adapter-name')).toContainText(/swiftshader/i);
+  await expect(route.getByText('16-bit floats (shader-f16)')).toBeVisible();
+  await expect(route.locator('.chips .chip').first()).toBeVisible();
+  await expect(route.locator('.limits-table').first()).toContainText('maxStorageBufferBindingSize');
+  await route.getByText(/^All \d+ limits$/).click();
+  await expect(route.locator('.more-limits .limits-table')).toContainText('maxBindGroups');
+  expect(await unlabelledControls(page)).toEqual([]);
+
+  await route.getByRole('button', { name: 'Measure' }).click();
+  // measureDevice() gives numbers, or (in a build without it) says it is not available yet
+  const result = route.getByTestId('measurement').or(route.getByText('Measuring is not available'));
+  await expect(result).toBeVisible({ timeout: 60_000 });
+  if (await route.getByTestId('measurement').isVisible()) {
+    await expect(route.getByTestId('measurement')).toContainText(/[\d.]+ GB\/s/);
+    await expect(route.getByTestId('measurement')).toContainText(/\d+ GFLOP\/s/);
+    const rows = route.locator('.estimate-table tbody tr');
+    await expect(rows).toHaveCount(7);
+    await expect(rows.first()).toContainText('SmolLM2 135M Instruct');
+    await expect(rows.first().locator('.badge')).toHaveText(/runs well|usable|slow/);
+    await expect(route.getByRole('button', { name: 'Measure again' })).toBeEnabled();
+  }
+});
+
+test('the theme toggle goes system → light → dark and is remembered', async ({ page }) => {
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.goto('/');
+  const html = page.locator('html');
+  const toggle = page.getByRole('button', { name: /^Theme: / });
+  await expect(html).not.toHaveAttribute('data-theme');
+  const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const light = await bg();
+  await toggle.click();
+  await expect(html).toHaveAttribute('data-theme', 'light');
+  await toggle.click();
+  await expect(html).toHaveAttribute('data-theme', 'dark');
+  expect(await bg()).not.toBe(light);
+  await page.reload();
+  await expect(html).toHaveAttribute('data-theme', 'dark');
+  await page.getByRole('button', { name: /^Theme: dark/ }).click();
+  await expect(html).not.toHaveAttribute('data-theme');
+  // the system's choice is followed when nothing is picked
+  await page.emulateMedia({ colorScheme: 'dark' });
+  expect(await bg()).not.toBe(light);
+});
+
+test('keyboard: a skip link first, then the navigation, with a visible focus ring', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.locator('.chat-log')).toBeVisible();
+  await page.keyboard.press('Tab');
+  const skip = page.getByRole('link', { name: 'Skip to content' });
+  await expect(skip).toBeFocused();
+  expect((await skip.boundingBox())!.y).toBeGreaterThanOrEqual(0);
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  const chat = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Chat' });
+  await expect(chat).toBeFocused();
+  const outline = await chat.evaluate((el) => getComputedStyle(el).outlineStyle + ' ' + getComputedStyle(el).outlineWidth);
+  expect(outline).toMatch(/solid [1-9]/);
+  // the navigation works from the keyboard
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(/#\/models$/);
+  await expect(page.locator('.route-models')).toBeVisible();
+  await expect(page.locator('.route-chat')).toBeHidden();
+});
