@@ -123,6 +123,17 @@ export async function createGpu(opts: CreateGpuOptions = {}): Promise<GpuContext
   };
 }
 
+const CPU_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|basic render|software/i;
+
+/**
+ * WebGPU implemented on the CPU: isFallbackAdapter, or a known software rasterizer by name.
+ * Kernels pick their CPU-adapter plan by it (few invocations doing long sequential work, few
+ * barriers), since what suits a GPU (many threads, coalesced loads) is slow there.
+ */
+export function isCpuAdapter(info: Pick<DeviceInfo, 'isFallbackAdapter' | 'vendor' | 'architecture' | 'device' | 'description'>): boolean {
+  return info.isFallbackAdapter || CPU_ADAPTER.test([info.vendor, info.architecture, info.device, info.description].join(' '));
+}
+
 /** Throw `limits` unless one binding of `bytes` fits this device. */
 export function checkBinding(ctx: GpuContext, bytes: number, what: string): void {
   const max = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize);

@@ -26,6 +26,7 @@
  * report an absurd speed.
  */
 import type { DeviceMeasurement } from '../protocol/api.ts';
+import { isCpuAdapter } from './device.ts';
 import { CriaError } from '../shared/errors.ts';
 import { Rng } from '../shared/rng.ts';
 import { benchFma as benchFmaReference } from '../reference/bench_fma.ts';
@@ -98,12 +99,7 @@ const FMA_B = 0.1;
 const GPU_SIZES = { readBytes: 256 * MiB, VEC4_PER_THREAD: 16, fmaThreads: 2 ** 20, ITERS: 256 };
 const CPU_SIZES = { readBytes: 32 * MiB, VEC4_PER_THREAD: 256, fmaThreads: 2 ** 14, ITERS: 1024 };
 
-const CPU_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|basic render|software/i;
-
-/** WebGPU implemented on the CPU: isFallbackAdapter, or a known software rasterizer by name. */
-export function isCpuAdapter(info: DeviceInfo): boolean {
-  return info.isFallbackAdapter || CPU_ADAPTER.test([info.vendor, info.architecture, info.device, info.description].join(' '));
-}
+export { isCpuAdapter };
 
 /** Bytes the bandwidth benchmark reads per dispatch on this device (a multiple of the 1 MiB pattern). */
 export function readBytesFor(ctx: GpuContext, opts: MeasureOptions = {}): number {

@@ -4,13 +4,16 @@
  * `matmulPlan` picks the tunables (pure, so tests and benchmarks can name the variant).
  */
 import source from '@kernels/matmul.wgsl?raw';
+import rowwiseSource from '@kernels/matmul_rowwise.wgsl?raw';
 import { CriaError } from '../../shared/errors.ts';
 import { defineKernel, type Variant } from '../kernel.ts';
 import type { Recorder } from '../recorder.ts';
 import { grid1d, type GpuTensor } from '../tensor.ts';
+import { isCpuAdapter } from '../device.ts';
 import type { GpuWeight } from '../weights.ts';
 
 export const matmulKernel = defineKernel('matmul', source);
+export const matmulRowwiseKernel = defineKernel('matmul_rowwise', rowwiseSource);
 
 /** Bounds of the kernel's register arrays (MAX_ROWS, MAX_TOKENS, MAX_ACC in matmul.wgsl). */
 const MAX_ROWS = 8;
@@ -55,8 +58,17 @@ export function matmulVariant(w: GpuWeight, plan: MatmulPlan): Variant {
   return { libs: [w.lib], overrides: { ...plan } };
 }
 
+export interface MatmulOptions {
+  /**
+   * `workgroup`: rows per workgroup, threads along the row, coalesced loads (GPUs);
+   * `rowwise`: one invocation per row, no barriers (CPU adapters such as SwiftShader).
+   * Default: chosen from the device (isCpuAdapter).
+   */
+  plan?: 'workgroup' | 'rowwise';
+}
+
 /** y [x.rows, w.rows] = x [x.rows, w.cols] · Wᵀ (+ bias [w.rows], stored as f32). */
-export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeight): GpuTensor {
+export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeight, opts: MatmulOptions = {}): GpuTensor {
   if (x.cols !== w.cols) throw new CriaError('internal', `matmul ${w.name}: x has ${x.cols} columns, the weight rows have ${w.cols}`);
   if (bias && (bias.cols * bias.rows !== w.rows || bias.lib.name !== 'dequant_f32')) {
     throw new CriaError('internal', `matmul ${w.name}: bias ${bias.name} must be ${w.rows} f32 values (has ${bias.cols * bias.rows}, ${bias.lib.name})`);
@@ -64,6 +76,17 @@ export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeig
   const n = x.rows;
   const y: GpuTensor = { rows: n, cols: w.rows, buffer: rec.temp(n * w.rows * 4) };
   if (n === 0 || w.rows === 0) return y;
+  if ((opts.plan ?? (isCpuAdapter(rec.ctx.info) ? 'rowwise' : 'workgroup')) === 'rowwise') {
+    const WG = 64;
+    rec.dispatch({
+      kernel: matmulRowwiseKernel,
+      variant: { libs: [w.lib], overrides: { WG, TOKENS: n > 1 ? 4 : 1 } },
+      params: { cols: w.cols, rows: w.rows, n_tokens: n, d_off: w.dOffsetWords, has_bias: bias ? 1 : 0 },
+      bindings: [w.buffer, x.buffer, bias?.buffer ?? x.buffer, y.buffer],
+      grid: grid1d(Math.ceil(w.rows / WG)),
+    });
+    return y;
+  }
   const plan = matmulPlan(n, w.cols, w.lib.chunk, rec.device.limits);
   rec.dispatch({
     kernel: matmulKernel,

@@ -1,5 +1,6 @@
 /**
- * matmul on WebGPU (with every dequantizer library) vs src/reference/matmul.ts:
+ * matmul on WebGPU (with every dequantizer library, both plans: kernels/matmul.wgsl for GPUs and
+ * kernels/matmul_rowwise.wgsl for CPU adapters) vs src/reference/matmul.ts:
  * random weights are quantized with ggml's reference quantizers
  * (src/formats/quant.ts), uploaded in the GPU layout, and multiplied with
  * seeded activations, for decode (n = 1) and prefill (n > 1) shapes.
@@ -23,13 +24,15 @@
 import { ggmlTypeByName, type GgmlTypeInfo } from '../../../src/formats/ggml-types.ts';
 import { dequantize, quantize } from '../../../src/formats/quant.ts';
 import { variantKey } from '../../../src/gpu/kernel.ts';
-import { matmul, matmulKernel, matmulPlan } from '../../../src/gpu/kernels/matmul.ts';
+import { matmul, matmulKernel, matmulPlan, matmulRowwiseKernel } from '../../../src/gpu/kernels/matmul.ts';
 import { DEQUANT_LIBS, uploadWeight } from '../../../src/gpu/weights.ts';
 import { matmul as reference } from '../../../src/reference/matmul.ts';
 import { compare, defineSuite } from '../harness/suite.ts';
 
 interface Case {
   type: string;
+  /** both plans run on every adapter: `workgroup` (GPUs) and `rowwise` (CPU adapters) */
+  plan: 'workgroup' | 'rowwise';
   n: number;
   rows: number;
   cols: number;
@@ -47,11 +50,11 @@ const DEFAULT_LIMITS = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkg
  */
 const FULL = new Set(['F16', 'Q4_0', 'Q8_0']);
 
-const shapes = (type: string): Omit<Case, 'type'>[] => {
+const shapes = (type: string): Omit<Case, 'type' | 'plan'>[] => {
   const block = ggmlTypeByName(type)!.blockSize;
   // realistic hidden/FFN sizes (SmolLM2-135M 576/1536, Qwen2-0.5B 896, 1–2B models 2048); K-quants need × 256
   const real = [576, 896, 1536, 2048].map((c) => (c % block === 0 ? c : Math.ceil(c / block) * block));
-  const out: Omit<Case, 'type'>[] = [
+  const out: Omit<Case, 'type' | 'plan'>[] = [
     { n: 1, rows: 7, cols: real[0], bias: true },
     { n: 1, rows: 61, cols: real[0], bias: false },
     { n: 5, rows: 7, cols: real[0], bias: false },
@@ -80,7 +83,9 @@ const shapes = (type: string): Omit<Case, 'type'>[] => {
   return out;
 };
 
-const cases: Case[] = [...DEQUANT_LIBS.keys()].sort().flatMap((type) => shapes(type).map((s) => ({ type, ...s })));
+const cases: Case[] = (['workgroup', 'rowwise'] as const).flatMap((plan) =>
+  [...DEQUANT_LIBS.keys()].sort().flatMap((type) => shapes(type).map((s) => ({ type, plan, ...s }))),
+);
 
 function weightOf(type: GgmlTypeInfo, rows: number, cols: number, bytes: Uint8Array) {
   return { type, dims: [cols, rows], bytes };
@@ -89,9 +94,10 @@ function weightOf(type: GgmlTypeInfo, rows: number, cols: number, bytes: Uint8Ar
 export default defineSuite<Case>({
   kernel: 'matmul',
   cases,
-  name: (c) => `${c.type} n=${c.n} ${c.rows}×${c.cols}${c.bias ? ' +bias' : ''}`,
+  name: (c) => `${c.plan} ${c.type} n=${c.n} ${c.rows}×${c.cols}${c.bias ? ' +bias' : ''}`,
   variant: (c) => {
     const lib = DEQUANT_LIBS.get(c.type)!;
+    if (c.plan === 'rowwise') return variantKey(matmulRowwiseKernel, { libs: [lib], overrides: { WG: 64, TOKENS: c.n > 1 ? 4 : 1 } });
     return variantKey(matmulKernel, { libs: [lib], overrides: { ...matmulPlan(c.n, c.cols, lib.chunk, DEFAULT_LIMITS) } });
   },
   async run(h, c) {
@@ -104,7 +110,7 @@ export default defineSuite<Case>({
     const w = uploadWeight(h.rec, 'w', type, [c.cols, c.rows], bytes);
     const b = bias ? uploadWeight(h.rec, 'bias', ggmlTypeByName('F32')!, [c.rows], new Uint8Array(bias.buffer)) : undefined;
     const plan = matmulPlan(c.n, c.cols, w.lib.chunk, h.rec.device.limits);
-    const got = await h.read(matmul(h.rec, h.tensor(c.n, c.cols, x), w, b));
+    const got = await h.read(matmul(h.rec, h.tensor(c.n, c.cols, x), w, b, { plan: c.plan }));
     w.buffer.destroy();
     b?.buffer.destroy();
 
@@ -125,14 +131,15 @@ export default defineSuite<Case>({
     const chunk = w.lib.chunk;
     const K = plan.ROWS * plan.TOKENS;
     const G = Math.min(plan.WG / K, 8);
-    const D = Math.ceil(c.cols / (chunk * plan.WG)) * chunk + 1 + plan.WG / G + G + 1;
+    // rowwise: one invocation adds the whole row in order (cols terms, + the bias)
+    const D = c.plan === 'rowwise' ? c.cols + 1 : Math.ceil(c.cols / (chunk * plan.WG)) * chunk + 1 + plan.WG / G + G + 1;
     const u = 2 ** -24;
     const gamma = ((D + 3) * u) / (1 - (D + 3) * u);
     return compare(got, want, {
       atol: gamma * maxS,
       rtol: 0,
       nmse: gamma ** 2 * (sumY2 > 0 ? sumS2 / sumY2 : 1),
-      why: `f32 sum of ${D} steps vs float64: γ_${D + 3}·Σ|W·x| (max Σ|W·x| = ${maxS.toPrecision(3)}, WG ${plan.WG} ROWS ${plan.ROWS} TOKENS ${plan.TOKENS})`,
+      why: `f32 sum of ${D} steps vs float64: γ_${D + 3}·Σ|W·x| (max Σ|W·x| = ${maxS.toPrecision(3)}, ${c.plan === 'rowwise' ? 'rowwise' : `WG ${plan.WG} ROWS ${plan.ROWS} TOKENS ${plan.TOKENS}`})`,
     });
   },
 });
