@@ -326,16 +326,15 @@ export class CriaChatView extends LightElement {
           <button
             type="button"
             class="button small list-toggle"
-            aria-label="Conversations"
             aria-controls="chat-sidebar"
             aria-expanded=${this.listOpen ? 'true' : 'false'}
             @click=${() => this.toggleList(!this.listOpen)}
           >
-            ${iconList()}<span>Chats</span>
+            ${iconList()}<span class="visually-hidden">Conversations</span>
           </button>
           <h2 class="chat-title" tabindex="-1" title=${c.title}>${c.title}</h2>
-          <button type="button" class="button small" aria-label="Chat settings" @click=${() => this.querySelector<CriaChatSettings>('cria-chat-settings')?.open()}>
-            ${iconSettings()}<span>Settings</span>
+          <button type="button" class="button small settings-button" @click=${() => this.querySelector<CriaChatSettings>('cria-chat-settings')?.open()}>
+            ${iconSettings()}<span class="button-text">Settings</span>
           </button>
         </div>
         ${this.banner(fallback)}

@@ -11,6 +11,7 @@ import './device.css';
 import { applyTheme } from './theme.ts';
 import { engine } from './engine-state.ts';
 import { fileNameOf } from './catalogue.ts';
+import { showPwaNotices } from './pwa-notices.ts';
 import './app-shell.ts';
 
 export { notify } from './notices.ts';
@@ -24,6 +25,7 @@ export async function startApp(root: HTMLElement | null = document.getElementByI
   started = true;
   applyTheme();
   root.replaceChildren(document.createElement('cria-app'));
+  showPwaNotices();
   await engine.checkWebGpu();
   const model = new URLSearchParams(location.search).get('model');
   if (model && engine.webgpu.state === 'available') await engine.load({ url: model }, fileNameOf(model));

@@ -96,7 +96,7 @@ for (const vp of VIEWPORTS) {
         await expect(page.locator('.chat-sidebar')).toBeHidden();
       }
 
-      await page.getByRole('button', { name: 'Chat settings' }).click();
+      await page.getByRole('button', { name: 'Settings', exact: true }).click();
       await expect(page.getByRole('dialog', { name: 'Chat settings' })).toBeVisible();
       await shoot(page, testInfo, 'chat-settings');
       await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();

@@ -94,7 +94,7 @@ test('Stop (the button, or Esc) ends an answer while it streams', async ({ page 
 test('a fixed seed repeats an answer on Regenerate; editing a message resends from there', async ({ page }) => {
   await openWithModel(page, model);
   // settings: a seed and a short answer
-  await page.getByRole('button', { name: 'Chat settings' }).click();
+  await page.getByRole('button', { name: 'Settings', exact: true }).click();
   const dialog = page.getByRole('dialog', { name: 'Chat settings' });
   await dialog.getByRole('spinbutton', { name: 'Seed' }).fill('42');
   await dialog.getByRole('spinbutton', { name: 'Seed' }).press('Tab');
@@ -127,7 +127,7 @@ test('a fixed seed repeats an answer on Regenerate; editing a message resends fr
 
   // the settings are remembered across a reload
   await page.reload();
-  await page.getByRole('button', { name: 'Chat settings' }).click();
+  await page.getByRole('button', { name: 'Settings', exact: true }).click();
   await expect(page.getByRole('dialog').getByRole('spinbutton', { name: 'Seed' })).toHaveValue('42');
   await expect(page.getByRole('dialog').getByRole('textbox', { name: /System prompt/ })).toHaveValue('A story for children.');
 });
