@@ -21,6 +21,10 @@ export interface DeviceInfo {
   limits: Record<string, number>;
   /** shader-f16 is available and enabled on the device */
   f16: boolean;
+  /** the `subgroups` feature is enabled, and the adapter's subgroup sizes (when it reports them) */
+  subgroups: boolean;
+  subgroupMinSize?: number;
+  subgroupMaxSize?: number;
 }
 
 export interface GpuContext {
@@ -103,6 +107,9 @@ export async function createGpu(opts: CreateGpuOptions = {}): Promise<GpuContext
     features: [...device.features].sort(),
     limits: readLimits(device.limits),
     f16: device.features.has('shader-f16'),
+    subgroups: device.features.has('subgroups' as GPUFeatureName),
+    subgroupMinSize: (ai as GPUAdapterInfo & { subgroupMinSize?: number })?.subgroupMinSize,
+    subgroupMaxSize: (ai as GPUAdapterInfo & { subgroupMaxSize?: number })?.subgroupMaxSize,
   };
   const limits = readLimits(device.limits);
   for (const [k, v] of Object.entries(opts.limits ?? {})) if (v !== undefined) limits[k] = Math.min(limits[k] ?? v, v);

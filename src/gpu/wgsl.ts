@@ -95,7 +95,10 @@ export function encodeStruct(layout: StructLayout, values: Record<string, number
 /** Prepend libraries and substitute `{{NAME}}` placeholders. */
 export function assemble(source: string, libs: readonly string[] = [], vars: Record<string, string> = {}): string {
   const used = new Set<string>();
-  const text = [...libs, source].join('\n');
+  // directives (`enable subgroups;`) must precede every declaration: hoist them above the libraries
+  const directives: string[] = [];
+  const body = [...libs, source].map((part) => part.replace(/^\s*(?:(?:enable|requires)\s[^;]*|diagnostic\s*\([^)]*\)\s*);[ \t]*$/gm, (d) => (directives.push(d.trim()), '')));
+  const text = [...new Set(directives), ...body].join('\n');
   const out = text.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     if (!(name in vars)) throw new CriaError('internal', `WGSL placeholder {{${name}}} has no value`);
     used.add(name);

@@ -38,6 +38,8 @@ export interface CaseResult {
   ms: number;
   comparison?: Comparison;
   error?: string;
+  /** why the case did not run on this device (reported loudly, not counted as passed) */
+  skipped?: string;
 }
 
 export interface Harness {
@@ -61,6 +63,8 @@ export interface KernelSuite<C> {
   /** the variant key(s) exercised, for failure messages */
   variant?(c: C): string;
   run(h: Harness, c: C): Promise<Comparison>;
+  /** a reason this case cannot run on this device (e.g. a missing feature), or undefined */
+  skip?(h: Harness, c: C): string | undefined;
 }
 
 export function defineSuite<C>(s: KernelSuite<C>): KernelSuite<C> {
@@ -139,6 +143,12 @@ export async function runSuite<C>(suite: KernelSuite<C>): Promise<CaseResult[]> 
     const variant = suite.variant?.(c) ?? suite.kernel;
     try {
       const h = await makeHarness();
+      const skipped = suite.skip?.(h, c);
+      if (skipped) {
+        h.dispose();
+        out.push({ name, variant, ms: 0, skipped });
+        continue;
+      }
       try {
         const comparison = await suite.run(h, c);
         out.push({ name, variant, ms: performance.now() - t0, comparison });

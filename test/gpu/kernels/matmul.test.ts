@@ -24,15 +24,15 @@
 import { ggmlTypeByName, type GgmlTypeInfo } from '../../../src/formats/ggml-types.ts';
 import { dequantize, quantize } from '../../../src/formats/quant.ts';
 import { variantKey } from '../../../src/gpu/kernel.ts';
-import { matmul, matmulKernel, matmulPlan, matmulRowwiseKernel } from '../../../src/gpu/kernels/matmul.ts';
+import { matmul, matmulKernel, matmulPlan, matmulRowwiseKernel, matmulSubgroupKernel } from '../../../src/gpu/kernels/matmul.ts';
 import { DEQUANT_LIBS, uploadWeight } from '../../../src/gpu/weights.ts';
 import { matmul as reference } from '../../../src/reference/matmul.ts';
 import { compare, defineSuite } from '../harness/suite.ts';
 
 interface Case {
   type: string;
-  /** both plans run on every adapter: `workgroup` (GPUs) and `rowwise` (CPU adapters) */
-  plan: 'workgroup' | 'rowwise';
+  /** every plan runs on every adapter that can: `workgroup`, `rowwise` (CPU adapters), `subgroup` (needs the subgroups feature) */
+  plan: 'workgroup' | 'rowwise' | 'subgroup';
   n: number;
   rows: number;
   cols: number;
@@ -83,7 +83,7 @@ const shapes = (type: string): Omit<Case, 'type' | 'plan'>[] => {
   return out;
 };
 
-const cases: Case[] = (['workgroup', 'rowwise'] as const).flatMap((plan) =>
+const cases: Case[] = (['workgroup', 'rowwise', 'subgroup'] as const).flatMap((plan) =>
   [...DEQUANT_LIBS.keys()].sort().flatMap((type) => shapes(type).map((s) => ({ type, plan, ...s }))),
 );
 
@@ -98,8 +98,10 @@ export default defineSuite<Case>({
   variant: (c) => {
     const lib = DEQUANT_LIBS.get(c.type)!;
     if (c.plan === 'rowwise') return variantKey(matmulRowwiseKernel, { libs: [lib], overrides: { WG: 64, TOKENS: c.n > 1 ? 4 : 1 } });
+    if (c.plan === 'subgroup') return variantKey(matmulSubgroupKernel, { libs: [lib], overrides: { ROWS: 4, TOKENS: c.n > 1 ? 4 : 1 } });
     return variantKey(matmulKernel, { libs: [lib], overrides: { ...matmulPlan(c.n, c.cols, lib.chunk, DEFAULT_LIMITS) } });
   },
+  skip: (h, c) => (c.plan === 'subgroup' && !(h.ctx.info.subgroups && h.ctx.info.subgroupMinSize) ? 'this device has no subgroups feature (or reports no subgroup size)' : undefined),
   async run(h, c) {
     const type = ggmlTypeByName(c.type)!;
     const bytes = quantize(type, h.randn(c.rows * c.cols, 11, 0.5));
@@ -131,15 +133,20 @@ export default defineSuite<Case>({
     const chunk = w.lib.chunk;
     const K = plan.ROWS * plan.TOKENS;
     const G = Math.min(plan.WG / K, 8);
-    // rowwise: one invocation adds the whole row in order (cols terms, + the bias)
-    const D = c.plan === 'rowwise' ? c.cols + 1 : Math.ceil(c.cols / (chunk * plan.WG)) * chunk + 1 + plan.WG / G + G + 1;
+    // rowwise: one invocation adds the whole row in order (cols terms, + the bias);
+    // subgroup: each lane a strided share, then subgroupAdd (at most S − 1 more additions, however it is done)
+    const S = h.ctx.info.subgroupMaxSize ?? 128;
+    const D =
+      c.plan === 'rowwise' ? c.cols + 1
+      : c.plan === 'subgroup' ? Math.ceil(c.cols / chunk / (h.ctx.info.subgroupMinSize ?? 1)) * chunk + 1 + S + 1
+      : Math.ceil(c.cols / (chunk * plan.WG)) * chunk + 1 + plan.WG / G + G + 1;
     const u = 2 ** -24;
     const gamma = ((D + 3) * u) / (1 - (D + 3) * u);
     return compare(got, want, {
       atol: gamma * maxS,
       rtol: 0,
       nmse: gamma ** 2 * (sumY2 > 0 ? sumS2 / sumY2 : 1),
-      why: `f32 sum of ${D} steps vs float64: γ_${D + 3}·Σ|W·x| (max Σ|W·x| = ${maxS.toPrecision(3)}, ${c.plan === 'rowwise' ? 'rowwise' : `WG ${plan.WG} ROWS ${plan.ROWS} TOKENS ${plan.TOKENS}`})`,
+      why: `f32 sum of ${D} steps vs float64: γ_${D + 3}·Σ|W·x| (max Σ|W·x| = ${maxS.toPrecision(3)}, ${c.plan === 'workgroup' ? `WG ${plan.WG} ROWS ${plan.ROWS} TOKENS ${plan.TOKENS}` : c.plan})`,
     });
   },
 });
