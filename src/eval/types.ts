@@ -7,25 +7,41 @@
  */
 import type { ChatMessage, DeviceInfo, EngineStats, ModelInfo, ScoreRequest, ScoreResult } from '../protocol/api.ts';
 
+/** How a generation ended, and what it cost (the engine's `usage`). */
+export interface GenerationUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  prefill_tokens_per_s: number;
+  decode_tokens_per_s: number;
+  time_to_first_token_ms: number;
+  /** prompt tokens actually evaluated (a cached prefix is reused); absent when the target does not say */
+  prefill_tokens?: number;
+}
+
+export interface GenerationOutput {
+  text: string;
+  finish_reason: 'stop' | 'length';
+  usage: GenerationUsage;
+}
+
+/** Per-call options: an abort signal ends the request in the engine. */
+export interface TargetCallOptions {
+  signal?: AbortSignal;
+}
+
 /** What an evaluation needs from a loaded model. */
 export interface EvalTarget {
   modelInfo(): Promise<ModelInfo | null>;
   deviceInfo?(): Promise<DeviceInfo>;
   tokenize(text: string, opts?: { add_special?: boolean; parse_special?: boolean }): Promise<number[]>;
+  /** ids → text (a leading BOS drops the first token's space prefix, as the engine's detokenize does); used for bits per byte */
+  detokenize?(ids: number[]): Promise<string>;
   /** log-probabilities of `continuation` after `context` (the engine reuses a shared context prefix) */
-  score(req: ScoreRequest): Promise<ScoreResult>;
+  score(req: ScoreRequest, opts?: TargetCallOptions): Promise<ScoreResult>;
   /** a whole chat answer (greedy when temperature is 0) */
-  chat(req: { messages: ChatMessage[]; max_tokens: number; temperature: number; seed?: number; stop?: string[]; chat_template?: string }): Promise<{
-    text: string;
-    finish_reason: 'stop' | 'length';
-    usage: { prompt_tokens: number; completion_tokens: number; prefill_tokens_per_s: number; decode_tokens_per_s: number; time_to_first_token_ms: number };
-  }>;
-  /** a raw-prompt completion (for generation tasks on base models) */
-  complete(req: { prompt: string | number[]; max_tokens: number; temperature: number; seed?: number; stop?: string[] }): Promise<{
-    text: string;
-    finish_reason: 'stop' | 'length';
-    usage: { prompt_tokens: number; completion_tokens: number; prefill_tokens_per_s: number; decode_tokens_per_s: number; time_to_first_token_ms: number };
-  }>;
+  chat(req: { messages: ChatMessage[]; max_tokens: number; temperature: number; seed?: number; stop?: string[]; chat_template?: string }, opts?: TargetCallOptions): Promise<GenerationOutput>;
+  /** a raw-prompt completion (for generation tasks on base models); `ignore_eos` keeps decoding to max_tokens (speed) */
+  complete(req: { prompt: string | number[]; max_tokens: number; temperature: number; seed?: number; stop?: string[]; ignore_eos?: boolean }, opts?: TargetCallOptions): Promise<GenerationOutput>;
   stats(): Promise<EngineStats>;
 }
 
@@ -78,7 +94,18 @@ export interface JudgeItem {
   reference?: string[];
 }
 
-export type TaskItem = PerplexityItem | ChoiceItem | GenerationItem | JudgeItem;
+/** One speed measurement: a fixed prompt, then `max_tokens` decoded (end-of-generation ignored). */
+export interface SpeedItem {
+  id: string;
+  /** the prompt text; it is tokenized and cut to `prompt_tokens` (and to what the context leaves room for) */
+  prompt: string;
+  prompt_tokens?: number;
+  max_tokens: number;
+  /** a warm-up run: measured but left out of the metrics */
+  warmup?: boolean;
+}
+
+export type TaskItem = PerplexityItem | ChoiceItem | GenerationItem | JudgeItem | SpeedItem;
 
 /** A task: items plus what to do with them. Users can write one as JSON/JSONL (docs/eval-format.md). */
 export interface Task {
@@ -100,18 +127,32 @@ export interface ItemResult {
   category?: string;
   /** multiple choice: per-choice log-likelihood sums and byte lengths, chosen index, correct? */
   choice?: { logprobs: number[]; bytes: number[]; pred: number; predNorm: number; gold: number; greedy?: boolean[] };
-  /** perplexity: summed negative log-likelihood (nats), tokens scored, bytes of text */
-  nll?: { sum: number; tokens: number; bytes: number };
+  /** perplexity: summed negative log-likelihood (nats), tokens scored, bytes of text; `sumSq` (Σ nll², for llama.cpp's ± estimate) */
+  nll?: { sum: number; tokens: number; bytes: number; sumSq?: number };
   /** generation: the output, what was extracted, whether it matched */
   generation?: { output: string; extracted: string; correct: boolean };
   /** judged: the answers and the judge's verdicts (raw text kept: unparseable ones are counted and shown) */
   judge?: {
+    /** contestant A's answer per turn */
     answers: string[];
+    /** pairwise: contestant B's answer per turn */
+    answersB?: string[];
     /** single grading: 1–10 per turn, null when the verdict could not be parsed */
     ratings?: (number | null)[];
-    /** pairwise: per turn, the two judgements (A-first and B-first orders) and the combined outcome */
-    pairwise?: { ab: 'A' | 'B' | 'tie' | null; ba: 'A' | 'B' | 'tie' | null; outcome: 'A' | 'B' | 'tie' }[];
+    /** pairwise with relative scoring: B's single grades per turn */
+    ratingsB?: (number | null)[];
+    /**
+     * pairwise: per turn, the two judgements (A-first and B-first orders), both expressed for the
+     * contestants (A = contestant A won), and the combined outcome: agreement → that winner,
+     * disagreement → tie (as FastChat counts it), null when either verdict could not be parsed
+     */
+    pairwise?: { ab: 'A' | 'B' | 'tie' | null; ba: 'A' | 'B' | 'tie' | null; outcome: 'A' | 'B' | 'tie' | null }[];
+    /** the judge's raw outputs, in the order of `judgements` */
     verdicts: string[];
+    /** every judge call: which turn, what was judged, with which prompt, what it said and what was parsed */
+    judgements?: Judgement[];
+    /** failures while answering or judging (e.g. a prompt longer than the context), as "A turn 2: message" */
+    errors?: string[];
   };
   /** speed measurements */
   speed?: { loadMs?: number; ttftMs: number; prefillTps: number; decodeTps: number; promptTokens: number; genTokens: number };
@@ -121,9 +162,23 @@ export interface ItemResult {
   error?: { code: string; message: string };
 }
 
+/** One call of the judge model. */
+export interface Judgement {
+  /** 0-based turn */
+  turn: number;
+  /** single-A / single-B: one answer graded; pair-AB: A shown first; pair-BA: B shown first (as "Assistant A") */
+  mode: 'single-A' | 'single-B' | 'pair-AB' | 'pair-BA';
+  /** the judge prompt's name (judge_prompts.jsonl), e.g. "single-v1", "pair-math-v1-multi-turn" */
+  prompt: string;
+  raw: string;
+  /** rating (single), winner in contestant terms (pairwise), null when unparseable */
+  parsed: number | 'A' | 'B' | 'tie' | null;
+  error?: string;
+}
+
 /** Identity of what was evaluated, recorded with every run. */
 export interface RunIdentity {
-  model: { id: string; cacheId?: string; architecture: string; parameters: number; tensorTypes: Record<string, number>; sha256?: string };
+  model: { id: string; cacheId?: string; architecture: string; parameters: number; tensorTypes: Record<string, number>; sha256?: string; nCtx?: number };
   /** for judged pairwise tasks: the second contestant; for judged tasks: the judge */
   modelB?: RunIdentity['model'];
   judge?: RunIdentity['model'];
