@@ -75,3 +75,20 @@ test('keyboard: a skip link first, then the navigation, with a visible focus rin
   await expect(page.locator('.route-models')).toBeVisible();
   await expect(page.locator('.route-chat')).toBeHidden();
 });
+
+test('the app makes no request of its own beyond its origin (no fonts, images or analytics)', async ({ page, baseURL }) => {
+  const foreign: string[] = [];
+  const origin = new URL(baseURL!).origin;
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (!['data:', 'blob:'].includes(u.protocol) && u.origin !== origin) foreign.push(r.url());
+  });
+  for (const hash of ['#/chat', '#/models', '#/device']) {
+    await page.goto(`/${hash}`);
+    await expect(page.locator(`.route-${hash.slice(2)}`)).toBeVisible();
+  }
+  await page.getByRole('button', { name: 'Measure' }).click();
+  await expect(page.getByTestId('measurement').or(page.getByText('Measuring is not available'))).toBeVisible({ timeout: 60_000 });
+  await page.getByRole('button', { name: /^Theme: / }).click();
+  expect(foreign).toEqual([]);
+});

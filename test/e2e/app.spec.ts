@@ -62,6 +62,7 @@ test('an answer streams, shows its speed, and the conversation survives a reload
   expect(text.length).toBeGreaterThan(10);
   // the conversation is listed under its first message
   await expect(page.locator('.conv-item .conv-title')).toHaveText(['Once upon a time']);
+  expect(await unlabelledControls(page)).toEqual([]);
 
   await page.reload();
   await expect(page.locator('.conv-item .conv-title')).toHaveText(['Once upon a time']);
