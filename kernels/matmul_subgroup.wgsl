@@ -1,8 +1,3 @@
-enable subgroups;
-// subgroupAdd below runs where every lane of a subgroup agrees (its row loop is per subgroup);
-// the analysis cannot see that subgroups are contiguous ranges of invocations
-diagnostic(off, subgroup_uniformity);
-
 // matmul_subgroup: y[t, o] = Σ_i W[o, i] · x[t, i] (+ bias[o])     (the matrix product, with subgroups)
 //
 // One subgroup per output row at a time: the lanes walk the row's chunks side by side (lane j takes
@@ -27,6 +22,11 @@ diagnostic(off, subgroup_uniformity);
 // Tunables (override): WG threads per workgroup (a multiple of the subgroup size, default 64);
 //   ROWS rows per subgroup (default 4); TOKENS 1 (decode) or 4 (prefill: four sums per lane).
 // Reference: src/reference/matmul.ts
+
+enable subgroups;
+// subgroupAdd below runs where every lane of a subgroup agrees (its row loop is per subgroup);
+// the analysis cannot see that subgroups are contiguous ranges of invocations
+diagnostic(off, subgroup_uniformity);
 
 struct Params {
   cols: u32,
