@@ -418,7 +418,9 @@ export class CriaChatView extends LightElement {
       <p class="chat-empty-title">No model loaded</p>
       <p class="muted">Pick a small model to start. It is downloaded once, kept in this browser, and runs on your GPU: nothing you type leaves this device.</p>
       <p class="chat-empty-actions">
-        ${last ? html`<button type="button" class="button primary" @click=${() => void engine.load({ cached: last.cacheId }, last.label)}>Continue with ${last.label}</button>` : nothing}
+        ${last ? html`<button type="button" class="button primary" @click=${() => void engine.load({ cached: last.cacheId }, last.label).then((ok) => ok || engine.forgetLastVisit())}>
+              Continue with ${last.label}
+            </button>` : nothing}
         ${s
           ? html`<button type="button" class=${last ? 'button' : 'button primary'} @click=${() => void engine.load({ url: s.url }, s.name)}>
               Load ${s.name} (about ${formatBytes(s.approxBytes)})
