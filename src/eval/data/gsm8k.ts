@@ -7,8 +7,8 @@
 import type { GenerationItem, Task } from '../types.ts';
 import { isObj, isStr, need, parseJsonl } from './parse.ts';
 
-/** the last number in the text (the lookahead forbids any digit after it) */
-export const LAST_NUMBER = '(-?[0-9][0-9.,]*)(?!.*[0-9])';
+/** the last number in the text: digits with "," groups and a decimal part, no trailing "." (the lookahead forbids any digit after it) */
+export const LAST_NUMBER = '(-?[0-9](?:[0-9,]*[0-9])?(?:\\.[0-9]+)?)(?!.*[0-9])';
 
 export function parseGsm8k(text: string, source = 'gsm8k.jsonl'): GenerationItem[] {
   return parseJsonl(text, source).map(({ line, value: v }, i) => {
