@@ -13,7 +13,7 @@ import { engine, StateController } from './engine-state.ts';
 import { defaultModel, loadCatalogue, type CatalogueModel } from './catalogue.ts';
 import { deleteConversation, listConversations, newConversation, saveConversation, titleFrom, type Conversation, type StoredMessage } from './conversations.ts';
 import { loadDefaultSystemPrompt, loadSampling, saveSampling, type SamplingSettings } from './sampling-settings.ts';
-import { FALLBACK_EXAMPLE, FALLBACK_STOP, FALLBACK_TEMPLATE } from './fallback-template.ts';
+import { FALLBACK_EXAMPLE, FALLBACK_STOP, FALLBACK_TEMPLATE } from '../ui/fallback-template.ts';
 import { errorCode, toAppError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { iconList, iconSettings } from './icons.ts';

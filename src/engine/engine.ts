@@ -366,7 +366,11 @@ export class Engine implements EngineApi {
     if (room <= 0) {
       throw new CriaError('context-overflow', `the prompt is ${prompt.length} tokens but the context holds ${m.session.nCtx}; shorten the conversation`, { promptTokens: prompt.length, nCtx: m.session.nCtx });
     }
-    const maxTokens = req.max_tokens ?? Math.min(DEFAULT_MAX_TOKENS, room);
+    // at most what the context has room for: the answer then ends with finish_reason "length"
+    if (req.max_tokens !== undefined && !(Number.isInteger(req.max_tokens) && req.max_tokens >= 0)) {
+      throw new CriaError('bad-argument', `max_tokens ${req.max_tokens} must be a whole number ≥ 0`);
+    }
+    const maxTokens = Math.min(req.max_tokens ?? DEFAULT_MAX_TOKENS, room);
     const stop = req.stop === undefined ? [] : Array.isArray(req.stop) ? req.stop : [req.stop];
     const wantLogprobs = !!req.logprobs;
     const topN = req.top_logprobs ?? 0;

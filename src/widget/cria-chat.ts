@@ -20,7 +20,7 @@ import { AsyncQueue } from '../client/queue.ts';
 import { CriaError, type ErrorCode } from '../shared/errors.ts';
 import { renderMarkdown } from '../ui/markdown.ts';
 import { ENGINE_WORKER_URL, startEngineWorker, workerStarted } from './engine-worker.ts';
-import { FALLBACK_STOP, FALLBACK_TEMPLATE } from './fallback-template.ts';
+import { FALLBACK_STOP, FALLBACK_TEMPLATE } from '../ui/fallback-template.ts';
 import { formatBytes, progressFraction, progressText } from './format.ts';
 import { designedMessage, type Action } from './messages.ts';
 import { styles } from './styles.ts';

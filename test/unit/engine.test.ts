@@ -141,6 +141,14 @@ describe('Engine on the CPU reference', () => {
     expect((await e.stats()).tokensEvaluated - before).toBe(1 + 2);
   });
 
+  it('max_tokens beyond the context is cut to the room left, ending with finish_reason length', async () => {
+    const e = await engine();
+    const prompt = Array.from({ length: 120 }, (_, i) => 300 + (i % 50)); // the context holds 128
+    const r = await e.completion({ prompt, max_tokens: 500, temperature: 0, ignore_eos: true });
+    expect(r.choices[0].token_ids.length).toBe(128 - 120);
+    expect(r.choices[0].finish_reason).toBe('length');
+  });
+
   it('errors say what is wrong', async () => {
     const empty = new Engine({ createBackend: async () => new CpuBackend() });
     expect(isCriaError(await fail(empty.completion({ prompt: 'x' })), 'bad-argument')).toBe(true);

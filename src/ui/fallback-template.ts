@@ -1,9 +1,11 @@
 /**
  * The plain-text chat template offered for models that ship none (base
- * models such as stories260K). It is never applied silently: the chat view
- * says so, the user can turn it off, and each answer written through it is
- * marked. It writes "User: …" / "Assistant: …" lines, and the request stops
- * at the next "User:" so the model does not write the user's turn too.
+ * models such as stories260K), shared by the app and the widget. It is never
+ * applied silently: both say so while it is in use (the app lets the user turn
+ * it off and marks every answer written through it; the widget shows a notice
+ * and exposes `usesFallbackTemplate`). It writes "User: …" / "Assistant: …"
+ * lines, and requests stop at the next "User:" so the model does not write the
+ * user's turn too.
  */
 export const FALLBACK_TEMPLATE =
   "{% for message in messages %}{% if message.role == 'system' %}{{ message.content }}\n\n" +
