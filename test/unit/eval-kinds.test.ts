@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseUserTask } from '../../src/eval/data/user.ts';
 import { DEFAULT_TEMPERATURES, fillTemplate, parsePairVerdict, parseRating, temperatureFor } from '../../src/eval/kinds/judge-common.ts';
+import { judgedKinds } from '../../src/eval/kinds/index.ts';
 import { letterPrompt } from '../../src/eval/kinds/letter-choice.ts';
 import { speedTask } from '../../src/eval/kinds/speed.ts';
 import { buildReport, compareReports, itemsToCsv, reportFromStore, reportsToCsv, reportToCsv, reportToJson } from '../../src/eval/report.ts';
@@ -158,6 +159,34 @@ describe('rules', () => {
     expect(parsePairVerdict('[[C]]')).toBe('tie');
     expect(parsePairVerdict('[A]')).toBeNull();
     expect(fillTemplate('{question} / {answer} / {other} {', { question: 'Q {answer}', answer: 'A' })).toBe('Q {answer} / A / {other} {');
+  });
+
+  it('judged metrics from parsed verdicts: win/tie/loss over decided turns, inconsistent → tie, relative score Σ A / Σ B', () => {
+    const r = (id: string, category: string, pairwise: [string | null, string | null, string | null][], ratings: (number | null)[], ratingsB: (number | null)[]) => ({
+      id,
+      category,
+      ms: 1,
+      judge: {
+        answers: [],
+        answersB: [],
+        pairwise: pairwise.map(([ab, ba, outcome]) => ({ ab, ba, outcome }) as never),
+        ratings,
+        ratingsB,
+        verdicts: [],
+        judgements: [...ratings, ...ratingsB].map((x) => ({ turn: 0, mode: 'single-A' as const, prompt: 'single-v1', raw: '', parsed: x })),
+      },
+    });
+    const results = [
+      r('1', 'writing', [['A', 'A', 'A'], ['A', 'B', 'tie']], [8, 6], [4, null]),
+      r('2', 'math', [['B', 'B', 'B'], [null, 'A', null]], [2, 3], [4, 6]),
+    ];
+    const { metrics, per_category } = judgedKinds['judge-pairwise'].aggregate(results);
+    expect(metrics).toMatchObject({ win_rate: 1 / 3, tie_rate: 1 / 3, loss_rate: 1 / 3, decided: 3, undecided: 1, inconsistent: 1, unparseable: 1, verdicts: 8 });
+    expect(metrics.relative_score).toBeCloseTo((8 + 2 + 3) / (4 + 4 + 6), 12); // turn 2 of item 1 has no B rating
+    expect(metrics.score).toBeCloseTo(19 / 4, 12);
+    expect(per_category.writing).toMatchObject({ n: 1, win_rate: 0.5, tie_rate: 0.5, loss_rate: 0 });
+    const single = judgedKinds['judge-single'].aggregate(results);
+    expect(single.metrics).toMatchObject({ score: 19 / 4, score_turn_1: 5, score_turn_2: 4.5, verdicts: 4, unparseable: 0 });
   });
 
   it("FastChat's temperatures per category, overridable", () => {
