@@ -10,14 +10,15 @@
  * architecture, parameters, tensor types) is recorded with the run; resuming with a different
  * model is refused.
  *
- * Errors that belong to one item (its prompt is longer than the context, a bad item) are stored
- * in that item's result and counted in the report; anything else (aborted, device lost, out of
- * memory) stops the run with status "stopped" or "failed" and is rethrown.
+ * An item whose prompt is longer than the model's context gets that error stored as its result
+ * and counted in the report; anything else (aborted, device lost, out of memory) stops the run
+ * with status "stopped" or "failed" and is rethrown. Malformed items are refused before the
+ * first one runs.
  */
 import { CriaError, isCriaError } from '../shared/errors.ts';
 import { aggregate, isJudged, itemKinds, judgedKinds } from './kinds/index.ts';
 import { answerQuestion, judgePrompts, pickPrompt, type Answers, type Contestant, type JudgeContext, type ModelRole } from './kinds/judge-common.ts';
-import { errorOf, isItemError, throwIfAborted, type KindContext } from './kinds/kind.ts';
+import { checkItems, errorOf, isItemError, throwIfAborted, type KindContext } from './kinds/kind.ts';
 import { buildReport } from './report.ts';
 import type { EvalStore } from './store.ts';
 import type { EvalReport, EvalTarget, ItemResult, JudgeItem, Run, RunIdentity, Task } from './types.ts';
@@ -225,7 +226,8 @@ async function runItems(o: RunOptions, runId: string, seed: number, load: Loader
 async function runJudged(o: RunOptions, runId: string, seed: number, load: Loader, run: () => Run, progress: Progress): Promise<ItemResult[]> {
   const kind = judgedKinds[o.task.kind as keyof typeof judgedKinds];
   const items = o.task.items as JudgeItem[];
-  // every judge prompt the items need must be there before any model is loaded
+  // well-formed items, and every judge prompt they need, before any model is loaded
+  checkItems<JudgeItem>(items, o.task.kind, (i) => (Array.isArray(i.turns) && i.turns.length > 0 && i.turns.every((t) => typeof t === 'string') ? (typeof i.category === 'string' ? undefined : 'it has no category') : 'it needs turns (a list of user messages)'));
   const prompts = judgePrompts(o.task);
   for (const item of items) for (let t = 0; t < item.turns.length; t++) pickPrompt(prompts, kind === judgedKinds['judge-single'] ? 'single' : 'pairwise', item, t);
   const finals = new Map((await o.store.getResults(runId)).map((r) => [r.id, r]));

@@ -109,6 +109,14 @@ describe('runs', () => {
     expect(itemsToCsv(results)).toContain('context-overflow');
   });
 
+  it('malformed items are refused before anything runs, naming the item', async () => {
+    const { target } = await stories();
+    const bad = { ...task, items: [...items.slice(0, 2), { id: 'q9', context: 'x', choices: [' a', ''], gold: 0 }] };
+    await expect(runTask({ task: bad, store: new MemoryEvalStore(), loadModel: async () => target })).rejects.toThrow(/item "q9" cannot run as multiple-choice: every choice must be a non-empty string/);
+    const dup = { ...task, items: [items[0], items[0]] };
+    await expect(runTask({ task: dup, store: new MemoryEvalStore(), loadModel: async () => target })).rejects.toThrow(/appears twice/);
+  });
+
   it('records the identity: model, engine version and backend, seed, task', async () => {
     const { target } = await stories();
     const { run, report } = await runTask({ task, store: new MemoryEvalStore(), loadModel: async () => target, seed: 5 });

@@ -16,7 +16,7 @@
  */
 import type { GenerationItem } from '../types.ts';
 import { groupBy, mean, stderr } from '../stats.ts';
-import { generateFitting, opt, type Aggregate, type ItemKind } from './kind.ts';
+import { checkItems, generateFitting, opt, type Aggregate, type ItemKind } from './kind.ts';
 
 export function normalizeAnswer(s: string): string {
   return s
@@ -41,7 +41,19 @@ export function extractAnswer(output: string, pattern: string | undefined): stri
 
 export const generation: ItemKind<GenerationItem> = {
   async units(task) {
-    return task.items as GenerationItem[];
+    return checkItems<GenerationItem>(task.items, 'generation', (i) => {
+      if (typeof i.prompt !== 'string' || i.prompt === '') return 'it needs a prompt';
+      if (!Array.isArray(i.answers) || i.answers.length === 0) return 'it needs at least one accepted answer';
+      const pattern = i.extract ?? task.options?.extract;
+      if (typeof pattern === 'string') {
+        try {
+          new RegExp(pattern, 's');
+        } catch (e) {
+          return `its extraction regex is invalid (${(e as Error).message})`;
+        }
+      }
+      return undefined;
+    });
   },
 
   async run(item, { target, task, signal }) {

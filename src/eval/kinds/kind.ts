@@ -38,9 +38,25 @@ export interface ItemKind<U extends Unit = Unit> {
   aggregate(results: readonly ItemResult[], task?: Pick<Task, 'options'>): Aggregate;
 }
 
-/** Errors that belong to one item (recorded in its result); anything else stops the run. */
+/**
+ * Errors that belong to one item (recorded in its result): its prompt does not fit the model's
+ * context. Anything else (aborted, device lost, no model loaded, …) stops the run; malformed
+ * items are refused before the run starts (`checkItems`).
+ */
 export function isItemError(e: unknown): boolean {
-  return isCriaError(e, 'context-overflow') || isCriaError(e, 'bad-argument');
+  return isCriaError(e, 'context-overflow');
+}
+
+/** Refuse a task whose items a kind cannot run, naming the first bad one. */
+export function checkItems<T extends { id: string }>(items: readonly unknown[], kind: string, problem: (item: T) => string | undefined): T[] {
+  const seen = new Set<string>();
+  for (const x of items as T[]) {
+    const p = x && typeof x === 'object' && typeof x.id === 'string' ? problem(x) : 'it has no id';
+    if (p) throw new CriaError('bad-argument', `item ${JSON.stringify((x as T)?.id)} cannot run as ${kind}: ${p}`);
+    if (seen.has(x.id)) throw new CriaError('bad-argument', `item id ${JSON.stringify(x.id)} appears twice; ids must be unique (runs resume by id)`);
+    seen.add(x.id);
+  }
+  return items as T[];
 }
 
 export function errorOf(e: unknown): { code: string; message: string } {

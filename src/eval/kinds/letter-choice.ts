@@ -19,8 +19,8 @@
  */
 import type { ChoiceItem } from '../types.ts';
 import { argmax, utf8Bytes } from '../stats.ts';
-import { choiceAggregate, scoreChoices } from './multiple-choice.ts';
-import { type ItemKind } from './kind.ts';
+import { choiceAggregate, choiceItemProblem, scoreChoices } from './multiple-choice.ts';
+import { checkItems, type ItemKind } from './kind.ts';
 
 export const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 export const DEFAULT_LETTER_INSTRUCTION = 'The following is a single-choice question on {category}. Answer the question by replying {letters}.';
@@ -41,7 +41,7 @@ export function letterPrompt(item: ChoiceItem, instruction: string | undefined):
 
 export const letterChoice: ItemKind<ChoiceItem> = {
   async units(task) {
-    return task.items as ChoiceItem[];
+    return checkItems<ChoiceItem>(task.items, 'letter-choice', (i) => choiceItemProblem(i, false) ?? (i.choices.length > LETTERS.length ? 'more choices than letters' : undefined));
   },
 
   async run(item, ctx) {

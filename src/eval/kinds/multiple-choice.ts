@@ -18,7 +18,7 @@
  */
 import type { ChoiceItem, ItemResult } from '../types.ts';
 import { argmax, groupBy, mean, stderr, utf8Bytes } from '../stats.ts';
-import { type Aggregate, type ItemKind, type KindContext } from './kind.ts';
+import { checkItems, type Aggregate, type ItemKind, type KindContext } from './kind.ts';
 
 /** Score each continuation after one context, in order (the context stays cached between them). */
 export async function scoreChoices(ctx: KindContext, context: string, continuations: readonly string[]): Promise<{ logprobs: number[]; greedy: boolean[] }> {
@@ -32,14 +32,18 @@ export async function scoreChoices(ctx: KindContext, context: string, continuati
   return { logprobs, greedy };
 }
 
-export function checkChoiceItem(item: ChoiceItem): void {
-  if (!Array.isArray(item.choices) || item.choices.length < 2) throw new Error(`item ${item.id}: needs at least 2 choices`);
-  if (!Number.isInteger(item.gold) || item.gold < 0 || item.gold >= item.choices.length) throw new Error(`item ${item.id}: gold ${item.gold} is not a choice index`);
+/** What makes a choice item unrunnable (undefined when it is fine). */
+export function choiceItemProblem(item: ChoiceItem, needContext: boolean): string | undefined {
+  if (!Array.isArray(item.choices) || item.choices.length < 2) return 'it needs at least 2 choices';
+  if (item.choices.some((c) => typeof c !== 'string' || c === '')) return 'every choice must be a non-empty string';
+  if (!Number.isInteger(item.gold) || item.gold < 0 || item.gold >= item.choices.length) return `gold ${item.gold} is not the index of a choice`;
+  if (needContext ? typeof item.context !== 'string' : typeof (item.question ?? item.context) !== 'string') return needContext ? 'it has no context' : 'it has no question';
+  return undefined;
 }
 
 export const multipleChoice: ItemKind<ChoiceItem> = {
   async units(task) {
-    return task.items as ChoiceItem[];
+    return checkItems<ChoiceItem>(task.items, 'multiple-choice', (i) => choiceItemProblem(i, true));
   },
 
   async run(item, ctx) {

@@ -27,7 +27,7 @@
 import { CriaError } from '../../shared/errors.ts';
 import type { EvalTarget, ItemResult, PerplexityItem, Task } from '../types.ts';
 import { groupBy, utf8Bytes } from '../stats.ts';
-import { opt, type Aggregate, type ItemKind, type Unit } from './kind.ts';
+import { checkItems, opt, type Aggregate, type ItemKind, type Unit } from './kind.ts';
 
 export interface PerplexityUnit extends Unit {
   context: number[];
@@ -88,7 +88,8 @@ export const perplexity: ItemKind<PerplexityUnit> = {
     if (method !== 'llama.cpp' && method !== 'sliding') throw new CriaError('bad-argument', `perplexity method must be "llama.cpp" or "sliding"; got "${method}"`);
     const nCtx = await windowSize(task, target);
     const units: PerplexityUnit[] = [];
-    for (const item of task.items as PerplexityItem[]) {
+    const docs = checkItems<PerplexityItem>(task.items, 'perplexity', (i) => (typeof i.text === 'string' && i.text !== '' ? undefined : 'it needs text'));
+    for (const item of docs) {
       const { ids, bos } = await documentTokens(target, item.text);
       const parts = method === 'llama.cpp' ? llamaCppChunks(ids, bos, nCtx, opt(task, 'chunks', Infinity)) : slidingWindows(ids, nCtx, opt(task, 'stride', Math.floor(nCtx / 2)));
       if (parts.length === 0) {

@@ -15,7 +15,7 @@
 import { CriaError } from '../../shared/errors.ts';
 import type { ItemResult, SpeedItem, Task } from '../types.ts';
 import { median } from '../stats.ts';
-import type { ItemKind } from './kind.ts';
+import { checkItems, type ItemKind } from './kind.ts';
 
 export const DEFAULT_SPEED_PROMPT =
   'The following is a short description of how a mountain village prepares for winter. Every family gathers wood from the forest, ' +
@@ -33,7 +33,7 @@ export function speedTask(opts: { prompt?: string; promptTokens?: number; maxTok
 
 export const speed: ItemKind<SpeedItem> = {
   async units(task) {
-    return task.items as SpeedItem[];
+    return checkItems<SpeedItem>(task.items, 'speed', (i) => (typeof i.prompt !== 'string' || i.prompt === '' ? 'it needs a prompt' : !(Number.isInteger(i.max_tokens) && i.max_tokens > 0) ? 'max_tokens must be a positive whole number' : undefined));
   },
 
   async run(item, { target, signal, loadMs }) {
