@@ -65,6 +65,7 @@ export function compareReports(a: EvalReport, b: EvalReport): ReportComparison {
   if (ta.name !== tb.name) warnings.push(`different tasks: ${ta.name} and ${tb.name}`);
   if (ta.version !== tb.version) warnings.push(`different task versions: ${ta.version} and ${tb.version}`);
   if (ta.items !== tb.items || a.n !== b.n) warnings.push(`different numbers of items: ${a.n} of ${ta.items} and ${b.n} of ${tb.items}`);
+  if (JSON.stringify(ta.options ?? {}) !== JSON.stringify(tb.options ?? {})) warnings.push(`different task options: ${JSON.stringify(ta.options ?? {})} and ${JSON.stringify(tb.options ?? {})}`);
   if (a.identity.engine.version !== b.identity.engine.version) warnings.push(`different engine versions: ${a.identity.engine.version} and ${b.identity.engine.version}`);
   if (a.identity.seed !== b.identity.seed && (ta.kind === 'judge-single' || ta.kind === 'judge-pairwise')) warnings.push(`different seeds: ${a.identity.seed} and ${b.identity.seed}`);
   const per_category: ReportComparison['per_category'] = {};

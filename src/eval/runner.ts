@@ -99,6 +99,13 @@ function checkSameModel(role: ModelRole, stored: RunIdentity['model'] | undefine
   }
 }
 
+/** The options recorded with a run: everything but the judge prompts' text (their names stand for them). */
+export function identityOptions(task: Task): Record<string, unknown> | undefined {
+  if (!task.options) return undefined;
+  const { judge_prompts, ...rest } = task.options;
+  return Array.isArray(judge_prompts) ? { ...rest, judge_prompts: judge_prompts.map((p) => (p as { name?: string }).name) } : rest;
+}
+
 async function identify(task: Task, target: EvalTarget, seed: number): Promise<RunIdentity> {
   const stats = await target.stats();
   let device: RunIdentity['device'];
@@ -113,7 +120,7 @@ async function identify(task: Task, target: EvalTarget, seed: number): Promise<R
     engine: { name: 'cria', version: ENGINE_VERSION, backend: stats.backend },
     ...(device ? { device } : {}),
     seed,
-    task: { name: task.name, version: task.version, kind: task.kind, source: task.source, items: task.items.length },
+    task: { name: task.name, version: task.version, kind: task.kind, source: task.source, items: task.items.length, ...(task.options ? { options: identityOptions(task) } : {}) },
   };
 }
 
@@ -121,6 +128,9 @@ function checkSameTask(run: Run, task: Task): void {
   const t = run.identity.task;
   if (t.name !== task.name || t.version !== task.version || t.kind !== task.kind || t.items !== task.items.length) {
     throw new CriaError('bad-argument', `run ${run.id} is of task ${t.name} v${t.version} (${t.kind}, ${t.items} items), not ${task.name} v${task.version} (${task.kind}, ${task.items.length} items); resume it with the same task`);
+  }
+  if (JSON.stringify(t.options ?? {}) !== JSON.stringify(identityOptions(task) ?? {})) {
+    throw new CriaError('bad-argument', `run ${run.id} used the options ${JSON.stringify(t.options ?? {})}, not ${JSON.stringify(identityOptions(task) ?? {})}; resume it with the same task options`);
   }
 }
 

@@ -185,7 +185,8 @@ export interface RunIdentity {
   engine: { name: 'cria'; version: string; backend: string };
   device?: { vendor: string; architecture: string; description: string; f16: boolean };
   seed: number;
-  task: { name: string; version: string; kind: TaskKind; source: string; items: number };
+  /** `options`: the task's settings that change results (n_ctx, method, max_tokens, …; judge prompts by name only) */
+  task: { name: string; version: string; kind: TaskKind; source: string; items: number; options?: Record<string, unknown> };
 }
 
 export interface Run {

@@ -72,6 +72,7 @@ describe('judge-pairwise on 3 MT-bench questions', () => {
     expect(run.status).toBe('done');
     expect(run.identity.modelB?.id).toBe('stories260K');
     expect(run.identity.judge?.id).toBe('stories260K');
+    expect(run.identity.task.options).toMatchObject({ ...OPTIONS, judge_prompts: PROMPTS.map((p) => p.name) });
 
     // answers: two turns in one conversation, at FastChat's category temperatures
     const answerCalls = h.calls.filter((c) => c.role !== 'judge');

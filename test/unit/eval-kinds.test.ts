@@ -96,6 +96,7 @@ describe('runs', () => {
     const other = await cpuTarget(fixtureBytes('models/random/llama-gqa-q8_0/llama-gqa-q8_0.gguf'), 'random');
     await expect(runTask({ task, store, loadModel: async () => other.target, resume: run.id })).rejects.toThrow(/made with model/);
     await expect(runTask({ task: { ...task, version: '2' }, store, loadModel: async () => target, resume: run.id })).rejects.toThrow(/resume it with the same task/);
+    await expect(runTask({ task: { ...task, options: { x: 1 } }, store, loadModel: async () => target, resume: run.id })).rejects.toThrow(/same task options/);
   });
 
   it('an item longer than the context is recorded with its error and left out of the metrics', async () => {
