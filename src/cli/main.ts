@@ -11,6 +11,7 @@ import { generateCommand } from './commands/generate.ts';
 import { scoreCommand } from './commands/score.ts';
 import { makeBenchModelCommand } from './commands/make-bench-model.ts';
 import { serveCommand } from './commands/serve.ts';
+import { benchCommand } from './commands/bench.ts';
 
 
 const commands: Record<string, Command> = {
@@ -20,6 +21,7 @@ const commands: Record<string, Command> = {
   score: scoreCommand,
   'make-bench-model': makeBenchModelCommand,
   serve: serveCommand,
+  bench: benchCommand,
 };
 
 function help(): string {

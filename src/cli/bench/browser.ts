@@ -1,0 +1,161 @@
+/**
+ * The browser side of `cria bench`: Vite (middleware mode, this repo's config)
+ * behind a Node HTTP server on 127.0.0.1 that
+ * - serves a local MODEL file with Range requests under /__cria/bench/model/,
+ *   with `Cache-Control: no-store`, so every cold load really comes from the
+ *   server and not from Chromium's HTTP cache;
+ * - sends COOP `same-origin` and COEP `require-corp` (and CORP `same-origin`)
+ *   with every response, so the page is cross-origin isolated and wllama can
+ *   use threads (SharedArrayBuffer);
+ * then headless Chromium (chromium.ts: CHROME_PATH or the usual places, the
+ * WebGPU flags) on src/cli/bench/page/bench.html, whose `window.criaBench`
+ * (page/api.ts) is called with page.evaluate.
+ *
+ * Separate from src/cli/browser-engine.ts (which `generate` and `score` use)
+ * because of the headers and because the page holds two engines. Always torn
+ * down at the end, on errors and on Ctrl-C.
+ */
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createServer as createViteServer, type ViteDevServer } from 'vite';
+import { CriaError } from '../../shared/errors.ts';
+import { findChromium, launchChromium, launchPersistentChromium } from '../chromium.ts';
+import type { ModelLocation } from '../model-source.ts';
+import { serveFileWithRanges } from '../serve-range.ts';
+import type { BenchPage, BenchResult } from './page/api.ts';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const PAGE = 'src/cli/bench/page/bench.html';
+const MODEL_ROUTE = '/__cria/bench/model/';
+
+export interface BenchBrowser {
+  /** the model's URL as the page fetches it */
+  modelUrl: string;
+  executable: string;
+  /** Chromium's version, e.g. "140.0.7339.16" */
+  version: string;
+  /** call a function of the page; a failure comes back as `{ error }` */
+  call<K extends keyof BenchPage>(name: K, ...args: Parameters<BenchPage[K]>): Promise<Awaited<ReturnType<BenchPage[K]>>>;
+}
+
+export interface BenchBrowserOptions {
+  /** keep the browser profile here (`--cache DIR`), served from a port derived from the folder */
+  cacheDir?: string;
+  log?: (line: string) => void;
+}
+
+/** Cross-origin isolation for every response (wllama's threads need SharedArrayBuffer). */
+export function setIsolationHeaders(res: { setHeader(name: string, value: string): unknown }): void {
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+  res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
+}
+
+/** A stable port per cache folder (40000–59999, apart from `cria generate --cache`'s), so the page's origin, and its storage, stay the same across runs. */
+export function benchCachePort(dir: string): number {
+  let h = 2166136261;
+  for (const c of resolve(dir)) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  return 40000 + (h % 20000);
+}
+
+export async function withBenchBrowser<T>(location: ModelLocation, fn: (b: BenchBrowser) => Promise<T>, opts: BenchBrowserOptions = {}): Promise<T> {
+  const executable = findChromium(); // a clear error before anything starts
+  const debug = !!process.env.CRIA_DEBUG;
+  let vite: ViteDevServer | undefined;
+  let server: Server | undefined;
+  let browserReady: Promise<Browser | BrowserContext> | undefined;
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      const browser = await browserReady?.catch(() => undefined);
+      await browser?.close().catch(() => undefined);
+      server?.closeAllConnections();
+      await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+      await vite?.close().catch(() => undefined);
+    })());
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\ncria bench: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}\n`);
+    void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  try {
+    const launch = opts.cacheDir ? launchPersistentChromium(opts.cacheDir, { executablePath: executable }) : launchChromium({ executablePath: executable });
+    browserReady = launch.catch((e: Error) => {
+      if (opts.cacheDir && /ProcessSingleton|profile.*in use|SingletonLock/i.test(e.message)) {
+        throw new CriaError('bad-argument', `the cache folder ${opts.cacheDir} is in use by another Chromium (another cria with the same --cache?); wait for it or use another folder`);
+      }
+      const why = debug ? e.message : `${e.message.split('\n')[0]} (CRIA_DEBUG=1 shows more)`;
+      throw new CriaError('bad-argument', `could not start ${executable}: ${why}\nSet CHROME_PATH to a working Chrome or Chromium.`, { chromePath: executable });
+    });
+    browserReady.catch(() => undefined);
+    vite = await createViteServer({
+      root: repoRoot,
+      configFile: resolve(repoRoot, 'vite.config.ts'),
+      // our own optimizer cache: never disturb another dev server's, or a concurrent `cria generate`'s
+      cacheDir: resolve(repoRoot, 'node_modules/.vite-cria-bench'),
+      appType: 'custom',
+      logLevel: debug ? 'warn' : 'error',
+      clearScreen: false,
+      optimizeDeps: { entries: [PAGE, 'src/cli/bench/page/bench.worker.ts'] },
+      server: { middlewareMode: true, hmr: false, ws: false, watch: null, warmup: { clientFiles: [PAGE, 'src/cli/bench/page/bench.ts', 'src/cli/bench/page/bench.worker.ts'] } },
+    });
+    const modelFile = 'path' in location ? location.path : undefined;
+    const modelPath = modelFile ? MODEL_ROUTE + encodeURIComponent(basename(modelFile)) : undefined;
+    const html = await readFile(resolve(repoRoot, PAGE));
+    const middlewares = vite.middlewares;
+    server = createHttpServer((req, res) => {
+      setIsolationHeaders(res);
+      const path = (req.url ?? '').split('?')[0];
+      if (modelFile && path === modelPath) {
+        res.setHeader('Cache-Control', 'no-store');
+        return serveFileWithRanges(req, res, modelFile);
+      }
+      if (path === `/${PAGE}`) {
+        res.setHeader('Content-Type', 'text/html; charset=utf-8');
+        res.end(html);
+        return;
+      }
+      middlewares(req, res, () => {
+        res.statusCode = 404;
+        res.end('not found');
+      });
+    });
+    const port = opts.cacheDir ? benchCachePort(opts.cacheDir) : 0;
+    const origin = await new Promise<string>((ok, fail) => {
+      server!.once('error', (e: NodeJS.ErrnoException) =>
+        fail(e.code === 'EADDRINUSE' ? new CriaError('bad-argument', `port ${port} (fixed for --cache ${opts.cacheDir}) is in use; is another cria bench running with the same cache folder?`) : e),
+      );
+      server!.listen(port, '127.0.0.1', () => ok(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`));
+    });
+    const modelUrl = modelPath ? origin + modelPath : (location as { url: string }).url;
+
+    const browser = await browserReady;
+    const version = 'version' in browser ? browser.version() : (browser.browser()?.version() ?? 'unknown');
+    const page: Page = await browser.newPage();
+    const crashed = new Promise<never>((_, reject) => {
+      page.on('crash', () => reject(new CriaError('internal', 'the Chromium page running the benchmark crashed (out of memory?)')));
+      page.on('close', () => reject(new CriaError('internal', 'the Chromium page running the benchmark was closed')));
+    });
+    crashed.catch(() => undefined);
+    if (debug) page.on('console', (m) => process.stderr.write(`[chromium ${m.type()}] ${m.text()}\n`));
+    page.on('pageerror', (e) => process.stderr.write(`cria bench: error in the page: ${e.message}\n`));
+    await page.goto(`${origin}/${PAGE}`);
+    await page.waitForFunction(() => window.criaBench !== undefined, undefined, { timeout: 120_000 });
+
+    const call: BenchBrowser['call'] = async (name, ...args) => {
+      const run = page.evaluate(([n, a]) => (window.criaBench![n] as (...x: unknown[]) => Promise<BenchResult<unknown>>)(...a), [name, args] as [keyof BenchPage, unknown[]]);
+      return (await Promise.race([run, crashed])) as never;
+    };
+    return await fn({ modelUrl, executable, version, call });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await close();
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * `cria bench` figures: what each engine measured (raw, per run), and the
+ * report's figures computed from it the same way for every engine (pure
+ * functions, unit-tested).
+ *
+ * Definitions, identical for all engines:
+ * - load: wall clock until the model can generate. cold: from the HTTP
+ *   server into an empty cache (Cria: IndexedDB; wllama: its own cache);
+ *   warm: from that cache, in a new engine (Cria: a new worker and GPU
+ *   device; wllama: a new instance). llama.cpp: from the file (mmap);
+ *   cold is the first load in the process, warm the next ones (the file is
+ *   in the OS page cache either way).
+ * - time to first token at P prompt tokens: from the request to the first
+ *   generated token being known; prefill tok/s = P / that time.
+ * - decode tok/s: after the first token, (N − 1) one-token forward passes
+ *   (each with its greedy pick) in the time they took; N generated tokens,
+ *   end-of-generation tokens ignored.
+ * - every figure is the median over the runs.
+ */
+
+export const ENGINE_NAMES = ['cria', 'wllama', 'llamacpp'] as const;
+export type EngineName = (typeof ENGINE_NAMES)[number];
+export const PEER_NAMES = ['wllama', 'llamacpp'] as const;
+export type PeerName = (typeof PEER_NAMES)[number];
+
+export const ENGINE_LABEL: Record<EngineName, string> = { cria: 'Cria (WebGPU)', wllama: 'wllama (Wasm)', llamacpp: 'llama.cpp (native)' };
+
+/** One prompt evaluated: P tokens, the time until the first generated token was known. */
+export interface RawPrefill {
+  tokens: number;
+  ms: number;
+}
+
+/** One decode run: `tokens` generated; `steps` (= tokens − 1) forward passes after the first token, in `ms`. */
+export interface RawDecode {
+  tokens: number;
+  steps: number;
+  ms: number;
+}
+
+export interface RawRun {
+  prefill: RawPrefill[];
+  decode: RawDecode;
+}
+
+/** Counters of Cria's engine per decoded token (from the difference of two requests, see run.ts). */
+export interface Structure {
+  dispatches: number;
+  submits: number;
+  bytes_read_back: number;
+  buffers_created: number;
+  /** dispatches ÷ layers (the few dispatches outside the layers included) */
+  dispatches_per_layer: number;
+}
+
+export interface EngineRaw {
+  version: string;
+  /** threads the engine computed with (peers) */
+  threads?: number;
+  loads: { coldMs: number[]; warmMs: number[] };
+  runs: RawRun[];
+  /** Cria: the most GPU memory its device held at once (load, every prompt, decode) */
+  gpuPeakBytes?: number;
+  structure?: Structure;
+  notes?: string[];
+}
+
+/** What the report says of one engine. Field names are a stable interface (JSON). */
+export interface EngineFigures {
+  ok: true;
+  version: string;
+  threads: number | null;
+  load_cold_ms: number | null;
+  load_warm_ms: number | null;
+  /** by prompt length */
+  time_to_first_token_ms: Record<string, number>;
+  prefill_tokens_per_s: Record<string, number>;
+  decode_tokens_per_s: number;
+  /** tokens generated per decode run */
+  decode_tokens: number;
+  gpu_peak_bytes: number | null;
+  structure_per_token: Structure | null;
+  notes: string[];
+  /** every run's raw figures */
+  raw: EngineRaw;
+}
+
+export interface EngineFailure {
+  ok: false;
+  error: string;
+  code?: string;
+}
+
+export type EngineReport = EngineFigures | EngineFailure;
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const medianOrNull = (xs: readonly number[]) => (xs.length ? median(xs) : null);
+
+export function engineFigures(raw: EngineRaw): EngineFigures {
+  const ttft: Record<string, number> = {};
+  const prefill: Record<string, number> = {};
+  const lengths = [...new Set(raw.runs.flatMap((r) => r.prefill.map((p) => p.tokens)))];
+  for (const n of lengths) {
+    const ms = raw.runs.flatMap((r) => r.prefill.filter((p) => p.tokens === n).map((p) => p.ms));
+    ttft[n] = median(ms);
+    prefill[n] = median(ms.map((m) => (1000 * n) / m));
+  }
+  const decode = raw.runs.map((r) => r.decode);
+  return {
+    ok: true,
+    version: raw.version,
+    threads: raw.threads ?? null,
+    load_cold_ms: medianOrNull(raw.loads.coldMs),
+    load_warm_ms: medianOrNull(raw.loads.warmMs),
+    time_to_first_token_ms: ttft,
+    prefill_tokens_per_s: prefill,
+    decode_tokens_per_s: median(decode.map((d) => (1000 * d.steps) / d.ms)),
+    decode_tokens: decode[0]?.tokens ?? 0,
+    gpu_peak_bytes: raw.gpuPeakBytes ?? null,
+    structure_per_token: raw.structure ?? null,
+    notes: raw.notes ?? [],
+    raw,
+  };
+}
+
+/** Cria ÷ peer, figure by figure (for times, below 1 means Cria is faster; for rates, above 1). */
+export interface Ratios {
+  load_cold_ms: number | null;
+  load_warm_ms: number | null;
+  time_to_first_token_ms: Record<string, number | null>;
+  prefill_tokens_per_s: Record<string, number | null>;
+  decode_tokens_per_s: number | null;
+}
+
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || !(b > 0) || !Number.isFinite(a) ? null : a / b);
+
+export function ratios(cria: EngineFigures, peer: EngineFigures): Ratios {
+  const keyed = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.keys(a).map((k) => [k, ratio(a[k], b[k])]));
+  return {
+    load_cold_ms: ratio(cria.load_cold_ms, peer.load_cold_ms),
+    load_warm_ms: ratio(cria.load_warm_ms, peer.load_warm_ms),
+    time_to_first_token_ms: keyed(cria.time_to_first_token_ms, peer.time_to_first_token_ms),
+    prefill_tokens_per_s: keyed(cria.prefill_tokens_per_s, peer.prefill_tokens_per_s),
+    decode_tokens_per_s: ratio(cria.decode_tokens_per_s, peer.decode_tokens_per_s),
+  };
+}
+
+/** The adapter's ceiling and where Cria's decode sits under it. */
+export interface Roofline {
+  /** measured streaming read bandwidth, GB/s (10⁹ B) */
+  read_gb_per_s: number;
+  /** measured f32 multiply-add throughput, GFLOP/s */
+  fma_gflop_per_s: number;
+  /** how the adapter measurement was timed */
+  timing: string | null;
+  /** weight bytes a decode step reads (see model-facts.ts) */
+  weight_bytes_per_token: number;
+  /** bandwidth ÷ weight bytes per token: the decode speed the adapter allows */
+  decode_ceiling_tokens_per_s: number;
+  /** Cria's decode tok/s × weight bytes per token, GB/s */
+  cria_weight_gb_per_s: number | null;
+  /** cria_weight_gb_per_s ÷ read_gb_per_s */
+  efficiency: number | null;
+}
+
+export function roofline(readGBps: number, fmaGflops: number, timing: string | null, weightBytesPerToken: number, criaDecodeTokensPerS: number | null): Roofline {
+  const achieved = criaDecodeTokensPerS == null ? null : (criaDecodeTokensPerS * weightBytesPerToken) / 1e9;
+  return {
+    read_gb_per_s: readGBps,
+    fma_gflop_per_s: fmaGflops,
+    timing,
+    weight_bytes_per_token: weightBytesPerToken,
+    decode_ceiling_tokens_per_s: (readGBps * 1e9) / weightBytesPerToken,
+    cria_weight_gb_per_s: achieved,
+    efficiency: achieved == null || !(readGBps > 0) ? null : achieved / readGBps,
+  };
+}
+
+/**
+ * Cria's structure per decoded token from two requests on the same prompt length: one that
+ * generates 2 tokens (prefill + 1 decode step) and one that generates N (prefill + N − 1 steps).
+ * Their difference is N − 2 steady decode steps: the prefill, and the first step's one-off work
+ * (pipelines of a new variant, pool buffers of new sizes), cancel out.
+ */
+export function structurePerToken(
+  short: { dispatches: number; submits: number; bytesReadBack: number; buffersCreated: number },
+  long: { dispatches: number; submits: number; bytesReadBack: number; buffersCreated: number },
+  steps: number,
+  nLayer: number,
+): Structure {
+  const per = (k: keyof typeof short) => (long[k] - short[k]) / steps;
+  const dispatches = per('dispatches');
+  return {
+    dispatches,
+    submits: per('submits'),
+    bytes_read_back: per('bytesReadBack'),
+    buffers_created: per('buffersCreated'),
+    dispatches_per_layer: nLayer > 0 ? dispatches / nLayer : NaN,
+  };
+}

@@ -1,0 +1,117 @@
+/**
+ * The report of `cria bench`: its JSON shape (field names are a stable
+ * interface) and the table printed for people.
+ */
+import { ENGINE_LABEL, PEER_NAMES, type EngineFigures, type EngineName, type EngineReport, type PeerName, type Ratios, type Roofline } from './figures.ts';
+
+export interface BenchReport {
+  /** format version of this JSON */
+  cria_bench: 1;
+  /** ISO time the run started */
+  date: string;
+  model: {
+    source: string;
+    name: string;
+    architecture: string;
+    parameters: number;
+    file_bytes: number;
+    tensor_types: Record<string, number>;
+    n_layer: number;
+    n_vocab: number;
+    weight_bytes_per_token: number;
+  };
+  settings: {
+    engines: EngineName[];
+    runs: number;
+    prompt_tokens: number[];
+    decode_tokens: number;
+    /** threads given to the CPU peers */
+    threads: number;
+    /** context every engine was given */
+    context: number;
+    prompts: string;
+  };
+  machine: { cpu: string; cores: number; memory_bytes: number; os: string; node: string };
+  browser: { executable: string; version: string } | null;
+  adapter: { name: string; vendor: string; architecture: string; description: string; fallback: boolean; features: string[] } | null;
+  /** null when the adapter could not be measured (Cria not run or failed) */
+  roofline: Roofline | null;
+  engines: Partial<Record<EngineName, EngineReport>>;
+  /** Cria ÷ peer for each figure; null when either side failed */
+  ratios: Partial<Record<PeerName, Ratios | null>>;
+}
+
+const MiB = 2 ** 20;
+
+function num(v: number | null | undefined, digits?: number): string {
+  if (v == null || !Number.isFinite(v)) return '—';
+  const d = digits ?? (Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2);
+  return v.toFixed(d);
+}
+
+const ratioText = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '—' : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+function label(name: EngineName, e: EngineReport | undefined): string {
+  const base = ENGINE_LABEL[name];
+  if (e?.ok && e.threads != null) return `${base.replace(/\)$/, '')}, ${e.threads} thr)`;
+  return base;
+}
+
+/** The table, for stdout. */
+export function formatTable(r: BenchReport): string {
+  const out: string[] = [];
+  const m = r.model;
+  out.push(
+    `cria bench: ${m.source}`,
+    `  ${m.architecture}, ${(m.parameters / 1e6).toFixed(1)} M parameters, ${(m.file_bytes / MiB).toFixed(1)} MiB; a decoded token reads ${(m.weight_bytes_per_token / MiB).toFixed(1)} MiB of weights`,
+    `  median of ${r.settings.runs} run${r.settings.runs === 1 ? '' : 's'}; prompts of ${r.settings.prompt_tokens.join(' and ')} tokens, ${r.settings.decode_tokens} decoded; greedy, fixed token ids, context ${r.settings.context}`,
+    `  ${r.machine.cpu} (${r.machine.cores} cores), ${r.machine.os}${r.browser ? `; Chromium ${r.browser.version}` : ''}${r.adapter ? `; adapter ${r.adapter.name}` : ''}`,
+  );
+  if (r.roofline) {
+    const f = r.roofline;
+    out.push(
+      `  roofline: the adapter reads ${num(f.read_gb_per_s)} GB/s and computes ${num(f.fma_gflop_per_s)} GFLOP/s (${f.timing ?? 'timing unknown'}): at most ${num(f.decode_ceiling_tokens_per_s)} tok/s for these weights;` +
+        (f.efficiency == null ? ' Cria did not decode' : ` Cria decodes ${num(f.cria_weight_gb_per_s)} GB/s of weights = ${(100 * f.efficiency).toFixed(1)}% of it`),
+    );
+  }
+  out.push('');
+
+  const engines = r.settings.engines;
+  const cria = r.engines.cria;
+  const peers = engines.filter((e): e is PeerName => (PEER_NAMES as readonly string[]).includes(e));
+  const header = ['', ...engines.flatMap((e) => (e === 'cria' || !cria ? [label(e, r.engines[e])] : [label(e, r.engines[e]), `Cria/${e === 'llamacpp' ? 'llama.cpp' : e}`]))];
+  const rows: string[][] = [];
+  const figure = (name: string, get: (e: EngineFigures) => number | null, rget: (x: Ratios) => number | null, digits?: number) => {
+    const row = [name];
+    for (const e of engines) {
+      const rep = r.engines[e];
+      row.push(rep?.ok ? num(get(rep), digits) : rep ? 'error' : '—');
+      if (e !== 'cria' && cria) row.push(ratioText(r.ratios[e as PeerName] ? rget(r.ratios[e as PeerName]!) : null));
+    }
+    rows.push(row);
+  };
+  figure('load, cold (ms)', (e) => e.load_cold_ms, (x) => x.load_cold_ms, 0);
+  figure('load, warm (ms)', (e) => e.load_warm_ms, (x) => x.load_warm_ms, 0);
+  for (const p of r.settings.prompt_tokens) figure(`first token @${p} (ms)`, (e) => e.time_to_first_token_ms[p] ?? null, (x) => x.time_to_first_token_ms[p] ?? null, 0);
+  for (const p of r.settings.prompt_tokens) figure(`prefill @${p} (tok/s)`, (e) => e.prefill_tokens_per_s[p] ?? null, (x) => x.prefill_tokens_per_s[p] ?? null);
+  figure(`decode ${r.settings.decode_tokens} (tok/s)`, (e) => e.decode_tokens_per_s, (x) => x.decode_tokens_per_s);
+  figure('peak GPU memory (MiB)', (e) => (e.gpu_peak_bytes == null ? null : e.gpu_peak_bytes / MiB), () => null, 1);
+
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  out.push(line(header), ...rows.map(line), '');
+
+  if (cria?.ok && cria.structure_per_token) {
+    const s = cria.structure_per_token;
+    out.push(
+      `Cria per decoded token: ${num(s.dispatches, 1)} dispatches (${num(s.dispatches_per_layer, 1)} per layer), ${num(s.submits, 2)} submits, ${num(s.bytes_read_back, 1)} bytes read back, ${num(s.buffers_created, 2)} buffers created`,
+    );
+  }
+  if (cria && peers.length) out.push('Ratios are Cria ÷ peer: for times, below 1 means Cria is faster; for tok/s, above 1 does.');
+  for (const e of engines) {
+    const rep = r.engines[e];
+    if (rep && !rep.ok) out.push(`${ENGINE_LABEL[e]}: error${rep.code ? ` [${rep.code}]` : ''}: ${rep.error}`);
+    if (rep?.ok) for (const n of rep.notes) out.push(`${ENGINE_LABEL[e]}: ${n}`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,183 @@
+/**
+ * `cria bench`, start to end: read the model's header, plan the requests,
+ * run Cria and wllama in one headless Chromium (Cria first, then wllama,
+ * never at the same time), then native llama.cpp in this process, and put
+ * the report together. An engine that fails is reported with its error; the
+ * others' figures are kept.
+ */
+import { execFileSync } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { isCriaError } from '../../shared/errors.ts';
+import { readGguf } from '../../formats/gguf.ts';
+import { deviceName } from '../engine.ts';
+import { locateModel, openSource, type ModelLocation } from '../model-source.ts';
+import { withBenchBrowser } from './browser.ts';
+import { benchCria, unwrap } from './cria.ts';
+import { engineFigures, ratios, roofline, type EngineName, type EngineRaw, type EngineReport, type PeerName } from './figures.ts';
+import { benchLlamaCpp } from './llamacpp.ts';
+import { modelFacts } from './model-facts.ts';
+import { benchPlan } from './plan.ts';
+import type { BenchReport } from './report.ts';
+import { benchWllama, wllamaVersion } from './wllama.ts';
+
+export interface BenchOptions {
+  model: string;
+  /** in this order: cria first, then the peers */
+  engines: EngineName[];
+  runs: number;
+  prompts: number[];
+  decode: number;
+  threads: number;
+  cacheDir?: string;
+  log: (line: string) => void;
+}
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+async function criaVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { version: string };
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'kernels'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return `${pkg.version} (${commit}${dirty ? ', with uncommitted changes' : ''})`;
+  } catch {
+    return pkg.version;
+  }
+}
+
+function failure(e: unknown): EngineReport {
+  return isCriaError(e) ? { ok: false, error: e.message, code: e.code } : { ok: false, error: (e as Error)?.message ?? String(e) };
+}
+
+/** run one engine; its failure becomes its report */
+async function attempt(name: string, log: (s: string) => void, f: () => Promise<EngineRaw>): Promise<EngineReport> {
+  try {
+    return engineFigures(await f());
+  } catch (e) {
+    const r = failure(e);
+    log(`${name}: failed: ${(r as { error: string }).error}`);
+    return r;
+  }
+}
+
+/** A local file for the native peer: the MODEL path, or a URL model downloaded to a temporary folder. */
+async function localFile(location: ModelLocation, log: (s: string) => void): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  if ('path' in location) return { path: location.path, cleanup: async () => {} };
+  const dir = await mkdtemp(join(tmpdir(), 'cria-bench-'));
+  const path = join(dir, 'model.gguf');
+  log(`llama.cpp: downloading ${location.url} for the native peer`);
+  const res = await fetch(location.url);
+  if (!res.ok || !res.body) throw new Error(`downloading ${location.url}: HTTP ${res.status}`);
+  await pipeline(Readable.fromWeb(res.body as never), createWriteStream(path));
+  return { path, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const date = new Date().toISOString();
+  const location = await locateModel(o.model); // a missing file is reported before anything starts
+  const source = await openSource('path' in location ? location.path : location.url);
+  let facts;
+  try {
+    facts = modelFacts(await readGguf(source));
+  } finally {
+    await (source as { close?: () => Promise<void> }).close?.();
+  }
+  const plan = benchPlan(o.runs, o.prompts, o.decode, facts.nVocab);
+  const cpu = cpus();
+  const report: BenchReport = {
+    cria_bench: 1,
+    date,
+    model: {
+      source: o.model,
+      name: facts.name,
+      architecture: facts.architecture,
+      parameters: facts.parameters,
+      file_bytes: facts.fileBytes,
+      tensor_types: facts.tensorTypes,
+      n_layer: facts.nLayer,
+      n_vocab: facts.nVocab,
+      weight_bytes_per_token: facts.weightBytesPerToken,
+    },
+    settings: {
+      engines: o.engines,
+      runs: o.runs,
+      prompt_tokens: o.prompts,
+      decode_tokens: o.decode,
+      threads: o.threads,
+      context: facts.context,
+      prompts: 'fixed pseudo-random token ids, the same for every engine; no BOS; each request starts with a different token, so no engine reuses a cached prefix',
+    },
+    machine: { cpu: cpu[0]?.model?.trim() ?? 'unknown', cores: cpu.length, memory_bytes: totalmem(), os: `${osType()} ${release()}`, node: process.version },
+    browser: null,
+    adapter: null,
+    roofline: null,
+    engines: {},
+    ratios: {},
+  };
+
+  const inBrowser = o.engines.filter((e) => e === 'cria' || e === 'wllama');
+  if (o.engines.includes('wllama')) {
+    try {
+      wllamaVersion();
+    } catch (e) {
+      report.engines.wllama = failure(e);
+      inBrowser.splice(inBrowser.indexOf('wllama'), 1);
+    }
+  }
+  if (inBrowser.length) {
+    const version = await criaVersion();
+    await withBenchBrowser(
+      location,
+      async (b) => {
+        report.browser = { executable: b.executable, version: b.version };
+        o.log(`chromium ${b.version} (${b.executable}); model at ${b.modelUrl}`);
+        if (inBrowser.includes('cria')) {
+          let criaDecode: number | null = null;
+          try {
+            o.log('cria: measuring the adapter');
+            const d = unwrap(await b.call('device'), 'the adapter');
+            report.adapter = {
+              name: deviceName(d.info),
+              vendor: d.info.vendor,
+              architecture: d.info.architecture,
+              description: d.info.description,
+              fallback: d.info.isFallbackAdapter,
+              features: d.info.features,
+            };
+            o.log(`cria: ${report.adapter.name}: read ${d.measurement.readGBps.toFixed(2)} GB/s, ${d.measurement.fmaGflops.toFixed(1)} GFLOP/s`);
+            report.engines.cria = await attempt('cria', o.log, () => benchCria(b, plan, facts.nLayer, version, o.log));
+            if (report.engines.cria.ok) criaDecode = report.engines.cria.decode_tokens_per_s;
+            report.roofline = roofline(d.measurement.readGBps, d.measurement.fmaGflops, d.measurement.timing ?? null, facts.weightBytesPerToken, criaDecode);
+          } catch (e) {
+            report.engines.cria ??= failure(e);
+            o.log(`cria: failed: ${(e as Error).message}`);
+          }
+        }
+        if (inBrowser.includes('wllama')) report.engines.wllama = await attempt('wllama', o.log, () => benchWllama(b, plan, o.threads, facts.context, o.log));
+      },
+      { cacheDir: o.cacheDir },
+    );
+  }
+  if (o.engines.includes('llamacpp')) {
+    report.engines.llamacpp = await attempt('llama.cpp', o.log, async () => {
+      const file = await localFile(location, o.log);
+      try {
+        return await benchLlamaCpp(file.path, plan, o.threads, facts.context, o.log);
+      } finally {
+        await file.cleanup();
+      }
+    });
+  }
+  const cria = report.engines.cria;
+  for (const peer of o.engines.filter((e): e is PeerName => e !== 'cria')) {
+    const p = report.engines[peer];
+    report.ratios[peer] = cria?.ok && p?.ok ? ratios(cria, p) : null;
+  }
+  return report;
+}

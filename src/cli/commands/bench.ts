@@ -1,0 +1,50 @@
+import { writeFile } from 'node:fs/promises';
+import { CriaError } from '../../shared/errors.ts';
+import type { Command } from '../command.ts';
+import { BENCH_DEFAULTS, parseBenchOptions } from '../bench/options.ts';
+import { formatTable } from '../bench/report.ts';
+import { runBench } from '../bench/run.ts';
+
+export const benchCommand: Command = {
+  summary: 'measure load, prefill and decode speed beside wllama and llama.cpp, and the roofline',
+  usage:
+    'cria bench --model MODEL [--peers cria,wllama,llamacpp] [--runs N] [--prompt 128,512] [--decode N]\n' +
+    '           [--threads N] [--json FILE] [--cache DIR]\n\n' +
+    '  Runs every engine on the same file with the same fixed token ids, greedy, end-of-generation tokens\n' +
+    '  ignored: Cria (its WebGPU engine worker) and wllama (llama.cpp in WebAssembly, multi-threaded) in one\n' +
+    '  headless Chromium, one after the other, then native llama.cpp (node-llama-cpp) in Node. A local MODEL is\n' +
+    '  served from 127.0.0.1 with Range requests and cross-origin isolation headers.\n' +
+    `  Figures (median of --runs, default ${BENCH_DEFAULTS.runs}): cold load (server → empty cache), warm load (from the\n` +
+    `  cache), time to first token and prefill tok/s per --prompt length (default ${BENCH_DEFAULTS.prompts.join(',')}), decode tok/s over\n` +
+    `  --decode tokens (default ${BENCH_DEFAULTS.decode}), Cria's peak GPU memory and structure per decoded token, and the\n` +
+    "  adapter's measured bandwidth and compute with Cria's decode as a fraction of that bandwidth.\n" +
+    '  --threads: threads of the CPU peers (default: all cores). Prints a table (ratios Cria/peer); --json FILE\n' +
+    '  also writes every figure and each run. Progress goes to stderr. A failing engine is reported, the\n' +
+    "  others' figures are kept. --cache DIR keeps the browser profile (a URL model's download) in DIR.",
+  options: {
+    model: { type: 'string' },
+    peers: { type: 'string' },
+    runs: { type: 'string' },
+    prompt: { type: 'string' },
+    decode: { type: 'string' },
+    threads: { type: 'string' },
+    json: { type: 'string' },
+    cache: { type: 'string' },
+  },
+  async run(values) {
+    const t0 = performance.now();
+    const log = (line: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+    const opts = parseBenchOptions(values, log);
+    const report = await runBench(opts);
+    process.stdout.write(formatTable(report));
+    if (opts.json) {
+      try {
+        await writeFile(opts.json, JSON.stringify(report, null, 2) + '\n');
+      } catch (e) {
+        throw new CriaError('bad-argument', `cannot write ${opts.json}: ${(e as Error).message}`);
+      }
+      log(`wrote ${opts.json}`);
+    }
+    if (!Object.values(report.engines).some((e) => e?.ok)) throw new CriaError('internal', 'every engine failed (see above)');
+  },
+};

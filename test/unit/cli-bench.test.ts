@@ -1,0 +1,228 @@
+/**
+ * `cria bench`: the figures' arithmetic, the prompts, the options and the
+ * table (plain functions), then the command end to end as a real process on
+ * a small generated model (SmolLM2-135M shape, Q4_0) with both peers: every
+ * JSON field is there, the figures follow from the raw runs, the ratios and
+ * the roofline from the figures, and Cria's structure per decoded token is
+ * one submit, 4 bytes read back, no buffer created. Timings are never
+ * asserted (other work shares these 2 cores); only that they exist and are
+ * positive.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { engineFigures, median, ratios, roofline, structurePerToken, type EngineFigures, type EngineRaw } from '../../src/cli/bench/figures.ts';
+import { benchPlan } from '../../src/cli/bench/plan.ts';
+import { benchPrompt } from '../../src/cli/bench/prompt.ts';
+import { parseBenchOptions } from '../../src/cli/bench/options.ts';
+import { formatTable, type BenchReport } from '../../src/cli/bench/report.ts';
+import { modelFacts } from '../../src/cli/bench/model-facts.ts';
+import { readGguf } from '../../src/formats/gguf.ts';
+import { syntheticModel } from '../../src/model/synthetic.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const tmp = mkdtempSync(join(tmpdir(), 'cria-bench-test-'));
+
+function cria(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(root, 'bin/cria.js'), ...args], { cwd: root, maxBuffer: 64 << 20, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const raw = (decodeMs: number[], ttft16: number[], extra: Partial<EngineRaw> = {}): EngineRaw => ({
+  version: 'x',
+  loads: { coldMs: [300, 100, 200], warmMs: [50, 40, 60] },
+  runs: decodeMs.map((ms, i) => ({ prefill: [{ tokens: 16, ms: ttft16[i] }], decode: { tokens: 5, steps: 4, ms } })),
+  ...extra,
+});
+
+describe('bench figures', () => {
+  it('medians of the runs; prefill and decode rates follow the definitions', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    const f = engineFigures(raw([400, 200, 800], [100, 400, 200]));
+    expect(f.load_cold_ms).toBe(200);
+    expect(f.load_warm_ms).toBe(50);
+    expect(f.time_to_first_token_ms['16']).toBe(200);
+    expect(f.prefill_tokens_per_s['16']).toBe(80); // median of 160, 40, 80
+    expect(f.decode_tokens_per_s).toBe(10); // 4 steps: median of 10, 20, 5
+    expect(f.decode_tokens).toBe(5);
+    expect(f.gpu_peak_bytes).toBeNull();
+    expect(f.structure_per_token).toBeNull();
+  });
+
+  it('ratios are Cria ÷ peer for every figure', () => {
+    const a = engineFigures(raw([400, 400, 400], [100, 100, 100]));
+    const b = engineFigures(raw([200, 200, 200], [400, 400, 400]));
+    const r = ratios(a, b);
+    expect(r.decode_tokens_per_s).toBeCloseTo(0.5, 12);
+    expect(r.prefill_tokens_per_s['16']).toBeCloseTo(4, 12);
+    expect(r.time_to_first_token_ms['16']).toBeCloseTo(0.25, 12);
+    expect(r.load_cold_ms).toBe(1);
+  });
+
+  it('roofline: ceiling = bandwidth ÷ weight bytes; efficiency = achieved ÷ bandwidth', () => {
+    const f = roofline(2, 10, 'timestamp-query', 100e6, 5);
+    expect(f.decode_ceiling_tokens_per_s).toBeCloseTo(20, 12);
+    expect(f.cria_weight_gb_per_s).toBeCloseTo(0.5, 12);
+    expect(f.efficiency).toBeCloseTo(0.25, 12);
+    expect(roofline(2, 10, null, 100e6, null).efficiency).toBeNull();
+  });
+
+  it('structure per token: the difference of a 2-token and an N-token request, per step', () => {
+    const s = structurePerToken({ dispatches: 1000, submits: 3, bytesReadBack: 8, buffersCreated: 7 }, { dispatches: 1000 + 10 * 452, submits: 13, bytesReadBack: 48, buffersCreated: 7 }, 10, 30);
+    expect(s).toEqual({ dispatches: 452, submits: 1, bytes_read_back: 4, buffers_created: 0, dispatches_per_layer: 452 / 30 });
+  });
+
+  it('prompts: fixed ids in range, the same per (length, variant), a different first token per variant', () => {
+    const a = benchPrompt(128, 1, 49152);
+    expect(a).toEqual(benchPrompt(128, 1, 49152));
+    expect(a.every((t) => Number.isInteger(t) && t >= 1000 && t < 30000)).toBe(true);
+    expect(benchPrompt(128, 2, 49152)[0]).not.toBe(a[0]);
+    expect(benchPrompt(128, 2, 49152).slice(1)).toEqual(a.slice(1));
+    expect(benchPrompt(10, 3, 512).every((t) => t >= 128 && t < 512)).toBe(true);
+    const plan = benchPlan(3, [16, 32], 8, 49152);
+    const firsts = plan.prompts.flatMap((p) => [...p.prefill.map((x) => x[0]), p.decode[0]]);
+    expect(new Set(firsts).size).toBe(firsts.length); // no request shares a prefix with another
+    expect(plan.prompts[0].decode.length).toBe(16);
+  });
+
+  it('weight bytes per token: every tensor, the token embedding whole when tied (it is the output)', async () => {
+    const m = syntheticModel('smollm2-135m', 'Q8_0', 0);
+    const facts = modelFacts(await readGguf(m.source()));
+    expect(facts.weightBytesPerToken).toBe(facts.tensorBytes); // tied: everything is read
+    expect(facts.nLayer).toBe(30);
+    expect(facts.nVocab).toBe(49152);
+    expect(facts.context).toBe(4096);
+  });
+
+  it('options: defaults, order (Cria first), and clear errors', () => {
+    const log = () => {};
+    const o = parseBenchOptions({ model: 'm.gguf' }, log);
+    expect(o).toMatchObject({ engines: ['cria', 'wllama', 'llamacpp'], runs: 3, prompts: [128, 512], decode: 128, threads: availableParallelism() });
+    expect(parseBenchOptions({ model: 'm', peers: 'llamacpp,cria', prompt: '16, 32', runs: '1', decode: '4', threads: '1' }, log)).toMatchObject({ engines: ['cria', 'llamacpp'], prompts: [16, 32], runs: 1, decode: 4, threads: 1 });
+    expect(() => parseBenchOptions({}, log)).toThrow(/no model given/);
+    expect(() => parseBenchOptions({ model: 'm', peers: 'cria,webllm' }, log)).toThrow(/"webllm" is not one of cria, wllama, llamacpp/);
+    expect(() => parseBenchOptions({ model: 'm', prompt: '16,0' }, log)).toThrow(/--prompt must be whole numbers/);
+    expect(() => parseBenchOptions({ model: 'm', decode: '1' }, log)).toThrow(/--decode must be at least 2/);
+    expect(() => parseBenchOptions({ model: 'm', runs: '0' }, log)).toThrow(/--runs must be at least 1/);
+  });
+
+  it('the table shows each figure, the ratios, and a failed peer as an error without losing the others', () => {
+    const c = engineFigures(raw([400, 400, 400], [100, 100, 100], { gpuPeakBytes: 300 * 2 ** 20, structure: { dispatches: 452, submits: 1, bytes_read_back: 4, buffers_created: 0, dispatches_per_layer: 15.07 } }));
+    const l = engineFigures(raw([40, 40, 40], [10, 10, 10], { threads: 2 }));
+    const report: BenchReport = {
+      cria_bench: 1,
+      date: '2025-01-01T00:00:00.000Z',
+      model: { source: 'm.gguf', name: 'm', architecture: 'llama', parameters: 134.5e6, file_bytes: 91e6, tensor_types: {}, n_layer: 30, n_vocab: 49152, weight_bytes_per_token: 90e6 },
+      settings: { engines: ['cria', 'wllama', 'llamacpp'], runs: 3, prompt_tokens: [16], decode_tokens: 5, threads: 2, context: 4096, prompts: 'ids' },
+      machine: { cpu: 'cpu', cores: 2, memory_bytes: 1, os: 'Linux', node: 'v20' },
+      browser: { executable: '/usr/bin/chromium', version: '140' },
+      adapter: { name: 'google swiftshader (fallback adapter)', vendor: 'google', architecture: 'swiftshader', description: '', fallback: true, features: [] },
+      roofline: roofline(2.5, 12, 'timestamp-query', 90e6, c.decode_tokens_per_s),
+      engines: { cria: c, wllama: { ok: false, error: 'the model failed to load', code: 'internal' }, llamacpp: l },
+      ratios: { wllama: null, llamacpp: ratios(c, l as EngineFigures) },
+    };
+    const t = formatTable(report);
+    expect(t).toMatch(/decode 5 \(tok\/s\)\s+10\.0\s+error\s+—\s+100\s+0\.10/);
+    expect(t).toMatch(/first token @16 \(ms\)\s+100\s+error\s+—\s+10\s+10\.0/);
+    expect(t).toMatch(/peak GPU memory \(MiB\)\s+300\.0/);
+    expect(t).toContain('llama.cpp (native, 2 thr)');
+    expect(t).toContain('wllama (Wasm): error [internal]: the model failed to load');
+    expect(t).toContain('452.0 dispatches (15.1 per layer), 1.00 submits, 4.0 bytes read back, 0.00 buffers created');
+    expect(t).toMatch(/Cria decodes 0\.90 GB\/s of weights = 36\.0% of it/);
+  });
+});
+
+describe('cria bench (a real process)', () => {
+  it('a missing model, an unknown peer and a CHROME_PATH that points nowhere are clear errors', async () => {
+    const missing = await cria(['bench', '--model', join(tmp, 'nope.gguf')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cria: error \[bad-argument\]: cannot open .*nope\.gguf/);
+    const peer = await cria(['bench', '--model', join(tmp, 'nope.gguf'), '--peers', 'cria,mlc']);
+    expect(peer.code).toBe(2);
+    expect(peer.stderr).toMatch(/"mlc" is not one of cria, wllama, llamacpp/);
+    const model = join(tmp, 'tiny.gguf');
+    expect((await cria(['make-bench-model', '--shape', 'smollm2-135m', '--type', 'q4_0', '--out', model])).code).toBe(0);
+    const chrome = await cria(['bench', '--model', model, '--peers', 'cria', '--runs', '1'], { CHROME_PATH: join(tmp, 'no-chrome') });
+    expect(chrome.code).toBe(2);
+    expect(chrome.stderr).toMatch(/CHROME_PATH is set to ".*no-chrome", but no file is there/);
+  });
+
+  it('Cria, wllama and llama.cpp on a SmolLM2-135M-shaped Q4_0 file: every field, figures from the runs, ratios, roofline, structure', { timeout: 600_000 }, async () => {
+    const model = join(tmp, 'smollm2-135m-q4_0.gguf');
+    const json = join(tmp, 'bench.json');
+    expect((await cria(['make-bench-model', '--shape', 'smollm2-135m', '--type', 'q4_0', '--out', model])).code).toBe(0);
+    const r = await cria(['bench', '--model', model, '--runs', '1', '--prompt', '16,24', '--decode', '5', '--json', json]);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
+
+    expect(rep.cria_bench).toBe(1);
+    expect(rep.settings).toMatchObject({ engines: ['cria', 'wllama', 'llamacpp'], runs: 1, prompt_tokens: [16, 24], decode_tokens: 5, threads: availableParallelism(), context: 4096 });
+    expect(rep.model).toMatchObject({ architecture: 'llama', n_layer: 30, n_vocab: 49152 });
+    expect(rep.model.weight_bytes_per_token).toBeGreaterThan(0.95 * rep.model.file_bytes);
+    expect(rep.machine.cores).toBe(availableParallelism());
+    expect(rep.browser?.version).toMatch(/^\d+\./);
+    expect(rep.adapter?.name).toMatch(/swiftshader/i);
+
+    for (const name of ['cria', 'wllama', 'llamacpp'] as const) {
+      const e = rep.engines[name]!;
+      expect(e.ok, `${name}: ${(e as { error?: string }).error}`).toBe(true);
+      const f = e as EngineFigures;
+      expect(f.version, name).toBeTruthy();
+      expect(f.load_cold_ms, name).toBeGreaterThan(0);
+      expect(f.load_warm_ms, name).toBeGreaterThan(0);
+      expect(f.raw.runs).toHaveLength(1);
+      const run = f.raw.runs[0];
+      expect(run.prefill.map((p) => p.tokens)).toEqual([16, 24]);
+      expect(run.decode).toMatchObject({ tokens: 5, steps: 4 });
+      for (const p of run.prefill) {
+        expect(p.ms, name).toBeGreaterThan(0);
+        expect(f.time_to_first_token_ms[p.tokens]).toBe(p.ms);
+        expect(f.prefill_tokens_per_s[p.tokens]).toBeCloseTo((1000 * p.tokens) / p.ms, 9);
+      }
+      expect(f.decode_tokens_per_s).toBeCloseTo((1000 * 4) / run.decode.ms, 9);
+      expect(f.decode_tokens).toBe(5);
+      if (name !== 'cria') {
+        expect(f.threads, name).toBe(availableParallelism());
+        const x = rep.ratios[name]!;
+        const c = rep.engines.cria as EngineFigures;
+        expect(x.decode_tokens_per_s).toBeCloseTo(c.decode_tokens_per_s / f.decode_tokens_per_s, 9);
+        expect(x.load_cold_ms).toBeCloseTo(c.load_cold_ms! / f.load_cold_ms!, 9);
+        expect(x.load_warm_ms).toBeCloseTo(c.load_warm_ms! / f.load_warm_ms!, 9);
+        for (const p of ['16', '24']) {
+          expect(x.prefill_tokens_per_s[p]).toBeCloseTo(c.prefill_tokens_per_s[p] / f.prefill_tokens_per_s[p], 9);
+          expect(x.time_to_first_token_ms[p]).toBeCloseTo(c.time_to_first_token_ms[p] / f.time_to_first_token_ms[p], 9);
+        }
+      }
+    }
+    expect((rep.engines.wllama as EngineFigures).version).toMatch(/^3\.8\.1 \(llama\.cpp /);
+    expect((rep.engines.wllama as EngineFigures).notes).toEqual([]); // multi-threaded: the page is cross-origin isolated
+
+    const c = rep.engines.cria as EngineFigures;
+    expect(c.gpu_peak_bytes).toBeGreaterThan(rep.model.file_bytes * 0.9); // the weights at least
+    expect(c.structure_per_token).toMatchObject({ submits: 1, bytes_read_back: 4, buffers_created: 0 });
+    const s = c.structure_per_token!;
+    expect(Number.isInteger(s.dispatches) && s.dispatches > 30).toBe(true);
+    expect(s.dispatches_per_layer).toBeCloseTo(s.dispatches / 30, 12);
+
+    const f = rep.roofline!;
+    expect(f.read_gb_per_s).toBeGreaterThan(0);
+    expect(f.fma_gflop_per_s).toBeGreaterThan(0);
+    expect(f.weight_bytes_per_token).toBe(rep.model.weight_bytes_per_token);
+    expect(f.decode_ceiling_tokens_per_s).toBeCloseTo((f.read_gb_per_s * 1e9) / f.weight_bytes_per_token, 9);
+    expect(f.cria_weight_gb_per_s).toBeCloseTo((c.decode_tokens_per_s * f.weight_bytes_per_token) / 1e9, 9);
+    expect(f.efficiency).toBeCloseTo(f.cria_weight_gb_per_s! / f.read_gb_per_s, 9);
+
+    expect(r.stdout).toMatch(/decode 5 \(tok\/s\)/);
+    expect(r.stdout).toContain('Cria/wllama');
+    expect(r.stdout).toContain('Cria/llama.cpp');
+    expect(r.stdout).toMatch(/Cria per decoded token: \d+\.0 dispatches \([\d.]+ per layer\), 1\.00 submits, 4\.0 bytes read back, 0\.00 buffers created/);
+    expect(r.stderr).toMatch(/wllama: run 1\/1: 5 tokens decoded/);
+  });
+});
