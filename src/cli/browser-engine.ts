@@ -25,7 +25,8 @@ import type { CompletionRequest, DeviceInfo, EngineStats, LoadProgress, ModelInf
 import { deserializeError } from '../protocol/errors.ts';
 import { CriaError, isCriaError } from '../shared/errors.ts';
 import { findChromium, launchChromium, launchPersistentChromium } from './chromium.ts';
-import type { PageCompletion, PageResult } from './browser/page-api.ts';
+import type { PageCompletion, PageEvalOutcome, PageEvalProgress, PageEvalRequest, PageModel, PageResult } from './browser/page-api.ts';
+import type { ModelRole } from '../eval/index.ts';
 import type { ModelLocation } from './model-source.ts';
 import { serveFileWithRanges } from './serve-range.ts';
 
@@ -43,6 +44,14 @@ export interface BrowserEngine {
   score(req: ScoreRequest): Promise<ScoreResult>;
   deviceInfo(): Promise<DeviceInfo>;
   stats(): Promise<EngineStats>;
+  /**
+   * Run an evaluation in the page (runTask + IdbEvalStore + fromClient, src/cli/browser/engine.ts).
+   * `models` names, per role, the key of a model: "main" (the location given to
+   * withBrowserEngine) or a key of `opts.models`.
+   */
+  runEval(req: Omit<PageEvalRequest, 'models'> & { models: Partial<Record<ModelRole, string>> }, onProgress?: (p: PageEvalProgress) => void, onLoadProgress?: (p: LoadProgress) => void): Promise<PageEvalOutcome>;
+  /** stop a running evaluation (its runEval rejects with code "aborted"; the run is stored as stopped) */
+  stopEval(): Promise<void>;
 }
 
 /**
@@ -56,6 +65,14 @@ export interface BrowserEngineOptions {
    * port derived from the folder: IndexedDB belongs to an origin, which must stay the same.
    */
   cacheDir?: string;
+  /** more models the page can load (runEval), by key; local files are served like the main one */
+  models?: Record<string, ModelLocation>;
+  /**
+   * Called on the first Ctrl-C or SIGTERM instead of closing at once: the caller stops its work
+   * cleanly (Playwright's own signal handlers are then off, so the browser stays up meanwhile).
+   * A second signal closes everything at once.
+   */
+  onInterrupt?(signal: NodeJS.Signals): void;
 }
 
 /** A stable port per cache folder (20000–39999), so the page's origin, and its IndexedDB, stay the same across runs. */
@@ -84,16 +101,23 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
       await vite?.close().catch(() => undefined);
       lap('closed');
     })());
+  let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (opts.onInterrupt && interrupts++ === 0) {
+      process.stderr.write(`\ncria: stopping (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again quits at once)\n`);
+      opts.onInterrupt(signal);
+      return;
+    }
     process.stderr.write(`\ncria: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}\n`);
     void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
   try {
     // Chromium starts while Vite loads its config and pre-transforms the page's modules.
-    const launch = opts.cacheDir ? launchPersistentChromium(opts.cacheDir, { executablePath }) : launchChromium({ executablePath });
+    const launchOpts = { executablePath, handleSignals: !opts.onInterrupt };
+    const launch = opts.cacheDir ? launchPersistentChromium(opts.cacheDir, launchOpts) : launchChromium(launchOpts);
     browserReady = launch.catch((e: Error) => {
       if (opts.cacheDir && /ProcessSingleton|profile.*in use|SingletonLock/i.test(e.message)) {
         throw new CriaError('bad-argument', `the cache folder ${opts.cacheDir} is in use by another Chromium (another cria with the same --cache?); wait for it or use another folder`);
@@ -115,13 +139,21 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
       server: { middlewareMode: true, hmr: false, ws: false, watch: null, warmup: { clientFiles: [PAGE, 'src/cli/browser/engine.ts', 'src/worker/engine.worker.ts'] } },
     });
     lap('vite ready');
-    const modelFile = 'path' in location ? location.path : undefined;
-    const modelPath = modelFile ? MODEL_ROUTE + encodeURIComponent(basename(modelFile)) : undefined;
+    // local model files by route: the main one at /__cria/model/<name>, others at /__cria/model/<key>/<name>
+    const locations: Record<string, ModelLocation> = { ...opts.models, main: location };
+    const routes = new Map<string, string>();
+    const routeOf = (key: string) => {
+      const l = locations[key];
+      return 'path' in l ? MODEL_ROUTE + (key === 'main' ? '' : `${encodeURIComponent(key)}/`) + encodeURIComponent(basename(l.path)) : undefined;
+    };
+    for (const [key, l] of Object.entries(locations)) if ('path' in l) routes.set(routeOf(key)!, l.path);
+    const modelPath = routeOf('main');
     const middlewares = vite.middlewares;
     const html = await readFile(resolve(repoRoot, PAGE));
     server = createHttpServer((req, res) => {
       const path = (req.url ?? '').split('?')[0];
-      if (modelFile && path === modelPath) return serveFileWithRanges(req, res, modelFile);
+      const file = routes.get(path);
+      if (file) return serveFileWithRanges(req, res, file);
       if (path === `/${PAGE}`) {
         res.setHeader('Content-Type', 'text/html; charset=utf-8');
         res.end(html);
@@ -140,6 +172,12 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
       server!.listen(port, '127.0.0.1', () => ok(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`));
     });
     const modelUrl = modelPath ? origin + modelPath : (location as { url: string }).url;
+    /** where the page loads the model of `key` from; only a URL model is worth caching (a local file is already on disk), and only in a kept profile */
+    const pageModel = (key: string): PageModel => {
+      const l = locations[key];
+      if (!l) throw new CriaError('internal', `internal error: no model "${key}" was given to the browser engine (please report this)`);
+      return 'path' in l ? { url: origin + routeOf(key)!, cache: false } : { url: l.url, cache: !!opts.cacheDir };
+    };
 
     const browser = await browserReady;
     lap('chromium ready');
@@ -156,9 +194,25 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
     let onText: ((t: string) => void) | undefined;
     await page.exposeFunction('criaCliProgress', (p: LoadProgress) => onProgress?.(p));
     await page.exposeFunction('criaCliText', (t: string) => onText?.(t));
+    let onEvalProgress: ((p: PageEvalProgress) => void) | undefined;
+    await page.exposeFunction('criaCliEvalProgress', (p: PageEvalProgress) => onEvalProgress?.(p));
     await page.goto(`${origin}/${PAGE}`);
     await page.waitForFunction(() => window.criaCli !== undefined, undefined, { timeout: 120_000 });
     lap('page ready');
+
+    /** an engine error with what to do about it here */
+    const explain = (e: unknown, urlModel: boolean): unknown => {
+      if (isCriaError(e, 'network') && urlModel) {
+        return new CriaError('network', `${e.message}\nThe browser fetches a URL model itself, so its server must allow CORS and Range requests; or download the file and pass its path.`, e.detail);
+      }
+      if (!isCriaError(e, 'webgpu-unavailable')) return e;
+      return new CriaError(
+        'webgpu-unavailable',
+        `${e.message}\n(cria ran ${executablePath} headless with WebGPU on SwiftShader, see src/cli/chromium.ts.) ` +
+          'Point CHROME_PATH at another Chrome or Chromium, or use --engine cpu.',
+        e.detail,
+      );
+    };
 
     const engine: BrowserEngine = {
       load: async (progress) => {
@@ -170,16 +224,7 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
           lap(`model loaded (${Math.round(info.loadMs)} ms in the engine)`);
           return info;
         } catch (e) {
-          if (isCriaError(e, 'network') && 'url' in location) {
-            throw new CriaError('network', `${e.message}\nThe browser fetches a URL model itself, so its server must allow CORS and Range requests; or download the file and pass its path.`, e.detail);
-          }
-          if (!isCriaError(e, 'webgpu-unavailable')) throw e;
-          throw new CriaError(
-            'webgpu-unavailable',
-            `${e.message}\n(cria ran ${executablePath} headless with WebGPU on SwiftShader, see src/cli/chromium.ts.) ` +
-              'Point CHROME_PATH at another Chrome or Chromium, or use --engine cpu.',
-            e.detail,
-          );
+          throw explain(e, 'url' in location);
         } finally {
           onProgress = undefined;
         }
@@ -199,6 +244,21 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
       score: (req) => unwrap(page.evaluate((q) => window.criaCli!.score(q), req), crashed),
       deviceInfo: () => unwrap(page.evaluate(() => window.criaCli!.deviceInfo()), crashed),
       stats: () => unwrap(page.evaluate(() => window.criaCli!.stats()), crashed),
+      runEval: async (req, progress, loadProgress) => {
+        const models: PageEvalRequest['models'] = {};
+        for (const [role, key] of Object.entries(req.models)) models[role as ModelRole] = pageModel(key);
+        onEvalProgress = progress;
+        onProgress = loadProgress;
+        try {
+          return await unwrap(page.evaluate((r) => window.criaCli!.runEval(r), { ...req, models }), crashed);
+        } catch (e) {
+          throw explain(e, Object.values(req.models).some((k) => k !== undefined && 'url' in locations[k]));
+        } finally {
+          onEvalProgress = undefined;
+          onProgress = undefined;
+        }
+      },
+      stopEval: () => page.evaluate(() => window.criaCli!.stopEval()),
     };
     return await fn(engine);
   } finally {

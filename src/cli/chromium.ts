@@ -136,6 +136,12 @@ export interface LaunchChromiumOptions {
   extraArgs?: readonly string[];
   /** Default true. Headed needs a display (e.g. xvfb-run on a server). */
   headless?: boolean;
+  /**
+   * Default true: Playwright closes the browser on SIGINT/SIGTERM/SIGHUP. False when the caller
+   * handles them itself and needs the page alive a little longer (`cria eval` marks its run
+   * stopped in the page's IndexedDB before closing).
+   */
+  handleSignals?: boolean;
 }
 
 /** Launch the local Chrome with WebGPU (SwiftShader) enabled. Close it with `browser.close()`. */
@@ -145,7 +151,12 @@ export async function launchPersistentChromium(userDataDir: string, opts: Launch
     executablePath: opts.executablePath ?? findChromium(),
     args: [...CHROMIUM_WEBGPU_ARGS, ...(opts.extraArgs ?? [])],
     headless: opts.headless ?? true,
+    ...signalOptions(opts),
   });
+}
+
+function signalOptions(opts: LaunchChromiumOptions): { handleSIGINT?: boolean; handleSIGTERM?: boolean; handleSIGHUP?: boolean } {
+  return opts.handleSignals === false ? { handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false } : {};
 }
 
 export async function launchChromium(opts: LaunchChromiumOptions = {}): Promise<Browser> {
@@ -154,5 +165,6 @@ export async function launchChromium(opts: LaunchChromiumOptions = {}): Promise<
     executablePath,
     args: [...CHROMIUM_WEBGPU_ARGS, ...(opts.extraArgs ?? [])],
     headless: opts.headless ?? true,
+    ...signalOptions(opts),
   });
 }

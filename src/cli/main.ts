@@ -1,6 +1,6 @@
 /**
- * `cria`: inspect, tokenize, generate and score GGUF models from the command
- * line. JSON output field names are a stable interface for scripts.
+ * `cria`: inspect, tokenize, generate, score and evaluate GGUF models from the
+ * command line. JSON output field names are a stable interface for scripts.
  */
 import { parseArgs } from 'node:util';
 import type { Command } from './command.ts';
@@ -12,6 +12,7 @@ import { scoreCommand } from './commands/score.ts';
 import { makeBenchModelCommand } from './commands/make-bench-model.ts';
 import { serveCommand } from './commands/serve.ts';
 import { benchCommand } from './commands/bench.ts';
+import { evalCommand } from './commands/eval.ts';
 
 
 const commands: Record<string, Command> = {
@@ -19,6 +20,7 @@ const commands: Record<string, Command> = {
   tokenize: tokenizeCommand,
   generate: generateCommand,
   score: scoreCommand,
+  eval: evalCommand,
   'make-bench-model': makeBenchModelCommand,
   serve: serveCommand,
   bench: benchCommand,
@@ -64,7 +66,7 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     if (isCriaError(e)) {
       process.stderr.write(`cria: error [${e.code}]: ${e.message}\n`);
-      process.exitCode = e.code === 'bad-argument' ? 2 : 1;
+      process.exitCode = e.code === 'bad-argument' ? 2 : e.code === 'aborted' ? 130 : 1;
     } else {
       process.stderr.write(`cria: unexpected error: ${(e as Error)?.stack ?? e}\n`);
       process.exitCode = 70;

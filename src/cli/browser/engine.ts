@@ -4,9 +4,11 @@
  * (see page-api.ts for the contract).
  */
 import { createClient, createEngineWorker } from '../../client/index.ts';
+import { fromClient, IdbEvalStore, runTask, type EvalStore, type ModelRole, type Run, type Task } from '../../eval/index.ts';
+import { identityOptions } from '../../eval/runner.ts';
 import { serializeError } from '../../protocol/errors.ts';
 import { CriaError } from '../../shared/errors.ts';
-import type { CliPage, PageCompletion, PageResult } from './page-api.ts';
+import type { CliPage, PageCompletion, PageEvalOutcome, PageEvalProgress, PageEvalRequest, PageResult, ResumeMatch } from './page-api.ts';
 
 const worker = createEngineWorker();
 const client = createClient(worker);
@@ -47,6 +49,75 @@ async function complete(req: Parameters<CliPage['complete']>[0], streamText: boo
   return out;
 }
 
+/**
+ * The newest unfinished run of the same task (name, version, kind, items, options, source) whose
+ * recorded models agree with the models given now (name, architecture, parameters, tensor types),
+ * or undefined. runTask checks the models again when it loads them.
+ */
+export async function findResumable(store: EvalStore, task: Task, match: ResumeMatch): Promise<Run | undefined> {
+  const options = JSON.stringify(identityOptions(task) ?? {});
+  const key = { A: 'model', B: 'modelB', judge: 'judge' } as const;
+  for (const run of await store.listRuns()) {
+    const t = run.identity.task;
+    if (run.status === 'done' || t.name !== task.name || t.version !== task.version || t.kind !== task.kind || t.items !== task.items.length || t.source !== task.source) continue;
+    if (JSON.stringify(t.options ?? {}) !== options) continue;
+    const same = Object.entries(match.models).every(([role, want]) => {
+      const had = run.identity[key[role as ModelRole]];
+      if (!had || !want) return true;
+      return (want.name === null || want.name === had.id) && want.architecture === had.architecture && want.parameters === had.parameters && JSON.stringify(Object.entries(want.tensorTypes).sort()) === JSON.stringify(Object.entries(had.tensorTypes).sort());
+    });
+    if (same) return run;
+  }
+  return undefined;
+}
+
+let evalAbort: AbortController | undefined;
+
+async function runEval(req: PageEvalRequest): Promise<PageEvalOutcome> {
+  if (evalAbort) throw new CriaError('bad-argument', 'an evaluation is already running in this page');
+  const abort = (evalAbort = new AbortController());
+  const store = await IdbEvalStore.open();
+  try {
+    const resume = req.resume ? (await findResumable(store, req.task, req.resume))?.id : undefined;
+    let errors = 0;
+    const computed: Record<string, number> = {};
+    let last = 0;
+    let lastPhase = '';
+    const send = (p: PageEvalProgress) => void window.criaCliEvalProgress?.(p);
+    const { run, report } = await runTask({
+      task: req.task,
+      store,
+      resume,
+      seed: req.seed,
+      signal: abort.signal,
+      loadModel: async (role) => {
+        const m = req.models[role];
+        if (!m) throw new CriaError('bad-argument', `this task needs a model for ${role === 'B' ? 'contestant B (--model-b)' : role === 'judge' ? 'the judge (--judge)' : 'A (--model)'}`);
+        await client.load({ url: m.url, cache: m.cache }, { onProgress: (p) => void window.criaCliProgress?.(p) });
+        return fromClient(client);
+      },
+      onProgress: (p) => {
+        if (p.result?.error) errors++;
+        if (p.result) {
+          const k = p.phase === 'answers' ? `answers ${p.role}` : p.phase;
+          computed[k] = (computed[k] ?? 0) + 1;
+        }
+        const phase = `${p.phase}:${p.role ?? ''}`;
+        const now = performance.now();
+        if (phase !== lastPhase || p.done === p.total || now - last >= 250) {
+          last = now;
+          lastPhase = phase;
+          send({ runId: p.runId, phase: p.phase, ...(p.role ? { role: p.role } : {}), done: p.done, total: p.total, errors });
+        }
+      },
+    });
+    return { run, report, ...(resume ? { resumed: resume } : {}), computed };
+  } finally {
+    store.close();
+    evalAbort = undefined;
+  }
+}
+
 window.criaCli = {
   load: (url, cache) => result(() => client.load({ url, cache }, { onProgress: (p) => void window.criaCliProgress?.(p) })),
   tokenize: (text, opts) => result(() => client.tokenize(text, opts)),
@@ -54,4 +125,6 @@ window.criaCli = {
   score: (req) => result(() => client.score(req)),
   deviceInfo: () => result(() => client.deviceInfo()),
   stats: () => result(() => client.stats()),
+  runEval: (req) => result(() => runEval(req)),
+  stopEval: async () => evalAbort?.abort(),
 } satisfies CliPage;

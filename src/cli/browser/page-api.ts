@@ -10,6 +10,7 @@
  */
 import type { CompletionRequest, DeviceInfo, EngineStats, FinishReason, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions, Usage } from '../../protocol/api.ts';
 import type { SerializedError } from '../../protocol/errors.ts';
+import type { EvalReport, ModelRole, Run, Task } from '../../eval/index.ts';
 
 export type PageResult<T> = { ok: T } | { error: SerializedError };
 
@@ -23,6 +24,47 @@ export interface PageCompletion {
   prompt_logits_base64?: string;
 }
 
+/** A model for one role of an evaluation: where the page loads it from. */
+export interface PageModel {
+  url: string;
+  /** through the engine's IndexedDB model cache */
+  cache: boolean;
+}
+
+/** What a stored run must match to be resumed by `cria eval --resume` (see commands/eval.ts). */
+export interface ResumeMatch {
+  /** per role, what the model's GGUF header says (null when it could not be read: not compared) */
+  models: Partial<Record<ModelRole, { name: string | null; architecture: string; parameters: number; tensorTypes: Record<string, number> } | null>>;
+}
+
+export interface PageEvalRequest {
+  task: Task;
+  models: Partial<Record<ModelRole, PageModel>>;
+  /** continue the newest unfinished stored run of this task that matches (none: start a new run) */
+  resume?: ResumeMatch;
+  seed?: number;
+}
+
+export interface PageEvalOutcome {
+  run: Run;
+  report: EvalReport;
+  /** the run continued (its id), when one was resumed */
+  resumed?: string;
+  /** units computed by this call (the rest were stored), by phase: "items", "answers A", "answers B", "judging" */
+  computed: Record<string, number>;
+}
+
+/** Progress of an evaluation, forwarded to the CLI (at most a few times a second, and at every phase change). */
+export interface PageEvalProgress {
+  runId: string;
+  phase: 'load' | 'items' | 'answers' | 'judging';
+  role?: ModelRole;
+  done: number;
+  total: number;
+  /** item-level errors (e.g. context-overflow) among the units computed so far by this call */
+  errors: number;
+}
+
 export interface CliPage {
   /** load the model at `url` (progress goes to `window.criaCliProgress`); `cache`: through the engine's IndexedDB cache */
   load(url: string, cache: boolean): Promise<PageResult<ModelInfo>>;
@@ -32,12 +74,17 @@ export interface CliPage {
   score(req: ScoreRequest): Promise<PageResult<ScoreResult>>;
   deviceInfo(): Promise<PageResult<DeviceInfo>>;
   stats(): Promise<PageResult<EngineStats>>;
+  /** run (or resume) an evaluation with runTask in this page, stored in its IndexedDB (database cria-eval) */
+  runEval(req: PageEvalRequest): Promise<PageResult<PageEvalOutcome>>;
+  /** stop the running evaluation: its runEval ends with code "aborted", the run stored as "stopped" */
+  stopEval(): Promise<void>;
 }
 
 /** What the CLI exposes to the page (page.exposeFunction). */
 export interface CliBindings {
   criaCliProgress(p: LoadProgress): Promise<void>;
   criaCliText(text: string): Promise<void>;
+  criaCliEvalProgress(p: PageEvalProgress): Promise<void>;
 }
 
 declare global {
