@@ -1,6 +1,6 @@
 /**
  * <cria-app>: the shell: a header (name, navigation, the model's state, the
- * theme toggle), the page for the route (#/chat, #/models, #/device), and
+ * theme toggle), the page for the route (#/chat, #/models, #/eval, #/device), and
  * the notices. Pages stay alive once opened, so an answer keeps streaming
  * while the user looks at another page.
  */
@@ -14,6 +14,7 @@ import { iconMoon, iconSun, iconSystem } from './icons.ts';
 import './chat-view.ts';
 import './models-view.ts';
 import './device-view.ts';
+import './eval-view.ts';
 
 const THEME_ICON = { system: iconSystem, light: iconSun, dark: iconMoon };
 
@@ -82,6 +83,7 @@ export class CriaApp extends LightElement {
       </header>
       <main id="main" tabindex="-1">
         ${this.page('chat', html`<cria-chat-view></cria-chat-view>`)} ${this.visited.has('models') ? this.page('models', html`<cria-models-view></cria-models-view>`) : nothing}
+        ${this.visited.has('eval') ? this.page('eval', html`<cria-eval-view></cria-eval-view>`) : nothing}
         ${this.visited.has('device') ? this.page('device', html`<cria-device-view></cria-device-view>`) : nothing}
       </main>
       <div class="notices" role="status" aria-live="polite">
@@ -102,6 +104,12 @@ export class CriaApp extends LightElement {
   private modelPill() {
     const m = engine.model;
     if (engine.webgpu.state === 'unavailable') return html`<a class="model-pill bad" href="#/device">No WebGPU</a>`;
+    const holder = engine.holder;
+    if (holder) {
+      // an evaluation has the engine (chat waits): say so, and lead to it
+      const pct = m.kind === 'loading' && m.progress && m.progress.totalBytes > 0 ? ` ${Math.floor((100 * m.progress.loadedBytes) / m.progress.totalBytes)}%` : '';
+      return html`<a class="model-pill busy" href="#/eval" title=${holder.label}><span class="dot busy" aria-hidden="true"></span><span class="pill-text">${holder.label}</span>${pct}</a>`;
+    }
     switch (m.kind) {
       case 'none':
         return html`<a class="model-pill" href="#/models">No model</a>`;

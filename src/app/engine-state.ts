@@ -3,10 +3,21 @@
  * know about it: WebGPU availability, the model being loaded (progress) or
  * loaded (info), a load error, and device loss. Components subscribe with
  * `StateController`, which re-renders them on every change.
+ *
+ * The engine holds one model at a time, and two kinds of work use it:
+ * - chat answers, streamed: tracked here (`answering`), so an evaluation can
+ *   stop them before it starts (`stopAnswers()`);
+ * - an evaluation (eval-run.ts), which loads the models it needs one after
+ *   another: it `hold()`s the engine while it runs. Meanwhile `info` is
+ *   undefined (chat waits), a load asked for elsewhere (Models page, chat)
+ *   stops the evaluation first (it can be resumed) and a Cancel of the load in
+ *   progress stops it too. When it ends, `release()` loads back the model
+ *   that was loaded before, so chat continues where it was.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit';
-import { createClient, type CriaClient, type LoadProgress, type ModelInfo, type ModelSource } from '../client/index.ts';
+import { createClient, type ChatCompletionChunk, type ChatCompletionRequest, type CriaClient, type LoadProgress, type ModelInfo, type ModelSource, type RequestOptions, type Stream } from '../client/index.ts';
 import { toAppError, type AppError } from './errors.ts';
+import { notify } from './notices.ts';
 import { detectWebGpu, type WebGpuStatus } from './webgpu.ts';
 
 export type ModelState =
@@ -25,6 +36,24 @@ interface Remembered {
 
 const LAST_KEY = 'cria-last-model';
 
+/** Who holds the engine besides chat (an evaluation), and how to make it let go. */
+export interface EngineHolder {
+  /** what the header shows, e.g. "Evaluating hellaswag 3/10" (kept current with `holdChanged`) */
+  label: string;
+  /** stop; the holder calls `release()` once it has stopped */
+  stop(): void;
+}
+
+interface Hold {
+  holder: EngineHolder;
+  /** the model loaded when the hold began, to load back afterwards */
+  before?: Remembered & { info: ModelInfo };
+  /** someone asked for another model (or cancelled a load): do not load `before` back */
+  superseded: boolean;
+  released: Promise<void>;
+  resolve: () => void;
+}
+
 export class AppEngine extends EventTarget {
   client: CriaClient;
   webgpu: WebGpuStatus = { state: 'checking' };
@@ -32,10 +61,78 @@ export class AppEngine extends EventTarget {
   private last?: Remembered;
   /** bumps on every load, so an abandoned load cannot overwrite a newer state */
   private generation = 0;
+  private holding?: Hold;
+  /** streamed chat answers in flight */
+  private answers = new Set<AbortController>();
+  private answersEnded: (() => void)[] = [];
 
   constructor(private readonly makeClient: () => CriaClient = () => createClient()) {
     super();
-    this.client = makeClient();
+    this.client = this.tracked(makeClient());
+  }
+
+  /**
+   * The client with its streamed chat answers tracked: each gets an AbortController of its own
+   * (linked to the caller's signal), so `stopAnswers()` can end them as the Stop button would.
+   */
+  private tracked(c: CriaClient): CriaClient {
+    const create = c.chat.completions.create;
+    const answers = this.answers;
+    const ended = (ac: AbortController) => {
+      if (!answers.delete(ac)) return;
+      if (answers.size === 0) for (const f of this.answersEnded.splice(0)) f();
+      this.changed();
+    };
+    const wrapped = ((req: ChatCompletionRequest, opts: RequestOptions = {}) => {
+      if (!req.stream) return create(req as ChatCompletionRequest & { stream?: false }, opts);
+      const ac = new AbortController();
+      const outer = opts.signal;
+      if (outer?.aborted) ac.abort(outer.reason);
+      else outer?.addEventListener('abort', () => ac.abort(outer.reason), { once: true });
+      const s = create(req as ChatCompletionRequest & { stream: true }, { signal: ac.signal });
+      const out: Stream<ChatCompletionChunk> = {
+        requestId: s.requestId,
+        [Symbol.asyncIterator]: () => {
+          const it = s[Symbol.asyncIterator]();
+          answers.add(ac);
+          this.changed();
+          return {
+            next: async () => {
+              try {
+                const r = await it.next();
+                if (r.done) ended(ac);
+                return r;
+              } catch (e) {
+                ended(ac);
+                throw e;
+              }
+            },
+            return: async (v?: unknown) => {
+              try {
+                return (await it.return?.(v)) ?? { done: true as const, value: undefined };
+              } finally {
+                ended(ac);
+              }
+            },
+          };
+        },
+      };
+      return out;
+    }) as CriaClient['chat']['completions']['create'];
+    return { ...c, chat: { completions: { create: wrapped } } };
+  }
+
+  /** a chat answer is being written */
+  get answering(): boolean {
+    return this.answers.size > 0;
+  }
+
+  /** stop every chat answer being written (as its Stop button does); resolves when they have ended */
+  stopAnswers(): Promise<void> {
+    if (this.answers.size === 0) return Promise.resolve();
+    const done = new Promise<void>((r) => this.answersEnded.push(r));
+    for (const ac of this.answers) ac.abort();
+    return done;
   }
 
   private changed(): void {
@@ -51,12 +148,84 @@ export class AppEngine extends EventTarget {
     return this.model.kind === 'loading';
   }
 
+  /** the loaded model, for chat: undefined while an evaluation holds the engine */
   get info(): ModelInfo | undefined {
-    return this.model.kind === 'ready' ? this.model.info : undefined;
+    return this.model.kind === 'ready' && !this.holding ? this.model.info : undefined;
+  }
+
+  /** who holds the engine (an evaluation), if anyone */
+  get holder(): EngineHolder | undefined {
+    return this.holding?.holder;
+  }
+
+  /** Take the engine for an evaluation. Stop chat answers first (`stopAnswers`). */
+  hold(holder: EngineHolder): void {
+    if (this.holding) throw new Error('the engine is already held');
+    const m = this.model;
+    let resolve!: () => void;
+    const released = new Promise<void>((r) => (resolve = r));
+    this.holding = { holder, superseded: false, released, resolve, ...(m.kind === 'ready' && this.last ? { before: { ...this.last, label: m.label, info: m.info } } : {}) };
+    this.changed();
+  }
+
+  /** the holder's label changed */
+  holdChanged(): void {
+    this.changed();
+  }
+
+  /**
+   * The evaluation has ended: chat gets the engine back, with the model loaded before it
+   * (loaded again when the evaluation left another one), unless a load asked for meanwhile
+   * follows, or the GPU was lost.
+   */
+  async release(): Promise<void> {
+    const h = this.holding;
+    if (!h) return;
+    this.holding = undefined;
+    h.resolve();
+    this.changed();
+    const before = h.before;
+    // (a load the evaluation began and left is simply superseded by this one: loads run in order)
+    if (h.superseded || !before || this.model.kind === 'lost') return;
+    const now = this.model.kind === 'ready' ? this.model.info : undefined;
+    if (now && sameModel(now, before.info)) {
+      this.model = { kind: 'ready', label: before.label, info: now };
+      this.changed();
+      return;
+    }
+    await this.load(before.source, before.label);
   }
 
   /** Load a model; resolves true when it is ready. Errors become state, never throws. */
   async load(source: ModelSource, label: string): Promise<boolean> {
+    const h = this.holding;
+    if (h) {
+      // the user asked for this model: the evaluation stops (it can be resumed), then it loads
+      h.superseded = true;
+      notify({ text: `The evaluation was stopped to load ${label}. Resume it on the Eval page.` });
+      h.holder.stop();
+      await h.released;
+    }
+    try {
+      await this.loadModel(source, label, true);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Load a model for the evaluation holding the engine: the same states (the header shows the
+   * progress) but errors are thrown, and the model is not remembered for the next visit.
+   */
+  async loadHeld(source: ModelSource, label: string): Promise<ModelInfo> {
+    if (!this.holding) throw new Error('loadHeld() needs hold() first');
+    // the model asked for is the one loaded: nothing to do
+    if ('cached' in source && this.model.kind === 'ready' && this.model.info.cacheId === source.cached) return this.model.info;
+    return this.loadModel(source, label, false);
+  }
+
+  private async loadModel(source: ModelSource, label: string, forChat: boolean): Promise<ModelInfo> {
     const gen = ++this.generation;
     this.model = { kind: 'loading', label };
     this.changed();
@@ -68,20 +237,26 @@ export class AppEngine extends EventTarget {
           this.changed();
         },
       });
-      if (gen !== this.generation) return false;
+      if (gen !== this.generation) throw Object.assign(new Error('another model was loaded meanwhile'), { code: 'aborted' });
       this.model = { kind: 'ready', label, info };
       // reloading later (device loss, next visit): from the cache when the model is in it
-      this.last = { label, source: info.cacheId ? { cached: info.cacheId } : source };
-      rememberLast(info.cacheId ? { label, cacheId: info.cacheId } : undefined);
+      const again = { label, source: info.cacheId ? { cached: info.cacheId } : source };
+      if (forChat) {
+        this.last = again;
+        rememberLast(info.cacheId ? { label, cacheId: info.cacheId } : undefined);
+      } else if (!this.holding?.before) {
+        // nothing to load back after the evaluation: its model stays, and reloads after a GPU reset
+        this.last = again;
+      }
       this.changed();
-      return true;
+      return info;
     } catch (e) {
-      if (gen !== this.generation) return false;
+      if (gen !== this.generation) throw e;
       const error = toAppError(e);
       if (error.code === 'webgpu-unavailable') this.webgpu = { state: 'unavailable', reason: error.message };
       this.model = { kind: 'error', label, error };
       this.changed();
-      return false;
+      throw e;
     }
   }
 
@@ -92,9 +267,14 @@ export class AppEngine extends EventTarget {
    */
   cancelLoad(): void {
     if (this.model.kind !== 'loading') return;
+    if (this.holding) {
+      // a model the evaluation asked for: the evaluation stops too (it can be resumed)
+      this.holding.superseded = true;
+      this.holding.holder.stop();
+    }
     this.generation++;
     this.client.terminate();
-    this.client = this.makeClient();
+    this.client = this.tracked(this.makeClient());
     this.model = { kind: 'none' };
     this.changed();
   }
@@ -129,6 +309,12 @@ export class AppEngine extends EventTarget {
   forgetLastVisit(): void {
     rememberLast(undefined);
   }
+}
+
+/** the same model file (by cache id when both have one) */
+function sameModel(a: ModelInfo, b: ModelInfo): boolean {
+  if (a.cacheId && b.cacheId) return a.cacheId === b.cacheId;
+  return a.id === b.id && a.parameters === b.parameters && JSON.stringify(a.tensorTypes) === JSON.stringify(b.tensorTypes);
 }
 
 function rememberLast(v: { label: string; cacheId: string } | undefined): void {

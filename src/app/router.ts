@@ -1,12 +1,13 @@
 /**
- * Hash routes: #/chat (the default), #/models, #/device. Hash routing needs
+ * Hash routes: #/chat (the default), #/models, #/eval, #/device. Hash routing needs
  * nothing from the server, so the built app works from any static host and
  * offline. The page's query (`?model=URL`) is left alone.
  */
-export type Route = 'chat' | 'models' | 'device';
+export type Route = 'chat' | 'models' | 'eval' | 'device';
 export const ROUTES: readonly { route: Route; label: string }[] = [
   { route: 'chat', label: 'Chat' },
   { route: 'models', label: 'Models' },
+  { route: 'eval', label: 'Eval' },
   { route: 'device', label: 'Device' },
 ];
 

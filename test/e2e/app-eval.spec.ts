@@ -1,0 +1,317 @@
+/**
+ * The Eval page (#/eval), end to end on real WebGPU (SwiftShader) through the app's engine:
+ * - a multiple-choice task from a local file (the first 10 HellaSwag items, llama.cpp's text
+ *   form) on stories260K: the report's acc / acc_norm and their standard errors equal a plain
+ *   computation over the per-item log-likelihoods stored in IndexedDB (with the gold answers and
+ *   byte lengths taken from the file itself); stories260K reads 128 tokens, so items longer than
+ *   that fail and are counted; exports (JSON, CSV) equal the library's own rendering of the
+ *   stored run; an exported report opened as a file is shown side by side and compared;
+ * - a judged task (2 MT-bench questions, pairwise): two stories260K copies with a 2048-token
+ *   context (written here, opened as local files kept in the cache) answer, one of them judges;
+ *   the page is reloaded while judging, the run is listed as interrupted, resumes, and finishes
+ *   without redoing stored work; unparseable verdicts are counted and shown;
+ * - bad files are named with what is wrong, before anything runs;
+ * - screenshots of the report pages (light, dark, phone width) in test-results/screenshots/.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { expect, test, type Page } from '@playwright/test';
+import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
+import { gv, writeGguf } from '../../src/formats/gguf-writer.ts';
+import { bytesSource } from '../../src/formats/source.ts';
+import type { ModelServer } from '../server/model-server.ts';
+import { openWithModel, privateModelServer, shoot, STORIES_PATH, unlabelledControls } from './app-helpers.ts';
+
+const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+const HELLASWAG = `${FIXTURES}eval/hellaswag/hellaswag_val_first1000.txt`;
+const MT_BENCH = ['question.jsonl', 'judge_prompts.jsonl', 'reference_answer_gpt-4.jsonl'].map((f) => `${FIXTURES}eval/mt_bench/${f}`);
+
+let server: ModelServer;
+let model: string;
+test.beforeAll(async () => {
+  server = await privateModelServer();
+  model = `${server.url}${STORIES_PATH}`;
+});
+test.afterAll(async () => server?.close());
+
+interface Stored {
+  runs: { id: string; status: string; done: number; total: number }[];
+  results: { runId: string; phase: string; id: string; result: Record<string, any> }[];
+}
+
+/** the eval library's database, read with plain IndexedDB (the app has created it by then) */
+async function stored(page: Page): Promise<Stored> {
+  return page.evaluate(
+    () =>
+      new Promise<Stored>((resolve, reject) => {
+        const open = indexedDB.open('cria-eval');
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const db = open.result;
+          const tx = db.transaction(['runs', 'results'], 'readonly');
+          const runs = tx.objectStore('runs').getAll();
+          const results = tx.objectStore('results').getAll();
+          tx.oncomplete = () => (db.close(), resolve({ runs: runs.result, results: results.result }));
+          tx.onerror = () => reject(tx.error);
+        };
+      }),
+  );
+}
+
+/** the library's own JSON and CSV of a stored run, computed in the page */
+async function libraryExports(page: Page, runId: string): Promise<{ json: string; csv: string }> {
+  return page.evaluate(async (id) => {
+    const url = '/src/eval/index.ts';
+    const m = await import(/* @vite-ignore */ url);
+    const store = await m.IdbEvalStore.open();
+    const r = await m.reportFromStore(store, id);
+    store.close();
+    return { json: m.reportToJson(r), csv: m.reportToCsv(r) };
+  }, runId);
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const stderr = (xs: number[]) => {
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1)) / Math.sqrt(xs.length);
+};
+const argmax = (xs: number[]) => xs.reduce((best, x, i) => (x > xs[best] ? i : best), 0);
+
+/** llama.cpp's HellaSwag text: context, gold, 4 endings; choices are " " + ending */
+function hellaswagItems(n: number): { gold: number; choices: string[] }[] {
+  const lines = readFileSync(HELLASWAG, 'utf8').split('\n');
+  return Array.from({ length: n }, (_, i) => ({ gold: Number(lines[i * 6 + 1]), choices: lines.slice(i * 6 + 2, i * 6 + 6).map((e) => ' ' + e) }));
+}
+
+/** a fixture model with a longer context and another name (stories260K was trained on 128 tokens; the judge prompts need more) */
+async function longContext(file: string, name: string): Promise<Buffer> {
+  const bytes = new Uint8Array(readFileSync(`${FIXTURES}models/stories260K/${file}`));
+  const src = await readGguf(bytesSource(bytes, file));
+  const meta = new Map(src.metadata);
+  const arch = String(meta.get('general.architecture')?.value);
+  meta.set(`${arch}.context_length`, gv.u32(2048));
+  meta.set('general.name', gv.str(name));
+  const tensors = [];
+  for (const t of src.tensors) tensors.push({ name: t.name, type: t.type, dims: t.dims, data: await readTensorBytes(src, t) });
+  return Buffer.from(writeGguf({ metadata: meta, tensors }));
+}
+
+async function downloadText(page: Page, button: string): Promise<{ name: string; text: string }> {
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button, exact: true }).click()]);
+  return { name: dl.suggestedFilename(), text: readFileSync((await dl.path())!, 'utf8') };
+}
+
+const report = (page: Page) => page.getByTestId('eval-report');
+const metricCell = (page: Page, key: string, col = 0) => report(page).locator(`.metrics-table tbody tr[data-metric="${key}"] td`).nth(col);
+
+async function noSidewaysScroll(page: Page) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow, 'the page scrolls sideways').toBeLessThanOrEqual(0);
+}
+
+test('a HellaSwag file on stories260K: acc and acc_norm as computed from the stored items; exports; a report file opened and compared', async ({ page }, testInfo) => {
+  test.setTimeout(150_000);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await openWithModel(page, model, '#/eval');
+  await expect(page.getByRole('heading', { level: 1, name: 'Evaluate' })).toBeVisible();
+  await page.getByRole('radio', { name: 'From files on this device' }).check();
+  await page.locator('#eval-file').setInputFiles(HELLASWAG);
+  await expect(page.getByTestId('eval-file-status')).toContainText('HellaSwag, 1000 items');
+  await page.getByLabel('Limit').fill('10');
+  await expect(page.getByRole('combobox', { name: 'Model', exact: true })).toHaveValue(/.+/);
+  expect(await unlabelledControls(page)).toEqual([]);
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+
+  // progress, then the report of the finished run
+  await expect(page.getByTestId('eval-live')).toBeVisible();
+  await expect(page.locator('.model-pill')).toContainText(/Evaluating|Loading/);
+  await expect(report(page)).toBeVisible({ timeout: 100_000 });
+  await expect(page.getByTestId('eval-live')).toHaveCount(0);
+  const row = page.locator('.run-row[data-state="done"]');
+  await expect(row).toHaveCount(1);
+  await expect(row).toContainText('10 of 10');
+  const runId = (await row.getAttribute('data-run-id'))!;
+  // chat has its model back (the same one: nothing to load again)
+  await expect(page.locator('.model-pill .dot.ok')).toBeVisible();
+  await expect(page.locator('.model-pill')).toContainText('stories260K-f32.gguf');
+
+  // the figures, computed here from what was stored item by item
+  const db = await stored(page);
+  const results = db.results.filter((r) => r.runId === runId && r.phase === 'result').map((r) => r.result);
+  expect(results).toHaveLength(10);
+  const items = hellaswagItems(10);
+  const scored: { acc: number; norm: number }[] = [];
+  let failed = 0;
+  results.forEach((r) => {
+    const i = Number(String(r.id).split('/')[1]);
+    if (r.error) {
+      expect(r.error.code).toBe('context-overflow');
+      failed++;
+      return;
+    }
+    const lp = r.choice.logprobs as number[];
+    const bytes = items[i].choices.map((c) => Buffer.byteLength(c, 'utf8'));
+    scored.push({ acc: argmax(lp) === items[i].gold ? 1 : 0, norm: argmax(lp.map((l, k) => l / bytes[k])) === items[i].gold ? 1 : 0 });
+  });
+  expect(scored.length).toBeGreaterThan(2); // some items are longer than 128 tokens
+  const acc = scored.map((s) => s.acc);
+  const norm = scored.map((s) => s.norm);
+  const expected = { acc: mean(acc), acc_stderr: stderr(acc), acc_norm: mean(norm), acc_norm_stderr: stderr(norm) };
+  for (const [key, se] of [['acc', 'acc_stderr'], ['acc_norm', 'acc_norm_stderr']] as const) {
+    const cell = metricCell(page, key);
+    expect(Number(await cell.getAttribute('data-value'))).toBeCloseTo(expected[key], 12);
+    expect(Number(await cell.getAttribute('data-stderr'))).toBeCloseTo(expected[se], 12);
+    await expect(cell).toHaveText(`${(expected[key] * 100).toFixed(1)}% ± ${(expected[se] * 100).toFixed(1)}`);
+  }
+  await expect(metricCell(page, 'errors')).toHaveText(String(failed));
+  await expect(report(page).locator('.report-sub')).toContainText(`${scored.length} of 10 items`);
+  // one bar per category (the activity labels of the scored items)
+  await expect(report(page).locator('cria-eval-chart svg .group')).not.toHaveCount(0);
+
+  // exports: the library's JSON and CSV of the stored run, and what the table shows
+  const lib = await libraryExports(page, runId);
+  const json = await downloadText(page, 'Export JSON');
+  expect(json.name).toMatch(/^cria-eval-hellaswag-.+\.json$/);
+  expect(json.text).toBe(lib.json);
+  const parsed = JSON.parse(json.text);
+  expect(parsed.metrics.acc).toBeCloseTo(expected.acc, 12);
+  expect(parsed.metrics.acc_norm).toBeCloseTo(expected.acc_norm, 12);
+  expect(parsed.n).toBe(scored.length);
+  expect(parsed.items).toHaveLength(10);
+  const csv = await downloadText(page, 'Export CSV');
+  expect(csv.name).toMatch(/\.csv$/);
+  expect(csv.text).toBe(lib.csv);
+  const accRow = csv.text.split('\n').find((l) => /^hellaswag,[^,]*,,\d+,acc,/.test(l))!;
+  expect(Number(accRow.split(',').at(-1))).toBeCloseTo(expected.acc, 12);
+
+  // screenshots of the report: light and dark
+  await shoot(page, testInfo, 'eval-report-hellaswag', { fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shoot(page, testInfo, 'eval-report-hellaswag-dark', { fullPage: true });
+  await page.emulateMedia({ colorScheme: 'light' });
+
+  // the exported file, opened: listed, selected next to the run, compared with it (same figures)
+  await page.locator('#eval-open-report').setInputFiles({ name: json.name, mimeType: 'application/json', buffer: Buffer.from(json.text) });
+  await expect(page.locator('.run-row.opened')).toContainText(json.name);
+  await expect(report(page).locator('.metrics-table thead th')).toHaveCount(3);
+  expect(await metricCell(page, 'acc', 1).getAttribute('data-value')).toBe(await metricCell(page, 'acc', 0).getAttribute('data-value'));
+  const cmp = report(page).getByTestId('comparison');
+  await expect(cmp).toContainText('Same task, items, options and engine version.');
+  await expect(cmp.locator('tr', { hasText: 'Accuracy (acc)' }).locator('.delta')).toHaveText('±0.0 pts');
+  // a file that is not a report is refused with the reason
+  await page.locator('#eval-open-report').setInputFiles({ name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"hello": 1}') });
+  await expect(page.getByRole('alert').filter({ hasText: 'notes.json is not a Cria evaluation report' })).toBeVisible();
+
+  // delete the run: gone from the list and from the database
+  await row.getByRole('button', { name: /^Delete/ }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+  await expect(page.locator('.run-row[data-state="done"]')).toHaveCount(0);
+  expect((await stored(page)).results.filter((r) => r.runId === runId)).toHaveLength(0);
+});
+
+test('bad files are named with what is wrong before anything runs', async ({ page }) => {
+  await page.goto('/#/eval');
+  await page.getByRole('radio', { name: 'From files on this device' }).check();
+  const status = page.getByTestId('eval-file-status');
+  await page.locator('#eval-file').setInputFiles({ name: 'mine.jsonl', mimeType: 'application/json', buffer: Buffer.from('{"context": "a", "choices": [" b", " c"], "gold": 0}\n{"context": oops}\n') });
+  await expect(status).toHaveAttribute('role', 'alert');
+  await expect(status).toContainText('mine.jsonl, line 2: not valid JSON');
+  await page.locator('#eval-file').setInputFiles({ name: 'mine.jsonl', mimeType: 'application/json', buffer: Buffer.from('{"context": "a", "choices": [" b", " c"], "gold": 5}\n') });
+  await expect(status).toContainText('"gold" must be the index');
+  await page.locator('#eval-file').setInputFiles(MT_BENCH[0]);
+  await expect(status).toContainText('judge_prompts.jsonl');
+  await page.locator('#eval-file').setInputFiles({ name: 'hs.txt', mimeType: 'text/plain', buffer: Buffer.from('ctx\n7\na\nb\nc\nd\n') });
+  await page.getByLabel('Format').selectOption('hellaswag');
+  await expect(status).toContainText('the gold index must be 0–3');
+  // a good one
+  await page.locator('#eval-file').setInputFiles({ name: 'capitals.jsonl', mimeType: 'application/json', buffer: Buffer.from('{"context": "The capital of France is", "choices": [" Paris", " Lyon"], "gold": 0}\n') });
+  await page.getByLabel('Format').selectOption('auto');
+  await expect(status).toContainText('capitals.jsonl: a Cria task (multiple-choice), 1 items');
+});
+
+test('a judged task (MT-bench, pairwise): a reload while judging loses nothing; the run resumes; unparseable verdicts counted and shown', async ({ page }, testInfo) => {
+  test.setTimeout(240_000);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  // two contestants with a 2048-token context, kept in the model cache from local files
+  const files = [
+    { name: 'stories260K-2k.gguf', buffer: await longContext('stories260K-f32.gguf', 'stories260K-2k') },
+    { name: 'stories260K-f16-2k.gguf', buffer: await longContext('stories260K-f16.gguf', 'stories260K-f16-2k') },
+  ];
+  await page.goto('/#/models');
+  await page.getByRole('checkbox', { name: /Keep a copy in this browser’s cache/ }).check();
+  for (const f of files) {
+    await page.locator('#model-file').setInputFiles({ name: f.name, mimeType: 'application/octet-stream', buffer: f.buffer });
+    await expect(page.locator('.model-pill .dot.ok')).toBeVisible({ timeout: 60_000 });
+    await expect(page.locator('.model-pill')).toContainText(f.name);
+  }
+
+  await page.goto('/#/eval');
+  await page.getByRole('radio', { name: 'From files on this device' }).check();
+  await page.locator('#eval-file').setInputFiles(MT_BENCH);
+  await expect(page.getByTestId('eval-file-status')).toContainText('80 questions (mt-bench), judge prompts from judge_prompts.jsonl, reference answers from reference_answer_gpt-4.jsonl');
+  await page.getByLabel('Format').selectOption('judge-pairwise');
+  await page.getByLabel('Limit').fill('2');
+  const pick = async (select: string, name: string) => {
+    const value = await page.locator(`${select} option`, { hasText: name }).first().getAttribute('value');
+    await page.locator(select).selectOption(value!);
+  };
+  await pick('#eval-model-a', 'stories260K-2k.gguf');
+  await pick('#eval-model-b', 'stories260K-f16-2k.gguf');
+  await pick('#eval-judge', 'stories260K-2k.gguf');
+  await page.getByLabel('Answer length (tokens)').fill('12');
+  await page.getByLabel('Verdict length (tokens)').fill('6');
+  expect(await unlabelledControls(page)).toEqual([]);
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+
+  // the answers, then the judge; reload as soon as one question is judged
+  const live = page.getByTestId('eval-live');
+  await expect(live.locator('.live-steps li')).toHaveText(['stories260K-2k.gguf answers', 'stories260K-f16-2k.gguf answers', 'stories260K-2k.gguf judges']);
+  await expect(page.locator('[data-testid="eval-live"][data-phase="judging"] [data-testid="eval-progress"]')).toContainText('Verdicts: 1 of 2', { timeout: 150_000 });
+  const before = await stored(page);
+  const runId = before.runs[0].id;
+  const kept = before.results.filter((r) => r.runId === runId);
+  expect(kept.filter((r) => r.phase === 'answer-A')).toHaveLength(2);
+  expect(kept.filter((r) => r.phase === 'answer-B')).toHaveLength(2);
+  expect(kept.filter((r) => r.phase === 'result').length).toBeGreaterThanOrEqual(1);
+  await page.reload();
+
+  // after the reload: listed as interrupted, nothing lost; resume finishes it
+  const row = page.locator(`.run-row[data-run-id="${runId}"]`);
+  await expect(row).toHaveAttribute('data-state', 'interrupted');
+  const afterReload = (await stored(page)).results.filter((r) => r.runId === runId);
+  expect(afterReload).toEqual(expect.arrayContaining(kept));
+  await row.getByRole('button', { name: /^Resume/ }).click();
+  await expect(page.getByTestId('eval-live')).toBeVisible();
+  await expect(row).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  await expect(report(page)).toBeVisible();
+
+  // stored work was not redone: the answers and the first verdicts are the records from before the reload
+  const done = (await stored(page)).results.filter((r) => r.runId === runId);
+  for (const k of kept) expect(done.find((d) => d.phase === k.phase && d.id === k.id)).toEqual(k);
+  const finals = done.filter((r) => r.phase === 'result').map((r) => r.result);
+  expect(finals).toHaveLength(2);
+  const judgements = finals.flatMap((r) => r.judge.judgements as { parsed: unknown; raw: string }[]);
+  // per turn: both orders, and (relative score) both answers graded alone
+  expect(judgements).toHaveLength(2 * 2 * 4);
+  const unparseable = judgements.filter((j) => j.parsed === null).length;
+  expect(unparseable).toBeGreaterThan(0);
+  await expect(report(page).getByTestId('unparseable-count')).toHaveText(`${unparseable} of ${judgements.length} verdicts could not be read`);
+  await expect(metricCell(page, 'unparseable')).toHaveText(String(unparseable));
+  await expect(metricCell(page, 'verdicts')).toHaveText(String(judgements.length));
+  // what the judge wrote is shown
+  await report(page).getByText('What stories260K-2k wrote').click();
+  await expect(report(page).locator('.unparseable-list li')).toHaveCount(Math.min(unparseable, 20));
+  // the chart: A and B side by side per category
+  await expect(report(page).locator('.chart-legend li')).toHaveText(['stories260K-2k', 'stories260K-f16-2k']);
+  // the judge is the model left loaded (nothing was loaded for chat before)
+  await expect(page.locator('.model-pill .dot.ok')).toBeVisible();
+  await expect(page.locator('.model-pill')).toContainText('stories260K-2k.gguf');
+
+  await shoot(page, testInfo, 'eval-report-judge', { fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await noSidewaysScroll(page);
+  await shoot(page, testInfo, 'eval-report-judge', { fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await report(page).scrollIntoViewIfNeeded();
+  await shoot(page, testInfo, 'eval-report-judge-dark');
+});
