@@ -17,6 +17,9 @@ import { describe, expect, it } from 'vitest';
 import { engineFigures, median, ratios, roofline, structurePerToken, type EngineFigures, type EngineRaw } from '../../src/cli/bench/figures.ts';
 import { benchPlan } from '../../src/cli/bench/plan.ts';
 import { benchPrompt } from '../../src/cli/bench/prompt.ts';
+import { fileSource } from '../../src/formats/source-node.ts';
+import { createTokenizer } from '../../src/tokenizer/index.ts';
+import { fixturePath } from './helpers/fixtures.ts';
 import { parseBenchOptions } from '../../src/cli/bench/options.ts';
 import { formatTable, type BenchReport } from '../../src/cli/bench/report.ts';
 import { modelFacts } from '../../src/cli/bench/model-facts.ts';
@@ -79,17 +82,22 @@ describe('bench figures', () => {
     expect(s).toEqual({ dispatches: 452, submits: 1, bytes_read_back: 4, buffers_created: 0, dispatches_per_layer: 452 / 30 });
   });
 
-  it('prompts: fixed ids in range, the same per (length, variant), a different first token per variant', () => {
-    const a = benchPrompt(128, 1, 49152);
-    expect(a).toEqual(benchPrompt(128, 1, 49152));
-    expect(a.every((t) => Number.isInteger(t) && t >= 1000 && t < 30000)).toBe(true);
-    expect(benchPrompt(128, 2, 49152)[0]).not.toBe(a[0]);
-    expect(benchPrompt(128, 2, 49152).slice(1)).toEqual(a.slice(1));
-    expect(benchPrompt(10, 3, 512).every((t) => t >= 128 && t < 512)).toBe(true);
-    const plan = benchPlan(3, [16, 32], 8, 49152);
-    const firsts = plan.prompts.flatMap((p) => [...p.prefill.map((x) => x[0]), p.decode[0]]);
-    expect(new Set(firsts).size).toBe(firsts.length); // no request shares a prefix with another
-    expect(plan.prompts[0].decode.length).toBe(16);
+  it.each(['synthetic (smollm2-135m)', 'llama-spm', 'gpt-2', 'phi-3'])('prompts (%s vocabulary): texts of exactly N tokens, deterministic, a different text per variant; a reset token no prompt starts with', async (name) => {
+    const tok = name.startsWith('synthetic')
+      ? createTokenizer((await readGguf(syntheticModel('smollm2-135m', 'Q4_0', 0).source())).metadata)
+      : createTokenizer((await readGguf(await fileSource(fixturePath(`gguf-vocab/ggml-vocab-${name}.gguf`)))).metadata);
+    for (const n of [2, 16, 128, 512]) {
+      const p = benchPrompt(tok, n, 1);
+      expect(p.ids).toHaveLength(n);
+      expect(tok.encode(p.text)).toEqual(p.ids);
+      expect(benchPrompt(tok, n, 1)).toEqual(p);
+      if (tok.addBos) expect(p.ids[0]).toBe(tok.bos);
+    }
+    const plan = benchPlan(tok, 3, [16, 32], 8);
+    const all = [plan.warmup.prompt, plan.structurePrime, ...plan.prompts.flatMap((p) => [...p.prefill, p.decode])];
+    expect(new Set(all.map((p) => p.text)).size).toBe(all.length);
+    expect(all.every((p) => p.ids[0] !== plan.resetToken)).toBe(true);
+    expect(plan.prompts[0].decode.ids).toHaveLength(16);
   });
 
   it('weight bytes per token: every tensor, the token embedding whole when tied (it is the output)', async () => {

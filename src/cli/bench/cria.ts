@@ -1,13 +1,26 @@
 /**
  * Cria in the bench page: cold and warm loads (a new engine worker each),
  * then the plan's requests on the last one, the structure per decoded token
- * and the peak GPU memory (gpu-memory.ts).
+ * and the peak GPU memory (page/gpu-memory.ts).
+ *
+ * Before every request the page evaluates the plan's reset token alone, so
+ * the session shares no prefix with the prompt and evaluates all of it (the
+ * engine reuses a cached prefix, as a chat needs); the evaluated count is
+ * checked.
+ *
+ * Structure per decoded token: a request of the first prompt length that
+ * generates 2 tokens (A), then the decode run (B, N tokens): B − A is N − 2
+ * steady decode steps. In the last run A is preceded by one more request of
+ * the same shape, so A and B start from the same state (the temporaries'
+ * pool keeps only recently used sizes; a step after a differently shaped
+ * request may create buffers that a steady step never does).
  */
 import { CriaError } from '../../shared/errors.ts';
 import type { BenchBrowser } from './browser.ts';
-import { structurePerToken, type EngineRaw, type RawRun } from './figures.ts';
+import { structurePerToken, type EngineRaw, type RawPrefill, type RawRun } from './figures.ts';
 import type { BenchResult, CriaRunResult } from './page/api.ts';
 import type { BenchPlan } from './plan.ts';
+import type { BenchPrompt } from './prompt.ts';
 
 export function unwrap<T>(r: BenchResult<T>, what: string): T {
   if ('error' in r) throw new CriaError((r.error.code as never) ?? 'internal', `${what}: ${r.error.message}`);
@@ -23,9 +36,11 @@ export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number
     loads.warmMs.push(warm.ms);
     log(`cria: load ${r + 1}/${plan.runs}: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms`);
   }
-  const run = async (prompt: number[], maxTokens: number, what: string): Promise<CriaRunResult> => {
-    const res = unwrap(await b.call('criaRun', prompt, maxTokens), what);
-    if (res.usage.prefill_tokens !== prompt.length) throw new CriaError('internal', `${what}: Cria evaluated ${res.usage.prefill_tokens} of the ${prompt.length} prompt tokens (a reused prefix?)`);
+  const run = async (prompt: BenchPrompt, maxTokens: number, what: string): Promise<CriaRunResult> => {
+    const res = unwrap(await b.call('criaRun', prompt.text, maxTokens, plan.resetToken), what);
+    const n = prompt.ids.length;
+    if (res.usage.prompt_tokens !== n) throw new CriaError('internal', `${what}: Cria tokenized the prompt into ${res.usage.prompt_tokens} tokens, not ${n}`);
+    if (res.usage.prefill_tokens !== n) throw new CriaError('internal', `${what}: Cria evaluated ${res.usage.prefill_tokens} of the ${n} prompt tokens (a reused prefix?)`);
     if (res.completionTokens !== maxTokens) throw new CriaError('internal', `${what}: Cria generated ${res.completionTokens} tokens, not ${maxTokens} (${res.finishReason})`);
     return res;
   };
@@ -33,23 +48,28 @@ export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number
 
   const runs: RawRun[] = [];
   let structure: EngineRaw['structure'];
+  const steps = plan.decode > 2;
   for (let r = 0; r < plan.runs; r++) {
     const p = plan.prompts[r];
-    const prefill = [];
-    let short: CriaRunResult | undefined;
-    for (const [i, prompt] of p.prefill.entries()) {
-      // the first length generates 2 tokens: with the decode run, it gives the structure per step
-      const res = await run(prompt, i === 0 && plan.decode > 2 ? 2 : 1, `prefill of ${prompt.length}`);
-      if (i === 0) short = res;
-      prefill.push({ tokens: prompt.length, ms: res.usage.time_to_first_token_ms });
-      log(`cria: run ${r + 1}/${plan.runs}: first token after ${prompt.length} prompt tokens in ${res.usage.time_to_first_token_ms.toFixed(0)} ms`);
-    }
+    const last = r === plan.runs - 1;
+    const prefill: RawPrefill[] = [];
+    const measure = async (prompt: BenchPrompt, maxTokens: number) => {
+      const res = await run(prompt, maxTokens, `prefill of ${prompt.ids.length}`);
+      prefill.push({ tokens: prompt.ids.length, ms: res.usage.time_to_first_token_ms });
+      log(`cria: run ${r + 1}/${plan.runs}: first token after ${prompt.ids.length} prompt tokens in ${res.usage.time_to_first_token_ms.toFixed(0)} ms`);
+      return res;
+    };
+    // the other lengths first, then the first length (A) right before the decode run (B)
+    for (const prompt of p.prefill.slice(1)) await measure(prompt, 1);
+    if (last && steps) await run(plan.structurePrime, 2, 'structure (priming request)');
+    const a = await measure(p.prefill[0], steps ? 2 : 1);
+    prefill.unshift(prefill.pop()!); // in the order of the lengths
     const d = await run(p.decode, plan.decode, `decode of ${plan.decode}`);
     const u = d.usage;
     const decodeMs = u.decode_tokens_per_s > 0 ? (1000 * u.completion_tokens) / u.decode_tokens_per_s : NaN; // the engine's decode time: N − 1 steps
     runs.push({ prefill, decode: { tokens: plan.decode, steps: plan.decode - 1, ms: decodeMs } });
     log(`cria: run ${r + 1}/${plan.runs}: ${plan.decode} tokens decoded, ${((1000 * (plan.decode - 1)) / decodeMs).toFixed(2)} tok/s`);
-    if (short && plan.decode > 2) structure = structurePerToken(short.stats, d.stats, plan.decode - 2, nLayer);
+    if (last && steps) structure = structurePerToken(a.stats, d.stats, plan.decode - 2, nLayer);
   }
   const memory = unwrap(await b.call('criaMemory'), 'GPU memory');
   unwrap(await b.call('criaClose'), 'close');

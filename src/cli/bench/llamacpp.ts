@@ -1,13 +1,15 @@
 /**
  * Native llama.cpp through node-llama-cpp (a devDependency), in this Node
  * process, on the CPU (`gpu: false`), `threads` threads: the CPU ceiling of
- * the machine. Same file, same token ids, greedy; `sequence.evaluate` never
+ * the machine. Same file, the prompts' token ids (its own tokenization of the
+ * text is compared), greedy; `sequence.evaluate` never
  * stops at an end-of-generation token by itself, so N tokens are N tokens.
  * Timed here with the wall clock around the generator.
  */
 import { CriaError } from '../../shared/errors.ts';
 import type { EngineRaw, RawRun } from './figures.ts';
 import type { BenchPlan } from './plan.ts';
+import type { BenchPrompt } from './prompt.ts';
 import { packageVersion } from './versions.ts';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp');
@@ -25,7 +27,7 @@ async function loadBindings(): Promise<{ lib: NodeLlamaCpp; version: string }> {
 export async function benchLlamaCpp(modelPath: string, plan: BenchPlan, threads: number, nCtx: number, log: (s: string) => void): Promise<EngineRaw> {
   const { lib, version } = await loadBindings();
   const llama = await lib.getLlama({ gpu: false, logLevel: lib.LlamaLogLevel.error });
-  const batchSize = Math.max(...plan.promptLengths, plan.warmup.prompt.length);
+  const batchSize = Math.max(...plan.promptLengths, plan.warmup.prompt.ids.length);
   const open = async () => {
     const t0 = performance.now();
     const model = await llama.loadModel({ modelPath, gpuLayers: 0 });
@@ -45,12 +47,20 @@ export async function benchLlamaCpp(modelPath: string, plan: BenchPlan, threads:
     }
     log(`llama.cpp: loads: cold ${loads.coldMs[0].toFixed(0)} ms, warm ${loads.warmMs.map((x) => x.toFixed(0)).join(', ')} ms`);
     const seq = m.context.getSequence();
-    const generate = async (prompt: number[], n: number) => {
+    const notes = ['load: from the file (mmap); cold is the first load in the process, the file is in the OS page cache either way'];
+    let mismatch = false;
+    const generate = async (prompt: BenchPrompt, n: number) => {
+      // the same tokens as the others; llama.cpp's own tokenization of the text is checked (not timed)
+      const own = [...(m.model.tokens.bos != null && m.model.tokens.shouldPrependBosToken ? [m.model.tokens.bos] : []), ...m.model.tokenize(prompt.text)];
+      if (!mismatch && own.join() !== prompt.ids.join()) {
+        mismatch = true;
+        notes.push(`its tokenization of a prompt differs from Cria's (${own.length} vs ${prompt.ids.length} tokens); it was given Cria's tokens`);
+      }
       await seq.clearHistory();
       const t0 = performance.now();
       let t1 = t0;
       let count = 0;
-      for await (const _ of seq.evaluate(prompt as never, { temperature: 0 })) {
+      for await (const _ of seq.evaluate(prompt.ids as never, { temperature: 0 })) {
         if (count++ === 0) t1 = performance.now();
         if (count >= n) break;
       }
@@ -65,8 +75,8 @@ export async function benchLlamaCpp(modelPath: string, plan: BenchPlan, threads:
       const prefill = [];
       for (const prompt of p.prefill) {
         const g = await generate(prompt, 1);
-        prefill.push({ tokens: prompt.length, ms: g.firstMs });
-        log(`llama.cpp: run ${r + 1}/${plan.runs}: first token after ${prompt.length} prompt tokens in ${g.firstMs.toFixed(0)} ms`);
+        prefill.push({ tokens: prompt.ids.length, ms: g.firstMs });
+        log(`llama.cpp: run ${r + 1}/${plan.runs}: first token after ${prompt.ids.length} prompt tokens in ${g.firstMs.toFixed(0)} ms`);
       }
       const d = await generate(p.decode, plan.decode);
       runs.push({ prefill, decode: { tokens: plan.decode, steps: plan.decode - 1, ms: d.decodeMs } });
@@ -75,7 +85,7 @@ export async function benchLlamaCpp(modelPath: string, plan: BenchPlan, threads:
     await m.context.dispose();
     await m.model.dispose();
     const release = llama.llamaCppRelease.release;
-    return { version: `node-llama-cpp ${version} (llama.cpp ${release})`, threads, loads, runs, notes: ['load: from the file (mmap); cold is the first load in the process, the file is in the OS page cache either way'] };
+    return { version: `node-llama-cpp ${version} (llama.cpp ${release})`, threads, loads, runs, notes };
   } finally {
     await llama.dispose();
   }

@@ -1,31 +1,42 @@
 /**
  * What every engine is asked, identically: the prompts of each run, the
- * decode request, the warm-up. Built once per bench (see prompt.ts for the
- * token ids).
+ * decode request, the warm-up, and a structure-measurement request. Built
+ * once per bench (see prompt.ts for the texts and tokens).
  */
-import { benchPrompt } from './prompt.ts';
+import type { Tokenizer } from '../../tokenizer/index.ts';
+import { benchPrompt, type BenchPrompt } from './prompt.ts';
 
 export interface BenchPlan {
   runs: number;
-  /** prompt lengths; the first is also the decode run's prompt */
+  /** prompt lengths; the first is also the decode run's prompt length */
   promptLengths: number[];
   decode: number;
   /** per run: one prompt per length, and the decode run's prompt */
-  prompts: { prefill: number[][]; decode: number[] }[];
+  prompts: { prefill: BenchPrompt[]; decode: BenchPrompt }[];
   /** one short request before the measured ones (pipelines compiled, buffers made, caches warm) */
-  warmup: { prompt: number[]; maxTokens: number };
+  warmup: { prompt: BenchPrompt; maxTokens: number };
+  /** Cria, last run: one more request shaped like the first prefill (see cria.ts) */
+  structurePrime: BenchPrompt;
+  /** a token no prompt starts with: Cria evaluates it alone before each request, so no cached prefix is reused */
+  resetToken: number;
 }
 
-export function benchPlan(runs: number, promptLengths: number[], decode: number, nVocab: number): BenchPlan {
+export function benchPlan(tok: Pick<Tokenizer, 'vocabSize' | 'addBos' | 'bos' | 'eos' | 'encode' | 'decode'>, runs: number, promptLengths: number[], decode: number): BenchPlan {
   const variants = promptLengths.length + 1;
-  return {
+  const plan: BenchPlan = {
     runs,
     promptLengths,
     decode,
     prompts: Array.from({ length: runs }, (_, r) => ({
-      prefill: promptLengths.map((n, i) => benchPrompt(n, 1 + r * variants + i, nVocab)),
-      decode: benchPrompt(promptLengths[0], 1 + r * variants + promptLengths.length, nVocab),
+      prefill: promptLengths.map((n, i) => benchPrompt(tok, n, 1 + r * variants + i)),
+      decode: benchPrompt(tok, promptLengths[0], 1 + r * variants + promptLengths.length),
     })),
-    warmup: { prompt: benchPrompt(8, 0, nVocab), maxTokens: 4 },
+    warmup: { prompt: benchPrompt(tok, Math.min(8, Math.max(...promptLengths)), 0), maxTokens: 4 },
+    structurePrime: benchPrompt(tok, promptLengths[0], 1 + runs * variants),
+    resetToken: 0,
   };
+  // a one-token prompt that shares no prefix with any prompt (see cria.ts)
+  const firsts = new Set([plan.warmup.prompt, plan.structurePrime, ...plan.prompts.flatMap((p) => [...p.prefill, p.decode])].map((p) => p.ids[0]));
+  plan.resetToken = [tok.eos, 0, 1, 2, 3, 4].find((id) => id >= 0 && id < tok.vocabSize && !firsts.has(id))!;
+  return plan;
 }

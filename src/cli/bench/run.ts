@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { isCriaError } from '../../shared/errors.ts';
 import { readGguf } from '../../formats/gguf.ts';
+import { createTokenizer } from '../../tokenizer/index.ts';
 import { deviceName } from '../engine.ts';
 import { locateModel, openSource, type ModelLocation } from '../model-source.ts';
 import { withBenchBrowser } from './browser.ts';
@@ -83,12 +84,15 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const location = await locateModel(o.model); // a missing file is reported before anything starts
   const source = await openSource('path' in location ? location.path : location.url);
   let facts;
+  let tokenizer;
   try {
-    facts = modelFacts(await readGguf(source));
+    const file = await readGguf(source);
+    facts = modelFacts(file);
+    tokenizer = createTokenizer(file.metadata);
   } finally {
     await (source as { close?: () => Promise<void> }).close?.();
   }
-  const plan = benchPlan(o.runs, o.prompts, o.decode, facts.nVocab);
+  const plan = benchPlan(tokenizer, o.runs, o.prompts, o.decode);
   const cpu = cpus();
   const report: BenchReport = {
     cria_bench: 1,
@@ -111,7 +115,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       decode_tokens: o.decode,
       threads: o.threads,
       context: facts.context,
-      prompts: 'fixed pseudo-random token ids, the same for every engine; no BOS; each request starts with a different token, so no engine reuses a cached prefix',
+      prompts: "texts of exactly the given number of tokens (decoded pseudo-random ordinary tokens), the same for every engine: Cria and wllama tokenize the text, llama.cpp gets Cria's tokens; every engine's evaluated count is checked; no cached prefix is reused",
     },
     machine: { cpu: cpu[0]?.model?.trim() ?? 'unknown', cores: cpu.length, memory_bytes: totalmem(), os: `${osType()} ${release()}`, node: process.version },
     browser: null,

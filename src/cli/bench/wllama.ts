@@ -1,7 +1,9 @@
 /**
  * wllama (llama.cpp in WebAssembly, @wllama/wllama) in the bench page: CPU
  * only, multi-threaded (the page is cross-origin isolated), on the same file,
- * with the same token ids, greedy, end-of-generation ignored. Its figures are
+ * with the same prompts (as text: wllama 3 takes no token ids; the count of
+ * evaluated tokens is checked), greedy, end-of-generation ignored, no prompt
+ * cache. Its figures are
  * llama-server's own timings (wllama 3 runs llama-server's context): prompt_ms
  * until the first token, predicted_ms for the N − 1 steps after it.
  */
@@ -10,6 +12,7 @@ import type { BenchBrowser } from './browser.ts';
 import { unwrap } from './cria.ts';
 import type { EngineRaw, RawRun } from './figures.ts';
 import type { BenchPlan } from './plan.ts';
+import type { BenchPrompt } from './prompt.ts';
 import { packageVersion } from './versions.ts';
 
 /** The installed @wllama/wllama's version, or a clear error when it is missing. */
@@ -33,9 +36,10 @@ export async function benchWllama(b: BenchBrowser, plan: BenchPlan, threads: num
   }
   const notes: string[] = [];
   if (threads > 1 && !loaded.multithread) notes.push(`ran single-threaded (cross-origin isolated: ${loaded.crossOriginIsolated})`);
-  const run = async (prompt: number[], maxTokens: number, what: string) => {
-    const res = unwrap(await b.call('wllamaRun', prompt, maxTokens), what);
-    if (res.promptN !== prompt.length) throw new CriaError('internal', `${what}: wllama evaluated ${res.promptN} of the ${prompt.length} prompt tokens`);
+  const run = async (prompt: BenchPrompt, maxTokens: number, what: string) => {
+    const res = unwrap(await b.call('wllamaRun', prompt.text, maxTokens), what);
+    const n = prompt.ids.length;
+    if (res.promptN !== n) throw new CriaError('internal', `${what}: wllama evaluated ${res.promptN} prompt tokens, not ${n} (its tokenization differs, or it reused a cached prefix)`);
     if (res.predictedN !== maxTokens) throw new CriaError('internal', `${what}: wllama generated ${res.predictedN} tokens, not ${maxTokens}`);
     return res;
   };
@@ -45,9 +49,9 @@ export async function benchWllama(b: BenchBrowser, plan: BenchPlan, threads: num
     const p = plan.prompts[r];
     const prefill = [];
     for (const prompt of p.prefill) {
-      const res = await run(prompt, 1, `prefill of ${prompt.length}`);
-      prefill.push({ tokens: prompt.length, ms: res.promptMs });
-      log(`wllama: run ${r + 1}/${plan.runs}: first token after ${prompt.length} prompt tokens in ${res.promptMs.toFixed(0)} ms`);
+      const res = await run(prompt, 1, `prefill of ${prompt.ids.length}`);
+      prefill.push({ tokens: prompt.ids.length, ms: res.promptMs });
+      log(`wllama: run ${r + 1}/${plan.runs}: first token after ${prompt.ids.length} prompt tokens in ${res.promptMs.toFixed(0)} ms`);
     }
     const d = await run(p.decode, plan.decode, `decode of ${plan.decode}`);
     runs.push({ prefill, decode: { tokens: plan.decode, steps: plan.decode - 1, ms: d.predictedMs } });

@@ -1,11 +1,14 @@
 /**
  * The contract between `cria bench` (Node, src/cli/bench/browser.ts) and its
- * page in headless Chromium (bench.ts). Types only, so both sides import it.
+ * page in headless Chromium (bench.ts). Types (and one constant) only, so both sides import it.
  * Everything crossing is JSON; failures come back as values (the message
  * and, for Cria, the CriaError code), so one engine failing does not throw
  * away the others' results.
  */
 import type { DeviceInfo, DeviceMeasurement, EngineStats, ModelInfo, Usage } from '../../../protocol/api.ts';
+
+/** the BroadcastChannel of the GPU memory probe (gpu-memory.ts, in the engine worker) */
+export const GPU_MEMORY_CHANNEL = 'cria-bench-gpu-memory';
 
 export type BenchResult<T> = { ok: T } | { error: { message: string; code?: string } };
 
@@ -54,13 +57,18 @@ export interface BenchPage {
   device(): Promise<BenchResult<{ info: DeviceInfo; measurement: DeviceMeasurement & Record<string, unknown> }>>;
   /** load `url` in a new engine worker (the previous one is closed); `cold`: empty the model cache first */
   criaLoad(url: string, cold: boolean): Promise<BenchResult<CriaLoadResult>>;
-  /** one greedy completion on the loaded model, ignoring end-of-generation tokens */
-  criaRun(prompt: number[], maxTokens: number): Promise<BenchResult<CriaRunResult>>;
+  /**
+   * One greedy completion of the text `prompt` on the loaded model, ignoring end-of-generation
+   * tokens, after a one-token request of `resetToken` (unmeasured), so that the session has no
+   * prefix in common with the prompt and evaluates all of it.
+   */
+  criaRun(prompt: string, maxTokens: number, resetToken: number): Promise<BenchResult<CriaRunResult>>;
   criaMemory(): Promise<BenchResult<GpuMemory>>;
   criaClose(): Promise<BenchResult<true>>;
   /** load `url` in a new wllama instance (CPU only, `threads` threads); `cold`: empty wllama's cache first */
   wllamaLoad(url: string, cold: boolean, threads: number, nCtx: number): Promise<BenchResult<WllamaLoadResult>>;
-  wllamaRun(prompt: number[], maxTokens: number): Promise<BenchResult<WllamaRunResult>>;
+  /** one greedy completion of the text `prompt` (llama-server's tokenization: BOS as the model says), no prompt cache, EOS ignored */
+  wllamaRun(prompt: string, maxTokens: number): Promise<BenchResult<WllamaRunResult>>;
   wllamaClose(): Promise<BenchResult<true>>;
 }
 

@@ -4,15 +4,10 @@
  * - Cria: the app's engine worker through the client, a new worker for every
  *   load (so a warm load is a later visit: IndexedDB filled, nothing else
  *   kept), with the GPU memory probe (gpu-memory.ts) inside;
- * - wllama (llama.cpp in WebAssembly), CPU only (`n_gpu_layers: 0`),
- *   multi-threaded: the server sends COOP/COEP, so the page is
- *   cross-origin isolated and SharedArrayBuffer exists.
+ * - wllama (llama.cpp in WebAssembly): wllama-peer.ts.
  */
 import { createClient, type CriaClient } from '../../../client/index.ts';
-import { Wllama } from '@wllama/wllama/esm/index.js';
-import wllamaWasm from '@wllama/wllama/esm/wasm/wllama.wasm?url';
-import type { BenchPage, BenchResult, GpuMemory } from './api.ts';
-import { GPU_MEMORY_CHANNEL } from './gpu-memory.ts';
+import { GPU_MEMORY_CHANNEL, type BenchPage, type BenchResult, type GpuMemory } from './api.ts';
 
 async function result<T>(f: () => Promise<T>): Promise<BenchResult<T>> {
   try {
@@ -56,19 +51,10 @@ function gpuMemory(): Promise<GpuMemory> {
   }).finally(() => channel.close());
 }
 
-// ---- wllama ----
+// ---- wllama (its own module, loaded on demand: a missing package fails only the wllama peer) ----
 
-let wllama: Wllama | undefined;
-const quiet = { debug: () => {}, log: () => {}, warn: () => {}, error: (...a: unknown[]) => console.error('[wllama]', ...a) };
-
-function newWllama(): Wllama {
-  return new Wllama({ default: wllamaWasm }, { suppressNativeLog: true, logger: quiet, parallelDownloads: 1 });
-}
-
-async function closeWllama(): Promise<void> {
-  await wllama?.exit();
-  wllama = undefined;
-}
+let wllamaPeer: Promise<typeof import('./wllama-peer.ts')> | undefined;
+const wllama = () => (wllamaPeer ??= import('./wllama-peer.ts'));
 
 window.criaBench = {
   device: () =>
@@ -95,9 +81,10 @@ window.criaBench = {
       return { ms, info };
     }),
 
-  criaRun: (prompt, maxTokens) =>
+  criaRun: (prompt, maxTokens, resetToken) =>
     result(async () => {
       const client = needCria();
+      await client.completions.create({ prompt: [resetToken], max_tokens: 1, temperature: 0, ignore_eos: true });
       const before = await client.stats();
       const c = await client.completions.create({ prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true });
       const after = await client.stats();
@@ -119,37 +106,7 @@ window.criaBench = {
   criaMemory: () => result(() => gpuMemory()),
   criaClose: () => result(async () => (closeCria(), true as const)),
 
-  wllamaLoad: (url, cold, threads, nCtx) =>
-    result(async () => {
-      await closeWllama();
-      const w = newWllama();
-      if (cold) await w.cacheManager.clear();
-      const t0 = performance.now();
-      // n_gpu_layers 0: llama.cpp's CPU backend in WebAssembly (wllama 3 can also use WebGPU; not measured here)
-      await w.loadModelFromUrl(url, { n_threads: threads, n_ctx: nCtx, n_gpu_layers: 0, useCache: true });
-      const ms = performance.now() - t0;
-      wllama = w;
-      return { ms, threads: w.getNumThreads(), multithread: w.isMultithread(), crossOriginIsolated, libllama: Wllama.getLibllamaVersion() };
-    }),
-
-  wllamaRun: (prompt, maxTokens) =>
-    result(async () => {
-      if (!wllama) throw new Error('no wllama model loaded');
-      const t0 = performance.now();
-      // llama-server's request fields: token ids as the prompt, greedy, no prompt cache, EOS ignored
-      const r = await wllama.createCompletion({
-        prompt: prompt as unknown as string[],
-        max_tokens: maxTokens,
-        temperature: 0,
-        ignore_eos: true,
-        cache_prompt: false,
-        stream: false,
-      } as Parameters<Wllama['createCompletion']>[0] & { stream: false });
-      const wallMs = performance.now() - t0;
-      const t = r.timings;
-      if (!t) throw new Error('wllama returned no timings');
-      return { promptN: t.prompt_n, promptMs: t.prompt_ms, predictedN: t.predicted_n, predictedMs: t.predicted_ms, wallMs };
-    }),
-
-  wllamaClose: () => result(async () => (await closeWllama(), true as const)),
+  wllamaLoad: (url, cold, threads, nCtx) => result(async () => (await wllama()).load(url, cold, threads, nCtx)),
+  wllamaRun: (prompt, maxTokens) => result(async () => (await wllama()).run(prompt, maxTokens)),
+  wllamaClose: () => result(async () => (wllamaPeer ? (await wllama()).close() : true)),
 } satisfies BenchPage;

@@ -6,11 +6,10 @@
  * counted while it lives, and the peak is kept. It measures from outside the
  * engine, so it cannot miss a buffer the engine's own counters would not
  * know of. The page asks for the figures over a BroadcastChannel (comlink
- * owns the worker's message port).
+ * owns the worker's message port). Only the worker may import this module:
+ * a copy in the page would answer the page's own queries.
  */
-import type { GpuMemory } from './api.ts';
-
-export const GPU_MEMORY_CHANNEL = 'cria-bench-gpu-memory';
+import { GPU_MEMORY_CHANNEL, type GpuMemory } from './api.ts';
 
 const live = new Map<GPUBuffer, number>();
 const state: GpuMemory = { liveBytes: 0, peakBytes: 0, buffers: 0 };
