@@ -2,21 +2,46 @@
  * <cria-device-view>: the Device page: the GPU adapter the engine uses, its
  * features and limits, whether f16 shaders are available, and a Measure
  * button (`measureDevice()`: memory bandwidth and compute) with what the
- * measurement means for the catalogue's models.
+ * measurement means for the catalogue's models and, when a model is loaded,
+ * its roofline: the decode ceiling (bandwidth ÷ the weight bytes every token
+ * reads) beside the last decode speed measured (the latest chat answer of
+ * that model, or a short greedy run from this page).
  */
 import { html, nothing } from 'lit';
-import type { DeviceInfo, DeviceMeasurement } from '../client/index.ts';
+import type { DeviceInfo, DeviceMeasurement, ModelInfo } from '../client/index.ts';
 import { LightElement } from './light-element.ts';
 import { engine, StateController } from './engine-state.ts';
 import { loadCatalogue, type CatalogueModel } from './catalogue.ts';
 import { toAppError, type AppError } from './errors.ts';
 import { formatBytes, formatMs } from './format.ts';
+import { listConversations } from './conversations.ts';
 import { DECODE_EFFICIENCY, estimateTokensPerSecond, verdict, VERDICT_LABEL } from './speed-estimate.ts';
 import './problem-card.ts';
 
 /** the limits that decide which models fit and how kernels are shaped, shown first */
 const KEY_LIMITS = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxStorageBuffersPerShaderStage'];
 const BYTE_LIMITS = new Set(['maxBufferSize', 'maxStorageBufferBindingSize', 'maxUniformBufferBindingSize', 'maxComputeWorkgroupStorageSize']);
+/** tokens of the decode measurement on this page (greedy, end-of-text ignored) */
+const DECODE_TOKENS = 32;
+
+/** a decode speed of the loaded model: from its latest chat answer, or measured on this page */
+interface DecodeSpeed {
+  model: string;
+  tokensPerS: number;
+  from: 'chat' | 'measured';
+}
+
+/** The latest chat answer of `label` with a decode speed (at least 2 tokens), if any. */
+async function lastChatSpeed(label: string): Promise<DecodeSpeed | undefined> {
+  let best: { at: number; tps: number } | undefined;
+  for (const c of await listConversations()) {
+    for (const m of c.messages) {
+      if (m.role !== 'assistant' || m.model !== label || !m.stats || m.stats.completionTokens < 2 || !(m.stats.decodeTokensPerS > 0)) continue;
+      if (!best || m.at > best.at) best = { at: m.at, tps: m.stats.decodeTokensPerS };
+    }
+  }
+  return best && { model: label, tokensPerS: best.tps, from: 'chat' };
+}
 
 export class CriaDeviceView extends LightElement {
   static override properties = {
@@ -26,6 +51,9 @@ export class CriaDeviceView extends LightElement {
     measurement: { state: true },
     measureError: { state: true },
     models: { state: true },
+    decode: { state: true },
+    decodeMeasuring: { state: true },
+    decodeError: { state: true },
   };
   declare info: DeviceInfo | undefined;
   declare infoError: AppError | undefined;
@@ -33,6 +61,11 @@ export class CriaDeviceView extends LightElement {
   declare measurement: DeviceMeasurement | undefined;
   declare measureError: AppError | undefined;
   declare models: CatalogueModel[];
+  declare decode: DecodeSpeed | undefined;
+  declare decodeMeasuring: boolean;
+  declare decodeError: AppError | undefined;
+  /** the model whose chat speed was looked up */
+  private decodeLookedUp?: string;
 
   constructor() {
     super();
@@ -42,6 +75,9 @@ export class CriaDeviceView extends LightElement {
     this.measurement = undefined;
     this.measureError = undefined;
     this.models = [];
+    this.decode = undefined;
+    this.decodeMeasuring = false;
+    this.decodeError = undefined;
     new StateController(this, engine);
   }
 
@@ -74,6 +110,35 @@ export class CriaDeviceView extends LightElement {
     } finally {
       this.measuring = false;
     }
+  }
+
+  /** a short greedy run on the loaded model: its decode tokens/s */
+  private async measureDecode(label: string) {
+    this.decodeMeasuring = true;
+    this.decodeError = undefined;
+    try {
+      const c = await engine.client.completions.create({ prompt: 'Once upon a time', max_tokens: DECODE_TOKENS, temperature: 0, ignore_eos: true });
+      this.decode = { model: label, tokensPerS: c.usage.decode_tokens_per_s, from: 'measured' };
+    } catch (e) {
+      this.decodeError = toAppError(e);
+    } finally {
+      this.decodeMeasuring = false;
+    }
+  }
+
+  override willUpdate(): void {
+    // the loaded model changed: look up its latest chat answer's speed
+    const label = engine.info && engine.model.kind === 'ready' ? engine.model.label : undefined;
+    if (label === this.decodeLookedUp) return;
+    this.decodeLookedUp = label;
+    if (this.decode?.model !== label) this.decode = undefined;
+    if (!label) return;
+    lastChatSpeed(label).then(
+      (d) => {
+        if (d && this.decodeLookedUp === label && !this.decode) this.decode = d;
+      },
+      () => undefined,
+    );
   }
 
   override render() {
@@ -137,6 +202,7 @@ export class CriaDeviceView extends LightElement {
               : html`<p class="notice warn" role="alert"><strong>${this.measureError.title}.</strong> ${this.measureError.message}</p>`
             : nothing}
           ${this.measurement ? this.results(this.measurement) : nothing}
+          ${this.measurement ? this.roofline(this.measurement) : nothing}
         </div>
       </section>
       <section class="section" aria-labelledby="features-title">
@@ -175,6 +241,41 @@ export class CriaDeviceView extends LightElement {
       <th scope="row"><code>${k}</code></th>
       <td>${BYTE_LIMITS.has(k) ? `${formatBytes(v)} (${v.toLocaleString()})` : v.toLocaleString()}</td>
     </tr>`;
+  }
+
+  /** the loaded model under the measured bandwidth: its decode ceiling and its last measured speed */
+  private roofline(m: DeviceMeasurement) {
+    const info: ModelInfo | undefined = engine.info;
+    const label = engine.model.kind === 'ready' ? engine.model.label : undefined;
+    if (!info || !label) {
+      return html`<p class="muted small roofline-empty">Load a model to see how fast it could decode on this GPU beside how fast it does.</p>`;
+    }
+    const ceiling = (m.readGBps * 1e9) / info.weightBytes;
+    const d = this.decode?.model === label ? this.decode : undefined;
+    const tps = (v: number) => (v >= 10 ? v.toFixed(0) : v.toFixed(1));
+    return html`<h3>The loaded model's roofline</h3>
+      <p class="muted small">Every generated token reads all of the model's weights once, so the bandwidth measured above caps its decode speed.</p>
+      <dl class="facts roofline" data-testid="roofline">
+        <div><dt>Model</dt><dd>${label}</dd></div>
+        <div><dt>Weights read per token</dt><dd>${formatBytes(info.weightBytes)}</dd></div>
+        <div><dt>Ceiling (bandwidth ÷ weights)</dt><dd><strong data-testid="ceiling">${tps(ceiling)} tokens/s</strong></dd></div>
+        <div>
+          <dt>Decode speed measured</dt>
+          <dd>
+            ${d
+              ? html`<strong data-testid="decode-speed">${tps(d.tokensPerS)} tokens/s</strong>
+                  <span class="muted small">(${Math.round((100 * d.tokensPerS) / ceiling)}% of the ceiling; ${d.from === 'chat' ? 'latest chat answer' : `${DECODE_TOKENS} tokens just now`})</span>`
+              : html`<span class="muted">not yet</span>`}
+          </dd>
+        </div>
+      </dl>
+      <p>
+        <button type="button" class="button" ?disabled=${this.decodeMeasuring || engine.busy || engine.answering} @click=${() => void this.measureDecode(label)}>
+          ${this.decodeMeasuring ? 'Measuring decode…' : 'Measure decode speed'}
+        </button>
+        <span class="muted small">${DECODE_TOKENS} tokens, greedy</span>
+      </p>
+      ${this.decodeError ? html`<p class="notice warn" role="alert"><strong>${this.decodeError.title}.</strong> ${this.decodeError.message}</p>` : nothing}`;
   }
 
   private results(m: DeviceMeasurement) {

@@ -1,10 +1,14 @@
 /**
  * The app's Device page (adapter, f16, features, limits, Measure with what
- * it means for the catalogue), the theme toggle, and keyboard basics
- * (a skip link, visible focus).
+ * it means for the catalogue, the loaded model's roofline), the theme
+ * toggle, and keyboard basics (a skip link, visible focus).
  */
 import { expect, test } from '@playwright/test';
-import { unlabelledControls } from './app-helpers.ts';
+import type { ModelServer } from '../server/model-server.ts';
+import { openWithModel, privateModelServer, send, STORIES_PATH, unlabelledControls, waitForAnswer } from './app-helpers.ts';
+
+let server: ModelServer | undefined;
+test.afterAll(async () => server?.close());
 
 test('the Device page shows the adapter, f16, features and limits, and measures', async ({ page }) => {
   await page.goto('/#/device');
@@ -30,7 +34,39 @@ test('the Device page shows the adapter, f16, features and limits, and measures'
     await expect(rows.first()).toContainText('SmolLM2 135M Instruct');
     await expect(rows.first().locator('.badge')).toHaveText(/runs well|usable|slow/);
     await expect(route.getByRole('button', { name: 'Measure again' })).toBeEnabled();
+    // no model loaded: the roofline says what it needs
+    await expect(route.locator('.roofline-empty')).toContainText('Load a model');
   }
+});
+
+test("with a model loaded, the Device page shows its roofline: the ceiling beside the decode speed (the chat's, then measured)", async ({ page }) => {
+  server ??= await privateModelServer();
+  await openWithModel(page, `${server.url}${STORIES_PATH}`);
+  await send(page, 'Once upon a time');
+  await waitForAnswer(page);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Device' }).click();
+  const route = page.locator('.route-device');
+  await route.getByRole('button', { name: 'Measure' }).click();
+  const roofline = route.getByTestId('roofline');
+  await expect(roofline.or(route.getByText('Measuring is not available'))).toBeVisible({ timeout: 60_000 });
+  test.skip(!(await roofline.isVisible()), 'measureDevice is not available in this build');
+
+  await expect(roofline).toContainText('stories260K-f32.gguf');
+  await expect(roofline).toContainText(/Weights read per token\s*[\d.]+ (kB|MB)/);
+  const tps = async (id: string) => Number(/([\d.]+) tokens\/s/.exec((await route.getByTestId(id).textContent()) ?? '')?.[1]);
+  const ceiling = await tps('ceiling');
+  expect(ceiling).toBeGreaterThan(0);
+  // the chat answer's speed, as a share of the ceiling
+  await expect(roofline).toContainText(/% of the ceiling; latest chat answer/);
+  const fromChat = await tps('decode-speed');
+  expect(fromChat).toBeGreaterThan(0);
+  const share = (text: string) => Number(/\((\d+)% of the ceiling/.exec(text)?.[1]);
+  expect(Math.abs(share((await roofline.textContent())!) - (100 * fromChat) / ceiling)).toBeLessThanOrEqual(2); // the displayed figures are rounded
+
+  await route.getByRole('button', { name: 'Measure decode speed' }).click();
+  await expect(roofline).toContainText('32 tokens just now', { timeout: 60_000 });
+  expect(await tps('decode-speed')).toBeGreaterThan(0);
+  expect(await unlabelledControls(page)).toEqual([]);
 });
 
 test('the theme toggle goes system → light → dark and is remembered', async ({ page }) => {
