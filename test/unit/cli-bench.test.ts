@@ -112,8 +112,9 @@ describe('bench figures', () => {
   it('options: defaults, order (Cria first), and clear errors', () => {
     const log = () => {};
     const o = parseBenchOptions({ model: 'm.gguf' }, log);
-    expect(o).toMatchObject({ engines: ['cria', 'wllama', 'llamacpp'], runs: 3, prompts: [128, 512], decode: 128, threads: availableParallelism() });
-    expect(parseBenchOptions({ model: 'm', peers: 'llamacpp,cria', prompt: '16, 32', runs: '1', decode: '4', threads: '1' }, log)).toMatchObject({ engines: ['cria', 'llamacpp'], prompts: [16, 32], runs: 1, decode: 4, threads: 1 });
+    expect(o).toMatchObject({ engines: ['cria', 'wllama', 'llamacpp'], runs: 3, loadRuns: 3, prompts: [128, 512], decode: 128, threads: availableParallelism() });
+    expect(parseBenchOptions({ model: 'm', peers: 'llamacpp,cria', prompt: '16, 32', runs: '1', decode: '4', threads: '1' }, log)).toMatchObject({ engines: ['cria', 'llamacpp'], prompts: [16, 32], runs: 1, loadRuns: 1, decode: 4, threads: 1 });
+    expect(parseBenchOptions({ model: 'm', runs: '3', 'load-runs': '1' }, log)).toMatchObject({ runs: 3, loadRuns: 1 });
     expect(() => parseBenchOptions({}, log)).toThrow(/no model given/);
     expect(() => parseBenchOptions({ model: 'm', peers: 'cria,webllm' }, log)).toThrow(/"webllm" is not one of cria, wllama, llamacpp/);
     expect(() => parseBenchOptions({ model: 'm', prompt: '16,0' }, log)).toThrow(/--prompt must be whole numbers/);
@@ -128,7 +129,7 @@ describe('bench figures', () => {
       cria_bench: 1,
       date: '2025-01-01T00:00:00.000Z',
       model: { source: 'm.gguf', name: 'm', architecture: 'llama', parameters: 134.5e6, file_bytes: 91e6, tensor_types: {}, n_layer: 30, n_vocab: 49152, weight_bytes_per_token: 90e6 },
-      settings: { engines: ['cria', 'wllama', 'llamacpp'], runs: 3, prompt_tokens: [16], decode_tokens: 5, threads: 2, context: 4096, prompts: 'ids' },
+      settings: { engines: ['cria', 'wllama', 'llamacpp'], runs: 3, load_runs: 3, prompt_tokens: [16], decode_tokens: 5, threads: 2, context: 4096, prompts: 'ids' },
       machine: { cpu: 'cpu', cores: 2, memory_bytes: 1, os: 'Linux', node: 'v20' },
       browser: { executable: '/usr/bin/chromium', version: '140' },
       adapter: { name: 'google swiftshader (fallback adapter)', vendor: 'google', architecture: 'swiftshader', description: '', fallback: true, features: [] },
@@ -166,12 +167,12 @@ describe('cria bench (a real process)', () => {
     const model = join(tmp, 'smollm2-135m-q4_0.gguf');
     const json = join(tmp, 'bench.json');
     expect((await cria(['make-bench-model', '--shape', 'smollm2-135m', '--type', 'q4_0', '--out', model])).code).toBe(0);
-    const r = await cria(['bench', '--model', model, '--runs', '1', '--prompt', '16,24', '--decode', '5', '--json', json]);
+    const r = await cria(['bench', '--model', model, '--runs', '1', '--prompt', '4,6', '--decode', '3', '--json', json]);
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
 
     expect(rep.cria_bench).toBe(1);
-    expect(rep.settings).toMatchObject({ engines: ['cria', 'wllama', 'llamacpp'], runs: 1, prompt_tokens: [16, 24], decode_tokens: 5, threads: availableParallelism(), context: 4096 });
+    expect(rep.settings).toMatchObject({ engines: ['cria', 'wllama', 'llamacpp'], runs: 1, load_runs: 1, prompt_tokens: [4, 6], decode_tokens: 3, threads: availableParallelism(), context: 4096 });
     expect(rep.model).toMatchObject({ architecture: 'llama', n_layer: 30, n_vocab: 49152 });
     expect(rep.model.weight_bytes_per_token).toBeGreaterThan(0.95 * rep.model.file_bytes);
     expect(rep.machine.cores).toBe(availableParallelism());
@@ -187,15 +188,15 @@ describe('cria bench (a real process)', () => {
       expect(f.load_warm_ms, name).toBeGreaterThan(0);
       expect(f.raw.runs).toHaveLength(1);
       const run = f.raw.runs[0];
-      expect(run.prefill.map((p) => p.tokens)).toEqual([16, 24]);
-      expect(run.decode).toMatchObject({ tokens: 5, steps: 4 });
+      expect(run.prefill.map((p) => p.tokens)).toEqual([4, 6]);
+      expect(run.decode).toMatchObject({ tokens: 3, steps: 2 });
       for (const p of run.prefill) {
         expect(p.ms, name).toBeGreaterThan(0);
         expect(f.time_to_first_token_ms[p.tokens]).toBe(p.ms);
         expect(f.prefill_tokens_per_s[p.tokens]).toBeCloseTo((1000 * p.tokens) / p.ms, 9);
       }
-      expect(f.decode_tokens_per_s).toBeCloseTo((1000 * 4) / run.decode.ms, 9);
-      expect(f.decode_tokens).toBe(5);
+      expect(f.decode_tokens_per_s).toBeCloseTo((1000 * 2) / run.decode.ms, 9);
+      expect(f.decode_tokens).toBe(3);
       if (name !== 'cria') {
         expect(f.threads, name).toBe(availableParallelism());
         const x = rep.ratios[name]!;
@@ -203,7 +204,7 @@ describe('cria bench (a real process)', () => {
         expect(x.decode_tokens_per_s).toBeCloseTo(c.decode_tokens_per_s / f.decode_tokens_per_s, 9);
         expect(x.load_cold_ms).toBeCloseTo(c.load_cold_ms! / f.load_cold_ms!, 9);
         expect(x.load_warm_ms).toBeCloseTo(c.load_warm_ms! / f.load_warm_ms!, 9);
-        for (const p of ['16', '24']) {
+        for (const p of ['4', '6']) {
           expect(x.prefill_tokens_per_s[p]).toBeCloseTo(c.prefill_tokens_per_s[p] / f.prefill_tokens_per_s[p], 9);
           expect(x.time_to_first_token_ms[p]).toBeCloseTo(c.time_to_first_token_ms[p] / f.time_to_first_token_ms[p], 9);
         }
@@ -227,10 +228,10 @@ describe('cria bench (a real process)', () => {
     expect(f.cria_weight_gb_per_s).toBeCloseTo((c.decode_tokens_per_s * f.weight_bytes_per_token) / 1e9, 9);
     expect(f.efficiency).toBeCloseTo(f.cria_weight_gb_per_s! / f.read_gb_per_s, 9);
 
-    expect(r.stdout).toMatch(/decode 5 \(tok\/s\)/);
+    expect(r.stdout).toMatch(/decode 3 \(tok\/s\)/);
     expect(r.stdout).toContain('Cria/wllama');
     expect(r.stdout).toContain('Cria/llama.cpp');
     expect(r.stdout).toMatch(/Cria per decoded token: \d+\.0 dispatches \([\d.]+ per layer\), 1\.00 submits, 4\.0 bytes read back, 0\.00 buffers created/);
-    expect(r.stderr).toMatch(/wllama: run 1\/1: 5 tokens decoded/);
+    expect(r.stderr).toMatch(/wllama: run 1\/1: 3 tokens decoded/);
   });
 });

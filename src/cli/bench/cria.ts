@@ -29,12 +29,12 @@ export function unwrap<T>(r: BenchResult<T>, what: string): T {
 
 export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number, version: string, log: (s: string) => void): Promise<EngineRaw> {
   const loads = { coldMs: [] as number[], warmMs: [] as number[] };
-  for (let r = 0; r < plan.runs; r++) {
+  for (let r = 0; r < plan.loadRuns; r++) {
     const cold = unwrap(await b.call('criaLoad', b.modelUrl, true), 'cold load');
     loads.coldMs.push(cold.ms);
     const warm = unwrap(await b.call('criaLoad', b.modelUrl, false), 'warm load');
     loads.warmMs.push(warm.ms);
-    log(`cria: load ${r + 1}/${plan.runs}: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms`);
+    log(`cria: load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms`);
   }
   const run = async (prompt: BenchPrompt, maxTokens: number, what: string): Promise<CriaRunResult> => {
     const res = unwrap(await b.call('criaRun', prompt.text, maxTokens, plan.resetToken), what);

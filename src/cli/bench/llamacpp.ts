@@ -39,7 +39,7 @@ export async function benchLlamaCpp(modelPath: string, plan: BenchPlan, threads:
     const loads = { coldMs: [] as number[], warmMs: [] as number[] };
     let m = await open();
     loads.coldMs.push(m.ms);
-    for (let r = 0; r < plan.runs; r++) {
+    for (let r = 0; r < plan.loadRuns; r++) {
       await m.context.dispose();
       await m.model.dispose();
       m = await open();

@@ -25,6 +25,8 @@ export function parseBenchOptions(values: Record<string, string | boolean | unde
   const ordered = ENGINE_NAMES.filter((e) => engines.includes(e)) as EngineName[];
   const runs = numberOption(values, 'runs', BENCH_DEFAULTS.runs, { integer: true });
   if (runs < 1) throw new CriaError('bad-argument', '--runs must be at least 1');
+  const loadRuns = numberOption(values, 'load-runs', runs, { integer: true });
+  if (loadRuns < 1) throw new CriaError('bad-argument', '--load-runs must be at least 1');
   const prompts = values.prompt === undefined ? [...BENCH_DEFAULTS.prompts] : positiveInts(values.prompt as string, 'prompt');
   const decode = numberOption(values, 'decode', BENCH_DEFAULTS.decode, { integer: true });
   if (decode < 2) throw new CriaError('bad-argument', '--decode must be at least 2 (the decode speed is measured after the first token)');
@@ -34,6 +36,7 @@ export function parseBenchOptions(values: Record<string, string | boolean | unde
     model,
     engines: ordered,
     runs,
+    loadRuns,
     prompts,
     decode,
     threads,

@@ -8,6 +8,8 @@ import { benchPrompt, type BenchPrompt } from './prompt.ts';
 
 export interface BenchPlan {
   runs: number;
+  /** cold + warm load pairs per engine */
+  loadRuns: number;
   /** prompt lengths; the first is also the decode run's prompt length */
   promptLengths: number[];
   decode: number;
@@ -21,10 +23,11 @@ export interface BenchPlan {
   resetToken: number;
 }
 
-export function benchPlan(tok: Pick<Tokenizer, 'vocabSize' | 'addBos' | 'bos' | 'eos' | 'encode' | 'decode'>, runs: number, promptLengths: number[], decode: number): BenchPlan {
+export function benchPlan(tok: Pick<Tokenizer, 'vocabSize' | 'addBos' | 'bos' | 'eos' | 'encode' | 'decode'>, runs: number, promptLengths: number[], decode: number, loadRuns = runs): BenchPlan {
   const variants = promptLengths.length + 1;
   const plan: BenchPlan = {
     runs,
+    loadRuns,
     promptLengths,
     decode,
     prompts: Array.from({ length: runs }, (_, r) => ({

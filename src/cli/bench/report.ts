@@ -23,6 +23,8 @@ export interface BenchReport {
   settings: {
     engines: EngineName[];
     runs: number;
+    /** cold + warm load pairs */
+    load_runs: number;
     prompt_tokens: number[];
     decode_tokens: number;
     /** threads given to the CPU peers */
@@ -64,7 +66,7 @@ export function formatTable(r: BenchReport): string {
   out.push(
     `cria bench: ${m.source}`,
     `  ${m.architecture}, ${(m.parameters / 1e6).toFixed(1)} M parameters, ${(m.file_bytes / MiB).toFixed(1)} MiB; a decoded token reads ${(m.weight_bytes_per_token / MiB).toFixed(1)} MiB of weights`,
-    `  median of ${r.settings.runs} run${r.settings.runs === 1 ? '' : 's'}; prompts of ${r.settings.prompt_tokens.join(' and ')} tokens, ${r.settings.decode_tokens} decoded; greedy, the same prompts for every engine, context ${r.settings.context}`,
+    `  median of ${r.settings.runs} run${r.settings.runs === 1 ? '' : 's'} (loads: ${r.settings.load_runs}); prompts of ${r.settings.prompt_tokens.join(' and ')} tokens, ${r.settings.decode_tokens} decoded; greedy, the same prompts for every engine, context ${r.settings.context}`,
     `  ${r.machine.cpu} (${r.machine.cores} cores), ${r.machine.os}${r.browser ? `; Chromium ${r.browser.version}` : ''}${r.adapter ? `; adapter ${r.adapter.name}` : ''}`,
   );
   if (r.roofline) {

@@ -32,6 +32,8 @@ export interface BenchOptions {
   /** in this order: cria first, then the peers */
   engines: EngineName[];
   runs: number;
+  /** cold + warm load pairs (default: runs) */
+  loadRuns: number;
   prompts: number[];
   decode: number;
   threads: number;
@@ -92,7 +94,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   } finally {
     await (source as { close?: () => Promise<void> }).close?.();
   }
-  const plan = benchPlan(tokenizer, o.runs, o.prompts, o.decode);
+  const plan = benchPlan(tokenizer, o.runs, o.prompts, o.decode, o.loadRuns);
   const cpu = cpus();
   const report: BenchReport = {
     cria_bench: 1,
@@ -111,6 +113,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     settings: {
       engines: o.engines,
       runs: o.runs,
+      load_runs: o.loadRuns,
       prompt_tokens: o.prompts,
       decode_tokens: o.decode,
       threads: o.threads,

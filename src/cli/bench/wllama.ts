@@ -26,13 +26,13 @@ export async function benchWllama(b: BenchBrowser, plan: BenchPlan, threads: num
   const version = wllamaVersion();
   const loads = { coldMs: [] as number[], warmMs: [] as number[] };
   let loaded = { threads: 0, multithread: false, crossOriginIsolated: false, libllama: '' };
-  for (let r = 0; r < plan.runs; r++) {
+  for (let r = 0; r < plan.loadRuns; r++) {
     const cold = unwrap(await b.call('wllamaLoad', b.modelUrl, true, threads, nCtx), 'cold load');
     loads.coldMs.push(cold.ms);
     const warm = unwrap(await b.call('wllamaLoad', b.modelUrl, false, threads, nCtx), 'warm load');
     loads.warmMs.push(warm.ms);
     loaded = warm;
-    log(`wllama: load ${r + 1}/${plan.runs}: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms (${warm.threads} threads)`);
+    log(`wllama: load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms (${warm.threads} threads)`);
   }
   const notes: string[] = [];
   if (threads > 1 && !loaded.multithread) notes.push(`ran single-threaded (cross-origin isolated: ${loaded.crossOriginIsolated})`);

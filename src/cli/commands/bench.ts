@@ -8,23 +8,25 @@ import { runBench } from '../bench/run.ts';
 export const benchCommand: Command = {
   summary: 'measure load, prefill and decode speed beside wllama and llama.cpp, and the roofline',
   usage:
-    'cria bench --model MODEL [--peers cria,wllama,llamacpp] [--runs N] [--prompt 128,512] [--decode N]\n' +
-    '           [--threads N] [--json FILE] [--cache DIR]\n\n' +
-    '  Runs every engine on the same file with the same fixed token ids, greedy, end-of-generation tokens\n' +
-    '  ignored: Cria (its WebGPU engine worker) and wllama (llama.cpp in WebAssembly, multi-threaded) in one\n' +
-    '  headless Chromium, one after the other, then native llama.cpp (node-llama-cpp) in Node. A local MODEL is\n' +
-    '  served from 127.0.0.1 with Range requests and cross-origin isolation headers.\n' +
-    `  Figures (median of --runs, default ${BENCH_DEFAULTS.runs}): cold load (server → empty cache), warm load (from the\n` +
-    `  cache), time to first token and prefill tok/s per --prompt length (default ${BENCH_DEFAULTS.prompts.join(',')}), decode tok/s over\n` +
-    `  --decode tokens (default ${BENCH_DEFAULTS.decode}), Cria's peak GPU memory and structure per decoded token, and the\n` +
-    "  adapter's measured bandwidth and compute with Cria's decode as a fraction of that bandwidth.\n" +
-    '  --threads: threads of the CPU peers (default: all cores). Prints a table (ratios Cria/peer); --json FILE\n' +
-    '  also writes every figure and each run. Progress goes to stderr. A failing engine is reported, the\n' +
-    "  others' figures are kept. --cache DIR keeps the browser profile (a URL model's download) in DIR.",
+    'cria bench --model MODEL [--peers cria,wllama,llamacpp] [--runs N] [--load-runs N] [--prompt 128,512]\n' +
+    '           [--decode N] [--threads N] [--json FILE] [--cache DIR]\n\n' +
+    '  Every engine runs on the same file with the same prompts (texts of exactly N tokens), greedy, end-of-\n' +
+    '  generation tokens ignored: Cria (its WebGPU engine worker) and wllama (llama.cpp in WebAssembly,\n' +
+    '  multi-threaded) in one headless Chromium, one after the other, then native llama.cpp (node-llama-cpp)\n' +
+    '  in Node. A local MODEL is served from 127.0.0.1 with Range requests and cross-origin isolation headers.\n' +
+    `  Figures, medians of --runs (default ${BENCH_DEFAULTS.runs}): cold load (server → empty cache) and warm load (from the\n` +
+    '  cache), --load-runs times each (default: --runs); time to first token and prefill tok/s at each\n' +
+    `  --prompt length (default ${BENCH_DEFAULTS.prompts.join(',')}); decode tok/s over --decode tokens (default ${BENCH_DEFAULTS.decode}); Cria's peak\n` +
+    "  GPU memory and structure per decoded token; the adapter's measured bandwidth and compute, and Cria's\n" +
+    '  decode as a fraction of that bandwidth (the roofline).\n' +
+    '  --threads: threads of the CPU peers (default: all cores). Prints a table with the ratios Cria/peer;\n' +
+    '  --json FILE also writes every figure and each run. Progress goes to stderr. A failing engine is\n' +
+    "  reported and the others' figures are kept. --cache DIR keeps the browser profile in DIR.",
   options: {
     model: { type: 'string' },
     peers: { type: 'string' },
     runs: { type: 'string' },
+    'load-runs': { type: 'string' },
     prompt: { type: 'string' },
     decode: { type: 'string' },
     threads: { type: 'string' },

@@ -1,0 +1,118 @@
+/**
+ * The benchmark suite: generates the bench models (three shapes × Q8_0, Q4_0,
+ * Q4_K_M, random weights, with `cria make-bench-model`) into a folder outside
+ * the repository, runs `cria bench` on each with both peers (each in its own
+ * process), writes bench/results/<shape>-<type>.json, then bench/RESULTS.md
+ * (results-md.ts).
+ *
+ *   npm run bench                                  # everything (see SETTINGS for the time it takes)
+ *   npm run bench -- --only smollm2-135m --types q8_0,q4_0
+ *   npm run bench -- --report-only                 # RESULTS.md again from bench/results/*.json
+ *   npm run bench -- --note "Preliminary: ..."     # a note at the top of RESULTS.md
+ *   npm run bench -- --models DIR                  # where the models go (default: $TMPDIR/cria-bench-models)
+ *
+ * Models that already exist in the folder are reused (same shape, type and seed give the same bytes).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { BenchReport } from '../src/cli/bench/report.ts';
+import { resultsMarkdown } from './results-md.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const resultsDir = join(root, 'bench/results');
+
+export const SHAPES = ['smollm2-135m', 'qwen2.5-0.5b', 'llama-3.2-1b'] as const;
+export const TYPES = ['q8_0', 'q4_0', 'q4_k_m'] as const;
+
+/**
+ * `cria bench` settings per shape, chosen so the whole suite takes well under an hour on a 2-core
+ * machine where WebGPU is SwiftShader (a CPU emulation of a GPU, ~1–3 GB/s): there a 1B Q8_0 decode
+ * step takes seconds and a 512-token prefill of 1B takes many minutes, so the larger shapes get
+ * shorter prompts, fewer decoded tokens and fewer runs. On a machine with a real GPU, use the
+ * defaults of `cria bench` (3 runs, 128 and 512 prompt tokens, 128 decoded).
+ */
+export const SETTINGS: Record<(typeof SHAPES)[number], { runs: number; loadRuns: number; prompt: number[]; decode: number }> = {
+  'smollm2-135m': { runs: 3, loadRuns: 2, prompt: [32, 128], decode: 16 },
+  'qwen2.5-0.5b': { runs: 1, loadRuns: 1, prompt: [32, 128], decode: 8 },
+  'llama-3.2-1b': { runs: 1, loadRuns: 1, prompt: [32], decode: 6 },
+};
+
+export function settingsArgs(shape: (typeof SHAPES)[number]): string[] {
+  const s = SETTINGS[shape];
+  return ['--runs', String(s.runs), '--load-runs', String(s.loadRuns), '--prompt', s.prompt.join(','), '--decode', String(s.decode)];
+}
+
+function run(args: string[], log: string): Promise<number> {
+  return new Promise((resolve) => {
+    process.stderr.write(`\n$ cria ${args.join(' ')}\n`);
+    const p = spawn(process.execPath, [join(root, 'bin/cria.js'), ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      process.stdout.write(d);
+    });
+    p.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    p.on('exit', (code) => {
+      if (log) writeFileSync(log, out);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+function readResults(): BenchReport[] {
+  if (!existsSync(resultsDir)) return [];
+  return readdirSync(resultsDir)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as BenchReport);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      models: { type: 'string' },
+      only: { type: 'string' },
+      types: { type: 'string' },
+      note: { type: 'string' },
+      'report-only': { type: 'boolean' },
+    },
+  });
+  const shapes = values.only ? (values.only.split(',') as (typeof SHAPES)[number][]) : [...SHAPES];
+  const types = values.types ? (values.types.split(',') as (typeof TYPES)[number][]) : [...TYPES];
+  for (const s of shapes) if (!(SHAPES as readonly string[]).includes(s)) throw new Error(`--only: unknown shape ${s} (${SHAPES.join(', ')})`);
+  for (const t of types) if (!(TYPES as readonly string[]).includes(t)) throw new Error(`--types: unknown type ${t} (${TYPES.join(', ')})`);
+
+  if (!values['report-only']) {
+    const models = values.models ?? join(tmpdir(), 'cria-bench-models');
+    mkdirSync(models, { recursive: true });
+    mkdirSync(resultsDir, { recursive: true });
+    const t0 = performance.now();
+    const failed: string[] = [];
+    for (const shape of shapes) {
+      for (const type of types) {
+        const name = `${shape}-${type}`;
+        const file = join(models, `${name}.gguf`);
+        if (!existsSync(file) && (await run(['make-bench-model', '--shape', shape, '--type', type, '--out', file], '')) !== 0) {
+          failed.push(`${name} (make-bench-model)`);
+          continue;
+        }
+        const started = performance.now();
+        const code = await run(['bench', '--model', file, ...settingsArgs(shape), '--json', join(resultsDir, `${name}.json`)], join(resultsDir, `${name}.txt`));
+        process.stderr.write(`${name}: ${((performance.now() - started) / 60000).toFixed(1)} min${code ? `, exit ${code}` : ''}\n`);
+        if (code) failed.push(name);
+      }
+    }
+    process.stderr.write(`\nall done in ${((performance.now() - t0) / 60000).toFixed(1)} min${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`);
+  }
+  const md = resultsMarkdown(readResults(), { note: values.note, settings: SETTINGS, shapes: [...SHAPES], types: [...TYPES] });
+  writeFileSync(join(root, 'bench/RESULTS.md'), md);
+  process.stderr.write('wrote bench/RESULTS.md\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${(e as Error)?.stack ?? e}\n`);
+  process.exitCode = 1;
+});
