@@ -226,12 +226,12 @@ async function fromData(a: TaskArgs, arg: string): Promise<Task> {
       return withSource(arcTask(text(d), { name: task === 'arc' ? 'arc' : task, source: d.where }), d.where, [d.bytes]);
     }
     case 'piqa': {
-      const d = await readData(arg, 'the PIQA questions');
       let labelsArg = a.labels;
       if (!labelsArg) {
         if (isUrl(arg) || !/\.jsonl$/i.test(arg)) throw new CriaError('bad-argument', '--task piqa needs the labels file too: pass --labels PATH_OR_URL (valid-labels.lst)');
         labelsArg = arg.replace(/\.jsonl$/i, '-labels.lst');
       }
+      const d = await readData(arg, 'the PIQA questions');
       const l = await readData(labelsArg, 'the PIQA labels (--labels)');
       return withSource(piqaTask(text(d), text(l), { source: d.where }), d.where, [d.bytes, l.bytes]);
     }

@@ -45,6 +45,7 @@ import { startModelServer, type ModelServer } from '../server/model-server.ts';
 import { cpuTarget, fixtureBytes, rewriteGguf, STORIES } from './helpers/eval-engine.ts';
 import { fixturePath } from './helpers/fixtures.ts';
 import { loadCpuModel } from './helpers/models.ts';
+import { buildTask, type TaskArgs } from '../../src/cli/eval-task.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'cria-cli-eval-'));
@@ -148,6 +149,62 @@ describe('cria eval: clear errors before any browser starts', () => {
       expect(e!.code, `${JSON.stringify(v)}: ${e!.message}`).toBe(code);
       expect(e!.message, JSON.stringify(v)).toMatch(message);
     }
+  });
+});
+
+describe('cria eval: every TASK builds its task in Node (no browser)', () => {
+  const args = (task: string, o: Partial<TaskArgs> = {}): TaskArgs => ({ task, pairwise: false, options: {}, ...o });
+  const file = (name: string, text: string) => {
+    const p = join(tmp, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it('choice tasks (hellaswag, mmlu, arc, piqa) with --limit and --style; the source carries a hash of the data', async () => {
+    const hs = await buildTask(args('hellaswag', { data: fixturePath('eval/hellaswag/hellaswag_val_first1000.txt'), limit: 5 }));
+    expect([hs.name, hs.kind, hs.items.length]).toEqual(['hellaswag', 'multiple-choice', 5]);
+    expect(hs.source).toMatch(/hellaswag_val_first1000\.txt \(sha256 [0-9a-f]{12}\)$/);
+    const mmlu = await buildTask(args('mmlu', { data: fixturePath('eval/mmlu_dev/anatomy_dev.csv'), style: 'letter' }));
+    expect([mmlu.name, mmlu.kind, mmlu.items.length]).toEqual(['mmlu-letter', 'letter-choice', 5]);
+    const arcFile = file('arc.jsonl', [1, 2].map((i) => JSON.stringify({ id: `q${i}`, question: { stem: `Stem ${i}?`, choices: ['a', 'b', 'c'].map((t, j) => ({ text: t, label: 'ABC'[j] })) }, answerKey: 'B' })).join('\n'));
+    const arc = await buildTask(args('arc', { data: arcFile }));
+    expect([arc.name, arc.kind, arc.items.length]).toEqual(['arc', 'multiple-choice', 2]);
+    const arcLetter = await buildTask(args('arc-challenge', { data: arcFile, style: 'letter' }));
+    expect([arcLetter.name, arcLetter.kind]).toEqual(['arc-challenge-letter', 'letter-choice']);
+    const piqaFile = file('valid.jsonl', JSON.stringify({ goal: 'g', sol1: 'a', sol2: 'b' }) + '\n');
+    file('valid-labels.lst', '1\n');
+    const piqa = await buildTask(args('piqa', { data: piqaFile }));
+    expect([piqa.kind, (piqa.items[0] as { gold: number }).gold]).toEqual(['multiple-choice', 1]);
+    await expect(buildTask(args('piqa', { data: `${server.url}/models/x.jsonl` }))).rejects.toThrow(/pass --labels/);
+    await expect(buildTask(args('hellaswag', { data: fixturePath('eval/hellaswag/hellaswag_val_first1000.txt'), style: 'letter', limit: 1 }))).resolves.toMatchObject({ kind: 'letter-choice', name: 'hellaswag-letter' });
+  });
+
+  it('perplexity options and --limit as chunks; gsm8k; speed; jsonl; judged folders with references and prompts', async () => {
+    const ppl = await buildTask(args('perplexity', { data: fixturePath('text/tinystories_sample_cs336.txt'), limit: 4, options: { n_ctx: 128 } }));
+    expect([ppl.kind, ppl.options]).toEqual(['perplexity', { n_ctx: 128, chunks: 4 }]);
+    await expect(buildTask(args('perplexity', { data: fixturePath('text/tinystories_sample_cs336.txt'), limit: 4, options: { method: 'sliding' } }))).rejects.toThrow(/--limit counts the chunks/);
+    const gsm = await buildTask(args('gsm8k', { data: file('gsm.jsonl', JSON.stringify({ question: 'one plus one?', answer: 'so\n#### 2' }) + '\n'), options: { max_tokens: 32 } }));
+    expect([gsm.kind, gsm.options?.max_tokens, (gsm.items[0] as { answers: string[] }).answers]).toEqual(['generation', 32, ['2']]);
+    const speed = await buildTask(args('speed'));
+    expect([speed.kind, speed.items.length]).toEqual(['speed', 6]);
+    const mt = await buildTask(args('mt-bench', { data: fixturePath('eval/mt_bench'), limit: 2 }));
+    expect([mt.name, mt.kind, mt.items.length, (mt.options?.judge_prompts as unknown[]).length > 4]).toEqual(['mt-bench', 'judge-single', 2, true]);
+    const prompts = fixturePath('eval/mt_bench/judge_prompts.jsonl');
+    const math = (await buildTask(args('mt-bench', { data: fixturePath('eval/mt_bench'), pairwise: true }))).items.find((i) => i.id === '111') as JudgeItem;
+    expect(math.reference?.length).toBe(2);
+    const vicuna = await buildTask(args('vicuna', { data: fixturePath('eval/vicuna_bench'), pairwise: true, judgePrompts: prompts, options: { relative: false } }));
+    expect([vicuna.name, vicuna.kind, vicuna.items.length, vicuna.options?.relative]).toEqual(['vicuna-bench-pairwise', 'judge-pairwise', 80, false]);
+    const user = await buildTask(args('jsonl', { data: file('mine.jsonl', '{"task": {"name": "mine", "kind": "judge-single"}}\n{"turns": ["hi"]}\n'), judgePrompts: prompts }));
+    expect([user.name, user.kind, Array.isArray(user.options?.judge_prompts)]).toEqual(['mine', 'judge-single', true]);
+    await expect(buildTask(args('mt-bench-pairwise', { data: fixturePath('eval/mt_bench') }))).rejects.toThrow(/--model-b/);
+  });
+
+  it('without --data: the catalogue, downloaded (here through a fake fetch)', async () => {
+    const urls: string[] = [];
+    const fetch = (async (u: string) => (urls.push(String(u)), new Response(JSON.stringify({ question: 'q', answer: '#### 7' }) + '\n'))) as typeof globalThis.fetch;
+    const gsm = await buildTask(args('gsm8k', { fetch, limit: 1 }));
+    expect([gsm.name, gsm.items.length, gsm.source]).toEqual(['gsm8k', 1, urls[0]]);
+    expect(urls[0]).toMatch(/^https:\/\/raw\.githubusercontent\.com\/openai\/grade-school-math\//);
   });
 });
 

@@ -72,10 +72,13 @@ export async function findResumable(store: EvalStore, task: Task, match: ResumeM
 }
 
 let evalAbort: AbortController | undefined;
+/** a stop that came before the evaluation started (the CLI may ask while runEval is on its way) */
+let stopRequested = false;
 
 async function runEval(req: PageEvalRequest): Promise<PageEvalOutcome> {
   if (evalAbort) throw new CriaError('bad-argument', 'an evaluation is already running in this page');
   const abort = (evalAbort = new AbortController());
+  if (stopRequested) abort.abort();
   const store = await IdbEvalStore.open();
   try {
     const resume = req.resume ? (await findResumable(store, req.task, req.resume))?.id : undefined;
@@ -126,5 +129,8 @@ window.criaCli = {
   deviceInfo: () => result(() => client.deviceInfo()),
   stats: () => result(() => client.stats()),
   runEval: (req) => result(() => runEval(req)),
-  stopEval: async () => evalAbort?.abort(),
+  stopEval: async () => {
+    stopRequested = true;
+    evalAbort?.abort();
+  },
 } satisfies CliPage;

@@ -219,6 +219,7 @@ async function runOnWebgpu(task: Task, models: Partial<Record<ModelRole, ModelLo
       models.A!,
       async (engine) => {
         stop = () => engine.stopEval();
+        if (stopped) throw new CriaError('aborted', 'stopped before the run started');
         const r = await engine.runEval(
           { task, models: keys, ...(resume ? { resume } : {}), ...(o.seed !== undefined ? { seed: o.seed } : {}) },
           (p) => {
