@@ -27,6 +27,7 @@ export class CriaEvalChart extends LightElement {
     categories: { attribute: false },
     max: { attribute: false },
     format: { attribute: false },
+    tickFormat: { attribute: false },
     caption: { type: String },
     width: { state: true },
   };
@@ -35,6 +36,8 @@ export class CriaEvalChart extends LightElement {
   /** the scale's top; by default the largest value */
   declare max: number | undefined;
   declare format: (v: number) => string;
+  /** the axis' numbers (by default `format`) */
+  declare tickFormat: ((v: number) => string) | undefined;
   declare caption: string;
   declare width: number;
   private resize?: ResizeObserver;
@@ -45,6 +48,7 @@ export class CriaEvalChart extends LightElement {
     this.categories = [];
     this.max = undefined;
     this.format = (v) => v.toFixed(2);
+    this.tickFormat = undefined;
     this.caption = '';
     this.width = 0;
   }
@@ -82,7 +86,7 @@ export class CriaEvalChart extends LightElement {
         <g class="axis">
           ${ticks.map(
             (t, i) => svg`<line x1=${x(t)} x2=${x(t)} y1=${AXIS_H - 4} y2=${h - GROUP_GAP / 2} class="grid"></line>
-              <text x=${x(t)} y=${AXIS_H - 8} text-anchor=${i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle'}>${this.format(t)}</text>`,
+              <text x=${x(t)} y=${AXIS_H - 8} text-anchor=${i === 0 ? 'start' : i === ticks.length - 1 ? 'end' : 'middle'}>${(this.tickFormat ?? this.format)(t)}</text>`,
           )}
         </g>
         ${cats.map((c, ci) => {

@@ -24,6 +24,15 @@ export interface ReportEntry {
   partial?: { done: number; total: number };
   /** an opened report file's name */
   fileName?: string;
+  /** what the page calls the models (their file names in the model cache), when it ran them */
+  names?: { A?: string; B?: string; judge?: string };
+}
+
+/** the name to show for a report's model A, B or judge */
+export function modelName(e: Pick<ReportEntry, 'report' | 'names'>, role: 'A' | 'B' | 'judge'): string {
+  const id = e.report.identity;
+  const m = role === 'A' ? id.model : role === 'B' ? id.modelB : id.judge;
+  return e.names?.[role] ?? m?.id ?? (role === 'B' ? 'model B' : role === 'judge' ? 'the judge' : e.report.model);
 }
 
 /** Save text as a file (a download the browser names `name`). */
@@ -145,16 +154,18 @@ export class CriaEvalReport extends LightElement {
       const r = e.report;
       const m = r.metrics;
       const pairwise = r.identity.task.kind === 'judge-pairwise';
-      const a = r.identity.model.id;
-      const b = r.identity.modelB?.id ?? 'model B';
-      const judge = r.identity.judge?.id ?? 'the judge';
+      const a = modelName(e, 'A');
+      const b = modelName(e, 'B');
+      const judge = modelName(e, 'judge');
       const bad = (r.items ?? []).flatMap((it) => (it.judge?.judgements ?? []).filter((j) => j.parsed === null).map((j) => ({ id: it.id, j })));
       return html`<div class="judge-summary" data-testid="judge-summary">
         ${pairwise
           ? html`<p class="judge-sentence">
               ${typeof m.relative_score === 'number' && Number.isFinite(m.relative_score)
                 ? html`<strong>${a}</strong> reaches <strong data-testid="relative-score">${formatValue(m.relative_score, 'pct')}</strong> of <strong>${b}</strong>’s score. `
-                : html`No relative score: no turn had both answers graded. `}
+                : 'relative_score' in m
+                  ? html`No relative score: no turn had both answers graded. `
+                  : nothing}
               ${typeof m.win_rate === 'number' && Number.isFinite(m.win_rate)
                 ? html`Against ${b}, ${a} wins ${formatValue(m.win_rate, 'pct')}, ties ${formatValue(m.tie_rate, 'pct')} and loses ${formatValue(m.loss_rate, 'pct')} of ${formatValue(m.decided, 'int')} decided turns.`
                 : html`No turn was decided.`}
@@ -193,14 +204,15 @@ export class CriaEvalReport extends LightElement {
         // pairwise grades: A and B side by side, as the Vicuna figure shows models
         if (pairwise && chosen.key === 'score') {
           return [
-            { label: `${e.report.identity.model.id}${entries.length > 1 ? ` (${e.label})` : ''}`, values: val('score') },
-            { label: `${e.report.identity.modelB?.id ?? 'model B'}${entries.length > 1 ? ` (${e.label})` : ''}`, values: val('score_b') },
+            { label: `${modelName(e, 'A')}${entries.length > 1 ? ` (${e.label})` : ''}`, values: val('score') },
+            { label: `${modelName(e, 'B')}${entries.length > 1 ? ` (${e.label})` : ''}`, values: val('score_b') },
           ];
         }
         return [{ label: e.label, values: val(chosen.key) }];
       });
     }
     const def = chosen ? metricDef(chosen.key) : undefined;
+    const drawn = series.some((x) => cats.some((c) => Number.isFinite(x.values[c] ?? NaN)));
     const tableKeys = [...new Set(entries.flatMap((e) => cats.flatMap((c) => Object.keys(e.report.per_category[c] ?? {}))))].filter((k) => k !== 'n' && !k.endsWith('_stderr'));
     const rowsOf = metricRows([{ metrics: Object.fromEntries(tableKeys.map((k) => [k, 0])) } as unknown as EvalReport]);
     return html`<section class="report-section" aria-labelledby="per-category-title">
@@ -215,17 +227,19 @@ export class CriaEvalReport extends LightElement {
             </label>`
           : nothing}
       </div>
-      ${chosen && def
+      ${chosen && def && !drawn ? html`<p class="muted small">Nothing to draw: no category has a figure for “${def.label}”.</p>` : nothing}
+      ${chosen && def && drawn
         ? html`<cria-eval-chart
             .series=${series}
             .categories=${cats}
             .max=${chosen.max}
             .format=${(v: number) => formatValue(v, def.format)}
+            .tickFormat=${def.format === 'pct' ? (v: number) => `${Math.round(v * 100)}%` : (v: number) => (Math.abs(v) >= 10 || Number.isInteger(v) ? v.toFixed(0) : v.toFixed(1))}
             caption="${def.label} per category${entries.length > 1 || pairwise ? ', side by side' : ''}"
           ></cria-eval-chart>`
         : nothing}
       <details class="category-details">
-        <summary>Per-category figures (${cats.length} categories)</summary>
+        <summary>Per-category figures (${cats.length} ${cats.length === 1 ? 'category' : 'categories'})</summary>
         <div class="table-wrap">
           <table class="category-table">
             <thead>
@@ -301,13 +315,13 @@ export class CriaEvalReport extends LightElement {
     </section>`;
   }
 
-  private modelFacts(m: RunIdentity['model'] | undefined) {
+  private modelFacts(m: RunIdentity['model'] | undefined, name?: string) {
     if (!m) return '—';
     const types = Object.entries(m.tensorTypes)
       .sort((a, b) => b[1] - a[1])
       .map(([t]) => t)
       .join(', ');
-    return html`<strong>${m.id}</strong> <span class="muted">(${m.architecture}, ${formatCount(m.parameters)} parameters, ${types}${m.nCtx ? `, context ${m.nCtx}` : ''})</span>`;
+    return html`<strong>${name ?? m.id}</strong> <span class="muted">(${name && name !== m.id ? `“${m.id}”, ` : ''}${m.architecture}, ${formatCount(m.parameters)} parameters, ${types}${m.nCtx ? `, context ${m.nCtx}` : ''})</span>`;
   }
 
   private identities(entries: ReportEntry[]) {
@@ -319,9 +333,9 @@ export class CriaEvalReport extends LightElement {
         const options = t.options && Object.keys(t.options).length ? JSON.stringify(t.options) : 'none';
         return html`<dl class="facts identity">
           ${entries.length > 1 ? html`<div class="wide"><dt>Report</dt><dd><strong>${e.label}</strong></dd></div>` : nothing}
-          <div class="wide"><dt>Model${id.modelB ? ' A' : ''}</dt><dd>${this.modelFacts(id.model)}</dd></div>
-          ${id.modelB ? html`<div class="wide"><dt>Model B</dt><dd>${this.modelFacts(id.modelB)}</dd></div>` : nothing}
-          ${id.judge ? html`<div class="wide"><dt>Judge</dt><dd>${this.modelFacts(id.judge)}</dd></div>` : nothing}
+          <div class="wide"><dt>Model${id.modelB ? ' A' : ''}</dt><dd>${this.modelFacts(id.model, e.names?.A)}</dd></div>
+          ${id.modelB ? html`<div class="wide"><dt>Model B</dt><dd>${this.modelFacts(id.modelB, e.names?.B)}</dd></div>` : nothing}
+          ${id.judge ? html`<div class="wide"><dt>Judge</dt><dd>${this.modelFacts(id.judge, e.names?.judge)}</dd></div>` : nothing}
           <div><dt>Task</dt><dd>${t.name} v${t.version} (${KIND_LABEL[t.kind]}), ${t.items} items</dd></div>
           <div><dt>Source</dt><dd>${t.source}</dd></div>
           <div><dt>Options</dt><dd><code>${options}</code></dd></div>

@@ -316,11 +316,6 @@ export class CriaEvalSetup extends LightElement {
               @change=${(e: Event) => void this.onFiles(e.target as HTMLInputElement)}
             />
           </label>
-          <span id="eval-file-help" class="field-help muted small">
-            A task you wrote (JSON Lines, as Cria’s docs/eval-format.md describes), HellaSwag, MMLU CSV (several subjects at once), ARC, PIQA
-            (with its labels file), GSM8K, MT-bench / Vicuna questions (with FastChat’s judge_prompts.jsonl, and reference answers) or a text file for perplexity. Files are read here;
-            nothing is uploaded.
-          </span>
         </div>
         <label class="field">
           <span class="field-label">Format</span>
@@ -329,6 +324,10 @@ export class CriaEvalSetup extends LightElement {
           </select>
         </label>
       </div>
+      <p id="eval-file-help" class="field-help muted small">
+        A task you wrote (JSON Lines, as Cria’s docs/eval-format.md describes), HellaSwag, MMLU CSV (several subjects at once), ARC, PIQA (with its labels file), GSM8K,
+        MT-bench / Vicuna questions (with FastChat’s judge_prompts.jsonl, and reference answers) or a text file for perplexity. Files are read here; nothing is uploaded.
+      </p>
       <p id="eval-file-status" class=${this.fileError ? 'field-error small' : 'muted small'} role=${this.fileError ? 'alert' : 'status'} data-testid="eval-file-status">
         ${this.fileError ? this.fileError : ft ? html`<span class="badge ok">ready</span> ${ft.describe}` : this.files.length ? 'Reading…' : 'No file chosen.'}
       </p>

@@ -15,11 +15,10 @@ import { formatDuration, formatWhen } from './format.ts';
 import { deleteRunTask, getRunTask, runModels, type RunModels } from './eval-data.ts';
 import { evals, lockedRuns, runState, type LiveRun, type RunState } from './eval-run.ts';
 import { KIND_LABEL } from './eval-format.ts';
-import type { ReportEntry } from './eval-report.ts';
+import { modelName, type ReportEntry } from './eval-report.ts';
 import type { CriaEvalSetup, StartRequest } from './eval-setup.ts';
 import type { CriaConfirm } from './confirm-dialog.ts';
 import './eval-setup.ts';
-import './eval-report.ts';
 import './confirm-dialog.ts';
 import './load-progress.ts';
 import './problem-card.ts';
@@ -191,7 +190,9 @@ export class CriaEvalView extends LightElement {
       if (!run) continue;
       const report = await reportFromStore(store, key);
       if (!report) continue;
-      out.push({ key, label: '', report, ...(run.status !== 'done' ? { partial: { done: run.done, total: run.total } } : {}) });
+      const m = this.models.get(key);
+      const names = m ? { A: m.A.label, ...(m.B ? { B: m.B.label } : {}), ...(m.judge ? { judge: m.judge.label } : {}) } : undefined;
+      out.push({ key, label: '', report, ...(names ? { names } : {}), ...(run.status !== 'done' ? { partial: { done: run.done, total: run.total } } : {}) });
     }
     if (n !== this.opening) return;
     this.entries = labelled(out);
@@ -376,8 +377,8 @@ export class CriaEvalView extends LightElement {
           const state = this.states.get(r.id) ?? r.status;
           const m = this.models.get(r.id);
           const id = r.identity;
-          const models = [id.model.id, id.modelB?.id ?? m?.B?.label].filter(Boolean).join(' vs ');
-          const judge = id.judge?.id ?? m?.judge?.label;
+          const models = [m?.A.label ?? id.model.id, m?.B?.label ?? id.modelB?.id].filter(Boolean).join(' vs ');
+          const judge = m?.judge?.label ?? id.judge?.id;
           const checked = this.selected.includes(r.id);
           const resumable = state === 'stopped' || state === 'failed' || state === 'interrupted';
           const msg = this.rowMessage?.id === r.id ? this.rowMessage.text : '';
@@ -416,10 +417,7 @@ export class CriaEvalView extends LightElement {
 
 /** Column labels: the model (A vs B for pairwise), made unique with the date, then a number. */
 function labelled(entries: ReportEntry[]): ReportEntry[] {
-  const base = entries.map((e) => {
-    const id = e.report.identity;
-    return id.task.kind === 'judge-pairwise' && id.modelB ? `${id.model.id} vs ${id.modelB.id}` : e.report.model;
-  });
+  const base = entries.map((e) => (e.report.identity.task.kind === 'judge-pairwise' ? `${modelName(e, 'A')} vs ${modelName(e, 'B')}` : modelName(e, 'A')));
   const count = (xs: string[], x: string) => xs.filter((y) => y === x).length;
   const dated = base.map((b, i) => (count(base, b) > 1 ? `${b} · ${new Date(entries[i].report.date).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })}` : b));
   const seen = new Map<string, number>();

@@ -8,14 +8,16 @@
  *   stored run; an exported report opened as a file is shown side by side and compared;
  * - a judged task (2 MT-bench questions, pairwise): two stories260K copies with a 2048-token
  *   context (written here, opened as local files kept in the cache) answer, one of them judges;
- *   the page is reloaded while judging, the run is listed as interrupted, resumes, and finishes
- *   without redoing stored work; unparseable verdicts are counted and shown;
+ *   the page is reloaded while model B answers, the run is listed as interrupted, resumes, and
+ *   finishes without redoing stored work; unparseable verdicts are counted and shown;
+ * - a catalogue task (its URL answered by the test) is downloaded once and kept; two runs of it
+ *   are shown side by side and compared;
  * - bad files are named with what is wrong, before anything runs;
  * - screenshots of the report pages (light, dark, phone width) in test-results/screenshots/.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
 import { gv, writeGguf } from '../../src/formats/gguf-writer.ts';
 import { bytesSource } from '../../src/formats/source.ts';
@@ -104,6 +106,12 @@ async function downloadText(page: Page, button: string): Promise<{ name: string;
 const report = (page: Page) => page.getByTestId('eval-report');
 const metricCell = (page: Page, key: string, col = 0) => report(page).locator(`.metrics-table tbody tr[data-metric="${key}"] td`).nth(col);
 
+/** full-page shots start at the top (the header is sticky) */
+async function shootPage(page: Page, testInfo: TestInfo, name: string) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await shoot(page, testInfo, name, { fullPage: true });
+}
+
 async function noSidewaysScroll(page: Page) {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow, 'the page scrolls sideways').toBeLessThanOrEqual(0);
@@ -165,6 +173,7 @@ test('a HellaSwag file on stories260K: acc and acc_norm as computed from the sto
   }
   await expect(metricCell(page, 'errors')).toHaveText(String(failed));
   await expect(report(page).locator('.report-sub')).toContainText(`${scored.length} of 10 items`);
+  await expect(report(page).locator('#report-title')).toHaveText('hellaswag · stories260K-f32.gguf');
   // one bar per category (the activity labels of the scored items)
   await expect(report(page).locator('cria-eval-chart svg .group')).not.toHaveCount(0);
 
@@ -185,9 +194,9 @@ test('a HellaSwag file on stories260K: acc and acc_norm as computed from the sto
   expect(Number(accRow.split(',').at(-1))).toBeCloseTo(expected.acc, 12);
 
   // screenshots of the report: light and dark
-  await shoot(page, testInfo, 'eval-report-hellaswag', { fullPage: true });
+  await shootPage(page, testInfo, 'eval-report-hellaswag');
   await page.emulateMedia({ colorScheme: 'dark' });
-  await shoot(page, testInfo, 'eval-report-hellaswag-dark', { fullPage: true });
+  await shootPage(page, testInfo, 'eval-report-hellaswag-dark');
   await page.emulateMedia({ colorScheme: 'light' });
 
   // the exported file, opened: listed, selected next to the run, compared with it (same figures)
@@ -207,6 +216,30 @@ test('a HellaSwag file on stories260K: acc and acc_norm as computed from the sto
   await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
   await expect(page.locator('.run-row[data-state="done"]')).toHaveCount(0);
   expect((await stored(page)).results.filter((r) => r.runId === runId)).toHaveLength(0);
+});
+
+test('a catalogue task is downloaded once and kept; two runs of it compared', async ({ page }) => {
+  // the catalogue's URL answered here with the fixture (this machine is offline)
+  let requests = 0;
+  await page.route('https://raw.githubusercontent.com/klosax/**', (route) => {
+    requests++;
+    return route.fulfill({ status: 200, body: readFileSync(HELLASWAG, 'utf8'), headers: { 'content-type': 'text/plain', 'access-control-allow-origin': '*' } });
+  });
+  await openWithModel(page, model, '#/eval');
+  await page.locator('#eval-catalogue').selectOption('hellaswag-llamacpp');
+  await expect(page.locator('.catalogue-info')).toContainText('downloaded when you start');
+  await page.getByLabel('Limit').fill('2');
+  for (let run = 1; run <= 2; run++) {
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await expect(page.locator('.run-row[data-state="done"]')).toHaveCount(run, { timeout: 60_000 });
+  }
+  expect(requests).toBe(1);
+  await expect(page.locator('.catalogue-info .badge')).toHaveText('downloaded');
+  // both runs selected: side by side and compared, same figures
+  await page.locator('.run-row').nth(1).getByRole('checkbox').check();
+  await expect(report(page).locator('.metrics-table thead th')).toHaveCount(3);
+  await expect(report(page).getByTestId('comparison')).toContainText('Same task, items, options and engine version.');
+  await expect(report(page).locator('#report-title')).toHaveText('hellaswag-llamacpp: 2 reports');
 });
 
 test('bad files are named with what is wrong before anything runs', async ({ page }) => {
@@ -229,8 +262,8 @@ test('bad files are named with what is wrong before anything runs', async ({ pag
   await expect(status).toContainText('capitals.jsonl: a Cria task (multiple-choice), 1 items');
 });
 
-test('a judged task (MT-bench, pairwise): a reload while judging loses nothing; the run resumes; unparseable verdicts counted and shown', async ({ page }, testInfo) => {
-  test.setTimeout(240_000);
+test('a judged task (MT-bench, pairwise): a reload mid-run loses nothing; the run resumes; unparseable verdicts counted and shown', async ({ page }, testInfo) => {
+  test.setTimeout(200_000);
   await page.setViewportSize({ width: 1280, height: 800 });
   // two contestants with a 2048-token context, kept in the model cache from local files
   const files = [
@@ -260,19 +293,20 @@ test('a judged task (MT-bench, pairwise): a reload while judging loses nothing; 
   await pick('#eval-judge', 'stories260K-2k.gguf');
   await page.getByLabel('Answer length (tokens)').fill('12');
   await page.getByLabel('Verdict length (tokens)').fill('6');
+  // no single grades (the relative score): SwiftShader reads a judge prompt of ~1000 tokens in seconds
+  await page.getByRole('checkbox', { name: /Also grade each answer alone/ }).uncheck();
   expect(await unlabelledControls(page)).toEqual([]);
   await page.getByRole('button', { name: 'Start', exact: true }).click();
 
-  // the answers, then the judge; reload as soon as one question is judged
+  // A answers, then B, then the judge; reload once B has answered one question
   const live = page.getByTestId('eval-live');
   await expect(live.locator('.live-steps li')).toHaveText(['stories260K-2k.gguf answers', 'stories260K-f16-2k.gguf answers', 'stories260K-2k.gguf judges']);
-  await expect(page.locator('[data-testid="eval-live"][data-phase="judging"] [data-testid="eval-progress"]')).toContainText('Verdicts: 1 of 2', { timeout: 150_000 });
+  await expect(page.locator('[data-testid="eval-live"][data-phase="answers"] [data-testid="eval-progress"]')).toContainText('Answers of model B: 1 of 2', { timeout: 90_000 });
   const before = await stored(page);
   const runId = before.runs[0].id;
   const kept = before.results.filter((r) => r.runId === runId);
   expect(kept.filter((r) => r.phase === 'answer-A')).toHaveLength(2);
-  expect(kept.filter((r) => r.phase === 'answer-B')).toHaveLength(2);
-  expect(kept.filter((r) => r.phase === 'result').length).toBeGreaterThanOrEqual(1);
+  expect(kept.filter((r) => r.phase === 'answer-B').length).toBeGreaterThanOrEqual(1);
   await page.reload();
 
   // after the reload: listed as interrupted, nothing lost; resume finishes it
@@ -282,35 +316,41 @@ test('a judged task (MT-bench, pairwise): a reload while judging loses nothing; 
   expect(afterReload).toEqual(expect.arrayContaining(kept));
   await row.getByRole('button', { name: /^Resume/ }).click();
   await expect(page.getByTestId('eval-live')).toBeVisible();
-  await expect(row).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  // only B's missing answer and the judge are left
+  await expect(live.locator('.live-steps li[data-current]')).toHaveText(/stories260K-f16-2k.gguf answers|stories260K-2k.gguf judges/);
+  await expect(row).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
   await expect(report(page)).toBeVisible();
 
-  // stored work was not redone: the answers and the first verdicts are the records from before the reload
+  // stored work was not redone: the answers are the records from before the reload
   const done = (await stored(page)).results.filter((r) => r.runId === runId);
   for (const k of kept) expect(done.find((d) => d.phase === k.phase && d.id === k.id)).toEqual(k);
   const finals = done.filter((r) => r.phase === 'result').map((r) => r.result);
   expect(finals).toHaveLength(2);
-  const judgements = finals.flatMap((r) => r.judge.judgements as { parsed: unknown; raw: string }[]);
-  // per turn: both orders, and (relative score) both answers graded alone
-  expect(judgements).toHaveLength(2 * 2 * 4);
+  const judgements = finals.flatMap((r) => r.judge.judgements as { parsed: unknown; raw: string; mode: string }[]);
+  // per turn: both orders
+  expect(judgements).toHaveLength(2 * 2 * 2);
+  expect(new Set(judgements.map((j) => j.mode))).toEqual(new Set(['pair-AB', 'pair-BA']));
   const unparseable = judgements.filter((j) => j.parsed === null).length;
   expect(unparseable).toBeGreaterThan(0);
   await expect(report(page).getByTestId('unparseable-count')).toHaveText(`${unparseable} of ${judgements.length} verdicts could not be read`);
   await expect(metricCell(page, 'unparseable')).toHaveText(String(unparseable));
   await expect(metricCell(page, 'verdicts')).toHaveText(String(judgements.length));
   // what the judge wrote is shown
-  await report(page).getByText('What stories260K-2k wrote').click();
+  await report(page).getByText('What stories260K-2k.gguf wrote').click();
   await expect(report(page).locator('.unparseable-list li')).toHaveCount(Math.min(unparseable, 20));
-  // the chart: A and B side by side per category
-  await expect(report(page).locator('.chart-legend li')).toHaveText(['stories260K-2k', 'stories260K-f16-2k']);
+  // the verdicts in words; the chart of A's win rate per category, when any turn was decided
+  const decided = finals.flatMap((r) => r.judge.pairwise as { outcome: unknown }[]).filter((p) => p.outcome !== null).length;
+  await expect(metricCell(page, 'decided')).toHaveText(String(decided));
+  if (decided > 0) await expect(report(page).locator('cria-eval-chart svg .group')).toHaveCount(1);
+  else await expect(report(page).getByText('Nothing to draw: no category has a figure for “A wins”.')).toBeVisible();
   // the judge is the model left loaded (nothing was loaded for chat before)
   await expect(page.locator('.model-pill .dot.ok')).toBeVisible();
   await expect(page.locator('.model-pill')).toContainText('stories260K-2k.gguf');
 
-  await shoot(page, testInfo, 'eval-report-judge', { fullPage: true });
+  await shootPage(page, testInfo, 'eval-report-judge');
   await page.setViewportSize({ width: 390, height: 844 });
   await noSidewaysScroll(page);
-  await shoot(page, testInfo, 'eval-report-judge', { fullPage: true });
+  await shootPage(page, testInfo, 'eval-report-judge');
   await page.emulateMedia({ colorScheme: 'dark' });
   await report(page).scrollIntoViewIfNeeded();
   await shoot(page, testInfo, 'eval-report-judge-dark');
