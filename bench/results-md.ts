@@ -156,7 +156,7 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
   );
   if (errors.length) out.push('### Errors', '', ...errors, '');
 
-  out.push('## Settings', '', 'Per shape (bench/run.ts `SETTINGS`), chosen so the whole suite finishes well under an hour on SwiftShader:', '');
+  out.push('## Settings', '', 'Per shape (bench/run.ts), as these results were measured:', '');
   out.push(
     table(
       ['shape', '', 'runs', 'load runs', 'prompt tokens', 'decoded tokens'],

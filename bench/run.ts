@@ -10,6 +10,7 @@
  *   npm run bench -- --report-only                 # RESULTS.md again from bench/results/*.json
  *   npm run bench -- --note "Preliminary: ..."     # a note at the top of RESULTS.md
  *   npm run bench -- --models DIR                  # where the models go (default: $TMPDIR/cria-bench-models)
+ *   npm run bench -- --quick                       # QUICK_SETTINGS: a smoke run of the whole suite on a busy machine
  *
  * Models that already exist in the folder are reused (same shape, type and seed give the same bytes).
  */
@@ -37,12 +38,19 @@ export const TYPES = ['q8_0', 'q4_0', 'q4_k_m'] as const;
  */
 export const SETTINGS: Record<(typeof SHAPES)[number], { runs: number; loadRuns: number; prompt: number[]; decode: number }> = {
   'smollm2-135m': { runs: 3, loadRuns: 2, prompt: [32, 128], decode: 16 },
-  'qwen2.5-0.5b': { runs: 1, loadRuns: 1, prompt: [32, 128], decode: 8 },
-  'llama-3.2-1b': { runs: 1, loadRuns: 1, prompt: [32], decode: 6 },
+  'qwen2.5-0.5b': { runs: 1, loadRuns: 1, prompt: [32], decode: 8 },
+  'llama-3.2-1b': { runs: 1, loadRuns: 1, prompt: [16], decode: 4 },
 };
 
-export function settingsArgs(shape: (typeof SHAPES)[number]): string[] {
-  const s = SETTINGS[shape];
+/** Fewer runs and tokens: to check that the whole suite works, on a machine busy with other work. */
+export const QUICK_SETTINGS: typeof SETTINGS = {
+  'smollm2-135m': { runs: 3, loadRuns: 1, prompt: [16, 64], decode: 8 },
+  'qwen2.5-0.5b': { runs: 1, loadRuns: 1, prompt: [16], decode: 4 },
+  'llama-3.2-1b': { runs: 1, loadRuns: 1, prompt: [8], decode: 3 },
+};
+
+export function settingsArgs(settings: typeof SETTINGS, shape: (typeof SHAPES)[number]): string[] {
+  const s = settings[shape];
   return ['--runs', String(s.runs), '--load-runs', String(s.loadRuns), '--prompt', s.prompt.join(','), '--decode', String(s.decode)];
 }
 
@@ -78,6 +86,7 @@ async function main(): Promise<void> {
       types: { type: 'string' },
       note: { type: 'string' },
       'report-only': { type: 'boolean' },
+      quick: { type: 'boolean' },
     },
   });
   const shapes = values.only ? (values.only.split(',') as (typeof SHAPES)[number][]) : [...SHAPES];
@@ -85,6 +94,7 @@ async function main(): Promise<void> {
   for (const s of shapes) if (!(SHAPES as readonly string[]).includes(s)) throw new Error(`--only: unknown shape ${s} (${SHAPES.join(', ')})`);
   for (const t of types) if (!(TYPES as readonly string[]).includes(t)) throw new Error(`--types: unknown type ${t} (${TYPES.join(', ')})`);
 
+  const settings = values.quick ? QUICK_SETTINGS : SETTINGS;
   if (!values['report-only']) {
     const models = values.models ?? join(tmpdir(), 'cria-bench-models');
     mkdirSync(models, { recursive: true });
@@ -100,14 +110,14 @@ async function main(): Promise<void> {
           continue;
         }
         const started = performance.now();
-        const code = await run(['bench', '--model', file, ...settingsArgs(shape), '--json', join(resultsDir, `${name}.json`)], join(resultsDir, `${name}.txt`));
+        const code = await run(['bench', '--model', file, ...settingsArgs(settings, shape), '--json', join(resultsDir, `${name}.json`)], join(resultsDir, `${name}.txt`));
         process.stderr.write(`${name}: ${((performance.now() - started) / 60000).toFixed(1)} min${code ? `, exit ${code}` : ''}\n`);
         if (code) failed.push(name);
       }
     }
     process.stderr.write(`\nall done in ${((performance.now() - t0) / 60000).toFixed(1)} min${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`);
   }
-  const md = resultsMarkdown(readResults(), { note: values.note, settings: SETTINGS, shapes: [...SHAPES], types: [...TYPES] });
+  const md = resultsMarkdown(readResults(), { note: values.note, settings, shapes: [...SHAPES], types: [...TYPES] });
   writeFileSync(join(root, 'bench/RESULTS.md'), md);
   process.stderr.write('wrote bench/RESULTS.md\n');
 }

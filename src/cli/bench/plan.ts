@@ -34,7 +34,7 @@ export function benchPlan(tok: Pick<Tokenizer, 'vocabSize' | 'addBos' | 'bos' | 
       prefill: promptLengths.map((n, i) => benchPrompt(tok, n, 1 + r * variants + i)),
       decode: benchPrompt(tok, promptLengths[0], 1 + r * variants + promptLengths.length),
     })),
-    warmup: { prompt: benchPrompt(tok, Math.min(8, Math.max(...promptLengths)), 0), maxTokens: 4 },
+    warmup: { prompt: benchPrompt(tok, Math.min(8, Math.max(...promptLengths)), 0), maxTokens: 2 },
     structurePrime: benchPrompt(tok, promptLengths[0], 1 + runs * variants),
     resetToken: 0,
   };
