@@ -141,7 +141,8 @@ describe('cria eval: clear errors before any browser starts', () => {
       [{ task: 'hellaswag', limit: 'x' }, 'bad-argument', /--limit must be a whole number/],
       [{ task: 'mt-bench', judge: MODEL, 'no-relative': true }, 'bad-argument', /--no-relative applies to pairwise comparisons \(--model-b\)/],
       [{ task: 'speed', model: join(tmp, 'nope.gguf') }, 'bad-argument', /cannot open .*nope\.gguf/],
-      [{ model: '' , task: 'speed'}, 'bad-argument', /no model given/],
+      [{ model: '', task: 'speed' }, 'bad-argument', /no model given/],
+      [{ task: 'speed', out: join(tmp, 'no-such-dir', 'r.json') }, 'bad-argument', /cannot write --out .*no-such-dir.*ENOENT/],
     ];
     for (const [v, code, message] of cases) {
       const e = await run(v).then(() => undefined, (x: unknown) => x as { code?: string; message: string });

@@ -15,7 +15,9 @@
  * order: A, then B, then the judge). Progress goes to stderr; the report (src/eval/report.ts)
  * to stdout, or to --out.
  */
-import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { isJudged, reportToJson, type EvalProgress, type EvalReport, type ModelRole, type Run, type Task } from '../../eval/index.ts';
 import { readGguf } from '../../formats/gguf.ts';
 import { fileSource } from '../../formats/source-node.ts';
@@ -107,6 +109,16 @@ export const evalCommand: Command = {
       options.relative = false;
     }
     const seed = values.seed === undefined ? undefined : numberOption(values, 'seed', 0, { integer: true });
+    const modelA = await locateModel(str('model'));
+    const outPath = str('out');
+    if (outPath !== undefined) {
+      // before a run that may take hours, not after it
+      try {
+        await access(dirname(resolve(outPath)), constants.W_OK);
+      } catch (e) {
+        throw new CriaError('bad-argument', `cannot write --out ${outPath}: ${(e as Error).message}`);
+      }
+    }
 
     const task = await buildTask({
       task: str('task')!,
@@ -126,16 +138,23 @@ export const evalCommand: Command = {
       throw new CriaError('bad-argument', `${task.name} is graded by a judge model: pass --judge MODEL (it may be the same file as --model)`);
     }
     const flagOf: Record<ModelRole, string> = { A: 'model', B: 'model-b', judge: 'judge' };
-    const models: Partial<Record<ModelRole, ModelLocation>> = {};
-    for (const r of roles) models[r] = await locateModel(str(flagOf[r]));
+    const models: Partial<Record<ModelRole, ModelLocation>> = { A: modelA };
+    for (const r of roles) if (r !== 'A') models[r] = await locateModel(str(flagOf[r]));
 
     const t0 = performance.now();
     const progress = progressPrinter(task);
     const out = engine === 'cpu' ? await runOnCpu(task, models, seed, progress) : await runOnWebgpu(task, models, { seed, cacheDir, resume: !!values.resume }, progress);
     const report = out.report;
     const json = reportToJson(report, { items: !values['no-items'] });
-    if (str('out')) await writeFile(str('out')!, json + '\n');
-    else process.stdout.write(json + '\n');
+    if (outPath === undefined) process.stdout.write(json + '\n');
+    else {
+      try {
+        await writeFile(outPath, json + '\n');
+      } catch (e) {
+        process.stdout.write(json + '\n'); // the results are not lost
+        throw new CriaError('bad-argument', `cannot write --out ${outPath} (${(e as Error).message}); the report went to stdout`);
+      }
+    }
     process.stderr.write(summaryLine(report, engine, (performance.now() - t0) / 1000, out.run, out.note) + '\n');
   },
 };
