@@ -6,10 +6,12 @@
  *   byte lengths taken from the file itself); stories260K reads 128 tokens, so items longer than
  *   that fail and are counted; exports (JSON, CSV) equal the library's own rendering of the
  *   stored run; an exported report opened as a file is shown side by side and compared;
- * - a judged task (2 MT-bench questions, pairwise): two stories260K copies with a 2048-token
- *   context (written here, opened as local files kept in the cache) answer, one of them judges;
- *   the page is reloaded while model B answers, the run is listed as interrupted, resumes, and
- *   finishes without redoing stored work; unparseable verdicts are counted and shown;
+ * - a judged task (2 MT-bench questions, graded 1–10): two stories260K copies with a 2048-token
+ *   context (written here, opened as local files kept in the cache), one answering, the other
+ *   judging; the page is reloaded while the model answers, the run is listed as interrupted,
+ *   resumes, and finishes without redoing stored work; unparseable verdicts are counted and shown
+ *   (pairwise runs cost four times the judge's reading, too slow here; their report is checked
+ *   on a report file built from known verdicts);
  * - a catalogue task (its URL answered by the test) is downloaded once and kept; two runs of it
  *   are shown side by side and compared;
  * - bad files are named with what is wrong, before anything runs;
@@ -21,6 +23,8 @@ import { expect, test, type Page, type TestInfo } from '@playwright/test';
 import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
 import { gv, writeGguf } from '../../src/formats/gguf-writer.ts';
 import { bytesSource } from '../../src/formats/source.ts';
+import { buildReport, reportToJson } from '../../src/eval/report.ts';
+import type { ItemResult } from '../../src/eval/types.ts';
 import type { ModelServer } from '../server/model-server.ts';
 import { openWithModel, privateModelServer, shoot, STORIES_PATH, unlabelledControls } from './app-helpers.ts';
 
@@ -262,10 +266,68 @@ test('bad files are named with what is wrong before anything runs', async ({ pag
   await expect(status).toContainText('capitals.jsonl: a Cria task (multiple-choice), 1 items');
 });
 
-test('a judged task (MT-bench, pairwise): a reload mid-run loses nothing; the run resumes; unparseable verdicts counted and shown', async ({ page }, testInfo) => {
+test('a pairwise report file: win/tie/loss, "A reaches X% of B", unparseable verdicts, A and B side by side per category', async ({ page }, testInfo) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  // known verdicts: per turn the outcome (both orders agree, or null = unparseable) and the single grades of A and B
+  type V = 'A' | 'B' | 'tie' | null;
+  const rows: [string, string, V[], (number | null)[], (number | null)[]][] = [
+    ['81', 'writing', ['A', 'tie'], [8, 6], [6, 6]],
+    ['82', 'writing', ['B', null], [4, null], [7, 5]],
+    ['111', 'math', ['A', 'A'], [9, 7], [3, 4]],
+    ['112', 'math', [null, 'B'], [null, 2], [5, 6]],
+  ];
+  const results: ItemResult[] = rows.map(([id, category, outcomes, ra, rb]) => ({
+    id,
+    category,
+    ms: 1000,
+    judge: {
+      answers: ['…', '…'],
+      answersB: ['…', '…'],
+      ratings: ra,
+      ratingsB: rb,
+      pairwise: outcomes.map((o) => ({ ab: o, ba: o, outcome: o })),
+      verdicts: [],
+      judgements: outcomes.flatMap((o, turn) => [
+        { turn, mode: 'pair-AB' as const, prompt: 'pair-v2', raw: o ? `[[${o === 'tie' ? 'C' : o}]]` : 'I think both are fine', parsed: o },
+        { turn, mode: 'pair-BA' as const, prompt: 'pair-v2', raw: o ? '[[C]]' : 'hmm', parsed: o },
+        { turn, mode: 'single-A' as const, prompt: 'single-v1', raw: ra[turn] === null ? 'Good story.' : `[[${ra[turn]}]]`, parsed: ra[turn] },
+        { turn, mode: 'single-B' as const, prompt: 'single-v1', raw: `[[${rb[turn]}]]`, parsed: rb[turn] },
+      ]),
+    },
+  }));
+  const model = (id: string) => ({ id, architecture: 'llama', parameters: 134_515_008, tensorTypes: { Q8_0: 1 }, nCtx: 2048 });
+  const built = buildReport(
+    {
+      updatedAt: Date.UTC(2025, 0, 2, 3, 4, 5),
+      identity: { model: model('model-a'), modelB: model('model-b'), judge: model('judge'), engine: { name: 'cria', version: 'test', backend: 'webgpu' }, seed: 1, task: { name: 'mt-bench-pairwise', version: '1', kind: 'judge-pairwise', source: 'question.jsonl', items: 4 } },
+    },
+    results,
+  );
+  // the figures, from the verdicts above
+  const outcomes = rows.flatMap((r) => r[2]).filter((o): o is Exclude<V, null> => o !== null);
+  let sa = 0;
+  let sb = 0;
+  for (const r of rows) r[3].forEach((a, t) => a !== null && r[4][t] !== null && ((sa += a), (sb += r[4][t]!)));
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  await page.goto('/#/eval');
+  await page.locator('#eval-open-report').setInputFiles({ name: 'pairwise.json', mimeType: 'application/json', buffer: Buffer.from(reportToJson(built)) });
+  const summary = report(page).getByTestId('judge-summary');
+  await expect(summary.getByTestId('relative-score')).toHaveText(pct(sa / sb));
+  await expect(summary).toContainText(`model-a reaches ${pct(sa / sb)} of model-b’s score.`);
+  const share = (o: V) => pct(outcomes.filter((x) => x === o).length / outcomes.length);
+  await expect(summary).toContainText(`Against model-b, model-a wins ${share('A')}, ties ${share('tie')} and loses ${share('B')} of ${outcomes.length} decided turns.`);
+  const all = results.flatMap((r) => r.judge!.judgements!);
+  await expect(report(page).getByTestId('unparseable-count')).toHaveText(`${all.filter((j) => j.parsed === null).length} of ${all.length} verdicts could not be read`);
+  await expect(report(page).locator('.chart-legend li')).toHaveText(['model-a', 'model-b']);
+  await expect(report(page).locator('cria-eval-chart svg .group')).toHaveCount(2);
+  await expect(report(page).locator('cria-eval-chart svg .bar')).toHaveCount(4);
+  await shootPage(page, testInfo, 'eval-report-pairwise-file');
+});
+
+test('a judged task (MT-bench, graded 1–10): a reload mid-run loses nothing; the run resumes; unparseable verdicts counted and shown', async ({ page }, testInfo) => {
   test.setTimeout(200_000);
   await page.setViewportSize({ width: 1280, height: 800 });
-  // two contestants with a 2048-token context, kept in the model cache from local files
+  // two stories260K copies with a 2048-token context (one answers, the other judges), kept in the model cache from local files
   const files = [
     { name: 'stories260K-2k.gguf', buffer: await longContext('stories260K-f32.gguf', 'stories260K-2k') },
     { name: 'stories260K-f16-2k.gguf', buffer: await longContext('stories260K-f16.gguf', 'stories260K-f16-2k') },
@@ -282,31 +344,32 @@ test('a judged task (MT-bench, pairwise): a reload mid-run loses nothing; the ru
   await page.getByRole('radio', { name: 'From files on this device' }).check();
   await page.locator('#eval-file').setInputFiles(MT_BENCH);
   await expect(page.getByTestId('eval-file-status')).toContainText('80 questions (mt-bench), judge prompts from judge_prompts.jsonl, reference answers from reference_answer_gpt-4.jsonl');
-  await page.getByLabel('Format').selectOption('judge-pairwise');
+  await expect(page.getByLabel('Format')).toHaveValue('auto');
   await page.getByLabel('Limit').fill('2');
   const pick = async (select: string, name: string) => {
     const value = await page.locator(`${select} option`, { hasText: name }).first().getAttribute('value');
     await page.locator(select).selectOption(value!);
   };
   await pick('#eval-model-a', 'stories260K-2k.gguf');
-  await pick('#eval-model-b', 'stories260K-f16-2k.gguf');
-  await pick('#eval-judge', 'stories260K-2k.gguf');
+  await pick('#eval-judge', 'stories260K-f16-2k.gguf');
   await page.getByLabel('Answer length (tokens)').fill('12');
   await page.getByLabel('Verdict length (tokens)').fill('6');
-  // no single grades (the relative score): SwiftShader reads a judge prompt of ~1000 tokens in seconds
-  await page.getByRole('checkbox', { name: /Also grade each answer alone/ }).uncheck();
   expect(await unlabelledControls(page)).toEqual([]);
+  await shootPage(page, testInfo, 'eval-setup-judge');
   await page.getByRole('button', { name: 'Start', exact: true }).click();
 
-  // A answers, then B, then the judge; reload once B has answered one question
+  // the model answers, then the judge grades (SwiftShader reads a judge prompt of 500–700 tokens in
+  // seconds); reload once one question is answered
   const live = page.getByTestId('eval-live');
-  await expect(live.locator('.live-steps li')).toHaveText(['stories260K-2k.gguf answers', 'stories260K-f16-2k.gguf answers', 'stories260K-2k.gguf judges']);
-  await expect(page.locator('[data-testid="eval-live"][data-phase="answers"] [data-testid="eval-progress"]')).toContainText('Answers of model B: 1 of 2', { timeout: 90_000 });
+  await expect(live.locator('.live-steps li')).toHaveText(['stories260K-2k.gguf answers', 'stories260K-f16-2k.gguf judges']);
+  await expect(live.getByTestId('eval-progress')).toContainText('Answers of model A', { timeout: 60_000 });
+  await live.scrollIntoViewIfNeeded();
+  await shoot(page, testInfo, 'eval-running');
+  await expect(page.locator('[data-testid="eval-live"][data-phase="answers"] [data-testid="eval-progress"]')).toContainText('Answers of model A: 1 of 2', { timeout: 90_000 });
   const before = await stored(page);
   const runId = before.runs[0].id;
   const kept = before.results.filter((r) => r.runId === runId);
-  expect(kept.filter((r) => r.phase === 'answer-A')).toHaveLength(2);
-  expect(kept.filter((r) => r.phase === 'answer-B').length).toBeGreaterThanOrEqual(1);
+  expect(kept.filter((r) => r.phase === 'answer-A').length).toBeGreaterThanOrEqual(1);
   await page.reload();
 
   // after the reload: listed as interrupted, nothing lost; resume finishes it
@@ -316,8 +379,6 @@ test('a judged task (MT-bench, pairwise): a reload mid-run loses nothing; the ru
   expect(afterReload).toEqual(expect.arrayContaining(kept));
   await row.getByRole('button', { name: /^Resume/ }).click();
   await expect(page.getByTestId('eval-live')).toBeVisible();
-  // only B's missing answer and the judge are left
-  await expect(live.locator('.live-steps li[data-current]')).toHaveText(/stories260K-f16-2k.gguf answers|stories260K-2k.gguf judges/);
   await expect(row).toHaveAttribute('data-state', 'done', { timeout: 150_000 });
   await expect(report(page)).toBeVisible();
 
@@ -327,25 +388,24 @@ test('a judged task (MT-bench, pairwise): a reload mid-run loses nothing; the ru
   const finals = done.filter((r) => r.phase === 'result').map((r) => r.result);
   expect(finals).toHaveLength(2);
   const judgements = finals.flatMap((r) => r.judge.judgements as { parsed: unknown; raw: string; mode: string }[]);
-  // per turn: both orders
-  expect(judgements).toHaveLength(2 * 2 * 2);
-  expect(new Set(judgements.map((j) => j.mode))).toEqual(new Set(['pair-AB', 'pair-BA']));
+  // one grade per turn
+  expect(judgements).toHaveLength(2 * 2);
+  expect(new Set(judgements.map((j) => j.mode))).toEqual(new Set(['single-A']));
   const unparseable = judgements.filter((j) => j.parsed === null).length;
   expect(unparseable).toBeGreaterThan(0);
   await expect(report(page).getByTestId('unparseable-count')).toHaveText(`${unparseable} of ${judgements.length} verdicts could not be read`);
   await expect(metricCell(page, 'unparseable')).toHaveText(String(unparseable));
   await expect(metricCell(page, 'verdicts')).toHaveText(String(judgements.length));
   // what the judge wrote is shown
-  await report(page).getByText('What stories260K-2k.gguf wrote').click();
+  await report(page).getByText('What stories260K-f16-2k.gguf wrote').click();
   await expect(report(page).locator('.unparseable-list li')).toHaveCount(Math.min(unparseable, 20));
-  // the verdicts in words; the chart of A's win rate per category, when any turn was decided
-  const decided = finals.flatMap((r) => r.judge.pairwise as { outcome: unknown }[]).filter((p) => p.outcome !== null).length;
-  await expect(metricCell(page, 'decided')).toHaveText(String(decided));
-  if (decided > 0) await expect(report(page).locator('cria-eval-chart svg .group')).toHaveCount(1);
-  else await expect(report(page).getByText('Nothing to draw: no category has a figure for “A wins”.')).toBeVisible();
+  // the verdicts in words; the chart of the score per category, when any grade was read
+  await expect(report(page).getByTestId('judge-summary')).toContainText('stories260K-f16-2k.gguf graded stories260K-2k.gguf');
+  if (unparseable < judgements.length) await expect(report(page).locator('cria-eval-chart svg .group')).toHaveCount(1);
+  else await expect(report(page).getByText('Nothing to draw: no category has a figure for “Judge score (1–10)”.')).toBeVisible();
   // the judge is the model left loaded (nothing was loaded for chat before)
   await expect(page.locator('.model-pill .dot.ok')).toBeVisible();
-  await expect(page.locator('.model-pill')).toContainText('stories260K-2k.gguf');
+  await expect(page.locator('.model-pill')).toContainText('stories260K-f16-2k.gguf');
 
   await shootPage(page, testInfo, 'eval-report-judge');
   await page.setViewportSize({ width: 390, height: 844 });
