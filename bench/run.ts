@@ -45,8 +45,8 @@ export const SETTINGS: Record<(typeof SHAPES)[number], { runs: number; loadRuns:
 /** Fewer runs and tokens: to check that the whole suite works, on a machine busy with other work. */
 export const QUICK_SETTINGS: typeof SETTINGS = {
   'smollm2-135m': { runs: 3, loadRuns: 1, prompt: [16, 64], decode: 8 },
-  'qwen2.5-0.5b': { runs: 1, loadRuns: 1, prompt: [16], decode: 4 },
-  'llama-3.2-1b': { runs: 1, loadRuns: 1, prompt: [8], decode: 3 },
+  'qwen2.5-0.5b': { runs: 1, loadRuns: 1, prompt: [8], decode: 3 },
+  'llama-3.2-1b': { runs: 1, loadRuns: 1, prompt: [4], decode: 3 },
 };
 
 export function settingsArgs(settings: typeof SETTINGS, shape: (typeof SHAPES)[number]): string[] {

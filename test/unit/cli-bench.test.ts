@@ -149,7 +149,7 @@ describe('bench figures', () => {
 });
 
 describe('cria bench (a real process)', () => {
-  it('a missing model, an unknown peer and a CHROME_PATH that points nowhere are clear errors', async () => {
+  it('a missing model, an unknown peer, a CHROME_PATH that points nowhere and a prompt longer than the context are clear errors', async () => {
     const missing = await cria(['bench', '--model', join(tmp, 'nope.gguf')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cria: error \[bad-argument\]: cannot open .*nope\.gguf/);
@@ -161,6 +161,9 @@ describe('cria bench (a real process)', () => {
     const chrome = await cria(['bench', '--model', model, '--peers', 'cria', '--runs', '1'], { CHROME_PATH: join(tmp, 'no-chrome') });
     expect(chrome.code).toBe(2);
     expect(chrome.stderr).toMatch(/CHROME_PATH is set to ".*no-chrome", but no file is there/);
+    const long = await cria(['bench', '--model', model, '--prompt', '4000', '--decode', '128']);
+    expect(long.code).toBe(2);
+    expect(long.stderr).toMatch(/needs 4128 positions; the engines' context for this model is 4096/);
   });
 
   it('Cria, wllama and llama.cpp on a SmolLM2-135M-shaped Q4_0 file: every field, figures from the runs, ratios, roofline, structure', { timeout: 600_000 }, async () => {

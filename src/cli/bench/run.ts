@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { isCriaError } from '../../shared/errors.ts';
+import { CriaError, isCriaError } from '../../shared/errors.ts';
 import { readGguf } from '../../formats/gguf.ts';
 import { createTokenizer } from '../../tokenizer/index.ts';
 import { deviceName } from '../engine.ts';
@@ -94,6 +94,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   } finally {
     await (source as { close?: () => Promise<void> }).close?.();
   }
+  const longest = Math.max(...o.prompts) + o.decode;
+  if (longest > facts.context) throw new CriaError('bad-argument', `a prompt of ${Math.max(...o.prompts)} tokens plus ${o.decode} decoded needs ${longest} positions; the engines' context for this model is ${facts.context}`);
   const plan = benchPlan(tokenizer, o.runs, o.prompts, o.decode, o.loadRuns);
   const cpu = cpus();
   const report: BenchReport = {
