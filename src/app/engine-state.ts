@@ -229,14 +229,17 @@ export class AppEngine extends EventTarget {
     const gen = ++this.generation;
     this.model = { kind: 'loading', label };
     this.changed();
+    // progress comes through its own message port, so a last event can arrive after the load has resolved
+    let settled = false;
     try {
       const info = await this.client.load(source, {
         onProgress: (progress) => {
-          if (gen !== this.generation) return;
+          if (gen !== this.generation || settled) return;
           this.model = { kind: 'loading', label, progress };
           this.changed();
         },
       });
+      settled = true;
       if (gen !== this.generation) throw Object.assign(new Error('another model was loaded meanwhile'), { code: 'aborted' });
       this.model = { kind: 'ready', label, info };
       // reloading later (device loss, next visit): from the cache when the model is in it
@@ -251,6 +254,7 @@ export class AppEngine extends EventTarget {
       this.changed();
       return info;
     } catch (e) {
+      settled = true;
       if (gen !== this.generation) throw e;
       const error = toAppError(e);
       if (error.code === 'webgpu-unavailable') this.webgpu = { state: 'unavailable', reason: error.message };

@@ -131,7 +131,7 @@ export class CriaEvalReport extends LightElement {
         <tbody>
           ${rows.map(
             (d) => html`<tr data-metric=${d.key}>
-              <th scope="row">${d.label}${d.help ? html`<span class="metric-help muted small">${d.help}</span>` : nothing}</th>
+              <th scope="row">${d.key === 'score' && entries.some((e) => e.report.identity.task.kind === 'judge-pairwise') ? 'Judge score of model A (1–10)' : d.label}${d.help ? html`<span class="metric-help muted small">${d.help}</span>` : nothing}</th>
               ${entries.map((e) => {
                 const v = e.report.metrics[d.key];
                 const se = d.stderr ? e.report.metrics[d.stderr] : undefined;
@@ -170,7 +170,9 @@ export class CriaEvalReport extends LightElement {
                 ? html`Against ${b}, ${a} wins ${formatValue(m.win_rate, 'pct')}, ties ${formatValue(m.tie_rate, 'pct')} and loses ${formatValue(m.loss_rate, 'pct')} of ${formatValue(m.decided, 'int')} decided turns.`
                 : html`No turn was decided.`}
             </p>`
-          : html`<p class="judge-sentence">${judge} graded <strong>${a}</strong> <strong>${formatMetric(m, metricDef('score'))}</strong> out of 10.</p>`}
+          : typeof m.score === 'number' && Number.isFinite(m.score)
+            ? html`<p class="judge-sentence">${judge} graded <strong>${a}</strong> <strong>${formatMetric(m, metricDef('score'))}</strong> out of 10 on average.</p>`
+            : html`<p class="judge-sentence">${judge} gave <strong>${a}</strong> no grade that could be read.</p>`}
         <div class=${(m.unparseable ?? 0) > 0 ? 'notice warn small' : 'muted small'} role="note" data-testid="unparseable">
           <strong data-testid="unparseable-count">${formatValue(m.unparseable ?? 0, 'int')} of ${formatValue(m.verdicts ?? 0, 'int')} verdicts could not be read</strong>
           (no <code>[[rating]]</code>${pairwise ? html` or <code>[[A]]</code>/<code>[[B]]</code>/<code>[[C]]</code>` : nothing} in the judge’s answer) and are left out of the

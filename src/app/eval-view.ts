@@ -372,7 +372,7 @@ export class CriaEvalView extends LightElement {
     if (this.listError) return html`<p class="field-error" role="alert">The runs could not be read: ${this.listError}</p>`;
     const live = evals.live;
     return html`${runs.length === 0 && this.opened.length === 0 ? html`<p class="muted">No runs yet. Start one above, or open a report file.</p>` : nothing}
-      <ul class="run-list" aria-label="Runs and opened reports">
+      <ul class="run-list" aria-label="Runs and opened reports" ?hidden=${runs.length === 0 && this.opened.length === 0}>
         ${runs.map((r) => {
           const state = this.states.get(r.id) ?? r.status;
           const m = this.models.get(r.id);
@@ -404,7 +404,7 @@ export class CriaEvalView extends LightElement {
           (o) => html`<li class="run-row opened" data-file=${o.fileName}>
             <label class="check run-pick">
               <input type="checkbox" .checked=${this.selected.includes(o.key)} @change=${(e: Event) => this.toggle(o.key, (e.target as HTMLInputElement).checked)} />
-              <span class="run-title"><strong>${o.report.task}</strong> <span class="run-models">${o.report.model}</span></span>
+              <span class="run-title"><strong>${o.report.task}</strong> <span class="run-models">${[o.report.identity.model.id, o.report.identity.modelB?.id].filter(Boolean).join(' vs ')}${o.report.identity.judge ? `, judged by ${o.report.identity.judge.id}` : ''}</span></span>
             </label>
             <span class="run-meta small"><span class="badge">file</span> <span class="muted">${o.fileName}</span></span>
             <span class="run-actions"><button type="button" class="button small ghost" @click=${() => this.closeFile(o.key)} aria-label="Close ${o.fileName}">Close</button></span>
