@@ -11,18 +11,26 @@
 //   in f32: for x ≥ 10, e^(−2t) < 1.2e-38 and y = x·u exactly; for x < −10 the kernel gives 0,
 //   where the true |gelu(x)| < 10·e^−87 ≈ 2e-37.
 //
-// Dispatch: grid1d(⌈n / WG⌉) workgroups of WG threads, one thread per element; threads with
+// Layout: output i = (row r, column j) with r = ⌊i / cols⌋, j = i mod cols reads
+//   gate g[r·stride + j] and up u[r·stride + u_off + j]:
+//   separate tensors: cols = stride = n, u_off = 0 (y[i] from g[i] and u[i]);
+//   a fused gate_up projection [rows, 2F] bound as both g and u: cols = F, stride = 2F, u_off = F.
+//
+// Dispatch: grid1d(⌈n / WG⌉) workgroups of WG threads, one thread per output element; threads with
 //   i ≥ n do nothing.
 // Bindings (group 0):
 //   0  p  uniform             Params
-//   1  g  storage, read       array<f32>  [n]  gate projection
-//   2  u  storage, read       array<f32>  [n]  up projection
-//   3  y  storage, read_write array<f32>  [n]
+//   1  g  storage, read       array<f32>  gate projection (see Layout)
+//   2  u  storage, read       array<f32>  up projection (may be the same buffer as g)
+//   3  y  storage, read_write array<f32>  [n] = [rows, cols]
 // Tunables: WG (override, default 256).
 // Reference: src/reference/geglu.ts
 
 struct Params {
   n: u32,
+  cols: u32,
+  stride: u32,
+  u_off: u32,
 }
 
 override WG: u32 = 256;
@@ -40,9 +48,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= p.n) {
     return;
   }
-  let x = g[i];
+  let r = i / p.cols;
+  let j = i - r * p.cols;
+  let x = g[r * p.stride + j];
   let c = clamp(x, -10.0, 10.0);
   let t = SQRT_2_OVER_PI * (c + 0.044715 * c * c * c);
   let gelu = select(x / (1.0 + exp(-2.0 * t)), 0.0, x < -10.0);
-  y[i] = gelu * u[i];
+  y[i] = gelu * u[r * p.stride + p.u_off + j];
 }

@@ -1,4 +1,6 @@
-// matmul: y[t, o] = Σ_i W[o, i] · x[t, i] (+ bias[o])     (every linear layer: decode and prefill)
+// matmul: y[t, o] = add[t, o] + Σ_i W[o, i] · x'[t, i] + bias[o]     (every linear layer: decode and prefill)
+//   x' = x, or with NORM = 1 the RMSNorm of x: x'[t, i] = x[t, i] · s_t · g[i], s_t = 1/sqrt(mean_i x[t, i]² + eps),
+//   evaluated as y = s_t · Σ_i W[o, i] · (x[t, i]·g[i]). bias and add are optional (has_bias, has_add).
 //
 // Assembled with one dequantizer library (kernels/lib/dequant_<type>.wgsl) that reads W; the weights
 // stay quantized and each chunk of CHUNK values is dequantized in registers where it is used.
@@ -10,9 +12,12 @@
 //     with the matching x values of all TOKENS tokens: ROWS·TOKENS f32 accumulators per thread;
 //     a row length that is not a multiple of CHUNK (F32/F16/BF16 only) ends with < CHUNK values
 //     read one by one (load_one), one per thread;
-//   - the WG partial sums of each of the K = ROWS·TOKENS outputs are added in two steps through
-//     workgroup memory (K·G threads each add WG / G partials, then K threads add G of those,
-//     G = min(WG / K, 8)): 2 barriers per token group, independent of WG.
+//   - with NORM, each thread also sums the squares of the x values it loads (its chunks of each
+//     token's row), so Σx² takes no extra pass over x: TOKENS more sums, reduced with the outputs;
+//   - the WG partial sums of each of the KN = ROWS·TOKENS (+ TOKENS with NORM) sums are added in two
+//     steps through workgroup memory (KN·G threads each add WG / G partials, then each output's thread
+//     adds G of those, and G of its token's Σx²; G = the power of two ≤ min(WG / KN, 8)): 2 barriers
+//     per token group, independent of WG.
 //   Rows past `rows` (last workgroup) and tokens past `n_tokens` (last group) are computed on a
 //   clamped index and not written, so the loops have no data-dependent branches.
 // Bindings (group 0):
@@ -21,12 +26,16 @@
 //   2  x     storage, read       array<f32>  [n_tokens × cols]
 //   3  bias  storage, read       array<f32>  [rows] when has_bias = 1; otherwise any buffer (not read)
 //   4  y     storage, read_write array<f32>  [n_tokens × rows]
+//   5  g       storage, read     array<f32>  [cols] RMSNorm weight when NORM = 1; otherwise any buffer (not read)
+//   6  addend  storage, read     array<f32>  [n_tokens × rows] when has_add = 1; otherwise any buffer (not read)
 // Tunables (override; chosen and checked against device limits by src/gpu/kernels/matmul.ts):
 //   WG      threads per workgroup, power of two, ≥ ROWS·TOKENS        (default 64)
 //   ROWS    output rows per workgroup, ≤ MAX_ROWS                      (default 4)
 //   TOKENS  tokens per pass over the rows, ≤ MAX_TOKENS                (default 1: decode)
-//   ROWS·TOKENS ≤ MAX_ACC; ROWS and TOKENS powers of two. Workgroup memory: 4·WG·(ROWS·TOKENS + 1) bytes.
-// Reference: src/reference/matmul.ts
+//   NORM    1: the RMSNorm prologue                                    (default 0)
+//   KN = (ROWS + NORM)·TOKENS ≤ MAX_ACC; ROWS and TOKENS powers of two; WG ≥ KN. Workgroup memory:
+//   4·WG·(KN + 1) bytes.
+// Reference: src/reference/matmul.ts (with NORM: src/reference/rms_norm.ts first; has_add: src/reference/add.ts after)
 
 struct Params {
   cols: u32,
@@ -34,27 +43,32 @@ struct Params {
   n_tokens: u32,
   d_off: u32,
   has_bias: u32,
+  has_add: u32,
+  eps: f32,
 }
 
 override WG: u32 = 64;
 override ROWS: u32 = 4;
 override TOKENS: u32 = 1;
+override NORM: u32 = 0;
 
 // register arrays need constant sizes; the loops run to ROWS / TOKENS, which are constants once the
 // pipeline is created, so the unused tail is dead code
 const MAX_ROWS: u32 = 8u;
 const MAX_TOKENS: u32 = 8u;
-const MAX_ACC: u32 = 32u;
+const MAX_ACC: u32 = 40u; // 32 dot products + 8 sums of squares
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> W: array<u32>;
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read> g: array<f32>;
+@group(0) @binding(6) var<storage, read> addend: array<f32>;
 
-// partial sums: output k = r·TOKENS + t of thread i at partial[k·WG + i]
-var<workgroup> partial: array<f32, WG * ROWS * TOKENS>;
-// after the first reduction step: output k, part j at partial2[k·G + j]
+// partial sums: output k = r·TOKENS + t of thread i at partial[k·WG + i]; Σx² of token t at k = K + t
+var<workgroup> partial: array<f32, WG * (ROWS + NORM) * TOKENS>;
+// after the first reduction step: sum k, part j at partial2[k·G + j]
 var<workgroup> partial2: array<f32, WG>;
 
 @compute @workgroup_size(WG)
@@ -66,7 +80,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let cols = p.cols;
   let full = cols / CHUNK;   // whole chunks per row
   let K = ROWS * TOKENS;
-  let G = min(WG / K, 8u);
+  let KN = K + NORM * TOKENS;
+  let G = 1u << firstLeadingBit(min(WG / KN, 8u)); // a power of two, so it divides WG
   let L = WG / G;
 
   var rowc: array<u32, MAX_ROWS>;   // clamped row indices
@@ -89,10 +104,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         wv[r] = load_chunk(rowc[r], c, cols, p.d_off);
       }
       let i0 = c * CHUNK;
+      var gv: array<f32, CHUNK>;
+      if (NORM == 1u) {
+        for (var k = 0u; k < CHUNK; k++) {
+          gv[k] = g[i0 + k];
+        }
+      }
       for (var t = 0u; t < TOKENS; t++) {
         var xv: array<f32, CHUNK>;
         for (var k = 0u; k < CHUNK; k++) {
           xv[k] = x[xrow[t] + i0 + k];
+        }
+        if (NORM == 1u) {
+          var q = acc[K + t];
+          for (var k = 0u; k < CHUNK; k++) {
+            q = fma(xv[k], xv[k], q);
+            xv[k] *= gv[k];
+          }
+          acc[K + t] = q;
         }
         for (var r = 0u; r < ROWS; r++) {
           var s = acc[r * TOKENS + t];
@@ -106,19 +135,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // the < CHUNK values after the last whole chunk (float types with cols % 4 ≠ 0)
     let i = full * CHUNK + lid;
     if (i < cols) {
+      var gi = 1.0;
+      if (NORM == 1u) {
+        gi = g[i];
+        for (var t = 0u; t < TOKENS; t++) {
+          let v = x[xrow[t] + i];
+          acc[K + t] = fma(v, v, acc[K + t]);
+        }
+      }
       for (var r = 0u; r < ROWS; r++) {
         let w = load_one(rowc[r], i, cols, p.d_off);
         for (var t = 0u; t < TOKENS; t++) {
-          acc[r * TOKENS + t] = fma(w, x[xrow[t] + i], acc[r * TOKENS + t]);
+          acc[r * TOKENS + t] = fma(w, x[xrow[t] + i] * gi, acc[r * TOKENS + t]);
         }
       }
     }
 
-    for (var k = 0u; k < K; k++) {
+    for (var k = 0u; k < KN; k++) {
       partial[k * WG + lid] = acc[k];
     }
     workgroupBarrier();
-    if (lid < K * G) {
+    if (lid < KN * G) {
       let k = lid / G;
       let j = lid % G;
       var s = 0.0;
@@ -137,11 +174,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
       let row = row0 + lid / TOKENS;
       let tok = t0 + lid % TOKENS;
+      if (NORM == 1u) {
+        var q = 0.0;
+        for (var j = 0u; j < G; j++) {
+          q += partial2[(K + lid % TOKENS) * G + j];
+        }
+        s *= inverseSqrt(q / f32(cols) + p.eps);
+      }
       if (row < p.rows && tok < p.n_tokens) {
         if (p.has_bias != 0u) {
           s += bias[row];
         }
-        y[tok * p.rows + row] = s;
+        let o = tok * p.rows + row;
+        if (p.has_add != 0u) {
+          s += addend[o];
+        }
+        y[o] = s;
       }
     }
   }

@@ -4,13 +4,17 @@
  * submitted once, when something is read (`read`, `argmax`, `topk`,
  * `logprobs`) or on `sync`. Weights stay quantized in GPU buffers; the KV
  * cache is one K and one V buffer per layer; the RoPE cos/sin table is
- * built once per (dim, base, scale, factors).
+ * built once per (dim, base, scale, factors). It asks the loader for fused
+ * weights (`fuseWeights`: attn_qkv, ffn_gate_up), so a llama layer is 7
+ * dispatches on a GPU: matmul (norm + qkv), rope_kv, attention, matmul
+ * (o + residual), matmul (norm + gate_up), swiglu, matmul (down + residual);
+ * 9 on CPU adapters, which run each norm as its own dispatch (`normPrologue`).
  */
 import { CriaError } from '../shared/errors.ts';
 import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
 import { dequantize } from '../formats/quant.ts';
 import type { Backend, BackendStats, KvCacheSpec } from '../model/backend.ts';
-import type { AttentionParams, Ops, RopeParams } from '../model/ops.ts';
+import type { AttentionParams, Ops, RopeSpec } from '../model/ops.ts';
 import { checkBinding, type GpuContext } from './device.ts';
 import { add } from './kernels/add.ts';
 import { argmax } from './kernels/argmax.ts';
@@ -18,9 +22,10 @@ import { attention, storeKv } from './kernels/attention.ts';
 import { embedding } from './kernels/embedding.ts';
 import { geglu } from './kernels/geglu.ts';
 import { decodeLogprobs, logSoftmaxGather } from './kernels/log_softmax_gather.ts';
-import { matmul } from './kernels/matmul.ts';
+import { defaultMatmulPlan, matmul } from './kernels/matmul.ts';
 import { rmsNorm } from './kernels/rms_norm.ts';
 import { createRopeTable, rope } from './kernels/rope.ts';
+import { ropeKv } from './kernels/rope_kv.ts';
 import { scale } from './kernels/scale.ts';
 import { sliceColumns } from './kernels/slice_columns.ts';
 import { softcap } from './kernels/softcap.ts';
@@ -31,8 +36,24 @@ import type { RopeTable } from './rope-table.ts';
 import type { GpuTensor } from './tensor.ts';
 import { gpuSupportsType, uploadWeight, type GpuWeight } from './weights.ts';
 
+export interface GpuBackendOptions {
+  /** ask the loader for fused weights (default true; false runs the plain path, for tests) */
+  fuseWeights?: boolean;
+  /**
+   * `matmul(x, w, bias, { norm })`: the RMSNorm inside the matmul's dispatch (true), or an rms_norm
+   * dispatch before it (false). Default: inside, except on CPU adapters (the rowwise plan). There every
+   * invocation owns one output row and would redo Σx² and x·g for every row: the matmuls with a norm
+   * took ~1.5× as long on SwiftShader (ARCHITECTURE.md, "Fused decode path"), far more than the
+   * ~0.3 ms of a separate rms_norm; on a GPU the prologue rides on loads the product makes anyway.
+   */
+  normPrologue?: boolean;
+}
+
 export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
   readonly name = 'webgpu';
+  readonly fuseWeights: boolean;
+  readonly maxWeightBytes: number;
+  readonly normPrologue: boolean;
   readonly rec: Recorder;
   readonly lost: Promise<string>;
   private readonly weights: GpuWeight[] = [];
@@ -41,7 +62,13 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
   private cacheSpec?: KvCacheSpec;
   private readonly ropeTables = new Map<string, RopeTable>();
 
-  constructor(readonly ctx: GpuContext) {
+  constructor(
+    readonly ctx: GpuContext,
+    opts: GpuBackendOptions = {},
+  ) {
+    this.fuseWeights = opts.fuseWeights ?? true;
+    this.normPrologue = opts.normPrologue ?? defaultMatmulPlan(ctx.info) !== 'rowwise';
+    this.maxWeightBytes = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
     this.rec = new Recorder(ctx);
     this.lost = ctx.lost.then((l) => l.message || String(l.reason));
   }
@@ -71,7 +98,7 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
     this.vCache = Array.from({ length: spec.nLayer }, (_, l) => this.rec.createBuffer(spec.nCtx * spec.kvDimV * 4, `v_cache.${l}`));
   }
 
-  private ropeTable(p: RopeParams): RopeTable {
+  private ropeTable(p: RopeSpec): RopeTable {
     const factors = p.freqFactors as GpuWeight | undefined;
     const key = `${p.dim}|${p.base}|${p.freqScale}|${p.attnFactor ?? 1}|${factors?.name ?? ''}`;
     let t = this.ropeTables.get(key);
@@ -145,7 +172,11 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
       return embedding(this.rec, table, ids, tokens.length);
     },
     rmsNorm: (x, w, eps, groupSize) => rmsNorm(this.rec, x, w.buffer, eps, groupSize),
-    matmul: (x, w, bias) => matmul(this.rec, x, w, bias),
+    matmul: (x, w, bias, fuse) => {
+      const norm = fuse?.norm;
+      if (norm && !this.normPrologue) return matmul(this.rec, rmsNorm(this.rec, x, norm.weight.buffer, norm.eps), w, bias, { add: fuse.add });
+      return matmul(this.rec, x, w, bias, { norm, add: fuse?.add });
+    },
     add: (a, b) => add(this.rec, a, b),
     scale: (x, s) => scale(this.rec, x, s),
     rope: (x, p, pos0) => rope(this.rec, x, this.ropeTable(p), p, pos0),
@@ -153,6 +184,12 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
       if (!this.cacheSpec) throw new CriaError('internal', 'attention before the KV cache was allocated');
       storeKv(this.rec, k, v, this.kCache[p.layer], this.vCache[p.layer], pos0);
       return attention(this.rec, q, this.kCache[p.layer], this.vCache[p.layer], p, pos0);
+    },
+    ropeAttention: (qkv, p: AttentionParams, r: RopeSpec, pos0) => {
+      if (!this.cacheSpec) throw new CriaError('internal', 'attention before the KV cache was allocated');
+      const k = this.kCache[p.layer];
+      const v = this.vCache[p.layer];
+      return attention(this.rec, ropeKv(this.rec, qkv, this.ropeTable(r), r, p, k, v, pos0), k, v, p, pos0);
     },
     swiglu: (g, u) => swiglu(this.rec, g, u),
     geglu: (g, u) => geglu(this.rec, g, u),

@@ -28,6 +28,14 @@ export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   readonly ops: Ops<A, W>;
   /** resolves (with a reason) if the backend's device is lost; the backend is then unusable */
   readonly lost?: Promise<string>;
+  /**
+   * Ask for load-time weight fusion (src/model/model.ts): tensors an architecture lists in
+   * `fusions()` arrive concatenated (e.g. attn_q|attn_k|attn_v as one `attn_qkv`) when their types and
+   * row lengths agree. The CPU reference leaves it off, so it always runs the plain path.
+   */
+  readonly fuseWeights?: boolean;
+  /** the largest tensor (bytes) this backend can hold in one piece; a fusion beyond it is not made */
+  readonly maxWeightBytes?: number;
   /** Can this backend compute with weights of this type? */
   supportsType(type: GgmlTypeInfo): boolean;
   /** Take ownership of one tensor's raw bytes (still quantized). */

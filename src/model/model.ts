@@ -3,13 +3,17 @@
  * Loading checks every tensor the architecture needs (present, expected
  * dims, a type the backend computes with) before reading any data, then
  * streams tensors one at a time into the backend, so the file is never held
- * in memory whole.
+ * in memory whole. A backend that asks for it (`fuseWeights`) gets the
+ * architecture's fusions (e.g. attn_q|attn_k|attn_v as one attn_qkv) where
+ * the file allows them; the parts of one fusion are held until its last part
+ * is read.
  */
 import { CriaError } from '../shared/errors.ts';
 import { readTensorBytes, type GgufFile, type GgufTensorInfo } from '../formats/gguf.ts';
 import { metaString } from '../formats/gguf-meta.ts';
 import { findArchitecture } from './arch/index.ts';
-import type { Architecture, Weights } from './arch/types.ts';
+import type { Architecture, Fusion, Weights } from './arch/types.ts';
+import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
 import type { Backend } from './backend.ts';
 import type { ModelConfig } from './config.ts';
 import { noTrace, type Act, type Batch, type Trace, type Weight } from './ops.ts';
@@ -47,6 +51,48 @@ export function planModel(file: GgufFile): { arch: Architecture; config: ModelCo
   return { arch, config, tensors };
 }
 
+/** A fusion the loader makes: its parts (in row order), the fused tensor's name, type and dims. */
+interface FusionPlan {
+  readonly into: string;
+  readonly parts: readonly GgufTensorInfo[];
+  readonly type: GgmlTypeInfo;
+  readonly dims: readonly number[];
+}
+
+/**
+ * Which of an architecture's fusions this file allows (see `Fusion` in arch/types.ts): every part
+ * present with one type and one row length, the result within `maxBytes`, and the companion (biases)
+ * possible too or absent altogether. Returns part name → its fusion.
+ */
+export function planFusions(fusions: readonly Fusion[], tensors: readonly GgufTensorInfo[], maxBytes: number): Map<string, FusionPlan> {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const trimmed = (t: GgufTensorInfo) => {
+    const d = [...t.dims];
+    while (d.length > 1 && d[d.length - 1] === 1) d.pop();
+    return d;
+  };
+  const plan = (f: Fusion): FusionPlan | undefined => {
+    const parts = f.parts.map((n) => byName.get(n));
+    if (!parts.every((p) => p !== undefined) || parts.length < 2) return undefined;
+    const dims = parts.map(trimmed);
+    const type = parts[0].type;
+    if (!parts.every((p) => p.type.id === type.id)) return undefined;
+    if (parts.reduce((a, p) => a + p.byteLength, 0) > maxBytes) return undefined;
+    if (dims.every((d) => d.length === 1)) return { into: f.into, parts, type, dims: [dims.reduce((a, d) => a + d[0], 0)] };
+    if (!dims.every((d) => d.length === 2 && d[0] === dims[0][0])) return undefined;
+    return { into: f.into, parts, type, dims: [dims[0][0], dims.reduce((a, d) => a + d[1], 0)] };
+  };
+  const out = new Map<string, FusionPlan>();
+  for (const f of fusions) {
+    const main = plan(f);
+    if (!main) continue;
+    const companion = f.companion ? plan(f.companion) : undefined;
+    if (f.companion && !companion && f.companion.parts.some((n) => byName.has(n))) continue;
+    for (const p of [main, companion]) for (const t of p?.parts ?? []) out.set(t.name, p!);
+  }
+  return out;
+}
+
 export class Model<A extends Act = Act, W extends Weight = Weight> {
   private constructor(
     readonly file: GgufFile,
@@ -66,13 +112,31 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
       }
     }
     const totalBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
+    const fusions = backend.fuseWeights ? planFusions(arch.fusions?.(config) ?? [], tensors, backend.maxWeightBytes ?? Infinity) : new Map<string, FusionPlan>();
     let loadedBytes = 0;
     const map = new Map<string, W>();
+    // parts of a fusion wait here until the last one is read
+    const held = new Map<string, Uint8Array>();
     // in file order: a cached or remote source then reads each chunk once, front to back
     for (const t of [...tensors].sort((a, b) => a.offset - b.offset)) {
       if (opts.signal?.aborted) throw new CriaError('aborted', 'model loading was aborted');
       const bytes = await readTensorBytes(file, t);
-      map.set(t.name, await backend.loadWeight(t.name, t.type, t.dims, bytes));
+      const f = fusions.get(t.name);
+      if (!f) {
+        map.set(t.name, await backend.loadWeight(t.name, t.type, t.dims, bytes));
+      } else {
+        held.set(t.name, bytes);
+        if (f.parts.every((p) => held.has(p.name))) {
+          const fused = new Uint8Array(f.parts.reduce((a, p) => a + p.byteLength, 0));
+          let o = 0;
+          for (const p of f.parts) {
+            fused.set(held.get(p.name)!, o);
+            o += p.byteLength;
+            held.delete(p.name);
+          }
+          map.set(f.into, await backend.loadWeight(f.into, f.type, f.dims, fused));
+        }
+      }
       loadedBytes += t.byteLength;
       opts.onProgress?.({ loadedBytes, totalBytes, tensor: t.name });
     }

@@ -21,10 +21,15 @@ export interface Weight {
   readonly dims: readonly number[];
 }
 
-export interface RopeParams {
-  readonly type: RopeType;
+/** RoPE of every head of one projection: the shared rotation (`RopeSpec`) plus the head layout. */
+export interface RopeParams extends RopeSpec {
   readonly nHeads: number;
   readonly headDim: number;
+}
+
+/** What RoPE rotates by, shared by q and k (their head counts come from the attention parameters). */
+export interface RopeSpec {
+  readonly type: RopeType;
   /** rotate the first `dim` entries of each head; the rest pass through */
   readonly dim: number;
   readonly base: number;
@@ -49,13 +54,27 @@ export interface AttentionParams {
   readonly window: number;
 }
 
+/**
+ * What a matmul may do around its product (fused on the GPU into the same dispatch):
+ * `norm`, an RMSNorm of x first; `add`, a residual added to the result.
+ */
+export interface MatmulFusion<A extends Act = Act, W extends Weight = Weight> {
+  /** x is replaced by rmsNorm(x, weight, eps) (the norm of the whole row) */
+  readonly norm?: { readonly weight: W; readonly eps: number };
+  /** `[n, out]`, added to the result */
+  readonly add?: A;
+}
+
 export interface Ops<A extends Act = Act, W extends Weight = Weight> {
   /** rows of the embedding table `[nVocab, dim]` for `tokens` → `[n, dim]` */
   embed(table: W, tokens: readonly number[]): A;
   /** x / sqrt(mean(x²) + eps) · w, over each group of `groupSize` columns (default: the whole row) */
   rmsNorm(x: A, w: W, eps: number, groupSize?: number): A;
-  /** x · Wᵀ (+ bias): `[n, in]` × `[out, in]` → `[n, out]` */
-  matmul(x: A, w: W, bias?: W): A;
+  /**
+   * y = add + (x' · Wᵀ + bias), x' = rmsNorm(x, norm.weight, norm.eps) with `fuse.norm`, else x:
+   * `[n, in]` × `[out, in]` → `[n, out]`. The reference composes rmsNorm, matmul and add.
+   */
+  matmul(x: A, w: W, bias?: W, fuse?: MatmulFusion<A, W>): A;
   add(a: A, b: A): A;
   scale(x: A, s: number): A;
   /** rotary position embedding; row i is at position pos0 + i */
@@ -66,10 +85,16 @@ export interface Ops<A extends Act = Act, W extends Weight = Weight> {
    * q `[n, nHead·headDim]`, k `[n, nHeadKv·headDim]`, v `[n, nHeadKv·headDimV]` → `[n, nHead·headDimV]`.
    */
   attention(q: A, k: A, v: A, p: AttentionParams, pos0: number): A;
-  /** silu(gate) · up */
-  swiglu(gate: A, up: A): A;
-  /** gelu_tanh(gate) · up */
-  geglu(gate: A, up: A): A;
+  /**
+   * `attention` on a fused projection: qkv `[n, q | k | v]` (q `nHead·headDim` columns, then k
+   * `nHeadKv·headDim`, then v `nHeadKv·headDimV`); q and k are rotated by `rope` (q with nHead
+   * heads, k with nHeadKv), k and v stored in the cache at [pos0, pos0+n) → `[n, nHead·headDimV]`.
+   */
+  ropeAttention(qkv: A, p: AttentionParams, rope: RopeSpec, pos0: number): A;
+  /** silu(gate) · up; with one argument, gate and up are the first and second half of its columns (a fused gate_up projection) */
+  swiglu(gate: A, up?: A): A;
+  /** gelu_tanh(gate) · up; one argument: as `swiglu` */
+  geglu(gate: A, up?: A): A;
   /** cap · tanh(x / cap) */
   softcap(x: A, cap: number): A;
   /** columns [col0, col0+cols) of every row (splitting fused projections) */

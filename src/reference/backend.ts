@@ -11,7 +11,7 @@ import type { Backend, BackendStats, KvCacheSpec } from '../model/backend.ts';
 import { argmax } from './argmax.ts';
 import { logSoftmaxGather } from './log_softmax_gather.ts';
 import { topk } from './topk.ts';
-import type { Act, AttentionParams, Ops, RopeParams, Weight } from '../model/ops.ts';
+import type { Act, AttentionParams, Ops, RopeParams, RopeSpec, Weight } from '../model/ops.ts';
 import { add } from './add.ts';
 import { attention } from './attention.ts';
 import { embedding } from './embedding.ts';
@@ -98,15 +98,25 @@ export class CpuBackend implements Backend<CpuAct, CpuWeight> {
     this.vCache = [];
   }
 
+  /** gate and up of a fused gate_up activation `[n, 2F]`: its first and second F columns */
+  private halves(gu: CpuAct, what: string): [CpuAct, CpuAct] {
+    if (gu.cols % 2 !== 0) throw new CriaError('internal', `${what}: a fused gate|up activation needs an even column count, has ${gu.cols}`);
+    const f = gu.cols / 2;
+    return [this.ops.columns(gu, 0, f), this.ops.columns(gu, f, f)];
+  }
+
   readonly ops: Ops<CpuAct, CpuWeight> = {
     embed: (table, tokens) => act(tokens.length, table.dims[0], embedding(table, tokens)),
 
     rmsNorm: (x, w, eps, groupSize = x.cols) => act(x.rows, x.cols, rmsNorm(x.data, x.cols, vecOf(w), eps, groupSize)),
 
-    matmul: (x, w, bias) => {
+    // the fusions are compositions of the plain ops: rmsNorm, then the product, then the residual add
+    matmul: (x, w, bias, fuse) => {
       if (w.dims[0] !== x.cols) throw new CriaError('internal', `matmul ${w.name}: input has ${x.cols} columns, weight rows have ${w.dims[0]}`);
-      const y = matmul(x.data, x.rows, w, bias ? vecOf(bias) : undefined);
-      return act(x.rows, y.length / x.rows, y);
+      const xn = fuse?.norm ? this.ops.rmsNorm(x, fuse.norm.weight, fuse.norm.eps) : x;
+      const y = matmul(xn.data, x.rows, w, bias ? vecOf(bias) : undefined);
+      const out = act(x.rows, w.dims.slice(1).reduce((a, b) => a * b, 1), y);
+      return fuse?.add ? this.ops.add(out, fuse.add) : out;
     },
 
     add: (a, b) => {
@@ -132,12 +142,24 @@ export class CpuBackend implements Backend<CpuAct, CpuWeight> {
       return act(q.rows, p.nHead * p.headDimV, out);
     },
 
+    ropeAttention: (qkv, p: AttentionParams, r: RopeSpec, pos0) => {
+      const qDim = p.nHead * p.headDim;
+      const kDim = p.nHeadKv * p.headDim;
+      const vDim = p.nHeadKv * p.headDimV;
+      if (qkv.cols !== qDim + kDim + vDim) throw new CriaError('internal', `ropeAttention: qkv has ${qkv.cols} columns, q ${qDim} + k ${kDim} + v ${vDim} expected`);
+      const q = this.ops.rope(this.ops.columns(qkv, 0, qDim), { ...r, nHeads: p.nHead, headDim: p.headDim }, pos0);
+      const k = this.ops.rope(this.ops.columns(qkv, qDim, kDim), { ...r, nHeads: p.nHeadKv, headDim: p.headDim }, pos0);
+      return this.ops.attention(q, k, this.ops.columns(qkv, qDim + kDim, vDim), p, pos0);
+    },
+
     swiglu: (g, u) => {
+      [g, u] = u ? [g, u] : this.halves(g, 'swiglu');
       sameShape(g, u, 'swiglu');
       return act(g.rows, g.cols, swiglu(g.data, u.data));
     },
 
     geglu: (g, u) => {
+      [g, u] = u ? [g, u] : this.halves(g, 'geglu');
       sameShape(g, u, 'geglu');
       return act(g.rows, g.cols, geglu(g.data, u.data));
     },

@@ -1,6 +1,7 @@
 /**
- * Launcher for kernels/matmul.wgsl: y = x · Wᵀ (+ bias) with W still quantized.
- * x [n, cols] f32, W [rows, cols] of any type with a dequantizer library → y [n, rows].
+ * Launcher for kernels/matmul.wgsl (and its rowwise and subgroup plans): y = add + rmsNorm?(x) · Wᵀ + bias
+ * with W still quantized. x [n, cols] f32, W [rows, cols] of any type with a dequantizer library → y [n, rows];
+ * the RMSNorm prologue (`norm`) and the residual epilogue (`add`) run in the same dispatch.
  * `matmulPlan` picks the tunables (pure, so tests and benchmarks can name the variant).
  */
 import source from '@kernels/matmul.wgsl?raw';
@@ -20,12 +21,14 @@ export const matmulSubgroupKernel = defineKernel('matmul_subgroup', subgroupSour
 /** Bounds of the kernel's register arrays (MAX_ROWS, MAX_TOKENS, MAX_ACC in matmul.wgsl). */
 const MAX_ROWS = 8;
 const MAX_TOKENS = 8;
-const MAX_ACC = 32;
+const MAX_ACC = 40;
 
 export interface MatmulPlan {
   WG: number;
   ROWS: number;
   TOKENS: number;
+  /** 1: the RMSNorm prologue */
+  NORM: number;
 }
 
 type Limits = Pick<GPUSupportedLimits, 'maxComputeInvocationsPerWorkgroup' | 'maxComputeWorkgroupSizeX' | 'maxComputeWorkgroupStorageSize'>;
@@ -38,22 +41,27 @@ const pow2Ceil = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
  *   for up to 8 tokens; more accumulators would spill registers on many GPUs).
  * - ROWS = 4: four independent weight loads in flight per thread and each x value loaded once
  *   for four rows.
+ * - NORM: 1 with the RMSNorm prologue, which adds TOKENS sums (Σx² per token) to the K = ROWS·TOKENS
+ *   dot products: KN = K + NORM·TOKENS sums per thread.
  * - WG: about two chunks per thread and row (WG = the power of two ≥ chunks / 2, 32..256): long rows
  *   get more threads, so decode keeps enough loads in flight when there are few rows; never below
- *   ROWS·TOKENS (the reduction has one thread per output) and within the device's limits,
- *   including workgroup memory 4·WG·(ROWS·TOKENS + 1) bytes.
+ *   KN (the reduction has one thread per sum) and within the device's limits,
+ *   including workgroup memory 4·WG·(KN + 1) bytes.
  */
-export function matmulPlan(n: number, cols: number, chunk: number, limits: Limits): MatmulPlan {
+export function matmulPlan(n: number, cols: number, chunk: number, limits: Limits, norm = false): MatmulPlan {
   const TOKENS = Math.min(MAX_TOKENS, pow2Ceil(n));
   const ROWS = 4;
-  const K = ROWS * TOKENS;
+  const NORM = norm ? 1 : 0;
+  const KN = (ROWS + NORM) * TOKENS;
+  const minWg = pow2Ceil(KN);
   const maxWg = Math.min(limits.maxComputeInvocationsPerWorkgroup, limits.maxComputeWorkgroupSizeX);
-  let WG = Math.min(256, Math.max(32, K, pow2Ceil(Math.ceil(cols / chunk) / 2)));
-  while (WG > K && (WG > maxWg || 4 * WG * (K + 1) > limits.maxComputeWorkgroupStorageSize)) WG /= 2;
-  if (WG > maxWg || 4 * WG * (K + 1) > limits.maxComputeWorkgroupStorageSize || K > MAX_ACC || ROWS > MAX_ROWS) {
-    throw new CriaError('limits', `matmul: no workgroup fits this GPU (ROWS ${ROWS} × TOKENS ${TOKENS} needs ${K} threads and ${4 * K * (K + 1)} bytes of workgroup memory; limits ${maxWg} threads, ${limits.maxComputeWorkgroupStorageSize} bytes)`);
+  const bytes = (wg: number) => 4 * wg * (KN + 1);
+  let WG = Math.min(256, Math.max(32, minWg, pow2Ceil(Math.ceil(cols / chunk) / 2)));
+  while (WG > minWg && (WG > maxWg || bytes(WG) > limits.maxComputeWorkgroupStorageSize)) WG /= 2;
+  if (WG > maxWg || bytes(WG) > limits.maxComputeWorkgroupStorageSize || KN > MAX_ACC || ROWS > MAX_ROWS) {
+    throw new CriaError('limits', `matmul: no workgroup fits this GPU (ROWS ${ROWS} × TOKENS ${TOKENS}${NORM ? ' + norm' : ''} needs ${minWg} threads and ${bytes(minWg)} bytes of workgroup memory; limits ${maxWg} threads, ${limits.maxComputeWorkgroupStorageSize} bytes)`);
   }
-  return { WG, ROWS, TOKENS };
+  return { WG, ROWS, TOKENS, NORM };
 }
 
 export function matmulVariant(w: GpuWeight, plan: MatmulPlan): Variant {
@@ -61,6 +69,10 @@ export function matmulVariant(w: GpuWeight, plan: MatmulPlan): Variant {
 }
 
 export interface MatmulOptions {
+  /** RMSNorm of x first (`weight`: f32 [cols]) in the same pass: y = rmsNorm(x, weight, eps) · Wᵀ … */
+  norm?: { weight: GpuWeight; eps: number };
+  /** [n, rows], added to the result (a residual) */
+  add?: GpuTensor;
   /**
    * `workgroup`: rows per workgroup, threads along the row, coalesced loads (GPUs);
    * `rowwise`: one invocation per row, no barriers (CPU adapters such as SwiftShader).
@@ -80,15 +92,23 @@ export function defaultMatmulPlan(info: GpuContextInfo): 'workgroup' | 'rowwise'
 }
 type GpuContextInfo = Recorder['ctx']['info'];
 
-/** y [x.rows, w.rows] = x [x.rows, w.cols] · Wᵀ (+ bias [w.rows], stored as f32). */
+/** y [x.rows, w.rows] = add + rmsNorm?(x) [x.rows, w.cols] · Wᵀ + bias [w.rows] (bias, norm weight stored as f32). */
 export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeight, opts: MatmulOptions = {}): GpuTensor {
   if (x.cols !== w.cols) throw new CriaError('internal', `matmul ${w.name}: x has ${x.cols} columns, the weight rows have ${w.cols}`);
-  if (bias && (bias.cols * bias.rows !== w.rows || bias.lib.name !== 'dequant_f32')) {
-    throw new CriaError('internal', `matmul ${w.name}: bias ${bias.name} must be ${w.rows} f32 values (has ${bias.cols * bias.rows}, ${bias.lib.name})`);
-  }
+  const vector = (v: GpuWeight, len: number, what: string) => {
+    if (v.cols * v.rows !== len || v.lib.name !== 'dequant_f32') throw new CriaError('internal', `matmul ${w.name}: ${what} ${v.name} must be ${len} f32 values (has ${v.cols * v.rows}, ${v.lib.name})`);
+  };
+  if (bias) vector(bias, w.rows, 'bias');
+  const { norm, add } = opts;
+  if (norm) vector(norm.weight, w.cols, 'norm weight');
+  if (add && (add.rows !== x.rows || add.cols !== w.rows)) throw new CriaError('internal', `matmul ${w.name}: the addend is ${add.rows}×${add.cols}, the result ${x.rows}×${w.rows}`);
   const n = x.rows;
   const y: GpuTensor = { rows: n, cols: w.rows, buffer: rec.temp(n * w.rows * 4) };
   if (n === 0 || w.rows === 0) return y;
+  const NORM = norm ? 1 : 0;
+  const params = { cols: w.cols, rows: w.rows, n_tokens: n, d_off: w.dOffsetWords, has_bias: bias ? 1 : 0, has_add: add ? 1 : 0, eps: norm?.eps ?? 0 };
+  // what is absent is bound to x in its place (read-only, never read)
+  const bindings = [w.buffer, x.buffer, bias?.buffer ?? x.buffer, y.buffer, norm?.weight.buffer ?? x.buffer, add?.buffer ?? x.buffer];
   const which = opts.plan ?? defaultMatmulPlan(rec.ctx.info);
   if (which === 'subgroup') {
     const S = rec.ctx.info.subgroupMinSize;
@@ -98,9 +118,9 @@ export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeig
     const sgPerWg = WG / S;
     rec.dispatch({
       kernel: matmulSubgroupKernel,
-      variant: { libs: [w.lib], overrides: { WG, ROWS, TOKENS: n > 1 ? 4 : 1 } },
-      params: { cols: w.cols, rows: w.rows, n_tokens: n, d_off: w.dOffsetWords, has_bias: bias ? 1 : 0, sg_per_wg: sgPerWg },
-      bindings: [w.buffer, x.buffer, bias?.buffer ?? x.buffer, y.buffer],
+      variant: { libs: [w.lib], overrides: { WG, ROWS, TOKENS: n > 1 ? 4 : 1, NORM } },
+      params: { ...params, sg_per_wg: sgPerWg },
+      bindings,
       grid: grid1d(Math.ceil(w.rows / (ROWS * sgPerWg))),
     });
     return y;
@@ -109,20 +129,19 @@ export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeig
     const WG = 64;
     rec.dispatch({
       kernel: matmulRowwiseKernel,
-      variant: { libs: [w.lib], overrides: { WG, TOKENS: n > 1 ? 4 : 1 } },
-      params: { cols: w.cols, rows: w.rows, n_tokens: n, d_off: w.dOffsetWords, has_bias: bias ? 1 : 0 },
-      bindings: [w.buffer, x.buffer, bias?.buffer ?? x.buffer, y.buffer],
+      variant: { libs: [w.lib], overrides: { WG, TOKENS: n > 1 ? 4 : 1, NORM } },
+      params,
+      bindings,
       grid: grid1d(Math.ceil(w.rows / WG)),
     });
     return y;
   }
-  const plan = matmulPlan(n, w.cols, w.lib.chunk, rec.device.limits);
+  const plan = matmulPlan(n, w.cols, w.lib.chunk, rec.device.limits, !!norm);
   rec.dispatch({
     kernel: matmulKernel,
     variant: matmulVariant(w, plan),
-    params: { cols: w.cols, rows: w.rows, n_tokens: n, d_off: w.dOffsetWords, has_bias: bias ? 1 : 0 },
-    // without a bias, x is bound in its place (read-only, never read)
-    bindings: [w.buffer, x.buffer, bias?.buffer ?? x.buffer, y.buffer],
+    params,
+    bindings,
     grid: grid1d(Math.ceil(w.rows / plan.ROWS)),
   });
   return y;

@@ -11,7 +11,8 @@
 import { CriaError } from '../../shared/errors.ts';
 import { parseBaseConfig, type ModelConfig } from '../config.ts';
 import type { Act, Batch, Ops, Trace, Weight } from '../ops.ts';
-import { attentionParams, blk, type Architecture, type TensorSpec, type Weights } from './types.ts';
+import { gluFeedForward, outputLogits, selfAttention } from './blocks.ts';
+import { blk, type Architecture, type TensorSpec, type Weights } from './types.ts';
 
 export const phi3: Architecture = {
   names: ['phi3'],
@@ -48,37 +49,20 @@ export const phi3: Architecture = {
     return t;
   },
 
+  // the file's own fused attn_qkv and ffn_up (gate | up) take the fused paths of blocks.ts
   forward<A extends Act, W extends Weight>(ops: Ops<A, W>, w: Weights<W>, c: ModelConfig, b: Batch, tr: Trace<A>): A {
     const longRope = w.has('rope_factors_short.weight');
     const freqFactors = longRope ? w.get(b.nCtx > c.nCtxOrig ? 'rope_factors_long.weight' : 'rope_factors_short.weight') : undefined;
-    const ropeQ = { ...c.rope, nHeads: c.nHead, headDim: c.headDim, freqFactors };
-    const ropeK = { ...ropeQ, nHeads: c.nHeadKv };
-    const qDim = c.nHead * c.headDim;
-    const kvDim = c.nHeadKv * c.headDim;
+    const rope = { ...c.rope, freqFactors };
 
     let x = tr('inp_embd', -1, ops.embed(w.get('token_embd.weight'), b.tokens)); // [n, nEmbd]
     for (let il = 0; il < c.nLayer; il++) {
       const W = (name: string) => w.get(blk(il, name));
-      let cur = tr('attn_norm', il, ops.rmsNorm(x, W('attn_norm'), c.rmsEps));
-      const qkv = tr('wqkv', il, ops.matmul(cur, W('attn_qkv'))); // [n, q + k + v]
-      let q = tr('Qcur', il, ops.columns(qkv, 0, qDim));
-      let k = tr('Kcur', il, ops.columns(qkv, qDim, kvDim));
-      const v = tr('Vcur', il, ops.columns(qkv, qDim + kvDim, c.nHeadKv * c.headDimV));
-      q = tr('Qcur_rope', il, ops.rope(q, ropeQ, b.pos0));
-      k = tr('Kcur_rope', il, ops.rope(k, ropeK, b.pos0));
-      cur = tr('kqv_out', il, ops.attention(q, k, v, attentionParams(c, il), b.pos0));
-      cur = tr('attn_out', il, ops.matmul(cur, W('attn_output')));
-      x = tr('ffn_inp', il, ops.add(cur, x));
-
-      cur = tr('ffn_norm', il, ops.rmsNorm(x, W('ffn_norm'), c.rmsEps));
-      const gateUp = tr('ffn_up', il, ops.matmul(cur, W('ffn_up'))); // [n, 2·nFf]: gate | up
-      cur = tr('ffn_act', il, ops.swiglu(ops.columns(gateUp, 0, c.nFf), ops.columns(gateUp, c.nFf, c.nFf)));
-      cur = tr('ffn_out', il, ops.matmul(cur, W('ffn_down')));
-      x = tr('l_out', il, ops.add(cur, x));
+      let cur = tr('kqv_out', il, selfAttention(ops, w, c, b, tr, il, x, rope));
+      x = tr('ffn_inp', il, ops.matmul(cur, W('attn_output'), undefined, { add: x }));
+      cur = tr('ffn_act', il, gluFeedForward(ops, w, c, tr, il, x, 'swiglu', 'ffn_up'));
+      x = tr('l_out', il, ops.matmul(cur, W('ffn_down'), undefined, { add: x }));
     }
-    if (b.logits === 'last') x = ops.rows(x, x.rows - 1, 1);
-    x = tr('result_norm', -1, ops.rmsNorm(x, w.get('output_norm.weight'), c.rmsEps));
-    const out = w.has('output.weight') ? w.get('output.weight') : w.get('token_embd.weight');
-    return tr('result_output', -1, ops.matmul(x, out));
+    return tr('result_output', -1, outputLogits(ops, w, c, b, x));
   },
 };

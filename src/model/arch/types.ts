@@ -16,11 +16,28 @@ export interface Weights<W extends Weight = Weight> {
   has(name: string): boolean;
 }
 
+/**
+ * Tensors a backend that asks for it (`Backend.fuseWeights`) receives as one: the parts'
+ * bytes concatenated along the output rows, in order (rows are whole quant blocks, so this is a
+ * valid tensor `[cols, Σ rows]`; 1-D parts give `[Σ len]`). The loader makes a fusion only when every
+ * part is in the file with the same type and row length, and its companion (the parts' biases)
+ * can be made too or has no parts in the file; otherwise the parts load as they are.
+ */
+export interface Fusion {
+  /** the fused tensor's name, e.g. `blk.0.attn_qkv.weight` */
+  readonly into: string;
+  readonly parts: readonly string[];
+  /** fused exactly when this one is (the biases of the parts) */
+  readonly companion?: Fusion;
+}
+
 export interface Architecture<C extends ModelConfig = ModelConfig> {
   /** `general.architecture` values this file handles */
   readonly names: readonly string[];
   config(file: GgufFile): C;
   tensors(c: C): TensorSpec[];
+  /** load-time fusions this architecture's forward can use (it checks which ones were made) */
+  fusions?(c: C): Fusion[];
   /** Straight-line forward pass; returns logits `[rows, nVocab]` for the rows `batch.logits` asks for. */
   forward<A extends Act, W extends Weight>(ops: Ops<A, W>, w: Weights<W>, c: C, batch: Batch, trace: Trace<A>): A;
 }

@@ -1,6 +1,8 @@
 /**
- * matmul on WebGPU (with every dequantizer library, both plans: kernels/matmul.wgsl for GPUs and
- * kernels/matmul_rowwise.wgsl for CPU adapters) vs src/reference/matmul.ts:
+ * matmul on WebGPU (with every dequantizer library, all three plans: kernels/matmul.wgsl for GPUs,
+ * kernels/matmul_subgroup.wgsl for GPUs with subgroups and kernels/matmul_rowwise.wgsl for CPU
+ * adapters; plain, with the RMSNorm prologue, the residual epilogue, or both) vs src/reference/matmul.ts
+ * (after src/reference/rms_norm.ts with the prologue, before src/reference/add.ts with the epilogue):
  * random weights are quantized with ggml's reference quantizers
  * (src/formats/quant.ts), uploaded in the GPU layout, and multiplied with
  * seeded activations, for decode (n = 1) and prefill (n > 1) shapes.
@@ -20,13 +22,25 @@
  * reference), rtol = 0, nmse ≤ γ_{D+3}²·ΣS² / Σy² (D and S are computed from the plan and data).
  * That is a worst case (rounding errors have random signs, so observed errors are ~100× smaller)
  * and still 10²–10³ below the error of one wrong or missing term (|W·x| ~ 0.1 .. 1 here).
+ *
+ * The fusions, against the composition rmsNorm → matmul → add of the references:
+ * - norm: the kernel computes y = s·Σ_i (W_i·g_i)·x_i (or W_i·(x_i·g_i)), s = 1/sqrt(Σx²/cols + eps), the
+ *   reference Σ_i W_i·x'_i with x'_i = x_i·s·g_i rounded to f32. The dot product is the same chain as
+ *   above with one more rounding per term (W·g or x·g) against the reference's rounding of x'; Σx² is an
+ *   f32 chain of at most D positive terms (relative error ≤ γ_D), so s is off by ≤ ½γ_{D+2} (+ /cols,
+ *   + eps) + 2 ulp (WGSL's inverseSqrt) and s·A rounds once more: with S = Σ|W·x'| (+ |bias| + |add|),
+ *   |got − want| ≤ (γ_{D+5} + ½γ_{D+2} + 3u)·S.
+ * - add: one more f32 addition in the kernel and in the reference: γ_{D+5} covers both, S includes |add|.
+ * Same form as above, so the same margin below a wrong term.
  */
 import { ggmlTypeByName, type GgmlTypeInfo } from '../../../src/formats/ggml-types.ts';
 import { dequantize, quantize } from '../../../src/formats/quant.ts';
 import { variantKey } from '../../../src/gpu/kernel.ts';
 import { matmul, matmulKernel, matmulPlan, matmulRowwiseKernel, matmulSubgroupKernel } from '../../../src/gpu/kernels/matmul.ts';
 import { DEQUANT_LIBS, uploadWeight } from '../../../src/gpu/weights.ts';
+import { add } from '../../../src/reference/add.ts';
 import { matmul as reference } from '../../../src/reference/matmul.ts';
+import { rmsNorm } from '../../../src/reference/rms_norm.ts';
 import { compare, defineSuite } from '../harness/suite.ts';
 
 interface Case {
@@ -37,6 +51,10 @@ interface Case {
   rows: number;
   cols: number;
   bias: boolean;
+  /** the RMSNorm prologue */
+  norm?: boolean;
+  /** the residual epilogue */
+  add?: boolean;
 }
 
 /** WebGPU's default limits: the device may allow more, so the plan named here is a lower bound. */
@@ -83,8 +101,30 @@ const shapes = (type: string): Omit<Case, 'type' | 'plan'>[] => {
   return out;
 };
 
+/**
+ * The fusions: for every type, decode with norm + add + bias; for the FULL types also each one alone,
+ * prefill in one and in several token groups (the workgroup plan at TOKENS = 8 with the norm sums: 40
+ * accumulators), a prefill chunk, and for the float types a ragged row (the tail path).
+ */
+const fusedShapes = (type: string): Omit<Case, 'type' | 'plan'>[] => {
+  const block = ggmlTypeByName(type)!.blockSize;
+  const real = [576, 1536].map((c) => (c % block === 0 ? c : Math.ceil(c / block) * block));
+  const out: Omit<Case, 'type' | 'plan'>[] = [{ n: 1, rows: 61, cols: real[0], bias: true, norm: true, add: true }];
+  if (FULL.has(type)) {
+    out.push(
+      { n: 1, rows: 576, cols: real[0], bias: false, norm: true }, // SmolLM2-135M q|k|v, gate|up
+      { n: 1, rows: 576, cols: real[1], bias: false, add: true }, // ffn_down + residual
+      { n: 5, rows: 7, cols: real[0], bias: true, norm: true },
+      { n: 17, rows: 61, cols: real[0], bias: false, norm: true, add: true },
+      { n: 64, rows: 96, cols: real[0], bias: true, norm: true, add: true }, // a prefill chunk
+    );
+    if (block === 1) out.push({ n: 3, rows: 5, cols: 33, bias: true, norm: true, add: true });
+  }
+  return out;
+};
+
 const cases: Case[] = (['workgroup', 'rowwise', 'subgroup'] as const).flatMap((plan) =>
-  [...DEQUANT_LIBS.keys()].sort().flatMap((type) => shapes(type).map((s) => ({ type, plan, ...s }))),
+  [...DEQUANT_LIBS.keys()].sort().flatMap((type) => [...shapes(type), ...fusedShapes(type)].map((s) => ({ type, plan, ...s }))),
 );
 
 function weightOf(type: GgmlTypeInfo, rows: number, cols: number, bytes: Uint8Array) {
@@ -94,12 +134,13 @@ function weightOf(type: GgmlTypeInfo, rows: number, cols: number, bytes: Uint8Ar
 export default defineSuite<Case>({
   kernel: 'matmul',
   cases,
-  name: (c) => `${c.plan} ${c.type} n=${c.n} ${c.rows}×${c.cols}${c.bias ? ' +bias' : ''}`,
+  name: (c) => `${c.plan} ${c.type} n=${c.n} ${c.rows}×${c.cols}${c.norm ? ' norm+' : ''}${c.bias ? ' +bias' : ''}${c.add ? ' +add' : ''}`,
   variant: (c) => {
     const lib = DEQUANT_LIBS.get(c.type)!;
-    if (c.plan === 'rowwise') return variantKey(matmulRowwiseKernel, { libs: [lib], overrides: { WG: 64, TOKENS: c.n > 1 ? 4 : 1 } });
-    if (c.plan === 'subgroup') return variantKey(matmulSubgroupKernel, { libs: [lib], overrides: { ROWS: 4, TOKENS: c.n > 1 ? 4 : 1 } });
-    return variantKey(matmulKernel, { libs: [lib], overrides: { ...matmulPlan(c.n, c.cols, lib.chunk, DEFAULT_LIMITS) } });
+    const NORM = c.norm ? 1 : 0;
+    if (c.plan === 'rowwise') return variantKey(matmulRowwiseKernel, { libs: [lib], overrides: { WG: 64, TOKENS: c.n > 1 ? 4 : 1, NORM } });
+    if (c.plan === 'subgroup') return variantKey(matmulSubgroupKernel, { libs: [lib], overrides: { ROWS: 4, TOKENS: c.n > 1 ? 4 : 1, NORM } });
+    return variantKey(matmulKernel, { libs: [lib], overrides: { ...matmulPlan(c.n, c.cols, lib.chunk, DEFAULT_LIMITS, c.norm) } });
   },
   skip: (h, c) => (c.plan === 'subgroup' && !(h.ctx.info.subgroups && h.ctx.info.subgroupMinSize) ? 'this device has no subgroups feature (or reports no subgroup size)' : undefined),
   async run(h, c) {
@@ -107,14 +148,29 @@ export default defineSuite<Case>({
     const bytes = quantize(type, h.randn(c.rows * c.cols, 11, 0.5));
     const x = h.randn(c.n * c.cols, 12);
     const bias = c.bias ? h.randn(c.rows, 13) : undefined;
-    const want = reference(x, c.n, weightOf(type, c.rows, c.cols, bytes), bias);
+    // a norm weight around 1 (as trained ones are), a residual of the size of a hidden state
+    const g = c.norm ? Float32Array.from(h.randn(c.cols, 14, 0.3), (v) => 1 + v) : undefined;
+    const addend = c.add ? h.randn(c.n * c.rows, 15, 2) : undefined;
+    const eps = 1e-5;
+    const xn = g ? rmsNorm(x, c.cols, g, eps) : x;
+    const product = reference(xn, c.n, weightOf(type, c.rows, c.cols, bytes), bias);
+    const want = addend ? add(product, addend) : product;
 
+    const f32 = ggmlTypeByName('F32')!;
     const w = uploadWeight(h.rec, 'w', type, [c.cols, c.rows], bytes);
-    const b = bias ? uploadWeight(h.rec, 'bias', ggmlTypeByName('F32')!, [c.rows], new Uint8Array(bias.buffer)) : undefined;
-    const plan = matmulPlan(c.n, c.cols, w.lib.chunk, h.rec.device.limits);
-    const got = await h.read(matmul(h.rec, h.tensor(c.n, c.cols, x), w, b, { plan: c.plan }));
+    const b = bias ? uploadWeight(h.rec, 'bias', f32, [c.rows], new Uint8Array(bias.buffer)) : undefined;
+    const gw = g ? uploadWeight(h.rec, 'norm', f32, [c.cols], new Uint8Array(g.buffer)) : undefined;
+    const plan = matmulPlan(c.n, c.cols, w.lib.chunk, h.rec.device.limits, c.norm);
+    const got = await h.read(
+      matmul(h.rec, h.tensor(c.n, c.cols, x), w, b, {
+        plan: c.plan,
+        norm: gw && { weight: gw, eps },
+        add: addend && h.tensor(c.n, c.rows, addend),
+      }),
+    );
     w.buffer.destroy();
     b?.buffer.destroy();
+    gw?.buffer.destroy();
 
     // S[t, o] = Σ|W·x| (+ |bias|) in float64, for the bound described at the top
     const wf = dequantize(type, bytes, c.rows * c.cols);
@@ -123,16 +179,16 @@ export default defineSuite<Case>({
     let sumY2 = 0;
     for (let t = 0; t < c.n; t++) {
       for (let o = 0; o < c.rows; o++) {
-        let s = bias ? Math.abs(bias[o]) : 0;
-        for (let i = 0; i < c.cols; i++) s += Math.abs(wf[o * c.cols + i] * x[t * c.cols + i]);
+        let s = (bias ? Math.abs(bias[o]) : 0) + (addend ? Math.abs(addend[t * c.rows + o]) : 0);
+        for (let i = 0; i < c.cols; i++) s += Math.abs(wf[o * c.cols + i] * xn[t * c.cols + i]);
         maxS = Math.max(maxS, s);
         sumS2 += s * s;
         sumY2 += want[t * c.rows + o] ** 2;
       }
     }
     const chunk = w.lib.chunk;
-    const K = plan.ROWS * plan.TOKENS;
-    const G = Math.min(plan.WG / K, 8);
+    const KN = (plan.ROWS + plan.NORM) * plan.TOKENS;
+    const G = 2 ** Math.floor(Math.log2(Math.min(plan.WG / KN, 8)));
     // rowwise: one invocation adds the whole row in order (cols terms, + the bias);
     // subgroup: each lane a strided share, then subgroupAdd (at most S − 1 more additions, however it is done)
     const S = h.ctx.info.subgroupMaxSize ?? 128;
@@ -141,12 +197,14 @@ export default defineSuite<Case>({
       : c.plan === 'subgroup' ? Math.ceil(c.cols / chunk / (h.ctx.info.subgroupMinSize ?? 1)) * chunk + 1 + S + 1
       : Math.ceil(c.cols / (chunk * plan.WG)) * chunk + 1 + plan.WG / G + G + 1;
     const u = 2 ** -24;
-    const gamma = ((D + 3) * u) / (1 - (D + 3) * u);
+    const gamma = (m: number) => (m * u) / (1 - m * u);
+    const fused = c.norm || c.add;
+    const bound = fused ? gamma(D + 5) + (c.norm ? gamma(D + 2) / 2 + 3 * u : 0) : gamma(D + 3);
     return compare(got, want, {
-      atol: gamma * maxS,
+      atol: bound * maxS,
       rtol: 0,
-      nmse: gamma ** 2 * (sumY2 > 0 ? sumS2 / sumY2 : 1),
-      why: `f32 sum of ${D} steps vs float64: γ_${D + 3}·Σ|W·x| (max Σ|W·x| = ${maxS.toPrecision(3)}, ${c.plan === 'workgroup' ? `WG ${plan.WG} ROWS ${plan.ROWS} TOKENS ${plan.TOKENS}` : c.plan})`,
+      nmse: bound ** 2 * (sumY2 > 0 ? sumS2 / sumY2 : 1),
+      why: `f32 sum of ${D} steps vs float64: ${fused ? `(γ_${D + 5}${c.norm ? ` + ½γ_${D + 2} + 3u` : ''})` : `γ_${D + 3}`}·Σ|W·x| (max Σ|W·x| = ${maxS.toPrecision(3)}, ${c.plan === 'workgroup' ? `WG ${plan.WG} ROWS ${plan.ROWS} TOKENS ${plan.TOKENS} NORM ${plan.NORM}` : c.plan})`,
     });
   },
 });

@@ -10,6 +10,7 @@
  */
 import { Session } from '../../../src/engine/session.ts';
 import { GpuBackend } from '../../../src/gpu/backend.ts';
+import { matmul } from '../../../src/gpu/kernels/matmul.ts';
 import { createGpu } from '../../../src/gpu/device.ts';
 import type { GpuTensor } from '../../../src/gpu/tensor.ts';
 import type { GpuWeight } from '../../../src/gpu/weights.ts';
@@ -38,6 +39,8 @@ export interface MemoryAt {
 
 export interface CostReport {
   shape: string;
+  /** the RMSNorms ran inside the matmuls (GpuBackend's `normPrologue`) */
+  normPrologue: boolean;
   type: string;
   nLayer: number;
   adapter: string;
@@ -60,14 +63,19 @@ export interface CostReport {
   dispatchesPerLayer: number;
   memory: { afterLoad: MemoryAt; afterSession: MemoryAt; afterDecode: MemoryAt; peak: number };
   tokens: number[];
-  /** with `profile`: ms of one decode-shaped op, each alone in a submit and waited for (median of 3) */
+  /**
+   * with `profile`: ms of one decode-shaped op, each alone in a submit and waited for (median of 3):
+   * the ops of one layer as the forward records them (fused weights), and the LM head (key `matmul output…`)
+   */
   opMs?: Record<string, number>;
+  /** with `profile`: the unfused alternatives, for comparison (a separate rms_norm, a matmul without prologue or epilogue, add) */
+  compareMs?: Record<string, number>;
 }
 
 declare global {
   interface Window {
     criaCost?: {
-      decode(opts: { shape: string; type: SyntheticType; seed: number; prompt: number[]; steps: number; nCtx: number; profile?: boolean }): Promise<CostReport>;
+      decode(opts: { shape: string; type: SyntheticType; seed: number; prompt: number[]; steps: number; nCtx: number; profile?: boolean; normPrologue?: boolean }): Promise<CostReport>;
     };
   }
 }
@@ -83,14 +91,14 @@ function kindOf(label: string): keyof MemoryByKind {
 }
 
 window.criaCost = {
-  async decode({ shape, type, seed, prompt, steps, nCtx, profile }) {
+  async decode({ shape, type, seed, prompt, steps, nCtx, profile, normPrologue }) {
     const ctx = await createGpu();
     const t0 = performance.now();
     const synth = syntheticModel(shape, type, seed);
     let bytes: Uint8Array | undefined = synth.toBytes();
     const genMs = performance.now() - t0;
 
-    const backend = new GpuBackend(ctx);
+    const backend = new GpuBackend(ctx, { normPrologue });
     const rec = backend.rec;
     // Instruments (this page only): buffers by label while alive, dispatches by traced op.
     const live = new Map<GPUBuffer, { label: string; size: number }>();
@@ -181,11 +189,12 @@ window.criaCost = {
     if (inLayers + outsideTotal !== lastStep.dispatches) {
       throw new Error(`dispatch attribution is off: ${inLayers} in layers + ${outsideTotal} outside ≠ ${lastStep.dispatches} counted`);
     }
-    const opMs = profile ? await profileOps(backend, c, (name) => loaded.get(name)!, session.tokens.length) : undefined;
+    const prof = profile ? await profileOps(backend, c, (name) => loaded.get(name)!, session.tokens.length) : undefined;
     backend.dispose();
     ctx.device.destroy();
     return {
       shape,
+      normPrologue: backend.normPrologue,
       type,
       nLayer: c.nLayer,
       adapter: `${ctx.info.vendor} ${ctx.info.architecture} ${ctx.info.description}`.trim(),
@@ -203,52 +212,80 @@ window.criaCost = {
       dispatchesPerLayer: (lastStep.dispatches - outsideTotal) / c.nLayer,
       memory: { afterLoad, afterSession, afterDecode, peak: rec.stats.peakBytesAllocated },
       tokens,
-      opMs,
+      opMs: prof?.ops,
+      compareMs: prof?.compare,
     };
   },
 };
 
-/** Time each decode-shaped op of layer 0 and the output, alone: record, submit, wait (median of 3). */
-async function profileOps(backend: GpuBackend, c: ModelConfig, w: (name: string) => GpuWeight, pos: number): Promise<Record<string, number>> {
+/**
+ * Time each decode-shaped op of layer 0 (as the fused forward records them) and the output, alone: record,
+ * submit, wait (median of 3); and the unfused alternatives of the fused ones, for comparison.
+ */
+async function profileOps(backend: GpuBackend, c: ModelConfig, w: (name: string) => GpuWeight | undefined, pos: number): Promise<{ ops: Record<string, number>; compare: Record<string, number> }> {
   const ops = backend.ops;
+  const must = (name: string) => {
+    const t = w(name);
+    if (!t) throw new Error(`${name} was not loaded (the profile expects fused weights)`);
+    return t;
+  };
   const act = (cols: number): GpuTensor => {
     const buffer = backend.rec.createBuffer(cols * 4, 'profile');
     backend.rec.write(buffer, Float32Array.from({ length: cols }, (_, i) => Math.sin(i) * 0.5));
     return { rows: 1, cols, buffer };
   };
+  const qDim = c.nHead * c.headDim;
+  const kvDim = c.nHeadKv * c.headDim;
   const x = act(c.nEmbd);
-  const q = act(c.nHead * c.headDim);
-  const kv = act(c.nHeadKv * c.headDim);
+  const q = act(qDim);
+  const qkv = act(qDim + kvDim + c.nHeadKv * c.headDimV);
+  const kv = act(kvDim);
   const ff = act(c.nFf);
-  const rope = { type: c.rope.type, dim: c.rope.dim, base: c.rope.base, freqScale: c.rope.freqScale, nHeads: c.nHead, headDim: c.headDim };
+  const gu = act(2 * c.nFf);
+  const p = { layer: 0, nHead: c.nHead, nHeadKv: c.nHeadKv, headDim: c.headDim, headDimV: c.headDimV, scale: c.attnScale, softcap: 0, window: 0 };
   const out = w('output.weight') ? 'output.weight' : 'token_embd.weight';
-  const cases: [string, () => unknown][] = [
-    ['rms_norm', () => ops.rmsNorm(x, w('blk.0.attn_norm.weight'), c.rmsEps)],
-    ['matmul attn_q', () => ops.matmul(x, w('blk.0.attn_q.weight'))],
-    ['matmul attn_k', () => ops.matmul(x, w('blk.0.attn_k.weight'))],
-    ['matmul attn_v', () => ops.matmul(x, w('blk.0.attn_v.weight'))],
-    ['rope q', () => ops.rope(q, rope, pos)],
-    ['attention (store kv + attend)', () => ops.attention(q, kv, kv, { layer: 0, nHead: c.nHead, nHeadKv: c.nHeadKv, headDim: c.headDim, headDimV: c.headDimV, scale: c.attnScale, softcap: 0, window: 0 }, pos)],
-    ['matmul attn_output', () => ops.matmul(q, w('blk.0.attn_output.weight'))],
-    ['add', () => ops.add(x, x)],
-    ['matmul ffn_gate', () => ops.matmul(x, w('blk.0.ffn_gate.weight'))],
-    ['matmul ffn_up', () => ops.matmul(x, w('blk.0.ffn_up.weight'))],
-    ['swiglu', () => ops.swiglu(ff, ff)],
-    ['matmul ffn_down', () => ops.matmul(ff, w('blk.0.ffn_down.weight'))],
-    [`matmul output (${out})`, () => ops.matmul(x, w(out))],
+  const attnNorm = { weight: must('blk.0.attn_norm.weight'), eps: c.rmsEps };
+  const ffnNorm = { weight: must('blk.0.ffn_norm.weight'), eps: c.rmsEps };
+  const layer: [string, () => unknown][] = [
+    // the ops as the forward calls them (with normPrologue off, a norm is its own dispatch)
+    ['matmul attn_norm + attn_qkv', () => ops.matmul(x, must('blk.0.attn_qkv.weight'), undefined, { norm: attnNorm })],
+    ['rope_kv + attention', () => ops.ropeAttention(qkv, p, c.rope, pos)],
+    ['matmul attn_output + residual', () => ops.matmul(q, must('blk.0.attn_output.weight'), undefined, { add: x })],
+    ['matmul ffn_norm + ffn_gate_up', () => ops.matmul(x, must('blk.0.ffn_gate_up.weight'), undefined, { norm: ffnNorm })],
+    ['swiglu (gate|up)', () => ops.swiglu(gu)],
+    ['matmul ffn_down + residual', () => ops.matmul(ff, must('blk.0.ffn_down.weight'), undefined, { add: x })],
+    [`matmul output_norm + output (${out})`, () => ops.matmul(x, must(out), undefined, { norm: { weight: must('output_norm.weight'), eps: c.rmsEps } })],
   ];
-  const res: Record<string, number> = {};
-  for (const [name, run] of cases) {
-    const t: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      const t0 = performance.now();
-      run();
-      await backend.sync();
-      await backend.ctx.device.queue.onSubmittedWorkDone();
-      if (i > 0) t.push(performance.now() - t0); // the first run may compile
+  const prologue = (name: string, norm: { weight: GpuWeight; eps: number }) => () => matmul(backend.rec, x, must(name), undefined, { norm });
+  const compare: [string, () => unknown][] = [
+    ['rms_norm', () => ops.rmsNorm(x, attnNorm.weight, c.rmsEps)],
+    ['matmul attn_qkv with the norm prologue', prologue('blk.0.attn_qkv.weight', attnNorm)],
+    ['matmul ffn_gate_up with the norm prologue', prologue('blk.0.ffn_gate_up.weight', ffnNorm)],
+    [`matmul ${out} with the norm prologue`, prologue(out, { weight: must('output_norm.weight'), eps: c.rmsEps })],
+    [`matmul ${out}`, () => ops.matmul(x, must(out))],
+    ['matmul attn_qkv', () => ops.matmul(x, must('blk.0.attn_qkv.weight'))],
+    ['matmul ffn_gate_up', () => ops.matmul(x, must('blk.0.ffn_gate_up.weight'))],
+    ['matmul attn_output', () => ops.matmul(q, must('blk.0.attn_output.weight'))],
+    ['matmul ffn_down', () => ops.matmul(ff, must('blk.0.ffn_down.weight'))],
+    ['add', () => ops.add(x, x)],
+    ['rope q', () => ops.rope(q, { ...c.rope, nHeads: c.nHead, headDim: c.headDim }, pos)],
+    ['attention (store kv + attend)', () => ops.attention(q, kv, kv, p, pos)],
+  ];
+  const time = async (cases: [string, () => unknown][]) => {
+    const res: Record<string, number> = {};
+    for (const [name, run] of cases) {
+      const t: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const t0 = performance.now();
+        run();
+        await backend.sync();
+        await backend.ctx.device.queue.onSubmittedWorkDone();
+        if (i > 0) t.push(performance.now() - t0); // the first run may compile
+      }
+      res[name] = t.sort((a, b) => a - b)[1];
     }
-    res[name] = t.sort((a, b) => a - b)[1];
-  }
-  return res;
+    return res;
+  };
+  return { ops: await time(layer), compare: await time(compare) };
 }
 document.getElementById('out')!.textContent = 'ready';

@@ -1,14 +1,18 @@
 /**
  * Whole-model tests on WebGPU (driven by test/gpu/model.spec.ts):
  * - `parity`: the same forward on the GPU backend and on the CPU reference,
- *   every named intermediate compared in order; reports the first one whose
- *   error exceeds its bound.
+ *   every named intermediate both traced compared in order; reports the first
+ *   one whose error exceeds its bound. The GPU backend (options as given) loads
+ *   fused weights unless told not to and the reference does not, so their traces differ
+ *   where the paths do: the GPU's fused projections (`wqkv`, `ffn_gate_up`) are
+ *   compared with the reference's parts side by side (Qcur|Kcur|Vcur,
+ *   ffn_gate|ffn_up), and tensors only one path has (Qcur_rope, …) are skipped.
  * - `greedy`: greedy continuations on the GPU (argmax on the device).
  * - `logits`: logits of every prompt position, read back.
  * Model files come from /fixtures/ (the dev server serves ../shared/fixtures with Range).
  */
 import { Session } from '../../../src/engine/session.ts';
-import { GpuBackend } from '../../../src/gpu/backend.ts';
+import { GpuBackend, type GpuBackendOptions } from '../../../src/gpu/backend.ts';
 import { createGpu, type GpuContext } from '../../../src/gpu/device.ts';
 import type { GpuTensor } from '../../../src/gpu/tensor.ts';
 import { readGguf, type GgufFile } from '../../../src/formats/gguf.ts';
@@ -39,9 +43,9 @@ export interface ParityReport {
 declare global {
   interface Window {
     criaModel?: {
-      parity(url: string, tokens: number[], bound: number): Promise<ParityReport>;
-      greedy(url: string, prompt: number[], n: number): Promise<{ tokens: number[]; stats: { dispatches: number; submits: number; bytesReadBack: number; buffersCreated: number }[] }>;
-      logits(url: string, tokens: number[]): Promise<number[]>;
+      parity(url: string, tokens: number[], bound: number, opts?: GpuBackendOptions): Promise<ParityReport>;
+      greedy(url: string, prompt: number[], n: number, opts?: GpuBackendOptions): Promise<{ tokens: number[]; stats: { dispatches: number; submits: number; bytesReadBack: number; buffersCreated: number }[] }>;
+      logits(url: string, tokens: number[], opts?: GpuBackendOptions): Promise<number[]>;
       limitsError(url: string, maxBinding: number): Promise<{ code: string; message: string; detail: unknown } | null>;
       deviceLoss(url: string): Promise<{ during: { code: string; message: string } | null; after: { code: string; message: string } | null; reloaded: string }>;
     };
@@ -56,21 +60,38 @@ const open = (url: string) => {
   return f;
 };
 
-async function gpuModel(url: string) {
+async function gpuModel(url: string, opts: GpuBackendOptions = {}) {
   gpu ??= createGpu();
-  return Model.load(await open(url), new GpuBackend(await gpu));
+  return Model.load(await open(url), new GpuBackend(await gpu, opts));
+}
+
+/** The reference's counterparts of the GPU's fused projections: their parts, side by side. */
+const FUSED_PARTS: Record<string, string[]> = { wqkv: ['Qcur', 'Kcur', 'Vcur'], ffn_gate_up: ['ffn_gate', 'ffn_up'] };
+
+function sideBySide(parts: CpuAct[]): CpuAct {
+  const rows = parts[0].rows;
+  const cols = parts.reduce((a, p) => a + p.cols, 0);
+  const data = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    let o = r * cols;
+    for (const p of parts) {
+      data.set(p.data.subarray(r * p.cols, (r + 1) * p.cols), o);
+      o += p.cols;
+    }
+  }
+  return { rows, cols, data };
 }
 
 window.criaModel = {
-  async parity(url, tokens, bound) {
+  async parity(url, tokens, bound, opts = {}) {
     const file = await open(url);
     const cpu = await Model.load(file, new CpuBackend());
-    const gm = await gpuModel(url);
-    const cpuTrace: { name: string; layer: number; x: CpuAct }[] = [];
+    const gm = await gpuModel(url, opts);
+    const cpuTrace = new Map<string, CpuAct>();
     const gpuTrace: { name: string; layer: number; rows: number; cols: number; data: Promise<ArrayBuffer> }[] = [];
     const cs = new Session(cpu);
     const gs = new Session(gm);
-    await cs.forward(tokens, (name, layer, x) => (cpuTrace.push({ name, layer, x }), x));
+    await cs.forward(tokens, (name, layer, x) => (cpuTrace.set(`${name}.${layer}`, x), x));
     const backend = gm.backend as GpuBackend;
     const logits = await gs.forward(tokens, (name, layer, x: GpuTensor) => {
       gpuTrace.push({ name, layer, rows: x.rows, cols: x.cols, data: backend.rec.readback(x.buffer, 0, x.rows * x.cols * 4) });
@@ -79,23 +100,24 @@ window.criaModel = {
     await backend.read(logits);
     const tensors: TensorDiff[] = [];
     let firstBad: TensorDiff | null = null;
-    for (let i = 0; i < cpuTrace.length; i++) {
-      const c = cpuTrace[i];
-      const g = gpuTrace[i];
-      if (!g || g.name !== c.name || g.layer !== c.layer) throw new Error(`trace order differs at ${i}: cpu ${c.name}.${c.layer}, gpu ${g?.name}.${g?.layer}`);
+    for (const g of gpuTrace) {
+      const parts = FUSED_PARTS[g.name]?.map((p) => cpuTrace.get(`${p}.${g.layer}`));
+      const c = parts?.every((p) => p) ? sideBySide(parts as CpuAct[]) : cpuTrace.get(`${g.name}.${g.layer}`);
+      if (!c) continue;
+      if (c.rows !== g.rows || c.cols !== g.cols) throw new Error(`${g.name}.${g.layer}: gpu ${g.rows}×${g.cols}, cpu ${c.rows}×${c.cols}`);
       const got = new Float32Array(await g.data);
       let maxAbs = 0;
       let maxRef = 0;
       let se = 0;
       let sr = 0;
       for (let j = 0; j < got.length; j++) {
-        const d = Math.abs(got[j] - c.x.data[j]);
+        const d = Math.abs(got[j] - c.data[j]);
         maxAbs = Number.isNaN(d) ? Infinity : Math.max(maxAbs, d);
-        maxRef = Math.max(maxRef, Math.abs(c.x.data[j]));
+        maxRef = Math.max(maxRef, Math.abs(c.data[j]));
         se += d * d;
-        sr += c.x.data[j] * c.x.data[j];
+        sr += c.data[j] * c.data[j];
       }
-      const t: TensorDiff = { name: c.name, layer: c.layer, rows: g.rows, cols: g.cols, maxAbs, maxRef, rel: maxAbs / Math.max(1, maxRef), nmse: sr > 0 ? se / sr : se };
+      const t: TensorDiff = { name: g.name, layer: g.layer, rows: g.rows, cols: g.cols, maxAbs, maxRef, rel: maxAbs / Math.max(1, maxRef), nmse: sr > 0 ? se / sr : se };
       tensors.push(t);
       if (!firstBad && !(t.rel <= bound)) firstBad = t;
     }
@@ -103,8 +125,8 @@ window.criaModel = {
     return { tensors, firstBad };
   },
 
-  async greedy(url, prompt, n) {
-    const m = await gpuModel(url);
+  async greedy(url, prompt, n, opts) {
+    const m = await gpuModel(url, opts);
     const s = new Session(m);
     const b = m.backend;
     const tokens: number[] = [];
@@ -180,8 +202,8 @@ window.criaModel = {
     return { during, after, reloaded: r.choices[0].text };
   },
 
-  async logits(url, tokens) {
-    const m = await gpuModel(url);
+  async logits(url, tokens, opts) {
+    const m = await gpuModel(url, opts);
     const s = new Session(m);
     const out = await s.eval(tokens, 'all');
     m.backend.dispose();
