@@ -385,7 +385,6 @@ export class CriaEvalReport extends LightElement {
           <thead>
             <tr>
               <th scope="col">Item</th>
-              <th scope="col">Category</th>
               <th scope="col">Result</th>
               <th scope="col" class="num">Time</th>
             </tr>
@@ -393,8 +392,7 @@ export class CriaEvalReport extends LightElement {
           <tbody>
             ${items.slice(0, ITEMS_SHOWN).map(
               (it) => html`<tr>
-                <th scope="row"><code>${it.id}</code></th>
-                <td>${it.category ?? ''}</td>
+                <th scope="row"><code>${it.id}</code>${it.category ? html`<span class="item-category muted small">${it.category}</span>` : nothing}</th>
                 <td>${this.itemSummary(it)}</td>
                 <td class="num">${formatValue(it.ms, 'ms')}</td>
               </tr>`,

@@ -322,6 +322,15 @@ test('a pairwise report file: win/tie/loss, "A reaches X% of B", unparseable ver
   await expect(report(page).locator('cria-eval-chart svg .group')).toHaveCount(2);
   await expect(report(page).locator('cria-eval-chart svg .bar')).toHaveCount(4);
   await shootPage(page, testInfo, 'eval-report-pairwise-file');
+  // at phone width, dark, with what was measured and the items open
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await report(page).getByText('What was measured').click();
+  await report(page).getByText('Items (4)').click();
+  await expect(report(page).locator('.items-table tbody tr')).toHaveCount(4);
+  await expect(report(page).locator('.identity')).toContainText('model-b');
+  await noSidewaysScroll(page);
+  await shootPage(page, testInfo, 'eval-report-pairwise-file-dark');
 });
 
 test('a judged task (MT-bench, graded 1–10): a reload mid-run loses nothing; the run resumes; unparseable verdicts counted and shown', async ({ page }, testInfo) => {
