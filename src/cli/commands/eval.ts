@@ -208,12 +208,16 @@ async function runOnCpu(task: Task, models: Partial<Record<ModelRole, ModelLocat
 async function resumeMatch(models: Partial<Record<ModelRole, ModelLocation>>): Promise<ResumeMatch> {
   const out: ResumeMatch = { models: {} };
   for (const [role, l] of Object.entries(models)) {
+    let close: (() => Promise<void>) | undefined;
     try {
       const src = 'url' in l ? await urlSource(l.url) : await fileSource(l.path);
+      if ('close' in src && typeof src.close === 'function') close = () => (src.close as () => Promise<void>)();
       const s = summarize(await readGguf(src));
       out.models[role as ModelRole] = { name: s.name, architecture: s.architecture, parameters: s.parameters, tensorTypes: s.tensor_types };
     } catch {
       out.models[role as ModelRole] = null;
+    } finally {
+      await close?.().catch(() => undefined);
     }
   }
   return out;
