@@ -1,11 +1,12 @@
 /**
  * The Eval page (#/eval), end to end on real WebGPU (SwiftShader) through the app's engine:
  * - a multiple-choice task from a local file (the first 10 HellaSwag items, llama.cpp's text
- *   form) on stories260K: the report's acc / acc_norm and their standard errors equal a plain
- *   computation over the per-item log-likelihoods stored in IndexedDB (with the gold answers and
- *   byte lengths taken from the file itself); stories260K reads 128 tokens, so items longer than
- *   that fail and are counted; exports (JSON, CSV) equal the library's own rendering of the
- *   stored run; an exported report opened as a file is shown side by side and compared;
+ *   form) on stories260K, stopped after a few items and resumed: the report's acc / acc_norm and
+ *   their standard errors equal a plain computation over the per-item log-likelihoods stored in
+ *   IndexedDB (with the gold answers and byte lengths taken from the file itself); stories260K
+ *   reads 128 tokens, so items longer than that fail and are counted; exports (JSON, CSV) equal
+ *   the library's own rendering of the stored run; an exported report opened as a file is shown
+ *   side by side and compared; a run deleted; then perplexity and bits per byte of a text file;
  * - a judged task (2 MT-bench questions, graded 1–10): two stories260K copies with a 2048-token
  *   context (written here, opened as local files kept in the cache), one answering, the other
  *   judging; the page is reloaded while the model answers, the run is listed as interrupted,
@@ -121,7 +122,7 @@ async function noSidewaysScroll(page: Page) {
   expect(overflow, 'the page scrolls sideways').toBeLessThanOrEqual(0);
 }
 
-test('a HellaSwag file on stories260K: acc and acc_norm as computed from the stored items; exports; a report file opened and compared', async ({ page }, testInfo) => {
+test('a HellaSwag file on stories260K, stopped and resumed: acc and acc_norm as computed from the stored items; exports; a report file opened and compared; perplexity of a text', async ({ page }, testInfo) => {
   test.setTimeout(150_000);
   await page.setViewportSize({ width: 1280, height: 800 });
   await openWithModel(page, model, '#/eval');
@@ -134,9 +135,16 @@ test('a HellaSwag file on stories260K: acc and acc_norm as computed from the sto
   expect(await unlabelledControls(page)).toEqual([]);
   await page.getByRole('button', { name: 'Start', exact: true }).click();
 
-  // progress, then the report of the finished run
+  // progress; Stop after the first items (kept as stopped), then Resume to the end
   await expect(page.getByTestId('eval-live')).toBeVisible();
   await expect(page.locator('.model-pill')).toContainText(/Evaluating|Loading/);
+  await expect(page.getByTestId('eval-progress')).toContainText(/Items: [1-9] of 10 done/, { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Stop', exact: true }).click();
+  const stopped = page.locator('.run-row[data-state="stopped"]');
+  await expect(stopped).toHaveCount(1);
+  await expect(page.locator('.eval-ended')).toContainText('Stopped. It can be resumed from the list below.');
+  await expect(stopped).toContainText(/[1-9] of 10/);
+  await stopped.getByRole('button', { name: /^Resume/ }).click();
   await expect(report(page)).toBeVisible({ timeout: 100_000 });
   await expect(page.getByTestId('eval-live')).toHaveCount(0);
   const row = page.locator('.run-row[data-state="done"]');
@@ -220,6 +228,28 @@ test('a HellaSwag file on stories260K: acc and acc_norm as computed from the sto
   await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
   await expect(page.locator('.run-row[data-state="done"]')).toHaveCount(0);
   expect((await stored(page)).results.filter((r) => r.runId === runId)).toHaveLength(0);
+
+  // perplexity of a text file: ppl and bits per byte as computed from the stored sums of its chunks
+  await page.locator('#eval-file').setInputFiles(`${FIXTURES}text/tinystories_sample_cs336.txt`);
+  await expect(page.getByTestId('eval-file-status')).toContainText('tinystories_sample_cs336.txt: plain text for perplexity');
+  await page.getByLabel('Limit').fill('');
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  const pplRow = page.locator('.run-row[data-state="done"]');
+  await expect(pplRow).toHaveCount(1, { timeout: 60_000 });
+  const pplId = (await pplRow.getAttribute('data-run-id'))!;
+  const chunks = (await stored(page)).results.filter((r) => r.runId === pplId && r.phase === 'result').map((r) => r.result.nll as { sum: number; tokens: number; bytes: number; sumSq: number });
+  expect(chunks.length).toBeGreaterThan(1);
+  const total = (k: 'sum' | 'tokens' | 'bytes' | 'sumSq') => chunks.reduce((a, c) => a + c[k], 0);
+  const nll = total('sum') / total('tokens');
+  const ppl = Math.exp(nll);
+  const pplSe = ppl * Math.sqrt(Math.max(0, total('sumSq') / total('tokens') - nll * nll) / (total('tokens') - 1));
+  const bpb = total('sum') / Math.LN2 / total('bytes');
+  await expect(report(page).locator('#report-title')).toHaveText('perplexity · stories260K-f32.gguf');
+  expect(Number(await metricCell(page, 'ppl').getAttribute('data-value'))).toBeCloseTo(ppl, 9);
+  const f3 = (v: number) => (v >= 1000 ? v.toFixed(0) : v >= 100 ? v.toFixed(1) : v.toFixed(3));
+  await expect(metricCell(page, 'ppl')).toHaveText(`${f3(ppl)} ± ${pplSe >= 100 ? pplSe.toFixed(1) : pplSe.toFixed(3)}`);
+  expect(Number(await metricCell(page, 'bits_per_byte').getAttribute('data-value'))).toBeCloseTo(bpb, 12);
+  await expect(metricCell(page, 'bits_per_byte')).toHaveText(bpb.toFixed(3));
 });
 
 test('a catalogue task is downloaded once and kept; two runs of it compared', async ({ page }) => {
