@@ -123,7 +123,7 @@ async function noSidewaysScroll(page: Page) {
 }
 
 test('a HellaSwag file on stories260K, stopped and resumed: acc and acc_norm as computed from the stored items; exports; a report file opened and compared; perplexity of a text', async ({ page }, testInfo) => {
-  test.setTimeout(150_000);
+  test.setTimeout(180_000);
   await page.setViewportSize({ width: 1280, height: 800 });
   await openWithModel(page, model, '#/eval');
   await expect(page.getByRole('heading', { level: 1, name: 'Evaluate' })).toBeVisible();
