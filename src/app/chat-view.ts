@@ -369,6 +369,7 @@ export class CriaChatView extends LightElement {
   private composerReason(fallback: boolean): string {
     const m = engine.model;
     if (engine.webgpu.state === 'unavailable') return 'Chat needs WebGPU (see above).';
+    if (engine.holder) return `${engine.holder.label}: chat waits until it ends (stop it on the Eval page).`;
     if (m.kind === 'lost') return 'The GPU was reset: load the model again (above).';
     if (m.kind === 'loading') return `Loading ${m.label}…`;
     if (m.kind !== 'ready') return 'Load a model first (above, or on the Models page).';
