@@ -21,9 +21,29 @@ export interface BenchPlan {
   structurePrime: BenchPrompt;
   /** a token no prompt starts with: Cria evaluates it alone before each request, so no cached prefix is reused */
   resetToken: number;
+  /**
+   * Tokens whose bytes are not valid UTF-8 on their own (byte tokens ≥ 0x80, pieces of multi-byte
+   * characters). wllama must not generate them: llama-server's JSON result cannot carry invalid
+   * UTF-8 (it fails with "invalid UTF-8 byte"), and random-weight models generate such tokens.
+   */
+  notUtf8: number[];
 }
 
-export function benchPlan(tok: Pick<Tokenizer, 'vocabSize' | 'addBos' | 'bos' | 'eos' | 'encode' | 'decode'>, runs: number, promptLengths: number[], decode: number, loadRuns = runs): BenchPlan {
+/** Ids whose bytes alone are not valid UTF-8. */
+export function notUtf8Tokens(tok: Pick<Tokenizer, 'vocabSize' | 'decodeBytes'>): number[] {
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  const out: number[] = [];
+  for (let id = 0; id < tok.vocabSize; id++) {
+    try {
+      utf8.decode(tok.decodeBytes([id]));
+    } catch {
+      out.push(id);
+    }
+  }
+  return out;
+}
+
+export function benchPlan(tok: Pick<Tokenizer, 'vocabSize' | 'addBos' | 'bos' | 'eos' | 'encode' | 'decode' | 'decodeBytes'>, runs: number, promptLengths: number[], decode: number, loadRuns = runs): BenchPlan {
   const variants = promptLengths.length + 1;
   const plan: BenchPlan = {
     runs,
@@ -37,6 +57,7 @@ export function benchPlan(tok: Pick<Tokenizer, 'vocabSize' | 'addBos' | 'bos' | 
     warmup: { prompt: benchPrompt(tok, Math.min(8, Math.max(...promptLengths)), 0), maxTokens: 2 },
     structurePrime: benchPrompt(tok, promptLengths[0], 1 + runs * variants),
     resetToken: 0,
+    notUtf8: notUtf8Tokens(tok),
   };
   // a one-token prompt that shares no prefix with any prompt (see cria.ts)
   const firsts = new Set([plan.warmup.prompt, plan.structurePrime, ...plan.prompts.flatMap((p) => [...p.prefill, p.decode])].map((p) => p.ids[0]));

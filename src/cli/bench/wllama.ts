@@ -34,10 +34,12 @@ export async function benchWllama(b: BenchBrowser, plan: BenchPlan, threads: num
     loaded = warm;
     log(`wllama: load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms (${warm.threads} threads)`);
   }
-  const notes: string[] = [];
+  const notes: string[] = plan.notUtf8.length
+    ? [`${plan.notUtf8.length} tokens that are not UTF-8 on their own were banned from its output (llama-server's JSON cannot carry them; random-weight models generate them); still N greedy tokens`]
+    : [];
   if (threads > 1 && !loaded.multithread) notes.push(`ran single-threaded (cross-origin isolated: ${loaded.crossOriginIsolated})`);
   const run = async (prompt: BenchPrompt, maxTokens: number, what: string) => {
-    const res = unwrap(await b.call('wllamaRun', prompt.text, maxTokens), what);
+    const res = unwrap(await b.call('wllamaRun', prompt.text, maxTokens, plan.notUtf8), what);
     const n = prompt.ids.length;
     if (res.promptN !== n) throw new CriaError('internal', `${what}: wllama evaluated ${res.promptN} prompt tokens, not ${n} (its tokenization differs, or it reused a cached prefix)`);
     if (res.predictedN !== maxTokens) throw new CriaError('internal', `${what}: wllama generated ${res.predictedN} tokens, not ${maxTokens}`);

@@ -67,8 +67,11 @@ export interface BenchPage {
   criaClose(): Promise<BenchResult<true>>;
   /** load `url` in a new wllama instance (CPU only, `threads` threads); `cold`: empty wllama's cache first */
   wllamaLoad(url: string, cold: boolean, threads: number, nCtx: number): Promise<BenchResult<WllamaLoadResult>>;
-  /** one greedy completion of the text `prompt` (llama-server's tokenization: BOS as the model says), no prompt cache, EOS ignored */
-  wllamaRun(prompt: string, maxTokens: number): Promise<BenchResult<WllamaRunResult>>;
+  /**
+   * One greedy completion of the text `prompt` (llama-server's tokenization: BOS as the model says),
+   * no prompt cache, EOS ignored, the tokens `ban` never generated (logit_bias).
+   */
+  wllamaRun(prompt: string, maxTokens: number, ban: number[]): Promise<BenchResult<WllamaRunResult>>;
   wllamaClose(): Promise<BenchResult<true>>;
 }
 

@@ -107,6 +107,6 @@ window.criaBench = {
   criaClose: () => result(async () => (closeCria(), true as const)),
 
   wllamaLoad: (url, cold, threads, nCtx) => result(async () => (await wllama()).load(url, cold, threads, nCtx)),
-  wllamaRun: (prompt, maxTokens) => result(async () => (await wllama()).run(prompt, maxTokens)),
+  wllamaRun: (prompt, maxTokens, ban) => result(async () => (await wllama()).run(prompt, maxTokens, ban)),
   wllamaClose: () => result(async () => (wllamaPeer ? (await wllama()).close() : true)),
 } satisfies BenchPage;

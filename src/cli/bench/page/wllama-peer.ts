@@ -29,13 +29,13 @@ export async function load(url: string, cold: boolean, threads: number, nCtx: nu
   return { ms, threads: w.getNumThreads(), multithread: w.isMultithread(), crossOriginIsolated, libllama: Wllama.getLibllamaVersion() };
 }
 
-export async function run(prompt: string, maxTokens: number): Promise<WllamaRunResult> {
+export async function run(prompt: string, maxTokens: number, ban: number[]): Promise<WllamaRunResult> {
   if (!wllama) throw new Error('no wllama model loaded');
   const t0 = performance.now();
-  // llama-server's request fields: greedy, no prompt cache, EOS ignored (wllama 3 takes text prompts only)
-  const r = await wllama.createCompletion({ prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true, cache_prompt: false, stream: false } as Parameters<Wllama['createCompletion']>[0] & {
-    stream: false;
-  });
+  // llama-server's request fields: greedy, no prompt cache, EOS ignored (wllama 3 takes text prompts
+  // only); `[id, false]` bans a token (tokens that are not UTF-8 alone: see plan.ts `notUtf8`)
+  const request = { prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true, cache_prompt: false, stream: false, logit_bias: ban.map((id) => [id, false]) };
+  const r = await wllama.createCompletion(request as unknown as Parameters<Wllama['createCompletion']>[0] & { stream: false });
   const wallMs = performance.now() - t0;
   const t = r.timings;
   if (!t) throw new Error('wllama returned no timings');
