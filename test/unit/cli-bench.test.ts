@@ -98,6 +98,19 @@ describe('bench figures', () => {
     expect(new Set(all.map((p) => p.text)).size).toBe(all.length);
     expect(all.every((p) => p.ids[0] !== plan.resetToken)).toBe(true);
     expect(plan.prompts[0].decode.ids).toHaveLength(16);
+    // tokens wllama may not generate: exactly those whose bytes alone are not UTF-8
+    const utf8 = new TextDecoder('utf-8', { fatal: true });
+    const bad = new Set(plan.notUtf8);
+    for (let id = 0; id < tok.vocabSize; id += name === 'gpt-2' ? 1 : 7) {
+      let valid = true;
+      try {
+        utf8.decode(tok.decodeBytes([id]));
+      } catch {
+        valid = false;
+      }
+      expect(bad.has(id), `${id}`).toBe(!valid);
+    }
+    if (name.startsWith('synthetic')) expect(plan.notUtf8).toEqual(Array.from({ length: 128 }, (_, i) => 3 + 0x80 + i)); // <0x80>..<0xFF>
   });
 
   it('weight bytes per token: every tensor, the token embedding whole when tied (it is the output)', async () => {
@@ -214,7 +227,8 @@ describe('cria bench (a real process)', () => {
       }
     }
     expect((rep.engines.wllama as EngineFigures).version).toMatch(/^3\.8\.1 \(llama\.cpp /);
-    expect((rep.engines.wllama as EngineFigures).notes).toEqual([]); // multi-threaded: the page is cross-origin isolated
+    // multi-threaded (the page is cross-origin isolated); the byte tokens ≥ 0x80 banned from its output
+    expect((rep.engines.wllama as EngineFigures).notes).toEqual([expect.stringMatching(/^128 tokens that are not UTF-8 on their own were banned/)]);
 
     const c = rep.engines.cria as EngineFigures;
     expect(c.gpu_peak_bytes).toBeGreaterThan(rep.model.file_bytes * 0.9); // the weights at least
