@@ -26,7 +26,7 @@ function fmt(v: number | null | undefined, digits?: number): string {
   return v.toFixed(d);
 }
 
-const ratio = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '—' : v >= 10 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toFixed(3));
+const ratio = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '—' : v >= 10 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2));
 const ok = (e: EngineReport | undefined): EngineFigures | undefined => (e?.ok ? e : undefined);
 const cell = (e: EngineReport | undefined, get: (f: EngineFigures) => number | null | undefined, digits?: number) => (e === undefined ? '—' : e.ok ? fmt(get(e), digits) : 'error');
 const table = (head: string[], rows: string[][]) => [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');

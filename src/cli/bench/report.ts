@@ -51,7 +51,7 @@ function num(v: number | null | undefined, digits?: number): string {
   return v.toFixed(d);
 }
 
-const ratioText = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '—' : v >= 10 ? v.toFixed(1) : v.toFixed(2));
+const ratioText = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '—' : v >= 10 ? v.toFixed(1) : v >= 0.1 ? v.toFixed(2) : v.toPrecision(2));
 
 function label(name: EngineName, e: EngineReport | undefined): string {
   const base = ENGINE_LABEL[name];
