@@ -15,7 +15,6 @@ const MiB = 2 ** 20;
 
 export interface ResultsOptions {
   note?: string;
-  settings: Record<string, { runs: number; loadRuns: number; prompt: number[]; decode: number }>;
   shapes: string[];
   types: string[];
 }
@@ -156,11 +155,11 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
   );
   if (errors.length) out.push('### Errors', '', ...errors, '');
 
-  out.push('## Settings', '', 'Per shape (bench/run.ts), as these results were measured:', '');
+  out.push('## Settings', '', 'As each model was measured (from its JSON). `npm run bench` uses bench/run.ts `SETTINGS`, sized for SwiftShader on 2 cores; `--quick` smaller ones.', '');
   out.push(
     table(
-      ['shape', '', 'runs', 'load runs', 'prompt tokens', 'decoded tokens'],
-      Object.entries(o.settings).map(([shape, s]) => [shape, '', String(s.runs), String(s.loadRuns), s.prompt.join(', '), String(s.decode)]),
+      ['model', 'type', 'runs', 'load runs', 'prompt tokens', 'decoded tokens', 'threads (peers)', 'date'],
+      rs.map((r) => [shapeOf(r), typeOf(r), String(r.settings.runs), String(r.settings.load_runs ?? r.settings.runs), r.settings.prompt_tokens.join(', '), String(r.settings.decode_tokens), String(r.settings.threads), r.date.slice(0, 16).replace('T', ' ')]),
     ),
     '',
   );

@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`\nall done in ${((performance.now() - t0) / 60000).toFixed(1)} min${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`);
   }
-  const md = resultsMarkdown(readResults(), { note: values.note, settings, shapes: [...SHAPES], types: [...TYPES] });
+  const md = resultsMarkdown(readResults(), { note: values.note, shapes: [...SHAPES], types: [...TYPES] });
   writeFileSync(join(root, 'bench/RESULTS.md'), md);
   process.stderr.write('wrote bench/RESULTS.md\n');
 }
