@@ -34,14 +34,15 @@ export const TYPES = ['q8_0', 'q4_0', 'q4_k_m'] as const;
  * machine where WebGPU is SwiftShader (a CPU emulation of a GPU, ~1–3 GB/s): there a 1B Q8_0 decode
  * step takes seconds and a 512-token prefill of 1B takes many minutes, so the larger shapes get
  * shorter prompts, fewer decoded tokens and fewer runs. On a machine with a real GPU, use the
- * defaults of `cria bench` (3 runs, 128 and 512 prompt tokens, 128 decoded). Estimated on a quiet
- * 2-core machine before the kernel fusion (decode 0.8 s/token for SmolLM2-135M Q8_0): ~5 min per
- * SmolLM2 file, ~4.5 per Qwen2.5-0.5B, ~6 per Llama-3.2-1B, ~50 min in all; each model's time is printed.
+ * defaults of `cria bench` (3 runs, 128 and 512 prompt tokens, 128 decoded). From the --quick run of
+ * 2026-11-22 (commit 34d6c67, 9 dispatches per layer, load average ≈ 5 from other work): ~3–5.5 min
+ * per SmolLM2 file, ~4.5 per Qwen2.5-0.5B, ~6.5 per Llama-3.2-1B, ~45 min in all (less on a quiet
+ * machine); each model's time is printed.
  */
 export const SETTINGS: Record<(typeof SHAPES)[number], { runs: number; loadRuns: number; prompt: number[]; decode: number }> = {
-  'smollm2-135m': { runs: 3, loadRuns: 1, prompt: [32, 128], decode: 16 },
-  'qwen2.5-0.5b': { runs: 1, loadRuns: 1, prompt: [32], decode: 6 },
-  'llama-3.2-1b': { runs: 1, loadRuns: 1, prompt: [16], decode: 4 },
+  'smollm2-135m': { runs: 3, loadRuns: 1, prompt: [16, 64], decode: 16 },
+  'qwen2.5-0.5b': { runs: 1, loadRuns: 1, prompt: [16], decode: 4 },
+  'llama-3.2-1b': { runs: 1, loadRuns: 1, prompt: [8], decode: 4 },
 };
 
 /** Fewer runs and tokens: to check that the whole suite works, on a machine busy with other work. */
