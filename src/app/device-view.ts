@@ -253,7 +253,7 @@ export class CriaDeviceView extends LightElement {
     const ceiling = (m.readGBps * 1e9) / info.weightBytes;
     const d = this.decode?.model === label ? this.decode : undefined;
     const tps = (v: number) => (v >= 10 ? v.toFixed(0) : v.toFixed(1));
-    return html`<h3>The loaded model's roofline</h3>
+    return html`<h3 class="roofline-title">The loaded model's roofline</h3>
       <p class="muted small">Every generated token reads all of the model's weights once, so the bandwidth measured above caps its decode speed.</p>
       <dl class="facts roofline" data-testid="roofline">
         <div><dt>Model</dt><dd>${label}</dd></div>
