@@ -6,9 +6,8 @@
  * cache is one K and one V buffer per layer; the RoPE cos/sin table is
  * built once per (dim, base, scale, factors). It asks the loader for fused
  * weights (`fuseWeights`: attn_qkv, ffn_gate_up), so a llama layer is 7
- * dispatches on a GPU: matmul (norm + qkv), rope_kv, attention, matmul
- * (o + residual), matmul (norm + gate_up), swiglu, matmul (down + residual);
- * 9 on CPU adapters, which run each norm as its own dispatch (`normPrologue`).
+ * dispatches: matmul (norm + qkv), rope_kv, attention, matmul (o + residual),
+ * matmul (norm + gate_up), swiglu, matmul (down + residual).
  */
 import { CriaError } from '../shared/errors.ts';
 import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
@@ -22,7 +21,7 @@ import { attention, storeKv } from './kernels/attention.ts';
 import { embedding } from './kernels/embedding.ts';
 import { geglu } from './kernels/geglu.ts';
 import { decodeLogprobs, logSoftmaxGather } from './kernels/log_softmax_gather.ts';
-import { defaultMatmulPlan, matmul } from './kernels/matmul.ts';
+import { matmul } from './kernels/matmul.ts';
 import { rmsNorm } from './kernels/rms_norm.ts';
 import { createRopeTable, rope } from './kernels/rope.ts';
 import { ropeKv } from './kernels/rope_kv.ts';
@@ -39,21 +38,12 @@ import { gpuSupportsType, uploadWeight, type GpuWeight } from './weights.ts';
 export interface GpuBackendOptions {
   /** ask the loader for fused weights (default true; false runs the plain path, for tests) */
   fuseWeights?: boolean;
-  /**
-   * `matmul(x, w, bias, { norm })`: the RMSNorm inside the matmul's dispatch (true), or an rms_norm
-   * dispatch before it (false). Default: inside, except on CPU adapters (the rowwise plan). There every
-   * invocation owns one output row and would redo Σx² and x·g for every row: the matmuls with a norm
-   * took ~1.5× as long on SwiftShader (ARCHITECTURE.md, "Fused decode path"), far more than the
-   * ~0.3 ms of a separate rms_norm; on a GPU the prologue rides on loads the product makes anyway.
-   */
-  normPrologue?: boolean;
 }
 
 export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
   readonly name = 'webgpu';
   readonly fuseWeights: boolean;
   readonly maxWeightBytes: number;
-  readonly normPrologue: boolean;
   readonly rec: Recorder;
   readonly lost: Promise<string>;
   private readonly weights: GpuWeight[] = [];
@@ -67,7 +57,6 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
     opts: GpuBackendOptions = {},
   ) {
     this.fuseWeights = opts.fuseWeights ?? true;
-    this.normPrologue = opts.normPrologue ?? defaultMatmulPlan(ctx.info) !== 'rowwise';
     this.maxWeightBytes = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
     this.rec = new Recorder(ctx);
     this.lost = ctx.lost.then((l) => l.message || String(l.reason));
@@ -172,11 +161,7 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
       return embedding(this.rec, table, ids, tokens.length);
     },
     rmsNorm: (x, w, eps, groupSize) => rmsNorm(this.rec, x, w.buffer, eps, groupSize),
-    matmul: (x, w, bias, fuse) => {
-      const norm = fuse?.norm;
-      if (norm && !this.normPrologue) return matmul(this.rec, rmsNorm(this.rec, x, norm.weight.buffer, norm.eps), w, bias, { add: fuse.add });
-      return matmul(this.rec, x, w, bias, { norm, add: fuse?.add });
-    },
+    matmul: (x, w, bias, fuse) => matmul(this.rec, x, w, bias, { norm: fuse?.norm, add: fuse?.add }),
     add: (a, b) => add(this.rec, a, b),
     scale: (x, s) => scale(this.rec, x, s),
     rope: (x, p, pos0) => rope(this.rec, x, this.ropeTable(p), p, pos0),

@@ -43,19 +43,14 @@ const stories = json('models/stories260K/expected_greedy.json');
 
 /**
  * The GPU paths parity runs (GpuBackend options) and the fewest tensors each has in common with the
- * reference for nLayer layers. `fused`: what a GPU runs, fused weights and the norms inside the matmuls
- * (wqkv, kqv_out, ffn_inp, ffn_gate_up, ffn_act, l_out per layer + embeddings + logits). `plain`: one
- * projection per weight, the norms as the adapter runs them (on SwiftShader as their own dispatches),
- * every named tensor. What this adapter runs by default (fused weights, its own norm choice) is what the
- * greedy and logits tests below run.
+ * reference for nLayer layers. `fused weights`: what the backend runs by default (wqkv, kqv_out,
+ * ffn_inp, ffn_gate_up, ffn_act, l_out per layer + embeddings + logits); `plain weights`: one projection
+ * per weight (what mixed-quant layers take), every named tensor.
  */
 const PATHS = [
-  ['fused weights, norms inside the matmuls', { fuseWeights: true, normPrologue: true }, (nLayer: number) => 6 * nLayer + 2],
+  ['fused weights', { fuseWeights: true }, (nLayer: number) => 6 * nLayer + 2],
   ['plain weights', { fuseWeights: false }, (nLayer: number) => 8 * nLayer + 2],
 ] as const;
-
-/** Fused weights with the norms as this adapter runs them (the default), and inside the matmuls as a GPU runs them. */
-const NORM_PATHS = [{}, { normPrologue: true }] as const;
 
 for (const file of ['stories260K-f32.gguf', 'stories260K-f16.gguf']) {
   test(`stories260K ${file}: parity with the CPU reference, every named tensor (fused and plain paths)`, async ({ page }) => {
@@ -69,29 +64,29 @@ for (const file of ['stories260K-f32.gguf', 'stories260K-f16.gguf']) {
     expect(errors).toEqual([]);
   });
 
-  test(`stories260K ${file}: WebGPU greedy tokens equal expected_greedy.json (this adapter's path and a GPU's)`, async ({ page }) => {
+  test(`stories260K ${file}: WebGPU greedy tokens equal expected_greedy.json (fused and plain weights)`, async ({ page }) => {
     await open(page);
-    for (const o of NORM_PATHS) {
+    for (const [path, o] of PATHS) {
       for (const c of stories.cases) {
         const n = c.greedy_tokens.length - c.prompt_tokens.length;
         const r = await page.evaluate(([u, p, k, opts]) => window.criaModel!.greedy(u, p, k, opts), [`/fixtures/models/stories260K/${file}`, c.prompt_tokens, n, o] as const);
-        expect(r.tokens, `${JSON.stringify(c.prompt)} ${JSON.stringify(o)}`).toEqual(c.greedy_tokens.slice(c.prompt_tokens.length));
+        expect(r.tokens, `${JSON.stringify(c.prompt)} (${path})`).toEqual(c.greedy_tokens.slice(c.prompt_tokens.length));
       }
     }
   });
 }
 
-test(`stories260K F32: WebGPU teacher-forced logits within 1e-4 of the stored ones (this adapter's path and a GPU's)`, async ({ page }) => {
+test('stories260K F32: WebGPU teacher-forced logits within 1e-4 of the stored ones (fused and plain weights)', async ({ page }) => {
   await open(page);
   const tf = stories.teacher_forced_logits;
   const want = (tf.logits_per_position as number[][]).flat();
-  for (const o of NORM_PATHS) {
+  for (const [path, o] of PATHS) {
     const got = await page.evaluate(([u, t, opts]) => window.criaModel!.logits(u, t, opts), ['/fixtures/models/stories260K/stories260K-f32.gguf', tf.tokens, o] as const);
     let max = 0;
     want.forEach((w, i) => (max = Math.max(max, Math.abs(w - got[i]))));
     // stored values are rounded to 1e-5; fp32 kernels: 1e-4 (the fixture README's bound)
-    expect(max, JSON.stringify(o)).toBeLessThan(1e-4);
-    console.log(`stories260K F32 logits ${JSON.stringify(o)}: max|Δ| ${max.toExponential(2)}`);
+    expect(max, path).toBeLessThan(1e-4);
+    console.log(`stories260K F32 logits (${path}): max|Δ| ${max.toExponential(2)}`);
   }
 });
 
@@ -127,10 +122,10 @@ for (const name of cases) {
 
     const want = f32(`${randomDir}${name}/${deq ? deq.prompt0_logits.file : e.prompt0_logits.file}`);
     let max = 0;
-    for (const o of NORM_PATHS) {
+    for (const [path, o] of PATHS) {
       const got = await page.evaluate(([u, t, opts]) => window.criaModel!.logits(u, t, opts), [url, e.prompts[0].tokens, o] as const);
       want.forEach((w, i) => (max = Math.max(max, Math.abs(w - got[i]))));
-      expect(max, `max |Δlogit| vs ${deq ? 'the dequantized twin' : 'llama.cpp'} ${JSON.stringify(o)}`).toBeLessThan(logitBound(e.architecture));
+      expect(max, `max |Δlogit| vs ${deq ? 'the dequantized twin' : 'llama.cpp'} (${path})`).toBeLessThan(logitBound(e.architecture));
     }
 
     for (let p = 0; p < 3; p++) {

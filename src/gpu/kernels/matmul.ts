@@ -12,6 +12,7 @@ import { defineKernel, type Variant } from '../kernel.ts';
 import type { Recorder } from '../recorder.ts';
 import { grid1d, type GpuTensor } from '../tensor.ts';
 import { isCpuAdapter } from '../device.ts';
+import { rmsNorm } from './rms_norm.ts';
 import type { GpuWeight } from '../weights.ts';
 
 export const matmulKernel = defineKernel('matmul', source);
@@ -127,9 +128,16 @@ export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeig
   }
   if (which === 'rowwise') {
     const WG = 64;
+    const TOKENS = n > 1 ? 4 : 1;
+    // with the norm, x' of each token group is kept in workgroup memory (XS values); rows too long for
+    // it take the norm as a separate rms_norm dispatch
+    const XS = norm ? TOKENS * w.cols : 1;
+    if (norm && 4 * (XS + 8 * TOKENS) > rec.device.limits.maxComputeWorkgroupStorageSize) {
+      return matmul(rec, rmsNorm(rec, x, norm.weight.buffer, norm.eps), w, bias, { ...opts, norm: undefined });
+    }
     rec.dispatch({
       kernel: matmulRowwiseKernel,
-      variant: { libs: [w.lib], overrides: { WG, TOKENS: n > 1 ? 4 : 1, NORM } },
+      variant: { libs: [w.lib], overrides: { WG, TOKENS, NORM, XS } },
       params,
       bindings,
       grid: grid1d(Math.ceil(w.rows / WG)),

@@ -10,7 +10,6 @@
  */
 import { Session } from '../../../src/engine/session.ts';
 import { GpuBackend } from '../../../src/gpu/backend.ts';
-import { matmul } from '../../../src/gpu/kernels/matmul.ts';
 import { createGpu } from '../../../src/gpu/device.ts';
 import type { GpuTensor } from '../../../src/gpu/tensor.ts';
 import type { GpuWeight } from '../../../src/gpu/weights.ts';
@@ -39,8 +38,6 @@ export interface MemoryAt {
 
 export interface CostReport {
   shape: string;
-  /** the RMSNorms ran inside the matmuls (GpuBackend's `normPrologue`) */
-  normPrologue: boolean;
   type: string;
   nLayer: number;
   adapter: string;
@@ -68,14 +65,14 @@ export interface CostReport {
    * the ops of one layer as the forward records them (fused weights), and the LM head (key `matmul output…`)
    */
   opMs?: Record<string, number>;
-  /** with `profile`: the unfused alternatives, for comparison (a separate rms_norm, a matmul without prologue or epilogue, add) */
+  /** with `profile`: the unfused alternatives, for comparison (rms_norm, a matmul without prologue or epilogue, add, rope, attention with copies) */
   compareMs?: Record<string, number>;
 }
 
 declare global {
   interface Window {
     criaCost?: {
-      decode(opts: { shape: string; type: SyntheticType; seed: number; prompt: number[]; steps: number; nCtx: number; profile?: boolean; normPrologue?: boolean }): Promise<CostReport>;
+      decode(opts: { shape: string; type: SyntheticType; seed: number; prompt: number[]; steps: number; nCtx: number; profile?: boolean }): Promise<CostReport>;
     };
   }
 }
@@ -91,14 +88,14 @@ function kindOf(label: string): keyof MemoryByKind {
 }
 
 window.criaCost = {
-  async decode({ shape, type, seed, prompt, steps, nCtx, profile, normPrologue }) {
+  async decode({ shape, type, seed, prompt, steps, nCtx, profile }) {
     const ctx = await createGpu();
     const t0 = performance.now();
     const synth = syntheticModel(shape, type, seed);
     let bytes: Uint8Array | undefined = synth.toBytes();
     const genMs = performance.now() - t0;
 
-    const backend = new GpuBackend(ctx, { normPrologue });
+    const backend = new GpuBackend(ctx);
     const rec = backend.rec;
     // Instruments (this page only): buffers by label while alive, dispatches by traced op.
     const live = new Map<GPUBuffer, { label: string; size: number }>();
@@ -194,7 +191,6 @@ window.criaCost = {
     ctx.device.destroy();
     return {
       shape,
-      normPrologue: backend.normPrologue,
       type,
       nLayer: c.nLayer,
       adapter: `${ctx.info.vendor} ${ctx.info.architecture} ${ctx.info.description}`.trim(),
@@ -247,7 +243,6 @@ async function profileOps(backend: GpuBackend, c: ModelConfig, w: (name: string)
   const attnNorm = { weight: must('blk.0.attn_norm.weight'), eps: c.rmsEps };
   const ffnNorm = { weight: must('blk.0.ffn_norm.weight'), eps: c.rmsEps };
   const layer: [string, () => unknown][] = [
-    // the ops as the forward calls them (with normPrologue off, a norm is its own dispatch)
     ['matmul attn_norm + attn_qkv', () => ops.matmul(x, must('blk.0.attn_qkv.weight'), undefined, { norm: attnNorm })],
     ['rope_kv + attention', () => ops.ropeAttention(qkv, p, c.rope, pos)],
     ['matmul attn_output + residual', () => ops.matmul(q, must('blk.0.attn_output.weight'), undefined, { add: x })],
@@ -256,12 +251,8 @@ async function profileOps(backend: GpuBackend, c: ModelConfig, w: (name: string)
     ['matmul ffn_down + residual', () => ops.matmul(ff, must('blk.0.ffn_down.weight'), undefined, { add: x })],
     [`matmul output_norm + output (${out})`, () => ops.matmul(x, must(out), undefined, { norm: { weight: must('output_norm.weight'), eps: c.rmsEps } })],
   ];
-  const prologue = (name: string, norm: { weight: GpuWeight; eps: number }) => () => matmul(backend.rec, x, must(name), undefined, { norm });
   const compare: [string, () => unknown][] = [
     ['rms_norm', () => ops.rmsNorm(x, attnNorm.weight, c.rmsEps)],
-    ['matmul attn_qkv with the norm prologue', prologue('blk.0.attn_qkv.weight', attnNorm)],
-    ['matmul ffn_gate_up with the norm prologue', prologue('blk.0.ffn_gate_up.weight', ffnNorm)],
-    [`matmul ${out} with the norm prologue`, prologue(out, { weight: must('output_norm.weight'), eps: c.rmsEps })],
     [`matmul ${out}`, () => ops.matmul(x, must(out))],
     ['matmul attn_qkv', () => ops.matmul(x, must('blk.0.attn_qkv.weight'))],
     ['matmul ffn_gate_up', () => ops.matmul(x, must('blk.0.ffn_gate_up.weight'))],
