@@ -47,7 +47,7 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
   const order = (r: BenchReport) => o.shapes.indexOf(shapeOf(r)) * 100 + o.types.indexOf(typeOf(r).toLowerCase());
   const rs = [...reports].sort((a, b) => order(a) - order(b));
   const out: string[] = ['# Cria benchmark results', ''];
-  if (o.note) out.push(`> **${o.note}**`, '');
+  if (o.note) out.push(`> ${o.note}`, '');
   if (rs.length === 0) {
     out.push('No results yet: run `npm run bench`.');
     return out.join('\n') + '\n';
