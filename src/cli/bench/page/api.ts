@@ -64,6 +64,7 @@ export interface BenchPage {
    */
   criaRun(prompt: string, maxTokens: number, resetToken: number): Promise<BenchResult<CriaRunResult>>;
   criaMemory(): Promise<BenchResult<GpuMemory>>;
+  /** empty Cria's model cache (wllama's cache shares the origin's quota) and close the worker */
   criaClose(): Promise<BenchResult<true>>;
   /** load `url` in a new wllama instance (CPU only, `threads` threads); `cold`: empty wllama's cache first */
   wllamaLoad(url: string, cold: boolean, threads: number, nCtx: number): Promise<BenchResult<WllamaLoadResult>>;

@@ -104,7 +104,13 @@ window.criaBench = {
     }),
 
   criaMemory: () => result(() => gpuMemory()),
-  criaClose: () => result(async () => (closeCria(), true as const)),
+  criaClose: () =>
+    result(async () => {
+      // the model's cached copy counts against the origin's quota, which wllama's cache shares
+      await cria?.client.cache.clear();
+      closeCria();
+      return true as const;
+    }),
 
   wllamaLoad: (url, cold, threads, nCtx) => result(async () => (await wllama()).load(url, cold, threads, nCtx)),
   wllamaRun: (prompt, maxTokens, ban) => result(async () => (await wllama()).run(prompt, maxTokens, ban)),
