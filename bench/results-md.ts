@@ -30,12 +30,14 @@ const ok = (e: EngineReport | undefined): EngineFigures | undefined => (e?.ok ? 
 const cell = (e: EngineReport | undefined, get: (f: EngineFigures) => number | null | undefined, digits?: number) => (e === undefined ? '—' : e.ok ? fmt(get(e), digits) : 'error');
 const table = (head: string[], rows: string[][]) => [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
+/** the file name the suite gives a model: <shape>-<type>.gguf */
+const TYPE_SUFFIX = /-(q\d_k_m|q\d_k|q\d_\d|f16|f32)\.gguf$/i;
 function shapeOf(r: BenchReport): string {
-  const m = /([a-z0-9.]+-[0-9.]+[mb])-(q\d_k_m|q\d_\d)/i.exec(r.model.source);
-  return m ? m[1] : r.model.name;
+  const file = r.model.source.split(/[\\/]/).pop() ?? r.model.source;
+  return TYPE_SUFFIX.test(file) ? file.replace(TYPE_SUFFIX, '') : r.model.name;
 }
 function typeOf(r: BenchReport): string {
-  const m = /(q\d_k_m|q\d_\d)(\.gguf)?$/i.exec(r.model.source);
+  const m = TYPE_SUFFIX.exec(r.model.source);
   return m ? m[1].toUpperCase() : '?';
 }
 
