@@ -454,3 +454,32 @@ test('a judged task (MT-bench, graded 1–10): a reload mid-run loses nothing; t
   await report(page).scrollIntoViewIfNeeded();
   await shoot(page, testInfo, 'eval-report-judge-dark');
 });
+
+test('a report written by `cria eval --out` opens in the page with the same figures', async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  await page.setViewportSize({ width: 1280, height: 800 });
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(`${tmpdir()}/cria-eval-report-`);
+  const data = `${dir}/capitals.jsonl`;
+  writeFileSync(data, [
+    '{"context": "The capital of France is", "choices": [" Paris", " Lyon"], "gold": 0}',
+    '{"context": "Once upon a time there was a", "choices": [" little girl", " tax audit"], "gold": 0}',
+    '{"context": "The cat sat on the", "choices": [" mat", " equation"], "gold": 0}',
+  ].join('\n') + '\n');
+  const out = `${dir}/report.json`;
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  // the CLI on the CPU reference: the same report writer as the WebGPU path (test/unit/cli-eval.test.ts covers that one)
+  execFileSync(process.execPath, [`${root}bin/cria.js`, 'eval', '--engine', 'cpu', '--model', `${FIXTURES}models/stories260K/stories260K-f32.gguf`, '--task', 'jsonl', '--data', data, '--out', out], { stdio: 'pipe' });
+  const text = readFileSync(out, 'utf8');
+  const written = JSON.parse(text) as { n: number; metrics: { acc: number; acc_norm: number } };
+  expect(written.n).toBe(3);
+
+  await page.goto('/#/eval');
+  await page.locator('#eval-open-report').setInputFiles({ name: 'report.json', mimeType: 'application/json', buffer: Buffer.from(text) });
+  await expect(page.locator('.run-row.opened')).toContainText('report.json');
+  expect(Number(await metricCell(page, 'acc').getAttribute('data-value'))).toBeCloseTo(written.metrics.acc, 12);
+  expect(Number(await metricCell(page, 'acc_norm').getAttribute('data-value'))).toBeCloseTo(written.metrics.acc_norm, 12);
+  await shootPage(page, testInfo, 'eval-report-cli');
+});
