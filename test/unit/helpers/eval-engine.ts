@@ -5,7 +5,7 @@
  * 128 tokens; RoPE runs past it, the text gets worse, which is not what these tests measure).
  */
 import { readFileSync } from 'node:fs';
-import type { CriaClient, Stream } from '../../../src/client/index.ts';
+import type { CriaClient } from '../../../src/client/index.ts';
 import { Engine } from '../../../src/engine/engine.ts';
 import { fromClient } from '../../../src/eval/target.ts';
 import type { EvalTarget } from '../../../src/eval/types.ts';
@@ -15,64 +15,8 @@ import { bytesSource } from '../../../src/formats/source.ts';
 import { CpuBackend } from '../../../src/reference/backend.ts';
 import { fixturePath } from './fixtures.ts';
 
-let seq = 0;
-const rid = () => `eval-test-${seq++}`;
-
-/** Run `p` as request `id`; an AbortSignal aborts it in the engine. */
-function withSignal<T>(engine: Engine, id: string, p: Promise<T>, signal?: AbortSignal): Promise<T> {
-  if (!signal) return p;
-  const onAbort = () => void engine.abort(id);
-  if (signal.aborted) onAbort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  return p.finally(() => signal.removeEventListener('abort', onAbort));
-}
-
-function notStreaming<T>(): Stream<T> {
-  throw new Error('the test client does not stream');
-}
-
-export function engineClient(engine: Engine): CriaClient {
-  return {
-    load: (source, opts = {}) => engine.load(source, opts.onProgress),
-    unload: () => engine.unload(),
-    chat: {
-      completions: {
-        create: ((req, opts = {}) => {
-          if (req.stream) return notStreaming();
-          const id = req.request_id ?? rid();
-          return withSignal(engine, id, engine.chatCompletion({ ...req, request_id: id }), opts.signal);
-        }) as CriaClient['chat']['completions']['create'],
-      },
-    },
-    completions: {
-      create: ((req, opts = {}) => {
-        if (req.stream) return notStreaming();
-        const id = req.request_id ?? rid();
-        return withSignal(engine, id, engine.completion({ ...req, request_id: id }), opts.signal);
-      }) as CriaClient['completions']['create'],
-    },
-    score: (req, opts = {}) => {
-      const id = req.request_id ?? rid();
-      return withSignal(engine, id, engine.score({ ...req, request_id: id }), opts.signal);
-    },
-    abort: (id) => engine.abort(id),
-    tokenize: (t, o) => engine.tokenize(t, o),
-    detokenize: (ids) => engine.detokenize(ids),
-    applyChatTemplate: (m, a) => engine.applyChatTemplate(m, a),
-    deviceInfo: () => engine.deviceInfo(),
-    measureDevice: () => engine.measureDevice(),
-    modelInfo: () => engine.modelInfo(),
-    stats: () => engine.stats(),
-    cache: {
-      list: () => engine.listCachedModels(),
-      delete: (id) => engine.deleteCachedModel(id),
-      clear: () => engine.deleteAllCachedModels(),
-      usage: () => engine.storageInfo(),
-      persist: async () => false,
-    },
-    terminate: () => undefined,
-  };
-}
+export { engineClient } from '../../../src/cli/eval-cpu.ts';
+import { engineClient } from '../../../src/cli/eval-cpu.ts';
 
 export const STORIES = 'models/stories260K/stories260K-f32.gguf';
 
