@@ -24,7 +24,7 @@ import { createServer as createViteServer, type ViteDevServer } from 'vite';
 import type { CompletionRequest, DeviceInfo, EngineStats, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions } from '../protocol/api.ts';
 import { deserializeError } from '../protocol/errors.ts';
 import { CriaError, isCriaError } from '../shared/errors.ts';
-import { findChromium, launchChromium, launchPersistentChromium } from './chromium.ts';
+import { findChromium, launchForCli } from './chromium.ts';
 import type { PageCompletion, PageEvalOutcome, PageEvalProgress, PageEvalRequest, PageModel, PageResult } from './browser/page-api.ts';
 import type { ModelRole } from '../eval/index.ts';
 import type { ModelLocation } from './model-source.ts';
@@ -116,15 +116,7 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
 
   try {
     // Chromium starts while Vite loads its config and pre-transforms the page's modules.
-    const launchOpts = { executablePath, handleSignals: !opts.onInterrupt };
-    const launch = opts.cacheDir ? launchPersistentChromium(opts.cacheDir, launchOpts) : launchChromium(launchOpts);
-    browserReady = launch.catch((e: Error) => {
-      if (opts.cacheDir && /ProcessSingleton|profile.*in use|SingletonLock/i.test(e.message)) {
-        throw new CriaError('bad-argument', `the cache folder ${opts.cacheDir} is in use by another Chromium (another cria with the same --cache?); wait for it or use another folder`);
-      }
-      const why = debug ? e.message : `${e.message.split('\n')[0]} (CRIA_DEBUG=1 shows more)`;
-      throw new CriaError('bad-argument', `could not start ${executablePath}: ${why}\nSet CHROME_PATH to a working Chrome or Chromium.`, { chromePath: executablePath });
-    });
+    browserReady = launchForCli(opts.cacheDir, { executablePath, handleSignals: !opts.onInterrupt, debug });
     browserReady.catch(() => undefined);
     vite = await createViteServer({
       root: repoRoot,

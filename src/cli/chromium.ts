@@ -144,7 +144,6 @@ export interface LaunchChromiumOptions {
   handleSignals?: boolean;
 }
 
-/** Launch the local Chrome with WebGPU (SwiftShader) enabled. Close it with `browser.close()`. */
 /** Like launchChromium, with a profile kept in `userDataDir` (IndexedDB and caches survive the run). */
 export async function launchPersistentChromium(userDataDir: string, opts: LaunchChromiumOptions = {}): Promise<BrowserContext> {
   return chromium.launchPersistentContext(userDataDir, {
@@ -159,6 +158,7 @@ function signalOptions(opts: LaunchChromiumOptions): { handleSIGINT?: boolean; h
   return opts.handleSignals === false ? { handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false } : {};
 }
 
+/** Launch the local Chrome with WebGPU (SwiftShader) enabled. Close it with `browser.close()`. */
 export async function launchChromium(opts: LaunchChromiumOptions = {}): Promise<Browser> {
   const executablePath = opts.executablePath ?? findChromium();
   return chromium.launch({
@@ -166,5 +166,22 @@ export async function launchChromium(opts: LaunchChromiumOptions = {}): Promise<
     args: [...CHROMIUM_WEBGPU_ARGS, ...(opts.extraArgs ?? [])],
     headless: opts.headless ?? true,
     ...signalOptions(opts),
+  });
+}
+
+/**
+ * For CLI commands: launchChromium, or launchPersistentChromium with `cacheDir`, whose failures become
+ * `bad-argument` errors that say what to do (a profile folder in use, a Chrome that does not start).
+ */
+export function launchForCli(cacheDir: string | undefined, opts: LaunchChromiumOptions & { debug?: boolean } = {}): Promise<Browser | BrowserContext> {
+  const executablePath = opts.executablePath ?? findChromium();
+  const launchOpts = { ...opts, executablePath };
+  const launch = cacheDir ? launchPersistentChromium(cacheDir, launchOpts) : launchChromium(launchOpts);
+  return launch.catch((e: Error) => {
+    if (cacheDir && /ProcessSingleton|profile.*in use|SingletonLock/i.test(e.message)) {
+      throw new CriaError('bad-argument', `the cache folder ${cacheDir} is in use by another Chromium (another cria with the same --cache?); wait for it or use another folder`);
+    }
+    const why = opts.debug ? e.message : `${e.message.split('\n')[0]} (CRIA_DEBUG=1 shows more)`;
+    throw new CriaError('bad-argument', `could not start ${executablePath}: ${why}\nSet CHROME_PATH to a working Chrome or Chromium.`, { chromePath: executablePath });
   });
 }

@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createServer as createViteServer, type ViteDevServer } from 'vite';
 import { CriaError } from '../../shared/errors.ts';
-import { findChromium, launchChromium, launchPersistentChromium } from '../chromium.ts';
+import { findChromium, launchForCli } from '../chromium.ts';
 import type { ModelLocation } from '../model-source.ts';
 import { serveFileWithRanges } from '../serve-range.ts';
 import type { BenchPage, BenchResult } from './page/api.ts';
@@ -85,14 +85,7 @@ export async function withBenchBrowser<T>(location: ModelLocation, fn: (b: Bench
   process.once('SIGTERM', onSignal);
 
   try {
-    const launch = opts.cacheDir ? launchPersistentChromium(opts.cacheDir, { executablePath: executable }) : launchChromium({ executablePath: executable });
-    browserReady = launch.catch((e: Error) => {
-      if (opts.cacheDir && /ProcessSingleton|profile.*in use|SingletonLock/i.test(e.message)) {
-        throw new CriaError('bad-argument', `the cache folder ${opts.cacheDir} is in use by another Chromium (another cria with the same --cache?); wait for it or use another folder`);
-      }
-      const why = debug ? e.message : `${e.message.split('\n')[0]} (CRIA_DEBUG=1 shows more)`;
-      throw new CriaError('bad-argument', `could not start ${executable}: ${why}\nSet CHROME_PATH to a working Chrome or Chromium.`, { chromePath: executable });
-    });
+    browserReady = launchForCli(opts.cacheDir, { executablePath: executable, debug });
     browserReady.catch(() => undefined);
     vite = await createViteServer({
       root: repoRoot,
