@@ -33,6 +33,7 @@ import { decodeTopK, topk } from './kernels/topk.ts';
 import { Recorder, type GpuBuf } from './recorder.ts';
 import type { RopeTable } from './rope-table.ts';
 import type { GpuTensor } from './tensor.ts';
+import { canMix, uploadMixedWeight, type MixedPart } from './mixed.ts';
 import { gpuSupportsType, uploadWeight, type GpuWeight } from './weights.ts';
 
 export interface GpuBackendOptions {
@@ -66,16 +67,30 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
     return gpuSupportsType(type);
   }
 
+  canMixTypes(a: GgmlTypeInfo, b: GgmlTypeInfo): boolean {
+    return canMix(a, b);
+  }
+
+  loadMixedWeight(name: string, parts: readonly MixedPart[], dims: readonly number[]): Promise<GpuWeight> {
+    return this.upload(name, () => uploadMixedWeight(this.rec, name, parts, dims));
+  }
+
   async loadWeight(name: string, type: GgmlTypeInfo, dims: readonly number[], bytes: Uint8Array): Promise<GpuWeight> {
+    const w = await this.upload(name, () => uploadWeight(this.rec, name, type, dims, bytes));
+    if (name.startsWith('rope_freqs') || name.startsWith('rope_factors')) this.factorValues.set(name, dequantize(type, bytes, w.cols * w.rows));
+    return w;
+  }
+
+  /** One upload, with out-of-memory turned into a clear error. */
+  private async upload(name: string, make: () => GpuWeight): Promise<GpuWeight> {
     this.ctx.device.pushErrorScope('out-of-memory');
-    const w = uploadWeight(this.rec, name, type, dims, bytes);
+    const w = make();
     const err = await this.ctx.device.popErrorScope();
     if (err) {
       w.buffer.destroy();
       throw new CriaError('out-of-memory', `the GPU ran out of memory while loading ${name}; close other tabs or choose a smaller model`, { tensor: name });
     }
     this.weights.push(w);
-    if (name.startsWith('rope_freqs') || name.startsWith('rope_factors')) this.factorValues.set(name, dequantize(type, bytes, w.cols * w.rows));
     return w;
   }
 

@@ -34,6 +34,13 @@ export interface Backend<A extends Act = Act, W extends Weight = Weight> {
    * row lengths agree. The CPU reference leaves it off, so it always runs the plain path.
    */
   readonly fuseWeights?: boolean;
+  /**
+   * Fusions whose parts have two types (a run of one type, then a run of another, e.g. Q4_K_M's
+   * Q4_K attn_q|attn_k and Q6_K attn_v): the loader makes them where `canMixTypes` says yes and
+   * hands the parts to `loadMixedWeight` (each with its type, dims [cols, rows] and bytes).
+   */
+  canMixTypes?(a: GgmlTypeInfo, b: GgmlTypeInfo): boolean;
+  loadMixedWeight?(name: string, parts: readonly { type: GgmlTypeInfo; dims: readonly number[]; bytes: Uint8Array }[], dims: readonly number[]): Promise<W>;
   /** the largest tensor (bytes) this backend can hold in one piece; a fusion beyond it is not made */
   readonly maxWeightBytes?: number;
   /** Can this backend compute with weights of this type? */

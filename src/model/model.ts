@@ -51,20 +51,30 @@ export function planModel(file: GgufFile): { arch: Architecture; config: ModelCo
   return { arch, config, tensors };
 }
 
-/** A fusion the loader makes: its parts (in row order), the fused tensor's name, type and dims. */
+/**
+ * A fusion the loader makes: its parts (in row order), the fused tensor's name, type and dims.
+ * `mixed`: the parts have two types (a run of one, then a run of another), loaded with
+ * `Backend.loadMixedWeight`; `type` is then the first part's.
+ */
 interface FusionPlan {
   readonly into: string;
   readonly parts: readonly GgufTensorInfo[];
   readonly type: GgmlTypeInfo;
   readonly dims: readonly number[];
+  readonly mixed: boolean;
 }
+
+/** Which pairs of types a backend can hold in one fused weight (`Backend.canMixTypes`); none by default. */
+export type MixTypes = (a: GgmlTypeInfo, b: GgmlTypeInfo) => boolean;
 
 /**
  * Which of an architecture's fusions this file allows (see `Fusion` in arch/types.ts): every part
- * present with one type and one row length, the result within `maxBytes`, and the companion (biases)
- * possible too or absent altogether. Returns part name → its fusion.
+ * present with one row length and one type (or, where `mix` allows the pair, a run of parts of one
+ * type then a run of another: Q4_K_M's Q4_K attn_q|attn_k with a Q6_K attn_v), the result within
+ * `maxBytes`, and the companion (biases) possible too or absent altogether. Returns part name → its
+ * fusion.
  */
-export function planFusions(fusions: readonly Fusion[], tensors: readonly GgufTensorInfo[], maxBytes: number): Map<string, FusionPlan> {
+export function planFusions(fusions: readonly Fusion[], tensors: readonly GgufTensorInfo[], maxBytes: number, mix?: MixTypes): Map<string, FusionPlan> {
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const trimmed = (t: GgufTensorInfo) => {
     const d = [...t.dims];
@@ -76,11 +86,14 @@ export function planFusions(fusions: readonly Fusion[], tensors: readonly GgufTe
     if (!parts.every((p) => p !== undefined) || parts.length < 2) return undefined;
     const dims = parts.map(trimmed);
     const type = parts[0].type;
-    if (!parts.every((p) => p.type.id === type.id)) return undefined;
+    // the types along the rows: one run, or two runs of types the backend can mix
+    const runs = parts.filter((p, i) => i === 0 || p.type.id !== parts[i - 1].type.id).map((p) => p.type);
+    const mixed = runs.length === 2 && !!mix?.(runs[0], runs[1]);
+    if (runs.length > 1 && !mixed) return undefined;
     if (parts.reduce((a, p) => a + p.byteLength, 0) > maxBytes) return undefined;
-    if (dims.every((d) => d.length === 1)) return { into: f.into, parts, type, dims: [dims.reduce((a, d) => a + d[0], 0)] };
+    if (dims.every((d) => d.length === 1)) return mixed ? undefined : { into: f.into, parts, type, dims: [dims.reduce((a, d) => a + d[0], 0)], mixed };
     if (!dims.every((d) => d.length === 2 && d[0] === dims[0][0])) return undefined;
-    return { into: f.into, parts, type, dims: [dims[0][0], dims.reduce((a, d) => a + d[1], 0)] };
+    return { into: f.into, parts, type, dims: [dims[0][0], dims.reduce((a, d) => a + d[1], 0)], mixed };
   };
   const out = new Map<string, FusionPlan>();
   for (const f of fusions) {
@@ -112,7 +125,8 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
       }
     }
     const totalBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
-    const fusions = backend.fuseWeights ? planFusions(arch.fusions?.(config) ?? [], tensors, backend.maxWeightBytes ?? Infinity) : new Map<string, FusionPlan>();
+    const mix = backend.loadMixedWeight && backend.canMixTypes?.bind(backend);
+    const fusions = backend.fuseWeights ? planFusions(arch.fusions?.(config) ?? [], tensors, backend.maxWeightBytes ?? Infinity, mix) : new Map<string, FusionPlan>();
     let loadedBytes = 0;
     const map = new Map<string, W>();
     // parts of a fusion wait here until the last one is read
@@ -126,7 +140,11 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
         map.set(t.name, await backend.loadWeight(t.name, t.type, t.dims, bytes));
       } else {
         held.set(t.name, bytes);
-        if (f.parts.every((p) => held.has(p.name))) {
+        if (f.parts.every((p) => held.has(p.name)) && f.mixed) {
+          const parts = f.parts.map((p) => ({ type: p.type, dims: [p.dims[0], p.dims.slice(1).reduce((a, d) => a * d, 1)], bytes: held.get(p.name)! }));
+          for (const p of f.parts) held.delete(p.name);
+          map.set(f.into, await backend.loadMixedWeight!(f.into, parts, f.dims));
+        } else if (f.parts.every((p) => held.has(p.name))) {
           const fused = new Uint8Array(f.parts.reduce((a, p) => a + p.byteLength, 0));
           let o = 0;
           for (const p of f.parts) {

@@ -18,6 +18,7 @@ import { readTensorBytes } from '../../src/formats/gguf.ts';
 import { blk } from '../../src/model/arch/types.ts';
 import { Model, planFusions, planModel, type LoadProgress } from '../../src/model/model.ts';
 import { CpuBackend, type CpuWeight } from '../../src/reference/backend.ts';
+import { canMix } from '../../src/gpu/mixed.ts';
 import { fixturePath } from './helpers/fixtures.ts';
 import { fixtureGguf, readJson } from './helpers/models.ts';
 
@@ -97,6 +98,24 @@ describe('load-time weight fusion', () => {
     const plan = planFusions(planModel(file).arch.fusions!(planModel(file).config), planModel(file).tensors, Infinity);
     for (const [il, t] of types.entries()) expect(plan.has(blk(il, 'attn_v')), `layer ${il}: ${t.join(', ')}`).toBe(t.every((x) => x === t[0]));
     expect(types.some((t) => t[2] !== t[0]), 'the fixture has a layer with a different attn_v type').toBe(true);
+  });
+
+  it('a backend that can mix the two types (the GPU: src/gpu/mixed.ts) gets those layers fused too, marked mixed', async () => {
+    const file = await fixtureGguf(`${dir}llama-gqa-q4_k_m/llama-gqa-q4_k_m.gguf`);
+    const { arch, config, tensors } = planModel(file);
+    const plan = planFusions(arch.fusions!(config), tensors, Infinity, canMix);
+    for (let il = 0; il < config.nLayer; il++) {
+      const t = ['attn_q', 'attn_k', 'attn_v'].map((p) => file.tensorsByName.get(blk(il, p))!.type.name);
+      const f = plan.get(blk(il, 'attn_v'));
+      expect(f?.into, `layer ${il}: ${t.join(', ')}`).toBe(blk(il, 'attn_qkv'));
+      expect(f?.mixed).toBe(t[2] !== t[0]);
+      expect(f?.dims).toEqual([config.nEmbd, (config.nHead + 2 * config.nHeadKv) * config.headDim]);
+    }
+    // a pair the backend refuses stays unfused, as do three runs (Q4_K, Q6_K, Q4_K)
+    expect(planFusions(arch.fusions!(config), tensors, Infinity, () => false).size).toBeLessThan(plan.size);
+    const q6 = ggmlTypeInfo(GgmlType.Q6_K)!;
+    const threeRuns = tensors.map((t) => (t.name === blk(0, 'attn_k') ? { ...t, type: q6 } : t.name === blk(0, 'attn_v') ? { ...t, type: file.tensorsByName.get(blk(0, 'attn_q'))!.type } : t));
+    expect(planFusions(arch.fusions!(config), threeRuns, Infinity, canMix).has(blk(0, 'attn_q'))).toBe(false);
   });
 
   it('refuses what it cannot make: a part or a bias missing, differing types, too large for the backend', async () => {

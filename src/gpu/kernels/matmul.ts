@@ -80,6 +80,37 @@ export interface MatmulOptions {
    * Default: chosen from the device (isCpuAdapter).
    */
   plan?: 'workgroup' | 'rowwise' | 'subgroup';
+  /** tunables of the rowwise plan in place of `rowwisePlan`'s (benchmarks, tests) */
+  rowwise?: Partial<RowwisePlan>;
+}
+
+export interface RowwisePlan {
+  WG: number;
+  /** rows per invocation: 1, 2 or 4 */
+  ROWS: number;
+  TOKENS: number;
+  NORM: number;
+  /** with NORM: the workgroup copy of x' (TOKENS·cols values), else 1 */
+  XS: number;
+}
+
+/** Workgroups the rowwise plan aims for at least: a CPU adapter runs one workgroup per core at a time. */
+const ROWWISE_MIN_GROUPS = 16;
+
+/**
+ * Tunables of the rowwise plan (CPU adapters) for n tokens × a weight of rows × cols:
+ * - ROWS = 4: each invocation owns four rows, so every value of x it loads (from memory or workgroup
+ *   memory: a per-lane load on a CPU adapter) serves four rows;
+ * - TOKENS: 1 for decode, 4 for prefill (each dequantized chunk used for four tokens);
+ * - WG: 64, halved down to 8 until there are ≥ ROWWISE_MIN_GROUPS workgroups, so small matrices
+ *   still keep every core busy.
+ */
+export function rowwisePlan(n: number, rows: number, cols: number, norm: boolean): RowwisePlan {
+  const ROWS = 4;
+  const TOKENS = n > 1 ? 4 : 1;
+  let WG = 64;
+  while (WG > 8 && Math.ceil(rows / (WG * ROWS)) < ROWWISE_MIN_GROUPS) WG /= 2;
+  return { WG, ROWS, TOKENS, NORM: norm ? 1 : 0, XS: norm ? TOKENS * cols : 1 };
 }
 
 /**
@@ -127,20 +158,18 @@ export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeig
     return y;
   }
   if (which === 'rowwise') {
-    const WG = 64;
-    const TOKENS = n > 1 ? 4 : 1;
+    const plan = { ...rowwisePlan(n, w.rows, w.cols, !!norm), ...opts.rowwise };
     // with the norm, x' of each token group is kept in workgroup memory (XS values); rows too long for
     // it take the norm as a separate rms_norm dispatch
-    const XS = norm ? TOKENS * w.cols : 1;
-    if (norm && 4 * (XS + 8 * TOKENS) > rec.device.limits.maxComputeWorkgroupStorageSize) {
+    if (norm && 4 * (plan.XS + 8 * plan.TOKENS) > rec.device.limits.maxComputeWorkgroupStorageSize) {
       return matmul(rec, rmsNorm(rec, x, norm.weight.buffer, norm.eps), w, bias, { ...opts, norm: undefined });
     }
     rec.dispatch({
       kernel: matmulRowwiseKernel,
-      variant: { libs: [w.lib], overrides: { WG, TOKENS, NORM, XS } },
+      variant: { libs: [w.lib], overrides: { ...plan } },
       params,
       bindings,
-      grid: grid1d(Math.ceil(w.rows / WG)),
+      grid: grid1d(Math.ceil(w.rows / (plan.WG * plan.ROWS))),
     });
     return y;
   }

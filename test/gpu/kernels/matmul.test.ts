@@ -37,7 +37,8 @@
 import { ggmlTypeByName, type GgmlTypeInfo } from '../../../src/formats/ggml-types.ts';
 import { dequantize, quantize } from '../../../src/formats/quant.ts';
 import { variantKey } from '../../../src/gpu/kernel.ts';
-import { matmul, matmulKernel, matmulPlan, matmulRowwiseKernel, matmulSubgroupKernel } from '../../../src/gpu/kernels/matmul.ts';
+import { matmul, matmulKernel, matmulPlan, matmulRowwiseKernel, matmulSubgroupKernel, rowwisePlan } from '../../../src/gpu/kernels/matmul.ts';
+import { uploadMixedWeight } from '../../../src/gpu/mixed.ts';
 import { DEQUANT_LIBS, uploadWeight } from '../../../src/gpu/weights.ts';
 import { add } from '../../../src/reference/add.ts';
 import { matmul as reference } from '../../../src/reference/matmul.ts';
@@ -56,6 +57,10 @@ interface Case {
   norm?: boolean;
   /** the residual epilogue */
   add?: boolean;
+  /** rowwise plan: tunables in place of rowwisePlan's (its ROWS = 1 and 2 variants) */
+  rowwise?: { ROWS: number };
+  /** a mixed weight (src/gpu/mixed.ts): rows [0, mixed.rowsA) of `type`, the rest of `mixed.type` */
+  mixed?: { type: string; rowsA: number };
 }
 
 /** WebGPU's default limits: the device may allow more, so the plan named here is a lower bound. */
@@ -127,30 +132,78 @@ const fusedShapes = (type: string): Omit<Case, 'type' | 'plan'>[] => {
   return out;
 };
 
-const cases: Case[] = (['workgroup', 'rowwise', 'subgroup'] as const).flatMap((plan) =>
-  [...DEQUANT_LIBS.keys()].sort().flatMap((type) => [...shapes(type), ...fusedShapes(type)].map((s) => ({ type, plan, ...s }))),
+/**
+ * The rowwise plan's other row counts per invocation (the launcher picks ROWS = 4): 1 and 2, for a
+ * block and a float type (the tail path), decode and prefill, rows not a multiple of ROWS, fused.
+ */
+const rowwiseRows: Case[] = ['Q8_0', 'F32'].flatMap((type) =>
+  [1, 2].flatMap((ROWS) =>
+    [
+      { n: 1, rows: 61, cols: type === 'F32' ? 33 : 576, bias: true },
+      { n: 5, rows: 7, cols: type === 'F32' ? 33 : 576, bias: false, norm: true, add: true },
+    ].map((s) => ({ type, plan: 'rowwise' as const, rowwise: { ROWS }, ...s })),
+  ),
 );
+
+/**
+ * Mixed weights (src/gpu/mixed.ts: one buffer, one generated library, two types): Q4_K_M's fused
+ * q|k|v in every plan, as a 1B model has it (Q4_K q|k, Q6_K v, rows of 2048 → 256 here) and as
+ * SmolLM2-135M has it (rows of 576: Q5_0 q|k, Q8_0 v); decode, prefill, with the norm and the residual,
+ * and a split that is not a multiple of 4 rows (the rowwise plan's invocations straddle it).
+ */
+const mixedCases: Case[] = (['workgroup', 'rowwise', 'subgroup'] as const).flatMap((plan) => [
+  { type: 'Q4_K', mixed: { type: 'Q6_K', rowsA: 48 }, plan, n: 1, rows: 64, cols: 256, bias: false, norm: true },
+  { type: 'Q4_K', mixed: { type: 'Q6_K', rowsA: 48 }, plan, n: 5, rows: 64, cols: 512, bias: true, norm: true, add: true },
+  { type: 'Q5_0', mixed: { type: 'Q8_0', rowsA: 38 }, plan, n: 1, rows: 61, cols: 576, bias: true, add: true },
+  { type: 'Q5_0', mixed: { type: 'Q8_0', rowsA: 38 }, plan, n: 17, rows: 61, cols: 576, bias: false, norm: true },
+]);
+
+const cases: Case[] = [
+  ...mixedCases,
+  ...(['workgroup', 'rowwise', 'subgroup'] as const).flatMap((plan) =>
+    [...DEQUANT_LIBS.keys()].sort().flatMap((type) => [...shapes(type), ...fusedShapes(type)].map((s) => ({ type, plan, ...s }))),
+  ),
+  ...rowwiseRows,
+];
 
 function weightOf(type: GgmlTypeInfo, rows: number, cols: number, bytes: Uint8Array) {
   return { type, dims: [cols, rows], bytes };
 }
 
+/** The reference of a mixed weight: each part's product, side by side in every token's row. */
+function mixedReference(x: Float32Array, n: number, a: ReturnType<typeof weightOf>, b: ReturnType<typeof weightOf>, bias?: Float32Array): Float32Array {
+  const ra = a.dims[1];
+  const rb = b.dims[1];
+  const ya = reference(x, n, a, bias?.subarray(0, ra));
+  const yb = reference(x, n, b, bias?.subarray(ra));
+  const y = new Float32Array(n * (ra + rb));
+  for (let t = 0; t < n; t++) {
+    y.set(ya.subarray(t * ra, (t + 1) * ra), t * (ra + rb));
+    y.set(yb.subarray(t * rb, (t + 1) * rb), t * (ra + rb) + ra);
+  }
+  return y;
+}
+
 export default defineSuite<Case>({
   kernel: 'matmul',
   cases,
-  name: (c) => `${c.plan} ${c.type} n=${c.n} ${c.rows}×${c.cols}${c.norm ? ' norm+' : ''}${c.bias ? ' +bias' : ''}${c.add ? ' +add' : ''}`,
+  name: (c) => `${c.plan}${c.rowwise ? ` ROWS=${c.rowwise.ROWS}` : ''} ${c.type}${c.mixed ? `×${c.mixed.rowsA}+${c.mixed.type}` : ''} n=${c.n} ${c.rows}×${c.cols}${c.norm ? ' norm+' : ''}${c.bias ? ' +bias' : ''}${c.add ? ' +add' : ''}`,
   variant: (c) => {
-    const lib = DEQUANT_LIBS.get(c.type)!;
+    const lib = c.mixed ? { name: `mixed ${c.type}+${c.mixed.type}`, source: '', chunk: 8 } : DEQUANT_LIBS.get(c.type)!;
     const NORM = c.norm ? 1 : 0;
     const TOKENS = c.n > 1 ? 4 : 1;
-    if (c.plan === 'rowwise') return variantKey(matmulRowwiseKernel, { libs: [lib], overrides: { WG: 64, TOKENS, NORM, XS: c.norm ? TOKENS * c.cols : 1 } });
+    if (c.plan === 'rowwise') return variantKey(matmulRowwiseKernel, { libs: [lib], overrides: { ...rowwisePlan(c.n, c.rows, c.cols, !!c.norm), ...c.rowwise } });
     if (c.plan === 'subgroup') return variantKey(matmulSubgroupKernel, { libs: [lib], overrides: { ROWS: 4, TOKENS, NORM } });
     return variantKey(matmulKernel, { libs: [lib], overrides: { ...matmulPlan(c.n, c.cols, lib.chunk, DEFAULT_LIMITS, c.norm) } });
   },
   skip: (h, c) => (c.plan === 'subgroup' && !(h.ctx.info.subgroups && h.ctx.info.subgroupMinSize) ? 'this device has no subgroups feature (or reports no subgroup size)' : undefined),
   async run(h, c) {
     const type = ggmlTypeByName(c.type)!;
-    const bytes = quantize(type, h.randn(c.rows * c.cols, 11, 0.5));
+    const typeB = c.mixed ? ggmlTypeByName(c.mixed.type)! : type;
+    const rowsA = c.mixed ? c.mixed.rowsA : c.rows;
+    const wf32 = h.randn(c.rows * c.cols, 11, 0.5);
+    const bytes = quantize(type, wf32.subarray(0, rowsA * c.cols));
+    const bytesB = c.mixed ? quantize(typeB, wf32.subarray(rowsA * c.cols)) : undefined;
     const x = h.randn(c.n * c.cols, 12);
     const bias = c.bias ? h.randn(c.rows, 13) : undefined;
     // a norm weight around 1 (as trained ones are), a residual of the size of a hidden state
@@ -158,17 +211,20 @@ export default defineSuite<Case>({
     const addend = c.add ? h.randn(c.n * c.rows, 15, 2) : undefined;
     const eps = 1e-5;
     const xn = g ? rmsNorm(x, c.cols, g, eps) : x;
-    const product = reference(xn, c.n, weightOf(type, c.rows, c.cols, bytes), bias);
+    const product = bytesB ? mixedReference(xn, c.n, weightOf(type, rowsA, c.cols, bytes), weightOf(typeB, c.rows - rowsA, c.cols, bytesB), bias) : reference(xn, c.n, weightOf(type, c.rows, c.cols, bytes), bias);
     const want = addend ? add(product, addend) : product;
 
     const f32 = ggmlTypeByName('F32')!;
-    const w = uploadWeight(h.rec, 'w', type, [c.cols, c.rows], bytes);
+    const w = bytesB
+      ? uploadMixedWeight(h.rec, 'w', [{ type, dims: [c.cols, rowsA], bytes }, { type: typeB, dims: [c.cols, c.rows - rowsA], bytes: bytesB }], [c.cols, c.rows])
+      : uploadWeight(h.rec, 'w', type, [c.cols, c.rows], bytes);
     const b = bias ? uploadWeight(h.rec, 'bias', f32, [c.rows], new Uint8Array(bias.buffer)) : undefined;
     const gw = g ? uploadWeight(h.rec, 'norm', f32, [c.cols], new Uint8Array(g.buffer)) : undefined;
     const plan = matmulPlan(c.n, c.cols, w.lib.chunk, h.rec.device.limits, c.norm);
     const got = await h.read(
       matmul(h.rec, h.tensor(c.n, c.cols, x), w, b, {
         plan: c.plan,
+        rowwise: c.rowwise,
         norm: gw && { weight: gw, eps },
         add: addend && h.tensor(c.n, c.rows, addend),
       }),
@@ -178,7 +234,9 @@ export default defineSuite<Case>({
     gw?.buffer.destroy();
 
     // S[t, o] = Σ|W·x| (+ |bias|) in float64, for the bound described at the top
-    const wf = dequantize(type, bytes, c.rows * c.cols);
+    const wf = new Float32Array(c.rows * c.cols);
+    wf.set(dequantize(type, bytes, rowsA * c.cols));
+    if (bytesB) wf.set(dequantize(typeB, bytesB, (c.rows - rowsA) * c.cols), rowsA * c.cols);
     let maxS = 0;
     let sumS2 = 0;
     let sumY2 = 0;
