@@ -33,7 +33,7 @@ export interface MatvecResult extends MatvecCase {
 
 declare global {
   interface Window {
-    criaMatvec?: { bandwidth(): Promise<number>; run(c: MatvecCase): Promise<MatvecResult> };
+    criaMatvec?: { device(): Promise<{ readGBps: number; fmaGflops: number }>; run(c: MatvecCase): Promise<MatvecResult> };
   }
 }
 
@@ -49,9 +49,9 @@ function rand(seed: number) {
 }
 
 window.criaMatvec = {
-  async bandwidth() {
+  async device() {
     const m = await measureDevice(await gpu());
-    return m.readGBps;
+    return { readGBps: m.readGBps, fmaGflops: m.fmaGflops };
   },
 
   async run(c) {

@@ -39,9 +39,10 @@ try {
   page.on('pageerror', (e) => console.error('page error:', e.message));
   await page.goto(`http://127.0.0.1:${addr.port}/bench/matvec/index.html`);
   await page.waitForFunction(() => window.criaMatvec !== undefined);
-  const bw = await page.evaluate(() => window.criaMatvec!.bandwidth());
-  console.log(`adapter streaming read: ${bw.toFixed(2)} GB/s`);
-  console.log('shape                 type   plan        MB      ms/matvec   GB/s   of bandwidth   max rel err');
+  const dev = await page.evaluate(() => window.criaMatvec!.device());
+  const bw = dev.readGBps;
+  console.log(`adapter: streaming read ${bw.toFixed(2)} GB/s, f32 multiply-add ${dev.fmaGflops.toFixed(1)} GFLOP/s`);
+  console.log('shape                 type   plan        MB      ms/matvec   GB/s   of bandwidth   Mweights/s   max rel err');
   for (const s of SHAPES) {
     if (only && !s.name.includes(only)) continue;
     for (const type of types) {
@@ -49,7 +50,7 @@ try {
         const out: MatvecResult = await page.evaluate((c) => window.criaMatvec!.run(c), { type, rows: s.rows, cols: s.cols, norm: s.norm, plan, rowwise, reps: s.rows > 10000 ? Math.max(2, reps / 5) : reps });
         const name = rowwise ? `${plan} ${Object.entries(rowwise).map(([k, v]) => `${k}=${v}`).join(',')}` : plan!;
         console.log(
-          `${s.name.padEnd(21)} ${type.padEnd(6)} ${name.padEnd(10)} ${(out.weightBytes / 1e6).toFixed(2).padStart(6)} ${out.msPerMatvec.toFixed(2).padStart(10)} ${out.gbPerS.toFixed(3).padStart(7)} ${((100 * out.gbPerS) / bw).toFixed(1).padStart(9)}%    ${out.maxRelErr.toExponential(1)}`,
+          `${s.name.padEnd(21)} ${type.padEnd(6)} ${name.padEnd(10)} ${(out.weightBytes / 1e6).toFixed(2).padStart(6)} ${out.msPerMatvec.toFixed(2).padStart(10)} ${out.gbPerS.toFixed(3).padStart(7)} ${((100 * out.gbPerS) / bw).toFixed(1).padStart(9)}%  ${((s.rows * s.cols) / out.msPerMatvec / 1e3).toFixed(0).padStart(10)}    ${out.maxRelErr.toExponential(1)}`,
         );
       }
     }
