@@ -126,6 +126,12 @@ window.criaCost = {
       loaded.set(name, w);
       return w;
     };
+    const loadMixedWeight = backend.loadMixedWeight.bind(backend);
+    backend.loadMixedWeight = async (name, parts, dims) => {
+      const w = await loadMixedWeight(name, parts, dims);
+      loaded.set(name, w);
+      return w;
+    };
 
     const t1 = performance.now();
     const file = await readGguf(bytesSource(bytes, `${shape}-${type}.gguf`));
