@@ -118,7 +118,7 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
   out.push(
     '## Loading and memory',
     '',
-    "Cold: from the local HTTP server into an empty cache (Cria: IndexedDB, in a new engine worker; wllama: its own cache); warm: from that cache in a new worker/instance. llama.cpp maps the file (cold = first load in the process; the file is in the OS page cache either way). Peak GPU memory: every buffer Cria's device held at once (weights, KV cache for the whole context, temporaries), counted in the worker.",
+    "Cold: from the local HTTP server into an empty cache (Cria: IndexedDB, in a new engine worker; wllama: its own cache); warm: from that cache in a new worker/instance. llama.cpp maps the file (cold = first load in the process; the file is in the OS page cache either way). Cria's load ends when the model is ready to answer at full speed: it includes compiling its pipelines and a warm-up forward (8 tokens, then 1) that runs every kernel once, which on SwiftShader is a few seconds of CPU work (src/engine/engine.ts `warmUp`). Peak GPU memory: every buffer Cria's device held at once (weights, KV cache for the whole context, temporaries), counted in the worker.",
     '',
     table(
       ['model', 'type', 'Cria cold ms', 'Cria warm ms', 'wllama cold ms', 'wllama warm ms', 'llama.cpp cold ms', 'llama.cpp warm ms', 'Cria peak GPU MiB'],
