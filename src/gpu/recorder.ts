@@ -68,6 +68,17 @@ interface Readback {
   reject: (e: unknown) => void;
 }
 
+/** One dispatch's GPU time, from timestamp queries (`Recorder.timeDispatches`). */
+export interface DispatchTime {
+  kernel: string;
+  /** the label of the first bound buffer that has one ending in .weight (the weight it multiplies), else '' */
+  weight: string;
+  ns: number;
+}
+
+/** Dispatches timed per flush at most (two queries each; WebGPU allows 4096 queries per set). */
+const MAX_TIMED = 2048;
+
 export interface RecorderStats {
   dispatches: number;
   submits: number;
@@ -112,6 +123,8 @@ export class Recorder {
   private readbacks: Readback[] = [];
   private uniform?: GPUBuffer;
   private readonly align: number;
+  /** profiling: timestamp queries around every dispatch (see timeDispatches) */
+  private timing?: { querySet: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer; results: DispatchTime[] };
 
   constructor(readonly ctx: GpuContext) {
     this.device = ctx.device;
@@ -179,6 +192,38 @@ export class Recorder {
   /** Read `size` bytes of `src` at `offset` after the next flush. */
   readback(src: GpuBuf, offset: number, size: number): Promise<ArrayBuffer> {
     return new Promise((resolve, reject) => this.readbacks.push({ src, offset, size, resolve, reject }));
+  }
+
+  /**
+   * Profiling (test/gpu/pages/cost.ts): from the next flush on, every dispatch runs in its own compute
+   * pass with timestamp queries at its start and end, and `takeDispatchTimes` returns their GPU times.
+   * One pass per dispatch is not how the engine runs (it records one pass per flush), so use it for
+   * where the time goes, not for the step's total. Returns false, and times nothing, on devices
+   * without `timestamp-query`.
+   */
+  timeDispatches(on: boolean): boolean {
+    if (!on) {
+      if (this.timing) for (const b of [this.timing.resolve, this.timing.read]) b.destroy();
+      this.timing?.querySet.destroy();
+      this.timing = undefined;
+      return false;
+    }
+    if (!this.device.features.has('timestamp-query')) return false;
+    this.timing ??= {
+      querySet: this.device.createQuerySet({ label: 'dispatch timing', type: 'timestamp', count: 2 * MAX_TIMED }),
+      resolve: this.device.createBuffer({ label: 'dispatch timing', size: 16 * MAX_TIMED, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+      read: this.device.createBuffer({ label: 'dispatch timing readback', size: 16 * MAX_TIMED, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+      results: [],
+    };
+    return true;
+  }
+
+  /** The dispatch times of the flushes since the last call, in order. */
+  takeDispatchTimes(): DispatchTime[] {
+    if (!this.timing) return [];
+    const all = this.timing.results;
+    this.timing.results = [];
+    return all;
   }
 
   /** Wait for pipelines of everything recorded so far (compile ahead of the hot path). */
@@ -284,6 +329,8 @@ export class Recorder {
       const enc = this.device.createCommandEncoder();
       let pass: GPUComputePassEncoder | undefined;
       let di = 0;
+      const timing = this.timing;
+      const timed: { kernel: string; weight: string }[] = [];
       for (const c of cmds) {
         if (c.kind === 'copy') {
           pass?.end();
@@ -300,6 +347,13 @@ export class Recorder {
           entries.push({ binding: b++, resource: 'buffer' in r ? { buffer: real(r.buffer), offset: r.offset ?? 0, size: r.size } : { buffer: real(r) } });
         }
         const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+        if (timing && timed.length < MAX_TIMED) {
+          pass?.end();
+          const q = 2 * timed.length;
+          pass = enc.beginComputePass({ timestampWrites: { querySet: timing.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
+          const weight = c.bindings.map((r) => ('buffer' in r ? r.buffer : r)).find((r): r is GPUBuffer => !isTemp(r) && r.label.endsWith('.weight'));
+          timed.push({ kernel: c.kernel.name, weight: weight?.label ?? '' });
+        }
         pass ??= enc.beginComputePass();
         pass.setPipeline(pipeline);
         pass.setBindGroup(0, group);
@@ -307,6 +361,10 @@ export class Recorder {
         this.stats.dispatches++;
       }
       pass?.end();
+      if (timing && timed.length) {
+        enc.resolveQuerySet(timing.querySet, 0, 2 * timed.length, timing.resolve, 0);
+        enc.copyBufferToBuffer(timing.resolve, 0, timing.read, 0, 16 * timed.length);
+      }
       const staging = readbacks.map((r) => {
         const size = Math.ceil(r.size / 4) * 4;
         const s = this.stagingFree.get(size)?.pop() ?? this.createBuffer(size, 'staging', GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
@@ -317,6 +375,13 @@ export class Recorder {
       this.stats.submits++;
       const err = await this.device.popErrorScope();
       if (err) throw new CriaError('internal', `WebGPU validation error: ${err.message}`);
+      if (timing && timed.length) {
+        // mapped here, before the next flush can reuse the readback buffer
+        await timing.read.mapAsync(GPUMapMode.READ, 0, 16 * timed.length);
+        const t = new BigUint64Array(timing.read.getMappedRange(0, 16 * timed.length).slice(0));
+        timing.read.unmap();
+        timing.results.push(...timed.map((d, i) => ({ ...d, ns: Number(t[2 * i + 1] - t[2 * i]) })));
+      }
 
       await Promise.all(
         readbacks.map(async (r, i) => {

@@ -10,7 +10,10 @@
  *   attention, matmul o+residual, matmul norm+gate_up, swiglu, matmul
  *   down+residual; issue 7's target);
  * - reported, not asserted: dispatches per step and per layer (with the ops
- *   that record them), memory by kind of buffer, and the decode time per token.
+ *   that record them), memory by kind of buffer, and the decode time per token;
+ *   where the device has timestamp-query, one more step with every dispatch timed
+ *   on the GPU (Recorder.timeDispatches), summed per op (asserted: every dispatch
+ *   of the step was timed).
  * CRIA_COST_PROFILE=1 also times each decode-shaped op alone, and the unfused
  * alternatives of the fused ones (adds ~1 min per model).
  * The page is test/gpu/pages/cost.ts.
@@ -69,6 +72,14 @@ for (const type of ['Q8_0', 'Q4_0', 'Q4_K_M'] as const) {
       console.log(`  ops alone (ms, median): ${Object.entries(r.opMs).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
       console.log(`  ≈ per token: ${r.nLayer} × ${inLayer.toFixed(1)} (layer ops) + ${outMs.toFixed(1)} (output) = ${(r.nLayer * inLayer + outMs).toFixed(0)} ms`);
       console.log(`  unfused alternatives (ms, median): ${Object.entries(r.compareMs!).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`);
+    }
+    if (r.timed) {
+      const ops = Object.entries(r.timed.byOp).sort((a, b) => b[1].ms - a[1].ms);
+      console.log(`  one decode step, every dispatch timed on the GPU (timestamp-query, one pass each): ${r.timed.gpuMs.toFixed(0)} ms of kernels in a ${r.timed.stepMs.toFixed(0)} ms step`);
+      for (const [k, v] of ops) console.log(`    ${k.padEnd(44)} ${String(v.dispatches).padStart(4)} dispatches ${v.ms.toFixed(1).padStart(8)} ms ${((100 * v.ms) / r.timed.gpuMs).toFixed(1).padStart(5)}%`);
+      expect(ops.reduce((a, [, v]) => a + v.dispatches, 0), 'every dispatch of the step was timed').toBe(r.steps[0].dispatches);
+    } else {
+      console.warn('  SKIPPED the per-dispatch GPU timing: this device has no timestamp-query');
     }
 
     expect(r.steps.length).toBe(STEPS);

@@ -67,6 +67,12 @@ export interface CostReport {
   opMs?: Record<string, number>;
   /** with `profile`: the unfused alternatives, for comparison (rms_norm, a matmul without prologue or epilogue, add, rope, attention with copies) */
   compareMs?: Record<string, number>;
+  /**
+   * where the device has `timestamp-query`: one more decode step with every dispatch
+   * timed on the GPU (Recorder.timeDispatches: one pass per dispatch), summed per op (kernel + the
+   * weight's name without its layer) over the step, and that step's wall-clock ms
+   */
+  timed?: { byOp: Record<string, { dispatches: number; ms: number }>; gpuMs: number; stepMs: number };
 }
 
 declare global {
@@ -192,6 +198,22 @@ window.criaCost = {
     if (inLayers + outsideTotal !== lastStep.dispatches) {
       throw new Error(`dispatch attribution is off: ${inLayers} in layers + ${outsideTotal} outside ≠ ${lastStep.dispatches} counted`);
     }
+    let timed: CostReport['timed'];
+    if (rec.timeDispatches(true)) {
+      rec.takeDispatchTimes();
+      const stepMs = (await step()).ms;
+      const byOp: Record<string, { dispatches: number; ms: number }> = {};
+      let gpuMs = 0;
+      for (const d of rec.takeDispatchTimes()) {
+        const key = `${d.kernel}${d.weight ? ' ' + d.weight.replace(/^blk\.\d+\./, '') : ''}`;
+        const e = (byOp[key] ??= { dispatches: 0, ms: 0 });
+        e.dispatches++;
+        e.ms += d.ns / 1e6;
+        gpuMs += d.ns / 1e6;
+      }
+      rec.timeDispatches(false);
+      timed = { byOp, gpuMs, stepMs };
+    }
     const prof = profile ? await profileOps(backend, c, (name) => loaded.get(name)!, session.tokens.length) : undefined;
     backend.dispose();
     ctx.device.destroy();
@@ -216,6 +238,7 @@ window.criaCost = {
       tokens,
       opMs: prof?.ops,
       compareMs: prof?.compare,
+      timed,
     };
   },
 };
