@@ -17,9 +17,11 @@ export interface MatvecCase {
   type: string;
   rows: number;
   cols: number;
+  /** tokens (rows of x): 1 for decode (default), more for a prefill batch */
+  n?: number;
   norm?: boolean;
   plan?: 'workgroup' | 'rowwise' | 'subgroup';
-  rowwise?: { WG?: number; ROWS?: number };
+  rowwise?: { WG?: number; ROWS?: number; TOKENS?: number };
   reps?: number;
   trials?: number;
 }
@@ -55,7 +57,7 @@ window.criaMatvec = {
   },
 
   async run(c) {
-    const { type: typeName, rows, cols, norm = false, reps = 10, trials = 3 } = c;
+    const { type: typeName, rows, cols, n = 1, norm = false, reps = 10, trials = 3 } = c;
     const type = ggmlTypeByName(typeName);
     if (!type) throw new Error(`unknown type ${typeName}`);
     const rec = new Recorder(await gpu());
@@ -63,33 +65,35 @@ window.criaMatvec = {
     const f = Float32Array.from({ length: rows * cols }, () => r());
     const bytes = quantize(type, f);
     const w = uploadWeight(rec, 'w', type, [cols, rows], bytes);
-    const xv = Float32Array.from({ length: cols }, () => r());
-    const x = { rows: 1, cols, buffer: rec.upload(xv, 'x') };
+    const xv = Float32Array.from({ length: n * cols }, () => r());
+    const x = { rows: n, cols, buffer: rec.upload(xv, 'x') };
     const g = uploadWeight(rec, 'g', ggmlTypeByName('F32')!, [cols], new Uint8Array(Float32Array.from({ length: cols }, () => 1).buffer));
     const opts = { plan: c.plan, rowwise: c.rowwise, norm: norm ? { weight: g, eps: 1e-5 } : undefined };
 
     // correctness: one result against the dequantized weights on the CPU (f64 sums)
     const y = matmul(rec, x, w, undefined, opts);
-    const pending = rec.readback(y.buffer, 0, rows * 4);
+    const pending = rec.readback(y.buffer, 0, n * rows * 4);
     await rec.flush();
     const out = new Float32Array(await pending);
     const deq = dequantize(type, bytes, rows * cols);
-    let xs = Array.from(xv);
-    if (norm) {
-      const ms = xs.reduce((a, v) => a + v * v, 0) / cols;
-      xs = xs.map((v) => v / Math.sqrt(ms + 1e-5));
-    }
     let maxRelErr = 0;
-    let scale = 0;
-    const ref = new Float64Array(rows);
-    for (let o = 0; o < rows; o++) {
-      let s = 0;
-      for (let i = 0; i < cols; i++) s += deq[o * cols + i] * xs[i];
-      ref[o] = s;
-      scale = Math.max(scale, Math.abs(s));
+    const deqRows = deq;
+    for (let t = 0; t < n; t++) {
+      let xs = Array.from(xv.subarray(t * cols, (t + 1) * cols));
+      if (norm) {
+        const ms = xs.reduce((a, v) => a + v * v, 0) / cols;
+        xs = xs.map((v) => v / Math.sqrt(ms + 1e-5));
+      }
+      let scale = 0;
+      const ref = new Float64Array(rows);
+      for (let o = 0; o < rows; o++) {
+        let s = 0;
+        for (let i = 0; i < cols; i++) s += deqRows[o * cols + i] * xs[i];
+        ref[o] = s;
+        scale = Math.max(scale, Math.abs(s));
+      }
+      for (let o = 0; o < rows; o++) maxRelErr = Math.max(maxRelErr, Math.abs(out[t * rows + o] - ref[o]) / scale);
     }
-    for (let o = 0; o < rows; o++) maxRelErr = Math.max(maxRelErr, Math.abs(out[o] - ref[o]) / scale);
-
     const times: number[] = [];
     for (let t = 0; t < trials + 1; t++) {
       const t0 = performance.now();

@@ -18,6 +18,8 @@ const types = arg('types', 'Q8_0,Q4_0').split(',');
 const plans = arg('plans', 'rowwise').split(',') as MatvecCase['plan'][];
 const reps = Number(arg('reps', '10'));
 const only = arg('only', '');
+// tokens per product: 1 is decode; e.g. --n 64 for a prefill batch (times are then per token)
+const nTok = Number(arg('n', '1'));
 // rowwise tunables to compare, e.g. --rowwise "ROWS=1,WG=64;ROWS=4" (default: the launcher's plan)
 const variants: (Record<string, number> | undefined)[] = arg('rowwise', '')
   .split(';')
@@ -47,7 +49,7 @@ try {
     if (only && !s.name.includes(only)) continue;
     for (const type of types) {
       for (const plan of plans) for (const rowwise of plan === 'rowwise' ? variants : [undefined]) {
-        const out: MatvecResult = await page.evaluate((c) => window.criaMatvec!.run(c), { type, rows: s.rows, cols: s.cols, norm: s.norm, plan, rowwise, reps: s.rows > 10000 ? Math.max(2, reps / 5) : reps });
+        const out: MatvecResult = await page.evaluate((c) => window.criaMatvec!.run(c), { type, rows: s.rows, cols: s.cols, n: nTok, norm: s.norm, plan, rowwise, reps: s.rows > 10000 || nTok > 1 ? Math.max(2, reps / 5) : reps });
         const name = rowwise ? `${plan} ${Object.entries(rowwise).map(([k, v]) => `${k}=${v}`).join(',')}` : plan!;
         console.log(
           `${s.name.padEnd(21)} ${type.padEnd(6)} ${name.padEnd(10)} ${(out.weightBytes / 1e6).toFixed(2).padStart(6)} ${out.msPerMatvec.toFixed(2).padStart(10)} ${out.gbPerS.toFixed(3).padStart(7)} ${((100 * out.gbPerS) / bw).toFixed(1).padStart(9)}%  ${((s.rows * s.cols) / out.msPerMatvec / 1e3).toFixed(0).padStart(10)}    ${out.maxRelErr.toExponential(1)}`,
