@@ -118,15 +118,17 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
   out.push(
     '## Loading and memory',
     '',
-    "Cold: from the local HTTP server into an empty cache (Cria: IndexedDB, in a new engine worker; wllama: its own cache); warm: from that cache in a new worker/instance. llama.cpp maps the file (cold = first load in the process; the file is in the OS page cache either way). Cria's load ends when the model is ready to answer at full speed: it includes compiling its pipelines and a warm-up forward (8 tokens, then 1) that runs every kernel once, which on SwiftShader is a few seconds of CPU work (src/engine/engine.ts `warmUp`). Peak GPU memory: every buffer Cria's device held at once (weights, KV cache for the whole context, temporaries), counted in the worker.",
+    "Cold: from the local HTTP server into an empty cache (Cria: IndexedDB, in a new engine worker; wllama: its own cache); warm: from that cache in a new worker/instance. llama.cpp maps the file (cold = first load in the process; the file is in the OS page cache either way). Cria's load ends when the model is ready to answer at full speed: it includes compiling its pipelines and a warm-up forward (8 tokens, then 1) that runs every kernel once, which on SwiftShader is a few seconds of CPU work (src/engine/engine.ts `warmUp`); the columns *reading + uploading* and *compiling + warm-up* split Cria's warm load by its progress events (results measured before they were recorded show —). Peak GPU memory: every buffer Cria's device held at once (weights, KV cache for the whole context, temporaries), counted in the worker.",
     '',
     table(
-      ['model', 'type', 'Cria cold ms', 'Cria warm ms', 'wllama cold ms', 'wllama warm ms', 'llama.cpp cold ms', 'llama.cpp warm ms', 'Cria peak GPU MiB'],
+      ['model', 'type', 'Cria cold ms', 'Cria warm ms', 'of it reading + uploading', 'compiling + warm-up', 'wllama cold ms', 'wllama warm ms', 'llama.cpp cold ms', 'llama.cpp warm ms', 'Cria peak GPU MiB'],
       rs.map((r) => [
         shapeOf(r),
         typeOf(r),
         cell(r.engines.cria, (f) => f.load_cold_ms, 0),
         cell(r.engines.cria, (f) => f.load_warm_ms, 0),
+        cell(r.engines.cria, (f) => (f.load_warm_parts_ms ? f.load_warm_parts_ms.prepare + f.load_warm_parts_ms.upload : null), 0),
+        cell(r.engines.cria, (f) => f.load_warm_parts_ms?.warmup ?? null, 0),
         cell(r.engines.wllama, (f) => f.load_cold_ms, 0),
         cell(r.engines.wllama, (f) => f.load_warm_ms, 0),
         cell(r.engines.llamacpp, (f) => f.load_cold_ms, 0),

@@ -14,7 +14,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { engineFigures, median, ratios, roofline, structurePerToken, type EngineFigures, type EngineRaw } from '../../src/cli/bench/figures.ts';
+import { engineFigures, loadParts, median, ratios, roofline, structurePerToken, type EngineFigures, type EngineRaw } from '../../src/cli/bench/figures.ts';
 import { benchPlan } from '../../src/cli/bench/plan.ts';
 import { benchPrompt } from '../../src/cli/bench/prompt.ts';
 import { fileSource } from '../../src/formats/source-node.ts';
@@ -57,6 +57,21 @@ describe('bench figures', () => {
     expect(f.decode_tokens).toBe(5);
     expect(f.gpu_peak_bytes).toBeNull();
     expect(f.structure_per_token).toBeNull();
+  });
+
+  it('load parts: from the times the phases began; medians part by part; none for peers', () => {
+    expect(loadParts({ open: 0, upload: 120, compile: 900, ready: 1500 }, 1510)).toEqual({ prepare: 120, upload: 780, warmup: 610 });
+    expect(loadParts({ open: 0, download: 5, upload: 400, compile: 900 }, 1000)).toEqual({ prepare: 400, upload: 500, warmup: 100 });
+    expect(loadParts({ open: 0 }, 10), 'a load that never uploaded has no parts').toBeUndefined();
+    const parts = [
+      { prepare: 1, upload: 30, warmup: 500 },
+      { prepare: 3, upload: 10, warmup: 700 },
+      { prepare: 2, upload: 20, warmup: 600 },
+    ];
+    const f = engineFigures(raw([400], [100], { loads: { coldMs: [1], warmMs: [1], coldParts: parts, warmParts: parts.slice(0, 2) } }));
+    expect(f.load_cold_parts_ms).toEqual({ prepare: 2, upload: 20, warmup: 600 });
+    expect(f.load_warm_parts_ms).toEqual({ prepare: 2, upload: 20, warmup: 600 });
+    expect(engineFigures(raw([400], [100])).load_warm_parts_ms).toBeNull();
   });
 
   it('ratios are Cria ÷ peer for every figure', () => {
@@ -202,6 +217,14 @@ describe('cria bench (a real process)', () => {
       expect(f.version, name).toBeTruthy();
       expect(f.load_cold_ms, name).toBeGreaterThan(0);
       expect(f.load_warm_ms, name).toBeGreaterThan(0);
+      if (name === 'cria') {
+        // the parts add up to the whole load, each a positive time
+        for (const [p, total] of [[f.load_cold_parts_ms, f.load_cold_ms], [f.load_warm_parts_ms, f.load_warm_ms]] as const) {
+          expect(p).not.toBeNull();
+          expect(p!.prepare + p!.upload + p!.warmup).toBeCloseTo(total!, 6);
+          for (const v of Object.values(p!)) expect(v).toBeGreaterThan(0);
+        }
+      } else expect(f.load_warm_parts_ms, name).toBeNull();
       expect(f.raw.runs).toHaveLength(1);
       const run = f.raw.runs[0];
       expect(run.prefill.map((p) => p.tokens)).toEqual([4, 6]);

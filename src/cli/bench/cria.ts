@@ -17,7 +17,7 @@
  */
 import { CriaError } from '../../shared/errors.ts';
 import type { BenchBrowser } from './browser.ts';
-import { structurePerToken, type EngineRaw, type RawPrefill, type RawRun } from './figures.ts';
+import { loadParts, structurePerToken, type EngineRaw, type LoadParts, type RawPrefill, type RawRun } from './figures.ts';
 import type { BenchResult, CriaRunResult } from './page/api.ts';
 import type { BenchPlan } from './plan.ts';
 import type { BenchPrompt } from './prompt.ts';
@@ -28,13 +28,18 @@ export function unwrap<T>(r: BenchResult<T>, what: string): T {
 }
 
 export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number, version: string, log: (s: string) => void): Promise<EngineRaw> {
-  const loads = { coldMs: [] as number[], warmMs: [] as number[] };
+  const loads = { coldMs: [] as number[], warmMs: [] as number[], coldParts: [] as LoadParts[], warmParts: [] as LoadParts[] };
+  const parts = (p?: LoadParts) => (p ? ` (${p.prepare.toFixed(0)} + ${p.upload.toFixed(0)} uploading + ${p.warmup.toFixed(0)} compiling and warming up)` : '');
   for (let r = 0; r < plan.loadRuns; r++) {
     const cold = unwrap(await b.call('criaLoad', b.modelUrl, true), 'cold load');
     loads.coldMs.push(cold.ms);
+    const coldParts = loadParts(cold.phaseStartMs, cold.ms);
+    if (coldParts) loads.coldParts.push(coldParts);
     const warm = unwrap(await b.call('criaLoad', b.modelUrl, false), 'warm load');
     loads.warmMs.push(warm.ms);
-    log(`cria: load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms, warm ${warm.ms.toFixed(0)} ms`);
+    const warmParts = loadParts(warm.phaseStartMs, warm.ms);
+    if (warmParts) loads.warmParts.push(warmParts);
+    log(`cria: load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms${parts(coldParts)}, warm ${warm.ms.toFixed(0)} ms${parts(warmParts)}`);
   }
   const run = async (prompt: BenchPrompt, maxTokens: number, what: string): Promise<CriaRunResult> => {
     const res = unwrap(await b.call('criaRun', prompt.text, maxTokens, plan.resetToken), what);

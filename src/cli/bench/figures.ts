@@ -15,8 +15,20 @@
  * - decode tok/s: after the first token, (N − 1) one-token forward passes
  *   (each with its greedy pick) in the time they took; N generated tokens,
  *   end-of-generation tokens ignored.
+ * - load parts (Cria, from its progress events): `prepare` until the first
+ *   tensor is uploaded (opening the source, the header; cold: downloading
+ *   into the cache), `upload` reading every tensor from the cache and
+ *   uploading it to the GPU, `warmup` compiling the pipelines and the
+ *   warm-up forward (src/engine/engine.ts warmUp).
  * - every figure is the median over the runs.
  */
+
+/** Where a Cria load's time went (ms), from its progress events. */
+export interface LoadParts {
+  prepare: number;
+  upload: number;
+  warmup: number;
+}
 
 export const ENGINE_NAMES = ['cria', 'wllama', 'llamacpp'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
@@ -57,7 +69,7 @@ export interface EngineRaw {
   version: string;
   /** threads the engine computed with (peers) */
   threads?: number;
-  loads: { coldMs: number[]; warmMs: number[] };
+  loads: { coldMs: number[]; warmMs: number[]; coldParts?: LoadParts[]; warmParts?: LoadParts[] };
   runs: RawRun[];
   /** Cria: the most GPU memory its device held at once (load, every prompt, decode) */
   gpuPeakBytes?: number;
@@ -72,6 +84,9 @@ export interface EngineFigures {
   threads: number | null;
   load_cold_ms: number | null;
   load_warm_ms: number | null;
+  /** Cria: the parts of its loads (median of each part), null for peers */
+  load_cold_parts_ms: LoadParts | null;
+  load_warm_parts_ms: LoadParts | null;
   /** by prompt length */
   time_to_first_token_ms: Record<string, number>;
   prefill_tokens_per_s: Record<string, number>;
@@ -102,6 +117,17 @@ export function median(xs: readonly number[]): number {
 
 const medianOrNull = (xs: readonly number[]) => (xs.length ? median(xs) : null);
 
+const partsMedian = (ps?: readonly LoadParts[]): LoadParts | null =>
+  ps?.length ? { prepare: median(ps.map((p) => p.prepare)), upload: median(ps.map((p) => p.upload)), warmup: median(ps.map((p) => p.warmup)) } : null;
+
+/** A load's parts from the times its phases began (ms since the start) and its total. */
+export function loadParts(phaseStartMs: Partial<Record<string, number>>, totalMs: number): LoadParts | undefined {
+  const upload = phaseStartMs.upload;
+  const compile = phaseStartMs.compile;
+  if (upload === undefined || compile === undefined) return undefined;
+  return { prepare: upload, upload: compile - upload, warmup: totalMs - compile };
+}
+
 export function engineFigures(raw: EngineRaw): EngineFigures {
   const ttft: Record<string, number> = {};
   const prefill: Record<string, number> = {};
@@ -118,6 +144,8 @@ export function engineFigures(raw: EngineRaw): EngineFigures {
     threads: raw.threads ?? null,
     load_cold_ms: medianOrNull(raw.loads.coldMs),
     load_warm_ms: medianOrNull(raw.loads.warmMs),
+    load_cold_parts_ms: partsMedian(raw.loads.coldParts),
+    load_warm_parts_ms: partsMedian(raw.loads.warmParts),
     time_to_first_token_ms: ttft,
     prefill_tokens_per_s: prefill,
     decode_tokens_per_s: median(decode.map((d) => (1000 * d.steps) / d.ms)),

@@ -2,7 +2,7 @@
  * The report of `cria bench`: its JSON shape (field names are a stable
  * interface) and the table printed for people.
  */
-import { ENGINE_LABEL, PEER_NAMES, type EngineFigures, type EngineName, type EngineReport, type PeerName, type Ratios, type Roofline } from './figures.ts';
+import { ENGINE_LABEL, PEER_NAMES, type EngineFigures, type EngineName, type EngineReport, type LoadParts, type PeerName, type Ratios, type Roofline } from './figures.ts';
 
 export interface BenchReport {
   /** format version of this JSON */
@@ -103,6 +103,10 @@ export function formatTable(r: BenchReport): string {
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   out.push(line(header), ...rows.map(line), '');
 
+  if (cria?.ok && cria.load_warm_parts_ms) {
+    const part = (p: LoadParts | null) => (p ? `${num(p.prepare, 0)} ms opening, ${num(p.upload, 0)} ms reading and uploading, ${num(p.warmup, 0)} ms compiling and warming up` : 'parts unknown');
+    out.push(`Cria load parts: cold ${part(cria.load_cold_parts_ms)}; warm ${part(cria.load_warm_parts_ms)}`);
+  }
   if (cria?.ok && cria.structure_per_token) {
     const s = cria.structure_per_token;
     out.push(

@@ -5,7 +5,7 @@
  * and, for Cria, the CriaError code), so one engine failing does not throw
  * away the others' results.
  */
-import type { DeviceInfo, DeviceMeasurement, EngineStats, ModelInfo, Usage } from '../../../protocol/api.ts';
+import type { DeviceInfo, DeviceMeasurement, EngineStats, LoadProgress, ModelInfo, Usage } from '../../../protocol/api.ts';
 
 /** the BroadcastChannel of the GPU memory probe (gpu-memory.ts, in the engine worker) */
 export const GPU_MEMORY_CHANNEL = 'cria-bench-gpu-memory';
@@ -22,6 +22,8 @@ export interface GpuMemory {
 export interface CriaLoadResult {
   /** wall clock in the page around `client.load` (a new worker each time) */
   ms: number;
+  /** ms from the start of the load to the first progress event of each phase (open, download, upload, compile, ready) */
+  phaseStartMs: Partial<Record<LoadProgress['phase'], number>>;
   info: ModelInfo;
 }
 

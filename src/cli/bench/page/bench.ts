@@ -7,7 +7,7 @@
  * - wllama (llama.cpp in WebAssembly): wllama-peer.ts.
  */
 import { createClient, type CriaClient } from '../../../client/index.ts';
-import { GPU_MEMORY_CHANNEL, type BenchPage, type BenchResult, type GpuMemory } from './api.ts';
+import { GPU_MEMORY_CHANNEL, type BenchPage, type BenchResult, type CriaLoadResult, type GpuMemory } from './api.ts';
 
 async function result<T>(f: () => Promise<T>): Promise<BenchResult<T>> {
   try {
@@ -74,11 +74,12 @@ window.criaBench = {
       const { client } = newCria();
       if (cold) await client.cache.clear();
       const t0 = performance.now();
-      const info = await client.load({ url, cache: true });
+      const phaseStartMs: CriaLoadResult['phaseStartMs'] = {};
+      const info = await client.load({ url, cache: true }, { onProgress: (p) => (phaseStartMs[p.phase] ??= performance.now() - t0) });
       const ms = performance.now() - t0;
       const expected = cold ? 'network' : 'cache';
       if (info.source !== expected) throw new Error(`a ${cold ? 'cold' : 'warm'} load came from "${info.source}", not "${expected}"`);
-      return { ms, info };
+      return { ms, phaseStartMs, info };
     }),
 
   criaRun: (prompt, maxTokens, resetToken) =>
