@@ -180,14 +180,19 @@ export class Engine implements EngineApi {
   }
 
   /**
-   * Compile the pipelines of a decode step and of a typical prompt batch (8 tokens, the widest
-   * token blocking of the matrix kernels) now, so the first request is not slow. Other prompt
-   * lengths may still compile a variant or two on first use.
+   * Compile the pipelines of a typical prompt batch (8 tokens, the widest token blocking of the
+   * matrix kernels) and of a decode step now, so the first request is not slow. A backend that
+   * records before running (the GPU) compiles the batch without computing it (on a CPU adapter such
+   * as SwiftShader computing it took seconds); the decode step runs for real, so a model this device
+   * cannot run fails here, at load. Other prompt lengths may still compile a variant or two on first use.
    */
   private async warmUp(session: Session): Promise<void> {
     const n = Math.min(8, session.nCtx - 1);
     const backend = session.model.backend;
-    await backend.argmax(await session.forward(new Array(n).fill(0)));
+    const batch = await session.forward(new Array(n).fill(0));
+    if (backend.compileRecorded) await backend.compileRecorded();
+    else await backend.argmax(batch);
+    session.truncate(0);
     await backend.argmax(await session.forward([0]));
     session.truncate(0);
   }

@@ -149,6 +149,14 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
     await this.rec.flush();
   }
 
+  async compileRecorded(): Promise<void> {
+    try {
+      await this.rec.prepare();
+    } finally {
+      this.rec.discard();
+    }
+  }
+
   stats(): BackendStats {
     const s = this.rec.stats;
     return { dispatches: s.dispatches, submits: s.submits, bytesReadBack: s.bytesReadBack, buffersCreated: s.buffersCreated };

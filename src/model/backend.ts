@@ -59,6 +59,12 @@ export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   logprobs(logits: A, targets: readonly number[]): Promise<{ logprobs: ArrayLike<number>; argmax: Uint32Array }>;
   /** Run pending work without reading anything (bounds memory between prompt chunks). */
   sync(): Promise<void>;
+  /**
+   * Backends that record work before running it (the GPU): compile the pipelines of what is
+   * recorded and drop the work without running it. The engine's warm-up compiles a prompt batch's
+   * pipelines this way instead of computing a prompt. Absent: the warm-up runs the work.
+   */
+  compileRecorded?(): Promise<void>;
   /** Counters of the work done so far (GPU: dispatches, submits, bytes read back, buffers created). */
   stats(): BackendStats;
   /** Release weights and cache. */
