@@ -90,6 +90,19 @@ test('stories260K F32: WebGPU teacher-forced logits within 1e-4 of the stored on
   }
 });
 
+test('the warm-up\'s compile-only batch (Backend.compileRecorded) compiles its pipelines and runs nothing; the same prompt then runs as if it had not been', async ({ page }) => {
+  await open(page);
+  const url = '/fixtures/models/stories260K/stories260K-f32.gguf';
+  const prompt = [1, 403, 407, 261, 378, 6, 158, 29];
+  const r = await page.evaluate(([u, p]) => window.criaModel!.compileOnly(u, p, 6), [url, prompt] as [string, number[]]);
+  expect(r.compiled, 'nothing ran').toEqual({ dispatches: 0, submits: 0, bytesReadBack: 0 });
+  expect(r.pipelines.afterCompile, 'the batch\'s pipelines were compiled').toBeGreaterThan(r.pipelines.before);
+  // running the same batch needs no new pipeline; the decode steps after it may add their own (1-token variants)
+  const plain = await page.evaluate(([u, p]) => window.criaModel!.greedy(u, p, 6), [url, prompt] as [string, number[]]);
+  expect(r.tokens, 'greedy tokens equal a run without the compile-only pass').toEqual(plain.tokens);
+  console.log(`compile-only batch of ${prompt.length}: pipelines ${r.pipelines.before} → ${r.pipelines.afterCompile} (after a real run: ${r.pipelines.afterRun}); tokens ${r.tokens.join(' ')}`);
+});
+
 test('decode makes one submit per token, reads back 4 bytes and creates no buffers', async ({ page }) => {
   await open(page);
   const r = await page.evaluate(([u, p, k]) => window.criaModel!.greedy(u, p, k), ['/fixtures/models/stories260K/stories260K-f32.gguf', [1], 9] as [string, number[], number]);

@@ -13,6 +13,7 @@
  */
 import { Session } from '../../../src/engine/session.ts';
 import { GpuBackend, type GpuBackendOptions } from '../../../src/gpu/backend.ts';
+import { PipelineCache } from '../../../src/gpu/kernel.ts';
 import { createGpu, type GpuContext } from '../../../src/gpu/device.ts';
 import type { GpuTensor } from '../../../src/gpu/tensor.ts';
 import { readGguf, type GgufFile } from '../../../src/formats/gguf.ts';
@@ -48,8 +49,18 @@ declare global {
       logits(url: string, tokens: number[], opts?: GpuBackendOptions): Promise<number[]>;
       limitsError(url: string, maxBinding: number): Promise<{ code: string; message: string; detail: unknown } | null>;
       deviceLoss(url: string): Promise<{ during: { code: string; message: string } | null; after: { code: string; message: string } | null; reloaded: string }>;
+      compileOnly(url: string, prompt: number[], n: number): Promise<CompileOnlyReport>;
     };
   }
+}
+
+/** `compileRecorded` (the engine's warm-up): counters and pipelines around it, then a real run of the same prompt */
+export interface CompileOnlyReport {
+  /** counter differences across forward(prompt) + compileRecorded */
+  compiled: { dispatches: number; submits: number; bytesReadBack: number };
+  pipelines: { before: number; afterCompile: number; afterRun: number };
+  /** greedy tokens of the same prompt run for real after the compile-only pass was truncated away */
+  tokens: number[];
 }
 
 let gpu: Promise<GpuContext> | undefined;
@@ -153,6 +164,35 @@ window.criaModel = {
     }
     b.dispose();
     return { tokens, stats };
+  },
+
+  async compileOnly(url, prompt, n) {
+    const m = await gpuModel(url);
+    const b = m.backend as GpuBackend;
+    const cache = PipelineCache.for(b.ctx.device);
+    const s = new Session(m);
+    const pipelinesBefore = cache.size;
+    const before = b.stats();
+    await s.forward(prompt);
+    await b.compileRecorded();
+    const after = b.stats();
+    const afterCompile = cache.size;
+    s.truncate(0);
+    const tokens: number[] = [];
+    let logits = await s.forward(prompt);
+    for (;;) {
+      const id = (await b.argmax(logits))[0];
+      tokens.push(id);
+      if (tokens.length >= n) break;
+      logits = await s.forward([id]);
+    }
+    const afterRun = cache.size;
+    b.dispose();
+    return {
+      compiled: { dispatches: after.dispatches - before.dispatches, submits: after.submits - before.submits, bytesReadBack: after.bytesReadBack - before.bytesReadBack },
+      pipelines: { before: pipelinesBefore, afterCompile, afterRun },
+      tokens,
+    };
   },
 
   async limitsError(url, maxBinding) {
