@@ -24,6 +24,7 @@ import { createServer as createViteServer, type ViteDevServer } from 'vite';
 import type { CompletionRequest, DeviceInfo, EngineStats, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions } from '../protocol/api.ts';
 import { deserializeError } from '../protocol/errors.ts';
 import { CriaError, isCriaError } from '../shared/errors.ts';
+import { cachePort } from './cache-port.ts';
 import { findChromium, launchForCli } from './chromium.ts';
 import type { PageCompletion, PageEvalOutcome, PageEvalProgress, PageEvalRequest, PageModel, PageResult } from './browser/page-api.ts';
 import type { ModelRole } from '../eval/index.ts';
@@ -75,13 +76,6 @@ export interface BrowserEngineOptions {
   onInterrupt?(signal: NodeJS.Signals): void;
 }
 
-/** A stable port per cache folder (20000–39999), so the page's origin, and its IndexedDB, stay the same across runs. */
-export function cachePort(dir: string): number {
-  let h = 2166136261;
-  for (const c of resolve(dir)) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
-  return 20000 + (h % 20000);
-}
-
 export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine: BrowserEngine) => Promise<T>, opts: BrowserEngineOptions = {}): Promise<T> {
   const executablePath = findChromium(); // a clear error before anything starts
   const debug = !!process.env.CRIA_DEBUG;
@@ -115,6 +109,8 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
   process.on('SIGTERM', onSignal);
 
   try {
+    // the port first: it is recorded in the cache folder before Chromium puts its profile there
+    const port = opts.cacheDir ? cachePort(opts.cacheDir, 'engine') : 0;
     // Chromium starts while Vite loads its config and pre-transforms the page's modules.
     browserReady = launchForCli(opts.cacheDir, { executablePath, handleSignals: !opts.onInterrupt, debug });
     browserReady.catch(() => undefined);
@@ -156,10 +152,9 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
         res.end('not found');
       });
     });
-    const port = opts.cacheDir ? cachePort(opts.cacheDir) : 0;
     const origin = await new Promise<string>((ok, fail) => {
       server!.once('error', (e: NodeJS.ErrnoException) =>
-        fail(e.code === 'EADDRINUSE' ? new CriaError('bad-argument', `port ${port} (fixed for --cache ${opts.cacheDir}) is in use; is another cria running with the same cache folder?`) : e),
+        fail(e.code === 'EADDRINUSE' ? new CriaError('bad-argument', `port ${port} (fixed for --cache ${opts.cacheDir}) is in use: by another cria with the same cache folder, or by another program (use another --cache folder, or free the port)`) : e),
       );
       server!.listen(port, '127.0.0.1', () => ok(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`));
     });

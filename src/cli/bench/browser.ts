@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createServer as createViteServer, type ViteDevServer } from 'vite';
 import { CriaError } from '../../shared/errors.ts';
+import { cachePort } from '../cache-port.ts';
 import { findChromium, launchForCli } from '../chromium.ts';
 import type { ModelLocation } from '../model-source.ts';
 import { serveFileWithRanges } from '../serve-range.ts';
@@ -55,13 +56,6 @@ export function setIsolationHeaders(res: { setHeader(name: string, value: string
   res.setHeader('Cross-Origin-Resource-Policy', 'same-origin');
 }
 
-/** A stable port per cache folder (40000–59999, apart from `cria generate --cache`'s), so the page's origin, and its storage, stay the same across runs. */
-export function benchCachePort(dir: string): number {
-  let h = 2166136261;
-  for (const c of resolve(dir)) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
-  return 40000 + (h % 20000);
-}
-
 export async function withBenchBrowser<T>(location: ModelLocation, fn: (b: BenchBrowser) => Promise<T>, opts: BenchBrowserOptions = {}): Promise<T> {
   const executable = findChromium(); // a clear error before anything starts
   const debug = !!process.env.CRIA_DEBUG;
@@ -85,6 +79,8 @@ export async function withBenchBrowser<T>(location: ModelLocation, fn: (b: Bench
   process.once('SIGTERM', onSignal);
 
   try {
+    // the port first: it is recorded in the cache folder before Chromium puts its profile there
+    const port = opts.cacheDir ? cachePort(opts.cacheDir, 'bench') : 0;
     browserReady = launchForCli(opts.cacheDir, { executablePath: executable, debug });
     browserReady.catch(() => undefined);
     vite = await createViteServer({
@@ -119,10 +115,9 @@ export async function withBenchBrowser<T>(location: ModelLocation, fn: (b: Bench
         res.end('not found');
       });
     });
-    const port = opts.cacheDir ? benchCachePort(opts.cacheDir) : 0;
     const origin = await new Promise<string>((ok, fail) => {
       server!.once('error', (e: NodeJS.ErrnoException) =>
-        fail(e.code === 'EADDRINUSE' ? new CriaError('bad-argument', `port ${port} (fixed for --cache ${opts.cacheDir}) is in use; is another cria bench running with the same cache folder?`) : e),
+        fail(e.code === 'EADDRINUSE' ? new CriaError('bad-argument', `port ${port} (fixed for --cache ${opts.cacheDir}) is in use: by another cria bench with the same cache folder, or by another program (use another --cache folder, or free the port)`) : e),
       );
       server!.listen(port, '127.0.0.1', () => ok(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`));
     });
