@@ -35,8 +35,8 @@ export const TYPES = ['q8_0', 'q4_0', 'q4_k_m'] as const;
  * issue's full measurement (`cria bench`'s defaults: 3 runs, prompts of 128 and 512 tokens, 128
  * decoded); the larger shapes, where a 1B decode step takes seconds and a 512-token prefill many
  * minutes here, get shorter prompts, fewer decoded tokens and one run. On a machine with a real GPU,
- * use the defaults for every shape. Each model's time is printed; at commit 57914b8 (shorter SmolLM2
- * settings) the suite took 14 min on a quiet machine.
+ * use the defaults for every shape. Each model's time is printed; on a quiet machine here (2026-11-22)
+ * the SmolLM2 files took ~9–11 min each (30 min for the three), the six others ~13 min in all.
  */
 export const SETTINGS: Record<(typeof SHAPES)[number], { runs: number; loadRuns: number; prompt: number[]; decode: number }> = {
   'smollm2-135m': { runs: 3, loadRuns: 1, prompt: [128, 512], decode: 128 },
