@@ -77,7 +77,6 @@ window.criaMatvec = {
     const out = new Float32Array(await pending);
     const deq = dequantize(type, bytes, rows * cols);
     let maxRelErr = 0;
-    const deqRows = deq;
     for (let t = 0; t < n; t++) {
       let xs = Array.from(xv.subarray(t * cols, (t + 1) * cols));
       if (norm) {
@@ -88,7 +87,7 @@ window.criaMatvec = {
       const ref = new Float64Array(rows);
       for (let o = 0; o < rows; o++) {
         let s = 0;
-        for (let i = 0; i < cols; i++) s += deqRows[o * cols + i] * xs[i];
+        for (let i = 0; i < cols; i++) s += deq[o * cols + i] * xs[i];
         ref[o] = s;
         scale = Math.max(scale, Math.abs(s));
       }

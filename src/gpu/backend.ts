@@ -12,7 +12,7 @@
 import { CriaError } from '../shared/errors.ts';
 import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
 import { dequantize } from '../formats/quant.ts';
-import type { Backend, BackendStats, KvCacheSpec } from '../model/backend.ts';
+import type { Backend, BackendStats, KvCacheSpec, WeightPart } from '../model/backend.ts';
 import type { AttentionParams, Ops, RopeSpec } from '../model/ops.ts';
 import { checkBinding, type GpuContext } from './device.ts';
 import { add } from './kernels/add.ts';
@@ -33,7 +33,7 @@ import { decodeTopK, topk } from './kernels/topk.ts';
 import { Recorder, type GpuBuf } from './recorder.ts';
 import type { RopeTable } from './rope-table.ts';
 import type { GpuTensor } from './tensor.ts';
-import { canMix, uploadMixedWeight, type MixedPart } from './mixed.ts';
+import { canMix, uploadMixedWeight } from './mixed.ts';
 import { gpuSupportsType, uploadWeight, type GpuWeight } from './weights.ts';
 
 export interface GpuBackendOptions {
@@ -71,8 +71,8 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
     return canMix(a, b);
   }
 
-  loadMixedWeight(name: string, parts: readonly MixedPart[], dims: readonly number[]): Promise<GpuWeight> {
-    return this.upload(name, () => uploadMixedWeight(this.rec, name, parts, dims));
+  loadMixedWeight(name: string, runs: readonly [WeightPart, WeightPart], dims: readonly number[]): Promise<GpuWeight> {
+    return this.upload(name, () => uploadMixedWeight(this.rec, name, runs, dims));
   }
 
   async loadWeight(name: string, type: GgmlTypeInfo, dims: readonly number[], bytes: Uint8Array): Promise<GpuWeight> {

@@ -16,6 +16,7 @@
  */
 import { CriaError } from '../shared/errors.ts';
 import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
+import type { WeightPart } from '../model/backend.ts';
 import { checkBinding } from './device.ts';
 import type { Recorder } from './recorder.ts';
 import { repack } from './repack.ts';
@@ -87,41 +88,17 @@ fn load_one(row: u32, i: u32, cols: u32, d_off: u32) -> f32 {
   return { name: `mixed_${a.name.replace('dequant_', '')}x${rowsA}_${b.name.replace('dequant_', '')}@${baseB}d${dOffB}`, source, chunk: a.chunk };
 }
 
-export interface MixedPart {
-  type: GgmlTypeInfo;
-  /** ggml dims: [cols, rows] */
-  dims: readonly number[];
-  bytes: Uint8Array;
-}
-
-/**
- * Upload a fused weight made of parts of two types (in row order; consecutive parts of one type are
- * already concatenated by the caller or are passed in order: every part up to the type change is A).
- */
-export function uploadMixedWeight(rec: Recorder, name: string, parts: readonly MixedPart[], dims: readonly number[]): GpuWeight {
+/** Upload a fused weight of two runs of rows, each of one type (`a` first), as one buffer with a mixed library. */
+export function uploadMixedWeight(rec: Recorder, name: string, [partA, partB]: readonly [WeightPart, WeightPart], dims: readonly number[]): GpuWeight {
   const cols = dims[0];
-  const typeA = parts[0].type;
-  const change = parts.findIndex((p) => p.type.id !== typeA.id);
-  if (change < 0 || parts.slice(change).some((p) => p.type.id !== parts[change].type.id)) {
-    throw new CriaError('internal', `mixed weight ${name}: the parts must be one run of a type then one of another (${parts.map((p) => p.type.name).join(', ')})`);
-  }
-  const typeB = parts[change].type;
+  const { type: typeA } = partA;
+  const { type: typeB } = partB;
   if (!canMix(typeA, typeB)) throw new CriaError('internal', `mixed weight ${name}: ${typeA.name} and ${typeB.name} cannot share a library`);
-  const join = (ps: readonly MixedPart[]) => {
-    const out = new Uint8Array(ps.reduce((a, p) => a + p.bytes.byteLength, 0));
-    let o = 0;
-    for (const p of ps) {
-      if (p.dims[0] !== cols) throw new CriaError('internal', `mixed weight ${name}: rows of ${p.dims[0]} values, expected ${cols}`);
-      out.set(p.bytes, o);
-      o += p.bytes.byteLength;
-    }
-    return out;
-  };
-  const rowsOf = (ps: readonly MixedPart[]) => ps.reduce((a, p) => a + p.dims.slice(1).reduce((x, y) => x * y, 1), 0);
-  const a = repack(typeA, join(parts.slice(0, change)));
-  const b = repack(typeB, join(parts.slice(change)));
-  const rowsA = rowsOf(parts.slice(0, change));
-  const rows = rowsA + rowsOf(parts.slice(change));
+  if (partA.dims[0] !== cols || partB.dims[0] !== cols) throw new CriaError('internal', `mixed weight ${name}: rows of ${partA.dims[0]} and ${partB.dims[0]} values, expected ${cols}`);
+  const a = repack(typeA, partA.bytes);
+  const b = repack(typeB, partB.bytes);
+  const rowsA = partA.dims[1];
+  const rows = rowsA + partB.dims[1];
   const data = new Uint8Array(a.data.byteLength + b.data.byteLength);
   data.set(a.data);
   data.set(b.data, a.data.byteLength);

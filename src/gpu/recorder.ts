@@ -330,7 +330,7 @@ export class Recorder {
       let pass: GPUComputePassEncoder | undefined;
       let di = 0;
       const timing = this.timing;
-      const timed: { kernel: string; weight: string }[] = [];
+      const timed: { kernel: string; weight: string }[] | undefined = timing && [];
       for (const c of cmds) {
         if (c.kind === 'copy') {
           pass?.end();
@@ -347,7 +347,7 @@ export class Recorder {
           entries.push({ binding: b++, resource: 'buffer' in r ? { buffer: real(r.buffer), offset: r.offset ?? 0, size: r.size } : { buffer: real(r) } });
         }
         const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-        if (timing && timed.length < MAX_TIMED) {
+        if (timing && timed && timed.length < MAX_TIMED) {
           pass?.end();
           const q = 2 * timed.length;
           pass = enc.beginComputePass({ timestampWrites: { querySet: timing.querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
@@ -361,7 +361,7 @@ export class Recorder {
         this.stats.dispatches++;
       }
       pass?.end();
-      if (timing && timed.length) {
+      if (timing && timed?.length) {
         enc.resolveQuerySet(timing.querySet, 0, 2 * timed.length, timing.resolve, 0);
         enc.copyBufferToBuffer(timing.resolve, 0, timing.read, 0, 16 * timed.length);
       }
@@ -375,7 +375,7 @@ export class Recorder {
       this.stats.submits++;
       const err = await this.device.popErrorScope();
       if (err) throw new CriaError('internal', `WebGPU validation error: ${err.message}`);
-      if (timing && timed.length) {
+      if (timing && timed?.length) {
         // mapped here, before the next flush can reuse the readback buffer
         await timing.read.mapAsync(GPUMapMode.READ, 0, 16 * timed.length);
         const t = new BigUint64Array(timing.read.getMappedRange(0, 16 * timed.length).slice(0));

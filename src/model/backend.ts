@@ -23,6 +23,13 @@ export interface BackendStats {
   buffersCreated: number;
 }
 
+/** Rows of a weight in one type: ggml dims [cols, rows] and the raw bytes. */
+export interface WeightPart {
+  readonly type: GgmlTypeInfo;
+  readonly dims: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
 export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   readonly name: string;
   readonly ops: Ops<A, W>;
@@ -37,10 +44,10 @@ export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   /**
    * Fusions whose parts have two types (a run of one type, then a run of another, e.g. Q4_K_M's
    * Q4_K attn_q|attn_k and Q6_K attn_v): the loader makes them where `canMixTypes` says yes and
-   * hands the parts to `loadMixedWeight` (each with its type, dims [cols, rows] and bytes).
+   * hands `loadMixedWeight` the two runs, each concatenated along the rows (`a` first).
    */
   canMixTypes?(a: GgmlTypeInfo, b: GgmlTypeInfo): boolean;
-  loadMixedWeight?(name: string, parts: readonly { type: GgmlTypeInfo; dims: readonly number[]; bytes: Uint8Array }[], dims: readonly number[]): Promise<W>;
+  loadMixedWeight?(name: string, runs: readonly [WeightPart, WeightPart], dims: readonly number[]): Promise<W>;
   /** the largest tensor (bytes) this backend can hold in one piece; a fusion beyond it is not made */
   readonly maxWeightBytes?: number;
   /** Can this backend compute with weights of this type? */

@@ -14,7 +14,7 @@ import { metaString } from '../formats/gguf-meta.ts';
 import { findArchitecture } from './arch/index.ts';
 import type { Architecture, Fusion, Weights } from './arch/types.ts';
 import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
-import type { Backend } from './backend.ts';
+import type { Backend, WeightPart } from './backend.ts';
 import type { ModelConfig } from './config.ts';
 import { noTrace, type Act, type Batch, type Trace, type Weight } from './ops.ts';
 
@@ -106,6 +106,17 @@ export function planFusions(fusions: readonly Fusion[], tensors: readonly GgufTe
   return out;
 }
 
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
 export class Model<A extends Act = Act, W extends Weight = Weight> {
   private constructor(
     readonly file: GgufFile,
@@ -140,19 +151,18 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
         map.set(t.name, await backend.loadWeight(t.name, t.type, t.dims, bytes));
       } else {
         held.set(t.name, bytes);
-        if (f.parts.every((p) => held.has(p.name)) && f.mixed) {
-          const parts = f.parts.map((p) => ({ type: p.type, dims: [p.dims[0], p.dims.slice(1).reduce((a, d) => a * d, 1)], bytes: held.get(p.name)! }));
-          for (const p of f.parts) held.delete(p.name);
-          map.set(f.into, await backend.loadMixedWeight!(f.into, parts, f.dims));
-        } else if (f.parts.every((p) => held.has(p.name))) {
-          const fused = new Uint8Array(f.parts.reduce((a, p) => a + p.byteLength, 0));
-          let o = 0;
+        if (f.parts.every((p) => held.has(p.name))) {
+          // each run of parts of one type concatenated along the rows: one run, or two for a mixed fusion
+          const runs: { type: GgmlTypeInfo; rows: number; parts: Uint8Array[] }[] = [];
           for (const p of f.parts) {
-            fused.set(held.get(p.name)!, o);
-            o += p.byteLength;
+            let run = runs[runs.length - 1];
+            if (run?.type.id !== p.type.id) runs.push((run = { type: p.type, rows: 0, parts: [] }));
+            run.rows += p.dims.slice(1).reduce((a, d) => a * d, 1);
+            run.parts.push(held.get(p.name)!);
             held.delete(p.name);
           }
-          map.set(f.into, await backend.loadWeight(f.into, f.type, f.dims, fused));
+          const [a, b] = runs.map((r): WeightPart => ({ type: r.type, dims: [f.dims[0], r.rows], bytes: concat(r.parts) }));
+          map.set(f.into, f.mixed ? await backend.loadMixedWeight!(f.into, [a, b], f.dims) : await backend.loadWeight(f.into, f.type, f.dims, a.bytes));
         }
       }
       loadedBytes += t.byteLength;
