@@ -12,6 +12,7 @@ import { matmul } from '../../src/gpu/kernels/matmul.ts';
 import { measureDevice } from '../../src/gpu/measure.ts';
 import { quantize, dequantize } from '../../src/formats/quant.ts';
 import { ggmlTypeByName } from '../../src/formats/ggml-types.ts';
+import { matmulInt8 } from '../../src/reference/matmul_int8.ts';
 
 export interface MatvecCase {
   type: string;
@@ -21,6 +22,8 @@ export interface MatvecCase {
   n?: number;
   norm?: boolean;
   plan?: 'workgroup' | 'rowwise' | 'subgroup';
+  /** int8 activations (kernels/matmul_int8.wgsl), checked against src/reference/matmul_int8.ts */
+  int8?: boolean;
   rowwise?: { WG?: number; ROWS?: number; TOKENS?: number };
   reps?: number;
   trials?: number;
@@ -68,7 +71,7 @@ window.criaMatvec = {
     const xv = Float32Array.from({ length: n * cols }, () => r());
     const x = { rows: n, cols, buffer: rec.upload(xv, 'x') };
     const g = uploadWeight(rec, 'g', ggmlTypeByName('F32')!, [cols], new Uint8Array(Float32Array.from({ length: cols }, () => 1).buffer));
-    const opts = { plan: c.plan, rowwise: c.rowwise, norm: norm ? { weight: g, eps: 1e-5 } : undefined };
+    const opts = { plan: c.plan, rowwise: c.rowwise, int8: c.int8, norm: norm ? { weight: g, eps: 1e-5 } : undefined };
 
     // correctness: one result against the dequantized weights on the CPU (f64 sums)
     const y = matmul(rec, x, w, undefined, opts);
@@ -85,9 +88,11 @@ window.criaMatvec = {
       }
       let scale = 0;
       const ref = new Float64Array(rows);
+      const refInt8 = c.int8 ? matmulInt8(Float32Array.from(xs), 1, { type, dims: [cols, rows], bytes }) : undefined;
       for (let o = 0; o < rows; o++) {
         let s = 0;
-        for (let i = 0; i < cols; i++) s += deq[o * cols + i] * xs[i];
+        if (refInt8) s = refInt8[o];
+        else for (let i = 0; i < cols; i++) s += deq[o * cols + i] * xs[i];
         ref[o] = s;
         scale = Math.max(scale, Math.abs(s));
       }

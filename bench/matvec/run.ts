@@ -15,7 +15,8 @@ const arg = (name: string, def: string) => {
   return i >= 0 ? process.argv[i + 1] : def;
 };
 const types = arg('types', 'Q8_0,Q4_0').split(',');
-const plans = arg('plans', 'rowwise').split(',') as MatvecCase['plan'][];
+// plans: workgroup, rowwise, subgroup, and int8 (int8 activations, kernels/matmul_int8.wgsl)
+const plans = arg('plans', 'rowwise').split(',');
 const reps = Number(arg('reps', '10'));
 const only = arg('only', '');
 // tokens per product: 1 is decode; e.g. --n 64 for a prefill batch (times are then per token)
@@ -49,7 +50,8 @@ try {
     if (only && !s.name.includes(only)) continue;
     for (const type of types) {
       for (const plan of plans) for (const rowwise of plan === 'rowwise' ? variants : [undefined]) {
-        const out: MatvecResult = await page.evaluate((c) => window.criaMatvec!.run(c), { type, rows: s.rows, cols: s.cols, n: nTok, norm: s.norm, plan, rowwise, reps: s.rows > 10000 || nTok > 1 ? Math.max(2, reps / 5) : reps });
+        const kind = plan === 'int8' ? { plan: 'rowwise' as const, int8: true } : { plan: plan as MatvecCase['plan'] };
+        const out: MatvecResult = await page.evaluate((c) => window.criaMatvec!.run(c), { type, rows: s.rows, cols: s.cols, n: nTok, norm: s.norm, ...kind, rowwise, reps: s.rows > 10000 || nTok > 1 ? Math.max(2, reps / 5) : reps });
         const name = rowwise ? `${plan} ${Object.entries(rowwise).map(([k, v]) => `${k}=${v}`).join(',')}` : plan!;
         console.log(
           `${s.name.padEnd(21)} ${type.padEnd(6)} ${name.padEnd(10)} ${(out.weightBytes / 1e6).toFixed(2).padStart(6)} ${out.msPerMatvec.toFixed(2).padStart(10)} ${out.gbPerS.toFixed(3).padStart(7)} ${((100 * out.gbPerS) / bw).toFixed(1).padStart(9)}%  ${((s.rows * s.cols) / out.msPerMatvec / 1e3).toFixed(0).padStart(10)}    ${out.maxRelErr.toExponential(1)}`,

@@ -14,7 +14,7 @@ import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
 import { dequantize } from '../formats/quant.ts';
 import type { Backend, BackendStats, KvCacheSpec, WeightPart } from '../model/backend.ts';
 import type { AttentionParams, Ops, RopeSpec } from '../model/ops.ts';
-import { checkBinding, type GpuContext } from './device.ts';
+import { checkBinding, isCpuAdapter, type GpuContext } from './device.ts';
 import { add } from './kernels/add.ts';
 import { argmax } from './kernels/argmax.ts';
 import { attention, storeKv } from './kernels/attention.ts';
@@ -39,11 +39,33 @@ import { gpuSupportsType, uploadWeight, type GpuWeight } from './weights.ts';
 export interface GpuBackendOptions {
   /** ask the loader for fused weights (default true; false runs the plain path, for tests) */
   fuseWeights?: boolean;
+  /**
+   * How matrix products with Q8_0 and Q4_0 weights take their input:
+   * - `int8`: x quantized per block of 32 to 8 bits, integer dot products (kernels/matmul_int8.wgsl):
+   *   what llama.cpp's CPU backend computes for these types. Needs WGSL's
+   *   packed_4x8_integer_dot_product (an error without it).
+   * - `f32`: dequantized weights times f32 x (every other type always).
+   * - `auto` (default): `int8` on CPU adapters (SwiftShader, llvmpipe: measured 1.5× faster per decoded
+   *   token there, bench/where-time-goes.md) when the feature is present, `f32` on GPUs (bandwidth-bound, where
+   *   dequantizing costs nothing and f32 is the more accurate).
+   */
+  activations?: 'auto' | 'f32' | 'int8';
+}
+
+/** `GpuBackendOptions.activations` resolved for a device. */
+export function resolveActivations(want: GpuBackendOptions['activations'], info: GpuContext['info']): 'f32' | 'int8' {
+  if (want === 'int8' && !info.int8Dot) {
+    throw new CriaError('bad-argument', "int8 activations need WGSL's packed_4x8_integer_dot_product language feature, which this browser does not offer; use activations 'f32' or 'auto'");
+  }
+  if (want === 'int8' || want === 'f32') return want;
+  return isCpuAdapter(info) && info.int8Dot ? 'int8' : 'f32';
 }
 
 export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
   readonly name = 'webgpu';
   readonly fuseWeights: boolean;
+  /** resolved `GpuBackendOptions.activations` */
+  readonly activations: 'f32' | 'int8';
   readonly maxWeightBytes: number;
   readonly rec: Recorder;
   readonly lost: Promise<string>;
@@ -58,6 +80,7 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
     opts: GpuBackendOptions = {},
   ) {
     this.fuseWeights = opts.fuseWeights ?? true;
+    this.activations = resolveActivations(opts.activations, ctx.info);
     this.maxWeightBytes = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
     this.rec = new Recorder(ctx);
     this.lost = ctx.lost.then((l) => l.message || String(l.reason));
@@ -184,7 +207,7 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
       return embedding(this.rec, table, ids, tokens.length);
     },
     rmsNorm: (x, w, eps, groupSize) => rmsNorm(this.rec, x, w.buffer, eps, groupSize),
-    matmul: (x, w, bias, fuse) => matmul(this.rec, x, w, bias, { norm: fuse?.norm, add: fuse?.add }),
+    matmul: (x, w, bias, fuse) => matmul(this.rec, x, w, bias, { norm: fuse?.norm, add: fuse?.add, int8: this.activations === 'int8' }),
     add: (a, b) => add(this.rec, a, b),
     scale: (x, s) => scale(this.rec, x, s),
     rope: (x, p, pos0) => rope(this.rec, x, this.ropeTable(p), p, pos0),

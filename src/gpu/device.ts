@@ -25,6 +25,8 @@ export interface DeviceInfo {
   subgroups: boolean;
   subgroupMinSize?: number;
   subgroupMaxSize?: number;
+  /** WGSL's packed_4x8_integer_dot_product language feature (dot4I8Packed, pack4xI8): the int8 matmul */
+  int8Dot: boolean;
 }
 
 export interface GpuContext {
@@ -110,6 +112,7 @@ export async function createGpu(opts: CreateGpuOptions = {}): Promise<GpuContext
     subgroups: device.features.has('subgroups' as GPUFeatureName),
     subgroupMinSize: (ai as GPUAdapterInfo & { subgroupMinSize?: number })?.subgroupMinSize,
     subgroupMaxSize: (ai as GPUAdapterInfo & { subgroupMaxSize?: number })?.subgroupMaxSize,
+    int8Dot: hasWgslFeature('packed_4x8_integer_dot_product'),
   };
   const limits = readLimits(device.limits);
   for (const [k, v] of Object.entries(opts.limits ?? {})) if (v !== undefined) limits[k] = Math.min(limits[k] ?? v, v);
@@ -128,6 +131,11 @@ export async function createGpu(opts: CreateGpuOptions = {}): Promise<GpuContext
       return isLost;
     },
   };
+}
+
+function hasWgslFeature(name: string): boolean {
+  const features = (navigator.gpu as GPU & { wgslLanguageFeatures?: ReadonlySet<string> }).wgslLanguageFeatures;
+  return !!features?.has(name);
 }
 
 const CPU_ADAPTER = /swiftshader|llvmpipe|lavapipe|softpipe|\bwarp\b|basic render|software/i;

@@ -13,6 +13,7 @@ import type { Recorder } from './recorder.ts';
 import { repack } from './repack.ts';
 
 const sources = import.meta.glob<string>('/kernels/lib/dequant_*.wgsl', { query: '?raw', import: 'default', eager: true });
+const int8Sources = import.meta.glob<string>('/kernels/lib/int8_*.wgsl', { query: '?raw', import: 'default', eager: true });
 
 export interface DequantLib extends WgslLib {
   /** values per `load_chunk`, read from the library's own `const CHUNK` */
@@ -26,6 +27,17 @@ export const DEQUANT_LIBS: ReadonlyMap<string, DequantLib> = new Map(
     const m = /const\s+CHUNK\s*:\s*u32\s*=\s*(\d+)u?\s*;/.exec(source);
     if (!m) throw new CriaError('internal', `${path} does not declare const CHUNK: u32`);
     return [name.slice('dequant_'.length).toUpperCase(), { name, source, chunk: Number(m[1]) }];
+  }),
+);
+
+/**
+ * ggml type name → int8 dot-product library (`kernels/lib/int8_<type>.wgsl`, for kernels/matmul_int8.wgsl):
+ * the types whose blocks are 32 signed 8-bit (or 4-bit) integers times one scale, Q8_0 and Q4_0.
+ */
+export const INT8_LIBS: ReadonlyMap<string, WgslLib> = new Map(
+  Object.entries(int8Sources).map(([path, source]) => {
+    const name = path.replace(/^.*\/(int8_\w+)\.wgsl$/, '$1');
+    return [name.slice('int8_'.length).toUpperCase(), { name, source }];
   }),
 );
 
@@ -45,6 +57,8 @@ export interface GpuWeight extends Weight {
   readonly buffer: GPUBuffer;
   /** dequantizer for matrices; vectors are stored as f32 */
   readonly lib: DequantLib;
+  /** the int8 dot-product library of the type, where it has one (Q8_0, Q4_0 matrices) */
+  readonly int8?: WgslLib;
   readonly dOffsetWords: number;
   /** ggml dims[0]: elements per row */
   readonly cols: number;
@@ -66,5 +80,5 @@ export function uploadWeight(rec: Recorder, name: string, type: GgmlTypeInfo, di
   checkBinding(rec.ctx, bytes.byteLength, `tensor ${name} (${type.name}, ${dims.join('×')})`);
   const r = repack(type, bytes);
   const buffer = rec.upload(r.data, name);
-  return { name, type, dims, buffer, lib, dOffsetWords: r.dOffsetWords, cols, rows, byteLength: r.data.byteLength };
+  return { name, type, dims, buffer, lib, int8: INT8_LIBS.get(type.name), dOffsetWords: r.dOffsetWords, cols, rows, byteLength: r.data.byteLength };
 }

@@ -17,6 +17,7 @@ import { attention } from './attention.ts';
 import { embedding } from './embedding.ts';
 import { geglu } from './geglu.ts';
 import { matmul } from './matmul.ts';
+import { matmulInt8 } from './matmul_int8.ts';
 import { rmsNorm } from './rms_norm.ts';
 import { rope } from './rope.ts';
 import { scale } from './scale.ts';
@@ -47,8 +48,23 @@ function sameShape(a: Act, b: Act, what: string) {
   if (a.rows !== b.rows || a.cols !== b.cols) throw new CriaError('internal', `${what}: shapes ${a.rows}×${a.cols} and ${b.rows}×${b.cols} differ`);
 }
 
+/** The types whose products take int8 activations with `activations: 'int8'` (as the WebGPU backend's). */
+const INT8_TYPES = new Set(['Q8_0', 'Q4_0']);
+
+export interface CpuBackendOptions {
+  /**
+   * `int8`: products with Q8_0/Q4_0 weights quantize x per block of 32 first (src/reference/matmul_int8.ts),
+   * the reference for the WebGPU backend's int8 activations; `f32` (default): f32 x.
+   */
+  activations?: 'f32' | 'int8';
+}
+
 export class CpuBackend implements Backend<CpuAct, CpuWeight> {
   readonly name = 'cpu';
+  readonly activations: 'f32' | 'int8';
+  constructor(opts: CpuBackendOptions = {}) {
+    this.activations = opts.activations ?? 'f32';
+  }
   private kCache: Float32Array[] = [];
   private vCache: Float32Array[] = [];
   private cacheSpec?: KvCacheSpec;
@@ -114,7 +130,8 @@ export class CpuBackend implements Backend<CpuAct, CpuWeight> {
     matmul: (x, w, bias, fuse) => {
       if (w.dims[0] !== x.cols) throw new CriaError('internal', `matmul ${w.name}: input has ${x.cols} columns, weight rows have ${w.dims[0]}`);
       const xn = fuse?.norm ? this.ops.rmsNorm(x, fuse.norm.weight, fuse.norm.eps) : x;
-      const y = matmul(xn.data, x.rows, w, bias ? vecOf(bias) : undefined);
+      const int8 = this.activations === 'int8' && INT8_TYPES.has(w.type.name);
+      const y = (int8 ? matmulInt8 : matmul)(xn.data, x.rows, w, bias ? vecOf(bias) : undefined);
       const out = act(x.rows, w.dims.slice(1).reduce((a, b) => a * b, 1), y);
       return fuse?.add ? this.ops.add(out, fuse.add) : out;
     },

@@ -23,6 +23,10 @@ function reference(header: string): string | undefined {
 }
 
 describe('kernel inventory', () => {
+  it('every library is a dequantizer or an int8 dot-product library', () => {
+    for (const f of list('kernels/lib', '.wgsl')) expect(f).toMatch(/^(dequant|int8)_\w+\.wgsl$/);
+  });
+
   it('finds the kernels', () => {
     expect(kernels.length).toBeGreaterThanOrEqual(10);
   });
@@ -46,7 +50,16 @@ describe('kernel inventory', () => {
     for (const l of launchers) expect(/@kernels\/\w+\.wgsl\?raw/.test(l.text), l.file).toBe(true);
   });
 
-  it.each(list('kernels/lib', '.wgsl'))('library %s names an existing reference and the CHUNK contract', (f) => {
+  it.each(list('kernels/lib', '.wgsl').filter((f) => f.startsWith('int8_')))('int8 library %s names an existing reference, has a dequantizer twin and the qdot_block contract', (f) => {
+    const src = read(`kernels/lib/${f}`);
+    const ref = /Reference:\s*(src\/\S+\.ts)/.exec(src)?.[1];
+    expect(ref && existsSync(root + ref), `reference ${ref}`).toBe(true);
+    expect(existsSync(`${root}kernels/lib/${f.replace(/^int8_/, 'dequant_')}`), 'the same type has a dequantizer library').toBe(true);
+    expect(src).toMatch(/fn qdot_block\(b: u32, d_off: u32, xq: array<u32, 8>, xsum: i32\) -> f32/);
+    expect(read('test/gpu/kernels/matmul_int8.test.ts'), 'the int8 suite covers the type').toContain(`'${f.slice(5, -5).toUpperCase()}'`);
+  });
+
+  it.each(list('kernels/lib', '.wgsl').filter((f) => f.startsWith('dequant_')))('library %s names an existing reference and the CHUNK contract', (f) => {
     const src = read(`kernels/lib/${f}`);
     const ref = /Reference:\s*(src\/\S+\.ts)/.exec(src)?.[1];
     expect(ref && existsSync(root + ref), `reference ${ref}`).toBe(true);

@@ -7,6 +7,7 @@
 import source from '@kernels/matmul.wgsl?raw';
 import rowwiseSource from '@kernels/matmul_rowwise.wgsl?raw';
 import subgroupSource from '@kernels/matmul_subgroup.wgsl?raw';
+import int8Source from '@kernels/matmul_int8.wgsl?raw';
 import { CriaError } from '../../shared/errors.ts';
 import { defineKernel, type Variant } from '../kernel.ts';
 import type { Recorder } from '../recorder.ts';
@@ -18,6 +19,7 @@ import type { GpuWeight } from '../weights.ts';
 export const matmulKernel = defineKernel('matmul', source);
 export const matmulRowwiseKernel = defineKernel('matmul_rowwise', rowwiseSource);
 export const matmulSubgroupKernel = defineKernel('matmul_subgroup', subgroupSource);
+export const matmulInt8Kernel = defineKernel('matmul_int8', int8Source);
 
 /** Bounds of the kernel's register arrays (MAX_ROWS, MAX_TOKENS, MAX_ACC in matmul.wgsl). */
 const MAX_ROWS = 8;
@@ -82,6 +84,43 @@ export interface MatmulOptions {
   plan?: 'workgroup' | 'rowwise' | 'subgroup';
   /** tunables of the rowwise plan in place of `rowwisePlan`'s (benchmarks, tests) */
   rowwise?: Partial<RowwisePlan>;
+  /**
+   * Quantize x (after the norm) to int8 per block of 32 and multiply with integer dot products
+   * (kernels/matmul_int8.wgsl) when the weight's type has an int8 library (Q8_0, Q4_0; `w.int8`) and
+   * its rows fit workgroup memory (`int8Plan`); otherwise, and by default, the f32 product.
+   * This changes the numbers (by the rounding of x to 8 bits), so the backend decides it once per
+   * model (GpuBackendOptions.activations), never per call. The int8 kernel has one layout, rowwise.
+   */
+  int8?: boolean;
+  /** tunables of the int8 plan in place of `int8Plan`'s (benchmarks, tests) */
+  int8Tunables?: Partial<Int8Plan>;
+}
+
+export interface Int8Plan {
+  WG: number;
+  ROWS: number;
+  TOKENS: number;
+  NORM: number;
+  /** blocks of 32 values of x in workgroup memory: TOKENS·cols/32 */
+  XB: number;
+}
+
+/** Workgroup memory of matmul_int8.wgsl: xq (8 words), xd, xsum per block, and the norm's partial sums. */
+export const int8WorkgroupBytes = (p: Pick<Int8Plan, 'XB' | 'TOKENS'>) => 4 * (10 * p.XB + 8 * p.TOKENS);
+
+/**
+ * Tunables of the int8 plan: the rowwise plan's (ROWS = 4, WG for ≥ 16 workgroups, TOKENS 4 for prefill),
+ * with x of the token group quantized in workgroup memory. A prefill group of 4 tokens whose rows do not
+ * fit in `maxBytes` takes TOKENS = 1; undefined when even one token's row does not fit (the f32 product
+ * runs instead: rows of ≥ 13,000 values with WebGPU's default 16 KiB).
+ */
+export function int8Plan(n: number, rows: number, cols: number, norm: boolean, maxBytes: number): Int8Plan | undefined {
+  const base = rowwisePlan(n, rows, cols, norm);
+  for (const TOKENS of base.TOKENS > 1 ? [base.TOKENS, 1] : [1]) {
+    const plan = { WG: base.WG, ROWS: base.ROWS, TOKENS, NORM: base.NORM, XB: (TOKENS * cols) / 32 };
+    if (int8WorkgroupBytes(plan) <= maxBytes) return plan;
+  }
+  return undefined;
 }
 
 export interface RowwisePlan {
@@ -154,6 +193,18 @@ export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeig
       params: { ...params, sg_per_wg: sgPerWg },
       bindings,
       grid: grid1d(Math.ceil(w.rows / (ROWS * sgPerWg))),
+    });
+    return y;
+  }
+  const i8 = opts.int8 && w.int8 && w.cols % 32 === 0 ? int8Plan(n, w.rows, w.cols, !!norm, rec.device.limits.maxComputeWorkgroupStorageSize) : undefined;
+  if (i8) {
+    const plan = { ...i8, ...opts.int8Tunables };
+    rec.dispatch({
+      kernel: matmulInt8Kernel,
+      variant: { libs: [w.int8!], overrides: { ...plan } },
+      params,
+      bindings,
+      grid: grid1d(Math.ceil(w.rows / (plan.WG * plan.ROWS))),
     });
     return y;
   }

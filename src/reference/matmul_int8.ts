@@ -1,0 +1,71 @@
+/**
+ * Matrix product with 8-bit activations, the reference for kernels/matmul_int8.wgsl (and what
+ * llama.cpp's CPU backend computes for Q8_0 and Q4_0 weights, whose vec_dot_type is Q8_0):
+ * every token row of x is quantized per block of 32 as ggml's quantize_row_q8_0 does,
+ *   d = max_j |x_j| / 127,  q_j = round(x_j · (1/d))   (0 where the block is all zeros),
+ * and y[t, o] = Σ_b d_b · Σ_j W[o, 32b + j] · q_j (+ bias[o]), accumulated in float64.
+ * The quantization is computed in f32 step by step as the kernel does (so the integers agree with
+ * it except where a GPU's division rounds differently), rounding halves to even like WGSL's round()
+ * (ggml's scalar code rounds them away from zero, its AVX code to even: ties are rare either way).
+ * d stays f32 (ggml stores it as f16, a relative difference ≤ 2⁻¹¹ per block).
+ * x [n, in] (in % 32 = 0) → y [n, out]; bias [out].
+ */
+import { dequantizeRows } from '../formats/quant.ts';
+import { CriaError } from '../shared/errors.ts';
+import type { QuantMatrix } from './matmul.ts';
+
+export const ACT_BLOCK = 32;
+
+const f = Math.fround;
+
+/** round half to even, as WGSL's round() */
+function roundEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** One row of activations quantized per block of 32: q (int8 values) and d (f32 scale per block). */
+export function quantizeActivations(x: Float32Array): { q: Int8Array; d: Float32Array } {
+  if (x.length % ACT_BLOCK !== 0) throw new CriaError('internal', `int8 activations need a multiple of ${ACT_BLOCK} values, got ${x.length}`);
+  const nb = x.length / ACT_BLOCK;
+  const q = new Int8Array(x.length);
+  const d = new Float32Array(nb);
+  for (let b = 0; b < nb; b++) {
+    let amax = 0;
+    for (let j = 0; j < ACT_BLOCK; j++) amax = Math.max(amax, Math.abs(x[b * ACT_BLOCK + j]));
+    const db = f(amax / 127);
+    const id = db > 0 ? f(1 / db) : 0;
+    d[b] = db;
+    for (let j = 0; j < ACT_BLOCK; j++) q[b * ACT_BLOCK + j] = roundEven(f(x[b * ACT_BLOCK + j] * id));
+  }
+  return { q, d };
+}
+
+const ROWS_PER_CHUNK = 32;
+
+export function matmulInt8(x: Float32Array, n: number, w: QuantMatrix, bias?: Float32Array): Float32Array {
+  const inDim = w.dims[0];
+  const outDim = w.bytes.byteLength / ((inDim / w.type.blockSize) * w.type.typeSize);
+  const nb = inDim / ACT_BLOCK;
+  const acts = Array.from({ length: n }, (_, t) => quantizeActivations(x.subarray(t * inDim, (t + 1) * inDim)));
+  const y = new Float32Array(n * outDim);
+  const rows = new Float32Array(ROWS_PER_CHUNK * inDim);
+  for (let o0 = 0; o0 < outDim; o0 += ROWS_PER_CHUNK) {
+    const nr = Math.min(ROWS_PER_CHUNK, outDim - o0);
+    dequantizeRows(w.type, w.bytes, inDim, o0, nr, rows);
+    for (let r = 0; r < nr; r++) {
+      const ro = r * inDim;
+      for (let t = 0; t < n; t++) {
+        const { q, d } = acts[t];
+        let s = 0;
+        for (let b = 0; b < nb; b++) {
+          let sb = 0;
+          for (let j = b * ACT_BLOCK; j < (b + 1) * ACT_BLOCK; j++) sb += rows[ro + j] * q[j];
+          s += sb * d[b];
+        }
+        y[t * outDim + o0 + r] = s + (bias ? bias[o0 + r] : 0);
+      }
+    }
+  }
+  return y;
+}
