@@ -39,18 +39,39 @@ const PARITY_BOUND = 1e-4;
  */
 const logitBound = (arch: string) => (arch === 'gemma2' ? 3e-3 : 2e-4);
 
+const argmaxOf = (v: ArrayLike<number>) => {
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  return best;
+};
+
 const stories = json('models/stories260K/expected_greedy.json');
 
 /**
  * The GPU paths parity runs (GpuBackend options) and the fewest tensors each has in common with the
  * reference for nLayer layers. `fused weights`: what the backend runs by default (wqkv, kqv_out,
  * ffn_inp, ffn_gate_up, ffn_act, l_out per layer + embeddings + logits); `plain weights`: one projection
- * per weight (what mixed-quant layers take), every named tensor.
+ * per weight (what mixed-quant layers take), every named tensor. Both with f32 activations (GPUs'
+ * default); the int8 activations (CPU adapters' default for Q8_0/Q4_0) are INT8_PATHS below.
  */
 const PATHS = [
-  ['fused weights', { fuseWeights: true }, (nLayer: number) => 6 * nLayer + 2],
-  ['plain weights', { fuseWeights: false }, (nLayer: number) => 8 * nLayer + 2],
+  ['fused weights', { fuseWeights: true, activations: 'f32' }, (nLayer: number) => 6 * nLayer + 2],
+  ['plain weights', { fuseWeights: false, activations: 'f32' }, (nLayer: number) => 8 * nLayer + 2],
 ] as const;
+
+/**
+ * Int8 activations (src/reference/matmul_int8.ts): Q8_0/Q4_0 products quantize x per block of 32 first, as
+ * llama.cpp's CPU backend does. Ground truth: the CPU reference with the same activations, per tensor
+ * (PARITY_BOUND: the integers agree, so only f32 rounding differs, except a value at a rounding boundary
+ * of x·127/max|x| going the other way), and llama.cpp's own logits (which round activations to Q8_0 too,
+ * and keep the KV cache in f16): the bound model-random.test.ts uses for them, |Δ| < 0.35 and the same
+ * argmax wherever llama.cpp's top1−top2 margin exceeds 0.7.
+ */
+const INT8_PATHS = [
+  ['int8 fused', { fuseWeights: true, activations: 'int8' }],
+  ['int8 plain', { fuseWeights: false, activations: 'int8' }],
+] as const;
+const INT8_FILES = /-(q8_0|q4_0)$/;
 
 for (const file of ['stories260K-f32.gguf', 'stories260K-f16.gguf']) {
   test(`stories260K ${file}: parity with the CPU reference, every named tensor (fused and plain paths)`, async ({ page }) => {
@@ -144,12 +165,36 @@ for (const name of cases) {
     for (let p = 0; p < 3; p++) {
       const ref = deq ? deq.prompts[p] : e.prompts[p];
       const margins: number[] = deq ? ref.margins_top1_top2 : ref.steps.map((s: { margin_top1_top2: number }) => s.margin_top1_top2);
-      const r = await page.evaluate(([u, t, k]) => window.criaModel!.greedy(u, t, k), [url, e.prompts[p].tokens, 32] as [string, number[], number]);
+      const r = await page.evaluate(([u, t, k]) => window.criaModel!.greedy(u, t, k, { activations: 'f32' }), [url, e.prompts[p].tokens, 32] as [string, number[], number]);
       const firstTie = margins.findIndex((m) => m < 2 * logitBound(e.architecture));
       const n = firstTie < 0 ? 32 : firstTie + 1;
       expect(r.tokens.slice(0, n), `prompt ${p}`).toEqual(ref.greedy_continuation.slice(0, n));
     }
-    console.log(`${name}: logits max|Δ| ${max.toExponential(2)}, parity worst: ${parity.join('; ')}`);
+    let int8 = '';
+    if (INT8_FILES.test(name)) {
+      const main = f32(`${randomDir}${name}/${e.prompt0_logits.file}`);
+      const nVocab = e.hyperparameters.n_vocab;
+      for (const [path, o] of INT8_PATHS) {
+        const r = await page.evaluate(([u, t, b, opts]) => window.criaModel!.parity(u, t, b, opts), [url, e.prompts[2].tokens, PARITY_BOUND, o] as const);
+        expect(r.firstBad, `${path}: first diverging tensor vs the int8 reference: ${JSON.stringify(r.firstBad)}`).toBeNull();
+        const got = await page.evaluate(([u, t, opts]) => window.criaModel!.logits(u, t, opts), [url, e.prompts[0].tokens, o] as const);
+        let m = 0;
+        main.forEach((w, i) => (m = Math.max(m, Math.abs(w - got[i]))));
+        expect(m, `${path}: max |Δlogit| vs llama.cpp's own (activation-rounded) logits`).toBeLessThan(0.35);
+        for (let row = 0; row < e.prompts[0].n_tokens; row++) {
+          const ref = main.subarray(row * nVocab, (row + 1) * nVocab);
+          const sorted = [...ref].sort((a, b) => b - a);
+          if (sorted[0] - sorted[1] > 0.7) expect(argmaxOf(got.slice(row * nVocab, (row + 1) * nVocab)), `${path}: argmax at row ${row}`).toBe(argmaxOf(ref));
+        }
+        int8 += `; ${path}: parity ${Math.max(...r.tensors.map((t) => t.rel)).toExponential(2)} over ${r.tensors.length}, vs llama.cpp ${m.toExponential(2)}`;
+      }
+      // for comparison: the f32 path against the same llama.cpp logits
+      const f = await page.evaluate(([u, t]) => window.criaModel!.logits(u, t, { activations: 'f32' }), [url, e.prompts[0].tokens] as const);
+      let mf = 0;
+      main.forEach((w, i) => (mf = Math.max(mf, Math.abs(w - f[i]))));
+      int8 += ` (f32 activations vs llama.cpp ${mf.toExponential(2)})`;
+    }
+    console.log(`${name}: logits max|Δ| ${max.toExponential(2)}, parity worst: ${parity.join('; ')}${int8}`);
     expect(errors).toEqual([]);
   });
 }

@@ -96,8 +96,9 @@ function sideBySide(parts: CpuAct[]): CpuAct {
 window.criaModel = {
   async parity(url, tokens, bound, opts = {}) {
     const file = await open(url);
-    const cpu = await Model.load(file, new CpuBackend());
     const gm = await gpuModel(url, opts);
+    // the reference takes x as the GPU backend does (int8 activations: CPU adapters by default)
+    const cpu = await Model.load(file, new CpuBackend({ activations: (gm.backend as GpuBackend).activations }));
     const cpuTrace = new Map<string, CpuAct>();
     const gpuTrace: { name: string; layer: number; rows: number; cols: number; data: Promise<ArrayBuffer> }[] = [];
     const cs = new Session(cpu);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readGguf, type GgufFile } from '../../../src/formats/gguf.ts';
 import { bytesSource } from '../../../src/formats/source.ts';
 import { Model } from '../../../src/model/model.ts';
-import { CpuBackend } from '../../../src/reference/backend.ts';
+import { CpuBackend, type CpuBackendOptions } from '../../../src/reference/backend.ts';
 import { fixturePath } from './fixtures.ts';
 
 /** Read a fixture GGUF fully into memory (they are a few MB) and parse it. */
@@ -11,8 +11,8 @@ export async function fixtureGguf(rel: string): Promise<GgufFile> {
   return readGguf(bytesSource(new Uint8Array(readFileSync(fixturePath(rel))), rel));
 }
 
-export async function loadCpuModel(rel: string) {
-  return Model.load(await fixtureGguf(rel), new CpuBackend());
+export async function loadCpuModel(rel: string, opts?: CpuBackendOptions) {
+  return Model.load(await fixtureGguf(rel), new CpuBackend(opts));
 }
 
 export function readF32(rel: string): Float32Array {
