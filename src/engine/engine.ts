@@ -168,6 +168,7 @@ export class Engine implements EngineApi {
         vocabSize: tokenizer.vocabSize,
         hasChatTemplate: tokenizer.chatTemplate !== undefined,
         weightBytes: model.weightBytes,
+        activations: backend.activations ?? 'f32',
         loadMs: performance.now() - t0,
         source: opened.source,
         cacheId: opened.cacheId,

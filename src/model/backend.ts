@@ -32,6 +32,8 @@ export interface WeightPart {
 
 export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   readonly name: string;
+  /** how products with Q8_0/Q4_0 weights take x (absent: f32); see GpuBackendOptions.activations */
+  readonly activations?: 'f32' | 'int8';
   readonly ops: Ops<A, W>;
   /** resolves (with a reason) if the backend's device is lost; the backend is then unusable */
   readonly lost?: Promise<string>;

@@ -80,6 +80,11 @@ export interface ModelInfo {
   hasChatTemplate: boolean;
   /** bytes of weights on the device */
   weightBytes: number;
+  /**
+   * how products with Q8_0/Q4_0 weights take their input: `int8` (quantized per block of 32, integer dot
+   * products, as llama.cpp's CPU backend; the default on CPU adapters such as SwiftShader) or `f32`
+   */
+  activations: 'f32' | 'int8';
   /** milliseconds from load() to ready */
   loadMs: number;
   /** where the weights came from this time */

@@ -29,10 +29,12 @@ export function unwrap<T>(r: BenchResult<T>, what: string): T {
 
 export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number, version: string, log: (s: string) => void): Promise<EngineRaw> {
   const loads = { coldMs: [] as number[], warmMs: [] as number[], coldParts: [] as LoadParts[], warmParts: [] as LoadParts[] };
+  let activations: string | undefined;
   const parts = (p?: LoadParts) => (p ? ` (${p.prepare.toFixed(0)} + ${p.upload.toFixed(0)} uploading + ${p.warmup.toFixed(0)} compiling and warming up)` : '');
   for (let r = 0; r < plan.loadRuns; r++) {
     const cold = unwrap(await b.call('criaLoad', b.modelUrl, true), 'cold load');
     loads.coldMs.push(cold.ms);
+    activations = cold.info.activations;
     const coldParts = loadParts(cold.phaseStartMs, cold.ms);
     if (coldParts) loads.coldParts.push(coldParts);
     const warm = unwrap(await b.call('criaLoad', b.modelUrl, false), 'warm load');
@@ -78,5 +80,7 @@ export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number
   }
   const memory = unwrap(await b.call('criaMemory'), 'GPU memory');
   unwrap(await b.call('criaClose'), 'close');
-  return { version, loads, runs, gpuPeakBytes: memory.peakBytes, structure };
+  // which products ran: int8 activations (CPU adapters' default for Q8_0/Q4_0) or f32
+  const notes = activations ? [`Q8_0/Q4_0 products with ${activations} activations${activations === 'int8' ? ' (x quantized per block of 32, integer dot products, as llama.cpp on the CPU)' : ''}`] : [];
+  return { version, loads, runs, gpuPeakBytes: memory.peakBytes, structure, notes };
 }
