@@ -1,7 +1,8 @@
 // matmul_int8: y[t, o] = add[t, o] + Σ_b d_x[t, b] · d_w[o, b] · Σ_j q_w[o, 32b + j] · q_x[t, 32b + j] + bias[o]
 //   (the matrix product with 8-bit integer dot products, as llama.cpp's CPU code computes Q8_0/Q4_0 products)
 //   x' = x, or with NORM = 1 the RMSNorm of x: x'[t, i] = x[t, i] · s_t · g[i], s_t = 1/sqrt(mean_i x[t, i]² + eps);
-//   x' is quantized per block of 32 to int8: d_x = max_j |x'_j| / 127, q_x = round(x'_j / d_x) (round half to even).
+//   x' is quantized per block of 32 to int8 as ggml's quantize_row_q8_0 does: d = max_j |x'_j| / 127,
+//   q_x = round(x'_j · (1/d)) (halves to even), and the block's scale d_x = d rounded to f16 (ggml stores it so).
 //   bias and add are optional (has_bias, has_add).
 //
 // The weights' integers are never converted to floats: four signed bytes of W times four of x' in one
@@ -9,7 +10,8 @@
 // (SwiftShader) the float products are bound by the work per weight (unpack, convert, scale, fma per
 // value; bench/where-time-goes.md); this does ~¼ of it. The result differs from the f32 product by the
 // rounding of x' to 8 bits (relative error ~1/254 per value, averaging out over a row) — what llama.cpp's
-// CPU backend computes for these types (its vec_dot_type Q8_0).
+// CPU backend computes for these types (its vec_dot_type Q8_0), to the bit where the sums agree: with the
+// f16 scale, the logits of Q8_0 models equal llama.cpp's (test/unit/model-random.test.ts).
 //
 // Layout as kernels/matmul_rowwise.wgsl (the plan for CPU adapters): each invocation owns ROWS
 // consecutive rows and walks them once. Prologue per token group, by the whole workgroup: (NORM) Σx²
@@ -96,6 +98,16 @@ fn store_row(t0: u32, row: u32, a: vec4<f32>, b: f32) {
   }
 }
 
+// d rounded to the nearest f16 (ties to even) as an f32, for 0 ≤ d < 65520 (|x'| < 8·10⁶): below the
+// smallest normal f16 (2⁻¹⁴) to a multiple of 2⁻²⁴, above it to 10 mantissa bits
+fn round_f16(d: f32) -> f32 {
+  if (d < 6.103515625e-5) {
+    return round(d * 16777216.0) / 16777216.0;
+  }
+  let b = bitcast<u32>(d);
+  return bitcast<f32>((b + 0xfffu + ((b >> 13u) & 1u)) & 0xffffe000u);
+}
+
 // quantizes block b of token row xr (offset in x) scaled by sc (and g with NORM) into slot j
 fn quantize_block(j: u32, xr: u32, b: u32, sc: f32) {
   let i0 = 32u * b;
@@ -121,7 +133,7 @@ fn quantize_block(j: u32, xr: u32, b: u32, sc: f32) {
     sum += q.x + q.y + q.z + q.w;
     xq[8u * j + k] = pack4xI8(q);
   }
-  xd[j] = d;
+  xd[j] = round_f16(d);
   xsum[j] = sum;
 }
 
