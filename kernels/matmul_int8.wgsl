@@ -13,6 +13,13 @@
 // CPU backend computes for these types (its vec_dot_type Q8_0), to the bit where the sums agree: with the
 // f16 scale, the logits of Q8_0 models equal llama.cpp's (test/unit/model-random.test.ts).
 //
+// Two ways to form Σ_j q_w·q_x per block, with bit-identical results (every partial sum is an integer
+// below 2²⁴, exact in f32 as in i32, and both scale it by d_w, then d_x): FDOT = 0, dot4I8Packed on the
+// packed bytes (decode: nothing to unpack); FDOT = 1, the integers as floats in vec4 dot products, each
+// word of W unpacked once for the TOKENS tokens (prefill: dot4I8Packed, which a CPU adapter emulates by
+// unpacking both operands, would unpack each weight once per token; measured with `npm run
+// bench:matvec -- --n 64`).
+//
 // Layout as kernels/matmul_rowwise.wgsl (the plan for CPU adapters): each invocation owns ROWS
 // consecutive rows and walks them once. Prologue per token group, by the whole workgroup: (NORM) Σx²
 // by PARTS invocations, barrier; each invocation quantizes whole blocks of x' into workgroup memory (xq:
@@ -20,7 +27,7 @@
 // invocation reads each block of it once for its ROWS rows. Every invocation takes part in the barriers
 // (rows past `rows` are computed on a clamped row and not written).
 //
-// Assembled with one int8 library (kernels/lib/int8_<type>.wgsl: qdot_block) that reads W.
+// Assembled with one int8 library (kernels/lib/int8_<type>.wgsl: qdot_block, qvals, qscale) that reads W.
 // cols % 32 = 0.
 // Dispatch: grid1d(⌈rows / (WG·ROWS)⌉) workgroups of WG threads; thread → output rows
 //   first .. first + ROWS − 1, first = ((wid.x + wid.y·nwg.x)·WG + lid)·ROWS.
@@ -33,8 +40,9 @@
 //   5  g       storage, read       array<f32>  [cols] RMSNorm weight when NORM = 1; otherwise any buffer (not read)
 //   6  addend  storage, read       array<f32>  [n_tokens × rows] when has_add = 1; otherwise any buffer (not read)
 // Tunables (override): WG threads per workgroup; ROWS 1, 2 or 4 rows per invocation; TOKENS 1 or 4;
-//   NORM 0 or 1; XB ≥ TOKENS·cols/32 blocks of workgroup memory (the launcher checks 4·(10·XB + 8·TOKENS)
-//   bytes against maxComputeWorkgroupStorageSize).
+//   NORM 0 or 1; FDOT 0 or 1; XB ≥ TOKENS·cols/32 blocks of workgroup memory: the packed words
+//   (FDOT = 0) or the vec4s of floats (FDOT = 1) of x' (src/gpu/kernels/matmul.ts int8WorkgroupBytes,
+//   checked against maxComputeWorkgroupStorageSize).
 // Reference: src/reference/matmul_int8.ts
 
 struct Params {
@@ -52,6 +60,7 @@ override TOKENS: u32 = 1;
 override NORM: u32 = 0;
 override XB: u32 = 1;
 override ROWS: u32 = 1;
+override FDOT: u32 = 0;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> W: array<u32>;
@@ -62,7 +71,9 @@ override ROWS: u32 = 1;
 @group(0) @binding(6) var<storage, read> addend: array<f32>;
 
 // the quantized x' of the token group: block b of token t at index t·nb + b (nb = cols / 32)
-var<workgroup> xq: array<u32, 8 * XB>;
+// FDOT = 0: 4 values per packed word; FDOT = 1: 4 values per vec4 of floats (the other is 1 long)
+var<workgroup> xq: array<u32, 8u * XB * (1u - FDOT) + FDOT>;
+var<workgroup> xf: array<vec4<f32>, 8u * XB * FDOT + 1u - FDOT>;
 var<workgroup> xd: array<f32, XB>;
 var<workgroup> xsum: array<i32, XB>;
 // NORM: partial Σx² of token t at part[t·PARTS + j]
@@ -109,29 +120,33 @@ fn round_f16(d: f32) -> f32 {
 }
 
 // quantizes block b of token row xr (offset in x) scaled by sc (and g with NORM) into slot j
+// (x' of the block read once, into 8 vec4 registers)
 fn quantize_block(j: u32, xr: u32, b: u32, sc: f32) {
   let i0 = 32u * b;
-  var amax = 0.0;
-  for (var i = 0u; i < 32u; i++) {
-    var v = x[xr + i0 + i] * sc;
+  var v: array<vec4<f32>, 8>;
+  var m = vec4<f32>();
+  for (var k = 0u; k < 8u; k++) {
+    let e = xr + i0 + 4u * k;
+    var t = vec4<f32>(x[e], x[e + 1u], x[e + 2u], x[e + 3u]) * sc;
     if (NORM == 1u) {
-      v *= g[i0 + i];
+      let ge = i0 + 4u * k;
+      t *= vec4<f32>(g[ge], g[ge + 1u], g[ge + 2u], g[ge + 3u]);
     }
-    amax = max(amax, abs(v));
+    v[k] = t;
+    m = max(m, abs(t));
   }
+  let amax = max(max(m.x, m.y), max(m.z, m.w));
   let d = amax / 127.0;
   let id = select(0.0, 1.0 / d, d > 0.0);
   var sum = 0i;
   for (var k = 0u; k < 8u; k++) {
-    let e = xr + i0 + 4u * k;
-    var v = vec4<f32>(x[e], x[e + 1u], x[e + 2u], x[e + 3u]) * sc;
-    if (NORM == 1u) {
-      let ge = i0 + 4u * k;
-      v *= vec4<f32>(g[ge], g[ge + 1u], g[ge + 2u], g[ge + 3u]);
-    }
-    let q = vec4<i32>(round(v * id));
+    let q = vec4<i32>(round(v[k] * id));
     sum += q.x + q.y + q.z + q.w;
-    xq[8u * j + k] = pack4xI8(q);
+    if (FDOT == 1u) {
+      xf[8u * j + k] = vec4<f32>(q);
+    } else {
+      xq[8u * j + k] = pack4xI8(q);
+    }
   }
   xd[j] = round_f16(d);
   xsum[j] = sum;
@@ -162,6 +177,49 @@ fn dots(gb: u32, x0: XBlock, x1: XBlock, x2: XBlock, x3: XBlock) -> vec4<f32> {
     d.w = qdot_block(gb, p.d_off, x3.q, x3.s) * x3.d;
   }
   return d;
+}
+
+// FDOT = 1: block b of the 4 rows (global blocks g.x .. g.w) times block b of each token of the group;
+// component [r][t]: row r, token t0 + t, already scaled by d_w·d_x
+fn fdots(g: vec4<u32>, b: u32, nb: u32) -> mat4x4<f32> {
+  var s0 = vec4<f32>();
+  var s1 = vec4<f32>();
+  var s2 = vec4<f32>();
+  var s3 = vec4<f32>();
+  for (var k = 0u; k < 8u; k++) {
+    let x0 = xf[8u * b + k];
+    var x1 = x0;
+    var x2 = x0;
+    var x3 = x0;
+    if (TOKENS > 1u) {
+      x1 = xf[8u * (nb + b) + k];
+      x2 = xf[8u * (2u * nb + b) + k];
+      x3 = xf[8u * (3u * nb + b) + k];
+    }
+    let w0 = qvals(g.x, k);
+    s0 += vec4<f32>(dot(w0, x0), dot(w0, x1), dot(w0, x2), dot(w0, x3));
+    if (ROWS > 1u) {
+      let w1 = qvals(g.y, k);
+      s1 += vec4<f32>(dot(w1, x0), dot(w1, x1), dot(w1, x2), dot(w1, x3));
+    }
+    if (ROWS > 2u) {
+      let w2 = qvals(g.z, k);
+      let w3 = qvals(g.w, k);
+      s2 += vec4<f32>(dot(w2, x0), dot(w2, x1), dot(w2, x2), dot(w2, x3));
+      s3 += vec4<f32>(dot(w3, x0), dot(w3, x1), dot(w3, x2), dot(w3, x3));
+    }
+  }
+  // Q4_0's −8 is inside qvals here, so xsum is not needed
+  var dx = vec4<f32>(xd[b], 0.0, 0.0, 0.0);
+  if (TOKENS > 1u) {
+    dx = vec4<f32>(xd[b], xd[nb + b], xd[2u * nb + b], xd[3u * nb + b]);
+  }
+  return mat4x4<f32>(
+    s0 * qscale(g.x, p.d_off) * dx,
+    s1 * qscale(g.y, p.d_off) * dx,
+    s2 * qscale(g.z, p.d_off) * dx,
+    s3 * qscale(g.w, p.d_off) * dx,
+  );
 }
 
 @compute @workgroup_size(WG)
@@ -216,6 +274,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var a2 = vec4<f32>();
     var a3 = vec4<f32>();
     for (var b = 0u; b < nb; b++) {
+      if (FDOT == 1u) {
+        let m = fdots(vec4<u32>(b0, b1, b2, b3) + b, b, nb);
+        a0 += m[0];
+        a1 += m[1];
+        a2 += m[2];
+        a3 += m[3];
+        continue;
+      }
       let c0 = xblock(b);
       var c1 = c0;
       var c2 = c0;

@@ -11,6 +11,18 @@ fn qdot_d(d_off: u32, b: u32) -> f32 {
   return select(dd.x, dd.y, (b & 1u) == 1u);
 }
 
+// the integers q − 8 of values 4k .. 4k + 3 of block b (k < 4: low nibbles of word k, else high
+// nibbles of word k − 4), as floats (exact)
+fn qvals(b: u32, k: u32) -> vec4<f32> {
+  let w = W[4u * b + (k & 3u)] >> (4u * (k >> 2u));
+  return vec4<f32>((vec4<u32>(w) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xfu)) - 8.0;
+}
+
+// the scale of block b
+fn qscale(b: u32, d_off: u32) -> f32 {
+  return qdot_d(d_off, b);
+}
+
 fn qdot_block(b: u32, d_off: u32, xq: array<u32, 8>, xsum: i32) -> f32 {
   let w = 4u * b;
   let m = 0x0f0f0f0fu;

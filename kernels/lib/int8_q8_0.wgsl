@@ -9,6 +9,17 @@ fn qdot_d(d_off: u32, b: u32) -> f32 {
   return select(dd.x, dd.y, (b & 1u) == 1u);
 }
 
+// the integers of word k (values 4k .. 4k + 3) of block b, as floats (exact)
+fn qvals(b: u32, k: u32) -> vec4<f32> {
+  let w = W[8u * b + k];
+  return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(w) << vec4<u32>(24u, 16u, 8u, 0u)) >> vec4<u32>(24u));
+}
+
+// the scale of block b
+fn qscale(b: u32, d_off: u32) -> f32 {
+  return qdot_d(d_off, b);
+}
+
 // d_w · Σ_j q_j·xq_j over block b (global block index) for the packed int8 activations xq (value j in
 // byte j % 4 of word j / 4) whose integer sum is xsum (not needed for Q8_0)
 fn qdot_block(b: u32, d_off: u32, xq: array<u32, 8>, xsum: i32) -> f32 {

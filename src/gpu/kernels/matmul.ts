@@ -101,23 +101,30 @@ export interface Int8Plan {
   ROWS: number;
   TOKENS: number;
   NORM: number;
+  /** 1: the integers as floats in vec4 dot products (prefill); 0: dot4I8Packed on packed bytes (decode) */
+  FDOT: number;
   /** blocks of 32 values of x in workgroup memory: TOKENS·cols/32 */
   XB: number;
 }
 
-/** Workgroup memory of matmul_int8.wgsl: xq (8 words), xd, xsum per block, and the norm's partial sums. */
-export const int8WorkgroupBytes = (p: Pick<Int8Plan, 'XB' | 'TOKENS'>) => 4 * (10 * p.XB + 8 * p.TOKENS);
+/**
+ * Workgroup memory of matmul_int8.wgsl: per block of x 8 packed words (FDOT = 0) or 8 vec4s (FDOT = 1),
+ * d and Σq; the other array 1 long; the norm's partial sums.
+ */
+export const int8WorkgroupBytes = (p: Pick<Int8Plan, 'XB' | 'TOKENS' | 'FDOT'>) => (p.FDOT ? 128 * p.XB + 4 : 32 * p.XB + 16) + 8 * p.XB + 32 * p.TOKENS;
 
 /**
  * Tunables of the int8 plan: the rowwise plan's (ROWS = 4, WG for ≥ 16 workgroups, TOKENS 4 for prefill),
- * with x of the token group quantized in workgroup memory. A prefill group of 4 tokens whose rows do not
- * fit in `maxBytes` takes TOKENS = 1; undefined when even one token's row does not fit (the f32 product
- * runs instead: rows of ≥ 13,000 values with WebGPU's default 16 KiB).
+ * with x of the token group quantized in workgroup memory. Decode takes FDOT = 0 (dot4I8Packed); prefill
+ * FDOT = 1 (each word of W unpacked once for the 4 tokens), or where its floats do not fit in `maxBytes`
+ * FDOT = 0, or TOKENS = 1; undefined when even one token's packed row does not fit (the f32 product runs
+ * instead: rows of ≥ 12,000 values with WebGPU's default 16 KiB). All give the same numbers.
  */
 export function int8Plan(n: number, rows: number, cols: number, norm: boolean, maxBytes: number): Int8Plan | undefined {
   const base = rowwisePlan(n, rows, cols, norm);
-  for (const TOKENS of base.TOKENS > 1 ? [base.TOKENS, 1] : [1]) {
-    const plan = { WG: base.WG, ROWS: base.ROWS, TOKENS, NORM: base.NORM, XB: (TOKENS * cols) / 32 };
+  const tries = base.TOKENS > 1 ? [[base.TOKENS, 1], [base.TOKENS, 0], [1, 0]] : [[1, 0]];
+  for (const [TOKENS, FDOT] of tries) {
+    const plan = { WG: base.WG, ROWS: base.ROWS, TOKENS, NORM: base.NORM, FDOT, XB: (TOKENS * cols) / 32 };
     if (int8WorkgroupBytes(plan) <= maxBytes) return plan;
   }
   return undefined;

@@ -3,7 +3,8 @@
  * int8_q4_0.wgsl, through the launcher's `int8` option) vs src/reference/matmul_int8.ts (after
  * src/reference/rms_norm.ts with the prologue, before src/reference/add.ts with the epilogue): decode,
  * prefill in one and several groups of 4 tokens (and the TOKENS = 1 plan a long row falls back to),
- * ROWS 1/2/4, bias, the RMSNorm prologue and the residual epilogue, a block of zeros (d = 0).
+ * both ways to dot (FDOT 0/1), ROWS 1/2/4, bias, the RMSNorm prologue and the residual epilogue, a
+ * block of zeros (d = 0), scales below f16's normal range.
  *
  * What the kernel computes exactly: per block, the integer Σ q_w·q_x (|Σ| ≤ 32·127·128 < 2²⁴, exact in
  * f32 too). What it rounds: the two products by d_w and d_x (2 roundings) and the f32 sum over the nb
@@ -38,9 +39,11 @@ interface Case {
   norm?: boolean;
   add?: boolean;
   /** tunables in place of int8Plan's */
-  tune?: { ROWS?: number; TOKENS?: number };
+  tune?: { ROWS?: number; TOKENS?: number; FDOT?: number };
   /** x's first block of every token is all zeros */
   zeros?: boolean;
+  /** compare FDOT = 1 with FDOT = 0 bit for bit (not with the reference) */
+  sameBits?: boolean;
   /** x ~ N(0, xScale²): 1e-3 puts every block's scale below f16's smallest normal (its subnormal rounding) */
   xScale?: number;
 }
@@ -57,6 +60,10 @@ const cases: Case[] = (['Q8_0', 'Q4_0'] as const).flatMap((type) => [
   { type, n: 5, rows: 61, cols: 576, bias: true, norm: true, add: true, zeros: true }, // 2 token groups, the last partial
   { type, n: 17, rows: 61, cols: 896, bias: false, norm: true },
   { type, n: 5, rows: 61, cols: 576, bias: true, norm: true, tune: { TOKENS: 1 } }, // the long-row plan
+  // the other way to dot (prefill takes FDOT = 1, decode FDOT = 0): the same numbers
+  { type, n: 5, rows: 61, cols: 576, bias: true, norm: true, add: true, tune: { FDOT: 0 } },
+  { type, n: 1, rows: 61, cols: 576, bias: true, norm: true, tune: { FDOT: 1 } },
+  { type, n: 5, rows: 61, cols: 576, bias: true, norm: true, add: true, sameBits: true },
   { type, n: 1, rows: 49152, cols: 64, bias: false }, // an LM head's row count
   { type, n: 1, rows: 61, cols: 576, bias: false, xScale: 1e-3 },
   ...[1, 2].flatMap((ROWS) => [
@@ -83,7 +90,7 @@ function kernelNorm(x: Float32Array, n: number, cols: number, g: Float32Array, e
 export default defineSuite<Case>({
   kernel: 'matmul_int8',
   cases,
-  name: (c) => `int8 ${c.type} n=${c.n} ${c.rows}×${c.cols}${c.norm ? ' norm+' : ''}${c.bias ? ' +bias' : ''}${c.add ? ' +add' : ''}${c.zeros ? ' zero block' : ''}${c.xScale ? ` x·${c.xScale}` : ''}${c.tune ? ` ${JSON.stringify(c.tune)}` : ''}`,
+  name: (c) => `int8 ${c.type} n=${c.n} ${c.rows}×${c.cols}${c.norm ? ' norm+' : ''}${c.bias ? ' +bias' : ''}${c.add ? ' +add' : ''}${c.zeros ? ' zero block' : ''}${c.xScale ? ` x·${c.xScale}` : ''}${c.sameBits ? ' FDOT 1 = FDOT 0 bit for bit' : ''}${c.tune ? ` ${JSON.stringify(c.tune)}` : ''}`,
   variant: (c) => variantKey(matmulInt8Kernel, { libs: [INT8_LIBS.get(c.type)!], overrides: { ...int8Plan(c.n, c.rows, c.cols, !!c.norm, 16384)!, ...c.tune } }),
   skip: (h) => (h.ctx.info.int8Dot ? undefined : "this browser's WGSL has no packed_4x8_integer_dot_product"),
   async run(h, c) {
@@ -105,15 +112,26 @@ export default defineSuite<Case>({
     if (!w.int8) throw new Error(`no int8 library for ${c.type}`);
     const b = bias ? uploadWeight(h.rec, 'bias', f32, [c.rows], new Uint8Array(bias.buffer)) : undefined;
     const gw = g ? uploadWeight(h.rec, 'norm', f32, [c.cols], new Uint8Array(g.buffer)) : undefined;
-    const got = await h.read(
-      matmul(h.rec, h.tensor(c.n, c.cols, x), w, b, {
-        plan: 'rowwise',
-        int8: true,
-        int8Tunables: c.tune,
-        norm: gw && { weight: gw, eps },
-        add: addend && h.tensor(c.n, c.rows, addend),
-      }),
-    );
+    const run = (tune: Case['tune']) =>
+      h.read(
+        matmul(h.rec, h.tensor(c.n, c.cols, x), w, b, {
+          plan: 'rowwise',
+          int8: true,
+          int8Tunables: tune,
+          norm: gw && { weight: gw, eps },
+          add: addend && h.tensor(c.n, c.rows, addend),
+        }),
+      );
+    const got = await run(c.tune);
+    if (c.sameBits) {
+      // every partial sum is an integer below 2²⁴, scaled in the same order: the two must agree exactly
+      const other = await run({ ...c.tune, FDOT: 0 });
+      const fdot1 = await run({ ...c.tune, FDOT: 1 });
+      w.buffer.destroy();
+      b?.buffer.destroy();
+      gw?.buffer.destroy();
+      return compare(fdot1, other, { atol: 0, rtol: 0, nmse: 0, why: 'integer sums, exact in f32 and i32' });
+    }
     w.buffer.destroy();
     b?.buffer.destroy();
     gw?.buffer.destroy();
