@@ -18,7 +18,10 @@
 // packed bytes (decode: nothing to unpack); FDOT = 1, the integers as floats in vec4 dot products, each
 // word of W unpacked once for the TOKENS tokens (prefill: dot4I8Packed, which a CPU adapter emulates by
 // unpacking both operands, would unpack each weight once per token; measured with `npm run
-// bench:matvec -- --n 64`).
+// bench:matvec -- --n 64`). With FDOT = 1, x' is kept as f16 pairs (exact for |q| ≤ 127): as f32 it
+// ran ~8% faster but took twice the workgroup memory, and SwiftShader's pipeline compile time grows
+// with it (bench:matvec's compile column: ffn_down prefill 1.2 s vs 2.5–3 s; packed bytes 0.6 s but
+// unpacking them per token ran ~20% slower).
 //
 // Layout as kernels/matmul_rowwise.wgsl (the plan for CPU adapters): each invocation owns ROWS
 // consecutive rows and walks them once. Prologue per token group, by the whole workgroup: (NORM) Σx²
@@ -41,7 +44,7 @@
 //   6  addend  storage, read       array<f32>  [n_tokens × rows] when has_add = 1; otherwise any buffer (not read)
 // Tunables (override): WG threads per workgroup; ROWS 1, 2 or 4 rows per invocation; TOKENS 1 or 4;
 //   NORM 0 or 1; FDOT 0 or 1; XB ≥ TOKENS·cols/32 blocks of workgroup memory: the packed words
-//   (FDOT = 0) or the vec4s of floats (FDOT = 1) of x' (src/gpu/kernels/matmul.ts int8WorkgroupBytes,
+//   (FDOT = 0) or the f16 pairs (FDOT = 1) of x' (src/gpu/kernels/matmul.ts int8WorkgroupBytes,
 //   checked against maxComputeWorkgroupStorageSize).
 // Reference: src/reference/matmul_int8.ts
 
@@ -71,9 +74,9 @@ override FDOT: u32 = 0;
 @group(0) @binding(6) var<storage, read> addend: array<f32>;
 
 // the quantized x' of the token group: block b of token t at index t·nb + b (nb = cols / 32)
-// FDOT = 0: 4 values per packed word; FDOT = 1: 4 values per vec4 of floats (the other is 1 long)
+// FDOT = 0: 4 int8 per packed word; FDOT = 1: 4 values as f16 pairs (exact: |q| ≤ 127); the other 1 long
 var<workgroup> xq: array<u32, 8u * XB * (1u - FDOT) + FDOT>;
-var<workgroup> xf: array<vec4<f32>, 8u * XB * FDOT + 1u - FDOT>;
+var<workgroup> xh: array<vec2<u32>, 8u * XB * FDOT + 1u - FDOT>;
 var<workgroup> xd: array<f32, XB>;
 var<workgroup> xsum: array<i32, XB>;
 // NORM: partial Σx² of token t at part[t·PARTS + j]
@@ -143,7 +146,8 @@ fn quantize_block(j: u32, xr: u32, b: u32, sc: f32) {
     let q = vec4<i32>(round(v[k] * id));
     sum += q.x + q.y + q.z + q.w;
     if (FDOT == 1u) {
-      xf[8u * j + k] = vec4<f32>(q);
+      let f = vec4<f32>(q);
+      xh[8u * j + k] = vec2<u32>(pack2x16float(f.xy), pack2x16float(f.zw));
     } else {
       xq[8u * j + k] = pack4xI8(q);
     }
@@ -179,6 +183,11 @@ fn dots(gb: u32, x0: XBlock, x1: XBlock, x2: XBlock, x3: XBlock) -> vec4<f32> {
   return d;
 }
 
+fn xhalf(i: u32) -> vec4<f32> {
+  let h = xh[i];
+  return vec4<f32>(unpack2x16float(h.x), unpack2x16float(h.y));
+}
+
 // FDOT = 1: block b of the 4 rows (global blocks g.x .. g.w) times block b of each token of the group;
 // component [r][t]: row r, token t0 + t, already scaled by d_w·d_x
 fn fdots(g: vec4<u32>, b: u32, nb: u32) -> mat4x4<f32> {
@@ -187,14 +196,15 @@ fn fdots(g: vec4<u32>, b: u32, nb: u32) -> mat4x4<f32> {
   var s2 = vec4<f32>();
   var s3 = vec4<f32>();
   for (var k = 0u; k < 8u; k++) {
-    let x0 = xf[8u * b + k];
+    // the 4 values of x of each token, unpacked once for the 4 rows
+    let x0 = xhalf(8u * b + k);
     var x1 = x0;
     var x2 = x0;
     var x3 = x0;
     if (TOKENS > 1u) {
-      x1 = xf[8u * (nb + b) + k];
-      x2 = xf[8u * (2u * nb + b) + k];
-      x3 = xf[8u * (3u * nb + b) + k];
+      x1 = xhalf(8u * (nb + b) + k);
+      x2 = xhalf(8u * (2u * nb + b) + k);
+      x3 = xhalf(8u * (3u * nb + b) + k);
     }
     let w0 = qvals(g.x, k);
     s0 += vec4<f32>(dot(w0, x0), dot(w0, x1), dot(w0, x2), dot(w0, x3));

@@ -45,16 +45,16 @@ try {
   const dev = await page.evaluate(() => window.criaMatvec!.device());
   const bw = dev.readGBps;
   console.log(`adapter: streaming read ${bw.toFixed(2)} GB/s, f32 multiply-add ${dev.fmaGflops.toFixed(1)} GFLOP/s`);
-  console.log('shape                 type   plan        MB      ms/matvec   GB/s   of bandwidth   Mweights/s   max rel err');
+  console.log('shape                 type   plan        MB      ms/matvec   GB/s   of bandwidth   Mweights/s   max rel err   compile ms');
   for (const s of SHAPES) {
     if (only && !s.name.includes(only)) continue;
     for (const type of types) {
-      for (const plan of plans) for (const rowwise of plan === 'rowwise' ? variants : [undefined]) {
+      for (const plan of plans) for (const rowwise of plan === 'rowwise' || plan === 'int8' ? variants : [undefined]) {
         const kind = plan === 'int8' ? { plan: 'rowwise' as const, int8: true } : { plan: plan as MatvecCase['plan'] };
         const out: MatvecResult = await page.evaluate((c) => window.criaMatvec!.run(c), { type, rows: s.rows, cols: s.cols, n: nTok, norm: s.norm, ...kind, rowwise, reps: s.rows > 10000 || nTok > 1 ? Math.max(2, reps / 5) : reps });
         const name = rowwise ? `${plan} ${Object.entries(rowwise).map(([k, v]) => `${k}=${v}`).join(',')}` : plan!;
         console.log(
-          `${s.name.padEnd(21)} ${type.padEnd(6)} ${name.padEnd(10)} ${(out.weightBytes / 1e6).toFixed(2).padStart(6)} ${out.msPerMatvec.toFixed(2).padStart(10)} ${out.gbPerS.toFixed(3).padStart(7)} ${((100 * out.gbPerS) / bw).toFixed(1).padStart(9)}%  ${((s.rows * s.cols) / out.msPerMatvec / 1e3).toFixed(0).padStart(10)}    ${out.maxRelErr.toExponential(1)}`,
+          `${s.name.padEnd(21)} ${type.padEnd(6)} ${name.padEnd(10)} ${(out.weightBytes / 1e6).toFixed(2).padStart(6)} ${out.msPerMatvec.toFixed(2).padStart(10)} ${out.gbPerS.toFixed(3).padStart(7)} ${((100 * out.gbPerS) / bw).toFixed(1).padStart(9)}%  ${((s.rows * s.cols) / out.msPerMatvec / 1e3).toFixed(0).padStart(10)}    ${out.maxRelErr.toExponential(1)}   ${out.compileMs.toFixed(0).padStart(8)}`,
         );
       }
     }

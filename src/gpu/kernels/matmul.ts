@@ -108,17 +108,17 @@ export interface Int8Plan {
 }
 
 /**
- * Workgroup memory of matmul_int8.wgsl: per block of x 8 packed words (FDOT = 0) or 8 vec4s (FDOT = 1),
- * d and Σq; the other array 1 long; the norm's partial sums.
+ * Workgroup memory of matmul_int8.wgsl: per block of x 8 packed words (FDOT = 0) or 8 f16 pairs
+ * (FDOT = 1), d and Σq; the other array one element long; the norm's partial sums.
  */
-export const int8WorkgroupBytes = (p: Pick<Int8Plan, 'XB' | 'TOKENS' | 'FDOT'>) => (p.FDOT ? 128 * p.XB + 4 : 32 * p.XB + 16) + 8 * p.XB + 32 * p.TOKENS;
+export const int8WorkgroupBytes = (p: Pick<Int8Plan, 'XB' | 'TOKENS' | 'FDOT'>) => (p.FDOT ? 64 : 32) * p.XB + 8 * p.XB + 32 * p.TOKENS + 8;
 
 /**
  * Tunables of the int8 plan: the rowwise plan's (ROWS = 4, WG for ≥ 16 workgroups, TOKENS 4 for prefill),
  * with x of the token group quantized in workgroup memory. Decode takes FDOT = 0 (dot4I8Packed); prefill
- * FDOT = 1 (each word of W unpacked once for the 4 tokens), or where its floats do not fit in `maxBytes`
+ * FDOT = 1 (each word of W unpacked once for the 4 tokens), or where its f16 pairs do not fit in `maxBytes`
  * FDOT = 0, or TOKENS = 1; undefined when even one token's packed row does not fit (the f32 product runs
- * instead: rows of ≥ 12,000 values with WebGPU's default 16 KiB). All give the same numbers.
+ * instead: rows of more than 13,000 values with WebGPU's default 16 KiB). All give the same numbers.
  */
 export function int8Plan(n: number, rows: number, cols: number, norm: boolean, maxBytes: number): Int8Plan | undefined {
   const base = rowwisePlan(n, rows, cols, norm);
