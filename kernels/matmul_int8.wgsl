@@ -30,7 +30,8 @@
 // invocation reads each block of it once for its ROWS rows. Every invocation takes part in the barriers
 // (rows past `rows` are computed on a clamped row and not written).
 //
-// Assembled with one int8 library (kernels/lib/int8_<type>.wgsl: qdot_block, qvals, qscale) that reads W.
+// Assembled with one int8 library (kernels/lib/int8_<type>.wgsl: qdot_block, qvals, qscale) that reads W,
+// and kernels/lib/matmul_store.wgsl (store, store_row).
 // cols % 32 = 0.
 // Dispatch: grid1d(⌈rows / (WG·ROWS)⌉) workgroups of WG threads; thread → output rows
 //   first .. first + ROWS − 1, first = ((wid.x + wid.y·nwg.x)·WG + lid)·ROWS.
@@ -83,34 +84,6 @@ var<workgroup> xsum: array<i32, XB>;
 var<workgroup> part: array<f32, PARTS * TOKENS>;
 
 const PARTS: u32 = 8u;
-
-fn store(tok: u32, row: u32, a: f32, b: f32) {
-  var v = a + b;
-  let o = tok * p.rows + row;
-  if (p.has_add == 1u) {
-    v += addend[o];
-  }
-  y[o] = v;
-}
-
-fn store_row(t0: u32, row: u32, a: vec4<f32>, b: f32) {
-  if (row >= p.rows) {
-    return;
-  }
-  store(t0, row, a.x, b);
-  if (TOKENS > 1u) {
-    let n = p.n_tokens;
-    if (t0 + 1u < n) {
-      store(t0 + 1u, row, a.y, b);
-    }
-    if (t0 + 2u < n) {
-      store(t0 + 2u, row, a.z, b);
-    }
-    if (t0 + 3u < n) {
-      store(t0 + 3u, row, a.w, b);
-    }
-  }
-}
 
 // d rounded to the nearest f16 (ties to even) as an f32, for 0 ≤ d < 65520 (|x'| < 8·10⁶): below the
 // smallest normal f16 (2⁻¹⁴) to a multiple of 2⁻²⁴, above it to 10 mantissa bits

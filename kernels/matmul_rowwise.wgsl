@@ -23,7 +23,8 @@
 // part in the barriers, so none returns early: rows past `rows` are computed on a clamped row and not
 // written.
 //
-// Assembled with one dequantizer library (kernels/lib/dequant_<type>.wgsl) that reads W.
+// Assembled with one dequantizer library (kernels/lib/dequant_<type>.wgsl) that reads W, and
+// kernels/lib/matmul_store.wgsl (store, store_row).
 // Dispatch: grid1d(⌈rows / (WG·ROWS)⌉) workgroups of WG threads; thread → output rows
 //   first .. first + ROWS − 1, first = ((wid.x + wid.y·nwg.x)·WG + lid)·ROWS.
 // Bindings (group 0):
@@ -73,15 +74,6 @@ var<workgroup> part: array<f32, NORM * PARTS * TOKENS + 1u - NORM>;
 // invocations that sum squares of x (a few: every invocation then adds their PARTS partial sums)
 const PARTS: u32 = 8u;
 
-fn store(tok: u32, row: u32, a: f32, b: f32) {
-  var v = a + b;
-  let o = tok * p.rows + row;
-  if (p.has_add == 1u) {
-    v += addend[o];
-  }
-  y[o] = v;
-}
-
 // the CHUNK values of x at e (CHUNK 8: two vec4s; CHUNK 4: the second is not used)
 struct XChunk {
   a: vec4<f32>,
@@ -130,26 +122,6 @@ fn tail(row: u32, x0: u32, x1: u32, x2: u32, x3: u32) -> vec4<f32> {
     }
   }
   return d;
-}
-
-// the results of one row for the token group t0 (a: component t is token t0 + t)
-fn store_row(t0: u32, row: u32, a: vec4<f32>, b: f32) {
-  if (row >= p.rows) {
-    return;
-  }
-  store(t0, row, a.x, b);
-  if (TOKENS > 1u) {
-    let n = p.n_tokens;
-    if (t0 + 1u < n) {
-      store(t0 + 1u, row, a.y, b);
-    }
-    if (t0 + 2u < n) {
-      store(t0 + 2u, row, a.z, b);
-    }
-    if (t0 + 3u < n) {
-      store(t0 + 3u, row, a.w, b);
-    }
-  }
 }
 
 @compute @workgroup_size(WG)

@@ -23,8 +23,18 @@ function reference(header: string): string | undefined {
 }
 
 describe('kernel inventory', () => {
-  it('every library is a dequantizer or an int8 dot-product library', () => {
-    for (const f of list('kernels/lib', '.wgsl')) expect(f).toMatch(/^(dequant|int8)_\w+\.wgsl$/);
+  it('every library is a dequantizer, an int8 dot-product library or the rowwise kernels\' shared output', () => {
+    for (const f of list('kernels/lib', '.wgsl')) expect(f).toMatch(/^((dequant|int8)_\w+|matmul_store)\.wgsl$/);
+  });
+
+  it('matmul_store names an existing reference and is assembled by the launcher of the kernels that call it', () => {
+    const src = read('kernels/lib/matmul_store.wgsl');
+    const ref = /Reference:\s*(src\/\S+\.ts)/.exec(src)?.[1];
+    expect(ref && existsSync(root + ref), `reference ${ref}`).toBe(true);
+    const users = kernels.filter((k) => /\bstore_row\(/.test(read(`kernels/${k}.wgsl`)));
+    expect(users.sort()).toEqual(['matmul_int8', 'matmul_rowwise']);
+    for (const k of users) expect(read(`kernels/${k}.wgsl`), `${k} names the library`).toContain('kernels/lib/matmul_store.wgsl');
+    expect(read('src/gpu/kernels/matmul.ts')).toMatch(/@kernels\/lib\/matmul_store\.wgsl\?raw/);
   });
 
   it('finds the kernels', () => {

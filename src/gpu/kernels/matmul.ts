@@ -8,6 +8,7 @@ import source from '@kernels/matmul.wgsl?raw';
 import rowwiseSource from '@kernels/matmul_rowwise.wgsl?raw';
 import subgroupSource from '@kernels/matmul_subgroup.wgsl?raw';
 import int8Source from '@kernels/matmul_int8.wgsl?raw';
+import storeSource from '@kernels/lib/matmul_store.wgsl?raw';
 import { CriaError } from '../../shared/errors.ts';
 import { defineKernel, type Variant } from '../kernel.ts';
 import type { Recorder } from '../recorder.ts';
@@ -20,6 +21,8 @@ export const matmulKernel = defineKernel('matmul', source);
 export const matmulRowwiseKernel = defineKernel('matmul_rowwise', rowwiseSource);
 export const matmulSubgroupKernel = defineKernel('matmul_subgroup', subgroupSource);
 export const matmulInt8Kernel = defineKernel('matmul_int8', int8Source);
+/** The output functions the rowwise and int8 kernels share (kernels/lib/matmul_store.wgsl). */
+export const MATMUL_STORE_LIB = { name: 'matmul_store', source: storeSource };
 
 /** Bounds of the kernel's register arrays (MAX_ROWS, MAX_TOKENS, MAX_ACC in matmul.wgsl). */
 const MAX_ROWS = 8;
@@ -208,7 +211,7 @@ export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeig
     const plan = { ...i8, ...opts.int8Tunables };
     rec.dispatch({
       kernel: matmulInt8Kernel,
-      variant: { libs: [w.int8!], overrides: { ...plan } },
+      variant: { libs: [w.int8!, MATMUL_STORE_LIB], overrides: { ...plan } },
       params,
       bindings,
       grid: grid1d(Math.ceil(w.rows / (plan.WG * plan.ROWS))),
@@ -224,7 +227,7 @@ export function matmul(rec: Recorder, x: GpuTensor, w: GpuWeight, bias?: GpuWeig
     }
     rec.dispatch({
       kernel: matmulRowwiseKernel,
-      variant: { libs: [w.lib], overrides: { ...plan } },
+      variant: { libs: [w.lib, MATMUL_STORE_LIB], overrides: { ...plan } },
       params,
       bindings,
       grid: grid1d(Math.ceil(w.rows / (plan.WG * plan.ROWS))),

@@ -37,7 +37,7 @@
 import { ggmlTypeByName, type GgmlTypeInfo } from '../../../src/formats/ggml-types.ts';
 import { dequantize, quantize } from '../../../src/formats/quant.ts';
 import { variantKey } from '../../../src/gpu/kernel.ts';
-import { matmul, matmulKernel, matmulPlan, matmulRowwiseKernel, matmulSubgroupKernel, rowwisePlan } from '../../../src/gpu/kernels/matmul.ts';
+import { MATMUL_STORE_LIB, matmul, matmulKernel, matmulPlan, matmulRowwiseKernel, matmulSubgroupKernel, rowwisePlan } from '../../../src/gpu/kernels/matmul.ts';
 import { uploadMixedWeight } from '../../../src/gpu/mixed.ts';
 import { DEQUANT_LIBS, uploadWeight } from '../../../src/gpu/weights.ts';
 import { add } from '../../../src/reference/add.ts';
@@ -192,7 +192,7 @@ export default defineSuite<Case>({
     const lib = c.mixed ? { name: `mixed ${c.type}+${c.mixed.type}`, source: '', chunk: 8 } : DEQUANT_LIBS.get(c.type)!;
     const NORM = c.norm ? 1 : 0;
     const TOKENS = c.n > 1 ? 4 : 1;
-    if (c.plan === 'rowwise') return variantKey(matmulRowwiseKernel, { libs: [lib], overrides: { ...rowwisePlan(c.n, c.rows, c.cols, !!c.norm), ...c.rowwise } });
+    if (c.plan === 'rowwise') return variantKey(matmulRowwiseKernel, { libs: [lib, MATMUL_STORE_LIB], overrides: { ...rowwisePlan(c.n, c.rows, c.cols, !!c.norm), ...c.rowwise } });
     if (c.plan === 'subgroup') return variantKey(matmulSubgroupKernel, { libs: [lib], overrides: { ROWS: 4, TOKENS, NORM } });
     return variantKey(matmulKernel, { libs: [lib], overrides: { ...matmulPlan(c.n, c.cols, lib.chunk, DEFAULT_LIMITS, c.norm) } });
   },

@@ -24,7 +24,7 @@
 import { ggmlTypeByName } from '../../../src/formats/ggml-types.ts';
 import { dequantize, quantize } from '../../../src/formats/quant.ts';
 import { variantKey } from '../../../src/gpu/kernel.ts';
-import { int8Plan, matmul, matmulInt8Kernel } from '../../../src/gpu/kernels/matmul.ts';
+import { MATMUL_STORE_LIB, int8Plan, matmul, matmulInt8Kernel } from '../../../src/gpu/kernels/matmul.ts';
 import { INT8_LIBS, uploadWeight } from '../../../src/gpu/weights.ts';
 import { add } from '../../../src/reference/add.ts';
 import { ACT_BLOCK, matmulInt8 as reference, quantizeActivations, roundF16 } from '../../../src/reference/matmul_int8.ts';
@@ -91,7 +91,7 @@ export default defineSuite<Case>({
   kernel: 'matmul_int8',
   cases,
   name: (c) => `int8 ${c.type} n=${c.n} ${c.rows}×${c.cols}${c.norm ? ' norm+' : ''}${c.bias ? ' +bias' : ''}${c.add ? ' +add' : ''}${c.zeros ? ' zero block' : ''}${c.xScale ? ` x·${c.xScale}` : ''}${c.sameBits ? ' FDOT 1 = FDOT 0 bit for bit' : ''}${c.tune ? ` ${JSON.stringify(c.tune)}` : ''}`,
-  variant: (c) => variantKey(matmulInt8Kernel, { libs: [INT8_LIBS.get(c.type)!], overrides: { ...int8Plan(c.n, c.rows, c.cols, !!c.norm, 16384)!, ...c.tune } }),
+  variant: (c) => variantKey(matmulInt8Kernel, { libs: [INT8_LIBS.get(c.type)!, MATMUL_STORE_LIB], overrides: { ...int8Plan(c.n, c.rows, c.cols, !!c.norm, 16384)!, ...c.tune } }),
   skip: (h) => (h.ctx.info.int8Dot ? undefined : "this browser's WGSL has no packed_4x8_integer_dot_product"),
   async run(h, c) {
     const type = ggmlTypeByName(c.type)!;
