@@ -14,7 +14,9 @@ import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
 import { dequantize } from '../formats/quant.ts';
 import type { Backend, BackendStats, KvCacheSpec, WeightPart } from '../model/backend.ts';
 import type { AttentionParams, Ops, RopeSpec } from '../model/ops.ts';
-import { checkBinding, isCpuAdapter, type GpuContext } from './device.ts';
+import { checkBinding, type GpuContext } from './device.ts';
+import { resolveActivations } from './activations.ts';
+export { resolveActivations };
 import { add } from './kernels/add.ts';
 import { argmax } from './kernels/argmax.ts';
 import { attention, storeKv } from './kernels/attention.ts';
@@ -52,14 +54,6 @@ export interface GpuBackendOptions {
   activations?: 'auto' | 'f32' | 'int8';
 }
 
-/** `GpuBackendOptions.activations` resolved for a device. */
-export function resolveActivations(want: GpuBackendOptions['activations'], info: GpuContext['info']): 'f32' | 'int8' {
-  if (want === 'int8' && !info.int8Dot) {
-    throw new CriaError('bad-argument', "int8 activations need WGSL's packed_4x8_integer_dot_product language feature, which this browser does not offer; use activations 'f32' or 'auto'");
-  }
-  if (want === 'int8' || want === 'f32') return want;
-  return isCpuAdapter(info) && info.int8Dot ? 'int8' : 'f32';
-}
 
 export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
   readonly name = 'webgpu';
