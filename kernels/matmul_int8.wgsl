@@ -239,17 +239,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       }
       workgroupBarrier();
     }
-    for (var j = lid; j < TOKENS * nb; j += WG) {
-      let t = j / nb;
-      var sc = 1.0;
-      if (NORM == 1u) {
+    // s_t of each token of the group, once per invocation (component t)
+    var sc = vec4<f32>(1.0);
+    if (NORM == 1u) {
+      for (var t = 0u; t < TOKENS; t++) {
         var q = 0.0;
         for (var k = 0u; k < PARTS; k++) {
           q += part[t * PARTS + k];
         }
-        sc = inverseSqrt(q / f32(cols) + p.eps);
+        sc[t] = inverseSqrt(q / f32(cols) + p.eps);
       }
-      quantize_block(j, min(t0 + t, n - 1u) * cols, j - t * nb, sc);
+    }
+    for (var j = lid; j < TOKENS * nb; j += WG) {
+      let t = j / nb;
+      quantize_block(j, min(t0 + t, n - 1u) * cols, j - t * nb, sc[t]);
     }
     workgroupBarrier();
     var a0 = vec4<f32>();

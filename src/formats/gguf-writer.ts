@@ -4,6 +4,7 @@
  * padding, tensor data) so large models can go to a Blob or a file stream
  * without one giant copy.
  */
+import { concatBytes } from '../shared/bytes.ts';
 import { CriaError } from '../shared/errors.ts';
 import { ggmlTypeInfo, type GgmlTypeInfo } from './ggml-types.ts';
 import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType, type GgufArrayItems, type GgufValue } from './gguf.ts';
@@ -173,12 +174,5 @@ export function encodeGguf(input: GgufWriteInput): Uint8Array[] {
 
 /** Encode a GGUF file into one buffer (small models). */
 export function writeGguf(input: GgufWriteInput): Uint8Array {
-  const parts = encodeGguf(input);
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
+  return concatBytes(encodeGguf(input));
 }

@@ -16,7 +16,6 @@ import type { Backend, BackendStats, KvCacheSpec, WeightPart } from '../model/ba
 import type { AttentionParams, Ops, RopeSpec } from '../model/ops.ts';
 import { checkBinding, type GpuContext } from './device.ts';
 import { resolveActivations } from './activations.ts';
-export { resolveActivations };
 import { add } from './kernels/add.ts';
 import { argmax } from './kernels/argmax.ts';
 import { attention, storeKv } from './kernels/attention.ts';

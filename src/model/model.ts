@@ -15,6 +15,7 @@ import { findArchitecture } from './arch/index.ts';
 import type { Architecture, Fusion, Weights } from './arch/types.ts';
 import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
 import type { Backend, WeightPart } from './backend.ts';
+import { concatBytes } from '../shared/bytes.ts';
 import type { ModelConfig } from './config.ts';
 import { noTrace, type Act, type Batch, type Trace, type Weight } from './ops.ts';
 
@@ -106,17 +107,6 @@ export function planFusions(fusions: readonly Fusion[], tensors: readonly GgufTe
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
-}
-
 export class Model<A extends Act = Act, W extends Weight = Weight> {
   private constructor(
     readonly file: GgufFile,
@@ -161,7 +151,7 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
             run.parts.push(held.get(p.name)!);
             held.delete(p.name);
           }
-          const [a, b] = runs.map((r): WeightPart => ({ type: r.type, dims: [f.dims[0], r.rows], bytes: concat(r.parts) }));
+          const [a, b] = runs.map((r): WeightPart => ({ type: r.type, dims: [f.dims[0], r.rows], bytes: concatBytes(r.parts) }));
           map.set(f.into, f.mixed ? await backend.loadMixedWeight!(f.into, [a, b], f.dims) : await backend.loadWeight(f.into, f.type, f.dims, a.bytes));
         }
       }

@@ -17,7 +17,7 @@ import { attention } from './attention.ts';
 import { embedding } from './embedding.ts';
 import { geglu } from './geglu.ts';
 import { matmul } from './matmul.ts';
-import { matmulInt8 } from './matmul_int8.ts';
+import { INT8_ACTIVATION_TYPES, matmulInt8 } from './matmul_int8.ts';
 import { rmsNorm } from './rms_norm.ts';
 import { rope } from './rope.ts';
 import { scale } from './scale.ts';
@@ -47,9 +47,6 @@ function vecOf(w: CpuWeight): Float32Array {
 function sameShape(a: Act, b: Act, what: string) {
   if (a.rows !== b.rows || a.cols !== b.cols) throw new CriaError('internal', `${what}: shapes ${a.rows}×${a.cols} and ${b.rows}×${b.cols} differ`);
 }
-
-/** The types whose products take int8 activations with `activations: 'int8'` (as the WebGPU backend's). */
-const INT8_TYPES = new Set(['Q8_0', 'Q4_0']);
 
 export interface CpuBackendOptions {
   /**
@@ -130,7 +127,7 @@ export class CpuBackend implements Backend<CpuAct, CpuWeight> {
     matmul: (x, w, bias, fuse) => {
       if (w.dims[0] !== x.cols) throw new CriaError('internal', `matmul ${w.name}: input has ${x.cols} columns, weight rows have ${w.dims[0]}`);
       const xn = fuse?.norm ? this.ops.rmsNorm(x, fuse.norm.weight, fuse.norm.eps) : x;
-      const int8 = this.activations === 'int8' && INT8_TYPES.has(w.type.name);
+      const int8 = this.activations === 'int8' && INT8_ACTIVATION_TYPES.has(w.type.name);
       const y = (int8 ? matmulInt8 : matmul)(xn.data, x.rows, w, bias ? vecOf(bias) : undefined);
       const out = act(x.rows, w.dims.slice(1).reduce((a, b) => a * b, 1), y);
       return fuse?.add ? this.ops.add(out, fuse.add) : out;

@@ -4,7 +4,7 @@
  * every token row of x is quantized per block of 32 as ggml's quantize_row_q8_0 does,
  *   d = max_j |x_j| / 127,  q_j = round(x_j · (1/d))   (0 where the block is all zeros),
  * with the scale then stored as f16 (d₁₆, rounded to nearest even) as ggml's block_q8_0 stores it,
- * and y[t, o] = Σ_b d₁₆_b · Σ_j W[o, 32b + j] · q_j (+ bias[o]), accumulated in float64.
+ * and y[t, o] = Σ_b d₁₆_b · Σ_j W[o, 32b + j] · q_j (+ bias[o]), accumulated in float64 (matmulInt8).
  * The quantization is computed in f32 step by step as the kernel does (so the integers agree with
  * it except where a GPU's division rounds differently), rounding halves to even like WGSL's round()
  * (ggml's scalar code rounds them away from zero, its AVX code to even: ties are rare either way).
@@ -12,12 +12,14 @@
  * exactly (test/unit/model-random.test.ts).
  * x [n, in] (in % 32 = 0) → y [n, out]; bias [out].
  */
-import { dequantizeRows } from '../formats/quant.ts';
 import { CriaError } from '../shared/errors.ts';
 import { F16_TO_F32, f32BitsToF16 } from '../formats/half.ts';
-import type { QuantMatrix } from './matmul.ts';
+import { matmul, type QuantMatrix } from './matmul.ts';
 
 export const ACT_BLOCK = 32;
+
+/** The weight types whose products take int8 activations (CpuBackend, and the WebGPU backend's kernels/lib/int8_<type>.wgsl). */
+export const INT8_ACTIVATION_TYPES: ReadonlySet<string> = new Set(['Q8_0', 'Q4_0']);
 
 const f = Math.fround;
 const bits = new Float32Array(1);
@@ -52,31 +54,17 @@ export function quantizeActivations(x: Float32Array): { q: Int8Array; d: Float32
   return { q, d };
 }
 
-const ROWS_PER_CHUNK = 32;
-
+/**
+ * The product with every token row of x replaced by its quantized values q_j·d₁₆_b: each such value and
+ * each product with a weight is exact in float64 (≤ 38 significant bits), so this is
+ * Σ_b d₁₆_b · Σ_j W·q_j up to float64 rounding, computed by the plain reference product.
+ */
 export function matmulInt8(x: Float32Array, n: number, w: QuantMatrix, bias?: Float32Array): Float32Array {
   const inDim = w.dims[0];
-  const outDim = w.bytes.byteLength / ((inDim / w.type.blockSize) * w.type.typeSize);
-  const nb = inDim / ACT_BLOCK;
-  const acts = Array.from({ length: n }, (_, t) => quantizeActivations(x.subarray(t * inDim, (t + 1) * inDim)));
-  const y = new Float32Array(n * outDim);
-  const rows = new Float32Array(ROWS_PER_CHUNK * inDim);
-  for (let o0 = 0; o0 < outDim; o0 += ROWS_PER_CHUNK) {
-    const nr = Math.min(ROWS_PER_CHUNK, outDim - o0);
-    dequantizeRows(w.type, w.bytes, inDim, o0, nr, rows);
-    for (let r = 0; r < nr; r++) {
-      const ro = r * inDim;
-      for (let t = 0; t < n; t++) {
-        const { q, d } = acts[t];
-        let s = 0;
-        for (let b = 0; b < nb; b++) {
-          let sb = 0;
-          for (let j = b * ACT_BLOCK; j < (b + 1) * ACT_BLOCK; j++) sb += rows[ro + j] * q[j];
-          s += sb * d[b];
-        }
-        y[t * outDim + o0 + r] = s + (bias ? bias[o0 + r] : 0);
-      }
-    }
+  const xq = new Float32Array(n * inDim);
+  for (let t = 0; t < n; t++) {
+    const { q, d } = quantizeActivations(x.subarray(t * inDim, (t + 1) * inDim));
+    for (let j = 0; j < inDim; j++) xq[t * inDim + j] = q[j] * d[Math.floor(j / ACT_BLOCK)];
   }
-  return y;
+  return matmul(xq, n, w, bias);
 }

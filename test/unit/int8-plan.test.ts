@@ -45,17 +45,16 @@ describe('resolveActivations', async () => {
   const { resolveActivations } = await import('../../src/gpu/activations.ts');
   const swiftshader = { vendor: 'google', architecture: 'swiftshader', device: '', description: '', isFallbackAdapter: true, int8Dot: true };
   const gpu = { ...swiftshader, architecture: 'rdna-3', vendor: 'amd', isFallbackAdapter: false };
-  const info = (i: typeof swiftshader) => i as unknown as Parameters<typeof resolveActivations>[1];
 
   it('auto: int8 on a CPU adapter with the WGSL feature, f32 on a GPU or without it', () => {
-    expect(resolveActivations(undefined, info(swiftshader))).toBe('int8');
-    expect(resolveActivations('auto', info(gpu))).toBe('f32');
-    expect(resolveActivations('auto', info({ ...swiftshader, int8Dot: false }))).toBe('f32');
+    expect(resolveActivations(undefined, swiftshader)).toBe('int8');
+    expect(resolveActivations('auto', gpu)).toBe('f32');
+    expect(resolveActivations('auto', { ...swiftshader, int8Dot: false })).toBe('f32');
   });
 
   it('an explicit choice is kept, and int8 without the feature is a clear error', () => {
-    expect(resolveActivations('f32', info(swiftshader))).toBe('f32');
-    expect(resolveActivations('int8', info(gpu))).toBe('int8');
-    expect(() => resolveActivations('int8', info({ ...gpu, int8Dot: false }))).toThrow(/packed_4x8_integer_dot_product/);
+    expect(resolveActivations('f32', swiftshader)).toBe('f32');
+    expect(resolveActivations('int8', gpu)).toBe('int8');
+    expect(() => resolveActivations('int8', { ...gpu, int8Dot: false })).toThrow(/packed_4x8_integer_dot_product/);
   });
 });

@@ -67,6 +67,7 @@ describe('kernel inventory', () => {
     expect(existsSync(`${root}kernels/lib/${f.replace(/^int8_/, 'dequant_')}`), 'the same type has a dequantizer library').toBe(true);
     expect(src).toMatch(/fn qdot_block\(b: u32, d_off: u32, xq: array<u32, 8>, xsum: i32\) -> f32/);
     expect(read('test/gpu/kernels/matmul_int8.test.ts'), 'the int8 suite covers the type').toContain(`'${f.slice(5, -5).toUpperCase()}'`);
+    expect(read('src/reference/matmul_int8.ts'), 'the CPU reference takes int8 activations for the type too (INT8_ACTIVATION_TYPES)').toContain(`'${f.slice(5, -5).toUpperCase()}'`);
   });
 
   it.each(list('kernels/lib', '.wgsl').filter((f) => f.startsWith('dequant_')))('library %s names an existing reference and the CHUNK contract', (f) => {
