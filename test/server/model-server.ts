@@ -52,6 +52,13 @@ export interface Faults {
   cutAfterTotalBytes: number | null;
   /** With `cutAfterTotalBytes`: cut once, then clear `cutAfterTotalBytes` itself (so a retry can resume). */
   cutTotalOnce: boolean;
+  /**
+   * Across /models responses since the last reset: once this many file body bytes have been
+   * sent in total, every /models body in flight (and every later one) stops sending and holds
+   * its connection open: a server that stalls. Nothing more is sent until this is cleared or
+   * the server is reset; a client that goes away meanwhile ends its response. null = off.
+   */
+  stallAfterTotalBytes: number | null;
   /** Sleep this long before answering each /models request (before any other fault). 0 = off. */
   delayMs: number;
   /** Throttle /models bodies to about this many bytes per second. null = off. */
@@ -128,6 +135,7 @@ const noFaults = (): Faults => ({
   cutAfterBytes: null,
   cutAfterTotalBytes: null,
   cutTotalOnce: false,
+  stallAfterTotalBytes: null,
   delayMs: 0,
   bytesPerSecond: null,
   etag: null,
@@ -224,6 +232,7 @@ function validateFaults(body: unknown): Partial<Faults> {
     switch (key) {
       case 'cutAfterBytes':
       case 'cutAfterTotalBytes':
+      case 'stallAfterTotalBytes':
       case 'changeEtagAfterRequests':
         out[key] = v === null ? null : nonNegInt(v, key);
         break;
@@ -464,7 +473,12 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
       while (pos <= end) {
         if (res.destroyed) return;
         const live = faults; // faults are read live, so a test can cut or throttle a body in flight
-        let n = Math.min(CHUNK, end - pos + 1);
+        const stallLeft = live.stallAfterTotalBytes === null || myEpoch !== epoch ? Infinity : live.stallAfterTotalBytes - modelBodyBytes;
+        if (stallLeft <= 0) {
+          await sleep(20); // stalled: send nothing, keep the connection, look again
+          continue;
+        }
+        let n = Math.min(CHUNK, end - pos + 1, stallLeft);
         if (live.bytesPerSecond !== null) n = Math.min(n, Math.max(1, Math.floor(live.bytesPerSecond / TICKS_PER_SECOND)));
         const leftThis = live.cutAfterBytes === null ? Infinity : live.cutAfterBytes - sent;
         const leftTotal = live.cutAfterTotalBytes === null || myEpoch !== epoch ? Infinity : live.cutAfterTotalBytes - modelBodyBytes;

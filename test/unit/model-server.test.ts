@@ -273,6 +273,19 @@ describe('model server: faults', () => {
     expect(server.log().requests.map((e) => e.fault)).toEqual(['cutTotal', null]);
   });
 
+  it('stallAfterTotalBytes: bodies stop at the total and hold until the fault is cleared', async () => {
+    server.control({ stallAfterTotalBytes: 3000 });
+    const parts: number[] = [];
+    const whole = model(LARGE, { Range: 'bytes=0-9999' }).then((r) => (parts.push(r.body.length), r));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(server.log().modelBodyBytes).toBe(3000);
+    expect(parts, 'a stalled response has not ended').toEqual([]);
+    server.control({ stallAfterTotalBytes: null });
+    const r = await whole;
+    expect(r.error).toBeNull();
+    expect(r.body.equals(large.subarray(0, 10000))).toBe(true);
+  });
+
   it('bytesPerSecond throttles the body; delayMs delays the answer', async () => {
     const fast = await model(LARGE, { Range: 'bytes=0-19999' });
     expect(fast.ms).toBeLessThan(400);

@@ -65,12 +65,6 @@ const api = {
     void client.load({ url, ...opts }, { onProgress: (p) => progress.push(p) }).catch(() => undefined);
   },
 
-  downloadedSoFar() {
-    const p = (window as unknown as { loadProgress?: LoadProgress[] }).loadProgress ?? [];
-    const d = p.filter((x) => x.phase === 'download');
-    return d.length ? d[d.length - 1].loadedBytes / d[d.length - 1].totalBytes : 0;
-  },
-
   async greedy(prompt: string, n: number) {
     const r = await client.completions.create({ prompt, max_tokens: n, temperature: 0 });
     return r.choices[0].text;
