@@ -14,7 +14,16 @@ export type ModelSource =
    * `cache: false` reads it directly with Range requests instead. `chunkSize` (bytes, default
    * 32 MiB) only matters for a new download.
    */
-  | { url: string; cache?: boolean; chunkSize?: number }
+  | {
+      url: string;
+      cache?: boolean;
+      chunkSize?: number;
+      /**
+       * the whole file's SHA-256 (64 hex digits), when known (a catalogue entry, a Hugging Face LFS
+       * file): the download is verified against it before the model counts as cached
+       */
+      sha256?: string;
+    }
   /** a local file (picked or dropped); `cache: true` also keeps it in the cache */
   | { file: Blob & { name?: string }; cache?: boolean }
   | { bytes: ArrayBuffer; name?: string }
