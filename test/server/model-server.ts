@@ -8,6 +8,9 @@
  *                            If-Match (412), strong ETag, Last-Modified, CORS,
  *                            `Cache-Control: no-store` (so the browser's HTTP
  *                            cache never hides a request from the log).
+ *                            Faults can drop the validators, add Hugging Face's
+ *                            X-Linked-Etag, corrupt a byte in transit, or lie in
+ *                            Content-Range / Content-Length.
  *   GET/HEAD /html/<any>     200 text/html whatever the Range: a login wall.
  *   POST /__control          JSON: set faults (see `Faults`); answers the faults now in force.
  *   GET  /__control          the faults now in force.
@@ -74,6 +77,19 @@ export interface Faults {
   status: number | null;
   /** Answer the next N /models requests with 503; counts down to 0. */
   failRequests: number;
+  /** Send neither ETag nor Last-Modified (a server without validators); If-Range then never matches. */
+  noValidators: boolean;
+  /** Send this as `X-Linked-Etag` (Hugging Face's header for an LFS file's SHA-256); quotes are added if missing. null = off. */
+  linkedEtag: string | null;
+  /** Flip every bit of the byte at this file offset in every body that carries it: corruption in transit. null = off. */
+  corruptByteAt: number | null;
+  /** Write this as the total in Content-Range (206 and 416) instead of the real size: a broken or lying server. null = off. */
+  contentRangeTotal: string | null;
+  /**
+   * Send this Content-Length on 200/206 instead of the real one (any text: `9007199254740991`, `-5`, `1e400`).
+   * The real body follows, then the connection is closed (a client waiting for more gets an error). null = off.
+   */
+  contentLength: string | null;
 }
 
 export interface LogEntry {
@@ -90,7 +106,7 @@ export interface LogEntry {
   /** True when the body did not complete: cut by a fault, or the client went away. */
   aborted: boolean;
   /** Which fault shaped this response, if any. */
-  fault: 'cut' | 'cutTotal' | 'failRequests' | 'status' | null;
+  fault: 'cut' | 'cutTotal' | 'failRequests' | 'status' | 'corrupt' | null;
   /** The ETag served (/models only), null otherwise. */
   etag: string | null;
   /** Milliseconds since the last reset when the request arrived. */
@@ -142,11 +158,16 @@ const noFaults = (): Faults => ({
   changeEtagAfterRequests: null,
   status: null,
   failRequests: 0,
+  noValidators: false,
+  linkedEtag: null,
+  corruptByteAt: null,
+  contentRangeTotal: null,
+  contentLength: null,
 });
 
 const CORS_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Expose-Headers': 'Content-Range, Content-Length, ETag, Last-Modified, Accept-Ranges',
+  'Access-Control-Expose-Headers': 'Content-Range, Content-Length, ETag, Last-Modified, Accept-Ranges, X-Linked-Etag',
 };
 const PREFLIGHT_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Methods': 'GET, HEAD, POST, OPTIONS',
@@ -245,8 +266,21 @@ function validateFaults(body: unknown): Partial<Faults> {
         out[key] = v === null ? 0 : nonNegInt(v, key);
         break;
       case 'cutTotalOnce':
-        if (typeof v !== 'boolean') throw new Error('cutTotalOnce must be a boolean');
+      case 'noValidators':
+        if (typeof v !== 'boolean') throw new Error(`${key} must be a boolean`);
         out[key] = v;
+        break;
+      case 'corruptByteAt':
+        out[key] = v === null ? null : nonNegInt(v, key);
+        break;
+      case 'linkedEtag':
+        if (v !== null && (typeof v !== 'string' || v === '')) throw new Error('linkedEtag must be a non-empty string or null');
+        out[key] = v === null ? null : quoteEtag(v);
+        break;
+      case 'contentRangeTotal':
+      case 'contentLength':
+        if (v !== null && (typeof v !== 'string' || v === '' || /[\r\n]/.test(v))) throw new Error(`${key} must be a non-empty one-line string or null`);
+        out[key] = v as string | null;
         break;
       case 'etag':
         if (v !== null && (typeof v !== 'string' || v === '')) throw new Error('etag must be a non-empty string or null');
@@ -418,11 +452,17 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
       lastModifiedMs += 86_400_000;
     }
     const lastModified = new Date(lastModifiedMs).toUTCString();
-    entry.etag = etag;
     res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('ETag', etag);
-    res.setHeader('Last-Modified', lastModified);
+    if (f.noValidators) {
+      etag = ''; // matches no If-Range or If-Match tag
+    } else {
+      entry.etag = etag;
+      res.setHeader('ETag', etag);
+      res.setHeader('Last-Modified', lastModified);
+    }
+    if (f.linkedEtag !== null) res.setHeader('X-Linked-Etag', f.linkedEtag);
     res.setHeader('Cache-Control', 'no-store');
+    const total = f.contentRangeTotal ?? String(size);
 
     // If-Match (RFC 9110 §13.1.1): evaluated first; a mismatch is 412.
     const ifMatch = req.headers['if-match'];
@@ -438,15 +478,15 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
     const ifRange = req.headers['if-range'];
     if (range.kind !== 'none' && ifRange !== undefined) {
       const v = String(ifRange).trim();
-      const matches = v.startsWith('"') || v.startsWith('W/')
-        ? strongMatch(v, etag)
+      const matches = f.noValidators ? false
+        : v.startsWith('"') || v.startsWith('W/') ? strongMatch(v, etag)
         : Date.parse(v) === lastModifiedMs;
       if (!matches) range = { kind: 'none' };
     }
 
     res.setHeader('Content-Type', 'application/octet-stream');
     if (range.kind === 'unsatisfiable') {
-      res.setHeader('Content-Range', `bytes */${size}`);
+      res.setHeader('Content-Range', `bytes */${total}`);
       return sendSmall(req, res, 416, 'application/octet-stream', '', entry);
     }
     let start = 0;
@@ -454,14 +494,15 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
     if (range.kind === 'range') {
       ({ start, end } = range);
       res.statusCode = 206;
-      res.setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+      res.setHeader('Content-Range', `bytes ${start}-${end}/${total}`);
     } else {
       res.statusCode = 200;
     }
     entry.status = res.statusCode;
-    res.setHeader('Content-Length', String(end - start + 1));
+    res.setHeader('Content-Length', f.contentLength ?? String(end - start + 1));
     if (req.method === 'HEAD' || size === 0) {
       res.end();
+      if (f.contentLength !== null) cutConnection(res);
       return;
     }
 
@@ -494,6 +535,10 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
         const buf = Buffer.allocUnsafe(n);
         const { bytesRead } = await fh.read(buf, 0, n, pos);
         if (bytesRead !== n) throw new Error(`short read of ${file} at ${pos}`);
+        if (live.corruptByteAt !== null && live.corruptByteAt >= pos && live.corruptByteAt < pos + n) {
+          buf[live.corruptByteAt - pos] ^= 0xff;
+          entry.fault = 'corrupt';
+        }
         if (res.destroyed) return;
         await write(res, buf);
         pos += n;
@@ -507,6 +552,8 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
         }
       }
       res.end();
+      // a false Content-Length: the client may still wait for bytes that never come
+      if (f.contentLength !== null) cutConnection(res);
     } finally {
       await fh.close();
     }

@@ -68,7 +68,8 @@ describe('model server: files and Range', () => {
     expect(new Date(r.headers['last-modified'] as string).getTime()).toBe(Math.floor(statSync(FIXTURES_DIR + SMALL).mtimeMs / 1000) * 1000);
     expect(r.headers['cache-control']).toBe('no-store');
     expect(r.headers['access-control-allow-origin']).toBe('*');
-    expect(r.headers['access-control-expose-headers']).toBe('Content-Range, Content-Length, ETag, Last-Modified, Accept-Ranges');
+    expect(r.headers['access-control-expose-headers']).toBe('Content-Range, Content-Length, ETag, Last-Modified, Accept-Ranges, X-Linked-Etag');
+    expect(r.headers['x-linked-etag']).toBeUndefined();
   });
 
   it('HEAD: headers only; Range is ignored for HEAD (RFC 9110: GET only)', async () => {
@@ -345,6 +346,61 @@ describe('model server: faults', () => {
     }
     server.control({ status: null });
     expect((await model(SMALL, { Range: 'bytes=0-9' })).status).toBe(206);
+  });
+});
+
+describe('model server: faults of a broken or unusual server', () => {
+  it('noValidators: no ETag, no Last-Modified, and If-Range never matches', async () => {
+    const etag = (await model(SMALL, {}, 'HEAD')).headers['etag'] as string;
+    server.control({ noValidators: true });
+    const r = await model(SMALL, { Range: 'bytes=0-9' });
+    expect(r.status).toBe(206);
+    expect(r.headers['etag']).toBeUndefined();
+    expect(r.headers['last-modified']).toBeUndefined();
+    expect(r.body.equals(small.subarray(0, 10))).toBe(true);
+    expect((await model(SMALL, { Range: 'bytes=0-9', 'If-Range': etag })).status).toBe(200);
+    expect(server.log().requests[1].etag).toBeNull(); // [0] is the HEAD before the fault
+  });
+
+  it('linkedEtag: sent as X-Linked-Etag, quoted', async () => {
+    server.control({ linkedEtag: 'ab'.repeat(32) });
+    const r = await model(SMALL, { Range: 'bytes=0-3' });
+    expect(r.headers['x-linked-etag']).toBe(`"${'ab'.repeat(32)}"`);
+    expect((await control({ linkedEtag: '' })).status).toBe(400);
+  });
+
+  it('corruptByteAt: that byte arrives flipped in every body that carries it; others are intact', async () => {
+    server.control({ corruptByteAt: 70_000 }); // in the second 64 KiB slice of a body from 0
+    const whole = await model(LARGE);
+    const want = Buffer.from(large);
+    want[70_000] ^= 0xff;
+    expect(whole.body.equals(want)).toBe(true);
+    const ranged = await model(LARGE, { Range: 'bytes=69990-70009' });
+    expect(ranged.body.equals(want.subarray(69990, 70010))).toBe(true);
+    expect((await model(LARGE, { Range: 'bytes=0-99' })).body.equals(large.subarray(0, 100))).toBe(true);
+    expect(server.log().requests.map((e) => e.fault)).toEqual(['corrupt', 'corrupt', null]);
+  });
+
+  it('contentRangeTotal: the total in Content-Range is whatever the test says (206 and 416)', async () => {
+    server.control({ contentRangeTotal: '9007199254740991' });
+    const r = await model(SMALL, { Range: 'bytes=0-3' });
+    expect(r.status).toBe(206);
+    expect(r.headers['content-range']).toBe('bytes 0-3/9007199254740991');
+    expect(r.body.equals(small.subarray(0, 4))).toBe(true);
+    server.control({ contentRangeTotal: '1' + '0'.repeat(400) });
+    expect((await model(SMALL, { Range: 'bytes=99999-' })).headers['content-range']).toBe(`bytes */1${'0'.repeat(400)}`);
+    expect((await control({ contentRangeTotal: 'a\nb' })).status).toBe(400);
+  });
+
+  it('contentLength: the header lies, the real body follows, then the connection closes', async () => {
+    server.control({ contentLength: '9007199254740991' });
+    const r = await model(SMALL, { Range: 'bytes=0-9' });
+    expect(r.headers['content-length']).toBe('9007199254740991');
+    expect(r.body.equals(small.subarray(0, 10))).toBe(true);
+    expect(r.error).not.toBeNull(); // closed before the promised length
+    server.control({ contentLength: '-5' });
+    // node:http refuses such a header itself; fetch (undici) rejects the response at once
+    await expect(fetch(`${server.url}/models/${SMALL}`, { headers: { Range: 'bytes=0-9' } })).rejects.toThrow();
   });
 });
 
