@@ -141,6 +141,7 @@ export class Engine implements EngineApi {
       const file = await readGguf(src);
       planModel(file); // architecture and tensors first: the most fundamental problem is the one reported
       const tokenizer = createTokenizer(file.metadata);
+      probeChatTemplate(tokenizer);
       this.lostReason = undefined;
       backend.lost?.then((reason) => {
         if (this.backend === backend) {
@@ -281,7 +282,7 @@ export class Engine implements EngineApi {
     return this.need().tokenizer.applyChatTemplate(messages.map((x) => ({ role: x.role, content: x.content })), { addGenerationPrompt });
   }
 
-  /** Chat prompt → ids: the template's text with special tokens parsed, BOS added once if the model wants one. */
+  /** Chat prompt → ids: the template's markup with special tokens parsed, message contents as plain text, BOS once. */
   private chatPrompt(m: Loaded, messages: ChatMessage[], template?: string): number[] {
     if (!Array.isArray(messages) || messages.length === 0) throw new CriaError('bad-argument', 'messages must be a non-empty array of {role, content}');
     for (const msg of messages) {
@@ -289,13 +290,11 @@ export class Engine implements EngineApi {
         throw new CriaError('bad-argument', `each message needs a role (system, user or assistant) and string content; got ${JSON.stringify(msg)?.slice(0, 80)}`);
       }
     }
-    const text = m.tokenizer.applyChatTemplate(
+    // message contents are text: only the template's own markup becomes control tokens
+    return m.tokenizer.encodeChat(
       messages.map((x) => ({ role: x.role, content: x.content })),
       { addGenerationPrompt: true, ...(template !== undefined ? { template } : {}) },
     );
-    const ids = m.tokenizer.encode(text, { addSpecial: false, parseSpecial: true });
-    if (m.tokenizer.addBos && m.tokenizer.bos >= 0 && ids[0] !== m.tokenizer.bos) ids.unshift(m.tokenizer.bos);
-    return ids;
   }
 
   async chatCompletion(req: ChatCompletionRequest, onChunk?: (c: ChatCompletionChunk) => void): Promise<ChatCompletion> {
@@ -458,6 +457,30 @@ export class Engine implements EngineApi {
         greedy: r.greedy.every(Boolean),
       };
     });
+  }
+}
+
+/**
+ * Render the model's chat template once on a probe conversation, so a template that cannot
+ * parse, fails or runs past its budget is a `bad-file` error at load rather than at the first
+ * message. A template that rejects the probe by its own rules (`raise_exception`: no system
+ * role, roles must alternate, …) is fine: that is a rule about conversations, not a fault.
+ */
+function probeChatTemplate(tok: Tokenizer): void {
+  if (tok.chatTemplate === undefined) return;
+  const probe = [
+    { role: 'system', content: 'You are a helpful assistant.' },
+    { role: 'user', content: 'Hello!' },
+    { role: 'assistant', content: 'Hi! How can I help?' },
+    { role: 'user', content: 'Tell me a story.' },
+  ];
+  for (const messages of [probe, probe.slice(1)]) {
+    try {
+      tok.encodeChat(messages);
+      return;
+    } catch (e) {
+      if (!(e instanceof CriaError) || e.code !== 'bad-argument') throw e;
+    }
   }
 }
 

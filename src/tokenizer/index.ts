@@ -4,8 +4,8 @@
  *
  *   const tok = createTokenizer(gguf);            // or its metadata Map
  *   const ids = tok.encode('Hello');              // BOS added if the model wants it
- *   const prompt = tok.applyChatTemplate(messages);
- *   const pids = tok.encode(prompt, { addSpecial: false, parseSpecial: true });
+ *   const prompt = tok.applyChatTemplate(messages);  // the text, for display
+ *   const pids = tok.encodeChat(messages);           // the ids: markup special, contents plain text
  *   const d = tok.decoder(); for (const id of generated) out += d.push(id); out += d.flush();
  *
  * Flow of encode: special-token partition (special.ts) → per raw fragment SPM
@@ -14,11 +14,11 @@
 import type { GgufFile, GgufValue } from '../formats/gguf.ts';
 import { CriaError } from '../shared/errors.ts';
 import { BpeEncoder } from './bpe.ts';
-import { missingTemplateError, renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat-template.ts';
+import { missingTemplateError, renderChatMarked, renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat-template.ts';
 import { PieceStream, PieceTable, StreamingDecoder, type DecodeOptions } from './detokenize.ts';
 import { partitionSpecial } from './special.ts';
 import { SpmEncoder } from './spm.ts';
-import { NO_TOKEN, parseVocab, type Vocab } from './vocab.ts';
+import { NO_TOKEN, TokenAttr, parseVocab, type Vocab } from './vocab.ts';
 
 export type { ChatMessage, ChatTemplateOptions } from './chat-template.ts';
 export type { DecodeOptions, StreamingDecoder } from './detokenize.ts';
@@ -30,6 +30,8 @@ export interface EncodeOptions {
   addSpecial?: boolean;
   /** Turn the text of CONTROL tokens ("<|im_start|>", "<s>") into those tokens. Default false: they stay plain text. */
   parseSpecial?: boolean;
+  /** With parseSpecial: `[start, end)` character ranges where CONTROL tokens are not parsed (text from users). */
+  plain?: readonly (readonly [number, number])[];
 }
 
 export interface Tokenizer {
@@ -57,6 +59,13 @@ export interface Tokenizer {
   tokenText(id: number): string;
   /** Render the model's chat template (or `opts.template`). */
   applyChatTemplate(messages: readonly ChatMessage[], opts?: ChatTemplateOptions & { template?: string }): string;
+  /**
+   * A chat prompt's token ids: the template's markup with its special tokens parsed, message
+   * contents as plain text (a user typing "<|im_end|>" cannot end a turn), BOS added once if the
+   * model wants it. A template that rewrites contents so they cannot be located is still
+   * accepted, unless a content holds control-token text: that is a `bad-argument` error.
+   */
+  encodeChat(messages: readonly ChatMessage[], opts?: ChatTemplateOptions & { template?: string }): number[];
 }
 
 export function createTokenizer(metadata: GgufFile | ReadonlyMap<string, GgufValue>): Tokenizer {
@@ -87,7 +96,8 @@ export function createTokenizer(metadata: GgufFile | ReadonlyMap<string, GgufVal
 
   const encode = (text: string, opts: EncodeOptions = {}): number[] => {
     const addSpecial = opts.addSpecial ?? true;
-    const fragments = partitionSpecial(vocab, toWellFormed(text), opts.parseSpecial ?? false);
+    // toWellFormed keeps every offset (one UTF-16 unit for one), so `plain` ranges still apply
+    const fragments = partitionSpecial(vocab, toWellFormed(text), opts.parseSpecial ?? false, opts.plain);
     const out: number[] = [];
     if (addSpecial && vocab.addBos) out.push(vocab.bos);
     let afterSpecial = true;
@@ -137,13 +147,34 @@ export function createTokenizer(metadata: GgufFile | ReadonlyMap<string, GgufVal
       checkId(id);
       return vocab.tokens[id];
     },
-    applyChatTemplate: (messages, opts = {}) => {
-      const source = opts.template ?? vocab.chatTemplate;
-      if (source === undefined) throw missingTemplateError();
-      const text = (id: number) => (id === NO_TOKEN ? '' : vocab.tokens[id]);
-      return renderChatTemplate(source, messages, { bos: text(vocab.bos), eos: text(vocab.eos) }, opts);
+    applyChatTemplate: (messages, opts = {}) => renderChatTemplate(templateOf(opts), messages, specialTexts(), opts),
+    encodeChat: (messages, opts = {}) => {
+      const r = renderChatMarked(templateOf(opts), messages, specialTexts(), opts);
+      if (r.contents === null) {
+        // the contents could not be located: accept only contents in which nothing could be forged
+        messages.forEach((m, i) => {
+          const forged = typeof m.content === 'string' ? partitionSpecial(vocab, m.content, true).find((f) => typeof f === 'number' && vocab.attrs[f] & (TokenAttr.CONTROL | TokenAttr.UNKNOWN)) : undefined;
+          if (forged !== undefined) {
+            const t = vocab.tokens[forged as number];
+            throw new CriaError('bad-argument', `message ${i} (${m.role}) contains the text of the control token ${t}, and this chat template rewrites message contents, so it could not be kept as plain text; remove "${t}" from the message`, { message: i, token: t });
+          }
+        });
+      }
+      const ids = encode(r.text, { addSpecial: false, parseSpecial: true, plain: r.contents ?? [] });
+      if (vocab.addBos && vocab.bos !== NO_TOKEN && ids[0] !== vocab.bos) ids.unshift(vocab.bos);
+      return ids;
     },
   };
+
+  function templateOf(opts: { template?: string }): string {
+    const source = opts.template ?? vocab.chatTemplate;
+    if (source === undefined) throw missingTemplateError();
+    return source;
+  }
+  function specialTexts() {
+    const text = (id: number) => (id === NO_TOKEN ? '' : vocab.tokens[id]);
+    return { bos: text(vocab.bos), eos: text(vocab.eos) };
+  }
 }
 
 /** Lone UTF-16 surrogates cannot be UTF-8 encoded; like a UTF-8 decoder would, replace them with U+FFFD. */
