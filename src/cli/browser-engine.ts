@@ -5,7 +5,11 @@
  *   Vite dev server (middleware mode, this repo's vite.config.ts) behind a
  *   Node http server on 127.0.0.1:<free port>, which also serves the user's
  *   model file with HTTP Range under /__cria/model/ (a URL model is passed
- *   through as it is: the browser fetches it, so its server must allow CORS)
+ *   through as it is: the browser fetches it, so its server must allow CORS).
+ *   That server answers the engine page only: a request from another origin
+ *   (Origin, Sec-Fetch-Site) or for another host name (DNS rebinding) gets
+ *   403, so no web page open in the user's browser can read their model files;
+ *   engine errors name the user's path, never the internal /__cria/model/ URL
  *   → Chromium (launchChromium: CHROME_PATH or the usual places, WebGPU flags)
  *   → src/cli/browser/engine.html, whose `window.criaCli` (page-api.ts) the
  *   CLI calls with page.evaluate; progress and streamed text come back
@@ -22,14 +26,14 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { createServer as createViteServer, type ViteDevServer } from 'vite';
 import type { CompletionRequest, DeviceInfo, EngineStats, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions } from '../protocol/api.ts';
-import { deserializeError } from '../protocol/errors.ts';
+import { deserializeError, type SerializedError } from '../protocol/errors.ts';
 import { CriaError, isCriaError } from '../shared/errors.ts';
 import { cachePort } from './cache-port.ts';
 import { findChromium, launchForCli } from './chromium.ts';
 import type { PageCompletion, PageEvalOutcome, PageEvalProgress, PageEvalRequest, PageModel, PageResult } from './browser/page-api.ts';
 import type { ModelRole } from '../eval/index.ts';
 import type { ModelLocation } from './model-source.ts';
-import { serveFileWithRanges } from './serve-range.ts';
+import { allowOnlyOrigin, serveFileWithRanges } from './serve-range.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const PAGE = 'src/cli/browser/engine.html';
@@ -138,10 +142,12 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
     const modelPath = routeOf('main');
     const middlewares = vite.middlewares;
     const html = await readFile(resolve(repoRoot, PAGE));
+    let origin = ''; // known once the server listens, before any request can arrive
     server = createHttpServer((req, res) => {
+      if (!allowOnlyOrigin(req, res, origin)) return;
       const path = (req.url ?? '').split('?')[0];
       const file = routes.get(path);
-      if (file) return serveFileWithRanges(req, res, file);
+      if (file) return serveFileWithRanges(req, res, file, { cors: origin });
       if (path === `/${PAGE}`) {
         res.setHeader('Content-Type', 'text/html; charset=utf-8');
         res.end(html);
@@ -152,13 +158,16 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
         res.end('not found');
       });
     });
-    const origin = await new Promise<string>((ok, fail) => {
+    origin = await new Promise<string>((ok, fail) => {
       server!.once('error', (e: NodeJS.ErrnoException) =>
         fail(e.code === 'EADDRINUSE' ? new CriaError('bad-argument', `port ${port} (fixed for --cache ${opts.cacheDir}) is in use: by another cria with the same cache folder, or by another program (use another --cache folder, or free the port)`) : e),
       );
       server!.listen(port, '127.0.0.1', () => ok(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`));
     });
     const modelUrl = modelPath ? origin + modelPath : (location as { url: string }).url;
+    /** an engine message names the user's file, not the route it is served at here */
+    const userPaths = [...routes].sort(([a], [b]) => b.length - a.length).map(([route, file]) => [origin + route, route, file] as const); // longest first: a route may start with another
+    const toUserPaths = (text: string) => userPaths.reduce((t, [url, route, file]) => t.replaceAll(url, file).replaceAll(route, file), text);
     /** where the page loads the model of `key` from; only a URL model is worth caching (a local file is already on disk), and only in a kept profile */
     const pageModel = (key: string): PageModel => {
       const l = locations[key];
@@ -207,7 +216,7 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
         try {
           // only a URL model is worth caching (a local file is already on disk), and only in a kept profile
           const cache = !!opts.cacheDir && 'url' in location;
-          const info = await unwrap(page.evaluate(([u, c]) => window.criaCli!.load(u, c), [modelUrl, cache] as const), crashed);
+          const info = await unwrap(page.evaluate(([u, c]) => window.criaCli!.load(u, c), [modelUrl, cache] as const), crashed, toUserPaths);
           lap(`model loaded (${Math.round(info.loadMs)} ms in the engine)`);
           return info;
         } catch (e) {
@@ -216,11 +225,11 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
           onProgress = undefined;
         }
       },
-      tokenize: (text, opts) => unwrap(page.evaluate(([t, o]) => window.criaCli!.tokenize(t, o), [text, opts] as const), crashed),
+      tokenize: (text, opts) => unwrap(page.evaluate(([t, o]) => window.criaCli!.tokenize(t, o), [text, opts] as const), crashed, toUserPaths),
       complete: async (req, text) => {
         onText = text;
         try {
-          const r = await unwrap(page.evaluate(([q, s]) => window.criaCli!.complete(q, s), [req, !!text] as const), crashed);
+          const r = await unwrap(page.evaluate(([q, s]) => window.criaCli!.complete(q, s), [req, !!text] as const), crashed, toUserPaths);
           if (r.prompt_logits_base64 === undefined) return r;
           const b = Buffer.from(r.prompt_logits_base64, 'base64');
           return { ...r, promptLogits: new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)) };
@@ -228,16 +237,16 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
           onText = undefined;
         }
       },
-      score: (req) => unwrap(page.evaluate((q) => window.criaCli!.score(q), req), crashed),
-      deviceInfo: () => unwrap(page.evaluate(() => window.criaCli!.deviceInfo()), crashed),
-      stats: () => unwrap(page.evaluate(() => window.criaCli!.stats()), crashed),
+      score: (req) => unwrap(page.evaluate((q) => window.criaCli!.score(q), req), crashed, toUserPaths),
+      deviceInfo: () => unwrap(page.evaluate(() => window.criaCli!.deviceInfo()), crashed, toUserPaths),
+      stats: () => unwrap(page.evaluate(() => window.criaCli!.stats()), crashed, toUserPaths),
       runEval: async (req, progress, loadProgress) => {
         const models: PageEvalRequest['models'] = {};
         for (const [role, key] of Object.entries(req.models)) models[role as ModelRole] = pageModel(key);
         onEvalProgress = progress;
         onProgress = loadProgress;
         try {
-          return await unwrap(page.evaluate((r) => window.criaCli!.runEval(r), { ...req, models }), crashed);
+          return await unwrap(page.evaluate((r) => window.criaCli!.runEval(r), { ...req, models }), crashed, toUserPaths);
         } catch (e) {
           throw explain(e, Object.values(req.models).some((k) => k !== undefined && 'url' in locations[k]));
         } finally {
@@ -256,9 +265,22 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
   }
 }
 
-/** A page result → its value, or the engine's error (with its code) thrown here. */
-async function unwrap<T>(p: Promise<PageResult<T>>, crashed: Promise<never>): Promise<T> {
+/**
+ * A page result → its value, or the engine's error (with its code) thrown here, its message and
+ * detail passed through `rewrite` (the served URLs of local files → their paths).
+ */
+async function unwrap<T>(p: Promise<PageResult<T>>, crashed: Promise<never>, rewrite: (text: string) => string): Promise<T> {
   const r = await Promise.race([p, crashed]);
-  if ('error' in r) throw deserializeError(r.error);
+  if ('error' in r) throw deserializeError(rewriteStrings(r.error, rewrite) as SerializedError);
   return r.ok;
+}
+
+/** Every string in a plain (JSON-like) value passed through `f`. */
+function rewriteStrings(v: unknown, f: (text: string) => string): unknown {
+  if (typeof v === 'string') return f(v);
+  if (Array.isArray(v)) return v.map((x) => rewriteStrings(x, f));
+  if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, rewriteStrings(x, f)]));
+  }
+  return v;
 }

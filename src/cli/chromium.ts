@@ -11,6 +11,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { CriaError } from '../shared/errors.ts';
+import { checkCacheDir } from './cache-port.ts';
 
 /** Keep the browser quiet and offline: no first-run UI, no background traffic. */
 export const CHROMIUM_QUIET_ARGS: readonly string[] = [
@@ -178,6 +179,9 @@ export function launchForCli(cacheDir: string | undefined, opts: LaunchChromiumO
   const launchOpts = { ...opts, executablePath };
   const launch = cacheDir ? launchPersistentChromium(cacheDir, launchOpts) : launchChromium(launchOpts);
   return launch.catch((e: Error) => {
+    // a folder that cannot hold a profile also fails as "ProcessSingleton": say what is wrong with it
+    // (cachePort checked it before the launch; this catches a folder changed since)
+    if (cacheDir) checkCacheDir(cacheDir);
     if (cacheDir && /ProcessSingleton|profile.*in use|SingletonLock/i.test(e.message)) {
       throw new CriaError('bad-argument', `the cache folder ${cacheDir} is in use by another Chromium (another cria with the same --cache?); wait for it or use another folder`);
     }

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { CriaError } from '../shared/errors.ts';
 import { readGguf, type GgufFile } from '../formats/gguf.ts';
 import { urlSource, type ByteSource } from '../formats/source.ts';
-import { fileSource } from '../formats/source-node.ts';
+import { fileSource, notAFileError } from '../formats/source-node.ts';
 
 export async function openSource(model: string | undefined): Promise<ByteSource> {
   if (!model) throw new CriaError('bad-argument', 'no model given: pass --model PATH_OR_URL');
@@ -19,11 +19,14 @@ export async function locateModel(model: string | undefined): Promise<ModelLocat
   if (!model) throw new CriaError('bad-argument', 'no model given: pass --model PATH_OR_URL');
   if (/^https?:\/\//i.test(model)) return { url: model };
   const path = resolve(model);
+  let st;
   try {
-    if (!(await stat(path)).isFile()) throw new Error('not a file');
+    st = await stat(path);
   } catch (e) {
     throw new CriaError('bad-argument', `cannot open ${model}: ${(e as Error).message}`);
   }
+  // a FIFO or a device would be served to the engine as an endless or empty stream
+  if (!st.isFile()) throw notAFileError(model, st);
   return { path };
 }
 

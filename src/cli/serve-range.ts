@@ -11,8 +11,32 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export interface ServeFileOptions {
   /** default application/octet-stream */
   contentType?: string;
-  /** send `Access-Control-Allow-Origin: *` (default true: model files are read cross-origin) */
-  cors?: boolean;
+  /**
+   * true (the default): `Access-Control-Allow-Origin: *`, for files any page may read (the test
+   * fixtures, `cria serve`'s widget); an origin: allowed to that origin only (`Vary: Origin`), for
+   * a server that serves one page its user's files (the CLI's engine page); false: no CORS headers.
+   */
+  cors?: boolean | string;
+}
+
+/**
+ * For a local server that serves one page and files only that page may read (the CLI's engine page
+ * and the user's model files): true when `req` comes from that page's `origin`, or from no page at all
+ * (a program on this machine, a navigation); otherwise it answers 403 and returns false.
+ * Three checks, because a web page open in the user's browser can reach 127.0.0.1:
+ * - Origin, sent by cross-origin fetches (and same-origin ones that are not GET/HEAD);
+ * - Sec-Fetch-Site, sent by Chromium on every request to 127.0.0.1, `<img>`/`<script>` loads too;
+ * - Host: a site whose name is rebound to 127.0.0.1 (DNS rebinding) is same-origin with itself, so
+ *   only the Host header shows the request is not for this origin.
+ */
+export function allowOnlyOrigin(req: IncomingMessage, res: ServerResponse, origin: string): boolean {
+  const { origin: from, host } = req.headers;
+  const site = req.headers['sec-fetch-site'];
+  if (host === new URL(origin).host && (from === undefined || from === origin) && (site === undefined || site === 'same-origin' || site === 'none')) return true;
+  res.statusCode = 403;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.end(`forbidden: this server answers ${origin} only\n`);
+  return false;
 }
 
 export function serveFileWithRanges(req: IncomingMessage, res: ServerResponse, path: string, opts: ServeFileOptions = {}): void {
@@ -33,8 +57,10 @@ export function serveFileWithRanges(req: IncomingMessage, res: ServerResponse, p
   res.setHeader('ETag', etag);
   res.setHeader('Last-Modified', mtime.toUTCString());
   res.setHeader('Content-Type', opts.contentType ?? 'application/octet-stream');
-  if (opts.cors ?? true) {
-    res.setHeader('Access-Control-Allow-Origin', '*');
+  const cors = opts.cors ?? true;
+  if (typeof cors === 'string') res.setHeader('Vary', 'Origin');
+  if (cors === true || (typeof cors === 'string' && req.headers.origin === cors)) {
+    res.setHeader('Access-Control-Allow-Origin', cors === true ? '*' : cors);
     res.setHeader('Access-Control-Expose-Headers', 'Content-Range, Content-Length, ETag, Last-Modified, Accept-Ranges');
   }
   // A revalidation of an unchanged file (Cache-Control: no-cache) costs no body.

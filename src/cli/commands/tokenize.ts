@@ -32,8 +32,9 @@ export const tokenizeCommand: Command = {
     'parse-special': { type: 'boolean' },
   },
   async run(values) {
-    const text = await textArgument(values);
+    // the model first: a wrong MODEL is reported before waiting on --text-file (which may be a pipe)
     const file = await openModelFile(values.model as string | undefined);
+    const text = await textArgument(values);
     const tok = createTokenizer(file.metadata);
     const ids = tok.encode(text, { addSpecial: !values['no-bos'], parseSpecial: !!values['parse-special'] });
     writeJson({ ids });
