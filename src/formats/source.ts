@@ -4,6 +4,7 @@
  * every reader works through `read(offset, length)` on one of these.
  */
 import { CriaError } from '../shared/errors.ts';
+import { checkContentLength, contentRange, DEFAULT_IDLE_TIMEOUT_MS, htmlPageError, HttpFile, type ContentRange, type HttpReply } from '../storage/http.ts';
 
 export interface ByteSource {
   /** Human-readable origin (file name or URL), used in error messages. */
@@ -55,62 +56,64 @@ export interface UrlSourceOptions {
   fetch?: typeof fetch;
   signal?: AbortSignal;
   headers?: Record<string, string>;
+  /** a request without a byte for this long fails with `network` (default 30 s) */
+  idleTimeoutMs?: number;
 }
 
 /**
  * A source over an http(s) URL, read with Range requests. The first request
  * learns the size from Content-Range; a server that ignores Range (answers
  * 200 with the whole body) is refused rather than silently downloading
- * gigabytes to read a header.
+ * gigabytes to read a header, and so is an HTML page (a login wall). Every
+ * request times out when idle, and sizes are checked (src/storage/http.ts).
  */
 export async function urlSource(url: string, opts: UrlSourceOptions = {}): Promise<ByteSource> {
-  const doFetch = opts.fetch ?? fetch;
-  const fetchFailed = (e: unknown): CriaError =>
-    (e as Error)?.name === 'AbortError'
-      ? new CriaError('aborted', `reading ${url} was aborted`)
-      : new CriaError('network', `could not fetch ${url}: ${(e as Error)?.message ?? e}. Check the address and your connection.`);
+  const http = new HttpFile(url, opts.fetch, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
   /** One Range request; the answer must be 206 for exactly bytes offset.. (Content-Range checked). */
-  const get = async (offset: number, length: number): Promise<{ bytes: Uint8Array; contentRange: string }> => {
-    let res: Response;
+  const get = async (offset: number, length: number): Promise<{ bytes: Uint8Array; range: ContentRange }> => {
+    let reply: HttpReply;
     try {
-      res = await doFetch(url, {
-        headers: { ...opts.headers, Range: `bytes=${offset}-${offset + length - 1}` },
-        signal: opts.signal,
-      });
+      reply = await http.get({ ...opts.headers, Range: `bytes=${offset}-${offset + length - 1}` }, { signal: opts.signal, abortMessage: `reading ${url} was aborted` });
     } catch (e) {
-      throw fetchFailed(e);
+      if (e instanceof CriaError && e.code === 'network') throw new CriaError('network', `could not fetch ${url}: ${e.message}`, e.detail);
+      throw e;
     }
-    const refuse = async (err: CriaError): Promise<never> => {
-      await res.body?.cancel().catch(() => {}); // free the connection
-      throw err;
-    };
-    if (res.status === 200) {
-      return refuse(new CriaError('network', `${url} does not support HTTP Range requests (answered 200, not 206); download the file and open it locally instead`, { status: 200 }));
-    }
-    if (res.status === 416) {
-      return refuse(new CriaError('bad-file', `${url} is truncated: the server has no bytes at ${offset}..${offset + length}`, { status: 416 }));
-    }
-    if (res.status !== 206) {
-      return refuse(new CriaError('network', `${url} answered HTTP ${res.status} ${res.statusText}`, { status: res.status }));
-    }
-    const contentRange = res.headers.get('Content-Range') ?? '';
-    const start = /^\s*bytes\s+(\d+)-/i.exec(contentRange);
-    if (!start || Number(start[1]) !== offset) {
-      return refuse(new CriaError('network', `${url}: asked for bytes from ${offset} but the server sent Content-Range "${contentRange}"`));
-    }
-    let bytes: Uint8Array;
+    const { res } = reply;
+    let range: ContentRange | undefined;
     try {
-      bytes = new Uint8Array(await res.arrayBuffer());
+      if (res.ok) {
+        const html = htmlPageError(url, res);
+        if (html) throw html;
+      }
+      if (res.status === 200) {
+        throw new CriaError('network', `${url} does not support HTTP Range requests (answered 200, not 206); download the file and open it locally instead`, { status: 200 });
+      }
+      if (res.status === 416) throw new CriaError('bad-file', `${url} is truncated: the server has no bytes at ${offset}..${offset + length}`, { status: 416 });
+      if (res.status !== 206) throw new CriaError('network', `${url} answered HTTP ${res.status} ${res.statusText}`, { status: res.status });
+      range = contentRange(url, res);
+      if (!range || range.start !== offset) {
+        throw new CriaError('network', `${url}: asked for bytes from ${offset} but the server sent Content-Range "${res.headers.get('Content-Range') ?? ''}"`);
+      }
+      checkContentLength(url, res, length);
     } catch (e) {
-      throw fetchFailed(e); // connection dropped mid-body, or aborted
+      reply.cancel(); // free the connection
+      throw e;
     }
-    return { bytes, contentRange };
+    const bytes = new Uint8Array(length);
+    let got: number;
+    try {
+      got = await reply.read(bytes);
+    } catch (e) {
+      // connection dropped mid-body, stalled, or aborted
+      if (e instanceof CriaError && e.code === 'network') throw new CriaError('network', `could not fetch ${url}: ${e.message}`, e.detail);
+      throw e;
+    }
+    return { bytes: got === length ? bytes : bytes.subarray(0, got), range };
   };
 
   const first = await get(0, 1);
-  const m = /\/(\d+)\s*$/.exec(first.contentRange);
-  if (!m) throw new CriaError('network', `${url} gave no file size in Content-Range ("${first.contentRange}")`);
-  const size = Number(m[1]);
+  if (first.range.total === undefined) throw new CriaError('network', `${url} gave no file size in Content-Range ("bytes ${first.range.start}-${first.range.end}/*")`);
+  const size = first.range.total;
 
   const src: ByteSource = {
     name: url,

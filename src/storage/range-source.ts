@@ -5,15 +5,21 @@
  * HTTP: only plain `Range: bytes=a-b` headers are sent, which are
  * CORS-safelisted (no preflight, so Hugging Face and other CDNs work). A file
  * that changes on the server is detected by comparing each response's ETag,
- * Last-Modified and total size with the first response's.
+ * Last-Modified and total size with the first response's. Requests time out
+ * when idle, sizes are checked, and failures are named (./http.ts).
  */
 import { CriaError } from '../shared/errors.ts';
+import type { ByteSource } from '../formats/source.ts';
+import { checkContentLength, contentRange, DEFAULT_IDLE_TIMEOUT_MS, htmlPageError, HttpFile, type HttpReply } from './http.ts';
 
 export interface RemoteFile {
   name: string;
   size: number;
   etag?: string;
   lastModified?: string;
+  /** the whole file's SHA-256 as the server states it (see `statedSha256`), and where it said so */
+  sha256?: string;
+  sha256From?: string;
 }
 
 export interface RangeSource {
@@ -54,61 +60,104 @@ function httpError(url: string, res: Response): CriaError {
   return new CriaError('network', `${url} answered HTTP ${s} ${res.statusText}${hint}`, { status: s, url });
 }
 
+/**
+ * A dropped connection, an unreachable server (retried: it may be a moment's glitch) or a 5xx/429
+ * is tried again. A stall is not: the idle timeout has already waited long, and a load that is
+ * tried again resumes from the whole chunks stored.
+ */
 const retryable = (e: unknown) => e instanceof CriaError && e.code === 'network' && (e.detail?.retryable === true || (typeof e.detail?.status === 'number' && ((e.detail.status as number) >= 500 || e.detail.status === 429)));
 
+/** Wait `ms`, or until `signal` aborts (then `aborted`). */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CriaError('aborted', 'the download was aborted'));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new CriaError('aborted', 'the download was aborted'));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The whole file's SHA-256 when the server states it, and where it said so. Only two statements are
+ * trusted, both Hugging Face's for files stored with LFS/Xet (an ETag is otherwise an opaque tag):
+ * - `X-Linked-Etag`: Hugging Face's header for the SHA-256 of an LFS file (sent on the
+ *   huggingface.co response; a mirror of the Hub sends it too);
+ * - the ETag of a response from huggingface.co or hf.co themselves. Not their CDNs (cdn-lfs.hf.co,
+ *   cas-bridge.xethub.hf.co, …): those send a 64-hex ETag of their own that is another value, and
+ *   a SHA-256 believed wrongly would refuse every download of a good file.
+ * Either must be exactly 64 hex digits, strong (a weak tag promises no bytes): a 40-hex ETag is a
+ * git blob id (a small, non-LFS file), not a SHA-256 of the content.
+ * A browser following Hugging Face's redirect to its CDN sees the CDN's response only, so there the
+ * SHA-256 comes from the load request (`sha256`, e.g. a catalogue entry).
+ */
+export function statedSha256(url: string, headers: Headers): { sha256: string; from: string } | undefined {
+  const hex = (tag: string | null) => /^\s*"?([0-9a-fA-F]{64})"?\s*$/.exec(tag ?? '')?.[1]?.toLowerCase();
+  const linked = hex(headers.get('X-Linked-Etag'));
+  if (linked) return { sha256: linked, from: "the server's X-Linked-Etag" };
+  let host = '';
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+  const etag = host === 'huggingface.co' || host === 'hf.co' ? hex(headers.get('ETag')) : undefined;
+  return etag ? { sha256: etag, from: `the ETag of ${host}` } : undefined;
+}
+
+export interface HttpRangeSourceOptions {
+  /** a request without a byte for this long fails with `network` (default 30 s) */
+  idleTimeoutMs?: number;
+}
+
 export class HttpRangeSource implements RangeSource {
-  private readonly doFetch: typeof fetch;
+  private readonly http: HttpFile;
   constructor(
     readonly url: string,
     doFetch?: typeof fetch,
+    opts: HttpRangeSourceOptions = {},
   ) {
-    // a bare `fetch` must not be called as a method of this object ("Illegal invocation")
-    this.doFetch = doFetch ?? ((input, init) => fetch(input, init));
+    this.http = new HttpFile(url, doFetch, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
   }
 
-  private async get(range: string, signal?: AbortSignal): Promise<Response> {
-    try {
-      return await this.doFetch(this.url, { headers: { Range: range }, signal, cache: 'no-store' });
-    } catch (e) {
-      if (signal?.aborted) throw new CriaError('aborted', 'the download was aborted');
-      throw new CriaError('network', `could not reach ${this.url}: ${(e as Error)?.message ?? e} (offline, or the server does not allow cross-origin requests)`, { retryable: true, url: this.url });
-    }
+  private get(range: string, signal?: AbortSignal): Promise<HttpReply> {
+    return this.http.get({ Range: range }, { signal, abortMessage: 'the download was aborted', cache: 'no-store' });
   }
 
   async probe(signal?: AbortSignal): Promise<RemoteFile> {
-    const res = await this.get('bytes=0-3', signal);
-    if (!res.ok) {
-      await res.body?.cancel();
-      throw httpError(this.url, res);
-    }
-    const type = res.headers.get('Content-Type') ?? '';
-    if (/text\/html/i.test(type)) {
-      await res.body?.cancel();
-      throw new CriaError('bad-file', `${this.url} is a web page (text/html), not a GGUF model; for Hugging Face, use a link of the form …/resolve/main/<file>.gguf`, { url: this.url });
+    const reply = await this.get('bytes=0-3', signal);
+    const { res } = reply;
+    try {
+      if (!res.ok) throw httpError(this.url, res);
+      const html = htmlPageError(this.url, res);
+      if (html) throw html;
+      if (res.status === 206) checkContentLength(this.url, res, 4);
+    } catch (e) {
+      reply.cancel();
+      throw e;
     }
     // read at most the first bytes: a server that ignores Range would otherwise send the whole file
-    const reader = res.body!.getReader();
     const head = new Uint8Array(4);
-    let got = 0;
-    while (got < 4) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      const take = Math.min(4 - got, value.length);
-      head.set(value.subarray(0, take), got);
-      got += take;
-    }
-    await reader.cancel();
+    const got = await reply.read(head, { upTo: true });
     checkMagic(head.subarray(0, got), this.url);
     if (res.status !== 206) {
-      throw new CriaError('network', `${this.url} does not support HTTP Range requests, which resumable downloads need; download the file and open it from disk instead`, { url: this.url });
+      throw new CriaError('network', `${this.url} does not support HTTP Range requests (answered ${res.status}, not 206), which resumable downloads need; download the file and open it from disk instead`, { url: this.url });
     }
-    const cr = /\/(\d+)\s*$/.exec(res.headers.get('Content-Range') ?? '');
-    if (!cr) throw new CriaError('network', `${this.url} did not say how large the file is (no Content-Range total)`, { url: this.url });
+    const cr = contentRange(this.url, res);
+    if (cr?.total === undefined) throw new CriaError('network', `${this.url} did not say how large the file is (no Content-Range total)`, { url: this.url });
+    const stated = statedSha256(res.url || this.url, res.headers);
     return {
       name: fileName(this.url),
-      size: Number(cr[1]),
+      size: cr.total,
       etag: res.headers.get('ETag') ?? undefined,
       lastModified: res.headers.get('Last-Modified') ?? undefined,
+      sha256: stated?.sha256,
+      sha256From: stated?.from,
     };
   }
 
@@ -118,50 +167,38 @@ export class HttpRangeSource implements RangeSource {
         return await this.fetchOnce(file, start, end, signal, onBytes);
       } catch (e) {
         if (attempt >= 3 || !retryable(e) || signal?.aborted) throw e;
-        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+        await pause(250 * 2 ** attempt, signal);
       }
     }
   }
 
   private async fetchOnce(file: RemoteFile, start: number, end: number, signal?: AbortSignal, onBytes?: (n: number) => void): Promise<Uint8Array<ArrayBuffer>> {
-    const res = await this.get(`bytes=${start}-${end - 1}`, signal);
-    if (res.status !== 206) {
-      await res.body?.cancel();
-      if (res.ok) throw changed(this.url, file, res, 'answered with the whole file instead of the range');
-      throw httpError(this.url, res);
-    }
-    const etag = res.headers.get('ETag') ?? undefined;
-    const lastModified = res.headers.get('Last-Modified') ?? undefined;
-    const cr = /^bytes (\d+)-(\d+)\/(\d+)\s*$/.exec(res.headers.get('Content-Range') ?? '');
-    if ((file.etag && etag && etag !== file.etag) || (file.lastModified && lastModified && lastModified !== file.lastModified) || (cr && Number(cr[3]) !== file.size)) {
-      await res.body?.cancel();
-      throw changed(this.url, file, res, `now has ETag ${etag ?? '?'}, size ${cr?.[3] ?? '?'}`);
-    }
-    if (!cr || Number(cr[1]) !== start || Number(cr[2]) !== end - 1) {
-      await res.body?.cancel();
-      throw new CriaError('network', `${this.url} sent bytes ${cr?.[1]}-${cr?.[2]} for a request of ${start}-${end - 1}`, { url: this.url });
+    const reply = await this.get(`bytes=${start}-${end - 1}`, signal);
+    const { res } = reply;
+    try {
+      if (res.status !== 206) {
+        if (res.ok) throw changed(this.url, file, res, 'answered with the whole file instead of the range');
+        throw httpError(this.url, res);
+      }
+      const etag = res.headers.get('ETag') ?? undefined;
+      const lastModified = res.headers.get('Last-Modified') ?? undefined;
+      const cr = contentRange(this.url, res);
+      if ((file.etag && etag && etag !== file.etag) || (file.lastModified && lastModified && lastModified !== file.lastModified) || (cr?.total !== undefined && cr.total !== file.size)) {
+        throw changed(this.url, file, res, `now has ETag ${etag ?? '?'}, size ${cr?.total ?? '?'}`);
+      }
+      if (!cr || cr.start !== start || cr.end !== end - 1) {
+        throw new CriaError('network', `${this.url} sent bytes ${cr?.start}-${cr?.end} for a request of ${start}-${end - 1}`, { url: this.url });
+      }
+      checkContentLength(this.url, res, end - start);
+    } catch (e) {
+      reply.cancel();
+      throw e;
     }
     const out = new Uint8Array(end - start);
-    let got = 0;
-    const reader = res.body!.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (got + value.length > out.length) throw new CriaError('network', `${this.url} sent more bytes than asked for`, { url: this.url });
-        out.set(value, got);
-        got += value.length;
-        onBytes?.(value.length);
-      }
-    } catch (e) {
-      onBytes?.(-got);
-      if (signal?.aborted) throw new CriaError('aborted', 'the download was aborted');
-      if (e instanceof CriaError) throw e;
-      throw new CriaError('network', `the connection to ${this.url} broke after ${got} of ${end - start} bytes: ${(e as Error)?.message ?? e}`, { retryable: true, url: this.url });
-    }
+    const got = await reply.read(out, { onBytes });
     if (got !== out.length) {
       onBytes?.(-got);
-      throw new CriaError('network', `the connection to ${this.url} ended after ${got} of ${end - start} bytes`, { retryable: true, url: this.url });
+      throw new CriaError('network', `the connection to ${this.http.host} ended after ${got} of the ${end - start} bytes asked for (${this.http.received} bytes in all)`, { retryable: true, dropped: true, url: this.url });
     }
     return out;
   }
@@ -195,4 +232,23 @@ export class BlobRangeSource implements RangeSource {
     onBytes?.(bytes.length);
     return bytes;
   }
+}
+
+/**
+ * The probed file read as a ByteSource through `fetchRange` (same validators, retries and idle
+ * timeout): what the GGUF header is parsed from before a download starts.
+ */
+export function rangeByteSource(src: RangeSource, file: RemoteFile, signal?: AbortSignal): ByteSource {
+  return {
+    name: src.url ?? file.name,
+    size: file.size,
+    async read(offset, length) {
+      if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0)) throw new CriaError('internal', `bad read range ${offset}+${length} on ${file.name}`);
+      if (offset + length > file.size) {
+        throw new CriaError('bad-file', `${file.name} is truncated: needed bytes ${offset}..${offset + length} but the file has ${file.size} bytes`, { offset, length, size: file.size });
+      }
+      if (length === 0) return new Uint8Array(0);
+      return src.fetchRange(file, offset, offset + length, signal);
+    },
+  };
 }

@@ -34,6 +34,11 @@ export interface ModelOrigin {
   size: number;
   etag?: string;
   lastModified?: string;
+  /**
+   * the whole file's SHA-256: on a manifest, the file was verified against it; on a partial
+   * download, the one it will be verified against. Absent when none was known.
+   */
+  sha256?: string;
 }
 
 /** A wholly cached model. */

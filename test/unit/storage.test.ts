@@ -148,7 +148,7 @@ describe('ensureCached', () => {
     expect(e404.message).toMatch(/HTTP 404.*check the URL/);
     const html = await fail(ensureCached(store, new HttpRangeSource(`${server.url}/html/model.gguf`), { id: 'b' }));
     expect(html.code).toBe('bad-file');
-    expect(html.message).toMatch(/web page \(text\/html\)/);
+    expect(html.message).toMatch(/answered with an HTML page \(text\/html\), not a model file/);
     const json = await fail(ensureCached(store, new HttpRangeSource(`${server.url}/models/models/stories260K/expected_greedy.json`), { id: 'c' }));
     expect(json.code).toBe('bad-file');
     expect(json.message).toMatch(/not a GGUF model file/);
