@@ -91,7 +91,8 @@ export async function openModelSource(source: ModelSource, ctx: SourceContext): 
       signal: ctx.signal,
       storage: ctx.storage,
       locks: ctx.locks,
-      inspect: async (head) => inspect(await readGguf(head)),
+      // small reads: the source behind `head` fetches ahead in growing windows
+      inspect: async (head) => inspect(await readGguf(head, { chunkSize: 16 * 1024 })),
       onProgress: (p: DownloadProgress) =>
         ctx.onProgress?.({
           phase: p.phase,

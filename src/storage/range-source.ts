@@ -234,11 +234,21 @@ export class BlobRangeSource implements RangeSource {
   }
 }
 
+/** the first Range request of a header read; each next one is twice as large, up to HEADER_READ_MAX */
+const HEADER_READ_FIRST = 64 * 1024;
+const HEADER_READ_MAX = 4 * 2 ** 20;
+
 /**
  * The probed file read as a ByteSource through `fetchRange` (same validators, retries and idle
- * timeout): what the GGUF header is parsed from before a download starts.
+ * timeout), for parsing the GGUF header before a download starts. Sequential reads are served from
+ * a window that doubles with each request (64 KiB, 128 KiB, … 4 MiB): a small header costs one
+ * request of 64 KiB, a header of several MB (a large vocabulary) a handful, and a model refused on
+ * its header has sent little more than the header.
  */
 export function rangeByteSource(src: RangeSource, file: RemoteFile, signal?: AbortSignal): ByteSource {
+  let window = new Uint8Array(0);
+  let windowStart = 0;
+  let next = HEADER_READ_FIRST;
   return {
     name: src.url ?? file.name,
     size: file.size,
@@ -248,7 +258,13 @@ export function rangeByteSource(src: RangeSource, file: RemoteFile, signal?: Abo
         throw new CriaError('bad-file', `${file.name} is truncated: needed bytes ${offset}..${offset + length} but the file has ${file.size} bytes`, { offset, length, size: file.size });
       }
       if (length === 0) return new Uint8Array(0);
-      return src.fetchRange(file, offset, offset + length, signal);
+      if (offset < windowStart || offset + length > windowStart + window.length) {
+        const end = Math.min(file.size, offset + Math.max(length, next));
+        window = await src.fetchRange(file, offset, end, signal);
+        windowStart = offset;
+        next = Math.min(next * 2, HEADER_READ_MAX);
+      }
+      return window.subarray(offset - windowStart, offset - windowStart + length);
     },
   };
 }

@@ -10,10 +10,16 @@
  * - with the origin's quota lowered (CDP), a too-large download fails cleanly;
  * - two pages loading the same URL at once make one download and one copy;
  * - 404, HTML instead of a model, and a file changing mid-download are clear errors;
+ * - a known SHA-256 is checked before the model counts as cached (a byte
+ *   corrupted in transit, a wrong sha256);
+ * - a server without validators: a resume starts over and the progress says why;
+ * - a stalled server ends in `network` after the idle timeout, cached or direct;
  * - the management API lists, deletes and reports usage.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
-import { modelServerClient } from '../server/model-server.ts';
+import { FIXTURES_DIR, modelServerClient } from '../server/model-server.ts';
 import { APP_SERVER, MODEL_SERVER } from '../server/ports.ts';
 
 const server = modelServerClient(MODEL_SERVER);
@@ -21,16 +27,28 @@ const STORIES = `${MODEL_SERVER}/models/models/stories260K/stories260K-f32.gguf`
 const BIG = `${MODEL_SERVER}/models/models/random/llama-gqa-f32/llama-gqa-f32.gguf`;
 const CHUNK = 128 * 1024; // the 1.2 MB stories260K file in 10 chunks
 const SIZE = 1185376;
+const STORIES_SHA256 = createHash('sha256').update(readFileSync(`${FIXTURES_DIR}models/stories260K/stories260K-f32.gguf`)).digest('hex');
 
 async function open(page: Page) {
   await page.goto('/test/e2e/pages/engine.html');
   await page.waitForFunction(() => window.criaE2E !== undefined);
 }
 
-/** /models requests for model bytes (the 4-byte probe excluded) */
+/**
+ * The header read before a download: Range windows of 64 KiB, then 128 KiB, … from the start
+ * (src/storage/range-source.ts `rangeByteSource`), which no chunk of these tests looks like.
+ */
+function isHeaderRead(range: string | null): boolean {
+  const m = /^bytes=(\d+)-(\d+)$/.exec(range ?? '');
+  if (!m) return false;
+  for (let k = 0, start = 0, len = 65536; k < 7; k++, start += len, len *= 2) if (Number(m[1]) === start && Number(m[2]) === start + len - 1) return true;
+  return false;
+}
+
+/** /models requests for the model's chunks (the 4-byte probe and the header read excluded) */
 async function weightRequests() {
   const log = await server.log();
-  return log.requests.filter((r) => r.path.startsWith('/models/') && r.range !== 'bytes=0-3');
+  return log.requests.filter((r) => r.path.startsWith('/models/') && r.range !== 'bytes=0-3' && !isHeaderRead(r.range));
 }
 
 test.beforeEach(async ({ page }) => {
@@ -51,6 +69,8 @@ test('first load downloads with progress; a reload loads from IndexedDB with no 
   expect(dl.some((p) => (p.bytesPerSecond ?? 0) > 0 && p.etaSeconds !== undefined)).toBe(true);
   const text = await page.evaluate(() => window.criaE2E!.greedy('Once upon a time', 24));
   expect((await weightRequests()).length).toBe(Math.ceil(SIZE / CHUNK));
+  // the header was read and checked first, with one small request
+  expect((await server.log()).requests.filter((r) => isHeaderRead(r.range)).map((r) => r.range)).toEqual(['bytes=0-65535']);
 
   await server.reset();
   const seen: string[] = [];
@@ -79,6 +99,9 @@ test('a download cut off midway resumes and ends with a verified model', async (
   await server.control({ cutAfterTotalBytes: 500_000 });
   const cut = await page.evaluate(([u, c]) => window.criaE2E!.loadUrl(u, { chunkSize: c }), [STORIES, CHUNK] as const);
   expect(cut.error?.code).toBe('network');
+  // the server had answered: a dropped connection, not "offline or cross-origin"
+  expect(cut.error?.message).toMatch(/the connection to 127\.0\.0\.1:5198 dropped after \d+ bytes/);
+  expect(cut.error?.message).not.toMatch(/offline|cross-origin/);
   const partial = (await page.evaluate(() => window.criaE2E!.cacheList()))[0];
   expect(partial).toMatchObject({ id: STORIES, complete: false });
   expect(partial.chunksStored).toBeGreaterThan(0);
@@ -172,7 +195,7 @@ test('404, a web page instead of a model, and a file changing mid-download are c
   expect(missing.error?.message).toMatch(/404/);
   const html = await page.evaluate((u) => window.criaE2E!.loadUrl(u), `${MODEL_SERVER}/html/model.gguf`);
   expect(html.error?.code).toBe('bad-file');
-  expect(html.error?.message).toMatch(/web page/);
+  expect(html.error?.message).toMatch(/127\.0\.0\.1:5198 answered with an HTML page \(text\/html\), not a model file: is a login required\?/);
   await server.control({ changeEtagAfterRequests: 3 });
   const changed = await page.evaluate(([u, c]) => window.criaE2E!.loadUrl(u, { chunkSize: c }), [STORIES, CHUNK] as const);
   expect(changed.error?.code).toBe('network');
@@ -216,4 +239,56 @@ test('a local file can be cached and loaded again by its cache id, with no netwo
   const missing = await page.evaluate(() => window.criaE2E!.loadCached('file:nope'));
   expect(missing.error?.code).toBe('bad-argument');
   expect(missing.error?.message).toMatch(/not in the model cache/);
+});
+
+test('a known SHA-256 is checked before the model counts as cached: a byte corrupted in transit, a wrong sha256', async ({ page }) => {
+  // the server states the SHA-256 in X-Linked-Etag (exposed to the page by CORS) and flips one byte on the way
+  await server.control({ linkedEtag: STORIES_SHA256, corruptByteAt: 600_000 });
+  const corrupt = await page.evaluate(([u, c]) => window.criaE2E!.loadUrl(u, { chunkSize: c }), [STORIES, CHUNK] as const);
+  expect(corrupt.error?.code).toBe('weights-corrupt');
+  expect(corrupt.error?.message).toContain(STORIES_SHA256);
+  expect(corrupt.error?.message).toMatch(/X-Linked-Etag/);
+  expect(await page.evaluate(() => window.criaE2E!.idbCounts())).toEqual({ manifests: 0, partials: 0, chunks: 0 });
+
+  await server.reset();
+  const wrong = 'ab'.repeat(32);
+  const refused = await page.evaluate(([u, s, c]) => window.criaE2E!.loadUrlSha256(u, s, c), [STORIES, wrong, CHUNK] as const);
+  expect(refused.error?.code).toBe('weights-corrupt');
+  expect(refused.error?.message).toMatch(new RegExp(`SHA-256 ${STORIES_SHA256}, but the load request says ${wrong}`));
+  expect(await page.evaluate(() => window.criaE2E!.idbCounts())).toEqual({ manifests: 0, partials: 0, chunks: 0 });
+
+  const ok = await page.evaluate(([u, s, c]) => window.criaE2E!.loadUrlSha256(u, s, c), [STORIES, STORIES_SHA256, CHUNK] as const);
+  expect(ok.error).toBeNull();
+  expect(ok.info!.downloadedBytes).toBe(SIZE);
+  expect(await page.evaluate(() => window.criaE2E!.greedy('Once upon a time', 8))).toMatch(/^, there was a little/);
+});
+
+test('a server without validators: an interrupted download starts over, and the progress says why', async ({ page }) => {
+  await server.control({ noValidators: true, cutAfterTotalBytes: 500_000 });
+  const cut = await page.evaluate(([u, c]) => window.criaE2E!.loadUrl(u, { chunkSize: c }), [STORIES, CHUNK] as const);
+  expect(cut.error?.code).toBe('network');
+  expect((await page.evaluate(() => window.criaE2E!.idbCounts())).chunks).toBeGreaterThan(0);
+  await server.reset();
+  await server.control({ noValidators: true });
+  const again = await page.evaluate(([u, c]) => window.criaE2E!.loadUrl(u, { chunkSize: c }), [STORIES, CHUNK] as const);
+  expect(again.error).toBeNull();
+  expect(again.info!.downloadedBytes).toBe(SIZE);
+  const first = again.progress.find((p) => p.phase === 'download') as { resumedBytes?: number; restarted?: string } | undefined;
+  expect(first?.resumedBytes).toBe(0);
+  expect(first?.restarted).toMatch(/no ETag or Last-Modified.*starting over/);
+});
+
+test('a stalled server ends in a network error after the idle timeout, for a cached download and for direct reads', async ({ page }) => {
+  await server.control({ stallAfterTotalBytes: 300_000 });
+  const cached = await page.evaluate(([u, c]) => window.criaE2E!.openSource(u, { chunkSize: c, idleTimeoutMs: 1000 }), [STORIES, CHUNK] as const);
+  expect(cached.error?.code).toBe('network');
+  expect(cached.error?.message).toMatch(/127\.0\.0\.1:5198 stopped sending for 1 s/);
+  // the whole chunks that arrived are kept for a resume
+  expect((await page.evaluate(() => window.criaE2E!.idbCounts())).manifests).toBe(0);
+
+  await server.reset();
+  await server.control({ stallAfterTotalBytes: 20_000 }); // inside the header: the direct read stalls while it is parsed
+  const direct = await page.evaluate((u) => window.criaE2E!.openSource(u, { cache: false, idleTimeoutMs: 1000 }), STORIES);
+  expect(direct.error?.code).toBe('network');
+  expect(direct.error?.message).toMatch(/stopped sending for 1 s/);
 });

@@ -248,6 +248,8 @@ describe('the GGUF header is checked before the download', () => {
     const e = await fail(openModelSource({ url: url('ok.gguf'), chunkSize: CHUNK }, { store, inspectHeader: refuse }));
     expect(e.code).toBe('unsupported-type');
     expect(seen).toEqual(['llama']);
+    // the probe, then the header (14 KB) in one 64 KiB window
+    expect(server.log().requests.map((r) => r.range)).toEqual(['bytes=0-3', 'bytes=0-65535']);
     expect(store.partials.size + store.chunks.size).toBe(0);
 
     const inspected: number[] = [];

@@ -6,6 +6,8 @@
  */
 import { openDB } from 'idb';
 import { createClient, type ChatCompletionChunk, type ChatCompletionRequest, type CriaClient, type LoadProgress } from '../../../src/client/index.ts';
+import { openModelSource, type SourceProgress } from '../../../src/engine/open-source.ts';
+import { IdbModelStore } from '../../../src/storage/idb-store.ts';
 
 const client: CriaClient = createClient();
 
@@ -174,6 +176,37 @@ const api = {
 
   async stats() {
     return client.stats();
+  },
+
+  /** load a URL with its expected SHA-256, through the engine (the worker) and the cache */
+  async loadUrlSha256(url: string, sha256: string, chunkSize?: number) {
+    const progress: LoadProgress[] = [];
+    try {
+      const info = await client.load({ url, sha256, chunkSize }, { onProgress: (p) => progress.push(p) });
+      return { info, progress, error: null };
+    } catch (e) {
+      return { info: null, progress, error: errorOf(e) };
+    }
+  },
+
+  /**
+   * openModelSource on this page's main thread (Chromium's fetch, the real IndexedDB store), with
+   * the options the engine does not pass yet (`idleTimeoutMs`): what a load does before parsing.
+   */
+  async openSource(url: string, opts: { chunkSize?: number; cache?: boolean; sha256?: string; idleTimeoutMs?: number } = {}) {
+    const progress: SourceProgress[] = [];
+    const store = await IdbModelStore.open();
+    try {
+      const r = await openModelSource(
+        { url, chunkSize: opts.chunkSize, cache: opts.cache, sha256: opts.sha256 },
+        { store, storage: navigator.storage, locks: navigator.locks, idleTimeoutMs: opts.idleTimeoutMs, onProgress: (p) => progress.push(p) },
+      );
+      return { source: r.source, downloadedBytes: r.downloadedBytes, progress, error: null };
+    } catch (e) {
+      return { source: null, downloadedBytes: 0, progress, error: errorOf(e) };
+    } finally {
+      store.close();
+    }
   },
 
   async loadError(url: string) {
