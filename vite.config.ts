@@ -149,6 +149,9 @@ export default defineConfig({
     include: ['test/unit/**/*.test.ts'],
     environment: 'node',
     testTimeout: 120_000,
+    // hooks start real processes and servers (cria serve, the model server): on a loaded 2-core
+    // machine a start took over vitest's default 10 s (a CI run failed so); they get the tests' limit
+    hookTimeout: 120_000,
     pool: 'forks',
   },
 });
