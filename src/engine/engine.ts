@@ -12,6 +12,7 @@ import { readGguf, type GgufFile } from '../formats/gguf.ts';
 import type { Backend } from '../model/backend.ts';
 import { summarize } from '../model/inspect.ts';
 import { Model, planModel } from '../model/model.ts';
+import { chooseContext, type ContextChoice } from '../model/memory.ts';
 import type { Act, Weight } from '../model/ops.ts';
 import { CHAT_DEFAULTS, logSoftmax, topIds, type SamplingParams } from '../sampling/sampler.ts';
 import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
@@ -30,6 +31,7 @@ import type {
   EngineApi,
   EngineStats,
   FinishReason,
+  LoadOptions,
   LoadProgress,
   ModelInfo,
   ModelSource,
@@ -52,8 +54,14 @@ export interface EngineOptions {
   deviceInfo?(): Promise<DeviceInfo>;
   /** the adapter's bandwidth and compute (the worker wires the GPU microbenchmarks here) */
   measureDevice?(): Promise<DeviceMeasurement>;
-  /** context size cap (default 4096, at most the model's training context) */
+  /** default context size cap (default 4096, at most the model's training context; a load may ask for another) */
   nCtx?: number;
+  /**
+   * bytes a model may take in all (weights + KV cache + scratch), checked before anything is
+   * allocated (src/model/memory.ts); a load may ask for another. Default: half of
+   * `navigator.deviceMemory` where the browser says, else 2 GiB.
+   */
+  memoryBudgetBytes?: number;
   fetch?: typeof fetch;
   /** the model cache (IndexedDB in the worker); without it, URLs are read directly */
   openStore?(): Promise<ModelStore>;
@@ -122,63 +130,79 @@ export class Engine implements EngineApi {
     return this.loaded;
   }
 
-  async load(source: ModelSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo> {
-    return this.exclusive(undefined, async (signal) => {
-      const t0 = performance.now();
-      await this.dropModel();
-      onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
-      // the device first: without one, downloading a model would only waste the user's time
-      const backend = (this.backend ??= await this.opts.createBackend());
-      const opened = await openModelSource(source, {
-        store: await this.store(),
-        storage: this.opts.storage,
-        locks: this.opts.locks,
-        fetch: this.opts.fetch,
-        signal,
-        onProgress,
-      });
-      const src = opened.src;
-      const file = await readGguf(src);
-      planModel(file); // architecture and tensors first: the most fundamental problem is the one reported
-      const tokenizer = createTokenizer(file.metadata);
-      probeChatTemplate(tokenizer);
-      this.lostReason = undefined;
-      backend.lost?.then((reason) => {
-        if (this.backend === backend) {
-          this.backend = undefined;
-          this.loaded = undefined;
-          this.lostReason = reason;
-        }
-      });
-      const model = await Model.load(file, backend, {
-        signal,
-        onProgress: (p) => onProgress?.({ phase: 'upload', loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, tensor: p.tensor }),
-      });
-      const nCtx = Math.min(model.config.nCtxTrain, this.opts.nCtx ?? 4096);
-      const session = new Session(model, { nCtx });
-      onProgress?.({ phase: 'compile', loadedBytes: model.weightBytes, totalBytes: model.weightBytes });
-      await this.warmUp(session);
-      const s = summarize(file);
-      const info: ModelInfo = {
-        id: s.name ?? src.name.split('/').pop() ?? 'model',
-        architecture: s.architecture,
-        parameters: s.parameters,
-        contextLength: model.config.nCtxTrain,
-        nCtx,
-        tensorTypes: s.tensor_types,
-        vocabSize: tokenizer.vocabSize,
-        hasChatTemplate: tokenizer.chatTemplate !== undefined,
-        weightBytes: model.weightBytes,
-        activations: backend.activations ?? 'f32',
-        loadMs: performance.now() - t0,
-        source: opened.source,
-        cacheId: opened.cacheId,
-        downloadedBytes: opened.downloadedBytes,
-      };
-      this.loaded = { file, model, tokenizer, session, info };
-      onProgress?.({ phase: 'ready', loadedBytes: model.weightBytes, totalBytes: model.weightBytes });
-      return info;
+  async load(source: ModelSource, onProgress?: (p: LoadProgress) => void, opts: LoadOptions = {}): Promise<ModelInfo> {
+    return this.exclusive(opts.requestId, async (signal) => {
+      try {
+        return await this.loadNow(source, onProgress, opts, signal);
+      } catch (e) {
+        await this.dropModel(); // nothing half-loaded stays on the device
+        throw e;
+      }
     });
+  }
+
+  private async loadNow(source: ModelSource, onProgress: ((p: LoadProgress) => void) | undefined, opts: LoadOptions, signal: AbortSignal): Promise<ModelInfo> {
+    const t0 = performance.now();
+    await this.dropModel();
+    onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
+    // the device first: without one, downloading a model would only waste the user's time
+    const backend = (this.backend ??= await this.opts.createBackend());
+    const budgetBytes = opts.memoryBudgetBytes ?? this.opts.memoryBudgetBytes ?? defaultMemoryBudget();
+    if (!(Number.isFinite(budgetBytes) && budgetBytes > 0)) throw new CriaError('bad-argument', `memoryBudgetBytes must be a positive number of bytes, got ${budgetBytes}`);
+    // everything that can be known from the header is checked before the weights are fetched or uploaded
+    const check = (file: GgufFile) => checkModel(file, backend, { budgetBytes, nCtx: opts.nCtx, cap: this.opts.nCtx ?? DEFAULT_CONTEXT });
+    const opened = await openModelSource(source, {
+      store: await this.store(),
+      storage: this.opts.storage,
+      locks: this.opts.locks,
+      fetch: this.opts.fetch,
+      signal,
+      onProgress,
+      inspectHeader: (file) => void check(file),
+    });
+    const src = opened.src;
+    const file = await readGguf(src);
+    const { tokenizer, context } = check(file);
+    this.lostReason = undefined;
+    backend.lost?.then((reason) => {
+      if (this.backend === backend) {
+        this.backend = undefined;
+        this.loaded = undefined;
+        this.lostReason = reason;
+      }
+    });
+    const model = await Model.load(file, backend, {
+      signal,
+      contentHash: true,
+      onProgress: (p) => onProgress?.({ phase: 'upload', loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, tensor: p.tensor }),
+    });
+    const nCtx = context.nCtx;
+    const session = new Session(model, { nCtx, nBatch: N_BATCH });
+    onProgress?.({ phase: 'compile', loadedBytes: model.weightBytes, totalBytes: model.weightBytes });
+    await this.warmUp(session);
+    const s = summarize(file);
+    const info: ModelInfo = {
+      id: s.name ?? src.name.split('/').pop() ?? 'model',
+      architecture: s.architecture,
+      parameters: s.parameters,
+      contextLength: model.config.nCtxTrain,
+      nCtx,
+      nCtxReason: context.reason,
+      contentHash: model.contentHash!,
+      memory: context.memory,
+      tensorTypes: s.tensor_types,
+      vocabSize: tokenizer.vocabSize,
+      hasChatTemplate: tokenizer.chatTemplate !== undefined,
+      weightBytes: model.weightBytes,
+      activations: backend.activations ?? 'f32',
+      loadMs: performance.now() - t0,
+      source: opened.source,
+      cacheId: opened.cacheId,
+      downloadedBytes: opened.downloadedBytes,
+    };
+    this.loaded = { file, model, tokenizer, session, info };
+    onProgress?.({ phase: 'ready', loadedBytes: model.weightBytes, totalBytes: model.weightBytes });
+    return info;
   }
 
   /**
@@ -437,18 +461,21 @@ export class Engine implements EngineApi {
       const m = this.need();
       const { ctx, cont } = scoreTokens(m.tokenizer, req);
       if (ctx.length === 0) throw new CriaError('bad-argument', 'score needs a non-empty context (at least BOS)');
-      if (cont.length === 0) throw new CriaError('bad-argument', 'score needs a non-empty continuation');
+      if (cont.length === 0) throw new CriaError('bad-argument', 'the continuation has no tokens of its own after the context (the two tokenize together into the context\'s tokens); score a longer continuation');
       const s = m.session;
-      if (ctx.length + cont.length > s.nCtx) throw new CriaError('context-overflow', `context + continuation is ${ctx.length + cont.length} tokens; the context holds ${s.nCtx}`);
-      // keep the cached prefix; the last context token is re-fed because its logits predict the continuation
-      const keep = Math.min(s.commonPrefix(ctx), ctx.length - 1);
+      if (cont.length > s.nCtx) throw new CriaError('context-overflow', `the continuation is ${cont.length} tokens; the context holds ${s.nCtx}`, { continuationTokens: cont.length, nCtx: s.nCtx });
+      // lm-evaluation-harness: the last nCtx + 1 tokens of context + continuation, all but the last fed
+      const window = [...ctx, ...cont].slice(-(s.nCtx + 1));
+      // window[p]'s logits predict the continuation's first token; keep what the cache shares before it
+      const p = window.length - 1 - cont.length;
+      const keep = Math.min(s.commonPrefix(window), p);
       s.truncate(keep);
-      if (keep < ctx.length - 1) {
-        await s.forward(ctx.slice(keep, ctx.length - 1), undefined, signal);
+      if (keep < p) {
+        await s.forward(window.slice(keep, p), undefined, signal);
         await s.model.backend.sync();
       }
-      const r = await s.score([ctx[ctx.length - 1], ...cont], signal);
-      this.tokensEvaluated += ctx.length - 1 - keep + cont.length + 1;
+      const r = await s.score(window.slice(p), signal);
+      this.tokensEvaluated += window.length - 1 - keep;
       return {
         context_tokens: ctx,
         tokens: cont,
@@ -458,6 +485,39 @@ export class Engine implements EngineApi {
       };
     });
   }
+}
+
+const DEFAULT_CONTEXT = 4096;
+/** prompt tokens per forward call (Session's nBatch); the scratch estimate depends on it */
+const N_BATCH = 256;
+
+/** Half of the device's memory where the browser says (Chrome: `navigator.deviceMemory`, GiB, at most 8), else 2 GiB. */
+export function defaultMemoryBudget(): number {
+  const gib = (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory;
+  return (typeof gib === 'number' && gib > 0 ? gib / 2 : 2) * 2 ** 30;
+}
+
+/**
+ * What can be known from a model's header, checked before its weights are fetched or uploaded:
+ * architecture and tensors (planModel), the tokenizer and its agreement with the embedding, the
+ * chat template (rendered once), and memory (src/model/memory.ts: the context size is chosen here).
+ */
+function checkModel(file: GgufFile, backend: Backend, req: { budgetBytes: number; nCtx?: number; cap: number }): { tokenizer: Tokenizer; context: ContextChoice } {
+  const { config, tensors } = planModel(file); // architecture and tensors first: the most fundamental problem is the one reported
+  for (const t of tensors) {
+    if (!backend.supportsType(t.type)) {
+      throw new CriaError('unsupported-type', `tensor ${t.name} is ${t.type.name}, which the ${backend.name} backend cannot compute with yet`, { tensor: t.name, type: t.type.name });
+    }
+  }
+  const tokenizer = createTokenizer(file.metadata);
+  if (tokenizer.vocabSize !== config.nVocab) {
+    throw new CriaError('bad-file', `the tokenizer has ${tokenizer.vocabSize} tokens but the model's embedding has ${config.nVocab} rows; the file is inconsistent`, { tokens: tokenizer.vocabSize, nVocab: config.nVocab });
+  }
+  probeChatTemplate(tokenizer);
+  const weightBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
+  const largest = tensors.reduce((a, t) => Math.max(a, t.byteLength), 0);
+  const context = chooseContext(config, weightBytes, largest, { budgetBytes: req.budgetBytes, maxBufferBytes: backend.maxWeightBytes, maxHeadDim: backend.maxHeadDim }, { nCtx: req.nCtx, cap: req.cap, nBatch: N_BATCH });
+  return { tokenizer, context };
 }
 
 /**
@@ -485,11 +545,12 @@ function probeChatTemplate(tok: Tokenizer): void {
 }
 
 /**
- * Token ids for a score request. Text is tokenized the way lm-evaluation-harness does it: the
- * context and the continuation together, then split where the context's own tokens end, so a
- * continuation like " time" gets the tokens it has after "Once upon a" (a SentencePiece tokenizer
- * would otherwise add a space prefix to it). If the joint tokenization merges across the boundary,
- * the split is at the longest common prefix.
+ * Token ids for a score request, as lm-evaluation-harness makes them (TemplateLM._encode_pair):
+ * trailing whitespace of a text context moves to the start of the continuation; the context and
+ * the continuation are tokenized together, and the continuation is what follows the first
+ * len(tokenize(context)) tokens, while the context stays its own tokenization. Ids are used as
+ * given. BOS is added to a text context as the model's metadata says (llama.cpp's convention;
+ * lm-eval's HF backend adds it where `add_bos_token` is set).
  */
 function scoreTokens(tok: Tokenizer, req: ScoreRequest): { ctx: number[]; cont: number[] } {
   const v = tok.vocabSize;
@@ -498,11 +559,16 @@ function scoreTokens(tok: Tokenizer, req: ScoreRequest): { ctx: number[]; cont: 
     const cont = typeof req.continuation === 'string' ? tok.encode(req.continuation, { addSpecial: false, parseSpecial: false }) : checkIds(req.continuation, v);
     return { ctx, cont };
   }
-  const whole = tok.encode(req.context + req.continuation, { addSpecial: true, parseSpecial: false });
-  const alone = tok.encode(req.context, { addSpecial: true, parseSpecial: false });
-  let k = 0;
-  while (k < alone.length && k < whole.length && alone[k] === whole[k]) k++;
-  return { ctx: whole.slice(0, k), cont: whole.slice(k) };
+  let context = req.context;
+  let continuation = req.continuation;
+  const spaces = context.length - context.trimEnd().length;
+  if (spaces > 0) {
+    continuation = context.slice(-spaces) + continuation;
+    context = context.slice(0, -spaces);
+  }
+  const whole = tok.encode(context + continuation, { addSpecial: true, parseSpecial: false });
+  const ctx = tok.encode(context, { addSpecial: true, parseSpecial: false });
+  return { ctx, cont: whole.slice(ctx.length) };
 }
 
 function checkIds(ids: number[], vocabSize: number): number[] {

@@ -95,20 +95,23 @@ export class Session<A extends Act = Act, W extends Weight = Weight> {
   }
 
   /**
-   * Append `tokens` and return, for every token after the first, its
-   * log-probability given everything before it, and whether it was the
-   * model's greedy choice. Only these numbers cross from the backend.
-   * The first token is conditioned on what was already cached, when anything was.
+   * Return, for every token of `tokens` after the first, its log-probability given everything
+   * before it, and whether it was the model's greedy choice. Only these numbers cross from the
+   * backend. All but the last token are appended (the last one's logits predict nothing asked
+   * for, so a sequence of nCtx + 1 tokens fits a full context, as lm-eval feeds it); the first is
+   * conditioned on what was already cached, when anything was.
    */
   async score(tokens: readonly number[], signal?: AbortSignal): Promise<{ logprobs: number[]; greedy: boolean[] }> {
-    this.checkRoom(tokens.length);
+    if (tokens.length < 2) throw new CriaError('bad-argument', 'scoring needs at least two tokens: one to condition on, one to score');
+    const fed = tokens.slice(0, -1);
+    this.checkRoom(fed.length);
     const logprobs: number[] = [];
     const greedy: boolean[] = [];
-    await this.eachBatch(tokens, undefined, signal, async (logits, i, n) => {
+    await this.eachBatch(fed, undefined, signal, async (logits, i, n) => {
       // row r predicts token i + r + 1
-      const targets = Array.from({ length: n }, (_, r) => tokens[i + r + 1] ?? 0);
+      const targets = Array.from({ length: n }, (_, r) => tokens[i + r + 1]);
       const r = await this.model.backend.logprobs(logits, targets);
-      for (let k = 0; k < n && i + k + 1 < tokens.length; k++) {
+      for (let k = 0; k < n; k++) {
         logprobs.push(r.logprobs[k]);
         greedy.push(r.argmax[k] === tokens[i + k + 1]);
       }

@@ -73,6 +73,7 @@ export async function modelIdentity(target: EvalTarget): Promise<RunIdentity['mo
   if (!info) throw new CriaError('bad-argument', 'loadModel returned a target with no model loaded');
   return {
     id: info.id,
+    contentHash: info.contentHash,
     ...(info.cacheId ? { cacheId: info.cacheId } : {}),
     architecture: info.architecture,
     parameters: info.parameters,
@@ -81,21 +82,23 @@ export async function modelIdentity(target: EvalTarget): Promise<RunIdentity['mo
   };
 }
 
-function sameModel(a: RunIdentity['model'], b: RunIdentity['model']): boolean {
-  const types = (m: RunIdentity['model']) => JSON.stringify(Object.entries(m.tensorTypes).sort());
-  return (
-    a.id === b.id &&
-    a.architecture === b.architecture &&
-    a.parameters === b.parameters &&
-    types(a) === types(b) &&
-    (a.cacheId === undefined || b.cacheId === undefined || a.cacheId === b.cacheId) &&
-    (a.sha256 === undefined || b.sha256 === undefined || a.sha256 === b.sha256)
-  );
-}
-
+/**
+ * A run resumes only with the model it was made with: the same content (`contentHash`, over the
+ * header and every weight), not merely the same name and shape. Runs stored before content
+ * hashes cannot prove it and are refused.
+ */
 function checkSameModel(role: ModelRole, stored: RunIdentity['model'] | undefined, loaded: RunIdentity['model']): void {
-  if (stored && !sameModel(stored, loaded)) {
-    throw new CriaError('bad-argument', `this run was made with model "${stored.id}" (${stored.parameters} parameters) as ${role === 'A' ? 'the evaluated model' : role === 'B' ? 'contestant B' : 'the judge'}, but "${loaded.id}" was loaded; load the same model to resume, or start a new run`);
+  if (!stored) return;
+  const as = role === 'A' ? 'the evaluated model' : role === 'B' ? 'contestant B' : 'the judge';
+  if (stored.contentHash === undefined) {
+    throw new CriaError('bad-argument', `this run was stored before Cria recorded models by content, so it cannot tell whether "${loaded.id}" is the model ${as} was; start a new run`);
+  }
+  if (stored.contentHash !== loaded.contentHash) {
+    const same = stored.id === loaded.id ? ` (same name, different content: its weights or metadata differ)` : '';
+    throw new CriaError('bad-argument', `this run was made with model "${stored.id}" as ${as}, content ${stored.contentHash.slice(0, 12)}…, but "${loaded.id}" was loaded, content ${loaded.contentHash?.slice(0, 12)}…${same}; load the same model to resume, or start a new run`, {
+      stored: stored.contentHash,
+      loaded: loaded.contentHash,
+    });
   }
 }
 

@@ -31,6 +31,13 @@ export function argmax(xs: readonly number[]): number {
 }
 
 const utf8 = new TextEncoder();
+/** Length in Unicode code points (Python's `len(str)`, what lm-eval's acc_norm divides by). */
+export function codePoints(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
 export function utf8Bytes(s: string): number {
   return utf8.encode(s).length;
 }

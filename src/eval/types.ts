@@ -126,7 +126,8 @@ export interface ItemResult {
   id: string;
   category?: string;
   /** multiple choice: per-choice log-likelihood sums and byte lengths, chosen index, correct? */
-  choice?: { logprobs: number[]; bytes: number[]; pred: number; predNorm: number; gold: number; greedy?: boolean[] };
+  /** `chars`: code points of each choice (acc_norm divides by them, as lm-eval); absent in runs stored before Cria divided by characters */
+  choice?: { logprobs: number[]; bytes: number[]; chars?: number[]; pred: number; predNorm: number; gold: number; greedy?: boolean[] };
   /** perplexity: summed negative log-likelihood (nats), tokens scored, bytes of text; `sumSq` (Σ nll², for llama.cpp's ± estimate) */
   nll?: { sum: number; tokens: number; bytes: number; sumSq?: number };
   /** generation: the output, what was extracted, whether it matched */
@@ -178,7 +179,8 @@ export interface Judgement {
 
 /** Identity of what was evaluated, recorded with every run. */
 export interface RunIdentity {
-  model: { id: string; cacheId?: string; architecture: string; parameters: number; tensorTypes: Record<string, number>; sha256?: string; nCtx?: number };
+  /** `contentHash`: ModelInfo.contentHash; a run resumes only with the same (absent in runs stored before it existed) */
+  model: { id: string; contentHash?: string; cacheId?: string; architecture: string; parameters: number; tensorTypes: Record<string, number>; nCtx?: number };
   /** for judged pairwise tasks: the second contestant; for judged tasks: the judge */
   modelB?: RunIdentity['model'];
   judge?: RunIdentity['model'];

@@ -138,3 +138,46 @@ export function quantize(type: GgmlTypeInfo, f32: Float32Array): Uint8Array {
   quant(f32, dst, f32.length / type.blockSize);
   return dst;
 }
+
+/**
+ * Byte offsets, within a block, of the f16 fields that scale it (d, and m/dmin where the type has
+ * one). Every value of a block is a small integer times these, so the block decodes to finite
+ * values exactly when they are finite (block layouts: the header of each file in ./quant/).
+ */
+const SCALE_F16_OFFSETS: Partial<Record<GgmlTypeName, readonly number[]>> = {
+  Q4_0: [0],
+  Q4_1: [0, 2],
+  Q5_0: [0],
+  Q5_1: [0, 2],
+  Q8_0: [0],
+  Q2_K: [80, 82],
+  Q3_K: [108],
+  Q4_K: [0, 2],
+  Q5_K: [0, 2],
+  Q6_K: [208],
+};
+
+/**
+ * The first element (float types) or block (quantized types) of `bytes` that decodes to a
+ * non-finite value (NaN or ±infinity), or -1 when every value is finite. Reads only the scale
+ * fields of quantized blocks, so it is cheap enough to run over every tensor at load.
+ */
+export function findNonFinite(type: GgmlTypeInfo, bytes: Uint8Array): number {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (type.name === 'F32') {
+    for (let i = 0, n = bytes.byteLength >> 2; i < n; i++) if (!Number.isFinite(dv.getFloat32(i * 4, true))) return i;
+    return -1;
+  }
+  // f16: exponent 0x7c00 all ones; bf16: 0x7f80 all ones
+  const allOnes = type.name === 'F16' ? 0x7c00 : type.name === 'BF16' ? 0x7f80 : 0;
+  if (allOnes) {
+    for (let i = 0, n = bytes.byteLength >> 1; i < n; i++) if ((dv.getUint16(i * 2, true) & allOnes) === allOnes) return i;
+    return -1;
+  }
+  const offsets = SCALE_F16_OFFSETS[type.name];
+  if (!offsets) throw new CriaError('unsupported-type', `no finiteness check for ${type.name}`, { type: type.name });
+  for (let b = 0, n = Math.floor(bytes.byteLength / type.typeSize); b < n; b++) {
+    for (const o of offsets) if ((dv.getUint16(b * type.typeSize + o, true) & 0x7c00) === 0x7c00) return b;
+  }
+  return -1;
+}

@@ -18,7 +18,7 @@ import { checkBinding, type GpuContext } from './device.ts';
 import { resolveActivations } from './activations.ts';
 import { add } from './kernels/add.ts';
 import { argmax } from './kernels/argmax.ts';
-import { attention, storeKv } from './kernels/attention.ts';
+import { MAX_ATTENTION_HEAD_DIM, attention, storeKv } from './kernels/attention.ts';
 import { embedding } from './kernels/embedding.ts';
 import { geglu } from './kernels/geglu.ts';
 import { decodeLogprobs, logSoftmaxGather } from './kernels/log_softmax_gather.ts';
@@ -60,6 +60,7 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
   /** resolved `GpuBackendOptions.activations` */
   readonly activations: 'f32' | 'int8';
   readonly maxWeightBytes: number;
+  readonly maxHeadDim = MAX_ATTENTION_HEAD_DIM;
   readonly rec: Recorder;
   readonly lost: Promise<string>;
   private readonly weights: GpuWeight[] = [];

@@ -52,6 +52,8 @@ export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   loadMixedWeight?(name: string, runs: readonly [WeightPart, WeightPart], dims: readonly number[]): Promise<W>;
   /** the largest tensor (bytes) this backend can hold in one piece; a fusion beyond it is not made */
   readonly maxWeightBytes?: number;
+  /** the largest attention head size its kernels take (absent: any); checked at load, before allocating */
+  readonly maxHeadDim?: number;
   /** Can this backend compute with weights of this type? */
   supportsType(type: GgmlTypeInfo): boolean;
   /** Take ownership of one tensor's raw bytes (still quantized). */

@@ -137,6 +137,7 @@ export function validateConfig(c: ModelConfig): void {
   pos(c.nFf, 'feed_forward_length');
   pos(c.nVocab, 'vocab size', 1 << 22);
   pos(c.nCtxTrain, 'context_length', 1 << 26);
+  if (c.nCtxTrain < 2) bad(`context_length = ${c.nCtxTrain} (a context must hold a prompt and an answer)`);
   pos(c.headDim, 'attention.key_length', 4096);
   pos(c.headDimV, 'attention.value_length', 4096);
   if (c.nHead % c.nHeadKv !== 0) bad(`head_count ${c.nHead} is not a multiple of head_count_kv ${c.nHeadKv}`);

@@ -3,7 +3,8 @@
  * Loading checks every tensor the architecture needs (present, expected
  * dims, a type the backend computes with) before reading any data, then
  * streams tensors one at a time into the backend, so the file is never held
- * in memory whole. A backend that asks for it (`fuseWeights`) gets the
+ * in memory whole; each tensor's values are checked finite on the way
+ * (`findNonFinite`: a NaN norm would otherwise "generate" token 0 forever). A backend that asks for it (`fuseWeights`) gets the
  * architecture's fusions (e.g. attn_q|attn_k|attn_v as one attn_qkv) where
  * the file allows them; the parts of one fusion are held until its last part
  * is read.
@@ -16,6 +17,7 @@ import type { Architecture, Fusion, Weights } from './arch/types.ts';
 import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
 import type { Backend, WeightPart } from './backend.ts';
 import { concatBytes } from '../shared/bytes.ts';
+import { findNonFinite } from '../formats/quant.ts';
 import type { ModelConfig } from './config.ts';
 import { noTrace, type Act, type Batch, type Trace, type Weight } from './ops.ts';
 
@@ -28,6 +30,20 @@ export interface LoadProgress {
 export interface LoadOptions {
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
+  /** also compute `Model.contentHash` (SHA-256 of every tensor as it streams through, WebCrypto) */
+  contentHash?: boolean;
+}
+
+/**
+ * SHA-256 (hex) of the header's bytes (metadata and tensor infos: [0, dataOffset)) followed by the
+ * SHA-256 of each loaded tensor's bytes in file order: two files with the same header and the same
+ * weights have the same hash, whatever their name, and one changed weight changes it.
+ */
+async function contentHash(file: GgufFile, tensorDigests: readonly Promise<ArrayBuffer>[]): Promise<string> {
+  const header = (await file.source.read(0, file.dataOffset)) as Uint8Array<ArrayBuffer>;
+  const parts = [await crypto.subtle.digest('SHA-256', header), ...(await Promise.all(tensorDigests))];
+  const all = concatBytes(parts.map((p) => new Uint8Array(p))) as Uint8Array<ArrayBuffer>;
+  return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', all)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Resolve the architecture and config, and check the tensor list, without reading tensor data. */
@@ -116,6 +132,8 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
     private readonly weights: Weights<W>,
     /** bytes of tensor data loaded into the backend */
     readonly weightBytes: number,
+    /** see `contentHash` (when asked for at load) */
+    readonly contentHash?: string,
   ) {}
 
   static async load<A extends Act, W extends Weight>(file: GgufFile, backend: Backend<A, W>, opts: LoadOptions = {}): Promise<Model<A, W>> {
@@ -132,10 +150,18 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
     const map = new Map<string, W>();
     // parts of a fusion wait here until the last one is read
     const held = new Map<string, Uint8Array>();
+    const digests: Promise<ArrayBuffer>[] = [];
     // in file order: a cached or remote source then reads each chunk once, front to back
     for (const t of [...tensors].sort((a, b) => a.offset - b.offset)) {
       if (opts.signal?.aborted) throw new CriaError('aborted', 'model loading was aborted');
       const bytes = await readTensorBytes(file, t);
+      // WebCrypto copies the bytes when called, so the backend may take them right after
+      if (opts.contentHash) digests.push(crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+      const bad = findNonFinite(t.type, bytes);
+      if (bad >= 0) {
+        const where = t.type.blockSize > 1 ? `block ${bad}` : `element ${bad}`;
+        throw new CriaError('bad-file', `tensor ${t.name} (${t.type.name}) holds a NaN or infinite value at ${where}: the file is corrupt or was converted wrongly`, { tensor: t.name, type: t.type.name, at: bad });
+      }
       const f = fusions.get(t.name);
       if (!f) {
         map.set(t.name, await backend.loadWeight(t.name, t.type, t.dims, bytes));
@@ -166,7 +192,7 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
         return w;
       },
     };
-    return new Model(file, arch, config, backend, weights, totalBytes);
+    return new Model(file, arch, config, backend, weights, totalBytes, opts.contentHash ? await contentHash(file, digests) : undefined);
   }
 
   /** Run the forward pass for one batch; returns the logits activation `[rows, nVocab]`. */

@@ -30,6 +30,22 @@ export type ModelSource =
   /** a model already in the cache, by its id (see `listCachedModels`) */
   | { cached: string };
 
+/** Options of one load (besides where the model comes from). */
+export interface LoadOptions {
+  /** cancel the load with `abort(requestId)` (the client makes one up and maps an AbortSignal onto it) */
+  requestId?: string;
+  /**
+   * the context size to allocate (positions); at most the model's training context. Absent: the
+   * training context, at most 4096, shortened to what the memory budget holds (`ModelInfo.nCtxReason`)
+   */
+  nCtx?: number;
+  /**
+   * bytes the model may take in all (weights + KV cache + scratch); absent: the engine's default
+   * (in browsers half of `navigator.deviceMemory`, 2 GiB where the browser does not say)
+   */
+  memoryBudgetBytes?: number;
+}
+
 export interface LoadProgress {
   /**
    * open: reading the header; download: fetching into the cache; repair: a corrupt or missing
@@ -83,6 +99,15 @@ export interface ModelInfo {
   contextLength: number;
   /** context size of this session */
   nCtx: number;
+  /** why the context size is what it is, in a sentence (the training context, Cria's default, the memory budget, as asked) */
+  nCtxReason: string;
+  /** what the model takes at this context size, checked against the budget before anything was allocated */
+  memory: { budgetBytes: number; weightBytes: number; kvCacheBytes: number; scratchBytes: number; totalBytes: number };
+  /**
+   * SHA-256 of the model's content (its header, then each tensor's SHA-256, in file order): the same
+   * weights and metadata give the same hash under any name; evaluation runs are keyed by it
+   */
+  contentHash: string;
   /** bytes per tensor type, as in `cria inspect` */
   tensorTypes: Record<string, number>;
   vocabSize: number;
@@ -281,7 +306,7 @@ export interface EngineStats {
 
 /** What the worker exposes. Implemented by src/engine/engine.ts (`satisfies EngineApi`). */
 export interface EngineApi {
-  load(source: ModelSource, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
+  load(source: ModelSource, onProgress?: (p: LoadProgress) => void, opts?: LoadOptions): Promise<ModelInfo>;
   unload(): Promise<void>;
   /** streams chunks through `onChunk` when `stream`; resolves with the whole completion either way */
   chatCompletion(req: ChatCompletionRequest, onChunk?: (c: ChatCompletionChunk) => void): Promise<ChatCompletion>;

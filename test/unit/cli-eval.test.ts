@@ -398,13 +398,16 @@ describe(`cria eval --task hellaswag on WebGPU: the first ${HELLASWAG_N} tasks`,
     items.forEach((item, i) => {
       let cost = 0;
       for (const ending of item.choices) {
-        const whole = tok.encode(item.context + ending, { addSpecial: true, parseSpecial: false });
-        const k = commonPrefix(whole, tok.encode(item.context, { addSpecial: true, parseSpecial: false }));
-        if (whole.length > 512) break; // context-overflow: nothing evaluated, the item ends
-        const keep = Math.min(commonPrefix(cached, whole.slice(0, k)), k - 1);
-        cost += k - 1 - keep + (whole.length - k) + 1;
-        naive += whole.length;
-        cached = whole;
+        // lm-eval: _encode_pair, then the last n_ctx + 1 tokens with all but the last fed
+        const n = item.context.length - item.context.trimEnd().length;
+        const context = n > 0 ? item.context.slice(0, -n) : item.context;
+        const ctx = tok.encode(context, { addSpecial: true, parseSpecial: false });
+        const cont = tok.encode(context + item.context.slice(context.length) + ending, { addSpecial: true, parseSpecial: false }).slice(ctx.length);
+        const window = [...ctx, ...cont].slice(-513);
+        const keep = Math.min(commonPrefix(cached, window), window.length - 1 - cont.length);
+        cost += window.length - 1 - keep;
+        naive += window.length - 1;
+        cached = window.slice(0, -1);
       }
       expect(gpu.items![i].tokensEvaluated, item.id).toBe(cost);
       reused += cost;

@@ -2,8 +2,8 @@
  * Multiple choice (lm-eval continuation scoring) and letter choice (ColossalEval) on stories260K
  * through the runner and the client-shaped CPU engine:
  * - HellaSwag (llama.cpp's text form, the first 50 tasks): acc and acc_norm equal a plain
- *   computation (each context + ending evaluated whole on the CPU reference, lm-eval's
- *   tokenization split written out here); the shared context is evaluated once per question,
+ *   computation (each context + ending evaluated on the CPU reference as lm-eval feeds it, its
+ *   _encode_pair split and character-normalized acc_norm written out here); the shared context is evaluated once per question,
  *   checked by counting the engine's forward tokens;
  * - MMLU dev, two subjects, both styles: metrics in [0, 1] with standard errors.
  */
@@ -56,27 +56,32 @@ describe('HellaSwag (multiple-choice)', () => {
       const sums: number[] = [];
       let expectedCost = 0;
       for (const ending of item.choices) {
-        // lm-eval: tokenize context + continuation together, split where the context's own tokens end
-        const whole = await engine.tokenize(item.context + ending);
-        const alone = await engine.tokenize(item.context);
-        const k = commonPrefix(whole, alone);
-        const ctx = whole.slice(0, k);
-        const cont = whole.slice(k);
-        const logits = await new Session(model, { nCtx: 512 }).eval(whole, 'all');
+        // lm-eval's _encode_pair: trailing spaces move to the continuation; ctx = tok(context), cont = the rest of tok(whole)
+        const n = item.context.length - item.context.trimEnd().length;
+        const context = n > 0 ? item.context.slice(0, -n) : item.context;
+        const continuation = n > 0 ? item.context.slice(-n) + ending : ending;
+        const ctx = await engine.tokenize(context);
+        const cont = (await engine.tokenize(context + continuation)).slice(ctx.length);
+        const inp = [...ctx, ...cont].slice(0, -1); // well inside 512: nothing cut from the left
+        const logits = await new Session(model, { nCtx: 512 }).eval(inp, 'all');
         let s = 0;
-        for (let p = k; p < whole.length; p++) s += logSoftmax(logits.subarray((p - 1) * nVocab, p * nVocab))[whole[p]];
+        cont.forEach((tok, j) => {
+          const row = inp.length - cont.length + j;
+          s += logSoftmax(logits.subarray(row * nVocab, (row + 1) * nVocab))[tok];
+        });
         sums.push(s);
-        // the engine keeps the cached prefix, re-feeds the context's last token, then the continuation
-        const keep = Math.min(commonPrefix(cached, ctx), ctx.length - 1);
-        expectedCost += ctx.length - 1 - keep + cont.length + 1;
-        cached = whole;
+        // the engine keeps the cached prefix, re-feeds the context's last token, then the continuation but its last token
+        const keep = Math.min(commonPrefix(cached, inp), ctx.length - 1);
+        expectedCost += inp.length - keep;
+        cached = inp;
         if (ending === item.choices[0]) contextTokens = ctx.length;
       }
       const r = results[i];
       sums.forEach((s, j) => expect(Math.abs(r.choice!.logprobs[j] - s)).toBeLessThan(1e-4));
-      const bytesOf = item.choices.map((c) => Buffer.byteLength(c, 'utf8'));
+      // lm-eval's acc_norm: divided by len(choice), in characters (code points)
+      const charsOf = item.choices.map((c) => [...c].length);
       accs.push(argmax(sums) === item.gold ? 1 : 0);
-      norms.push(argmax(sums.map((s, j) => s / bytesOf[j])) === item.gold ? 1 : 0);
+      norms.push(argmax(sums.map((s, j) => s / charsOf[j])) === item.gold ? 1 : 0);
       expect(r.tokensEvaluated).toBe(expectedCost);
       // the context once, not four times: each further ending costs its own tokens + 1
       expect(r.tokensEvaluated!).toBeLessThan(2 * contextTokens + item.choices.length * 40);
@@ -89,15 +94,15 @@ describe('HellaSwag (multiple-choice)', () => {
     console.log(`HellaSwag first ${N_TASKS} (stories260K): acc ${report.metrics.acc} ± ${report.metrics.acc_stderr!.toFixed(3)}, acc_norm ${report.metrics.acc_norm} ± ${report.metrics.acc_norm_stderr!.toFixed(3)}; runner ${(ms / 1000).toFixed(1)} s`);
   });
 
-  it('the exact forward-token count of one 4-ending question: context once + Σ (ending + 1)', async () => {
+  it('the exact forward-token count of one 4-ending question: context once + Σ ending', async () => {
     const { engine, target } = await cpuTarget(await storiesLong, 'stories260K');
     const item = HELLASWAG[0];
     const { results } = await runTask({ task: { name: 'one', version: '1', kind: 'multiple-choice', source: 'fixture', items: [item] }, store: new MemoryEvalStore(), loadModel: async () => target });
     const ctx = await engine.tokenize(item.context);
     const ends = await Promise.all(item.choices.map(async (c) => (await engine.tokenize(item.context + c)).slice(ctx.length)));
     for (const c of item.choices) expect((await engine.tokenize(item.context + c)).slice(0, ctx.length)).toEqual(ctx); // a clean split for this item
-    // fresh cache: the context minus its last token once, then per ending its last context token + its tokens
-    const expected = ctx.length - 1 + ends.reduce((n, e) => n + e.length + 1, 0);
+    // fresh cache: the context minus its last token once, then per ending its last context token + its tokens but the last
+    const expected = ctx.length - 1 + ends.reduce((n, e) => n + e.length, 0);
     expect(results[0].tokensEvaluated).toBe(expected);
     expect(expected).toBeLessThan(4 * ctx.length);
   });

@@ -99,13 +99,16 @@ describe('runs', () => {
     await expect(runTask({ task: { ...task, options: { x: 1 } }, store, loadModel: async () => target, resume: run.id })).rejects.toThrow(/same task options/);
   });
 
-  it('an item longer than the context is recorded with its error and left out of the metrics', async () => {
+  it('a context longer than the model\'s is cut as lm-eval cuts it; a choice longer than the whole context is recorded with its error and left out', async () => {
     const { target } = await stories(); // context 128
     const long = { id: 'long', context: 'Lily '.repeat(200), choices: [' ran', ' sat'], gold: 0 };
-    const { report, results, run } = await runTask({ task: { ...task, items: [...items.slice(0, 2), long] }, store: new MemoryEvalStore(), loadModel: async () => target });
+    const huge = { id: 'huge', context: 'Lily', choices: [' ran'.repeat(200), ' sat'], gold: 0 };
+    const { report, results, run } = await runTask({ task: { ...task, items: [...items.slice(0, 2), long, huge] }, store: new MemoryEvalStore(), loadModel: async () => target });
     expect(run.status).toBe('done');
-    expect(results[2].error?.code).toBe('context-overflow');
-    expect(report.n).toBe(2);
+    expect(results[2].error).toBeUndefined();
+    expect(results[2].choice?.logprobs.every(Number.isFinite)).toBe(true);
+    expect(results[3].error?.code).toBe('context-overflow');
+    expect(report.n).toBe(3);
     expect(report.metrics.errors).toBe(1);
     expect(itemsToCsv(results)).toContain('context-overflow');
   });

@@ -11,12 +11,13 @@
  *  5. half.ts: f16/bf16 rounding against an independent nearest-value search
  */
 import { createHash } from 'node:crypto';
+import { Rng } from '../../src/shared/rng.ts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ggmlTypeByName, ggmlTypeInfo, type GgmlTypeInfo } from '../../src/formats/ggml-types.ts';
 import { readGguf, readTensorBytes, type GgufFile } from '../../src/formats/gguf.ts';
 import { bf16ToF32, f16ToF32, f32Bits, f32ToBf16, f32ToF16 } from '../../src/formats/half.ts';
-import { QUANTIZABLE_TYPES, SUPPORTED_TYPES, dequantize, dequantizeRows, isDequantizable, quantize } from '../../src/formats/quant.ts';
+import { QUANTIZABLE_TYPES, SUPPORTED_TYPES, dequantize, dequantizeRows, findNonFinite, isDequantizable, quantize } from '../../src/formats/quant.ts';
 import { fileSource } from '../../src/formats/source-node.ts';
 import { CriaError } from '../../src/shared/errors.ts';
 import { fixturePath } from './helpers/fixtures.ts';
@@ -294,4 +295,37 @@ describe('half.ts', () => {
     expect(f32ToBf16(bitsToF32(0x3f818000))).toBe(0x3f82); // tie, odd rounds up
     expect(f32Bits(bf16ToF32(0x3f80))).toBe(0x3f800000);
   });
+});
+
+describe('findNonFinite: the load-time scan agrees with dequantizing', () => {
+  // random blocks whose bytes are random, except that some f16 fields are set to ±inf or NaN:
+  // the scan (scale fields only) must flag a block exactly when its dequantized values are not all finite
+  const special = [0x7c00, 0xfc00, 0x7e00, 0x7c01, 0x3c00, 0x0001, 0xfbff];
+  for (const name of SUPPORTED_TYPES) {
+    it(name, () => {
+      const type = ggmlTypeByName(name)!;
+      const rng = new Rng(11);
+      for (let trial = 0; trial < 200; trial++) {
+        const nBlocks = 1 + (trial % 5);
+        const bytes = new Uint8Array(nBlocks * type.typeSize);
+        for (let i = 0; i < bytes.length; i++) bytes[i] = rng.nextU32() & 0xff;
+        // finite, moderate f16 everywhere a float might be (float types: every element; blocks: random bytes already)
+        const dv = new DataView(bytes.buffer);
+        if (name === 'F32') for (let i = 0; i < bytes.length; i += 4) dv.setFloat32(i, rng.normal(), true);
+        if (name === 'F16' || name === 'BF16') for (let i = 0; i < bytes.length; i += 2) dv.setUint16(i, name === 'F16' ? 0x3c00 : 0x3f80, true);
+        if (type.blockSize > 1) {
+          // every 2-byte-aligned position of the first block may hold a scale: set most to finite 1.0, some to a special value
+          for (let b = 0; b < nBlocks; b++) for (let o = 0; o + 1 < type.typeSize; o += 2) if (rng.nextU32() % 4 === 0) dv.setUint16(b * type.typeSize + o, special[rng.nextU32() % special.length], true);
+        } else if (trial % 3 === 0) {
+          const at = (rng.nextU32() % (bytes.length / type.typeSize)) * type.typeSize;
+          if (name === 'F32') dv.setFloat32(at, [Infinity, -Infinity, NaN][trial % 3 === 0 ? (trial / 3) % 3 : 0], true);
+          else dv.setUint16(at, name === 'F16' ? 0x7c00 : 0x7f80 | (trial & 1), true);
+        }
+        const values = dequantize(type, bytes, nBlocks * type.blockSize);
+        const firstBad = values.findIndex((v) => !Number.isFinite(v));
+        const expected = firstBad < 0 ? -1 : Math.floor(firstBad / type.blockSize);
+        expect(findNonFinite(type, bytes), `${name} trial ${trial}`).toBe(expected);
+      }
+    });
+  }
 });

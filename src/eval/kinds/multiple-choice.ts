@@ -4,8 +4,8 @@
  * together and split where the context's own tokens end, as lm-eval does).
  *
  *   acc      = [argmax_i Σ logprob(choice_i) = gold]
- *   acc_norm = [argmax_i Σ logprob(choice_i) / UTF-8 bytes(choice_i) = gold]
- *     (lm-eval divides by the choice's length in characters; the same for ASCII text)
+ *   acc_norm = [argmax_i Σ logprob(choice_i) / characters(choice_i) = gold]
+ *     (lm-eval's `len(choice)`: Unicode code points, not UTF-8 bytes; `bytes` is kept in the result too)
  *   *_stderr = sample standard deviation / √n
  *
  * The choices of one question are scored one after another with the same context, so the engine
@@ -13,11 +13,12 @@
  * one (the context's last token, re-fed because its logits predict the continuation). The
  * runner records the forward tokens each item cost (`tokensEvaluated`).
  *
- * An item whose context + choice is longer than the model's context is recorded with an error
+ * Context and choice are cut as lm-eval cuts them (the engine's `score`: the last n_ctx + 1 tokens,
+ * all but the last fed); only a choice longer than the whole context is recorded with an error
  * (context-overflow) and left out of the metrics.
  */
 import type { ChoiceItem, ItemResult } from '../types.ts';
-import { argmax, groupBy, mean, stderr, utf8Bytes } from '../stats.ts';
+import { argmax, codePoints, groupBy, mean, stderr, utf8Bytes } from '../stats.ts';
 import { checkItems, type Aggregate, type ItemKind, type KindContext } from './kind.ts';
 
 /** Score each continuation after one context, in order (the context stays cached between them). */
@@ -49,10 +50,11 @@ export const multipleChoice: ItemKind<ChoiceItem> = {
   async run(item, ctx) {
     const { logprobs, greedy } = await scoreChoices(ctx, item.context, item.choices);
     const bytes = item.choices.map(utf8Bytes);
+    const chars = item.choices.map(codePoints);
     return {
       id: item.id,
       category: item.category,
-      choice: { logprobs, bytes, pred: argmax(logprobs), predNorm: argmax(logprobs.map((l, i) => l / Math.max(1, bytes[i]))), gold: item.gold, greedy },
+      choice: { logprobs, bytes, chars, pred: argmax(logprobs), predNorm: argmax(logprobs.map((l, i) => l / Math.max(1, chars[i]))), gold: item.gold, greedy },
     };
   },
 

@@ -40,6 +40,8 @@ export interface AttentionOptions {
 const WG = 64;
 /** head sizes up to 4·64 = 256 (q rows in workgroup memory, QD4 vec4 each) */
 const MAX_D4 = 64;
+/** the largest head size (q·k and v) the attention kernel takes; the engine checks it at load */
+export const MAX_ATTENTION_HEAD_DIM = 4 * MAX_D4;
 /** output vec4s per thread (a0..a3 in the kernel) */
 const MAX_CH = 4;
 /** Below this many workgroups a GPU has idle compute units: split the keys of long contexts. */
