@@ -245,16 +245,8 @@ export class CriaChatView extends LightElement {
       }
     };
     try {
-      try {
-        await stream(req);
-      } catch (e) {
-        // Max tokens is a ceiling: when the conversation leaves less room than that in the
-        // model's context, answer with the room there is (the answer then shows "max tokens reached").
-        const d = (e as { detail?: { promptTokens?: unknown; nCtx?: unknown } }).detail;
-        const room = typeof d?.nCtx === 'number' && typeof d?.promptTokens === 'number' ? d.nCtx - d.promptTokens : 0;
-        if (errorCode(e) !== 'context-overflow' || answer.content || room < 1) throw e;
-        await stream({ ...req, max_tokens: room });
-      }
+      // max_tokens is a ceiling: the engine answers with the room the context has left ("max tokens reached")
+      await stream(req);
     } catch (e) {
       const code = errorCode(e);
       if (code === 'aborted' || abort.signal.aborted) set({ ...answer, stopped: true });

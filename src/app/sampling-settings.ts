@@ -4,6 +4,7 @@
  * request's own (OpenAI's, plus llama.cpp's top_k, min_p and
  * repetition_penalty), so they pass straight through.
  */
+import { REQUEST_DEFAULTS } from '../protocol/request-limits.ts';
 export interface SamplingSettings {
   temperature: number;
   top_p: number;
@@ -15,18 +16,19 @@ export interface SamplingSettings {
   seed: number | null;
 }
 
+/** the engine's own defaults (one set for every front door); 1 = off for the repetition penalty */
 export const DEFAULT_SAMPLING: Readonly<SamplingSettings> = {
-  temperature: 0.7,
-  top_p: 0.95,
-  top_k: 40,
-  min_p: 0.05,
-  max_tokens: 512,
+  temperature: REQUEST_DEFAULTS.temperature,
+  top_p: REQUEST_DEFAULTS.top_p,
+  top_k: REQUEST_DEFAULTS.top_k,
+  min_p: REQUEST_DEFAULTS.min_p,
+  max_tokens: REQUEST_DEFAULTS.max_tokens,
   // 1 = off: a penalty makes the engine read every logit back from the GPU for each token
-  repetition_penalty: 1,
+  repetition_penalty: REQUEST_DEFAULTS.repetition_penalty,
   seed: null,
 };
 
-/** what each field accepts, for the form and for sanitizing stored values */
+/** what each field accepts, for the form and for sanitizing stored values (inside the engine's REQUEST_LIMITS; the form's ranges are the useful part of them) */
 export const SAMPLING_FIELDS: readonly { key: keyof SamplingSettings; label: string; min: number; max: number; step: number; help: string }[] = [
   { key: 'temperature', label: 'Temperature', min: 0, max: 2, step: 0.05, help: '0 always picks the most likely token; higher is more varied.' },
   { key: 'top_p', label: 'Top-p', min: 0, max: 1, step: 0.01, help: 'Keep the most likely tokens whose probabilities add up to this.' },

@@ -14,7 +14,8 @@ import { summarize } from '../model/inspect.ts';
 import { Model, planModel } from '../model/model.ts';
 import { chooseContext, type ContextChoice } from '../model/memory.ts';
 import type { Act, Weight } from '../model/ops.ts';
-import { CHAT_DEFAULTS, logSoftmax, topIds, type SamplingParams } from '../sampling/sampler.ts';
+import { logSoftmax, topIds } from '../sampling/sampler.ts';
+import { parseChatRequest, parseCompletionRequest, parseScoreRequest, type ParsedSampling } from './request.ts';
 import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import type {
   DeviceMeasurement,
@@ -79,7 +80,6 @@ interface Loaded {
   info: ModelInfo;
 }
 
-const DEFAULT_MAX_TOKENS = 512;
 
 /** Let queued messages (e.g. an abort) run between tokens without timer clamping. */
 function yieldToEventLoop(): Promise<void> {
@@ -322,9 +322,10 @@ export class Engine implements EngineApi {
   }
 
   async chatCompletion(req: ChatCompletionRequest, onChunk?: (c: ChatCompletionChunk) => void): Promise<ChatCompletion> {
-    return this.exclusive(req.request_id, async (signal) => {
+    const p = parseChatRequest(req);
+    return this.exclusive(p.requestId, async (signal) => {
       const m = this.need();
-      const prompt = this.chatPrompt(m, req.messages, req.chat_template);
+      const prompt = this.chatPrompt(m, p.messages, p.chatTemplate);
       const id = newId('chatcmpl');
       const created = Math.floor(Date.now() / 1000);
       const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason | null, logprobs: TokenLogprob[] | null, usage?: Usage): ChatCompletionChunk => ({
@@ -335,9 +336,9 @@ export class Engine implements EngineApi {
         choices: [{ index: 0, delta, logprobs: logprobs ? { content: logprobs } : null, finish_reason: finish }],
         ...(usage ? { usage } : {}),
       });
-      const stream = req.stream && onChunk ? onChunk : undefined;
+      const stream = p.stream && onChunk ? onChunk : undefined;
       stream?.(chunk({ role: 'assistant', content: '' }, null, null));
-      const r = await this.run(m, prompt, req, signal, (text, lp) => stream?.(chunk({ content: text }, null, lp)));
+      const r = await this.run(m, prompt, p, signal, (text, lp) => stream?.(chunk({ content: text }, null, lp)));
       // awaited: through comlink, chunks travel on the callback's own port, and the result must not overtake the last one
       await stream?.(chunk({}, r.result.finishReason, r.rest.logprobs, r.usage));
       return {
@@ -352,9 +353,10 @@ export class Engine implements EngineApi {
   }
 
   async completion(req: CompletionRequest, onChunk?: (c: CompletionChunk) => void): Promise<Completion> {
-    return this.exclusive(req.request_id, async (signal) => {
+    const p = parseCompletionRequest(req);
+    return this.exclusive(p.requestId, async (signal) => {
       const m = this.need();
-      const prompt = typeof req.prompt === 'string' ? m.tokenizer.encode(req.prompt, { addSpecial: true, parseSpecial: false }) : checkIds(req.prompt, m.tokenizer.vocabSize);
+      const prompt = typeof p.prompt === 'string' ? m.tokenizer.encode(p.prompt, { addSpecial: true, parseSpecial: false }) : checkIds(p.prompt, m.tokenizer.vocabSize);
       const id = newId('cmpl');
       const created = Math.floor(Date.now() / 1000);
       let promptLogits: Float32Array | undefined;
@@ -367,9 +369,9 @@ export class Engine implements EngineApi {
         ...(usage ? { usage } : {}),
         ...(usage && promptLogits ? { prompt_logits: promptLogits } : {}),
       });
-      const stream = req.stream && onChunk ? onChunk : undefined;
-      const onPromptLogits = req.prompt_logits ? (l: Float32Array) => void (promptLogits = l) : undefined;
-      const r = await this.run(m, prompt, req, signal, (text, lp, ids) => stream?.(chunk(text, ids, null, lp)), onPromptLogits);
+      const stream = p.stream && onChunk ? onChunk : undefined;
+      const onPromptLogits = p.promptLogits ? (l: Float32Array) => void (promptLogits = l) : undefined;
+      const r = await this.run(m, prompt, p, signal, (text, lp, ids) => stream?.(chunk(text, ids, null, lp)), onPromptLogits);
       // the ids (and logprobs) of tokens that released no text, e.g. the one that completed a stop string
       // awaited, as in chatCompletion: the result must not overtake the last chunk
       await stream?.(chunk('', r.rest.ids, r.result.finishReason, r.rest.logprobs, r.usage));
@@ -385,25 +387,20 @@ export class Engine implements EngineApi {
   private async run(
     m: Loaded,
     prompt: number[],
-    req: SamplingRequest,
+    req: ParsedSampling,
     signal: AbortSignal,
     emit: (text: string, logprobs: TokenLogprob[] | null, ids: number[]) => void,
     onPromptLogits?: (logits: Float32Array) => void,
   ): Promise<{ result: GenerateResult; usage: Usage; logprobs: TokenLogprob[] | null; rest: { ids: number[]; logprobs: TokenLogprob[] | null } }> {
-    const sampling = samplingParams(req);
     const room = m.session.nCtx - prompt.length;
-    if (room <= 0) {
+    if (room < 0 || (room === 0 && req.maxTokens > 0)) {
       throw new CriaError('context-overflow', `the prompt is ${prompt.length} tokens but the context holds ${m.session.nCtx}; shorten the conversation`, { promptTokens: prompt.length, nCtx: m.session.nCtx });
     }
-    // at most what the context has room for: the answer then ends with finish_reason "length"
-    if (req.max_tokens !== undefined && !(Number.isInteger(req.max_tokens) && req.max_tokens >= 0)) {
-      throw new CriaError('bad-argument', `max_tokens ${req.max_tokens} must be a whole number ≥ 0`);
-    }
-    const maxTokens = Math.min(req.max_tokens ?? DEFAULT_MAX_TOKENS, room);
-    const stop = req.stop === undefined ? [] : Array.isArray(req.stop) ? req.stop : [req.stop];
-    const wantLogprobs = !!req.logprobs;
-    const topN = req.top_logprobs ?? 0;
-    if (!Number.isInteger(topN) || topN < 0 || topN > 20) throw new CriaError('bad-argument', `top_logprobs ${topN} must be a whole number from 0 to 20`);
+    // max_tokens is a ceiling: at most what the context has room for (the answer then ends with finish_reason "length")
+    const maxTokens = Math.min(req.maxTokens, room);
+    const { sampling, stop } = req;
+    const wantLogprobs = req.logprobs;
+    const topN = req.topLogprobs;
     const logprobs: TokenLogprob[] = [];
     let pending: TokenLogprob[] = [];
     let pendingIds: number[] = [];
@@ -413,7 +410,7 @@ export class Engine implements EngineApi {
       maxTokens,
       sampling,
       stop,
-      isEndToken: req.ignore_eos ? undefined : (id) => m.tokenizer.isEog(id),
+      isEndToken: req.ignoreEos ? undefined : (id) => m.tokenizer.isEog(id),
       decoder: m.tokenizer.decoder(),
       signal,
       onPromptLogits,
@@ -456,7 +453,8 @@ export class Engine implements EngineApi {
     return { result, usage, logprobs: wantLogprobs ? logprobs : null, rest };
   }
 
-  async score(req: ScoreRequest): Promise<ScoreResult> {
+  async score(request: ScoreRequest): Promise<ScoreResult> {
+    const req = parseScoreRequest(request);
     return this.exclusive(req.request_id, async (signal) => {
       const m = this.need();
       const { ctx, cont } = scoreTokens(m.tokenizer, req);
@@ -576,19 +574,4 @@ function checkIds(ids: number[], vocabSize: number): number[] {
     throw new CriaError('bad-argument', `token ids must be whole numbers from 0 to ${vocabSize - 1}`);
   }
   return ids;
-}
-
-/** OpenAI-style request fields → sampler parameters, with Cria's chat defaults for what is absent. */
-export function samplingParams(r: SamplingRequest): SamplingParams {
-  return {
-    ...CHAT_DEFAULTS,
-    temperature: r.temperature ?? CHAT_DEFAULTS.temperature,
-    topP: r.top_p ?? CHAT_DEFAULTS.topP,
-    topK: r.top_k ?? CHAT_DEFAULTS.topK,
-    minP: r.min_p ?? CHAT_DEFAULTS.minP,
-    repetitionPenalty: r.repetition_penalty ?? 1,
-    presencePenalty: r.presence_penalty ?? 0,
-    frequencyPenalty: r.frequency_penalty ?? 0,
-    seed: r.seed,
-  };
 }

@@ -70,7 +70,8 @@ async function nextToken<A extends Act, W extends Weight>(session: Session<A, W>
   const penalties = p.repetitionPenalty !== 1 || p.presencePenalty !== 0 || p.frequencyPenalty !== 0;
   if (!wantLogits && !penalties) {
     if (p.temperature <= 0) return { id: (await backend.argmax(logits))[0] };
-    if (p.topK > 0) {
+    // the device's top-k is a fast path: beyond its k the full row is read and the same sampler used
+    if (p.topK > 0 && p.topK <= (backend.maxTopK ?? Infinity)) {
       const { ids, values } = await backend.topk(logits, p.topK);
       return { id: sampler.sampleCandidates(ids, values) };
     }

@@ -30,7 +30,7 @@ import { scale } from './kernels/scale.ts';
 import { sliceColumns } from './kernels/slice_columns.ts';
 import { softcap } from './kernels/softcap.ts';
 import { swiglu } from './kernels/swiglu.ts';
-import { decodeTopK, topk } from './kernels/topk.ts';
+import { TOPK_MAX_K, decodeTopK, topk } from './kernels/topk.ts';
 import { Recorder, type GpuBuf } from './recorder.ts';
 import type { RopeTable } from './rope-table.ts';
 import type { GpuTensor } from './tensor.ts';
@@ -61,6 +61,7 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
   readonly activations: 'f32' | 'int8';
   readonly maxWeightBytes: number;
   readonly maxHeadDim = MAX_ATTENTION_HEAD_DIM;
+  readonly maxTopK = TOPK_MAX_K;
   readonly rec: Recorder;
   readonly lost: Promise<string>;
   private readonly weights: GpuWeight[] = [];

@@ -64,6 +64,8 @@ export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   read(a: A): Promise<Float32Array>;
   /** Index of the largest value of each row (lowest index on ties); only these ids cross to the CPU. */
   argmax(logits: A): Promise<Uint32Array>;
+  /** the largest k `topk` takes (absent: any); beyond it the engine reads the row and samples on the CPU */
+  readonly maxTopK?: number;
   /** The k largest values of each row, sorted descending (ties: lower index first). */
   topk(logits: A, k: number): Promise<{ ids: Uint32Array; values: Float32Array }>;
   /** Per row t: log-softmax of row t at `targets[t]`, and the row's argmax. */

@@ -9,6 +9,7 @@
  */
 import { CriaError } from '../shared/errors.ts';
 import { Rng, randomSeed } from '../shared/rng.ts';
+import { REQUEST_DEFAULTS, REQUEST_LIMITS } from '../protocol/request-limits.ts';
 
 export interface SamplingParams {
   /** ≤ 0 means greedy (argmax). */
@@ -41,22 +42,37 @@ export const GREEDY: SamplingParams = {
   penaltyLastN: 64,
 };
 
-/** Defaults for interactive chat (close to llama.cpp's). */
-export const CHAT_DEFAULTS: SamplingParams = { ...GREEDY, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 };
+/** The request defaults (src/protocol/request-limits.ts, the one set every front door uses), as sampler parameters. */
+export const CHAT_DEFAULTS: SamplingParams = {
+  ...GREEDY,
+  temperature: REQUEST_DEFAULTS.temperature,
+  topK: REQUEST_DEFAULTS.top_k,
+  topP: REQUEST_DEFAULTS.top_p,
+  minP: REQUEST_DEFAULTS.min_p,
+  repetitionPenalty: REQUEST_DEFAULTS.repetition_penalty,
+  presencePenalty: REQUEST_DEFAULTS.presence_penalty,
+  frequencyPenalty: REQUEST_DEFAULTS.frequency_penalty,
+};
 
+/**
+ * An internal check: requests are validated once, against the same limits, by
+ * src/engine/request.ts; this catches a caller that builds parameters by hand.
+ */
 export function validateSampling(p: SamplingParams): void {
   const bad = (what: string) => {
     throw new CriaError('bad-argument', `invalid sampling parameter: ${what}`);
   };
-  if (!(p.temperature >= 0) || p.temperature > 100) bad(`temperature ${p.temperature} (0 to 100; 0 = greedy)`);
-  if (!Number.isInteger(p.topK) || p.topK < 0) bad(`top_k ${p.topK} (a whole number ≥ 0; 0 = off)`);
+  const L = REQUEST_LIMITS;
+  const within = (v: number, [lo, hi]: readonly [number, number]) => v >= lo && v <= hi;
+  if (!within(p.temperature, L.temperature)) bad(`temperature ${p.temperature} (${L.temperature[0]} to ${L.temperature[1]}; 0 = greedy)`);
+  if (!Number.isInteger(p.topK) || !within(p.topK, L.top_k)) bad(`top_k ${p.topK} (a whole number ≥ 0; 0 = off)`);
   if (!(p.topP > 0 && p.topP <= 1)) bad(`top_p ${p.topP} (greater than 0, at most 1)`);
-  if (!(p.minP >= 0 && p.minP <= 1)) bad(`min_p ${p.minP} (0 to 1)`);
-  if (!(p.repetitionPenalty > 0)) bad(`repetition_penalty ${p.repetitionPenalty} (> 0; 1 = off)`);
-  if (!(Math.abs(p.presencePenalty) <= 2)) bad(`presence_penalty ${p.presencePenalty} (-2 to 2)`);
-  if (!(Math.abs(p.frequencyPenalty) <= 2)) bad(`frequency_penalty ${p.frequencyPenalty} (-2 to 2)`);
+  if (!within(p.minP, L.min_p)) bad(`min_p ${p.minP} (0 to 1)`);
+  if (!(p.repetitionPenalty > 0 && p.repetitionPenalty <= L.repetition_penalty[1])) bad(`repetition_penalty ${p.repetitionPenalty} (above 0, at most ${L.repetition_penalty[1]}; 1 = off)`);
+  if (!within(p.presencePenalty, L.presence_penalty)) bad(`presence_penalty ${p.presencePenalty} (-2 to 2)`);
+  if (!within(p.frequencyPenalty, L.frequency_penalty)) bad(`frequency_penalty ${p.frequencyPenalty} (-2 to 2)`);
   if (!Number.isInteger(p.penaltyLastN) || p.penaltyLastN < -1) bad(`penalty_last_n ${p.penaltyLastN}`);
-  if (p.seed !== undefined && !(Number.isInteger(p.seed) && p.seed >= 0 && p.seed <= 0xffffffff)) bad(`seed ${p.seed} (an integer 0 to 2^32-1)`);
+  if (p.seed !== undefined && !(Number.isInteger(p.seed) && within(p.seed, L.seed))) bad(`seed ${p.seed} (an integer 0 to 2^32-1)`);
 }
 
 /** Index of the largest value; the lowest index wins ties. NaN never wins. */

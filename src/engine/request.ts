@@ -1,0 +1,200 @@
+/**
+ * Requests, parsed once. Every OpenAI-shaped request (chat, completion, score) that reaches the
+ * engine, from any front door (the app, the widget, the API, the CLI on either engine), is
+ * checked here against the one set of limits and given the one set of defaults
+ * (src/protocol/request-limits.ts), into a typed object the rest of the engine trusts.
+ *
+ * Strict: a field Cria does not implement (n > 1, logit_bias, tools, response_format, …) is a
+ * `bad-argument` naming it, never silently ignored; so is an unknown field (a typo would
+ * otherwise change nothing, quietly). OpenAI fields that change nothing here are accepted:
+ * `model` (the loaded model answers), `user`, `n: 1`, `stream_options` (usage always comes on the
+ * last chunk), and `max_completion_tokens` (OpenAI's newer name for max_tokens).
+ */
+import { CriaError } from '../shared/errors.ts';
+import { REQUEST_DEFAULTS, REQUEST_LIMITS, STOP_MAX, STOP_MAX_LENGTH } from '../protocol/request-limits.ts';
+import type { ChatMessage, ScoreRequest } from '../protocol/api.ts';
+import type { SamplingParams } from '../sampling/sampler.ts';
+
+export interface ParsedSampling {
+  /** absent from the request: the default, cut later to the room the context has */
+  maxTokens: number;
+  maxTokensGiven: boolean;
+  sampling: SamplingParams;
+  stop: string[];
+  logprobs: boolean;
+  topLogprobs: number;
+  ignoreEos: boolean;
+  stream: boolean;
+  requestId?: string;
+}
+
+export interface ParsedChat extends ParsedSampling {
+  messages: ChatMessage[];
+  chatTemplate?: string;
+}
+
+export interface ParsedCompletion extends ParsedSampling {
+  prompt: string | number[];
+  promptLogits: boolean;
+}
+
+const NOT_IMPLEMENTED: Record<string, string> = {
+  logit_bias: 'logit_bias is not implemented yet',
+  tools: 'tools (function calling) are not implemented yet',
+  tool_choice: 'tool_choice is not implemented yet (no tools)',
+  parallel_tool_calls: 'parallel_tool_calls is not implemented yet (no tools)',
+  functions: 'functions (function calling) are not implemented yet',
+  function_call: 'function_call is not implemented yet',
+  response_format: 'response_format (JSON mode, JSON schema) is not implemented yet',
+  grammar: 'grammar is not implemented yet',
+  best_of: 'best_of is not implemented: Cria answers with one choice',
+  echo: 'echo is not implemented: the prompt is not repeated in the answer',
+  suffix: 'suffix (fill-in-the-middle) is not implemented',
+  audio: 'audio output is not implemented',
+  modalities: 'modalities other than text are not implemented',
+  prediction: 'predicted outputs are not implemented',
+  reasoning_effort: 'reasoning_effort is not implemented',
+  web_search_options: 'web search is not implemented',
+};
+
+const SAMPLING_FIELDS = [
+  'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty',
+  'seed', 'stop', 'logprobs', 'top_logprobs', 'ignore_eos', 'stream', 'request_id',
+  // accepted, changing nothing
+  'model', 'user', 'n', 'stream_options', 'metadata', 'store', 'service_tier',
+];
+const CHAT_FIELDS = new Set([...SAMPLING_FIELDS, 'messages', 'chat_template']);
+const COMPLETION_FIELDS = new Set([...SAMPLING_FIELDS, 'prompt', 'prompt_logits']);
+const SCORE_FIELDS = new Set(['context', 'continuation', 'request_id']);
+
+const bad = (message: string, field?: string): never => {
+  throw new CriaError('bad-argument', message, field ? { field } : undefined);
+};
+
+function checkFields(req: unknown, known: Set<string>, what: string): Record<string, unknown> {
+  if (typeof req !== 'object' || req === null || Array.isArray(req)) bad(`a ${what} request must be an object`);
+  const r = req as Record<string, unknown>;
+  for (const [k, v] of Object.entries(r)) {
+    if (v === undefined) continue;
+    if (k in NOT_IMPLEMENTED) bad(`"${k}": ${NOT_IMPLEMENTED[k]} in Cria; remove it from the request`, k);
+    if (!known.has(k)) bad(`unknown field "${k}" in a ${what} request; known fields: ${[...known].sort().join(', ')}`, k);
+  }
+  return r;
+}
+
+/** A number in the field's [min, max]; absent: the fallback. */
+function num(r: Record<string, unknown>, key: keyof typeof REQUEST_LIMITS, fallback: number, o: { integer?: boolean; above?: boolean } = {}): number {
+  const v = r[key];
+  if (v === undefined || v === null) return fallback;
+  const [lo, hi] = REQUEST_LIMITS[key];
+  const ok = typeof v === 'number' && Number.isFinite(v) && (o.above ? v > lo : v >= lo) && v <= hi && (!o.integer || Number.isInteger(v));
+  if (!ok) bad(`${key} ${JSON.stringify(v)} must be ${o.integer ? 'a whole number' : 'a number'} ${o.above ? `above ${lo}` : `from ${lo}`} ${o.above ? 'and at most' : 'to'} ${hi}`, key);
+  return v as number;
+}
+
+function bool(r: Record<string, unknown>, key: string): boolean {
+  const v = r[key];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') bad(`${key} must be true or false, got ${JSON.stringify(v)}`, key);
+  return v as boolean;
+}
+
+function parseSampling(r: Record<string, unknown>): ParsedSampling {
+  if (r.n !== undefined && r.n !== null && r.n !== 1) bad(`n ${JSON.stringify(r.n)}: several choices per request are not implemented; Cria answers with one choice (n: 1)`, 'n');
+  if (r.model !== undefined && typeof r.model !== 'string') bad('model must be a string (the loaded model answers whatever it names)', 'model');
+  if (r.user !== undefined && typeof r.user !== 'string') bad('user must be a string', 'user');
+  const so = r.stream_options;
+  if (so !== undefined && so !== null && (typeof so !== 'object' || Object.keys(so).some((k) => k !== 'include_usage'))) bad('stream_options may only hold include_usage (usage always comes with the last chunk)', 'stream_options');
+  if (r.max_tokens !== undefined && r.max_completion_tokens !== undefined) bad('give max_tokens or max_completion_tokens, not both', 'max_completion_tokens');
+  const maxKey = r.max_completion_tokens !== undefined ? 'max_completion_tokens' : 'max_tokens';
+  const maxTokensGiven = r[maxKey] !== undefined && r[maxKey] !== null;
+  const maxTokens = num({ max_tokens: r[maxKey] }, 'max_tokens', REQUEST_DEFAULTS.max_tokens, { integer: true });
+
+  const stopRaw = r.stop;
+  const stop = stopRaw === undefined || stopRaw === null ? [] : Array.isArray(stopRaw) ? stopRaw : [stopRaw];
+  if (stop.length > STOP_MAX || stop.some((s) => typeof s !== 'string' || s === '' || s.length > STOP_MAX_LENGTH)) {
+    bad(`stop must be a string or a list of at most ${STOP_MAX} non-empty strings of at most ${STOP_MAX_LENGTH} characters`, 'stop');
+  }
+  const logprobs = bool(r, 'logprobs');
+  const topLogprobs = num(r, 'top_logprobs', 0, { integer: true });
+  if (topLogprobs > 0 && !logprobs) bad('top_logprobs needs logprobs: true', 'top_logprobs');
+  const requestId = r.request_id;
+  if (requestId !== undefined && (typeof requestId !== 'string' || requestId === '')) bad('request_id must be a non-empty string', 'request_id');
+  const seed = r.seed === undefined || r.seed === null ? undefined : num(r, 'seed', 0, { integer: true });
+  return {
+    maxTokens,
+    maxTokensGiven,
+    sampling: {
+      temperature: num(r, 'temperature', REQUEST_DEFAULTS.temperature),
+      topP: num(r, 'top_p', REQUEST_DEFAULTS.top_p, { above: true }),
+      topK: num(r, 'top_k', REQUEST_DEFAULTS.top_k, { integer: true }),
+      minP: num(r, 'min_p', REQUEST_DEFAULTS.min_p),
+      repetitionPenalty: num(r, 'repetition_penalty', REQUEST_DEFAULTS.repetition_penalty, { above: true }),
+      presencePenalty: num(r, 'presence_penalty', REQUEST_DEFAULTS.presence_penalty),
+      frequencyPenalty: num(r, 'frequency_penalty', REQUEST_DEFAULTS.frequency_penalty),
+      penaltyLastN: 64,
+      seed,
+    },
+    stop: stop as string[],
+    logprobs,
+    topLogprobs,
+    ignoreEos: bool(r, 'ignore_eos'),
+    stream: bool(r, 'stream'),
+    ...(requestId !== undefined ? { requestId: requestId as string } : {}),
+  };
+}
+
+const ROLES = new Set(['system', 'user', 'assistant']);
+
+/** A message's content: a string, or OpenAI's list of text parts (joined). */
+function messageContent(m: Record<string, unknown>, i: number): string {
+  const c = m.content;
+  if (typeof c === 'string') return c;
+  if (Array.isArray(c)) {
+    return c
+      .map((part) => {
+        const p = part as Record<string, unknown> | null;
+        if (!p || p.type !== 'text' || typeof p.text !== 'string') bad(`message ${i}: only text content parts ({ type: "text", text }) are supported, got ${JSON.stringify(part)?.slice(0, 80)}`, 'messages');
+        return p!.text as string;
+      })
+      .join('');
+  }
+  return bad(`message ${i} needs string content (or a list of text parts); got ${JSON.stringify(c)?.slice(0, 80)}`, 'messages');
+}
+
+export function parseChatRequest(req: unknown): ParsedChat {
+  const r = checkFields(req, CHAT_FIELDS, 'chat completion');
+  const raw = r.messages;
+  if (!Array.isArray(raw) || raw.length === 0) bad('messages must be a non-empty array of { role, content }', 'messages');
+  const messages = (raw as unknown[]).map((x, i): ChatMessage => {
+    if (typeof x !== 'object' || x === null) return bad(`message ${i} must be an object { role, content }`, 'messages');
+    const m = x as Record<string, unknown>;
+    if (m.role === 'tool' || m.tool_calls !== undefined || m.tool_call_id !== undefined || m.function_call !== undefined) bad(`message ${i}: tool messages and tool calls are not implemented yet in Cria`, 'messages');
+    if (typeof m.role !== 'string' || !ROLES.has(m.role)) bad(`message ${i} has role ${JSON.stringify(m.role)}; the roles are system, user and assistant`, 'messages');
+    for (const k of Object.keys(m)) if (k !== 'role' && k !== 'content') bad(`message ${i} has the field "${k}", which Cria does not take (only role and content)`, 'messages');
+    return { role: m.role as ChatMessage['role'], content: messageContent(m, i) };
+  });
+  const template = r.chat_template;
+  if (template !== undefined && (typeof template !== 'string' || template === '')) bad('chat_template must be a non-empty Jinja template string', 'chat_template');
+  return { ...parseSampling(r), messages, ...(template !== undefined ? { chatTemplate: template as string } : {}) };
+}
+
+export function parseCompletionRequest(req: unknown): ParsedCompletion {
+  const r = checkFields(req, COMPLETION_FIELDS, 'completion');
+  const p = r.prompt;
+  if (typeof p !== 'string' && !(Array.isArray(p) && p.length > 0 && p.every((x) => Number.isInteger(x)))) {
+    bad('prompt must be text or a non-empty list of token ids', 'prompt');
+  }
+  return { ...parseSampling(r), prompt: p as string | number[], promptLogits: bool(r, 'prompt_logits') };
+}
+
+export function parseScoreRequest(req: unknown): ScoreRequest {
+  const r = checkFields(req, SCORE_FIELDS, 'score');
+  const part = (k: 'context' | 'continuation') => {
+    const v = r[k];
+    if (typeof v !== 'string' && !(Array.isArray(v) && v.every((x) => Number.isInteger(x)))) bad(`${k} must be text or a list of token ids`, k);
+    return v as string | number[];
+  };
+  if (r.request_id !== undefined && (typeof r.request_id !== 'string' || r.request_id === '')) bad('request_id must be a non-empty string', 'request_id');
+  return { context: part('context'), continuation: part('continuation'), ...(r.request_id !== undefined ? { request_id: r.request_id as string } : {}) };
+}
