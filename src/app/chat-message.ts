@@ -1,13 +1,14 @@
 /**
  * <cria-chat-message>: one message of a conversation. An assistant answer is
  * model output: it is rendered as Markdown through src/ui/markdown.ts
- * (sanitized; never inserted as raw HTML), as it streams, with its speed
- * and time to first token once it is done. A user message can be edited
+ * (sanitized; never inserted as raw HTML) as it streams, at most once per
+ * STREAM_RENDER_INTERVAL_MS however fast tokens come (MarkdownStream), and
+ * once more in full when it is done, with its speed and time to first token. A user message can be edited
  * and sent again; the last answer can be regenerated.
  */
 import { html, nothing, type PropertyValues } from 'lit';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
-import { renderMarkdown } from '../ui/markdown.ts';
+import { MarkdownStream } from '../ui/markdown.ts';
 import { LightElement } from './light-element.ts';
 import { formatMs } from './format.ts';
 import type { StoredMessage } from './conversations.ts';
@@ -31,8 +32,8 @@ export class CriaChatMessage extends LightElement {
   declare canEdit: boolean;
   declare editing: boolean;
   declare copied: boolean;
-  /** the rendered Markdown of the last content seen, so re-renders for other reasons do not re-parse */
-  private rendered: { content: string; html: string } = { content: '', html: '' };
+  /** the rendered Markdown: parsed again only when the content changed, and while streaming at most once per interval */
+  private md = new MarkdownStream(() => this.requestUpdate());
 
   constructor() {
     super();
@@ -52,9 +53,13 @@ export class CriaChatMessage extends LightElement {
     }
   }
 
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.md.dispose();
+  }
+
   private markdown(content: string): string {
-    if (this.rendered.content !== content) this.rendered = { content, html: renderMarkdown(content) };
-    return this.rendered.html;
+    return this.md.html(content, this.streaming);
   }
 
   override render() {

@@ -18,7 +18,7 @@ import { unsafeHTML } from 'lit/directives/unsafe-html.js';
 import { createClient, type ChatCompletionRequest, type ChatMessage, type CriaClient, type LoadProgress, type ModelInfo } from '../client/index.ts';
 import { AsyncQueue } from '../client/queue.ts';
 import { CriaError, type ErrorCode } from '../shared/errors.ts';
-import { renderMarkdown } from '../ui/markdown.ts';
+import { MarkdownStream } from '../ui/markdown.ts';
 import { ENGINE_WORKER_URL, startEngineWorker, workerStarted } from './engine-worker.ts';
 import { FALLBACK_STOP, FALLBACK_TEMPLATE } from '../ui/fallback-template.ts';
 import { formatBytes, progressFraction, progressText } from './format.ts';
@@ -48,8 +48,8 @@ type Status =
 interface Entry {
   role: 'user' | 'assistant';
   content: string;
-  /** sanitized HTML of `content` (assistant entries), rendered once per change */
-  html?: string;
+  /** sanitized HTML of `content` (assistant entries): while streaming, rendered at most once per interval, not per token */
+  md?: MarkdownStream;
   state: 'streaming' | 'done' | 'stopped' | 'error';
   /** the answer ended at its token limit rather than where the model ended it */
   cutShort?: boolean;
@@ -191,6 +191,7 @@ export class CriaChat extends LitElement {
   /** Start a new conversation: stops the answer in progress and clears the transcript. */
   reset(): void {
     this.#turn?.abort.abort();
+    for (const e of this.#entries) e.md?.dispose();
     this.#entries = [];
     this.#history = [];
     this.requestUpdate();
@@ -320,7 +321,7 @@ export class CriaChat extends LitElement {
     if (turn.abort.signal.aborted) return turn.pieces.end();
     this.#turn = turn;
     const user: Entry = { role: 'user', content: turn.text, state: 'done' };
-    const answer: Entry = { role: 'assistant', content: '', html: '', state: 'streaming' };
+    const answer: Entry = { role: 'assistant', content: '', state: 'streaming', md: new MarkdownStream(() => this.requestUpdate()) };
     this.#entries = [...this.#entries, user, answer];
     this.requestUpdate();
     const history = this.#history;
@@ -341,7 +342,6 @@ export class CriaChat extends LitElement {
         const piece = chunk.choices[0]?.delta.content;
         if (!piece) continue;
         answer.content += piece;
-        answer.html = renderMarkdown(answer.content);
         turn.pieces.push(piece);
         this.#emit('cria-token', { text: piece, answer: answer.content } satisfies CriaTokenDetail);
         this.requestUpdate();
@@ -455,7 +455,7 @@ export class CriaChat extends LitElement {
       >`;
     }
     return html`<div class="msg assistant ${e.state}" data-role="assistant" data-state=${e.state} aria-busy=${e.state === 'streaming' ? 'true' : 'false'}>
-      <div class="content">${unsafeHTML(e.html ?? '')}</div>
+      <div class="content">${unsafeHTML(e.md?.html(e.content, e.state === 'streaming') ?? '')}</div>
       ${state}
     </div>`;
   }
