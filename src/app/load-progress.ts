@@ -12,6 +12,7 @@ import type { LoadProgress } from '../client/index.ts';
 const PHASES: Record<LoadProgress['phase'], string> = {
   open: 'Opening',
   download: 'Downloading',
+  verify: 'Checking the download of',
   repair: 'Repairing a damaged cached piece',
   upload: 'Loading into the GPU',
   compile: 'Preparing the GPU programs',
@@ -31,7 +32,7 @@ export class CriaLoadProgress extends LightElement {
     const fraction = p && p.totalBytes > 0 ? Math.min(1, p.loadedBytes / p.totalBytes) : undefined;
     const detail =
       p?.phase === 'download'
-        ? `${formatBytes(p.loadedBytes)} of ${formatBytes(p.totalBytes)} · ${formatRate(p.bytesPerSecond)} · ${formatDuration(p.etaSeconds)} left${p.resumedBytes ? ` · resumed at ${formatBytes(p.resumedBytes)}` : ''}`
+        ? `${formatBytes(p.loadedBytes)} of ${formatBytes(p.totalBytes)} · ${formatRate(p.bytesPerSecond)} · ${formatDuration(p.etaSeconds)} left${p.resumedBytes ? ` · resumed at ${formatBytes(p.resumedBytes)}` : ''}${p.restarted ? ` · started over: ${p.restarted}` : ''}`
         : p && p.totalBytes > 0
           ? `${formatBytes(p.loadedBytes)} of ${formatBytes(p.totalBytes)}`
           : '';

@@ -25,12 +25,13 @@ import { basename, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { createServer as createViteServer, type ViteDevServer } from 'vite';
-import type { CompletionRequest, DeviceInfo, EngineStats, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions } from '../protocol/api.ts';
+import type { EngineStats, LoadProgress } from '../protocol/api.ts';
+import { signalHandler, type CliEngine, type OnInterrupt } from './engine.ts';
 import { deserializeError, type SerializedError } from '../protocol/errors.ts';
 import { CriaError, isCriaError } from '../shared/errors.ts';
 import { cachePort } from './cache-port.ts';
 import { findChromium, launchForCli } from './chromium.ts';
-import type { PageCompletion, PageEvalOutcome, PageEvalProgress, PageEvalRequest, PageModel, PageResult } from './browser/page-api.ts';
+import type { PageEvalOutcome, PageEvalProgress, PageEvalRequest, PageModel, PageResult } from './browser/page-api.ts';
 import type { ModelRole } from '../eval/index.ts';
 import type { ModelLocation } from './model-source.ts';
 import { allowOnlyOrigin, serveFileWithRanges } from './serve-range.ts';
@@ -39,15 +40,8 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const PAGE = 'src/cli/browser/engine.html';
 const MODEL_ROUTE = '/__cria/model/';
 
-/** The engine in Chromium, as the CLI commands use it. */
-export interface BrowserEngine {
-  /** load the model given to `withBrowserEngine`; progress as the engine reports it */
-  load(onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
-  tokenize(text: string, opts: TokenizeOptions): Promise<number[]>;
-  /** `onText` receives the text as it is released (streaming) */
-  complete(req: CompletionRequest, onText?: (text: string) => void): Promise<PageCompletion & { promptLogits?: Float32Array }>;
-  score(req: ScoreRequest): Promise<ScoreResult>;
-  deviceInfo(): Promise<DeviceInfo>;
+/** The engine in Chromium, as the CLI commands use it (the CliEngine every command drives, plus evaluation). */
+export interface BrowserEngine extends CliEngine {
   stats(): Promise<EngineStats>;
   /**
    * Run an evaluation in the page (runTask + IdbEvalStore + fromClient, src/cli/browser/engine.ts).
@@ -72,12 +66,8 @@ export interface BrowserEngineOptions {
   cacheDir?: string;
   /** more models the page can load (runEval), by key; local files are served like the main one */
   models?: Record<string, ModelLocation>;
-  /**
-   * Called on the first Ctrl-C or SIGTERM instead of closing at once: the caller stops its work
-   * cleanly (Playwright's own signal handlers are then off, so the browser stays up meanwhile).
-   * A second signal closes everything at once.
-   */
-  onInterrupt?(signal: NodeJS.Signals): void;
+  /** Ctrl-C / SIGTERM go to the caller first (see `signalHandler`); Playwright's own handlers are then off. */
+  onInterrupt?: OnInterrupt;
 }
 
 export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine: BrowserEngine) => Promise<T>, opts: BrowserEngineOptions = {}): Promise<T> {
@@ -99,16 +89,7 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
       await vite?.close().catch(() => undefined);
       lap('closed');
     })());
-  let interrupts = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (opts.onInterrupt && interrupts++ === 0) {
-      process.stderr.write(`\ncria: stopping (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again quits at once)\n`);
-      opts.onInterrupt(signal);
-      return;
-    }
-    process.stderr.write(`\ncria: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}\n`);
-    void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
+  const onSignal = signalHandler(opts.onInterrupt, (signal) => void close().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143)));
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
@@ -198,7 +179,8 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
 
     /** an engine error with what to do about it here */
     const explain = (e: unknown, urlModel: boolean): unknown => {
-      if (isCriaError(e, 'network') && urlModel) {
+      // only where the browser could not reach the server at all: a dropped connection or a stall is not CORS
+      if (isCriaError(e, 'network') && urlModel && /could not reach/.test(e.message)) {
         return new CriaError('network', `${e.message}\nThe browser fetches a URL model itself, so its server must allow CORS and Range requests; or download the file and pass its path.`, e.detail);
       }
       if (!isCriaError(e, 'webgpu-unavailable')) return e;
@@ -211,12 +193,13 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
     };
 
     const engine: BrowserEngine = {
-      load: async (progress) => {
+      name: 'webgpu',
+      load: async (progress, loadOpts = {}) => {
         onProgress = progress;
         try {
           // only a URL model is worth caching (a local file is already on disk), and only in a kept profile
           const cache = !!opts.cacheDir && 'url' in location;
-          const info = await unwrap(page.evaluate(([u, c]) => window.criaCli!.load(u, c), [modelUrl, cache] as const), crashed, toUserPaths);
+          const info = await unwrap(page.evaluate(([u, c, o]) => window.criaCli!.load(u, c, o), [modelUrl, cache, loadOpts] as const), crashed, toUserPaths);
           lap(`model loaded (${Math.round(info.loadMs)} ms in the engine)`);
           return info;
         } catch (e) {
@@ -237,6 +220,15 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
           onText = undefined;
         }
       },
+      chat: async (req, text) => {
+        onText = text;
+        try {
+          return await unwrap(page.evaluate(([q, st]) => window.criaCli!.chat(q, st), [req, !!text] as const), crashed, toUserPaths);
+        } finally {
+          onText = undefined;
+        }
+      },
+      abort: () => page.evaluate(() => window.criaCli!.abort()),
       score: (req) => unwrap(page.evaluate((q) => window.criaCli!.score(q), req), crashed, toUserPaths),
       deviceInfo: () => unwrap(page.evaluate(() => window.criaCli!.deviceInfo()), crashed, toUserPaths),
       stats: () => unwrap(page.evaluate(() => window.criaCli!.stats()), crashed, toUserPaths),

@@ -1,13 +1,82 @@
 /**
- * The engines the CLI can run a model on (`--engine`): `webgpu` (the default)
- * is the product's engine in its Web Worker, in headless Chromium
- * (browser-engine.ts); `cpu` is the CPU reference in this process.
+ * The engines the CLI can run a model on (`--engine`), both the product's `Engine` behind the
+ * same request path (src/engine/request.ts): `webgpu` (the default) is that engine in its Web
+ * Worker, through the client, in headless Chromium (browser-engine.ts); `cpu` is that engine on
+ * the CPU reference backend, in this process (cpu-engine.ts). Commands drive either one through
+ * `CliEngine`, so "CPU against WebGPU" compares two backends, not two programs.
  */
 import { CriaError } from '../shared/errors.ts';
-import type { GgufFile } from '../formats/gguf.ts';
-import { Model, type LoadProgress } from '../model/model.ts';
-import type { DeviceInfo, LoadProgress as EngineLoadProgress } from '../protocol/api.ts';
-import { CpuBackend } from '../reference/backend.ts';
+import type { ChatCompletion, ChatCompletionRequest, CompletionRequest, DeviceInfo, LoadOptions, LoadProgress as EngineLoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions, Usage, FinishReason } from '../protocol/api.ts';
+import type { ModelLocation } from './model-source.ts';
+
+/** A text completion as the CLI needs it (assembled from the streamed chunks). */
+export interface CliCompletion {
+  tokens: number[];
+  text: string;
+  finish_reason: FinishReason;
+  usage: Usage;
+  /** with `prompt_logits` requested: every prompt position's logits (n_prompt × n_vocab) */
+  promptLogits?: Float32Array;
+}
+
+/** One loaded engine, as every command drives it. */
+export interface CliEngine {
+  readonly name: EngineName;
+  /** load the model the engine was started for; progress as the engine reports it */
+  load(onProgress?: (p: EngineLoadProgress) => void, opts?: Omit<LoadOptions, 'requestId'>): Promise<ModelInfo>;
+  tokenize(text: string, opts: TokenizeOptions): Promise<number[]>;
+  /** `onText` receives the text as it is released (streaming) */
+  complete(req: CompletionRequest, onText?: (text: string) => void): Promise<CliCompletion>;
+  chat(req: ChatCompletionRequest, onText?: (text: string) => void): Promise<ChatCompletion>;
+  score(req: ScoreRequest): Promise<ScoreResult>;
+  /** end the running completion or chat (it rejects with code "aborted"); nothing when none runs */
+  abort(): Promise<void>;
+  /** the adapter (webgpu); the CPU engine has none */
+  deviceInfo(): Promise<DeviceInfo>;
+}
+
+/**
+ * What a command does with Ctrl-C / SIGTERM while an engine runs: `handled` (e.g. an answer was
+ * stopped; the command goes on), `exit` (tear down and quit now), or nothing (the first signal
+ * asks the command to stop cleanly, a second one quits at once).
+ */
+export type OnInterrupt = (signal: NodeJS.Signals) => void | 'handled' | 'exit';
+
+/** A process signal handler with `OnInterrupt`'s meaning; `quit` tears down and exits. */
+export function signalHandler(onInterrupt: OnInterrupt | undefined, quit: (signal: NodeJS.Signals) => void): (signal: NodeJS.Signals) => void {
+  let interrupts = 0;
+  return (signal) => {
+    const name = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+    if (onInterrupt) {
+      const answer = onInterrupt(signal);
+      if (answer === 'handled') return;
+      if (answer !== 'exit' && interrupts++ === 0) {
+        process.stderr.write(`\ncria: stopping (${name} again quits at once)\n`);
+        return;
+      }
+    }
+    process.stderr.write(`\ncria: ${signal === 'SIGINT' ? 'interrupted' : 'terminated'}\n`);
+    quit(signal);
+  };
+}
+
+export interface WithEngineOptions {
+  /** --cache DIR (webgpu only) */
+  cacheDir?: string;
+  onInterrupt?: OnInterrupt;
+}
+
+/** Start `engine` for the model at `location`, run `fn`, and always tear it down. */
+export async function withEngine<T>(engine: EngineName, location: ModelLocation, fn: (e: CliEngine) => Promise<T>, opts: WithEngineOptions = {}): Promise<T> {
+  if (engine === 'cpu') {
+    if (opts.cacheDir !== undefined) throw new CriaError('bad-argument', '--cache keeps the browser profile of the webgpu engine; it does not apply to --engine cpu');
+    const { withCpuEngine } = await import('./cpu-engine.ts');
+    return withCpuEngine(location, fn, opts.onInterrupt);
+  }
+  // loaded on demand: the CPU path and the other commands never pay for Vite and Playwright
+  const { withBrowserEngine } = await import('./browser-engine.ts');
+  return withBrowserEngine(location, fn, { cacheDir: opts.cacheDir, ...(opts.onInterrupt ? { onInterrupt: opts.onInterrupt } : {}) });
+}
 
 export const ENGINES = ['webgpu', 'cpu'] as const;
 export type EngineName = (typeof ENGINES)[number];
@@ -16,11 +85,6 @@ export function parseEngine(v: string | boolean | undefined): EngineName {
   const name = typeof v === 'string' ? v : 'webgpu';
   if (!(ENGINES as readonly string[]).includes(name)) throw new CriaError('bad-argument', `--engine must be one of ${ENGINES.join(', ')}, got "${name}"`);
   return name as EngineName;
-}
-
-/** The CPU reference model (the webgpu engine loads its own, in the browser). */
-export async function loadModel(file: GgufFile, onProgress?: (p: LoadProgress) => void): Promise<Model> {
-  return Model.load(file, new CpuBackend(), { onProgress });
 }
 
 /** A short name for the adapter, e.g. "google swiftshader (fallback adapter)". */

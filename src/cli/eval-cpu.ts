@@ -5,14 +5,13 @@
  * --cache for that). It is the exact reference the WebGPU results are compared with, and cheap
  * for tiny models.
  */
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
 import type { CriaClient, Stream } from '../client/index.ts';
 import { Engine } from '../engine/engine.ts';
 import { fromClient, runTask, type EvalProgress, type EvalStore, type ItemResult, type ModelRole, type ResultPhase, type Run, type RunOutcome, type Task } from '../eval/index.ts';
 import type { LoadProgress } from '../protocol/api.ts';
 import { CpuBackend } from '../reference/backend.ts';
 import { CriaError } from '../shared/errors.ts';
+import { cpuMemoryBudget, localModelSource } from './cpu-engine.ts';
 import type { ModelLocation } from './model-source.ts';
 
 /** Runs and results in memory, deep-copied as IndexedDB would. */
@@ -62,7 +61,11 @@ function notStreaming(): never {
 /** The engine in the client's shape (non-streaming requests only: all evaluation needs). */
 export function engineClient(engine: Engine): CriaClient {
   return {
-    load: (source, opts = {}) => engine.load(source, opts.onProgress),
+    load: (source, opts = {}) => {
+      const { onProgress, signal, ...loadOpts } = opts;
+      const id = rid();
+      return withSignal(engine, id, engine.load(source, onProgress, { ...loadOpts, requestId: id }), signal);
+    },
     unload: () => engine.unload(),
     chat: {
       completions: {
@@ -112,9 +115,9 @@ export interface CpuEvalOptions {
   onLoadProgress?(p: LoadProgress): void;
 }
 
-/** One CPU engine; each role's model loaded into it in turn (a local file read whole, a URL read with Range requests). */
+/** One CPU engine; each role's model loaded into it in turn (a local file read lazily, a URL read with Range requests). */
 export async function runEvalOnCpu(o: CpuEvalOptions): Promise<RunOutcome> {
-  const engine = new Engine({ createBackend: async () => new CpuBackend() });
+  const engine = new Engine({ createBackend: async () => new CpuBackend(), memoryBudgetBytes: cpuMemoryBudget() });
   const client = engineClient(engine);
   return runTask({
     task: o.task,
@@ -125,12 +128,7 @@ export async function runEvalOnCpu(o: CpuEvalOptions): Promise<RunOutcome> {
     loadModel: async (role) => {
       const l = o.models[role];
       if (!l) throw new CriaError('bad-argument', `this task needs a model for ${role === 'B' ? 'contestant B (--model-b)' : role === 'judge' ? 'the judge (--judge)' : 'A (--model)'}`);
-      if ('url' in l) {
-        await client.load({ url: l.url, cache: false }, { onProgress: o.onLoadProgress });
-      } else {
-        const b = await readFile(l.path);
-        await client.load({ bytes: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer, name: basename(l.path) }, { onProgress: o.onLoadProgress });
-      }
+      await client.load(await localModelSource(l), { onProgress: o.onLoadProgress });
       return fromClient(client);
     },
   });

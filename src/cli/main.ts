@@ -8,6 +8,7 @@ import { isCriaError } from '../shared/errors.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { tokenizeCommand } from './commands/tokenize.ts';
 import { generateCommand } from './commands/generate.ts';
+import { chatCommand } from './commands/chat.ts';
 import { scoreCommand } from './commands/score.ts';
 import { makeBenchModelCommand } from './commands/make-bench-model.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -19,6 +20,7 @@ const commands: Record<string, Command> = {
   inspect: inspectCommand,
   tokenize: tokenizeCommand,
   generate: generateCommand,
+  chat: chatCommand,
   score: scoreCommand,
   eval: evalCommand,
   'make-bench-model': makeBenchModelCommand,

@@ -24,6 +24,7 @@ import type {
   DeviceInfo,
   EngineApi,
   EngineStats,
+  LoadOptions,
   LoadProgress,
   ModelInfo,
   ModelSource,
@@ -40,13 +41,22 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
+export interface ClientLoadOptions extends Omit<LoadOptions, 'requestId'> {
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
 /** A streaming response: iterate it for chunks; `requestId` identifies it for `abort`. */
 export interface Stream<T> extends AsyncIterable<T> {
   readonly requestId: string;
 }
 
 export interface CriaClient {
-  load(source: ModelSource, opts?: { onProgress?: (p: LoadProgress) => void }): Promise<ModelInfo>;
+  /**
+   * Load a model (the previous one is dropped). `signal` stops the load (download included: what
+   * was downloaded stays cached for a resume); `nCtx` and `memoryBudgetBytes` as in `LoadOptions`.
+   */
+  load(source: ModelSource, opts?: ClientLoadOptions): Promise<ModelInfo>;
   unload(): Promise<void>;
   chat: {
     completions: {
@@ -153,7 +163,9 @@ export function createClient(worker: Worker = createEngineWorker()): CriaClient 
       if (('url' in source && source.cache !== false) || ('file' in source && source.cache)) await requestPersistence();
       // a relative URL means relative to this page (the worker's own base is its script)
       if ('url' in source && globalThis.location) source = { ...source, url: new URL(source.url, globalThis.location.href).href };
-      return remote.load(source, opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined);
+      const { onProgress, signal, ...loadOpts } = opts;
+      const id = requestId();
+      return withSignal(id, remote.load(source, onProgress ? Comlink.proxy(onProgress) : undefined, { ...loadOpts, requestId: id }), signal);
     },
     unload: () => remote.unload(),
     chat: { completions: { create: chatCreate } },

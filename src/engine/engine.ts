@@ -13,7 +13,6 @@ import type { Backend } from '../model/backend.ts';
 import { summarize } from '../model/inspect.ts';
 import { Model, planModel } from '../model/model.ts';
 import { chooseContext, type ContextChoice } from '../model/memory.ts';
-import type { Act, Weight } from '../model/ops.ts';
 import { logSoftmax, topIds } from '../sampling/sampler.ts';
 import { parseChatRequest, parseCompletionRequest, parseScoreRequest, type ParsedSampling } from './request.ts';
 import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
@@ -36,7 +35,6 @@ import type {
   LoadProgress,
   ModelInfo,
   ModelSource,
-  SamplingRequest,
   ScoreRequest,
   ScoreResult,
   TokenizeOptions,
@@ -70,6 +68,8 @@ export interface EngineOptions {
   storage?: StorageEstimator & { persisted?(): Promise<boolean> };
   /** navigator.locks: one download per model across tabs */
   locks?: LockManager;
+  /** an HTTP read that receives no byte for this long fails with `network` (default 30 s; tests lower it) */
+  idleTimeoutMs?: number;
 }
 
 interface Loaded {
@@ -159,9 +159,10 @@ export class Engine implements EngineApi {
       signal,
       onProgress,
       inspectHeader: (file) => void check(file),
+      ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
     });
     const src = opened.src;
-    const file = await readGguf(src);
+    const file = opened.header ?? (await readGguf(src));
     const { tokenizer, context } = check(file);
     this.lostReason = undefined;
     backend.lost?.then((reason) => {

@@ -20,12 +20,6 @@ import { DEFAULT_IDLE_TIMEOUT_MS } from '../storage/http.ts';
 import { BlobRangeSource, HttpRangeSource, type RangeSource } from '../storage/range-source.ts';
 import type { ModelManifest, ModelStore } from '../storage/store.ts';
 
-/**
- * Progress as openModelSource reports it: LoadProgress, plus (until src/protocol/api.ts has them)
- * the phase `verify` (hashing a download against its known SHA-256; loadedBytes = bytes hashed) and
- * `restarted` on `download` events (why stored chunks were discarded and the download started over).
- */
-export type SourceProgress = Omit<LoadProgress, 'phase'> & { phase: LoadProgress['phase'] | 'verify'; restarted?: string };
 
 export interface SourceContext {
   /** the model cache, if this engine has one */
@@ -34,8 +28,7 @@ export interface SourceContext {
   locks?: LockManager;
   fetch?: typeof fetch;
   signal?: AbortSignal;
-  // a method, so a handler typed for LoadProgress is accepted; it may also see SourceProgress's extras
-  onProgress?(p: SourceProgress): void;
+  onProgress?(p: LoadProgress): void;
   /**
    * the model's header, parsed, before anything is downloaded or cached: throw to refuse the model
    * (nothing is downloaded past the header, nothing is stored). Default: `planModel` (architecture,
@@ -114,6 +107,9 @@ export async function openModelSource(source: ModelSource, ctx: SourceContext): 
       const remote = http(source.url);
       const r = await cache(remote, source.url, source.chunkSize, source.sha256);
       return fromCache(r.manifest, remote, r.downloadedBytes, r.downloadedBytes > 0 ? 'network' : 'cache');
+    }
+    if (source.sha256 !== undefined) {
+      throw new CriaError('bad-argument', 'sha256 is checked while the file downloads into the model cache; a direct read (cache: false, or an engine without a cache) cannot check it. Drop one of the two.', { url: source.url });
     }
     return direct(await urlSource(source.url, { fetch: ctx.fetch, signal: ctx.signal, idleTimeoutMs }), 'network');
   }

@@ -35,8 +35,9 @@ export interface LoadOptions {
   /** cancel the load with `abort(requestId)` (the client makes one up and maps an AbortSignal onto it) */
   requestId?: string;
   /**
-   * the context size to allocate (positions); at most the model's training context. Absent: the
-   * training context, at most 4096, shortened to what the memory budget holds (`ModelInfo.nCtxReason`)
+   * the context size to allocate (positions); beyond the model's training context if asked (RoPE
+   * runs on; quality degrades past it). Absent: the training context, at most 4096, shortened to
+   * what the memory budget holds (`ModelInfo.nCtxReason`)
    */
   nCtx?: number;
   /**
@@ -48,10 +49,11 @@ export interface LoadOptions {
 
 export interface LoadProgress {
   /**
-   * open: reading the header; download: fetching into the cache; repair: a corrupt or missing
-   * cached chunk is being fetched again; upload: tensors to the device; compile: shaders; ready.
+   * open: reading the header; download: fetching into the cache; verify: hashing the download
+   * against its known SHA-256 (loadedBytes = bytes hashed); repair: a corrupt or missing cached
+   * chunk is being fetched again; upload: tensors to the device; compile: shaders; ready.
    */
-  phase: 'open' | 'download' | 'repair' | 'upload' | 'compile' | 'ready';
+  phase: 'open' | 'download' | 'verify' | 'repair' | 'upload' | 'compile' | 'ready';
   loadedBytes: number;
   totalBytes: number;
   /** the tensor being loaded, during `upload` */
@@ -61,6 +63,11 @@ export interface LoadProgress {
   etaSeconds?: number;
   /** during `download`: bytes an interrupted download had already stored */
   resumedBytes?: number;
+  /**
+   * during `download`: why the chunks an interrupted download had stored were discarded and it
+   * started over (the file changed on the server, or its server cannot prove it did not)
+   */
+  restarted?: string;
   /** during `repair`: which chunk, and why */
   chunk?: number;
   reason?: 'corrupt' | 'missing';

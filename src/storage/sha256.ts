@@ -1,7 +1,14 @@
+/**
+ * SHA-256 for the model cache: WebCrypto for bytes held at once (a chunk), and an incremental
+ * hasher for a whole model file chunk by chunk as it downloads (WebCrypto's digest() needs all
+ * the bytes at once, and a model can be several GB). The incremental one is @noble/hashes
+ * (audited, no dependencies, pure JS: no WebAssembly, which the app's CSP does not allow).
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+
 /** SHA-256 of bytes as lowercase hex, with WebCrypto (browsers, workers, Node ≥ 20). */
 export async function sha256Hex(data: BufferSource): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', data));
-  return hex(digest);
+  return hex(new Uint8Array(await crypto.subtle.digest('SHA-256', data)));
 }
 
 function hex(bytes: Uint8Array): string {
@@ -10,109 +17,24 @@ function hex(bytes: Uint8Array): string {
   return s;
 }
 
-// FIPS 180-4 §4.2.2: the first 32 bits of the fractional parts of the cube roots of the first 64 primes
-const K = new Int32Array([
-  0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-  0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-  0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-  0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-]);
-
-/**
- * Incremental SHA-256 (FIPS 180-4), for hashing a whole model file chunk by chunk as it downloads:
- * WebCrypto's digest() needs all the bytes at once, and a model can be several GB. Plain 32-bit
- * integer arithmetic; checked against node:crypto in test/unit/storage-sha256.test.ts.
- */
+/** Incremental SHA-256: update() with the file's bytes in order, then hex() once. */
 export class Sha256 {
-  private readonly h = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
-  private readonly w = new Int32Array(64);
-  /** a partial block carried to the next update */
-  private readonly tail = new Uint8Array(64);
-  private tailLength = 0;
+  private readonly h = sha256.create();
   /** bytes hashed so far */
   length = 0;
+
   private done = false;
 
   update(data: Uint8Array): this {
     if (this.done) throw new Error('Sha256: update after digest');
+    this.h.update(data);
     this.length += data.length;
-    let i = 0;
-    if (this.tailLength > 0) {
-      const take = Math.min(64 - this.tailLength, data.length);
-      this.tail.set(data.subarray(0, take), this.tailLength);
-      this.tailLength += take;
-      i = take;
-      if (this.tailLength < 64) return this;
-      this.blocks(this.tail, 0, 64);
-      this.tailLength = 0;
-    }
-    const whole = i + Math.floor((data.length - i) / 64) * 64;
-    this.blocks(data, i, whole);
-    this.tail.set(data.subarray(whole));
-    this.tailLength = data.length - whole;
     return this;
   }
 
   /** the digest as lowercase hex; the hasher is finished after this */
   hex(): string {
     this.done = true;
-    const bits = this.length * 8;
-    const pad = new Uint8Array(this.tailLength < 56 ? 64 : 128);
-    pad.set(this.tail.subarray(0, this.tailLength));
-    pad[this.tailLength] = 0x80;
-    const view = new DataView(pad.buffer);
-    view.setUint32(pad.length - 8, Math.floor(bits / 2 ** 32));
-    view.setUint32(pad.length - 4, bits >>> 0);
-    this.blocks(pad, 0, pad.length);
-    const out = new Uint8Array(32);
-    const ov = new DataView(out.buffer);
-    for (let j = 0; j < 8; j++) ov.setInt32(j * 4, this.h[j]);
-    return hex(out);
-  }
-
-  /** compress the 64-byte blocks of data[from, to) */
-  private blocks(data: Uint8Array, from: number, to: number): void {
-    const w = this.w;
-    const h = this.h;
-    let h0 = h[0], h1 = h[1], h2 = h[2], h3 = h[3], h4 = h[4], h5 = h[5], h6 = h[6], h7 = h[7];
-    for (let p = from; p < to; p += 64) {
-      for (let t = 0; t < 16; t++) {
-        const q = p + t * 4;
-        w[t] = (data[q] << 24) | (data[q + 1] << 16) | (data[q + 2] << 8) | data[q + 3];
-      }
-      for (let t = 16; t < 64; t++) {
-        const a = w[t - 15];
-        const b = w[t - 2];
-        const s0 = ((a >>> 7) | (a << 25)) ^ ((a >>> 18) | (a << 14)) ^ (a >>> 3);
-        const s1 = ((b >>> 17) | (b << 15)) ^ ((b >>> 19) | (b << 13)) ^ (b >>> 10);
-        w[t] = (w[t - 16] + s0 + w[t - 7] + s1) | 0;
-      }
-      let a = h0, b = h1, c = h2, d = h3, e = h4, f = h5, g = h6, k = h7;
-      for (let t = 0; t < 64; t++) {
-        const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-        const ch = (e & f) ^ (~e & g);
-        const t1 = (k + S1 + ch + K[t] + w[t]) | 0;
-        const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-        const maj = (a & b) ^ (a & c) ^ (b & c);
-        const t2 = (S0 + maj) | 0;
-        k = g;
-        g = f;
-        f = e;
-        e = (d + t1) | 0;
-        d = c;
-        c = b;
-        b = a;
-        a = (t1 + t2) | 0;
-      }
-      h0 = (h0 + a) | 0;
-      h1 = (h1 + b) | 0;
-      h2 = (h2 + c) | 0;
-      h3 = (h3 + d) | 0;
-      h4 = (h4 + e) | 0;
-      h5 = (h5 + f) | 0;
-      h6 = (h6 + g) | 0;
-      h7 = (h7 + k) | 0;
-    }
-    h[0] = h0; h[1] = h1; h[2] = h2; h[3] = h3; h[4] = h4; h[5] = h5; h[6] = h6; h[7] = h7;
+    return hex(this.h.digest());
   }
 }

@@ -31,6 +31,8 @@ export function progressText(p: LoadProgress | undefined): string {
       const eta = p.etaSeconds !== undefined && Number.isFinite(p.etaSeconds) ? ` · ${formatSeconds(p.etaSeconds)} left` : '';
       return `Downloading the model (once): ${of}${rate}${eta}`;
     }
+    case 'verify':
+      return `Checking the download: ${of}`;
     case 'repair':
       return 'Repairing the stored copy of the model…';
     case 'upload':

@@ -185,8 +185,11 @@ describe('cria errors', () => {
     expect(r.stderr).toMatch(/\[unsupported-arch\].*"quanttest"/);
   });
 
-  it('a prompt longer than the context is refused clearly', async () => {
-    const r = await cria(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt-tokens', Array(120).fill(5).join(','), '--max-tokens', '20', '--engine', 'cpu']);
+  it('a prompt longer than the context is refused clearly (max_tokens is a ceiling: a prompt that fits gets the room left)', async () => {
+    const fits = await criaJson(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt-tokens', Array(120).fill(5).join(','), '--max-tokens', '20', '--ignore-eos', '--engine', 'cpu', '--json']);
+    expect(fits.tokens).toHaveLength(128 - 120);
+    expect(fits.finish_reason).toBe('length');
+    const r = await cria(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt-tokens', Array(130).fill(5).join(','), '--max-tokens', '20', '--engine', 'cpu']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/\[context-overflow\]/);
   });

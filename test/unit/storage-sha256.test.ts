@@ -1,4 +1,4 @@
-/** The incremental SHA-256 (src/storage/sha256.ts) against node:crypto: every padding edge, any split of the input, and speed. */
+/** The incremental SHA-256 (src/storage/sha256.ts: @noble/hashes behind a small class) against node:crypto: every padding edge, any split of the input. */
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Sha256, sha256Hex } from '../../src/storage/sha256.ts';

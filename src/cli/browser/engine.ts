@@ -8,6 +8,7 @@ import { fromClient, IdbEvalStore, runTask, type EvalStore, type ModelRole, type
 import { identityOptions } from '../../eval/runner.ts';
 import { serializeError } from '../../protocol/errors.ts';
 import { CriaError } from '../../shared/errors.ts';
+import type { ChatCompletion } from '../../protocol/api.ts';
 import type { CliPage, PageCompletion, PageEvalOutcome, PageEvalProgress, PageEvalRequest, PageResult, ResumeMatch } from './page-api.ts';
 
 const worker = createEngineWorker();
@@ -34,9 +35,16 @@ function base64(a: Float32Array): string {
   return btoa(s);
 }
 
+/** the running completion or chat, for `abort` */
+let running: AbortController | undefined;
+function track(): AbortSignal {
+  running = new AbortController();
+  return running.signal;
+}
+
 async function complete(req: Parameters<CliPage['complete']>[0], streamText: boolean): Promise<PageCompletion> {
   const out: PageCompletion = { tokens: [], text: '', finish_reason: 'length', usage: undefined!, prompt_logits_base64: undefined };
-  for await (const chunk of client.completions.create({ ...req, stream: true })) {
+  for await (const chunk of client.completions.create({ ...req, stream: true }, { signal: track() })) {
     const c = chunk.choices[0];
     out.tokens.push(...c.token_ids);
     out.text += c.text;
@@ -47,6 +55,37 @@ async function complete(req: Parameters<CliPage['complete']>[0], streamText: boo
   }
   if (!out.usage) throw new CriaError('internal', 'the completion stream ended without its last chunk');
   return out;
+}
+
+/** A chat completion streamed (text to the CLI as it comes), returned whole. */
+async function chat(req: Parameters<CliPage['chat']>[0], streamText: boolean): Promise<ChatCompletion> {
+  let id = '';
+  let created = 0;
+  let model = '';
+  let content = '';
+  let finish: ChatCompletion['choices'][0]['finish_reason'] = 'length';
+  let usage: ChatCompletion['usage'] | undefined;
+  const logprobs: NonNullable<ChatCompletion['choices'][0]['logprobs']>['content'] = [];
+  for await (const chunk of client.chat.completions.create({ ...req, stream: true }, { signal: track() })) {
+    ({ id, created, model } = chunk);
+    const c = chunk.choices[0];
+    if (c.delta.content) {
+      content += c.delta.content;
+      if (streamText) await window.criaCliText?.(c.delta.content);
+    }
+    if (c.logprobs) logprobs.push(...c.logprobs.content);
+    if (c.finish_reason) finish = c.finish_reason;
+    if (chunk.usage) usage = chunk.usage;
+  }
+  if (!usage) throw new CriaError('internal', 'the chat stream ended without its last chunk');
+  return {
+    id,
+    object: 'chat.completion',
+    created,
+    model,
+    choices: [{ index: 0, message: { role: 'assistant', content }, logprobs: req.logprobs ? { content: logprobs } : null, finish_reason: finish }],
+    usage,
+  };
 }
 
 /**
@@ -122,9 +161,11 @@ async function runEval(req: PageEvalRequest): Promise<PageEvalOutcome> {
 }
 
 window.criaCli = {
-  load: (url, cache) => result(() => client.load({ url, cache }, { onProgress: (p) => void window.criaCliProgress?.(p) })),
+  load: (url, cache, opts = {}) => result(() => client.load({ url, cache }, { ...opts, onProgress: (p) => void window.criaCliProgress?.(p) })),
   tokenize: (text, opts) => result(() => client.tokenize(text, opts)),
   complete: (req, streamText) => result(() => complete(req, streamText)),
+  chat: (req, streamText) => result(() => chat(req, streamText)),
+  abort: async () => running?.abort(),
   score: (req) => result(() => client.score(req)),
   deviceInfo: () => result(() => client.deviceInfo()),
   stats: () => result(() => client.stats()),

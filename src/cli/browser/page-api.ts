@@ -8,7 +8,7 @@
  * so failures come back as values carrying the CriaError code, and the prompt
  * logits travel as base64 of their float32 bytes.
  */
-import type { CompletionRequest, DeviceInfo, EngineStats, FinishReason, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions, Usage } from '../../protocol/api.ts';
+import type { ChatCompletion, ChatCompletionRequest, CompletionRequest, DeviceInfo, EngineStats, FinishReason, LoadOptions, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions, Usage } from '../../protocol/api.ts';
 import type { SerializedError } from '../../protocol/errors.ts';
 import type { EvalReport, ModelRole, Run, Task } from '../../eval/index.ts';
 
@@ -67,10 +67,14 @@ export interface PageEvalProgress {
 
 export interface CliPage {
   /** load the model at `url` (progress goes to `window.criaCliProgress`); `cache`: through the engine's IndexedDB cache */
-  load(url: string, cache: boolean): Promise<PageResult<ModelInfo>>;
+  load(url: string, cache: boolean, opts?: LoadOptions): Promise<PageResult<ModelInfo>>;
   tokenize(text: string, opts: TokenizeOptions): Promise<PageResult<number[]>>;
   /** run a completion; with `streamText`, each piece of text goes to `window.criaCliText` as it is released */
   complete(req: CompletionRequest, streamText: boolean): Promise<PageResult<PageCompletion>>;
+  /** run a chat completion (streamed as `complete`); the result is the assembled ChatCompletion */
+  chat(req: ChatCompletionRequest, streamText: boolean): Promise<PageResult<ChatCompletion>>;
+  /** end the running completion or chat (it ends with code "aborted") */
+  abort(): Promise<void>;
   score(req: ScoreRequest): Promise<PageResult<ScoreResult>>;
   deviceInfo(): Promise<PageResult<DeviceInfo>>;
   stats(): Promise<PageResult<EngineStats>>;

@@ -1,13 +1,10 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { CriaError } from '../../shared/errors.ts';
 import { randomSeed } from '../../shared/rng.ts';
-import { GREEDY, type SamplingParams } from '../../sampling/sampler.ts';
-import { Session } from '../../engine/session.ts';
-import { generate, type GenerateResult } from '../../engine/generate.ts';
-import { createTokenizer } from '../../tokenizer/index.ts';
+import type { ChatCompletionRequest, ChatMessage, CompletionRequest, SamplingRequest, Usage } from '../../protocol/api.ts';
 import type { Command } from '../command.ts';
-import { deviceName, loadModel, parseEngine, stderrEngineProgress, stderrProgress } from '../engine.ts';
-import { locateModel, numberOption, openModelFile, writeJson } from '../model-source.ts';
+import { deviceName, parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
+import { locateModel, numberOption, writeJson } from '../model-source.ts';
 
 function parseTokenList(s: string, nVocab: number): number[] {
   const ids = s.split(/[\s,]+/).filter(Boolean).map(Number);
@@ -18,61 +15,83 @@ function parseTokenList(s: string, nVocab: number): number[] {
   return ids;
 }
 
-/** Everything `generate` needs, parsed and checked before any engine starts. */
-interface GenerateOptions {
-  model: string | undefined;
-  prompt: { text: string; addSpecial: boolean; parseSpecial: boolean } | { tokens: string };
-  maxTokens: number;
-  sampling: SamplingParams & { seed: number };
-  ctxSize: number | undefined;
-  ignoreEos: boolean;
-  dumpLogits: string | undefined;
-  /** stream text to stdout as it is generated */
-  onText: ((text: string) => void) | undefined;
-  /** when the command started (performance.now()), for timings.startup_ms */
-  startedAt: number;
-  /** --cache DIR: keep the browser profile (and a URL model's cache) there */
-  cacheDir?: string;
+/** `--messages FILE.json`: an OpenAI `messages` array, or an object holding one (a whole request's body). */
+export async function readMessages(path: string): Promise<ChatMessage[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CriaError('bad-argument', `--messages: cannot read ${path}: ${(e as Error).message}`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new CriaError('bad-argument', `--messages: ${path} is not JSON: ${(e as Error).message}`);
+  }
+  const messages = Array.isArray(v) ? v : (v as { messages?: unknown } | null)?.messages;
+  if (!Array.isArray(messages)) throw new CriaError('bad-argument', `--messages: ${path} must hold an array of { role, content } (or an object with one as "messages")`);
+  return messages as ChatMessage[]; // checked by the engine's request parser, like any request
 }
 
-/** What either engine produced; `timings` are the JSON output's (snake_case, ms and tokens/s). */
-interface GenerateOutput {
-  prompt: number[];
-  tokens: number[];
-  text: string;
-  finishReason: 'stop' | 'length';
-  timings: Record<string, number | null>;
-  /** the adapter, on webgpu */
-  device?: string;
+/**
+ * The sampling flags shared by generate and chat, as request fields. Only flags given are set:
+ * the engine's defaults (src/protocol/request-limits.ts) apply to the rest, as for every front door.
+ */
+export function samplingFlags(values: Record<string, string | boolean | undefined>): SamplingRequest {
+  const out: SamplingRequest = {};
+  const set = <K extends keyof SamplingRequest>(key: K, flag: string, integer = false) => {
+    if (values[flag] !== undefined) (out as Record<string, unknown>)[key] = numberOption(values, flag, 0, { integer });
+  };
+  set('max_tokens', 'max-tokens', true);
+  set('temperature', 'temperature');
+  set('top_k', 'top-k', true);
+  set('top_p', 'top-p');
+  set('min_p', 'min-p');
+  set('repetition_penalty', 'repeat-penalty');
+  set('presence_penalty', 'presence-penalty');
+  set('frequency_penalty', 'frequency-penalty');
+  set('seed', 'seed', true);
+  return out;
 }
+
+export const SAMPLING_OPTIONS = {
+  'max-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  'min-p': { type: 'string' },
+  'repeat-penalty': { type: 'string' },
+  'presence-penalty': { type: 'string' },
+  'frequency-penalty': { type: 'string' },
+  seed: { type: 'string' },
+} as const;
+
+type Prompt = { text: string; addSpecial: boolean; parseSpecial: boolean } | { tokens: string } | { messages: ChatMessage[] };
 
 export const generateCommand: Command = {
-  summary: 'continue a prompt with the model (greedy by default)',
+  summary: 'continue a prompt, or answer a conversation, with the model (greedy by default)',
   usage:
-    'cria generate --model MODEL (--prompt TEXT | --prompt-tokens 1,2,3) [--max-tokens N] [--temperature T]\n' +
-    '              [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty X] [--frequency-penalty X]\n' +
-    '              [--seed S] [--engine webgpu|cpu] [--cache DIR] [--ctx-size N] [--no-bos] [--parse-special] [--ignore-eos]\n' +
-    '              [--dump-logits FILE] [--json]\n\n' +
-    '  --engine webgpu (the default) runs the WebGPU engine in headless Chromium (CHROME_PATH or the usual\n' +
-    '  places); --engine cpu runs the CPU reference in Node. --temperature 0 (the default) is greedy decoding.\n' +
-    "  Generation stops at the model's end-of-generation token unless --ignore-eos. On webgpu the context is\n" +
-    "  the model's training context (at most 4096); --ctx-size can only lower it. --dump-logits writes the\n" +
-    '  logits of every prompt position as little-endian float32 rows (n_prompt × n_vocab). --json prints one\n' +
-    '  JSON object instead of streaming text.',
+    'cria generate --model MODEL (--prompt TEXT | --prompt-tokens 1,2,3 | --messages FILE.json) [--max-tokens N]\n' +
+    '              [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty X]\n' +
+    '              [--frequency-penalty X] [--seed S] [--engine webgpu|cpu] [--cache DIR] [--ctx-size N] [--no-bos]\n' +
+    '              [--parse-special] [--ignore-eos] [--dump-logits FILE] [--json]\n\n' +
+    '  Both engines run the same Engine and request path: --engine webgpu (the default) in its worker in headless\n' +
+    '  Chromium (CHROME_PATH or the usual places), --engine cpu on the CPU reference in Node. --temperature 0 (this\n' +
+    "  command's default) is greedy decoding; other sampling flags default to the engine's (top-k 40, top-p 0.95,\n" +
+    '  min-p 0.05), and --max-tokens (default 64 here) is a ceiling: at most what the context has room for.\n' +
+    '  --messages FILE.json answers an OpenAI `messages` array through the model\'s chat template (one chat\n' +
+    '  completion; with --json, the whole response with its usage). Generation stops at the model\'s\n' +
+    '  end-of-generation token unless --ignore-eos. --ctx-size sets the context (default: the training context,\n' +
+    '  at most 4096, or what the memory budget holds). --dump-logits writes the logits of every prompt position as\n' +
+    '  little-endian float32 rows (n_prompt × n_vocab). --json prints one JSON object instead of streaming text.',
   options: {
     model: { type: 'string' },
     cache: { type: 'string' },
     prompt: { type: 'string' },
     'prompt-tokens': { type: 'string' },
-    'max-tokens': { type: 'string' },
-    temperature: { type: 'string' },
-    'top-k': { type: 'string' },
-    'top-p': { type: 'string' },
-    'min-p': { type: 'string' },
-    'repeat-penalty': { type: 'string' },
-    'presence-penalty': { type: 'string' },
-    'frequency-penalty': { type: 'string' },
-    seed: { type: 'string' },
+    messages: { type: 'string' },
+    ...SAMPLING_OPTIONS,
     engine: { type: 'string' },
     'ctx-size': { type: 'string' },
     'no-bos': { type: 'boolean' },
@@ -83,160 +102,75 @@ export const generateCommand: Command = {
   },
   async run(values) {
     const t0 = performance.now();
-    const engine = parseEngine(values.engine);
-    if (values.cache !== undefined && engine === 'cpu') throw new CriaError('bad-argument', '--cache keeps the browser profile of the webgpu engine; it does not apply to --engine cpu');
-    if ((values.prompt === undefined) === (values['prompt-tokens'] === undefined)) {
-      throw new CriaError('bad-argument', 'give exactly one of --prompt TEXT or --prompt-tokens 1,2,3');
-    }
-    const opts: GenerateOptions = {
-      model: values.model as string | undefined,
-      prompt:
-        values.prompt !== undefined
+    const engineName = parseEngine(values.engine);
+    const given = [values.prompt, values['prompt-tokens'], values.messages].filter((v) => v !== undefined).length;
+    if (given !== 1) throw new CriaError('bad-argument', 'give exactly one of --prompt TEXT, --prompt-tokens 1,2,3 or --messages FILE.json');
+    const prompt: Prompt =
+      values.messages !== undefined
+        ? { messages: await readMessages(values.messages as string) }
+        : values.prompt !== undefined
           ? { text: values.prompt as string, addSpecial: !values['no-bos'], parseSpecial: !!values['parse-special'] }
-          : { tokens: values['prompt-tokens'] as string },
-      maxTokens: numberOption(values, 'max-tokens', 64, { integer: true }),
-      sampling: {
-        ...GREEDY,
-        temperature: numberOption(values, 'temperature', 0),
-        topK: numberOption(values, 'top-k', 0, { integer: true }),
-        topP: numberOption(values, 'top-p', 1),
-        minP: numberOption(values, 'min-p', 0),
-        repetitionPenalty: numberOption(values, 'repeat-penalty', 1),
-        presencePenalty: numberOption(values, 'presence-penalty', 0),
-        frequencyPenalty: numberOption(values, 'frequency-penalty', 0),
-        // chosen here, so both engines report the seed they used
-        seed: values.seed === undefined ? randomSeed() : numberOption(values, 'seed', 0, { integer: true }),
-      },
-      ctxSize: values['ctx-size'] === undefined ? undefined : numberOption(values, 'ctx-size', 0, { integer: true }),
-      ignoreEos: !!values['ignore-eos'],
-      dumpLogits: values['dump-logits'] as string | undefined,
-      onText: values.json ? undefined : (text) => process.stdout.write(text),
-      startedAt: t0,
-      cacheDir: values.cache as string | undefined,
-    };
-
-    const out = engine === 'cpu' ? await generateOnCpu(opts) : await generateOnWebgpu(opts);
-    const timings = out.timings;
-    if (values.json) {
-      writeJson({
-        model: opts.model,
-        engine,
-        prompt_tokens: out.prompt,
-        tokens: out.tokens,
-        text: out.text,
-        finish_reason: out.finishReason,
-        seed: opts.sampling.seed,
-        timings,
-      });
-    } else {
-      process.stdout.write('\n');
-      process.stderr.write(
-        `[${engine}${out.device ? `: ${out.device}` : ''}] prompt ${timings.prompt_tokens} tok (${timings.prompt_tokens_per_s} tok/s), ` +
-          `generated ${timings.decode_tokens} tok (${timings.decode_tokens_per_s} tok/s), first token after ${timings.time_to_first_token_ms} ms, ${out.finishReason}\n`,
-      );
+          : { tokens: values['prompt-tokens'] as string };
+    if ('messages' in prompt && (values['no-bos'] || values['parse-special'] || values['dump-logits'])) {
+      throw new CriaError('bad-argument', '--no-bos, --parse-special and --dump-logits apply to --prompt/--prompt-tokens; the chat template lays out --messages');
     }
+    const sampling: SamplingRequest = {
+      max_tokens: 64,
+      temperature: 0,
+      ...samplingFlags(values),
+      ignore_eos: !!values['ignore-eos'],
+    };
+    // chosen here, so the output says which seed was used whichever engine ran
+    sampling.seed ??= randomSeed();
+    const nCtx = values['ctx-size'] === undefined ? undefined : numberOption(values, 'ctx-size', 0, { integer: true });
+    const dumpLogits = values['dump-logits'] as string | undefined;
+    const onText = values.json ? undefined : (text: string) => process.stdout.write(text);
+    const location = await locateModel(values.model as string | undefined); // a missing file is reported before anything starts
+
+    await withEngine(engineName, location, async (engine) => {
+      const info = await engine.load(stderrEngineProgress('loading'), nCtx !== undefined ? { nCtx } : {});
+      const device = engine.name === 'webgpu' ? deviceName(await engine.deviceInfo()) : undefined;
+      const startupMs = performance.now() - t0;
+      if ('messages' in prompt) {
+        const req: ChatCompletionRequest = { messages: prompt.messages, ...sampling };
+        const r = await engine.chat(req, onText);
+        if (values.json) writeJson(r);
+        else finish(engineName, device, r.usage, r.choices[0].finish_reason);
+        return;
+      }
+      const ids = 'text' in prompt ? await engine.tokenize(prompt.text, { add_special: prompt.addSpecial, parse_special: prompt.parseSpecial }) : parseTokenList(prompt.tokens, info.vocabSize);
+      const req: CompletionRequest = { prompt: ids, ...sampling, prompt_logits: !!dumpLogits };
+      const r = await engine.complete(req, onText);
+      if (dumpLogits) {
+        if (!r.promptLogits) throw new CriaError('internal', 'the engine returned no prompt logits');
+        await writeLogits(dumpLogits, r.promptLogits);
+      }
+      const u = r.usage;
+      if (values.json) {
+        writeJson({
+          model: values.model,
+          engine: engineName,
+          n_ctx: info.nCtx,
+          prompt_tokens: ids,
+          tokens: r.tokens,
+          text: r.text,
+          finish_reason: r.finish_reason,
+          seed: sampling.seed,
+          timings: timingsJson(startupMs, info.loadMs, u),
+        });
+      } else finish(engineName, device, u, r.finish_reason);
+    }, { cacheDir: values.cache as string | undefined });
   },
 };
 
-/** The CPU reference, in this process. */
-async function generateOnCpu(o: GenerateOptions): Promise<GenerateOutput> {
-  const t0 = performance.now();
-  const file = await openModelFile(o.model);
-  const model = await loadModel(file, stderrProgress('loading'));
-  const tok = createTokenizer(file.metadata);
-  const loadMs = performance.now() - t0;
-  const session = new Session(model, o.ctxSize === undefined ? {} : { nCtx: o.ctxSize });
-  const prompt = 'text' in o.prompt ? tok.encode(o.prompt.text, o.prompt) : parseTokenList(o.prompt.tokens, model.config.nVocab);
-  const startupMs = performance.now() - o.startedAt;
-
-  let dumped: Promise<void> | undefined;
-  const it = generate(session, {
-    prompt,
-    maxTokens: o.maxTokens,
-    sampling: o.sampling,
-    decoder: tok.decoder(),
-    isEndToken: o.ignoreEos ? undefined : (id) => tok.isEog(id),
-    onPromptLogits: o.dumpLogits ? (l) => void (dumped = writeLogits(o.dumpLogits!, l)) : undefined,
-  });
-  let r: IteratorResult<{ token: number; text: string }, GenerateResult>;
-  while (!(r = await it.next()).done) o.onText?.(r.value.text);
-  await dumped;
-  const res = r.value;
-  return {
-    prompt,
-    tokens: res.tokens,
-    text: res.text,
-    finishReason: res.finishReason,
-    timings: timingsJson(startupMs, loadMs, res.timings.promptTokens, res.timings.promptMs, res.timings.decodeTokens, res.timings.decodeMs, res.timings.firstTokenMs),
-  };
-}
-
-/** The WebGPU engine, in its worker in headless Chromium. */
-async function generateOnWebgpu(o: GenerateOptions): Promise<GenerateOutput> {
-  const location = await locateModel(o.model); // a missing file is reported before anything starts
-  // loaded on demand: the CPU path and the other commands never pay for Vite and Playwright
-  const { withBrowserEngine } = await import('../browser-engine.ts');
-  return withBrowserEngine(location, async (engine) => {
-    const info = await engine.load(stderrEngineProgress('loading'));
-    const nCtx = webgpuContext(o.ctxSize, info.nCtx);
-    const prompt =
-      'text' in o.prompt
-        ? await engine.tokenize(o.prompt.text, { add_special: o.prompt.addSpecial, parse_special: o.prompt.parseSpecial })
-        : parseTokenList(o.prompt.tokens, info.vocabSize);
-    if (prompt.length + o.maxTokens > nCtx) {
-      // the engine checks against its own context; --ctx-size may be smaller
-      throw new CriaError('context-overflow', `the prompt (${prompt.length} tokens) plus max_tokens (${o.maxTokens}) exceeds the context of ${nCtx} tokens; shorten the prompt or lower max_tokens`, {
-        promptTokens: prompt.length,
-        maxTokens: o.maxTokens,
-        nCtx,
-      });
-    }
-    const s = o.sampling;
-    const startupMs = performance.now() - o.startedAt;
-    const r = await engine.complete(
-      {
-        prompt,
-        max_tokens: o.maxTokens,
-        temperature: s.temperature,
-        top_k: s.topK,
-        top_p: s.topP,
-        min_p: s.minP,
-        repetition_penalty: s.repetitionPenalty,
-        presence_penalty: s.presencePenalty,
-        frequency_penalty: s.frequencyPenalty,
-        seed: s.seed,
-        ignore_eos: o.ignoreEos,
-        prompt_logits: !!o.dumpLogits,
-      },
-      o.onText,
-    );
-    if (o.dumpLogits) {
-      if (!r.promptLogits) throw new CriaError('internal', 'the engine returned no prompt logits');
-      await writeLogits(o.dumpLogits, r.promptLogits);
-    }
-    const u = r.usage;
-    const ms = (n: number, perS: number) => (perS > 0 ? (1000 * n) / perS : 0);
-    return {
-      prompt,
-      tokens: r.tokens,
-      text: r.text,
-      finishReason: r.finish_reason,
-      timings: timingsJson(startupMs, info.loadMs, u.prefill_tokens, ms(u.prefill_tokens, u.prefill_tokens_per_s), u.completion_tokens, ms(u.completion_tokens, u.decode_tokens_per_s), u.time_to_first_token_ms),
-      device: deviceName(await engine.deviceInfo()),
-    };
-  }, { cacheDir: o.cacheDir });
-}
-
-/**
- * The WebGPU engine's context is fixed when it loads (the model's training context, at most 4096):
- * --ctx-size may only lower it.
- */
-export function webgpuContext(ctxSize: number | undefined, engineCtx: number): number {
-  if (ctxSize === undefined) return engineCtx;
-  if (ctxSize < 1 || ctxSize > engineCtx) {
-    throw new CriaError('bad-argument', `--ctx-size ${ctxSize}: the webgpu engine's context for this model is 1 to ${engineCtx} tokens (the training context, at most 4096); use --engine cpu for a larger one`);
-  }
-  return ctxSize;
+/** The summary line on stderr after streamed text. */
+function finish(engine: string, device: string | undefined, u: Usage, reason: string): void {
+  process.stdout.write('\n');
+  const t = timingsJson(0, 0, u);
+  process.stderr.write(
+    `[${engine}${device ? `: ${device}` : ''}] prompt ${t.prompt_tokens} tok (${t.prompt_tokens_per_s} tok/s), ` +
+      `generated ${t.decode_tokens} tok (${t.decode_tokens_per_s} tok/s), first token after ${t.time_to_first_token_ms} ms, ${reason}\n`,
+  );
 }
 
 function writeLogits(path: string, l: Float32Array): Promise<void> {
@@ -245,20 +179,24 @@ function writeLogits(path: string, l: Float32Array): Promise<void> {
 
 /**
  * The JSON `timings`: startup_ms from the command's start to the start of generation (on webgpu:
- * server, Chromium, page and model load); load_ms the model load alone; time_to_first_token_ms
- * from the start of generation.
+ * server, Chromium, page and model load); load_ms the model load alone; the rest from the
+ * response's usage (prompt_tokens: the prompt tokens evaluated; time_to_first_token_ms from the
+ * start of generation).
  */
-function timingsJson(startupMs: number, loadMs: number, promptTokens: number, promptMs: number, decodeTokens: number, decodeMs: number, firstTokenMs: number): Record<string, number | null> {
+function timingsJson(startupMs: number, loadMs: number, u: Usage): Record<string, number | null> {
+  const ms = (n: number, perS: number) => (perS > 0 ? (1000 * n) / perS : 0);
+  const promptMs = ms(u.prefill_tokens, u.prefill_tokens_per_s);
+  const decodeMs = ms(u.completion_tokens, u.decode_tokens_per_s);
   return {
     startup_ms: round(startupMs),
     load_ms: round(loadMs),
-    prompt_tokens: promptTokens,
+    prompt_tokens: u.prefill_tokens,
     prompt_ms: round(promptMs),
-    prompt_tokens_per_s: rate(promptTokens, promptMs),
-    decode_tokens: decodeTokens,
+    prompt_tokens_per_s: rate(u.prefill_tokens, promptMs),
+    decode_tokens: u.completion_tokens,
     decode_ms: round(decodeMs),
-    decode_tokens_per_s: rate(decodeTokens, decodeMs),
-    time_to_first_token_ms: round(firstTokenMs),
+    decode_tokens_per_s: rate(u.completion_tokens, decodeMs),
+    time_to_first_token_ms: round(u.time_to_first_token_ms),
   };
 }
 

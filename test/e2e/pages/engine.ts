@@ -6,7 +6,7 @@
  */
 import { openDB } from 'idb';
 import { createClient, type ChatCompletionChunk, type ChatCompletionRequest, type CriaClient, type LoadProgress } from '../../../src/client/index.ts';
-import { openModelSource, type SourceProgress } from '../../../src/engine/open-source.ts';
+import { openModelSource } from '../../../src/engine/open-source.ts';
 import { IdbModelStore } from '../../../src/storage/idb-store.ts';
 
 const client: CriaClient = createClient();
@@ -194,7 +194,7 @@ const api = {
    * the options the engine does not pass yet (`idleTimeoutMs`): what a load does before parsing.
    */
   async openSource(url: string, opts: { chunkSize?: number; cache?: boolean; sha256?: string; idleTimeoutMs?: number } = {}) {
-    const progress: SourceProgress[] = [];
+    const progress: LoadProgress[] = [];
     const store = await IdbModelStore.open();
     try {
       const r = await openModelSource(

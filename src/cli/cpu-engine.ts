@@ -1,0 +1,70 @@
+/**
+ * `--engine cpu`: the product's `Engine` on the CPU reference backend, in this process. The
+ * same request path as the browser's (requests parsed by src/engine/request.ts, the same
+ * sampling, stop strings, scoring and errors); only the backend differs. A local file is read
+ * lazily (a Blob over the file: Node's openAsBlob), a URL with Range requests.
+ */
+import { openAsBlob } from 'node:fs';
+import { totalmem } from 'node:os';
+import { basename } from 'node:path';
+import { Engine } from '../engine/engine.ts';
+import type { ChatCompletion, CompletionChunk, ModelSource } from '../protocol/api.ts';
+import { CpuBackend } from '../reference/backend.ts';
+import { signalHandler, type CliCompletion, type CliEngine, type OnInterrupt } from './engine.ts';
+import type { ModelLocation } from './model-source.ts';
+
+/** Half of this machine's memory: what a model may take (weights, KV cache, scratch) on the CPU engine. */
+export const cpuMemoryBudget = (): number => Math.floor(totalmem() / 2);
+
+/** The ModelSource of a CLI model location, for an engine in this process. */
+export async function localModelSource(l: ModelLocation): Promise<ModelSource> {
+  if ('url' in l) return { url: l.url, cache: false };
+  const blob = await openAsBlob(l.path);
+  return { file: Object.assign(blob, { name: basename(l.path) }), cache: false };
+}
+
+let seq = 0;
+
+export async function withCpuEngine<T>(location: ModelLocation, fn: (e: CliEngine) => Promise<T>, onInterrupt?: OnInterrupt): Promise<T> {
+  const engine = new Engine({ createBackend: async () => new CpuBackend(), memoryBudgetBytes: cpuMemoryBudget() });
+  let running: string | undefined;
+  const track = () => (running = `cli-${process.pid}-${seq++}`);
+  const cli: CliEngine = {
+    name: 'cpu',
+    load: async (onProgress, opts = {}) => engine.load(await localModelSource(location), onProgress, opts),
+    tokenize: (text, opts) => engine.tokenize(text, opts),
+    complete: async (req, onText) => {
+      let promptLogits: Float32Array | undefined;
+      const r = await engine.completion({ ...req, stream: true, request_id: track() }, (c: CompletionChunk) => {
+        if (c.choices[0].text) onText?.(c.choices[0].text);
+        if (c.prompt_logits) promptLogits = c.prompt_logits;
+      });
+      const c = r.choices[0];
+      return { tokens: c.token_ids, text: c.text, finish_reason: c.finish_reason, usage: r.usage, ...(promptLogits ? { promptLogits } : {}) } satisfies CliCompletion;
+    },
+    chat: async (req, onText): Promise<ChatCompletion> =>
+      engine.chatCompletion({ ...req, stream: true, request_id: track() }, (c) => {
+        const t = c.choices[0].delta.content;
+        if (t) onText?.(t);
+      }),
+    score: (req) => engine.score(req),
+    abort: async () => {
+      if (running !== undefined) await engine.abort(running);
+    },
+    deviceInfo: () => engine.deviceInfo(),
+  };
+  const onSignal = onInterrupt && signalHandler(onInterrupt, (signal) => process.exit(signal === 'SIGINT' ? 130 : 143));
+  if (onSignal) {
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  try {
+    return await fn(cli);
+  } finally {
+    if (onSignal) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    await engine.unload();
+  }
+}
