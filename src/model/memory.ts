@@ -102,9 +102,9 @@ export function chooseContext(c: ModelConfig, weightBytes: number, largestTensor
   };
 
   if (req.nCtx !== undefined) {
-    const n = req.nCtx;
-    if (!Number.isInteger(n) || n < 2) throw new CriaError('bad-argument', `the context size must be a whole number ≥ 2, got ${n}`);
-    const nCtx = Math.min(n, c.nCtxTrain);
+    // as asked, even beyond the training context (as llama.cpp allows: RoPE runs on, quality degrades)
+    const nCtx = req.nCtx;
+    if (!Number.isInteger(nCtx) || nCtx < 2 || nCtx > 1 << 24) throw new CriaError('bad-argument', `the context size must be a whole number from 2 to 2^24, got ${nCtx}`);
     if (nCtx > bufferCtx) {
       throw new CriaError('limits', `a context of ${nCtx} positions needs a KV cache buffer of ${formatBytes(nCtx * kvRowBytes)} per layer, but this device allows at most ${formatBytes(maxBuffer)} per buffer; ask for at most ${bufferCtx} positions`, {
         nCtx,
@@ -118,7 +118,7 @@ export function chooseContext(c: ModelConfig, weightBytes: number, largestTensor
         ...use(nCtx),
       });
     }
-    const reason = nCtx < n ? `${nCtx}: the context the model was trained with (${n} was asked for)` : `${nCtx}: as asked`;
+    const reason = nCtx > c.nCtxTrain ? `${nCtx}: as asked, beyond the ${c.nCtxTrain} positions the model was trained with (expect worse text past them)` : `${nCtx}: as asked`;
     return { nCtx, reason, memory: use(nCtx) };
   }
 

@@ -151,14 +151,22 @@ export class CriaChat extends LitElement {
     return this.#status.kind;
   }
 
-  /** Load a model (from the network once, then from this site's cache). Also sets `model`. */
-  load(url: string): Promise<ModelInfo> {
+  /**
+   * Load a model (from the network once, then from this site's cache). Also sets `model`.
+   * `signal` stops the load (it rejects with code `aborted`; what was downloaded stays cached);
+   * a newer load stops an older one the same way.
+   */
+  load(url: string, opts: { signal?: AbortSignal } = {}): Promise<ModelInfo> {
     const abs = new URL(url, document.baseURI).href;
     this.#modelUrl = abs;
     this.model = url;
     const seq = ++this.#loadSeq;
     this.#turn?.abort.abort();
-    const p = this.#load(abs, seq);
+    this.#loadAbort?.abort();
+    const ctrl = (this.#loadAbort = new AbortController());
+    opts.signal?.addEventListener('abort', () => ctrl.abort(), { once: true });
+    if (opts.signal?.aborted) ctrl.abort();
+    const p = this.#load(abs, seq, ctrl.signal);
     this.#loading = p;
     return p;
   }
@@ -262,7 +270,9 @@ export class CriaChat extends LitElement {
     return this.#started;
   }
 
-  async #load(url: string, seq: number): Promise<ModelInfo> {
+  #loadAbort?: AbortController;
+
+  async #load(url: string, seq: number, signal: AbortSignal): Promise<ModelInfo> {
     const current = () => seq === this.#loadSeq;
     this.#info = undefined;
     this.#setStatus({ kind: 'loading' });
@@ -273,6 +283,7 @@ export class CriaChat extends LitElement {
       const info = await client.load(
         { url },
         {
+          signal,
           onProgress: (p) => {
             if (!current()) return;
             this.#setStatus({ kind: 'loading', progress: p });
