@@ -10,10 +10,10 @@
  * Rendering stays cheap, whatever the model writes:
  * - Nesting is bounded. marked's lexer recurses once per nested blockquote or
  *   list and once per nested emphasis, so 2,500 `>` tokens overflowed its stack
- *   (the answer rendered empty) and quotes one level deeper per line took time
- *   and memory cubic in their length. BoundedLexer stops at
- *   MARKDOWN_MAX_NESTING levels of block containers and, separately, of inline
- *   spans: what is deeper is shown as plain (escaped) text, never dropped.
+ *   (the answer rendered empty) and quotes one level deeper per line took
+ *   seconds and gigabytes. BoundedLexer stops at MARKDOWN_MAX_NESTING levels of
+ *   block containers and, separately, of inline spans: what is deeper is shown
+ *   as plain (escaped) text, never dropped.
  * - A streaming answer is rendered at most once per STREAM_RENDER_INTERVAL_MS
  *   (MarkdownStream), not once per token: re-rendering the whole answer on
  *   every token costs time quadratic in its length.
@@ -47,10 +47,10 @@ function plainParagraph(src: string): Tokens.Paragraph {
  * marked's lexer with MARKDOWN_MAX_NESTING; everything else is marked's own.
  * Block depth is the number of container tokenizers (blockquote, list) running:
  * counting calls of blockTokens instead would undercount, because a blockquote
- * that takes in a lazy continuation line lexes its last child again from
- * where it stands (so 2,500 quotes, one deeper per line, nested past any count
- * kept there). Inline depth is the number of inlineTokens calls running (one
- * per block's text, one more per span).
+ * that takes in a lazy continuation line lexes its last child again from its
+ * own level (quotes one deeper per line, then a lazy line, nested past such a
+ * count without end). Inline depth is the number of inlineTokens calls running
+ * (one per block's text, one more per span).
  */
 class BoundedLexer extends Lexer {
   /** container tokenizers running (see `bounded` below) */
