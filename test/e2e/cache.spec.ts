@@ -124,9 +124,10 @@ test('closing the page mid-download loses nothing: a new page resumes', async ({
   // the bytes can arrive before any one chunk is complete.
   await server.control({ stallAfterTotalBytes: Math.floor(SIZE * 0.4) });
   await page.evaluate(([u, c]) => window.criaE2E!.startLoad(u, { chunkSize: c }), [STORIES, CHUNK] as const);
-  await page.waitForFunction(async () => (await window.criaE2E!.idbCounts()).chunks > 0, undefined, { timeout: 30_000, polling: 100 });
+  await expect.poll(async () => (await page.evaluate(() => window.criaE2E!.idbCounts())).chunks, { timeout: 30_000 }).toBeGreaterThan(0);
   const before = await page.evaluate(() => window.criaE2E!.idbCounts());
   expect(before.manifests, 'the stalled download has not completed').toBe(0);
+  expect(before.chunks).toBeGreaterThan(0);
   await page.close();
   await server.reset();
   const next = await context.newPage();
@@ -136,6 +137,24 @@ test('closing the page mid-download loses nothing: a new page resumes', async ({
   const resumed = r.progress.find((p) => p.phase === 'download')?.resumedBytes ?? 0;
   expect(resumed).toBeGreaterThanOrEqual(before.chunks * CHUNK);
   expect(r.info!.downloadedBytes).toBe(SIZE - resumed);
+});
+
+test('load() takes an AbortSignal: a stalled download stops at once with code aborted, keeps its chunks, and resumes later', async ({ page }) => {
+  // the server stalls after 40% (chunks are committed, the rest never comes): only the signal can end this load quickly
+  await server.control({ stallAfterTotalBytes: Math.floor(SIZE * 0.4) });
+  await page.evaluate(([u, c]) => window.criaE2E!.startAbortableLoad(u, { chunkSize: c }), [STORIES, CHUNK] as const);
+  await expect.poll(async () => (await page.evaluate(() => window.criaE2E!.idbCounts())).chunks, { timeout: 30_000 }).toBeGreaterThan(0);
+  await page.evaluate(() => window.criaE2E!.stopLoad());
+  const out = await page.evaluate(() => window.criaE2E!.loadOutcome());
+  // not `network`: that is how the 30 s idle timeout would have ended this stalled download
+  expect(out.error?.code).toBe('aborted');
+  const partial = (await page.evaluate(() => window.criaE2E!.cacheList()))[0];
+  expect(partial).toMatchObject({ id: STORIES, complete: false });
+  expect(partial.chunksStored).toBeGreaterThan(0);
+  await server.reset();
+  const r = await page.evaluate(([u, c]) => window.criaE2E!.loadUrl(u, { chunkSize: c }), [STORIES, CHUNK] as const);
+  expect(r.error).toBeNull();
+  expect(r.progress.find((p) => p.phase === 'download')?.resumedBytes).toBe(partial.storedBytes);
 });
 
 test('a chunk corrupted in IndexedDB is detected on load, fetched again, and generation is right', async ({ page }) => {

@@ -67,6 +67,25 @@ const api = {
     void client.load({ url, ...opts }, { onProgress: (p) => progress.push(p) }).catch(() => undefined);
   },
 
+  /** start a load that `stopLoad()` aborts through the client's AbortSignal; `loadOutcome()` waits for how it ended */
+  startAbortableLoad(url: string, opts: { chunkSize?: number } = {}) {
+    const ctrl = new AbortController();
+    const w = window as unknown as { loadAbort: AbortController; loadDone: Promise<{ error: ReturnType<typeof errorOf> | null; ms: number }> };
+    w.loadAbort = ctrl;
+    let abortedAt = 0;
+    ctrl.signal.addEventListener('abort', () => (abortedAt = performance.now()));
+    w.loadDone = client.load({ url, ...opts }, { signal: ctrl.signal }).then(
+      () => ({ error: null, ms: 0 }),
+      (e) => ({ error: errorOf(e), ms: performance.now() - abortedAt }),
+    );
+  },
+  stopLoad() {
+    (window as unknown as { loadAbort: AbortController }).loadAbort.abort();
+  },
+  loadOutcome() {
+    return (window as unknown as { loadDone: Promise<{ error: ReturnType<typeof errorOf> | null; ms: number }> }).loadDone;
+  },
+
   async greedy(prompt: string, n: number) {
     const r = await client.completions.create({ prompt, max_tokens: n, temperature: 0 });
     return r.choices[0].text;
