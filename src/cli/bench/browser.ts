@@ -26,7 +26,7 @@ import { CriaError } from '../../shared/errors.ts';
 import { cachePort } from '../cache-port.ts';
 import { findChromium, launchForCli } from '../chromium.ts';
 import type { ModelLocation } from '../model-source.ts';
-import { serveFileWithRanges } from '../serve-range.ts';
+import { allowOnlyOrigin, serveFileWithRanges } from '../serve-range.ts';
 import type { BenchPage, BenchResult } from './page/api.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
@@ -98,12 +98,15 @@ export async function withBenchBrowser<T>(location: ModelLocation, fn: (b: Bench
     const modelPath = modelFile ? MODEL_ROUTE + encodeURIComponent(basename(modelFile)) : undefined;
     const html = await readFile(resolve(repoRoot, PAGE));
     const middlewares = vite.middlewares;
+    // the bench page's own origin, once listening: this server answers that page only (see allowOnlyOrigin)
+    let origin = '';
     server = createHttpServer((req, res) => {
+      if (!allowOnlyOrigin(req, res, origin)) return;
       setIsolationHeaders(res);
       const path = (req.url ?? '').split('?')[0];
       if (modelFile && path === modelPath) {
         res.setHeader('Cache-Control', 'no-store');
-        return serveFileWithRanges(req, res, modelFile);
+        return serveFileWithRanges(req, res, modelFile, { cors: origin });
       }
       if (path === `/${PAGE}`) {
         res.setHeader('Content-Type', 'text/html; charset=utf-8');
@@ -115,7 +118,7 @@ export async function withBenchBrowser<T>(location: ModelLocation, fn: (b: Bench
         res.end('not found');
       });
     });
-    const origin = await new Promise<string>((ok, fail) => {
+    origin = await new Promise<string>((ok, fail) => {
       server!.once('error', (e: NodeJS.ErrnoException) =>
         fail(e.code === 'EADDRINUSE' ? new CriaError('bad-argument', `port ${port} (fixed for --cache ${opts.cacheDir}) is in use: by another cria bench with the same cache folder, or by another program (use another --cache folder, or free the port)`) : e),
       );
