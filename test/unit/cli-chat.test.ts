@@ -6,14 +6,12 @@
  * (cli-webgpu.test.ts drives the same commands on WebGPU). Real processes (node bin/cria.js).
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { gv, writeGguf } from '../../src/formats/gguf-writer.ts';
-import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
-import { bytesSource } from '../../src/formats/source.ts';
+import { rewriteGguf } from './helpers/eval-engine.ts';
 import { fixturePath } from './helpers/fixtures.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -23,13 +21,8 @@ const STORIES = fixturePath('models/stories260K/stories260K-f32.gguf');
 const TEMPLATE = "{% for m in messages %}<s>{{ m['role'] }}\n{{ m['content'] }}</s>\n{% endfor %}{% if add_generation_prompt %}<s>assistant\n{% endif %}";
 
 async function storiesWithTemplate(): Promise<string> {
-  const src = await readGguf(bytesSource(new Uint8Array(readFileSync(STORIES))));
-  const meta = new Map(src.metadata);
-  meta.set('tokenizer.chat_template', gv.str(TEMPLATE));
-  const tensors = [];
-  for (const t of src.tensors) tensors.push({ name: t.name, type: t.type, dims: t.dims, data: await readTensorBytes(src, t) });
   const path = join(tmp, 'stories-chat.gguf');
-  writeFileSync(path, writeGguf({ metadata: meta, tensors }));
+  writeFileSync(path, new Uint8Array(await rewriteGguf('models/stories260K/stories260K-f32.gguf', { chatTemplate: TEMPLATE })));
   return path;
 }
 const chatModel = storiesWithTemplate();

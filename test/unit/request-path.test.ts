@@ -14,15 +14,8 @@ import { REQUEST_DEFAULTS, REQUEST_LIMITS } from '../../src/protocol/request-lim
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { isCriaError } from '../../src/shared/errors.ts';
 import { STORIES, fixtureBytes } from './helpers/eval-engine.ts';
+import { caught } from './helpers/caught.ts';
 
-function caught(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error');
-}
 
 const user = [{ role: 'user' as const, content: 'hi' }];
 
