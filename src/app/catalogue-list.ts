@@ -28,7 +28,7 @@ export class CriaCatalogue extends LightElement {
   }
 
   private load(m: CatalogueModel, stored?: CachedModel) {
-    const detail: LoadRequest = { source: { url: m.url }, label: m.name, bytes: stored?.size ?? m.approxBytes, storedBytes: stored?.storedBytes ?? 0, approximate: !stored, caches: true };
+    const detail: LoadRequest = { source: { url: m.url, ...(m.sha256 ? { sha256: m.sha256 } : {}) }, label: m.name, bytes: stored?.size ?? m.approxBytes, storedBytes: stored?.storedBytes ?? 0, approximate: !stored, caches: true };
     this.dispatchEvent(new CustomEvent('load-model', { bubbles: true, detail }));
   }
 

@@ -12,6 +12,8 @@ export interface CatalogueModel {
   /** approximate file size in bytes */
   approxBytes: number;
   url: string;
+  /** the file's SHA-256 (64 hex digits), when the catalogue states it: the download is verified against it */
+  sha256?: string;
   /** the Hugging Face repository, for a link to its card */
   repo: string;
   license: string;

@@ -184,6 +184,11 @@ const api = {
     return client.score({ context, continuation });
   },
 
+  /** token ids of plain text (no BOS, special-token text stays text) */
+  async plainIds(text: string) {
+    return client.tokenize(text, { add_special: false, parse_special: false });
+  },
+
   async tokenize(text: string) {
     const ids = await client.tokenize(text);
     return { ids, text: await client.detokenize(ids) };
