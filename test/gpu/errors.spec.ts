@@ -22,6 +22,20 @@ test('a tensor larger than the adapter allows gives `limits`, naming the limit a
   expect(e?.detail).toMatchObject({ limit: 'maxStorageBufferBindingSize', need: 131072, have: 65536 });
 });
 
+test('hostile shapes are refused or cut down before the GPU memory is taken', async ({ page }) => {
+  await open(page);
+  const r = await page.evaluate(() => window.criaModel!.hostileShapes());
+  // head size 4096: the attention kernel takes 256; refused at load, before any weight or cache buffer
+  expect(r.head.error?.code).toBe('unsupported-arch');
+  expect(r.head.error?.message).toMatch(/4096 dimensions.*at most 256/);
+  expect(r.head.largestBuffer).toBeLessThan(1 << 20); // the recorder's own small buffers at most
+  // 16 layers × KV dim 4096 × 4096 positions = 2 GiB of cache: with a 1 GiB budget the context is cut, and no buffer near 2 GiB / 16 per layer was made
+  expect(r.kv.error).toBeNull();
+  expect(r.kv.nCtx).toBeLessThan(4096);
+  expect(r.kv.reason).toMatch(/memory budget of 1\.00 GiB/);
+  expect(r.kv.largestBuffer).toBeLessThanOrEqual(r.kv.nCtx * 32 * 128 * 4);
+});
+
 test('device lost: requests fail with `device-lost` until the model is loaded again', async ({ page }) => {
   await open(page);
   const r = await page.evaluate(() => window.criaModel!.deviceLoss('/fixtures/models/stories260K/stories260K-f32.gguf'));

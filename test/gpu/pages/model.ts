@@ -22,6 +22,7 @@ import { Model } from '../../../src/model/model.ts';
 import { CpuBackend, type CpuAct } from '../../../src/reference/backend.ts';
 import { Engine } from '../../../src/engine/engine.ts';
 import type { CriaError } from '../../../src/shared/errors.ts';
+import { syntheticModel, type SyntheticShape } from '../../../src/model/synthetic.ts';
 
 export interface TensorDiff {
   name: string;
@@ -49,6 +50,7 @@ declare global {
       logits(url: string, tokens: number[], opts?: GpuBackendOptions): Promise<number[]>;
       limitsError(url: string, maxBinding: number): Promise<{ code: string; message: string; detail: unknown } | null>;
       deviceLoss(url: string): Promise<{ during: { code: string; message: string } | null; after: { code: string; message: string } | null; reloaded: string }>;
+      hostileShapes(): Promise<Record<'head' | 'kv', { error: { code: string; message: string } | null; nCtx: number; reason: string; largestBuffer: number }>>;
       compileOnly(url: string, prompt: number[], n: number): Promise<CompileOnlyReport>;
     };
   }
@@ -207,6 +209,37 @@ window.criaModel = {
     } finally {
       ctx.device.destroy();
     }
+  },
+
+  /**
+   * Hostile shapes through the engine on WebGPU (issue 12, item 3): a head size beyond the attention
+   * kernel, and a 5 MB file whose KV cache at its own context is 2 GiB. Reports how each load ended and
+   * the largest buffer the backend was asked to create.
+   */
+  async hostileShapes() {
+    const ctx = await createGpu();
+    const sizes: number[] = [];
+    const create = ctx.device.createBuffer.bind(ctx.device);
+    ctx.device.createBuffer = (d: GPUBufferDescriptor) => {
+      sizes.push(d.size);
+      return create(d);
+    };
+    const base: SyntheticShape = { name: 'hostile', arch: 'llama', nEmbd: 32, nLayer: 16, nHead: 32, nHeadKv: 32, headDim: 128, nFf: 32, nVocab: 300, nCtxTrain: 4096, tied: true, ropeTheta: 10000, rmsEps: 1e-5 };
+    const engine = new Engine({ createBackend: async () => new GpuBackend(ctx), memoryBudgetBytes: 2 ** 30 });
+    const outcome = async (shape: SyntheticShape) => {
+      const before = sizes.length;
+      try {
+        const info = await engine.load({ bytes: syntheticModel(shape, 'Q4_0', 1).toBytes().buffer as ArrayBuffer, name: shape.name });
+        return { error: null, nCtx: info.nCtx, reason: info.nCtxReason, largestBuffer: Math.max(0, ...sizes.slice(before)) };
+      } catch (e) {
+        return { error: { code: (e as CriaError).code, message: (e as Error).message }, nCtx: 0, reason: '', largestBuffer: Math.max(0, ...sizes.slice(before)) };
+      }
+    };
+    const head = await outcome({ ...base, name: 'head-4096', nLayer: 1, nHead: 1, nHeadKv: 1, headDim: 4096 });
+    const kv = await outcome(base);
+    await engine.unload();
+    ctx.device.destroy();
+    return { head, kv };
   },
 
   /** The engine (as the worker builds it) loses its device mid-session; it reports it and can load again. */
