@@ -38,7 +38,8 @@ export class CriaModelCard extends LightElement {
         <div><dt>Architecture</dt><dd>${i.architecture}</dd></div>
         <div><dt>Parameters</dt><dd>${formatCount(i.parameters)}</dd></div>
         <div><dt>Weights on the GPU</dt><dd>${formatBytes(i.weightBytes)} (${types})</dd></div>
-        <div><dt>Context</dt><dd>${i.nCtx.toLocaleString()} tokens${i.nCtx < i.contextLength ? ` (trained for ${i.contextLength.toLocaleString()})` : ''}</dd></div>
+        <div><dt>Context</dt><dd title=${i.nCtxReason}>${i.nCtx.toLocaleString()} tokens${i.nCtx < i.contextLength ? ` (trained for ${i.contextLength.toLocaleString()})` : ''}</dd></div>
+        <div><dt>Memory</dt><dd>${formatBytes(i.memory.totalBytes)} of a ${formatBytes(i.memory.budgetBytes)} budget (weights ${formatBytes(i.memory.weightBytes)}, KV cache ${formatBytes(i.memory.kvCacheBytes)})</dd></div>
         <div><dt>Loaded</dt><dd>in ${formatMs(i.loadMs)}, ${SOURCES[i.source]}${i.downloadedBytes ? ` (${formatBytes(i.downloadedBytes)})` : ''}</dd></div>
         <div>
           <dt>Chat template</dt>
