@@ -66,10 +66,15 @@ export interface WithEngineOptions {
   onInterrupt?: OnInterrupt;
 }
 
+/** `--cache DIR` keeps the webgpu engine's browser profile: refused with --engine cpu (checked before anything is opened). */
+export function checkCacheOption(engine: EngineName, cacheDir: unknown): void {
+  if (cacheDir !== undefined && engine === 'cpu') throw new CriaError('bad-argument', '--cache keeps the browser profile of the webgpu engine; it does not apply to --engine cpu');
+}
+
 /** Start `engine` for the model at `location`, run `fn`, and always tear it down. */
 export async function withEngine<T>(engine: EngineName, location: ModelLocation, fn: (e: CliEngine) => Promise<T>, opts: WithEngineOptions = {}): Promise<T> {
+  checkCacheOption(engine, opts.cacheDir);
   if (engine === 'cpu') {
-    if (opts.cacheDir !== undefined) throw new CriaError('bad-argument', '--cache keeps the browser profile of the webgpu engine; it does not apply to --engine cpu');
     const { withCpuEngine } = await import('./cpu-engine.ts');
     return withCpuEngine(location, fn, opts.onInterrupt);
   }

@@ -12,7 +12,7 @@ import { CriaError, isCriaError } from '../../shared/errors.ts';
 import type { ChatMessage, SamplingRequest } from '../../protocol/api.ts';
 import { FALLBACK_STOP, FALLBACK_TEMPLATE } from '../../ui/fallback-template.ts';
 import type { Command } from '../command.ts';
-import { parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
+import { checkCacheOption, parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
 import { locateModel, numberOption } from '../model-source.ts';
 import { SAMPLING_OPTIONS, samplingFlags } from './generate.ts';
 
@@ -41,6 +41,7 @@ export const chatCommand: Command = {
   },
   async run(values) {
     const engineName = parseEngine(values.engine);
+    checkCacheOption(engineName, values.cache);
     const location = await locateModel(values.model as string | undefined);
     const sampling: SamplingRequest = { ...samplingFlags(values), ...(values['ignore-eos'] ? { ignore_eos: true } : {}) };
     const nCtx = values['ctx-size'] === undefined ? undefined : numberOption(values, 'ctx-size', 0, { integer: true });

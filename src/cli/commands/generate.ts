@@ -3,7 +3,7 @@ import { CriaError } from '../../shared/errors.ts';
 import { randomSeed } from '../../shared/rng.ts';
 import type { ChatCompletionRequest, ChatMessage, CompletionRequest, SamplingRequest, Usage } from '../../protocol/api.ts';
 import type { Command } from '../command.ts';
-import { deviceName, parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
+import { checkCacheOption, deviceName, parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
 import { locateModel, numberOption, writeJson } from '../model-source.ts';
 
 function parseTokenList(s: string, nVocab: number): number[] {
@@ -103,6 +103,7 @@ export const generateCommand: Command = {
   async run(values) {
     const t0 = performance.now();
     const engineName = parseEngine(values.engine);
+    checkCacheOption(engineName, values.cache);
     const given = [values.prompt, values['prompt-tokens'], values.messages].filter((v) => v !== undefined).length;
     if (given !== 1) throw new CriaError('bad-argument', 'give exactly one of --prompt TEXT, --prompt-tokens 1,2,3 or --messages FILE.json');
     const prompt: Prompt =

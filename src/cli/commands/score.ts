@@ -1,6 +1,6 @@
 import { CriaError } from '../../shared/errors.ts';
 import type { Command } from '../command.ts';
-import { parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
+import { checkCacheOption, parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
 import { locateModel, numberOption, writeJson } from '../model-source.ts';
 import { textArgument } from './tokenize.ts';
 
@@ -23,6 +23,7 @@ export const scoreCommand: Command = {
   },
   async run(values) {
     const engineName = parseEngine(values.engine);
+    checkCacheOption(engineName, values.cache);
     const location = await locateModel(values.model as string | undefined);
     const text = await textArgument(values);
     const nCtx = values['ctx-size'] === undefined ? undefined : numberOption(values, 'ctx-size', 0, { integer: true });
