@@ -170,8 +170,9 @@ test('a HellaSwag file on stories260K, stopped and resumed: acc and acc_norm as 
       return;
     }
     const lp = r.choice.logprobs as number[];
-    const bytes = items[i].choices.map((c) => Buffer.byteLength(c, 'utf8'));
-    scored.push({ acc: argmax(lp) === items[i].gold ? 1 : 0, norm: argmax(lp.map((l, k) => l / bytes[k])) === items[i].gold ? 1 : 0 });
+    // acc_norm as lm-eval: divided by the choice's length in characters
+    const chars = items[i].choices.map((c) => [...c].length);
+    scored.push({ acc: argmax(lp) === items[i].gold ? 1 : 0, norm: argmax(lp.map((l, k) => l / chars[k])) === items[i].gold ? 1 : 0 });
   });
   expect(scored.length).toBeGreaterThan(2); // some items are longer than 128 tokens
   const acc = scored.map((s) => s.acc);
