@@ -506,6 +506,9 @@ export async function startModelServer(opts: ModelServerOptions = {}): Promise<M
       return;
     }
 
+    // the status and headers go out now, not with the first body byte: a body that stalls (or is
+    // throttled) has still answered, so a client sees "stopped sending", never "did not answer"
+    res.flushHeaders();
     const fh = await open(file, 'r');
     try {
       let pos = start;
