@@ -85,3 +85,40 @@ describe('kernel inventory', () => {
     }
   });
 });
+
+/**
+ * The WebAssembly kernels follow the same rule: kernels/wasm/<name>.ts (AssemblyScript) with a header
+ * naming the formula, the thread split, the memory layout and an existing CPU reference; a launcher in
+ * src/wasm/kernels/ that runs it by name; a suite in test/wasm/suites/ that exercises that launcher
+ * (run in Node and in Chromium).
+ */
+describe('WebAssembly kernel inventory', () => {
+  const wasmKernels = list('kernels/wasm', '.ts').filter((f) => f !== 'index.ts').map((f) => f.replace(/\.ts$/, ''));
+  const wasmLaunchers = list('src/wasm/kernels', '.ts').map((f) => ({ file: `src/wasm/kernels/${f}`, text: read(`src/wasm/kernels/${f}`) }));
+  const wasmSuites = list('test/wasm/suites', '.ts').map((f) => ({ file: `test/wasm/suites/${f}`, text: read(`test/wasm/suites/${f}`) }));
+  const index = read('kernels/wasm/index.ts');
+
+  it('finds the kernels', () => {
+    expect(wasmKernels.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it.each(wasmKernels)('%s has a header, an existing reference, an export, a launcher and a suite', (name) => {
+    const src = read(`kernels/wasm/${name}.ts`);
+    expect(src.startsWith(`// ${name}:`), 'header starts with "// <name>: <formula>"').toBe(true);
+    for (const part of ['Threads', 'Memory', 'Reference']) expect(src, `header names its ${part}`).toMatch(new RegExp(`^//\\s*${part}`, 'm'));
+    const ref = reference(src);
+    expect(ref, 'a "Reference: src/…ts" line').toBeDefined();
+    expect(existsSync(root + ref!), `${ref} exists`).toBe(true);
+    expect(src, `exports ${name}`).toMatch(new RegExp(`export function ${name}\\(`));
+    expect(index, `kernels/wasm/index.ts exports ${name}`).toMatch(new RegExp(`export \\{[^}]*\\b${name}\\b[^}]*\\} from './${name}'`));
+    const launcher = wasmLaunchers.find((l) => l.text.includes(`'${name}'`));
+    expect(launcher, `a launcher in src/wasm/kernels runs '${name}'`).toBeDefined();
+    const module = launcher!.file.replace(/^src\//, '');
+    expect(wasmSuites.some((s) => s.text.includes(module)), `a suite in test/wasm/suites imports ${module}`).toBe(true);
+  });
+
+  it('every suite is run (test/wasm/suites/index.ts lists it)', () => {
+    const indexText = read('test/wasm/suites/index.ts');
+    for (const s of wasmSuites.filter((x) => !x.file.endsWith('index.ts'))) expect(indexText, s.file).toContain(`./${s.file.split('/').pop()!.replace(/\.ts$/, '')}.ts`);
+  });
+});

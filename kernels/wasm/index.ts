@@ -1,0 +1,8 @@
+// The WebAssembly kernels, one module: every kernel file's exports, plus what the host needs to
+// place its own data (the first free byte after the module's static data).
+export { quantize_q8_0 } from './quantize_q8_0';
+export { matmul_q8_0 } from './matmul_q8_0';
+
+export function heap_base(): usize {
+  return __heap_base;
+}

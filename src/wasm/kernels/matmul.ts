@@ -1,0 +1,31 @@
+/**
+ * Launcher for the matrix products (kernels/wasm/matmul_<type>.ts): y = x·Wᵀ (+ bias) (+ add),
+ * x [n, in] f32 → y [n, out]. Types with an int8 form quantize x first (quantize_q8_0), as llama.cpp's
+ * CPU backend does; each kernel splits its output rows across the runner's threads.
+ */
+import { CriaError } from '../../shared/errors.ts';
+import type { WasmHeap } from '../heap.ts';
+import type { Runner } from '../runner.ts';
+import type { WasmWeight } from '../weights.ts';
+import { quantizeQ8_0 } from './quantize_q8_0.ts';
+
+/** Weight types the WebAssembly products take. */
+export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['Q8_0']);
+
+/** Rows per thread below which splitting a product does not pay (a thread's start costs a few µs). */
+const MIN_ROWS_PER_THREAD = 64;
+
+export function matmul(run: Runner, heap: WasmHeap, x: number, n: number, w: WasmWeight, bias?: number, add?: number): number {
+  const k = w.cols;
+  const out = w.rows;
+  const y = heap.scratch(n * out * 4, `the product with ${w.name}`);
+  switch (w.type.name) {
+    case 'Q8_0': {
+      const xq = quantizeQ8_0(run, heap, x, n, k);
+      run.run('matmul_q8_0', [w.ptr, xq.q, xq.d, bias ?? 0, add ?? 0, y, k, out, n], out, MIN_ROWS_PER_THREAD);
+      return y;
+    }
+    default:
+      throw new CriaError('unsupported-type', `tensor ${w.name} is ${w.type.name}, which the WebAssembly engine cannot compute with yet`, { tensor: w.name, type: w.type.name });
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The WebAssembly kernels as the host sees them: which variant this runtime can run, the module's
+ * exports (typed), and its memory. Environment-free: the bytes come from the caller (the worker
+ * fetches them, Node reads build/wasm/, src/wasm/build.ts), so this file runs in both.
+ *
+ * A variant is chosen by what validates and what the page allows: `relaxed` where the runtime has
+ * relaxed SIMD, else `simd`; `-mt` (a shared memory, for threads) only where SharedArrayBuffer is
+ * usable (a cross-origin isolated page, or Node). SIMD128 itself is required (every browser since
+ * 2021): without it the backend is unavailable, with a message saying so.
+ */
+import { CriaError } from '../shared/errors.ts';
+
+export type WasmVariantName = 'simd' | 'simd-mt' | 'relaxed' | 'relaxed-mt';
+
+/** Every export of kernels/wasm/index.ts, with pointer arguments as byte offsets in the memory. */
+export interface KernelExports {
+  heap_base(): number;
+  quantize_q8_0(x: number, q: number, d: number, k: number, r0: number, r1: number): void;
+  matmul_q8_0(w: number, q: number, d: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
+}
+
+export interface WasmKernels {
+  readonly variant: WasmVariantName;
+  readonly exports: KernelExports;
+  readonly memory: WebAssembly.Memory;
+  /** the memory is shared (workers may run kernels on it) */
+  readonly shared: boolean;
+}
+
+/** 64 KiB pages of the whole wasm32 address space */
+export const MAX_PAGES = 65536;
+
+/** Whether SharedArrayBuffer (and so a shared memory for threads) is usable here. */
+export function threadsAvailable(): boolean {
+  const g = globalThis as { SharedArrayBuffer?: unknown; crossOriginIsolated?: boolean; process?: { versions?: { node?: string } } };
+  if (typeof g.SharedArrayBuffer === 'undefined') return false;
+  if (g.process?.versions?.node) return true;
+  return g.crossOriginIsolated === true;
+}
+
+/**
+ * Pick the variant to run from the candidates' bytes (see WASM_VARIANTS in build.ts): the first that
+ * validates, relaxed before plain, threads only when `threads` (and usable).
+ */
+export function chooseVariant(bytes: (v: WasmVariantName) => Uint8Array | undefined, threads: boolean): { variant: WasmVariantName; bytes: Uint8Array } {
+  const mt = threads && threadsAvailable();
+  const order: WasmVariantName[] = mt ? ['relaxed-mt', 'simd-mt', 'relaxed', 'simd'] : ['relaxed', 'simd'];
+  for (const v of order) {
+    const b = bytes(v);
+    if (b && WebAssembly.validate(b as Uint8Array<ArrayBuffer>)) return { variant: v, bytes: b };
+  }
+  throw new CriaError('webgpu-unavailable', 'this browser cannot run Cria\'s WebAssembly engine: it lacks WebAssembly SIMD (every current Chrome, Edge, Firefox and Safari has it); update the browser');
+}
+
+/** Instantiate a variant over a new memory of `initialPages` (grown by the host as it allocates). */
+export async function instantiateKernels(variant: WasmVariantName, bytes: Uint8Array, initialPages = 64): Promise<WasmKernels> {
+  const shared = variant.endsWith('-mt');
+  const memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, ...(shared ? { shared: true } : {}) });
+  const module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
+  const instance = await WebAssembly.instantiate(module, {
+    env: {
+      memory,
+      abort: (_msg: number, _file: number, line: number, col: number) => {
+        throw new CriaError('internal', `internal error: a WebAssembly kernel aborted at ${line}:${col} (please report this)`);
+      },
+    },
+  });
+  return { variant, exports: instance.exports as unknown as KernelExports, memory, shared };
+}

@@ -1,0 +1,101 @@
+/**
+ * quantize_q8_0 and matmul_q8_0 against src/reference/matmul_int8.ts.
+ * - quantize: the integers and the f16-rounded scales must be equal (both round half to even in f32).
+ * - matmul: the kernel adds each block's exact integer sum, scaled, in f32 (4 lanes, then the lanes);
+ *   the reference adds in float64. Each of the nb block terms carries one f32 rounding (≤ 2^-24
+ *   relative) and the running sum one more per block, so |error| ≤ 2·nb·2^-24·Σ|terms| ≤ 1.2e-7·nb·Σ|terms|;
+ *   the bound is 4× that, per output (Σ|terms| computed from the reference's integers).
+ * Shapes: one block, odd and prime row counts (the 4-row body and its tail), several tokens, and
+ * SmolLM2-135M's (576 → 1536, 1536 → 576).
+ */
+import { GgmlType, ggmlTypeInfo } from '../../../src/formats/ggml-types.ts';
+import { quantize } from '../../../src/formats/quant.ts';
+import { matmulInt8, quantizeActivations } from '../../../src/reference/matmul_int8.ts';
+import { Rng } from '../../../src/shared/rng.ts';
+import { matmul } from '../../../src/wasm/kernels/matmul.ts';
+import { quantizeQ8_0 } from '../../../src/wasm/kernels/quantize_q8_0.ts';
+import { uploadWeight } from '../../../src/wasm/weights.ts';
+import { compare, type Suite } from '../harness.ts';
+
+const Q8_0 = ggmlTypeInfo(GgmlType.Q8_0)!;
+
+function normals(rng: Rng, n: number, scale = 1): Float32Array {
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = rng.normal() * scale;
+  // an outlier now and then, as real activations have
+  for (let i = 0; i < n; i += 97) x[i] *= 8;
+  return x;
+}
+
+const SHAPES: [k: number, out: number, n: number][] = [
+  [32, 1, 1],
+  [32, 5, 1],
+  [64, 7, 3],
+  [96, 13, 2],
+  [288, 37, 5],
+  [576, 1536, 1],
+  [1536, 576, 1],
+  [576, 131, 9],
+];
+
+export const quantizeSuite: Suite = {
+  name: 'quantize_q8_0',
+  cases: [[32, 1], [64, 3], [576, 2], [1536, 1]].map(([k, n]) => ({
+    name: `k=${k} n=${n}`,
+    run(ctx) {
+      const rng = new Rng(k * 31 + n);
+      const x = normals(rng, n * k);
+      x.fill(0, 0, Math.min(32, x.length)); // an all-zero block
+      ctx.heap.clearScratch();
+      const xp = ctx.heap.scratch(x.byteLength);
+      ctx.heap.f32(xp, x.length).set(x);
+      const r = quantizeQ8_0(ctx.run, ctx.heap, xp, n, k);
+      const gotQ = new Int8Array(ctx.kernels.memory.buffer, r.q, n * k);
+      const gotD = ctx.heap.f32(r.d, (n * k) / 32);
+      const wantQ = new Int8Array(n * k);
+      const wantD = new Float32Array((n * k) / 32);
+      for (let t = 0; t < n; t++) {
+        const { q, d } = quantizeActivations(x.subarray(t * k, (t + 1) * k));
+        wantQ.set(q, t * k);
+        wantD.set(d, (t * k) / 32);
+      }
+      const a = compare('quantize_q8_0', `q k=${k} n=${n}`, gotQ, wantQ, () => 0);
+      const b = compare('quantize_q8_0', `d k=${k} n=${n}`, gotD, wantD, () => 0);
+      return a.ok ? b : a;
+    },
+  })),
+};
+
+export const matmulSuite: Suite = {
+  name: 'matmul_q8_0',
+  cases: SHAPES.map(([k, out, n]) => ({
+    name: `k=${k} out=${out} n=${n}`,
+    run(ctx) {
+      const rng = new Rng(k * 7 + out * 13 + n);
+      const wf = normals(rng, out * k, 1 / Math.sqrt(k));
+      const bytes = quantize(Q8_0, wf);
+      const x = normals(rng, n * k);
+      const bias = normals(rng, out, 0.1);
+      const add = normals(rng, n * out);
+      ctx.heap.reset();
+      const w = uploadWeight(ctx.heap, 'w', Q8_0, [k, out], bytes);
+      const bp = ctx.heap.alloc(bias.byteLength, 'bias');
+      ctx.heap.f32(bp, out).set(bias);
+      const xp = ctx.heap.scratch(x.byteLength);
+      ctx.heap.f32(xp, x.length).set(x);
+      const ap = ctx.heap.scratch(add.byteLength);
+      ctx.heap.f32(ap, add.length).set(add);
+      const y = matmul(ctx.run, ctx.heap, xp, n, w, bp, ap);
+      const got = ctx.heap.f32(y, n * out).slice();
+      const want = matmulInt8(x, n, { type: Q8_0, dims: [k, out], bytes }, bias);
+      for (let i = 0; i < want.length; i++) want[i] += add[i];
+      // Σ|terms| per output: the reference product with |w| and |x| stands in for it (an upper estimate within 2×)
+      const absW = quantize(Q8_0, wf.map(Math.abs));
+      const mag = matmulInt8(x.map(Math.abs), n, { type: Q8_0, dims: [k, out], bytes: absW });
+      const nb = k / 32;
+      return compare('matmul_q8_0', `k=${k} out=${out} n=${n}`, got, want, (i) => 4 * 1.2e-7 * nb * (2 * mag[i] + Math.abs(add[i]) + Math.abs(bias[i % out])) + 1e-6);
+    },
+  })),
+};
+
+
