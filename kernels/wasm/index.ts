@@ -2,6 +2,11 @@
 // place its own data (the first free byte after the module's static data).
 export { quantize_q8_0 } from './quantize_q8_0';
 export { matmul_q8_0 } from './matmul_q8_0';
+export { rms_norm } from './rms_norm';
+export { elementwise } from './elementwise';
+export { glu } from './glu';
+export { rope } from './rope';
+export { attention } from './attention';
 
 export function heap_base(): usize {
   return __heap_base;

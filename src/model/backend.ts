@@ -58,6 +58,8 @@ export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   supportsType(type: GgmlTypeInfo): boolean;
   /** Take ownership of one tensor's raw bytes (still quantized). */
   loadWeight(name: string, type: GgmlTypeInfo, dims: readonly number[], bytes: Uint8Array): Promise<W>;
+  /** A forward pass begins (Model.forward): the previous one's activations may be dropped (absent: nothing to do). */
+  beginForward?(): void;
   /** (Re)allocate the KV cache; positions start empty. */
   allocateCache(spec: KvCacheSpec): void;
   /** Copy an activation back to the CPU as `rows × cols` f32 (runs pending work). */

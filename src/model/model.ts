@@ -197,6 +197,7 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
 
   /** Run the forward pass for one batch; returns the logits activation `[rows, nVocab]`. */
   forward(batch: Batch, trace: Trace<A> = noTrace): A {
+    this.backend.beginForward?.();
     return this.arch.forward(this.backend.ops, this.weights, this.config, batch, trace);
   }
 }

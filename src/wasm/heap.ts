@@ -5,7 +5,8 @@
  *
  * Permanent allocations (`alloc`) bump upward and are freed all at once (`reset`); the scratch arena
  * sits above them and is emptied at the start of every forward pass (`clearScratch`), so a forward's
- * activations live until the next one begins (what the engine reads back in between). Every block is
+ * activations live until the next one begins (what the engine reads back in between).
+ * The scratch of a forward stays valid after it returns, however many permanent blocks were made. Every block is
  * 64-byte aligned (a cache line: SIMD loads never split one). The memory grows on demand, up to
  * wasm32's 4 GiB; past it: `out-of-memory` with the numbers.
  */
@@ -55,10 +56,13 @@ export class WasmHeap {
     }
   }
 
-  /** A permanent block (weights, cache); the scratch arena must be empty. */
+  /**
+   * A permanent block (weights, cache, tables). Made while the scratch arena is in use (a table built
+   * on first use, mid-forward), it goes above the scratch, and what the scratch held becomes dead
+   * permanent space: once per such block, during the first forward pass (small, the warm-up's).
+   */
   alloc(bytes: number, what: string): number {
-    if (this.scratchTop !== this.top) throw new CriaError('internal', `internal error: a permanent allocation (${what}) while the scratch arena is in use (please report this)`);
-    const p = this.top;
+    const p = this.scratchTop;
     this.ensure(p + bytes, what);
     this.top = align(p + bytes);
     this.scratchTop = this.top;

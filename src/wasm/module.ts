@@ -17,6 +17,13 @@ export interface KernelExports {
   heap_base(): number;
   quantize_q8_0(x: number, q: number, d: number, k: number, r0: number, r1: number): void;
   matmul_q8_0(w: number, q: number, d: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
+  rms_norm(x: number, w: number, y: number, g: number, eps: number, r0: number, r1: number): void;
+  /** op: 0 add, 1 scale, 2 softcap */
+  elementwise(op: number, a: number, b: number, y: number, s: number, i0: number, i1: number): void;
+  /** op: 0 silu (swiglu), 1 gelu_tanh (geglu) */
+  glu(op: number, g: number, gs: number, u: number, us: number, y: number, cols: number, r0: number, r1: number): void;
+  rope(x: number, stride: number, y: number, table: number, nHeads: number, headDim: number, dim: number, neox: number, pos0: number, r0: number, r1: number): void;
+  attention(q: number, qStride: number, k: number, v: number, out: number, scores: number, nHead: number, nHeadKv: number, headDim: number, headDimV: number, scale: number, softcap: number, window: number, pos0: number, n: number, r0: number, r1: number): void;
 }
 
 export interface WasmKernels {

@@ -12,6 +12,8 @@ export interface Runner {
   readonly threads: number;
   /** run `name(...args, r0, r1)` over [0, total), split by the runner; below `minPerThread` rows a split does not pay */
   run(name: KernelName, args: readonly number[], total: number, minPerThread?: number): void;
+  /** stop the threads, if any */
+  dispose?(): void;
 }
 
 export class SingleThread implements Runner {

@@ -1,6 +1,6 @@
 /** The RoPE cos/sin table builder (src/gpu/rope-table.ts) in Node: layout, angles, validation, mismatch messages. */
 import { describe, expect, it } from 'vitest';
-import { buildRopeTable, ropeSpecError, ropeTableMismatch, type RopeTableSpec } from '../../src/gpu/rope-table.ts';
+import { buildRopeTable, ropeSpecError, ropeTableMismatch, type RopeTableSpec } from '../../src/shared/rope-table.ts';
 import { rope as reference, type RopeArgs } from '../../src/reference/rope.ts';
 import { Rng } from '../../src/shared/rng.ts';
 

@@ -4,7 +4,8 @@ import { CriaError } from '../../shared/errors.ts';
 import { checkBinding } from '../device.ts';
 import { defineKernel } from '../kernel.ts';
 import type { Recorder } from '../recorder.ts';
-import { buildRopeTable, ropeSpecError, ropeTableMismatch, type RopeTable, type RopeTableSpec } from '../rope-table.ts';
+import { buildRopeTable, ropeSpecError, ropeTableMismatch, type RopeTableSpec } from '../../shared/rope-table.ts';
+import type { RopeTable } from '../rope-table.ts';
 import { grid1d, type GpuTensor } from '../tensor.ts';
 
 export const ropeKernel = defineKernel('rope', source);

@@ -6,7 +6,8 @@ import source from '@kernels/rope_kv.wgsl?raw';
 import { CriaError } from '../../shared/errors.ts';
 import { defineKernel } from '../kernel.ts';
 import type { Recorder } from '../recorder.ts';
-import { ropeTableMismatch, type RopeTable } from '../rope-table.ts';
+import { ropeTableMismatch } from '../../shared/rope-table.ts';
+import type { RopeTable } from '../rope-table.ts';
 import { grid1d, type GpuTensor } from '../tensor.ts';
 import type { RopeKernelParams } from './rope.ts';
 
