@@ -2,6 +2,8 @@
 // place its own data (the first free byte after the module's static data).
 export { quantize_q8_0 } from './quantize_q8_0';
 export { matmul_q8_0 } from './matmul_q8_0';
+export { matmul_q4_0 } from './matmul_q4_0';
+export { matmul_f32 } from './matmul_f32';
 export { rms_norm } from './rms_norm';
 export { elementwise } from './elementwise';
 export { glu } from './glu';

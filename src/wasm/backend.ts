@@ -65,7 +65,7 @@ export class WasmBackend implements Backend<WasmAct, WasmWeight> {
   }
 
   supportsType(type: GgmlTypeInfo): boolean {
-    return WASM_MATMUL_TYPES.has(type.name) || (type.name === 'F32' && isDequantizable(type));
+    return WASM_MATMUL_TYPES.has(type.name) && isDequantizable(type);
   }
 
   async loadWeight(name: string, type: GgmlTypeInfo, dims: readonly number[], bytes: Uint8Array): Promise<WasmWeight> {

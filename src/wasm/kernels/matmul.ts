@@ -10,7 +10,7 @@ import type { WasmWeight } from '../weights.ts';
 import { quantizeQ8_0 } from './quantize_q8_0.ts';
 
 /** Weight types the WebAssembly products take. */
-export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['Q8_0']);
+export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['F32', 'Q8_0', 'Q4_0']);
 
 /** Rows per thread below which splitting a product does not pay (a thread's start costs a few µs). */
 const MIN_ROWS_PER_THREAD = 64;
@@ -20,11 +20,15 @@ export function matmul(run: Runner, heap: WasmHeap, x: number, n: number, w: Was
   const out = w.rows;
   const y = heap.scratch(n * out * 4, `the product with ${w.name}`);
   switch (w.type.name) {
-    case 'Q8_0': {
+    case 'Q8_0':
+    case 'Q4_0': {
       const xq = quantizeQ8_0(run, heap, x, n, k);
-      run.run('matmul_q8_0', [w.ptr, xq.q, xq.d, bias ?? 0, add ?? 0, y, k, out, n], out, MIN_ROWS_PER_THREAD);
+      run.run(w.type.name === 'Q8_0' ? 'matmul_q8_0' : 'matmul_q4_0', [w.ptr, xq.q, xq.d, bias ?? 0, add ?? 0, y, k, out, n], out, MIN_ROWS_PER_THREAD);
       return y;
     }
+    case 'F32':
+      run.run('matmul_f32', [w.ptr, x, bias ?? 0, add ?? 0, y, k, out, n], out, MIN_ROWS_PER_THREAD);
+      return y;
     default:
       throw new CriaError('unsupported-type', `tensor ${w.name} is ${w.type.name}, which the WebAssembly engine cannot compute with yet`, { tensor: w.name, type: w.type.name });
   }

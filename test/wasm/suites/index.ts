@@ -1,5 +1,10 @@
 /** Every WebAssembly kernel suite (one file per kernel; the inventory test checks each kernel has one). */
 import type { Suite } from '../harness.ts';
-import { matmulSuite, quantizeSuite } from './matmul_q8_0.ts';
+import { attentionSuite } from './attention.ts';
+import { elementwiseSuite } from './elementwise.ts';
+import { gluSuite } from './glu.ts';
+import { matmulSuite, quantizeSuite } from './matmul.ts';
+import { rmsNormSuite } from './rms_norm.ts';
+import { ropeSuite } from './rope.ts';
 
-export const suites: Suite[] = [quantizeSuite, matmulSuite];
+export const suites: Suite[] = [quantizeSuite, matmulSuite, rmsNormSuite, elementwiseSuite, gluSuite, ropeSuite, attentionSuite];

@@ -1,5 +1,6 @@
 /**
- * quantize_q8_0 and matmul_q8_0 against src/reference/matmul_int8.ts.
+ * quantize_q8_0 and the matrix products (matmul_q8_0, matmul_q4_0 with int8 activations; matmul_f32)
+ * against src/reference/matmul_int8.ts and src/reference/matmul.ts.
  * - quantize: the integers and the f16-rounded scales must be equal (both round half to even in f32).
  * - matmul: the kernel adds each block's exact integer sum, scaled, in f32 (4 lanes, then the lanes);
  *   the reference adds in float64. Each of the nb block terms carries one f32 rounding (≤ 2^-24
@@ -10,6 +11,7 @@
  */
 import { GgmlType, ggmlTypeInfo } from '../../../src/formats/ggml-types.ts';
 import { quantize } from '../../../src/formats/quant.ts';
+import { matmul as matmulF32 } from '../../../src/reference/matmul.ts';
 import { matmulInt8, quantizeActivations } from '../../../src/reference/matmul_int8.ts';
 import { Rng } from '../../../src/shared/rng.ts';
 import { matmul } from '../../../src/wasm/kernels/matmul.ts';
@@ -18,6 +20,7 @@ import { uploadWeight } from '../../../src/wasm/weights.ts';
 import { compare, type Suite } from '../harness.ts';
 
 const Q8_0 = ggmlTypeInfo(GgmlType.Q8_0)!;
+const TYPES = [Q8_0, ggmlTypeInfo(GgmlType.Q4_0)!, ggmlTypeInfo(GgmlType.F32)!];
 
 function normals(rng: Rng, n: number, scale = 1): Float32Array {
   const x = new Float32Array(n);
@@ -67,35 +70,37 @@ export const quantizeSuite: Suite = {
 };
 
 export const matmulSuite: Suite = {
-  name: 'matmul_q8_0',
-  cases: SHAPES.map(([k, out, n]) => ({
-    name: `k=${k} out=${out} n=${n}`,
-    run(ctx) {
-      const rng = new Rng(k * 7 + out * 13 + n);
-      const wf = normals(rng, out * k, 1 / Math.sqrt(k));
-      const bytes = quantize(Q8_0, wf);
-      const x = normals(rng, n * k);
-      const bias = normals(rng, out, 0.1);
-      const add = normals(rng, n * out);
-      ctx.heap.reset();
-      const w = uploadWeight(ctx.heap, 'w', Q8_0, [k, out], bytes);
-      const bp = ctx.heap.alloc(bias.byteLength, 'bias');
-      ctx.heap.f32(bp, out).set(bias);
-      const xp = ctx.heap.scratch(x.byteLength);
-      ctx.heap.f32(xp, x.length).set(x);
-      const ap = ctx.heap.scratch(add.byteLength);
-      ctx.heap.f32(ap, add.length).set(add);
-      const y = matmul(ctx.run, ctx.heap, xp, n, w, bp, ap);
-      const got = ctx.heap.f32(y, n * out).slice();
-      const want = matmulInt8(x, n, { type: Q8_0, dims: [k, out], bytes }, bias);
-      for (let i = 0; i < want.length; i++) want[i] += add[i];
-      // Σ|terms| per output: the reference product with |w| and |x| stands in for it (an upper estimate within 2×)
-      const absW = quantize(Q8_0, wf.map(Math.abs));
-      const mag = matmulInt8(x.map(Math.abs), n, { type: Q8_0, dims: [k, out], bytes: absW });
-      const nb = k / 32;
-      return compare('matmul_q8_0', `k=${k} out=${out} n=${n}`, got, want, (i) => 4 * 1.2e-7 * nb * (2 * mag[i] + Math.abs(add[i]) + Math.abs(bias[i % out])) + 1e-6);
-    },
-  })),
+  name: 'matmul (Q8_0, Q4_0, F32)',
+  cases: TYPES.flatMap((type) =>
+    SHAPES.map(([k, out, n]) => ({
+      name: `${type.name} k=${k} out=${out} n=${n}`,
+      run(ctx) {
+        const rng = new Rng(k * 7 + out * 13 + n);
+        const wf = normals(rng, out * k, 1 / Math.sqrt(k));
+        const bytes = quantize(type, wf);
+        const x = normals(rng, n * k);
+        const bias = normals(rng, out, 0.1);
+        const add = normals(rng, n * out);
+        ctx.heap.reset();
+        const w = uploadWeight(ctx.heap, 'w', type, [k, out], bytes);
+        const bp = ctx.heap.alloc(bias.byteLength, 'bias');
+        ctx.heap.f32(bp, out).set(bias);
+        const xp = ctx.heap.scratch(x.byteLength);
+        ctx.heap.f32(xp, x.length).set(x);
+        const ap = ctx.heap.scratch(add.byteLength);
+        ctx.heap.f32(ap, add.length).set(add);
+        const y = matmul(ctx.run, ctx.heap, xp, n, w, bp, ap);
+        const got = ctx.heap.f32(y, n * out).slice();
+        const int8 = type.name !== 'F32';
+        const product = int8 ? matmulInt8 : matmulF32;
+        const want = product(x, n, { type, dims: [k, out], bytes }, bias);
+        for (let i = 0; i < want.length; i++) want[i] += add[i];
+        // Σ|terms| per output: the same product with |w| and |x| (an upper estimate within 2× for the quantized types)
+        const mag = product(x.map(Math.abs), n, { type, dims: [k, out], bytes: quantize(type, wf.map(Math.abs)) });
+        // int8: nb block terms in f32 (see the header); f32: k products and k sums in f32 (≤ 2k·2^-24 relative)
+        const terms = int8 ? k / 32 : k;
+        return compare(`matmul ${type.name}`, `k=${k} out=${out} n=${n}`, got, want, (i) => 4 * 1.2e-7 * terms * (2 * mag[i] + Math.abs(add[i]) + Math.abs(bias[i % out])) + 1e-6);
+      },
+    })),
+  ),
 };
-
-
