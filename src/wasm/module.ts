@@ -30,6 +30,8 @@ export interface KernelExports {
 
 export interface WasmKernels {
   readonly variant: WasmVariantName;
+  /** the compiled module (a pool's workers instantiate it over the same memory) */
+  readonly module: WebAssembly.Module;
   readonly exports: KernelExports;
   readonly memory: WebAssembly.Memory;
   /** the memory is shared (workers may run kernels on it) */
@@ -74,5 +76,5 @@ export async function instantiateKernels(variant: WasmVariantName, bytes: Uint8A
       },
     },
   });
-  return { variant, exports: instance.exports as unknown as KernelExports, memory, shared };
+  return { variant, module, exports: instance.exports as unknown as KernelExports, memory, shared };
 }

@@ -27,13 +27,14 @@ import { WASM_MATMUL_TYPES } from '../../src/wasm/kernels/matmul.ts';
 import { fixturePath } from './helpers/fixtures.ts';
 import { fixtureGguf, loadCpuModel, maxAbsDiff, readF32, readJson } from './helpers/models.ts';
 
-async function wasmModel(rel: string) {
-  return Model.load(await fixtureGguf(rel), await createNodeWasmBackend());
+async function wasmModel(rel: string, threads = 1) {
+  return Model.load(await fixtureGguf(rel), await createNodeWasmBackend({ threads }));
 }
 
 describe('stories260K on the WebAssembly backend', () => {
   const golden = readJson('models/stories260K/expected_greedy.json');
-  it.each(golden.cases.map((c: { prompt: string }) => c.prompt))('greedy continuation of %j equals llama.cpp', async (prompt: string) => {
+  const prompts: string[] = golden.cases.map((c: { prompt: string }) => c.prompt);
+  it.each(prompts)('greedy continuation of %j equals llama.cpp', async (prompt) => {
     const c = golden.cases.find((x: { prompt: string }) => x.prompt === prompt);
     const s = new Session(await wasmModel('models/stories260K/stories260K-f32.gguf'));
     const want: number[] = c.greedy_tokens.slice(c.prompt_tokens.length);
@@ -78,6 +79,14 @@ describe.each(supported)('random model %s on the WebAssembly backend', (name) =>
       expect(d, 'as close to llama.cpp as the reference int8 path, within one rounding flip').toBeLessThan(dRef + 0.1);
       if (dF32 > 0.15) expect(d).toBeLessThan(dF32);
     }
+  });
+
+  it('two threads give the same logits bit for bit (every row, every head is computed whole by one thread)', async () => {
+    const one = await new Session(await wasmModel(file)).eval(e.prompts[0].tokens, 'all');
+    const m2 = await wasmModel(file, 2);
+    const two = await new Session(m2).eval(e.prompts[0].tokens, 'all');
+    m2.backend.dispose();
+    expect(maxAbsDiff(two, one).max).toBe(0);
   });
 
   it.each([0, 1, 2])('greedy continuation of prompt %i', async (p) => {
