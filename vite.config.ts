@@ -4,7 +4,8 @@ import { resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VitePWA } from 'vite-plugin-pwa';
 import { serveFileWithRanges } from './test/server/range.ts';
-import { CSP_META } from './src/cli/csp.ts';
+import { CSP_META, ISOLATION_HEADERS } from './src/cli/csp.ts';
+import { buildWasm } from './src/wasm/build.ts';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const fixtures = resolve(root, '../shared/fixtures');
@@ -28,6 +29,23 @@ function fixturesPlugin(): Plugin {
         }
         serveFileWithRanges(req, res, path);
       });
+    },
+  };
+}
+
+/**
+ * The WebAssembly kernels (kernels/wasm, AssemblyScript) are built into build/wasm before the dev
+ * server starts and before a build (src/wasm/build.ts: only when their sources changed); the engine
+ * imports the variants with `?url`.
+ */
+function wasmPlugin(): Plugin {
+  return {
+    name: 'cria-wasm-kernels',
+    async buildStart() {
+      await buildWasm();
+    },
+    async configureServer() {
+      await buildWasm();
     },
   };
 }
@@ -134,12 +152,13 @@ function pwaPlugin() {
 }
 
 export default defineConfig({
-  plugins: [fixturesPlugin(), ...builtHtmlPlugins(), pwaPlugin()],
+  plugins: [wasmPlugin(), fixturesPlugin(), ...builtHtmlPlugins(), pwaPlugin()],
   resolve: {
     alias: { '@kernels': `${root}kernels` },
   },
   // Tests set CRIA_NO_HMR: a page under test must never reload because a source file changed.
-  server: { host: '127.0.0.1', fs: { allow: [root] }, hmr: process.env.CRIA_NO_HMR ? false : undefined },
+  server: { host: '127.0.0.1', fs: { allow: [root] }, hmr: process.env.CRIA_NO_HMR ? false : undefined, headers: { ...ISOLATION_HEADERS } },
+  preview: { headers: { ...ISOLATION_HEADERS } },
   worker: { format: 'es' },
   // Pre-bundle the deps of every page up front, test pages included, so Vite never
   // discovers one mid-test and reloads the page under Playwright.

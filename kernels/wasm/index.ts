@@ -4,6 +4,8 @@ export { quantize_q8_0 } from './quantize_q8_0';
 export { matmul_q8_0 } from './matmul_q8_0';
 export { matmul_q4_0 } from './matmul_q4_0';
 export { matmul_f32 } from './matmul_f32';
+export { matmul_f16 } from './matmul_f16';
+export { round_activations } from './round_activations';
 export { rms_norm } from './rms_norm';
 export { elementwise } from './elementwise';
 export { glu } from './glu';

@@ -4,22 +4,7 @@
 // Memory: w f32 [out, k], x f32 [n, k], bias f32 [out] or 0, add f32 [n, out] or 0, y f32 [n, out].
 // Tunables: 4 rows per pass share each x load.
 // Reference: src/reference/matmul.ts
-
-// @ts-ignore: decorator
-@inline
-function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
-
-// @ts-ignore: decorator
-@inline
-function finish(y: usize, bias: usize, add: usize, t: i32, o: i32, out: i32, s: f32): void {
-  let v = s;
-  if (bias) v += load<f32>(bias + (<usize>o << 2));
-  const at = (<usize>t * <usize>out + <usize>o) << 2;
-  if (add) v += load<f32>(add + at);
-  store<f32>(y + at, v);
-}
+import { finish, hsum } from './lib/dot';
 
 export function matmul_f32(w: usize, x: usize, bias: usize, add: usize, y: usize, k: i32, out: i32, n: i32, o0: i32, o1: i32): void {
   const rowBytes = <usize>k << 2;

@@ -7,6 +7,7 @@
 //   add f32 [n, out] or 0, y f32 [n, out].
 // Tunables: 4 rows per pass share each activation load.
 // Reference: src/reference/matmul_int8.ts (matmulInt8)
+import { finish, hsum } from './lib/dot';
 import { f16_to_f32 } from './lib/half';
 
 // @ts-ignore: decorator
@@ -20,22 +21,6 @@ function block_dot(wb: usize, xa: v128, xb: v128): v128 {
   const s0 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(lo, xa), i16x8.extmul_high_i8x16_s(lo, xa)));
   const s1 = i32x4.extadd_pairwise_i16x8_s(i16x8.add(i16x8.extmul_low_i8x16_s(hi, xb), i16x8.extmul_high_i8x16_s(hi, xb)));
   return i32x4.add(s0, s1);
-}
-
-// @ts-ignore: decorator
-@inline
-function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
-
-// @ts-ignore: decorator
-@inline
-function finish(y: usize, bias: usize, add: usize, t: i32, o: i32, out: i32, s: f32): void {
-  let v = s;
-  if (bias) v += load<f32>(bias + (<usize>o << 2));
-  const at = (<usize>t * <usize>out + <usize>o) << 2;
-  if (add) v += load<f32>(add + at);
-  store<f32>(y + at, v);
 }
 
 export function matmul_q4_0(w: usize, q: usize, d: usize, bias: usize, add: usize, y: usize, k: i32, out: i32, n: i32, o0: i32, o1: i32): void {

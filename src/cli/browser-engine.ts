@@ -199,7 +199,8 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
         try {
           // only a URL model is worth caching (a local file is already on disk), and only in a kept profile
           const cache = !!opts.cacheDir && 'url' in location;
-          const info = await unwrap(page.evaluate(([u, c, o]) => window.criaCli!.load(u, c, o), [modelUrl, cache, loadOpts] as const), crashed, toUserPaths);
+          // --engine webgpu means WebGPU, whatever `auto` would pick on this adapter
+          const info = await unwrap(page.evaluate(([u, c, o]) => window.criaCli!.load(u, c, o), [modelUrl, cache, { ...loadOpts, backend: 'webgpu' as const }] as const), crashed, toUserPaths);
           lap(`model loaded (${Math.round(info.loadMs)} ms in the engine)`);
           return info;
         } catch (e) {

@@ -1,13 +1,17 @@
 /**
- * `--engine cpu`: the product's `Engine` on the CPU reference backend, in this process. The
- * same request path as the browser's (requests parsed by src/engine/request.ts, the same
- * sampling, stop strings, scoring and errors); only the backend differs. A local file is read
- * lazily (a Blob over the file: Node's openAsBlob), a URL with Range requests.
+ * `--engine cpu` and `--engine reference`: the product's `Engine` in this process, on the WebAssembly
+ * backend (the kernels of kernels/wasm, threads through worker_threads) or on the plain TypeScript
+ * reference backend. The same request path as the browser's (requests parsed by
+ * src/engine/request.ts, the same sampling, stop strings, scoring and errors); only the backend
+ * differs. A local file is read lazily (a Blob over the file: Node's openAsBlob), a URL with Range
+ * requests.
  */
 import { openAsBlob } from 'node:fs';
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { basename } from 'node:path';
-import { Engine } from '../engine/engine.ts';
+import { Engine, type BackendRequest, type ChosenBackend } from '../engine/engine.ts';
+import { CriaError } from '../shared/errors.ts';
+import { createNodeWasmBackend } from '../wasm/node.ts';
 import type { ChatCompletion, CompletionChunk, ModelSource } from '../protocol/api.ts';
 import { CpuBackend } from '../reference/backend.ts';
 import { signalHandler, type CliCompletion, type CliEngine, type OnInterrupt } from './engine.ts';
@@ -25,12 +29,26 @@ export async function localModelSource(l: ModelLocation): Promise<ModelSource> {
 
 let seq = 0;
 
-export async function withCpuEngine<T>(location: ModelLocation, fn: (e: CliEngine) => Promise<T>, onInterrupt?: OnInterrupt): Promise<T> {
-  const engine = new Engine({ createBackend: async () => new CpuBackend(), memoryBudgetBytes: cpuMemoryBudget() });
+/** The cpu engine's default threads: the cores, at most 8. */
+export const defaultThreads = (): number => Math.max(1, Math.min(8, availableParallelism()));
+
+/** The Engine's backend factory in Node: WebAssembly (`cpu`) or the TypeScript reference. */
+export function nodeBackendFactory(kind: 'cpu' | 'reference', threads?: number) {
+  return async (req: BackendRequest): Promise<ChosenBackend> => {
+    if (req.backend === 'webgpu') throw new CriaError('bad-argument', 'WebGPU runs in the browser: use --engine webgpu');
+    if (kind === 'reference') return { backend: new CpuBackend(), reason: 'the TypeScript reference, as asked (--engine reference)' };
+    const t = req.threads ?? threads ?? defaultThreads();
+    return { backend: await createNodeWasmBackend({ threads: t }), reason: `WebAssembly, as asked (--engine cpu); ${t} thread${t === 1 ? '' : 's'}${threads === undefined && req.threads === undefined ? ` (${availableParallelism()} cores)` : ''}` };
+  };
+}
+
+export async function withCpuEngine<T>(kind: 'cpu' | 'reference', location: ModelLocation, fn: (e: CliEngine) => Promise<T>, opts: { threads?: number; onInterrupt?: OnInterrupt } = {}): Promise<T> {
+  const onInterrupt = opts.onInterrupt;
+  const engine = new Engine({ createBackend: nodeBackendFactory(kind, opts.threads), memoryBudgetBytes: cpuMemoryBudget() });
   let running: string | undefined;
   const track = () => (running = `cli-${process.pid}-${seq++}`);
   const cli: CliEngine = {
-    name: 'cpu',
+    name: kind,
     load: async (onProgress, opts = {}) => engine.load(await localModelSource(location), onProgress, opts),
     tokenize: (text, opts) => engine.tokenize(text, opts),
     complete: async (req, onText) => {

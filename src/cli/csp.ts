@@ -10,13 +10,14 @@
  * Why each directive (checked against what `vite build` emits: entry and
  * chunks as external ES modules, the engine's Worker as its own file in
  * assets/, CSS as <link> files, small assets possibly inlined as data: URLs;
- * no inline script, no eval, no WebAssembly):
+ * no inline script, no eval; the WebAssembly engine's kernels, files from this origin):
  */
 export const CSP_DIRECTIVES: ReadonlyArray<readonly [string, string]> = [
   // anything not listed below: this origin only
   ['default-src', "'self'"],
-  // scripts are files from this origin: no inline scripts, no eval
-  ['script-src', "'self'"],
+  // scripts are files from this origin: no inline scripts, no eval; 'wasm-unsafe-eval' lets the
+  // WebAssembly engine compile its kernels (it allows WebAssembly compilation only, not JavaScript eval)
+  ['script-src', "'self' 'wasm-unsafe-eval'"],
   // the engine's Web Worker and the service worker are files from this origin
   ['worker-src', "'self'"],
   // models come from Hugging Face (https, with redirects to its CDNs) or a
@@ -48,3 +49,10 @@ export const CSP_HEADER = join([...CSP_DIRECTIVES, ...HEADER_ONLY]);
 
 /** The same policy for `<meta http-equiv>` (no frame-ancestors). */
 export const CSP_META = join(CSP_DIRECTIVES);
+
+/**
+ * Cross-origin isolation (COOP + COEP), so SharedArrayBuffer exists and the WebAssembly engine can
+ * run threads: sent by the dev server and `vite preview` (vite.config.ts) and by `cria serve`. Every
+ * cross-origin fetch the app makes is CORS (model downloads), which COEP require-corp allows.
+ */
+export const ISOLATION_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } as const;

@@ -63,27 +63,42 @@ export function signalHandler(onInterrupt: OnInterrupt | undefined, quit: (signa
 export interface WithEngineOptions {
   /** --cache DIR (webgpu only) */
   cacheDir?: string;
+  /** --threads N (cpu only) */
+  threads?: number;
   onInterrupt?: OnInterrupt;
 }
 
-/** `--cache DIR` keeps the webgpu engine's browser profile: refused with --engine cpu (checked before anything is opened). */
+/** `--cache DIR` keeps the browser profile of the webgpu engine: refused with the others (checked before anything is opened). */
 export function checkCacheOption(engine: EngineName, cacheDir: unknown): void {
-  if (cacheDir !== undefined && engine === 'cpu') throw new CriaError('bad-argument', '--cache keeps the browser profile of the webgpu engine; it does not apply to --engine cpu');
+  if (cacheDir !== undefined && engine !== 'webgpu') throw new CriaError('bad-argument', `--cache keeps the browser profile of the webgpu engine; it does not apply to --engine ${engine}`);
+}
+
+/** `--threads N` (the cpu engine's WebAssembly threads); default: the cores, at most 8. */
+export function parseThreads(v: string | boolean | undefined, engine: EngineName): number | undefined {
+  if (v === undefined) return undefined;
+  if (engine !== 'cpu') throw new CriaError('bad-argument', `--threads sets the WebAssembly threads of --engine cpu; it does not apply to --engine ${engine}`);
+  const n = Number(v);
+  if (typeof v !== 'string' || !Number.isInteger(n) || n < 1 || n > 64) throw new CriaError('bad-argument', `--threads must be a whole number from 1 to 64, got "${String(v)}"`);
+  return n;
 }
 
 /** Start `engine` for the model at `location`, run `fn`, and always tear it down. */
 export async function withEngine<T>(engine: EngineName, location: ModelLocation, fn: (e: CliEngine) => Promise<T>, opts: WithEngineOptions = {}): Promise<T> {
   checkCacheOption(engine, opts.cacheDir);
-  if (engine === 'cpu') {
+  if (engine === 'cpu' || engine === 'reference') {
     const { withCpuEngine } = await import('./cpu-engine.ts');
-    return withCpuEngine(location, fn, opts.onInterrupt);
+    return withCpuEngine(engine, location, fn, { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.onInterrupt ? { onInterrupt: opts.onInterrupt } : {}) });
   }
   // loaded on demand: the CPU path and the other commands never pay for Vite and Playwright
   const { withBrowserEngine } = await import('./browser-engine.ts');
   return withBrowserEngine(location, fn, { cacheDir: opts.cacheDir, ...(opts.onInterrupt ? { onInterrupt: opts.onInterrupt } : {}) });
 }
 
-export const ENGINES = ['webgpu', 'cpu'] as const;
+/**
+ * webgpu: the WebGPU backend in headless Chromium; cpu: the WebAssembly backend in Node (threads);
+ * reference: the plain TypeScript backend in Node, the ground truth the others are checked against.
+ */
+export const ENGINES = ['webgpu', 'cpu', 'reference'] as const;
 export type EngineName = (typeof ENGINES)[number];
 
 export function parseEngine(v: string | boolean | undefined): EngineName {

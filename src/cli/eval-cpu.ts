@@ -1,6 +1,6 @@
 /**
- * `cria eval --engine cpu`: the same harness (runTask, fromClient) in Node, on the CPU reference
- * engine. The engine is wrapped in the client's shape so evaluation goes through `fromClient`
+ * `cria eval --engine cpu|reference`: the same harness (runTask, fromClient) in Node, on the
+ * WebAssembly backend or the TypeScript reference. The engine is wrapped in the client's shape so evaluation goes through `fromClient`
  * exactly as in the browser; runs live in memory (nothing to resume: use the webgpu engine with
  * --cache for that). It is the exact reference the WebGPU results are compared with, and cheap
  * for tiny models.
@@ -9,9 +9,8 @@ import type { CriaClient, Stream } from '../client/index.ts';
 import { Engine } from '../engine/engine.ts';
 import { fromClient, runTask, type EvalProgress, type EvalStore, type ItemResult, type ModelRole, type ResultPhase, type Run, type RunOutcome, type Task } from '../eval/index.ts';
 import type { LoadProgress } from '../protocol/api.ts';
-import { CpuBackend } from '../reference/backend.ts';
 import { CriaError } from '../shared/errors.ts';
-import { cpuMemoryBudget, localModelSource } from './cpu-engine.ts';
+import { cpuMemoryBudget, localModelSource, nodeBackendFactory } from './cpu-engine.ts';
 import type { ModelLocation } from './model-source.ts';
 
 /** Runs and results in memory, deep-copied as IndexedDB would. */
@@ -107,6 +106,9 @@ export function engineClient(engine: Engine): CriaClient {
 }
 
 export interface CpuEvalOptions {
+  /** the backend: WebAssembly (`cpu`) or the TypeScript reference */
+  kind: 'cpu' | 'reference';
+  threads?: number;
   task: Task;
   models: Partial<Record<ModelRole, ModelLocation>>;
   seed?: number;
@@ -117,7 +119,7 @@ export interface CpuEvalOptions {
 
 /** One CPU engine; each role's model loaded into it in turn (a local file read lazily, a URL read with Range requests). */
 export async function runEvalOnCpu(o: CpuEvalOptions): Promise<RunOutcome> {
-  const engine = new Engine({ createBackend: async () => new CpuBackend(), memoryBudgetBytes: cpuMemoryBudget() });
+  const engine = new Engine({ createBackend: nodeBackendFactory(o.kind, o.threads), memoryBudgetBytes: cpuMemoryBudget() });
   const client = engineClient(engine);
   return runTask({
     task: o.task,

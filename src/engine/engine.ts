@@ -31,6 +31,8 @@ import type {
   EngineApi,
   EngineStats,
   FinishReason,
+  BackendInfo,
+  BackendKind,
   LoadOptions,
   LoadProgress,
   ModelInfo,
@@ -47,10 +49,27 @@ import { openModelSource } from './open-source.ts';
 import type { StorageEstimator } from '../storage/download.ts';
 import type { ModelStore } from '../storage/store.ts';
 
+/** What a load asks of the backend factory. */
+export interface BackendRequest {
+  backend: BackendKind;
+  threads?: number;
+}
+
+/** A backend and why the factory chose it (for `auto`). */
+export interface ChosenBackend {
+  backend: Backend;
+  reason: string;
+}
+
 export interface EngineOptions {
-  /** a fresh backend for each load (after a device loss, a new device) */
-  createBackend(): Promise<Backend>;
-  deviceInfo?(): Promise<DeviceInfo>;
+  /**
+   * a fresh backend for each load (after a device loss, a new device): the one asked for, or for `auto`
+   * the environment's pick, with its reason. A factory that has one kind of backend returns it
+   * (the CPU reference in tests) and refuses another one asked for by name.
+   */
+  createBackend(req: BackendRequest): Promise<Backend | ChosenBackend>;
+  /** what runs the model (the loaded model's backend, when there is one): the GPU adapter, or the WebAssembly engine */
+  deviceInfo?(backend?: Backend): Promise<DeviceInfo>;
   /** the adapter's bandwidth and compute (the worker wires the GPU microbenchmarks here) */
   measureDevice?(): Promise<DeviceMeasurement>;
   /** default context size cap (default 4096, at most the model's training context; a load may ask for another) */
@@ -146,11 +165,17 @@ export class Engine implements EngineApi {
     await this.dropModel();
     onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
     // the device first: without one, downloading a model would only waste the user's time
-    const backend = (this.backend ??= await this.opts.createBackend());
-    const budgetBytes = opts.memoryBudgetBytes ?? this.opts.memoryBudgetBytes ?? defaultMemoryBudget();
-    if (!(Number.isFinite(budgetBytes) && budgetBytes > 0)) throw new CriaError('bad-argument', `memoryBudgetBytes must be a positive number of bytes, got ${budgetBytes}`);
+    const requested: BackendRequest = { backend: opts.backend ?? 'auto', ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
+    if (!['auto', 'webgpu', 'wasm'].includes(requested.backend)) throw new CriaError('bad-argument', `backend must be auto, webgpu or wasm, got ${JSON.stringify(requested.backend)}`);
+    const made = await this.opts.createBackend(requested);
+    const backend = (this.backend = 'reason' in made ? made.backend : made);
+    const backendInfo = describeBackend(backend, 'reason' in made ? made.reason : requested.backend === 'auto' ? 'the only backend of this engine' : 'asked for');
+    const asked = opts.memoryBudgetBytes ?? this.opts.memoryBudgetBytes ?? defaultMemoryBudget();
+    if (!(Number.isFinite(asked) && asked > 0)) throw new CriaError('bad-argument', `memoryBudgetBytes must be a positive number of bytes, got ${asked}`);
+    const budgetBytes = Math.min(asked, backend.memoryLimitBytes ?? Infinity);
     // everything that can be known from the header is checked before the weights are fetched or uploaded
-    const check = (file: GgufFile) => checkModel(file, backend, { budgetBytes, nCtx: opts.nCtx, cap: this.opts.nCtx ?? DEFAULT_CONTEXT });
+    const budgetNote = budgetBytes < asked ? ` (${backend.name === 'wasm' ? "WebAssembly's 4 GiB address space" : `what the ${backend.name} backend can hold`})` : '';
+    const check = (file: GgufFile) => checkModel(file, backend, { budgetBytes, budgetNote, nCtx: opts.nCtx, cap: this.opts.nCtx ?? DEFAULT_CONTEXT });
     const opened = await openModelSource(source, {
       store: await this.store(),
       storage: this.opts.storage,
@@ -189,6 +214,7 @@ export class Engine implements EngineApi {
       contextLength: model.config.nCtxTrain,
       nCtx,
       nCtxReason: context.reason,
+      backend: backendInfo,
       contentHash: model.contentHash!,
       memory: context.memory,
       tensorTypes: s.tensor_types,
@@ -281,7 +307,7 @@ export class Engine implements EngineApi {
 
   async deviceInfo(): Promise<DeviceInfo> {
     if (!this.opts.deviceInfo) throw new CriaError('not-implemented', 'this engine has no device information (CPU reference)');
-    return this.opts.deviceInfo();
+    return this.opts.deviceInfo(this.backend);
   }
 
   async measureDevice(): Promise<DeviceMeasurement> {
@@ -486,6 +512,13 @@ export class Engine implements EngineApi {
   }
 }
 
+/** ModelInfo.backend for a backend (its own description, and the factory's reason). */
+function describeBackend(b: Backend, reason: string): BackendInfo {
+  const d = b.describe?.() ?? { detail: b.name, threads: 1 };
+  const kind = b.name === 'webgpu' || b.name === 'wasm' ? b.name : 'reference';
+  return { kind, detail: d.detail, threads: d.threads, reason };
+}
+
 const DEFAULT_CONTEXT = 4096;
 /** prompt tokens per forward call (Session's nBatch); the scratch estimate depends on it */
 const N_BATCH = 256;
@@ -501,7 +534,7 @@ export function defaultMemoryBudget(): number {
  * architecture and tensors (planModel), the tokenizer and its agreement with the embedding, the
  * chat template (rendered once), and memory (src/model/memory.ts: the context size is chosen here).
  */
-function checkModel(file: GgufFile, backend: Backend, req: { budgetBytes: number; nCtx?: number; cap: number }): { tokenizer: Tokenizer; context: ContextChoice } {
+function checkModel(file: GgufFile, backend: Backend, req: { budgetBytes: number; budgetNote: string; nCtx?: number; cap: number }): { tokenizer: Tokenizer; context: ContextChoice } {
   const { config, tensors } = planModel(file); // architecture and tensors first: the most fundamental problem is the one reported
   for (const t of tensors) {
     if (!backend.supportsType(t.type)) {
@@ -515,7 +548,7 @@ function checkModel(file: GgufFile, backend: Backend, req: { budgetBytes: number
   probeChatTemplate(tokenizer);
   const weightBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
   const largest = tensors.reduce((a, t) => Math.max(a, t.byteLength), 0);
-  const context = chooseContext(config, weightBytes, largest, { budgetBytes: req.budgetBytes, maxBufferBytes: backend.maxWeightBytes, maxHeadDim: backend.maxHeadDim }, { nCtx: req.nCtx, cap: req.cap, nBatch: N_BATCH });
+  const context = chooseContext(config, weightBytes, largest, { budgetBytes: req.budgetBytes, budgetNote: req.budgetNote, maxBufferBytes: backend.maxWeightBytes, maxHeadDim: backend.maxHeadDim }, { nCtx: req.nCtx, cap: req.cap, nBatch: N_BATCH });
   return { tokenizer, context };
 }
 

@@ -81,6 +81,12 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
     this.lost = ctx.lost.then((l) => l.message || String(l.reason));
   }
 
+  describe(): { detail: string; threads: number } {
+    const i = this.ctx.info;
+    const name = [i.vendor, i.architecture, i.device, i.description].filter(Boolean).join(' ') || 'unknown adapter';
+    return { detail: `WebGPU: ${name}${i.isFallbackAdapter ? ' (fallback adapter)' : ''}, ${this.activations} activations`, threads: 1 };
+  }
+
   supportsType(type: GgmlTypeInfo): boolean {
     return gpuSupportsType(type);
   }

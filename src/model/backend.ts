@@ -32,6 +32,10 @@ export interface WeightPart {
 
 export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   readonly name: string;
+  /** what it runs on (an adapter, a WebAssembly variant) and with how many threads, for ModelInfo.backend */
+  describe?(): { detail: string; threads: number };
+  /** bytes it can hold in all (WebAssembly: 4 GiB, wasm32's address space); the engine's memory check caps the budget at it */
+  readonly memoryLimitBytes?: number;
   /** how products with Q8_0/Q4_0 weights take x (absent: f32); see GpuBackendOptions.activations */
   readonly activations?: 'f32' | 'int8';
   readonly ops: Ops<A, W>;

@@ -21,6 +21,8 @@ export interface MemoryLimits {
   maxBufferBytes?: number;
   /** the largest attention head size the backend's kernels take; absent: any */
   maxHeadDim?: number;
+  /** where the budget comes from, when not from the caller (e.g. " (WebAssembly's 4 GiB address space)") */
+  budgetNote?: string;
 }
 
 export interface ContextRequest {
@@ -77,6 +79,7 @@ export function memoryUse(c: ModelConfig, weightBytes: number, nCtx: number, nBa
  */
 export function chooseContext(c: ModelConfig, weightBytes: number, largestTensorBytes: number, limits: MemoryLimits, req: ContextRequest): ContextChoice {
   const { budgetBytes } = limits;
+  const budget = `the memory budget of ${formatBytes(budgetBytes)}${limits.budgetNote ?? ''}`;
   const maxBuffer = limits.maxBufferBytes ?? Infinity;
   if (limits.maxHeadDim !== undefined && Math.max(c.headDim, c.headDimV) > limits.maxHeadDim) {
     throw new CriaError('unsupported-arch', `this model's attention heads have ${Math.max(c.headDim, c.headDimV)} dimensions; Cria's attention kernels take at most ${limits.maxHeadDim}`, {
@@ -113,7 +116,7 @@ export function chooseContext(c: ModelConfig, weightBytes: number, largestTensor
       });
     }
     if (!fits(nCtx)) {
-      throw new CriaError('out-of-memory', `a context of ${nCtx} positions needs ${explain(nCtx)}, more than the memory budget of ${formatBytes(budgetBytes)}; ask for a shorter context, choose a smaller model, or raise the budget`, {
+      throw new CriaError('out-of-memory', `a context of ${nCtx} positions needs ${explain(nCtx)}, more than ${budget}; ask for a shorter context, choose a smaller model, or raise the budget`, {
         nCtx,
         ...use(nCtx),
       });
@@ -130,7 +133,7 @@ export function chooseContext(c: ModelConfig, weightBytes: number, largestTensor
   const floor = Math.min(MIN_CONTEXT, c.nCtxTrain);
   if (!fits(floor)) {
     const why = floor > bufferCtx ? `a KV cache buffer of ${formatBytes(floor * kvRowBytes)} per layer (this device allows ${formatBytes(maxBuffer)})` : explain(floor);
-    throw new CriaError(floor > bufferCtx ? 'limits' : 'out-of-memory', `this model does not fit: even a context of ${floor} positions needs ${why}, and the memory budget is ${formatBytes(budgetBytes)}; choose a smaller model or a more quantized file`, {
+    throw new CriaError(floor > bufferCtx ? 'limits' : 'out-of-memory', `this model does not fit: even a context of ${floor} positions needs ${why}, and the memory budget is ${formatBytes(budgetBytes)}${limits.budgetNote ?? ''}; choose a smaller model or a more quantized file`, {
       nCtx: floor,
       ...use(floor),
     });
@@ -144,6 +147,6 @@ export function chooseContext(c: ModelConfig, weightBytes: number, largestTensor
     else hi = mid;
   }
   const nCtx = lo >= 256 ? lo - (lo % 256) : lo;
-  const limit = lo >= bufferCtx ? `the device's largest buffer (${formatBytes(maxBuffer)}) for one layer's KV cache` : `the memory budget of ${formatBytes(budgetBytes)} with ${formatBytes(weightBytes)} of weights`;
+  const limit = lo >= bufferCtx ? `the device's largest buffer (${formatBytes(maxBuffer)}) for one layer's KV cache` : `${budget} with ${formatBytes(weightBytes)} of weights`;
   return { nCtx, reason: `${nCtx}: what fits ${limit} (the model was trained with ${c.nCtxTrain})`, memory: use(nCtx) };
 }

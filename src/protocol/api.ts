@@ -45,6 +45,29 @@ export interface LoadOptions {
    * (in browsers half of `navigator.deviceMemory`, 2 GiB where the browser does not say)
    */
   memoryBudgetBytes?: number;
+  /**
+   * where the model runs: `webgpu` (the GPU), `wasm` (WebAssembly on the CPU), or `auto` (the
+   * default): WebGPU on a hardware adapter, WebAssembly where there is no WebGPU or only a software
+   * adapter (SwiftShader, llvmpipe). `ModelInfo.backend` says what ran and why. Nothing switches
+   * backend after a load: a GPU that fails later stays an error to act on.
+   */
+  backend?: BackendKind;
+  /** WebAssembly: threads to use (default: the cores, at most 8; 1 where the page is not cross-origin isolated) */
+  threads?: number;
+}
+
+/** The backends a model can run on; `reference` is the plain TypeScript one (ground truth, Node only). */
+export type BackendKind = 'auto' | 'webgpu' | 'wasm';
+
+/** What a loaded model runs on, and why. */
+export interface BackendInfo {
+  kind: 'webgpu' | 'wasm' | 'reference';
+  /** the adapter (webgpu), the WebAssembly variant (wasm: simd or relaxed SIMD, shared memory or not) */
+  detail: string;
+  /** CPU threads (wasm); 1 for the others */
+  threads: number;
+  /** why this backend, in a sentence (asked for; or what `auto` found) */
+  reason: string;
 }
 
 export interface LoadProgress {
@@ -126,6 +149,8 @@ export interface ModelInfo {
    * products, as llama.cpp's CPU backend; the default on CPU adapters such as SwiftShader) or `f32`
    */
   activations: 'f32' | 'int8';
+  /** where it runs: WebGPU or WebAssembly (threads), and why */
+  backend: BackendInfo;
   /** milliseconds from load() to ready */
   loadMs: number;
   /** where the weights came from this time */
@@ -275,6 +300,11 @@ export interface TokenizeOptions {
 }
 
 export interface DeviceInfo {
+  /** what `deviceInfo()` describes: the WebGPU adapter, or the WebAssembly engine on the CPU */
+  backend?: 'webgpu' | 'wasm';
+  /** wasm: threads, and whether the page is cross-origin isolated (threads need it) */
+  threads?: number;
+  crossOriginIsolated?: boolean;
   vendor: string;
   architecture: string;
   device: string;

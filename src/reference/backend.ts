@@ -58,6 +58,9 @@ export interface CpuBackendOptions {
 
 export class CpuBackend implements Backend<CpuAct, CpuWeight> {
   readonly name = 'cpu';
+  describe(): { detail: string; threads: number } {
+    return { detail: `TypeScript reference (${this.activations} activations)`, threads: 1 };
+  }
   readonly activations: 'f32' | 'int8';
   constructor(opts: CpuBackendOptions = {}) {
     this.activations = opts.activations ?? 'f32';

@@ -59,9 +59,12 @@ export class WasmBackend implements Backend<WasmAct, WasmWeight> {
     this.heap = new WasmHeap(kernels.memory, kernels.exports.heap_base());
   }
 
-  /** the variant and threads, for ModelInfo and deviceInfo */
-  get description(): string {
-    return `WebAssembly (${this.kernels.variant}, ${this.runner.threads} thread${this.runner.threads === 1 ? '' : 's'})`;
+  /** wasm32's address space: weights, KV cache and scratch must fit it */
+  readonly memoryLimitBytes = 4 * 2 ** 30;
+  describe(): { detail: string; threads: number } {
+    const v = this.kernels.variant;
+    const simd = v.startsWith('relaxed') ? 'relaxed SIMD' : 'SIMD128';
+    return { detail: `WebAssembly ${simd}${this.kernels.shared ? ', shared memory' : ''}`, threads: this.runner.threads };
   }
 
   supportsType(type: GgmlTypeInfo): boolean {

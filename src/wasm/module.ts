@@ -18,6 +18,10 @@ export interface KernelExports {
   quantize_q8_0(x: number, q: number, d: number, k: number, r0: number, r1: number): void;
   matmul_q8_0(w: number, q: number, d: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
   matmul_q4_0(w: number, q: number, d: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
+  /** op: 0 F16 weights, 1 BF16 */
+  matmul_f16(op: number, w: number, x: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
+  /** op: 0 round to f16, 1 to bf16 (values stay f32) */
+  round_activations(op: number, x: number, y: number, i0: number, i1: number): void;
   matmul_f32(w: number, x: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
   rms_norm(x: number, w: number, y: number, g: number, eps: number, r0: number, r1: number): void;
   /** op: 0 add, 1 scale, 2 softcap */

@@ -1,16 +1,21 @@
 /**
- * The engine's Web Worker: the only place an engine is built. It owns the
- * WebGPU device (created on first load, again after a device loss) and
- * exposes the Engine through comlink.
+ * The engine's Web Worker: the only place an engine is built. It owns the WebGPU device (created on
+ * first use, again after a device loss) and the WebAssembly backend's kernels and threads, picks the
+ * backend a load asks for (`auto`: src/worker/choose-backend.ts), and exposes the Engine through comlink.
  */
 import * as Comlink from 'comlink';
-import { Engine } from '../engine/engine.ts';
+import { Engine, type BackendRequest, type ChosenBackend } from '../engine/engine.ts';
 import { GpuBackend } from '../gpu/backend.ts';
 import { createGpu, type GpuContext } from '../gpu/device.ts';
 import { measureDevice } from '../gpu/measure.ts';
-import type { EngineApi } from '../protocol/api.ts';
+import type { Backend } from '../model/backend.ts';
+import type { DeviceInfo, EngineApi } from '../protocol/api.ts';
 import { installErrorTransfer } from '../client/comlink-errors.ts';
+import { isCriaError } from '../shared/errors.ts';
 import { IdbModelStore } from '../storage/idb-store.ts';
+import { WasmBackend } from '../wasm/backend.ts';
+import { createBrowserWasmBackend } from '../wasm/browser.ts';
+import { chooseAuto } from './choose-backend.ts';
 
 installErrorTransfer();
 
@@ -21,9 +26,47 @@ async function gpu(): Promise<GpuContext> {
   return ctx!;
 }
 
+async function wasm(req: BackendRequest, why: string): Promise<ChosenBackend> {
+  const { backend, threadsWhy } = await createBrowserWasmBackend(req.threads !== undefined ? { threads: req.threads } : {});
+  return { backend, reason: `${why}; ${threadsWhy}` };
+}
+
+async function createBackend(req: BackendRequest): Promise<ChosenBackend> {
+  if (req.backend === 'wasm') return wasm(req, 'WebAssembly, as asked');
+  if (req.backend === 'webgpu') return { backend: new GpuBackend(await gpu()), reason: 'WebGPU, as asked' };
+  let offer: Parameters<typeof chooseAuto>[0];
+  let context: GpuContext | undefined;
+  try {
+    context = await gpu();
+    offer = { info: context.info };
+  } catch (e) {
+    if (!isCriaError(e, 'webgpu-unavailable')) throw e;
+    offer = { unavailable: e.message };
+  }
+  const choice = chooseAuto(offer);
+  return choice.kind === 'webgpu' ? { backend: new GpuBackend(context!), reason: choice.reason } : wasm(req, choice.reason);
+}
+
+function wasmDeviceInfo(b: WasmBackend): DeviceInfo {
+  const d = b.describe();
+  return {
+    backend: 'wasm',
+    threads: d.threads,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    vendor: 'WebAssembly',
+    architecture: b.kernels.variant,
+    device: `${d.threads} thread${d.threads === 1 ? '' : 's'}`,
+    description: d.detail,
+    isFallbackAdapter: false,
+    features: [b.kernels.variant.startsWith('relaxed') ? 'relaxed-simd' : 'simd128', ...(b.kernels.shared ? ['threads'] : [])],
+    limits: { memoryBytes: b.memoryLimitBytes },
+    f16: false,
+  };
+}
+
 const engine = new Engine({
-  createBackend: async () => new GpuBackend(await gpu()),
-  deviceInfo: async () => (await gpu()).info,
+  createBackend,
+  deviceInfo: async (backend?: Backend) => (backend instanceof WasmBackend ? wasmDeviceInfo(backend) : { backend: 'webgpu', ...(await gpu()).info }),
   measureDevice: async () => measureDevice(await gpu()),
   // the model cache lives with the engine, in this worker: IndexedDB, quota estimates, Web Locks
   openStore: () => IdbModelStore.open(),

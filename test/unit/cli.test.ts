@@ -123,14 +123,15 @@ describe('cria generate', () => {
   });
 });
 
-describe('cria generate on every random model vs llama.cpp', () => {
+describe('cria generate --engine reference on every random model vs llama.cpp', () => {
   const dir = fixturePath('models/random/');
   const names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   it.each(names)('%s: greedy continuation of prompt 0', async (name) => {
     const e = readJson(`models/random/${name}/expected.json`);
     // quantized models: we use f32 activations, so llama.cpp's dequantized-F32 twin is the reference (see model-random.test.ts)
     const want = (e.dequantized_f32_reference ?? e).prompts[0].greedy_continuation;
-    const out = await criaJson(['generate', '--model', `${dir}${name}/${name}.gguf`, '--prompt-tokens', e.prompts[0].tokens.join(','), '--max-tokens', '32', '--ignore-eos', '--engine', 'cpu', '--json']);
+    // the TypeScript reference: f32 activations, the dequantized twin's arithmetic (the cpu engine takes llama.cpp's int8 one: wasm-model.test.ts)
+    const out = await criaJson(['generate', '--model', `${dir}${name}/${name}.gguf`, '--prompt-tokens', e.prompts[0].tokens.join(','), '--max-tokens', '32', '--ignore-eos', '--engine', 'reference', '--json']);
     expect(out.tokens).toEqual(want);
   });
 });
@@ -150,10 +151,10 @@ describe('cria score', () => {
 });
 
 describe('cria errors', () => {
-  it('--engine takes webgpu or cpu', async () => {
+  it('--engine takes webgpu, cpu or reference', async () => {
     const r = await cria(['generate', '--model', stories('stories260K-f32.gguf'), '--prompt', 'x', '--engine', 'cuda']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/\[bad-argument\]: --engine must be one of webgpu, cpu, got "cuda"/);
+    expect(r.stderr).toMatch(/\[bad-argument\]: --engine must be one of webgpu, cpu, reference, got "cuda"/);
   });
 
   it('the default engine is webgpu: with no browser found, it says where it looked (and starts nothing)', async () => {

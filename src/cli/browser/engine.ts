@@ -135,7 +135,7 @@ async function runEval(req: PageEvalRequest): Promise<PageEvalOutcome> {
       loadModel: async (role) => {
         const m = req.models[role];
         if (!m) throw new CriaError('bad-argument', `this task needs a model for ${role === 'B' ? 'contestant B (--model-b)' : role === 'judge' ? 'the judge (--judge)' : 'A (--model)'}`);
-        await client.load({ url: m.url, cache: m.cache }, { onProgress: (p) => void window.criaCliProgress?.(p) });
+        await client.load({ url: m.url, cache: m.cache }, { backend: 'webgpu', onProgress: (p) => void window.criaCliProgress?.(p) });
         return fromClient(client);
       },
       onProgress: (p) => {

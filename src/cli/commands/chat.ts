@@ -12,7 +12,7 @@ import { CriaError, isCriaError } from '../../shared/errors.ts';
 import type { ChatMessage, SamplingRequest } from '../../protocol/api.ts';
 import { FALLBACK_STOP, FALLBACK_TEMPLATE } from '../../ui/fallback-template.ts';
 import type { Command } from '../command.ts';
-import { checkCacheOption, parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
+import { checkCacheOption, parseThreads, parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
 import { locateModel, numberOption } from '../model-source.ts';
 import { SAMPLING_OPTIONS, samplingFlags } from './generate.ts';
 
@@ -23,7 +23,7 @@ export const chatCommand: Command = {
   usage:
     'cria chat --model MODEL [--system TEXT] [--chat-template FILE] [--max-tokens N] [--temperature T] [--top-k K]\n' +
     '          [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty X] [--frequency-penalty X] [--seed S]\n' +
-    '          [--engine webgpu|cpu] [--cache DIR] [--ctx-size N] [--ignore-eos]\n\n' +
+    '          [--engine webgpu|cpu|reference] [--threads N] [--cache DIR] [--ctx-size N] [--ignore-eos]\n\n' +
     "  Each line you type is a user message; the answer streams back through the model's chat template (or\n" +
     '  --chat-template FILE; a model without one gets a plain "User:/Assistant:" layout, and cria says so).\n' +
     "  Sampling flags default to the engine's own, as in the app. " + HELP + '\n' +
@@ -33,6 +33,7 @@ export const chatCommand: Command = {
     model: { type: 'string' },
     cache: { type: 'string' },
     engine: { type: 'string' },
+    threads: { type: 'string' },
     'ctx-size': { type: 'string' },
     system: { type: 'string' },
     'chat-template': { type: 'string' },
@@ -42,6 +43,7 @@ export const chatCommand: Command = {
   async run(values) {
     const engineName = parseEngine(values.engine);
     checkCacheOption(engineName, values.cache);
+    const threads = parseThreads(values.threads, engineName);
     const location = await locateModel(values.model as string | undefined);
     const sampling: SamplingRequest = { ...samplingFlags(values), ...(values['ignore-eos'] ? { ignore_eos: true } : {}) };
     const nCtx = values['ctx-size'] === undefined ? undefined : numberOption(values, 'ctx-size', 0, { integer: true });
@@ -142,6 +144,7 @@ export const chatCommand: Command = {
       },
       {
         cacheDir: values.cache as string | undefined,
+        ...(threads !== undefined ? { threads } : {}),
         // a signal (not a terminal's Ctrl-C, which readline takes): stop the answer, or quit at the prompt
         onInterrupt: () => {
           if (answering) {

@@ -8,7 +8,7 @@
  * With `--cache DIR` that IndexedDB lives in a kept profile, and `--resume` continues the
  * newest unfinished run of the same task (same data, options and models) after a crash, a kill
  * or Ctrl-C. The first Ctrl-C (or SIGTERM) stops the run cleanly (stored as "stopped"); a
- * second quits at once. `--engine cpu` runs the same harness in Node on the CPU reference
+ * second quits at once. `--engine cpu` (WebAssembly) and `--engine reference` run the same harness in Node
  * (runs kept in memory).
  *
  * Judged tasks load the contestants and the judge into the one engine in turn (runTask's
@@ -27,7 +27,7 @@ import type { LoadProgress } from '../../protocol/api.ts';
 import { CriaError, isCriaError } from '../../shared/errors.ts';
 import type { PageEvalProgress, ResumeMatch } from '../browser/page-api.ts';
 import type { Command } from '../command.ts';
-import { parseEngine, stderrEngineProgress } from '../engine.ts';
+import { checkCacheOption, parseEngine, parseThreads, stderrEngineProgress } from '../engine.ts';
 import { buildTask, EVAL_TASKS, rolesOf, type ChoiceStyle } from '../eval-task.ts';
 import { locateModel, numberOption, type ModelLocation } from '../model-source.ts';
 
@@ -35,7 +35,7 @@ export const evalCommand: Command = {
   summary: 'evaluate a model (perplexity, multiple choice, judged answers, speed): a JSON report',
   usage:
     'cria eval --model MODEL --task TASK [--data PATH_OR_URL] [--limit N] [--out report.json] [--no-items]\n' +
-    '          [--engine webgpu|cpu] [--cache DIR] [--resume] [--seed S]\n' +
+    '          [--engine webgpu|cpu|reference] [--threads N] [--cache DIR] [--resume] [--seed S]\n' +
     '          [--style continuation|letter]                       multiple choice: lm-eval (default) or ColossalEval letters\n' +
     '          [--n-ctx N] [--method llama.cpp|sliding] [--stride N] perplexity\n' +
     '          [--judge MODEL] [--model-b MODEL] [--no-relative] [--max-tokens N] [--judge-max-tokens N]\n' +
@@ -52,7 +52,8 @@ export const evalCommand: Command = {
     '  On --engine webgpu (the default) the run happens in headless Chromium through the client API and is\n' +
     '  stored item by item in its IndexedDB; with --cache DIR that storage is kept, and --resume continues the\n' +
     '  newest unfinished run of the same task, data, options and models (else a new run starts). Ctrl-C\n' +
-    '  stops cleanly (the run is kept as "stopped"). --engine cpu runs the CPU reference in Node.\n' +
+    '  stops cleanly (the run is kept as "stopped"). --engine cpu runs it on WebAssembly in Node (--threads N),\n' +
+    '  --engine reference on the TypeScript reference in Node.\n' +
     '  Progress goes to stderr; the JSON report ({ task, model, n, metrics, per_category, identity, date,\n' +
     '  items }) to stdout, or to --out FILE. --no-items leaves the per-item results out.',
   options: {
@@ -67,6 +68,7 @@ export const evalCommand: Command = {
     'no-relative': { type: 'boolean' },
     cache: { type: 'string' },
     engine: { type: 'string' },
+    threads: { type: 'string' },
     resume: { type: 'boolean' },
     seed: { type: 'string' },
     style: { type: 'string' },
@@ -85,8 +87,9 @@ export const evalCommand: Command = {
     if (!str('task')) throw new CriaError('bad-argument', `no task given: pass --task TASK (${EVAL_TASKS.join(', ')}, or a catalogue name)`);
     if (!str('model')) throw new CriaError('bad-argument', 'no model given: pass --model PATH_OR_URL');
     const cacheDir = str('cache');
-    if (engine === 'cpu' && cacheDir !== undefined) throw new CriaError('bad-argument', '--cache keeps the browser profile of the webgpu engine; it does not apply to --engine cpu');
-    if (values.resume && engine === 'cpu') throw new CriaError('bad-argument', '--resume continues a run stored by the webgpu engine in --cache DIR; --engine cpu keeps runs in memory only');
+    checkCacheOption(engine, cacheDir);
+    const threads = parseThreads(values.threads, engine);
+    if (values.resume && engine !== 'webgpu') throw new CriaError('bad-argument', `--resume continues a run stored by the webgpu engine in --cache DIR; --engine ${engine} keeps runs in memory only`);
     if (values.resume && cacheDir === undefined) throw new CriaError('bad-argument', '--resume needs --cache DIR: runs are stored in the browser profile kept there (use the same DIR as the run to continue)');
     const style = str('style');
     if (style !== undefined && style !== 'continuation' && style !== 'letter') throw new CriaError('bad-argument', `--style must be "continuation" (lm-evaluation-harness) or "letter" (ColossalEval), got "${style}"`);
@@ -143,7 +146,7 @@ export const evalCommand: Command = {
 
     const t0 = performance.now();
     const progress = progressPrinter(task);
-    const out = engine === 'cpu' ? await runOnCpu(task, models, seed, progress) : await runOnWebgpu(task, models, { seed, cacheDir, resume: !!values.resume }, progress);
+    const out = engine !== 'webgpu' ? await runOnCpu(engine, threads, task, models, seed, progress) : await runOnWebgpu(task, models, { seed, cacheDir, resume: !!values.resume }, progress);
     const report = out.report;
     const json = reportToJson(report, { items: !values['no-items'] });
     if (outPath === undefined) process.stdout.write(json + '\n');
@@ -168,7 +171,7 @@ interface Outcome {
 
 type Progress = (p: PageEvalProgress) => void;
 
-async function runOnCpu(task: Task, models: Partial<Record<ModelRole, ModelLocation>>, seed: number | undefined, progress: Progress): Promise<Outcome> {
+async function runOnCpu(kind: 'cpu' | 'reference', threads: number | undefined, task: Task, models: Partial<Record<ModelRole, ModelLocation>>, seed: number | undefined, progress: Progress): Promise<Outcome> {
   const { runEvalOnCpu } = await import('../eval-cpu.ts');
   const ctrl = new AbortController();
   let runId: string | undefined;
@@ -183,6 +186,8 @@ async function runOnCpu(task: Task, models: Partial<Record<ModelRole, ModelLocat
   let errors = 0;
   try {
     const { run, report } = await runEvalOnCpu({
+      kind,
+      ...(threads !== undefined ? { threads } : {}),
       task,
       models,
       seed,
@@ -196,7 +201,7 @@ async function runOnCpu(task: Task, models: Partial<Record<ModelRole, ModelLocat
     });
     return { run, report };
   } catch (e) {
-    if (isCriaError(e, 'aborted') && ctrl.signal.aborted) throw new CriaError('aborted', `stopped${runId ? ` (run ${runId})` : ''}; --engine cpu keeps runs in memory, so this one is gone`);
+    if (isCriaError(e, 'aborted') && ctrl.signal.aborted) throw new CriaError('aborted', `stopped${runId ? ` (run ${runId})` : ''}; --engine ${kind} keeps runs in memory, so this one is gone`);
     throw e;
   } finally {
     process.off('SIGINT', onSignal);

@@ -3,7 +3,7 @@ import { CriaError } from '../../shared/errors.ts';
 import { randomSeed } from '../../shared/rng.ts';
 import type { ChatCompletionRequest, ChatMessage, CompletionRequest, SamplingRequest, Usage } from '../../protocol/api.ts';
 import type { Command } from '../command.ts';
-import { checkCacheOption, deviceName, parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
+import { checkCacheOption, parseThreads, deviceName, parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
 import { locateModel, numberOption, writeJson } from '../model-source.ts';
 
 function parseTokenList(s: string, nVocab: number): number[] {
@@ -74,10 +74,11 @@ export const generateCommand: Command = {
   usage:
     'cria generate --model MODEL (--prompt TEXT | --prompt-tokens 1,2,3 | --messages FILE.json) [--max-tokens N]\n' +
     '              [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty X]\n' +
-    '              [--frequency-penalty X] [--seed S] [--engine webgpu|cpu] [--cache DIR] [--ctx-size N] [--no-bos]\n' +
+    '              [--frequency-penalty X] [--seed S] [--engine webgpu|cpu|reference] [--threads N] [--cache DIR] [--ctx-size N] [--no-bos]\n' +
     '              [--parse-special] [--ignore-eos] [--dump-logits FILE] [--json]\n\n' +
-    '  Both engines run the same Engine and request path: --engine webgpu (the default) in its worker in headless\n' +
-    '  Chromium (CHROME_PATH or the usual places), --engine cpu on the CPU reference in Node. --temperature 0 (this\n' +
+    '  Every engine runs the same Engine and request path: --engine webgpu (the default) in its worker in headless\n' +
+    '  Chromium (CHROME_PATH or the usual places); --engine cpu on WebAssembly in Node (--threads N, default the\n' +
+    '  cores, at most 8); --engine reference on the plain TypeScript reference (ground truth). --temperature 0 (this\n' +
     "  command's default) is greedy decoding; other sampling flags default to the engine's (top-k 40, top-p 0.95,\n" +
     '  min-p 0.05), and --max-tokens (default 64 here) is a ceiling: at most what the context has room for.\n' +
     '  --messages FILE.json answers an OpenAI `messages` array through the model\'s chat template (one chat\n' +
@@ -93,6 +94,7 @@ export const generateCommand: Command = {
     messages: { type: 'string' },
     ...SAMPLING_OPTIONS,
     engine: { type: 'string' },
+    threads: { type: 'string' },
     'ctx-size': { type: 'string' },
     'no-bos': { type: 'boolean' },
     'parse-special': { type: 'boolean' },
@@ -104,6 +106,7 @@ export const generateCommand: Command = {
     const t0 = performance.now();
     const engineName = parseEngine(values.engine);
     checkCacheOption(engineName, values.cache);
+    const threads = parseThreads(values.threads, engineName);
     const given = [values.prompt, values['prompt-tokens'], values.messages].filter((v) => v !== undefined).length;
     if (given !== 1) throw new CriaError('bad-argument', 'give exactly one of --prompt TEXT, --prompt-tokens 1,2,3 or --messages FILE.json');
     const prompt: Prompt =
@@ -160,7 +163,7 @@ export const generateCommand: Command = {
           timings: timingsJson(startupMs, info.loadMs, u),
         });
       } else finish(engineName, device, u, r.finish_reason);
-    }, { cacheDir: values.cache as string | undefined });
+    }, { cacheDir: values.cache as string | undefined, ...(threads !== undefined ? { threads } : {}) });
   },
 };
 

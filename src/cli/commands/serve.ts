@@ -1,7 +1,8 @@
 /**
  * `cria serve`: the built app (`dist/`, from `npm run build`) on a local HTTP
  * server, as a static host should serve it:
- * - the Content-Security-Policy header (src/cli/csp.ts) and a few privacy headers;
+ * - the Content-Security-Policy header (src/cli/csp.ts), a few privacy headers, and cross-origin
+ *   isolation (COOP/COEP), which the WebAssembly engine's threads need;
  * - MIME types for everything a build holds (.webmanifest, .wasm, .js, ...);
  * - hashed files under /assets/ and /widget-assets/ cached for a year, everything else (index.html,
  *   sw.js, the manifest, widget.js) revalidated on every use (ETag → 304);
@@ -16,7 +17,7 @@ import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../command.ts';
 import { CriaError } from '../../shared/errors.ts';
-import { CSP_HEADER } from '../csp.ts';
+import { CSP_HEADER, ISOLATION_HEADERS } from '../csp.ts';
 import { serveFileWithRanges } from '../serve-range.ts';
 
 const DEFAULT_DIST = fileURLToPath(new URL('../../../dist/', import.meta.url));
@@ -57,6 +58,8 @@ const SECURITY_HEADERS: Record<string, string> = {
   'Referrer-Policy': 'no-referrer',
   // /widget.js and its assets are loaded by other origins' pages
   'Cross-Origin-Resource-Policy': 'cross-origin',
+  // isolated, so the WebAssembly engine can use threads (SharedArrayBuffer)
+  ...ISOLATION_HEADERS,
 };
 
 function isFile(path: string): boolean {

@@ -10,7 +10,7 @@ import type { WasmWeight } from '../weights.ts';
 import { quantizeQ8_0 } from './quantize_q8_0.ts';
 
 /** Weight types the WebAssembly products take. */
-export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['F32', 'Q8_0', 'Q4_0']);
+export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0']);
 
 /** Rows per thread below which splitting a product does not pay (a thread's start costs a few µs). */
 const MIN_ROWS_PER_THREAD = 64;
@@ -29,6 +29,16 @@ export function matmul(run: Runner, heap: WasmHeap, x: number, n: number, w: Was
     case 'F32':
       run.run('matmul_f32', [w.ptr, x, bias ?? 0, add ?? 0, y, k, out, n], out, MIN_ROWS_PER_THREAD);
       return y;
+    case 'F16':
+    case 'BF16': {
+      if (k % 4 !== 0) throw new CriaError('unsupported-type', `tensor ${w.name}: ${w.type.name} rows of ${k} values (not a multiple of 4) are not supported by the WebAssembly engine yet`, { tensor: w.name });
+      // llama.cpp rounds the activations to the weights' precision first (their vec_dot_type)
+      const op = w.type.name === 'F16' ? 0 : 1;
+      const xr = heap.scratch(n * k * 4, `activations rounded for ${w.name}`);
+      run.run('round_activations', [op, x, xr], n * k, 16384);
+      run.run('matmul_f16', [op, w.ptr, xr, bias ?? 0, add ?? 0, y, k, out, n], out, MIN_ROWS_PER_THREAD);
+      return y;
+    }
     default:
       throw new CriaError('unsupported-type', `tensor ${w.name} is ${w.type.name}, which the WebAssembly engine cannot compute with yet`, { tensor: w.name, type: w.type.name });
   }

@@ -1,6 +1,7 @@
 /**
- * quantize_q8_0 and the matrix products (matmul_q8_0, matmul_q4_0 with int8 activations; matmul_f32)
- * against src/reference/matmul_int8.ts and src/reference/matmul.ts.
+ * quantize_q8_0 and the matrix products (matmul_q8_0, matmul_q4_0 with int8 activations; matmul_f32;
+ * matmul_f16 for F16 and BF16 after round_activations) against src/reference/matmul_int8.ts and
+ * src/reference/matmul.ts (with x rounded as llama.cpp rounds it for F16/BF16 weights).
  * - quantize: the integers and the f16-rounded scales must be equal (both round half to even in f32).
  * - matmul: the kernel adds each block's exact integer sum, scaled, in f32 (4 lanes, then the lanes);
  *   the reference adds in float64. Each of the nb block terms carries one f32 rounding (≤ 2^-24
@@ -10,6 +11,7 @@
  * SmolLM2-135M's (576 → 1536, 1536 → 576).
  */
 import { GgmlType, ggmlTypeInfo } from '../../../src/formats/ggml-types.ts';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../../src/formats/half.ts';
 import { quantize } from '../../../src/formats/quant.ts';
 import { matmul as matmulF32 } from '../../../src/reference/matmul.ts';
 import { matmulInt8, quantizeActivations } from '../../../src/reference/matmul_int8.ts';
@@ -20,7 +22,14 @@ import { uploadWeight } from '../../../src/wasm/weights.ts';
 import { compare, type Suite } from '../harness.ts';
 
 const Q8_0 = ggmlTypeInfo(GgmlType.Q8_0)!;
-const TYPES = [Q8_0, ggmlTypeInfo(GgmlType.Q4_0)!, ggmlTypeInfo(GgmlType.F32)!];
+const TYPES = [Q8_0, ggmlTypeInfo(GgmlType.Q4_0)!, ggmlTypeInfo(GgmlType.F32)!, ggmlTypeInfo(GgmlType.F16)!, ggmlTypeInfo(GgmlType.BF16)!];
+
+/** x as llama.cpp's CPU backend gives it to a product with F16 / BF16 weights (rounded to their precision) */
+function rounded(type: string, x: Float32Array): Float32Array {
+  if (type === 'F16') return x.map((v) => f16ToF32(f32ToF16(v)));
+  if (type === 'BF16') return x.map((v) => bf16ToF32(f32ToBf16(v)));
+  return x;
+}
 
 function normals(rng: Rng, n: number, scale = 1): Float32Array {
   const x = new Float32Array(n);
@@ -70,7 +79,7 @@ export const quantizeSuite: Suite = {
 };
 
 export const matmulSuite: Suite = {
-  name: 'matmul (Q8_0, Q4_0, F32)',
+  name: 'matmul (Q8_0, Q4_0, F32, F16, BF16)',
   cases: TYPES.flatMap((type) =>
     SHAPES.map(([k, out, n]) => ({
       name: `${type.name} k=${k} out=${out} n=${n}`,
@@ -91,9 +100,9 @@ export const matmulSuite: Suite = {
         ctx.heap.f32(ap, add.length).set(add);
         const y = matmul(ctx.run, ctx.heap, xp, n, w, bp, ap);
         const got = ctx.heap.f32(y, n * out).slice();
-        const int8 = type.name !== 'F32';
+        const int8 = type.name === 'Q8_0' || type.name === 'Q4_0';
         const product = int8 ? matmulInt8 : matmulF32;
-        const want = product(x, n, { type, dims: [k, out], bytes }, bias);
+        const want = product(rounded(type.name, x), n, { type, dims: [k, out], bytes }, bias);
         for (let i = 0; i < want.length; i++) want[i] += add[i];
         // Σ|terms| per output: the same product with |w| and |x| (an upper estimate within 2× for the quantized types)
         const mag = product(x.map(Math.abs), n, { type, dims: [k, out], bytes: quantize(type, wf.map(Math.abs)) });

@@ -1,0 +1,51 @@
+/**
+ * The WebAssembly backend in a browser (the engine's worker): the kernels' variants as files this
+ * origin serves (Vite emits them from build/wasm), the best one this browser validates, and a pool of
+ * Web Workers when the page is cross-origin isolated (SharedArrayBuffer needs COOP/COEP).
+ */
+import relaxedMtUrl from '../../build/wasm/relaxed-mt.wasm?url';
+import relaxedUrl from '../../build/wasm/relaxed.wasm?url';
+import simdMtUrl from '../../build/wasm/simd-mt.wasm?url';
+import simdUrl from '../../build/wasm/simd.wasm?url';
+import { CriaError } from '../shared/errors.ts';
+import { WasmBackend } from './backend.ts';
+import { chooseVariant, instantiateKernels, threadsAvailable, type WasmVariantName } from './module.ts';
+import { ThreadPool, type PoolWorker } from './pool.ts';
+import { SingleThread } from './runner.ts';
+
+const URLS: Record<WasmVariantName, string> = { simd: simdUrl, 'simd-mt': simdMtUrl, relaxed: relaxedUrl, 'relaxed-mt': relaxedMtUrl };
+
+/** The threads a page can use: the cores (at most 8) where it is cross-origin isolated, else 1, and why. */
+export function browserThreads(asked?: number): { threads: number; why: string } {
+  const cores = Math.max(1, Math.min(8, globalThis.navigator?.hardwareConcurrency ?? 1));
+  if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= 64)) throw new CriaError('bad-argument', `threads must be a whole number from 1 to 64, got ${asked}`);
+  if (!threadsAvailable()) return { threads: 1, why: 'one thread: the page is not cross-origin isolated (COOP/COEP headers), which WebAssembly threads need' };
+  const threads = asked ?? cores;
+  return { threads, why: asked !== undefined ? `${threads} threads, as asked` : `${threads} threads (${cores} cores)` };
+}
+
+function spawnWebWorker(index: number): PoolWorker {
+  const w = new Worker(new URL('./pool-worker.browser.ts', import.meta.url), { type: 'module', name: `cria-wasm-${index}` });
+  const ready = new Promise<void>((resolve, reject) => {
+    w.addEventListener('message', () => resolve(), { once: true });
+    w.addEventListener('error', (e) => reject(new Error(e.message || 'the worker failed to start')), { once: true });
+  });
+  ready.catch(() => undefined);
+  return { postMessage: (m) => w.postMessage(m), ready, terminate: () => w.terminate() };
+}
+
+export async function createBrowserWasmBackend(opts: { threads?: number } = {}): Promise<{ backend: WasmBackend; threadsWhy: string }> {
+  const { threads, why } = browserThreads(opts.threads);
+  const bytes = new Map<WasmVariantName, Uint8Array>();
+  await Promise.all(
+    (Object.keys(URLS) as WasmVariantName[]).map(async (v) => {
+      const r = await fetch(URLS[v]);
+      if (!r.ok) throw new CriaError('internal', `the WebAssembly engine's ${v} kernels could not be fetched (${r.status}); reload the page`);
+      bytes.set(v, new Uint8Array(await r.arrayBuffer()));
+    }),
+  );
+  const chosen = chooseVariant((v) => bytes.get(v), threads > 1);
+  const kernels = await instantiateKernels(chosen.variant, chosen.bytes);
+  const runner = threads > 1 && kernels.shared ? await ThreadPool.start(kernels.exports, kernels.module, kernels.memory, threads, spawnWebWorker) : new SingleThread(kernels.exports);
+  return { backend: new WasmBackend(kernels, runner), threadsWhy: why };
+}
