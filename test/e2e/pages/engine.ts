@@ -60,6 +60,15 @@ const api = {
     }
   },
 
+  /** load a URL directly (no cache) with load options (backend, threads) */
+  async loadWith(url: string, opts: { backend?: 'auto' | 'webgpu' | 'wasm'; threads?: number }) {
+    try {
+      return { info: await client.load({ url, cache: false }, opts), error: null };
+    } catch (e) {
+      return { info: null, error: errorOf(e) };
+    }
+  },
+
   /** start a load and do not wait for it (the page may be closed meanwhile) */
   startLoad(url: string, opts: { chunkSize?: number } = {}) {
     const progress: LoadProgress[] = [];
