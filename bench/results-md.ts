@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { EngineFigures, EngineName, EngineReport } from '../src/cli/bench/figures.ts';
+import type { EngineFigures, EngineName, EngineReport, Ratios } from '../src/cli/bench/figures.ts';
 import type { BenchReport } from '../src/cli/bench/report.ts';
 
 const NOTES = fileURLToPath(new URL('./where-time-goes.md', import.meta.url));
@@ -41,13 +41,32 @@ function typeOf(r: BenchReport): string {
   return m ? m[1].toUpperCase() : '?';
 }
 
+/** A report of format 1 (Cria on WebGPU only, ratios keyed by peer) in format 2's shape. */
+export function normalizeReport(r: BenchReport | (Omit<BenchReport, 'cria_bench' | 'ratios'> & { cria_bench: 1; ratios: Partial<Record<string, Ratios | null>> })): BenchReport {
+  if (r.cria_bench === 2) return r;
+  return { ...r, cria_bench: 2, ratios: { cria: r.ratios as Partial<Record<EngineName, Ratios | null>> } };
+}
+
+/** Cria-WASM's figure ÷ another engine's, or WebGPU's (`of` 'cria') */
+const wasmRatio = (r: BenchReport, other: EngineName, get: (x: Ratios) => number | null | undefined) => {
+  const x = r.ratios['cria-wasm']?.[other];
+  return ratio(x ? get(x) : null);
+};
+const gpuRatio = (r: BenchReport, other: EngineName, get: (x: Ratios) => number | null | undefined) => {
+  const x = r.ratios.cria?.[other];
+  return ratio(x ? get(x) : null);
+};
+
 function uniq(xs: (string | undefined)[]): string {
   return [...new Set(xs.filter((x): x is string => !!x))].join('; ') || '—';
 }
 
 export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): string {
   const order = (r: BenchReport) => o.shapes.indexOf(shapeOf(r)) * 100 + o.types.indexOf(typeOf(r).toLowerCase());
-  const rs = [...reports].sort((a, b) => order(a) - order(b));
+  const all = reports.map(normalizeReport);
+  // the single-thread runs (--threads 1) get their own section
+  const oneThread = all.filter((r) => r.settings.threads === 1).sort((a, b) => order(a) - order(b));
+  const rs = all.filter((r) => r.settings.threads !== 1).sort((a, b) => order(a) - order(b));
   const out: string[] = ['# Cria benchmark results', ''];
   if (o.note) out.push(`> ${o.note}`, '');
   if (rs.length === 0) {
@@ -63,28 +82,31 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
     `- **Machine**: ${first.machine.cpu}, ${first.machine.cores} cores, ${(first.machine.memory_bytes / 2 ** 30).toFixed(0)} GiB, ${first.machine.os}, Node ${first.machine.node}`,
     `- **Browser**: Chromium ${uniq(rs.map((r) => r.browser?.version))}, headless, WebGPU flags of src/cli/chromium.ts`,
     `- **Adapter**: ${uniq(rs.map((r) => r.adapter?.name))}${first.adapter?.fallback ? ' — WebGPU emulated on the CPU: these are CPU figures, not GPU ones' : ''}`,
-    `- **Cria**: ${version('cria')}`,
+    `- **Cria**: ${version('cria')}${uniq(rs.map((r) => ok(r.engines['cria-wasm'])?.notes[0])) !== '—' ? `; on WebAssembly: ${uniq(rs.map((r) => ok(r.engines['cria-wasm'])?.notes[0]))}` : ''}`,
     `- **wllama** (llama.cpp in WebAssembly, CPU, multi-threaded, same Chromium): ${version('wllama')}, ${uniq(rs.map((r) => String(ok(r.engines.wllama)?.threads ?? '')))} threads`,
     `- **llama.cpp** (native, CPU): ${version('llamacpp')}, ${uniq(rs.map((r) => String(ok(r.engines.llamacpp)?.threads ?? '')))} threads`,
     '- **Models**: random weights, shaped exactly like the real ones, written by `cria make-bench-model` (speed does not depend on the values); the same file for every engine',
-    '- **Method**: the same prompts for every engine (texts of exactly N tokens, the evaluated counts checked), greedy, end-of-generation ignored; medians of the runs (see Settings). Ratios are Cria ÷ peer: above 1 Cria is faster for tok/s, below 1 for times.',
+    '- **Method**: the same prompts for every engine (texts of exactly N tokens, the evaluated counts checked), greedy, end-of-generation ignored; medians of the runs (see Settings). Ratios A/B are A ÷ B, where WebGPU and Wasm are Cria\'s two engines: above 1 A is faster for tok/s, below 1 for times.',
     '',
   );
 
   out.push('## Decode', '', 'Tokens per second after the first token; the roofline compares Cria with the adapter\'s own measured streaming read bandwidth (`measureDevice`): ceiling = bandwidth ÷ weight bytes read per token, efficiency = Cria\'s weight bytes per second ÷ bandwidth.', '');
   out.push(
     table(
-      ['model', 'type', 'file MiB', 'decoded', 'Cria tok/s', 'wllama tok/s', 'llama.cpp tok/s', 'Cria/wllama', 'Cria/llama.cpp', 'bandwidth GB/s', 'ceiling tok/s', 'Cria efficiency'],
+      ['model', 'type', 'file MiB', 'decoded', 'Wasm tok/s', 'WebGPU tok/s', 'wllama tok/s', 'llama.cpp tok/s', 'Wasm/wllama', 'Wasm/llama.cpp', 'Wasm/WebGPU', 'WebGPU/wllama', 'bandwidth GB/s', 'ceiling tok/s', 'WebGPU efficiency'],
       rs.map((r) => [
         shapeOf(r),
         typeOf(r),
         fmt(r.model.file_bytes / MiB, 1),
         String(r.settings.decode_tokens),
+        cell(r.engines['cria-wasm'], (f) => f.decode_tokens_per_s),
         cell(r.engines.cria, (f) => f.decode_tokens_per_s),
         cell(r.engines.wllama, (f) => f.decode_tokens_per_s),
         cell(r.engines.llamacpp, (f) => f.decode_tokens_per_s),
-        ratio(r.ratios.wllama?.decode_tokens_per_s),
-        ratio(r.ratios.llamacpp?.decode_tokens_per_s),
+        wasmRatio(r, 'wllama', (x) => x.decode_tokens_per_s),
+        wasmRatio(r, 'llamacpp', (x) => x.decode_tokens_per_s),
+        wasmRatio(r, 'cria', (x) => x.decode_tokens_per_s),
+        gpuRatio(r, 'wllama', (x) => x.decode_tokens_per_s),
         fmt(r.roofline?.read_gb_per_s),
         fmt(r.roofline?.decode_ceiling_tokens_per_s),
         r.roofline?.efficiency == null ? '—' : `${(100 * r.roofline.efficiency).toFixed(1)}%`,
@@ -102,29 +124,54 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
         shapeOf(r),
         typeOf(r),
         k,
+        cell(r.engines['cria-wasm'], (f) => f.prefill_tokens_per_s[k]),
         cell(r.engines.cria, (f) => f.prefill_tokens_per_s[k]),
         cell(r.engines.wllama, (f) => f.prefill_tokens_per_s[k]),
         cell(r.engines.llamacpp, (f) => f.prefill_tokens_per_s[k]),
-        ratio(r.ratios.wllama?.prefill_tokens_per_s[k]),
-        ratio(r.ratios.llamacpp?.prefill_tokens_per_s[k]),
+        wasmRatio(r, 'wllama', (x) => x.prefill_tokens_per_s[k]),
+        wasmRatio(r, 'llamacpp', (x) => x.prefill_tokens_per_s[k]),
+        wasmRatio(r, 'cria', (x) => x.prefill_tokens_per_s[k]),
+        gpuRatio(r, 'wllama', (x) => x.prefill_tokens_per_s[k]),
+        cell(r.engines['cria-wasm'], (f) => f.time_to_first_token_ms[k], 0),
         cell(r.engines.cria, (f) => f.time_to_first_token_ms[k], 0),
         cell(r.engines.wllama, (f) => f.time_to_first_token_ms[k], 0),
         cell(r.engines.llamacpp, (f) => f.time_to_first_token_ms[k], 0),
       ]);
     }
   }
-  out.push(table(['model', 'type', 'prompt', 'Cria tok/s', 'wllama tok/s', 'llama.cpp tok/s', 'Cria/wllama', 'Cria/llama.cpp', 'Cria first token ms', 'wllama ms', 'llama.cpp ms'], prefillRows), '');
+  out.push(table(['model', 'type', 'prompt', 'Wasm tok/s', 'WebGPU tok/s', 'wllama tok/s', 'llama.cpp tok/s', 'Wasm/wllama', 'Wasm/llama.cpp', 'Wasm/WebGPU', 'WebGPU/wllama', 'Wasm first token ms', 'WebGPU ms', 'wllama ms', 'llama.cpp ms'], prefillRows), '');
+
+  if (oneThread.length) {
+    out.push('## One thread', '', 'The same measurement with `--threads 1` for every CPU engine (Cria on WebAssembly, wllama, llama.cpp): what a page that is not cross-origin isolated (an embedded widget) or a one-core device gets.', '');
+    const rows: string[][] = [];
+    for (const r of oneThread) {
+      rows.push([
+        shapeOf(r),
+        typeOf(r),
+        cell(r.engines['cria-wasm'], (f) => f.decode_tokens_per_s),
+        cell(r.engines.wllama, (f) => f.decode_tokens_per_s),
+        cell(r.engines.llamacpp, (f) => f.decode_tokens_per_s),
+        wasmRatio(r, 'wllama', (x) => x.decode_tokens_per_s),
+        wasmRatio(r, 'llamacpp', (x) => x.decode_tokens_per_s),
+        ...r.settings.prompt_tokens.flatMap((p) => [cell(r.engines['cria-wasm'], (f) => f.prefill_tokens_per_s[p]), cell(r.engines.wllama, (f) => f.prefill_tokens_per_s[p]), wasmRatio(r, 'wllama', (x) => x.prefill_tokens_per_s[p])]),
+      ]);
+    }
+    const prompts = oneThread[0].settings.prompt_tokens;
+    out.push(table(['model', 'type', 'Wasm decode tok/s', 'wllama', 'llama.cpp', 'Wasm/wllama', 'Wasm/llama.cpp', ...prompts.flatMap((p) => [`Wasm prefill @${p}`, `wllama @${p}`, `Wasm/wllama @${p}`])], rows), '');
+  }
 
   out.push(
     '## Loading and memory',
     '',
-    "Cold: from the local HTTP server into an empty cache (Cria: IndexedDB, in a new engine worker; wllama: its own cache); warm: from that cache in a new worker/instance. llama.cpp maps the file (cold = first load in the process; the file is in the OS page cache either way). Cria's load ends when the model is ready to answer at full speed: it includes compiling its pipelines and a warm-up forward (8 tokens, then 1) that runs every kernel once, which on SwiftShader is a few seconds of CPU work (src/engine/engine.ts `warmUp`); the columns *reading + uploading* and *compiling + warm-up* split Cria's warm load by its progress events (results measured before they were recorded show —). Peak GPU memory: every buffer Cria's device held at once (weights, KV cache for the whole context, temporaries), counted in the worker.",
+    "Cold: from the local HTTP server into an empty cache (Cria: IndexedDB, in a new engine worker; wllama: its own cache); warm: from that cache in a new worker/instance. llama.cpp maps the file (cold = first load in the process; the file is in the OS page cache either way). Cria's load ends when the model is ready to answer at full speed: it includes compiling its pipelines and a warm-up forward (8 tokens, then 1) that runs every kernel once, which on SwiftShader is a few seconds of CPU work (src/engine/engine.ts `warmUp`); the columns *reading + uploading* and *compiling + warm-up* split Cria-WebGPU's warm load; Cria on WebAssembly reads the weights from IndexedDB into its memory (no compiling beyond the one WebAssembly module) and runs the same warm-up by its progress events (results measured before they were recorded show —). Peak GPU memory: every buffer Cria's device held at once (weights, KV cache for the whole context, temporaries), counted in the worker.",
     '',
     table(
-      ['model', 'type', 'Cria cold ms', 'Cria warm ms', 'of it reading + uploading', 'compiling + warm-up', 'wllama cold ms', 'wllama warm ms', 'llama.cpp cold ms', 'llama.cpp warm ms', 'Cria peak GPU MiB'],
+      ['model', 'type', 'Wasm cold ms', 'Wasm warm ms', 'WebGPU cold ms', 'WebGPU warm ms', 'WebGPU warm: reading + uploading', 'compiling + warm-up', 'wllama cold ms', 'wllama warm ms', 'llama.cpp cold ms', 'llama.cpp warm ms', 'Cria peak GPU MiB'],
       rs.map((r) => [
         shapeOf(r),
         typeOf(r),
+        cell(r.engines['cria-wasm'], (f) => f.load_cold_ms, 0),
+        cell(r.engines['cria-wasm'], (f) => f.load_warm_ms, 0),
         cell(r.engines.cria, (f) => f.load_cold_ms, 0),
         cell(r.engines.cria, (f) => f.load_warm_ms, 0),
         cell(r.engines.cria, (f) => (f.load_warm_parts_ms ? f.load_warm_parts_ms.prepare + f.load_warm_parts_ms.upload : null), 0),
@@ -140,7 +187,7 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
   );
 
   out.push(
-    '## Structure per decoded token (Cria)',
+    '## Structure per decoded token (Cria on WebGPU)',
     '',
     'From the engine\'s counters, the difference of two requests (N and 2 generated tokens) over N − 2 steady decode steps. Target: one submit, no buffer created, at most 7 dispatches per layer.',
     '',
@@ -162,8 +209,8 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
   out.push('## Settings', '', 'As each model was measured (from its JSON). `npm run bench` uses bench/run.ts `SETTINGS`, sized for SwiftShader on 2 cores; `--quick` smaller ones.', '');
   out.push(
     table(
-      ['model', 'type', 'runs', 'load runs', 'prompt tokens', 'decoded tokens', 'threads (peers)', 'date'],
-      rs.map((r) => [shapeOf(r), typeOf(r), String(r.settings.runs), String(r.settings.load_runs ?? r.settings.runs), r.settings.prompt_tokens.join(', '), String(r.settings.decode_tokens), String(r.settings.threads), r.date.slice(0, 16).replace('T', ' ')]),
+      ['model', 'type', 'runs', 'load runs', 'prompt tokens', 'decoded tokens', 'threads (CPU engines)', 'date'],
+      [...rs, ...oneThread].map((r) => [shapeOf(r), typeOf(r), String(r.settings.runs), String(r.settings.load_runs ?? r.settings.runs), r.settings.prompt_tokens.join(', '), String(r.settings.decode_tokens), String(r.settings.threads), r.date.slice(0, 16).replace('T', ' ')]),
     ),
     '',
   );

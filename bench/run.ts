@@ -1,9 +1,11 @@
 /**
  * The benchmark suite: generates the bench models (three shapes × Q8_0, Q4_0,
  * Q4_K_M, random weights, with `cria make-bench-model`) into a folder outside
- * the repository, runs `cria bench` on each with both peers (each in its own
- * process), writes bench/results/<shape>-<type>.json, then bench/RESULTS.md
- * (results-md.ts).
+ * the repository, runs `cria bench` on each with every engine (Cria on WebGPU
+ * and on WebAssembly, wllama, llama.cpp; 2 threads each; each model in its
+ * own process), writes bench/results/<shape>-<type>.json, then for the
+ * SmolLM2 shape the CPU engines again with one thread each
+ * (<shape>-<type>-1t.json), then bench/RESULTS.md (results-md.ts).
  *
  *   npm run bench                                  # everything (see SETTINGS for the time it takes)
  *   npm run bench -- --only smollm2-135m --types q8_0,q4_0
@@ -51,9 +53,14 @@ export const QUICK_SETTINGS: typeof SETTINGS = {
   'llama-3.2-1b': { runs: 1, loadRuns: 1, prompt: [4], decode: 3 },
 };
 
-export function settingsArgs(settings: typeof SETTINGS, shape: (typeof SHAPES)[number]): string[] {
+/** threads of every CPU engine (Cria on WebAssembly, wllama, llama.cpp): the issue's protocol, whatever the core count */
+export const THREADS = 2;
+/** the shapes also measured with one thread per CPU engine */
+export const ONE_THREAD_SHAPES: readonly (typeof SHAPES)[number][] = ['smollm2-135m'];
+
+export function settingsArgs(settings: typeof SETTINGS, shape: (typeof SHAPES)[number], threads = THREADS): string[] {
   const s = settings[shape];
-  return ['--runs', String(s.runs), '--load-runs', String(s.loadRuns), '--prompt', s.prompt.join(','), '--decode', String(s.decode)];
+  return ['--runs', String(s.runs), '--load-runs', String(s.loadRuns), '--prompt', s.prompt.join(','), '--decode', String(s.decode), '--threads', String(threads)];
 }
 
 function run(args: string[], log: string): Promise<number> {
@@ -115,6 +122,13 @@ async function main(): Promise<void> {
         const code = await run(['bench', '--model', file, ...settingsArgs(settings, shape), '--json', join(resultsDir, `${name}.json`)], join(resultsDir, `${name}.txt`));
         process.stderr.write(`${name}: ${((performance.now() - started) / 60000).toFixed(1)} min${code ? `, exit ${code}` : ''}\n`);
         if (code) failed.push(name);
+        if (ONE_THREAD_SHAPES.includes(shape)) {
+          const t1 = performance.now();
+          const args = ['bench', '--model', file, '--peers', 'cria-wasm,wllama,llamacpp', ...settingsArgs(settings, shape, 1), '--json', join(resultsDir, `${name}-1t.json`)];
+          const c1 = await run(args, join(resultsDir, `${name}-1t.txt`));
+          process.stderr.write(`${name}, one thread: ${((performance.now() - t1) / 60000).toFixed(1)} min${c1 ? `, exit ${c1}` : ''}\n`);
+          if (c1) failed.push(`${name} (one thread)`);
+        }
       }
     }
     process.stderr.write(`\nall done in ${((performance.now() - t0) / 60000).toFixed(1)} min${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`);

@@ -121,17 +121,22 @@ export interface CpuEvalOptions {
 export async function runEvalOnCpu(o: CpuEvalOptions): Promise<RunOutcome> {
   const engine = new Engine({ createBackend: nodeBackendFactory(o.kind, o.threads), memoryBudgetBytes: cpuMemoryBudget() });
   const client = engineClient(engine);
-  return runTask({
-    task: o.task,
-    store: new MemoryEvalStore(),
-    seed: o.seed,
-    signal: o.signal,
-    onProgress: o.onProgress,
-    loadModel: async (role) => {
-      const l = o.models[role];
-      if (!l) throw new CriaError('bad-argument', `this task needs a model for ${role === 'B' ? 'contestant B (--model-b)' : role === 'judge' ? 'the judge (--judge)' : 'A (--model)'}`);
-      await client.load(await localModelSource(l), { onProgress: o.onLoadProgress });
-      return fromClient(client);
-    },
-  });
+  try {
+    return await runTask({
+      task: o.task,
+      store: new MemoryEvalStore(),
+      seed: o.seed,
+      signal: o.signal,
+      onProgress: o.onProgress,
+      loadModel: async (role) => {
+        const l = o.models[role];
+        if (!l) throw new CriaError('bad-argument', `this task needs a model for ${role === 'B' ? 'contestant B (--model-b)' : role === 'judge' ? 'the judge (--judge)' : 'A (--model)'}`);
+        await client.load(await localModelSource(l), { onProgress: o.onLoadProgress });
+        return fromClient(client);
+      },
+    });
+  } finally {
+    // the engine's backend holds worker threads (WebAssembly with --threads > 1): a finished run lets the process exit
+    await engine.unload();
+  }
 }

@@ -57,7 +57,7 @@ export interface CpuBackendOptions {
 }
 
 export class CpuBackend implements Backend<CpuAct, CpuWeight> {
-  readonly name = 'cpu';
+  readonly name = 'reference';
   describe(): { detail: string; threads: number } {
     return { detail: `TypeScript reference (${this.activations} activations)`, threads: 1 };
   }

@@ -31,7 +31,7 @@ function tsxEsmApi(): string {
  * A pool thread in Node: pool-worker.node.ts, a TypeScript source like the CLI's, so the worker first
  * registers tsx's loader (its ESM API, resolved from this package) and then imports the entry.
  */
-function spawnNodeWorker(): PoolWorker {
+export function spawnNodeWorker(): PoolWorker {
   const tsx = tsxEsmApi();
   const entry = new URL('./pool-worker.node.ts', import.meta.url).href;
   const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
@@ -41,7 +41,8 @@ function spawnNodeWorker(): PoolWorker {
     w.once('error', reject);
     w.once('exit', (code) => reject(new Error(`the worker exited (${code}) before it was ready`)));
   });
-  ready.catch(() => undefined);
+  // once ready, the host waits on the worker with Atomics (never on its events): it must not keep a process alive
+  ready.then(() => w.unref(), () => undefined);
   return { postMessage: (m) => w.postMessage(m), ready, terminate: () => void w.terminate() };
 }
 

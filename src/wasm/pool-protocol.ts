@@ -5,7 +5,8 @@
  * workers; worker i runs its share of the range and adds one to `done`. Both sides spin briefly before
  * sleeping (Atomics.wait), since during generation the next job comes within microseconds.
  *
- * Int32 slots: GENERATION, DONE, KERNEL (index into KERNEL_NAMES), ARGC, TOTAL, THREADS, STOP.
+ * Int32 slots: GENERATION, DONE, KERNEL (index into KERNEL_NAMES), ARGC, TOTAL, THREADS, STOP, FAILED
+ * (set by a worker whose share trapped: it still counts itself done, and the host throws).
  * Float64 slots from ARGS_AT: the arguments (pointers and numbers alike: exact in a double).
  */
 import type { KernelName } from './runner.ts';
@@ -17,6 +18,7 @@ export const ARGC = 3;
 export const TOTAL = 4;
 export const THREADS = 5;
 export const STOP = 6;
+export const FAILED = 7;
 /** first Float64 slot of the arguments (byte offset 64) */
 export const ARGS_AT = 8;
 export const MAX_ARGS = 24;

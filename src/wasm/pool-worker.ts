@@ -4,7 +4,7 @@
  * to stop. Its entry points: pool-worker.browser.ts (a Web Worker the engine's worker starts) and
  * pool-worker.node.ts (a worker_threads worker in Node); `init` arrives as the first message.
  */
-import { ARGC, ARGS_AT, DONE, GENERATION, KERNEL, KERNEL_NAMES, STOP, THREADS, TOTAL, share, type WorkerInit } from './pool-protocol.ts';
+import { ARGC, ARGS_AT, DONE, FAILED, GENERATION, KERNEL, KERNEL_NAMES, STOP, THREADS, TOTAL, share, type WorkerInit } from './pool-protocol.ts';
 
 /** how long to spin for the next job before sleeping (generation posts jobs microseconds apart) */
 const SPIN_MS = 2;
@@ -38,7 +38,12 @@ export async function runPoolWorker(init: WorkerInit, ready: () => void): Promis
       const a: number[] = [];
       for (let i = 0; i < argc; i++) a.push(args[ARGS_AT + i]);
       const [r0, r1] = share(ctl[TOTAL], threads, init.index);
-      if (r1 > r0) kernels[KERNEL_NAMES[ctl[KERNEL]]](...a, r0, r1);
+      try {
+        if (r1 > r0) kernels[KERNEL_NAMES[ctl[KERNEL]]](...a, r0, r1);
+      } catch {
+        // a trap (out-of-bounds access, unreachable): the host must not wait for a share that never comes
+        Atomics.store(ctl, FAILED, 1);
+      }
       Atomics.add(ctl, DONE, 1);
       Atomics.notify(ctl, DONE);
     }

@@ -10,7 +10,7 @@
  * in Node, which is where engines run).
  */
 import { CriaError } from '../shared/errors.ts';
-import { ARGC, ARGS_AT, CONTROL_BYTES, DONE, GENERATION, KERNEL, KERNEL_NAMES, MAX_ARGS, STOP, THREADS, TOTAL, share, type WorkerInit } from './pool-protocol.ts';
+import { ARGC, ARGS_AT, CONTROL_BYTES, DONE, FAILED, GENERATION, KERNEL, KERNEL_NAMES, MAX_ARGS, STOP, THREADS, TOTAL, share, type WorkerInit } from './pool-protocol.ts';
 import type { KernelExports } from './module.ts';
 import type { KernelName, Runner } from './runner.ts';
 
@@ -78,16 +78,24 @@ export class ThreadPool implements Runner {
     ctl[TOTAL] = total;
     ctl[THREADS] = threads;
     Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, FAILED, 0);
     Atomics.add(ctl, GENERATION, 1);
     Atomics.notify(ctl, GENERATION);
     const [r0, r1] = share(total, threads, 0);
-    if (r1 > r0) fn(...args, r0, r1);
+    let trapped: unknown;
+    try {
+      if (r1 > r0) fn(...args, r0, r1);
+    } catch (e) {
+      trapped = e; // still wait for the workers' shares, so the next job starts from a quiet pool
+    }
     // the workers' shares: spin a little (they are usually done), then sleep until DONE moves
     const want = threads - 1;
     let spins = 0;
     for (let done = Atomics.load(ctl, DONE); done < want; done = Atomics.load(ctl, DONE)) {
       if (++spins > 2000) Atomics.wait(ctl, DONE, done, 1);
     }
+    if (trapped !== undefined) throw trapped;
+    if (Atomics.load(ctl, FAILED)) throw new CriaError('internal', `internal error: the WebAssembly kernel ${name} trapped in a worker thread (please report this)`);
   }
 
   dispose(): void {

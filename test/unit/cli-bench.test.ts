@@ -1,10 +1,11 @@
 /**
  * `cria bench`: the figures' arithmetic, the prompts, the options and the
  * table (plain functions), then the command end to end as a real process on
- * a small generated model (SmolLM2-135M shape, Q4_0) with both peers: every
- * JSON field is there, the figures follow from the raw runs, the ratios and
- * the roofline from the figures, and Cria's structure per decoded token is
- * one submit, 4 bytes read back, no buffer created. Timings are never
+ * a small generated model (SmolLM2-135M shape, Q4_0) with Cria on WebGPU and
+ * on WebAssembly and both peers: every JSON field is there, the figures follow
+ * from the raw runs, the ratios and the roofline from the figures, and Cria's
+ * structure per decoded token on WebGPU is one submit, 4 bytes read back, no
+ * buffer created. Timings are never
  * asserted (other work shares these 2 cores); only that they exist and are
  * positive.
  */
@@ -140,11 +141,12 @@ describe('bench figures', () => {
   it('options: defaults, order (Cria first), and clear errors', () => {
     const log = () => {};
     const o = parseBenchOptions({ model: 'm.gguf' }, log);
-    expect(o).toMatchObject({ engines: ['cria', 'wllama', 'llamacpp'], runs: 3, loadRuns: 3, prompts: [128, 512], decode: 128, threads: availableParallelism() });
+    expect(o).toMatchObject({ engines: ['cria', 'cria-wasm', 'wllama', 'llamacpp'], runs: 3, loadRuns: 3, prompts: [128, 512], decode: 128, threads: availableParallelism() });
     expect(parseBenchOptions({ model: 'm', peers: 'llamacpp,cria', prompt: '16, 32', runs: '1', decode: '4', threads: '1' }, log)).toMatchObject({ engines: ['cria', 'llamacpp'], prompts: [16, 32], runs: 1, loadRuns: 1, decode: 4, threads: 1 });
     expect(parseBenchOptions({ model: 'm', runs: '3', 'load-runs': '1' }, log)).toMatchObject({ runs: 3, loadRuns: 1 });
     expect(() => parseBenchOptions({}, log)).toThrow(/no model given/);
-    expect(() => parseBenchOptions({ model: 'm', peers: 'cria,webllm' }, log)).toThrow(/"webllm" is not one of cria, wllama, llamacpp/);
+    expect(() => parseBenchOptions({ model: 'm', peers: 'cria,webllm' }, log)).toThrow(/"webllm" is not one of cria, cria-wasm, wllama, llamacpp/);
+    expect(parseBenchOptions({ model: 'm', peers: 'wllama,cria-wasm' }, log).engines).toEqual(['cria-wasm', 'wllama']);
     expect(() => parseBenchOptions({ model: 'm', prompt: '16,0' }, log)).toThrow(/--prompt must be whole numbers/);
     expect(() => parseBenchOptions({ model: 'm', decode: '1' }, log)).toThrow(/--decode must be at least 2/);
     expect(() => parseBenchOptions({ model: 'm', runs: '0' }, log)).toThrow(/--runs must be at least 1/);
@@ -153,21 +155,24 @@ describe('bench figures', () => {
   it('the table shows each figure, the ratios, and a failed peer as an error without losing the others', () => {
     const c = engineFigures(raw([400, 400, 400], [100, 100, 100], { gpuPeakBytes: 300 * 2 ** 20, structure: { dispatches: 452, submits: 1, bytes_read_back: 4, buffers_created: 0, dispatches_per_layer: 15.07 } }));
     const l = engineFigures(raw([40, 40, 40], [10, 10, 10], { threads: 2 }));
+    const w = engineFigures(raw([200, 200, 200], [50, 50, 50], { threads: 2 }));
     const report: BenchReport = {
-      cria_bench: 1,
+      cria_bench: 2,
       date: '2025-01-01T00:00:00.000Z',
       model: { source: 'm.gguf', name: 'm', architecture: 'llama', parameters: 134.5e6, file_bytes: 91e6, tensor_types: {}, n_layer: 30, n_vocab: 49152, weight_bytes_per_token: 90e6 },
-      settings: { engines: ['cria', 'wllama', 'llamacpp'], runs: 3, load_runs: 3, prompt_tokens: [16], decode_tokens: 5, threads: 2, context: 4096, prompts: 'ids' },
+      settings: { engines: ['cria', 'cria-wasm', 'wllama', 'llamacpp'], runs: 3, load_runs: 3, prompt_tokens: [16], decode_tokens: 5, threads: 2, context: 4096, prompts: 'ids' },
       machine: { cpu: 'cpu', cores: 2, memory_bytes: 1, os: 'Linux', node: 'v20' },
       browser: { executable: '/usr/bin/chromium', version: '140' },
       adapter: { name: 'google swiftshader (fallback adapter)', vendor: 'google', architecture: 'swiftshader', description: '', fallback: true, features: [] },
       roofline: roofline(2.5, 12, 'timestamp-query', 90e6, c.decode_tokens_per_s),
-      engines: { cria: c, wllama: { ok: false, error: 'the model failed to load', code: 'internal' }, llamacpp: l },
-      ratios: { wllama: null, llamacpp: ratios(c, l as EngineFigures) },
+      engines: { cria: c, 'cria-wasm': w, wllama: { ok: false, error: 'the model failed to load', code: 'internal' }, llamacpp: l },
+      ratios: { cria: { wllama: null, llamacpp: ratios(c, l) }, 'cria-wasm': { wllama: null, llamacpp: ratios(w, l), cria: ratios(w, c) } },
     };
     const t = formatTable(report);
-    expect(t).toMatch(/decode 5 \(tok\/s\)\s+10\.0\s+error\s+—\s+100\s+0\.10/);
-    expect(t).toMatch(/first token @16 \(ms\)\s+100\s+error\s+—\s+10\s+10\.0/);
+    // columns: WebGPU, Wasm, Wasm/WebGPU, wllama, WebGPU/wllama, Wasm/wllama, llama.cpp, WebGPU/llama.cpp, Wasm/llama.cpp
+    expect(t).toMatch(/^\s+Cria \(WebGPU\)\s+Cria \(Wasm, 2 thr\)\s+Wasm\/WebGPU\s+wllama \(Wasm\)\s+WebGPU\/wllama\s+Wasm\/wllama\s+llama\.cpp \(native, 2 thr\)\s+WebGPU\/llama\.cpp\s+Wasm\/llama\.cpp$/m);
+    expect(t).toMatch(/decode 5 \(tok\/s\)\s+10\.0\s+20\.0\s+2\.00\s+error\s+—\s+—\s+100\s+0\.10\s+0\.20$/m);
+    expect(t).toMatch(/first token @16 \(ms\)\s+100\s+50\s+0\.50\s+error\s+—\s+—\s+10\s+10\.0\s+5\.00$/m);
     expect(t).toMatch(/peak GPU memory \(MiB\)\s+300\.0/);
     expect(t).toContain('llama.cpp (native, 2 thr)');
     expect(t).toContain('wllama (Wasm): error [internal]: the model failed to load');
@@ -183,7 +188,7 @@ describe('cria bench (a real process)', () => {
     expect(missing.stderr).toMatch(/cria: error \[bad-argument\]: cannot open .*nope\.gguf/);
     const peer = await cria(['bench', '--model', join(tmp, 'nope.gguf'), '--peers', 'cria,mlc']);
     expect(peer.code).toBe(2);
-    expect(peer.stderr).toMatch(/"mlc" is not one of cria, wllama, llamacpp/);
+    expect(peer.stderr).toMatch(/"mlc" is not one of cria, cria-wasm, wllama, llamacpp/);
     const model = join(tmp, 'tiny.gguf');
     expect((await cria(['make-bench-model', '--shape', 'smollm2-135m', '--type', 'q4_0', '--out', model])).code).toBe(0);
     const chrome = await cria(['bench', '--model', model, '--peers', 'cria', '--runs', '1'], { CHROME_PATH: join(tmp, 'no-chrome') });
@@ -194,7 +199,7 @@ describe('cria bench (a real process)', () => {
     expect(long.stderr).toMatch(/needs 4128 positions; the engines' context for this model is 4096/);
   });
 
-  it('Cria, wllama and llama.cpp on a SmolLM2-135M-shaped Q4_0 file: every field, figures from the runs, ratios, roofline, structure', { timeout: 600_000 }, async () => {
+  it('Cria (WebGPU and WebAssembly), wllama and llama.cpp on a SmolLM2-135M-shaped Q4_0 file: every field, figures from the runs, ratios, roofline, structure', { timeout: 600_000 }, async () => {
     const model = join(tmp, 'smollm2-135m-q4_0.gguf');
     const json = join(tmp, 'bench.json');
     expect((await cria(['make-bench-model', '--shape', 'smollm2-135m', '--type', 'q4_0', '--out', model])).code).toBe(0);
@@ -202,22 +207,22 @@ describe('cria bench (a real process)', () => {
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
 
-    expect(rep.cria_bench).toBe(1);
-    expect(rep.settings).toMatchObject({ engines: ['cria', 'wllama', 'llamacpp'], runs: 1, load_runs: 1, prompt_tokens: [4, 6], decode_tokens: 3, threads: availableParallelism(), context: 4096 });
+    expect(rep.cria_bench).toBe(2);
+    expect(rep.settings).toMatchObject({ engines: ['cria', 'cria-wasm', 'wllama', 'llamacpp'], runs: 1, load_runs: 1, prompt_tokens: [4, 6], decode_tokens: 3, threads: availableParallelism(), context: 4096 });
     expect(rep.model).toMatchObject({ architecture: 'llama', n_layer: 30, n_vocab: 49152 });
     expect(rep.model.weight_bytes_per_token).toBeGreaterThan(0.95 * rep.model.file_bytes);
     expect(rep.machine.cores).toBe(availableParallelism());
     expect(rep.browser?.version).toMatch(/^\d+\./);
     expect(rep.adapter?.name).toMatch(/swiftshader/i);
 
-    for (const name of ['cria', 'wllama', 'llamacpp'] as const) {
+    for (const name of ['cria', 'cria-wasm', 'wllama', 'llamacpp'] as const) {
       const e = rep.engines[name]!;
       expect(e.ok, `${name}: ${(e as { error?: string }).error}`).toBe(true);
       const f = e as EngineFigures;
       expect(f.version, name).toBeTruthy();
       expect(f.load_cold_ms, name).toBeGreaterThan(0);
       expect(f.load_warm_ms, name).toBeGreaterThan(0);
-      if (name === 'cria') {
+      if (name === 'cria' || name === 'cria-wasm') {
         // the parts add up to the whole load, each a positive time
         for (const [p, total] of [[f.load_cold_parts_ms, f.load_cold_ms], [f.load_warm_parts_ms, f.load_warm_ms]] as const) {
           expect(p).not.toBeNull();
@@ -236,11 +241,13 @@ describe('cria bench (a real process)', () => {
       }
       expect(f.decode_tokens_per_s).toBeCloseTo((1000 * 2) / run.decode.ms, 9);
       expect(f.decode_tokens).toBe(3);
-      if (name !== 'cria') {
-        expect(f.threads, name).toBe(availableParallelism());
-        const x = rep.ratios[name]!;
-        const c = rep.engines.cria as EngineFigures;
-        expect(x.decode_tokens_per_s).toBeCloseTo(c.decode_tokens_per_s / f.decode_tokens_per_s, 9);
+      if (name !== 'cria') expect(f.threads, name).toBe(availableParallelism());
+      // each of Cria's engines ÷ the others: WebGPU ÷ the peers; WebAssembly ÷ the peers and WebGPU
+      const subjects = name === 'cria' ? (['cria-wasm'] as const) : name === 'cria-wasm' ? [] : (['cria', 'cria-wasm'] as const);
+      for (const subject of subjects) {
+        const x = rep.ratios[subject]![name]!;
+        const c = rep.engines[subject] as EngineFigures;
+        expect(x.decode_tokens_per_s, `${subject}/${name}`).toBeCloseTo(c.decode_tokens_per_s / f.decode_tokens_per_s, 9);
         expect(x.load_cold_ms).toBeCloseTo(c.load_cold_ms! / f.load_cold_ms!, 9);
         expect(x.load_warm_ms).toBeCloseTo(c.load_warm_ms! / f.load_warm_ms!, 9);
         for (const p of ['4', '6']) {
@@ -249,6 +256,13 @@ describe('cria bench (a real process)', () => {
         }
       }
     }
+    expect(Object.keys(rep.ratios.cria!).sort()).toEqual(['llamacpp', 'wllama']);
+    expect(Object.keys(rep.ratios['cria-wasm']!).sort()).toEqual(['cria', 'llamacpp', 'wllama']);
+    // Cria on WebAssembly: no GPU figures; which build ran, with how many threads (the page is isolated)
+    const w = rep.engines['cria-wasm'] as EngineFigures;
+    expect(w.gpu_peak_bytes).toBeNull();
+    expect(w.structure_per_token).toBeNull();
+    expect(w.notes).toEqual([expect.stringMatching(new RegExp(`^WebAssembly .*shared memory, ${availableParallelism()} threads?$`))]);
     expect((rep.engines.wllama as EngineFigures).version).toMatch(/^3\.8\.1 \(llama\.cpp /);
     // multi-threaded (the page is cross-origin isolated); the byte tokens ≥ 0x80 banned from its output
     expect((rep.engines.wllama as EngineFigures).notes).toEqual([expect.stringMatching(/^128 tokens that are not UTF-8 on their own were banned/)]);
@@ -269,9 +283,9 @@ describe('cria bench (a real process)', () => {
     expect(f.efficiency).toBeCloseTo(f.cria_weight_gb_per_s! / f.read_gb_per_s, 9);
 
     expect(r.stdout).toMatch(/decode 3 \(tok\/s\)/);
-    expect(r.stdout).toContain('Cria/wllama');
-    expect(r.stdout).toContain('Cria/llama.cpp');
+    for (const col of ['WebGPU/wllama', 'Wasm/wllama', 'WebGPU/llama.cpp', 'Wasm/llama.cpp', 'Wasm/WebGPU']) expect(r.stdout).toContain(col);
     expect(r.stdout).toMatch(/Cria per decoded token: \d+\.0 dispatches \([\d.]+ per layer\), 1\.00 submits, 4\.0 bytes read back, 0\.00 buffers created/);
     expect(r.stderr).toMatch(/wllama: run 1\/1: 3 tokens decoded/);
+    expect(r.stderr).toMatch(/cria-wasm: run 1\/1: 3 tokens decoded/);
   });
 });

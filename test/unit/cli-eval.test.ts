@@ -354,7 +354,7 @@ const commonPrefix = (a: readonly number[], b: readonly number[]) => {
 const HELLASWAG_N = Number(process.env.CRIA_EVAL_HELLASWAG ?? 50);
 
 describe(`cria eval --task hellaswag on WebGPU: the first ${HELLASWAG_N} tasks`, () => {
-  it('acc and acc_norm equal the CPU reference (--engine cpu); every item costs exactly the shared-context forward tokens', async () => {
+  it('acc and acc_norm equal the CPU reference (--engine reference); every item costs exactly the shared-context forward tokens', async () => {
     const data = fixturePath('eval/hellaswag/hellaswag_val_first1000.txt');
     const args = ['eval', '--model', long512, '--task', 'hellaswag', '--data', data, '--limit', String(HELLASWAG_N)];
     const t0 = performance.now();
@@ -364,7 +364,7 @@ describe(`cria eval --task hellaswag on WebGPU: the first ${HELLASWAG_N} tasks`,
     const url = `${server.url}/models/eval/hellaswag/hellaswag_val_first1000.txt`;
     const [gpuRun, cpuRun] = await Promise.all([
       cria([...args.map((a) => (a === data ? url : a)), '--out', join(tmp, 'hellaswag-gpu.json')]).then((r) => ((tGpu = performance.now() - t0), r)),
-      cria([...args, '--engine', 'cpu', '--out', join(tmp, 'hellaswag-cpu.json')]).then((r) => ((tCpu = performance.now() - t0), r)),
+      cria([...args, '--engine', 'reference', '--out', join(tmp, 'hellaswag-cpu.json')]).then((r) => ((tCpu = performance.now() - t0), r)),
     ]);
     expect(gpuRun.code, gpuRun.stderr).toBe(0);
     expect(cpuRun.code, cpuRun.stderr).toBe(0);
@@ -374,7 +374,7 @@ describe(`cria eval --task hellaswag on WebGPU: the first ${HELLASWAG_N} tasks`,
     expectReportShape(gpu, 'hellaswag', ['acc', 'acc_stderr', 'acc_norm', 'acc_norm_stderr']);
     expect(gpu.identity.engine.backend).toBe('webgpu');
     expect(gpu.identity.task.source).toMatch(new RegExp(`^${url.replace(/[.?]/g, '\\$&')} \\(sha256 [0-9a-f]{12}\\)$`));
-    expect(cpu.identity.engine.backend).toBe('cpu');
+    expect(cpu.identity.engine.backend).toBe('reference');
     expect(gpu.identity.task.items).toBe(HELLASWAG_N);
     expect(gpu.items).toHaveLength(HELLASWAG_N);
     expect(gpu.n + gpu.metrics.errors!).toBe(HELLASWAG_N);
@@ -421,8 +421,26 @@ describe(`cria eval --task hellaswag on WebGPU: the first ${HELLASWAG_N} tasks`,
   }, 600_000 + HELLASWAG_N * 3_000);
 });
 
+describe('cria eval --engine cpu (WebAssembly, 2 threads)', () => {
+  it('the process exits once the report is written (the thread pool is shut down)', async () => {
+    const dir = join(tmp, 'mmlu-exit');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(fixturePath('eval/mmlu_dev/anatomy_dev.csv'), join(dir, 'anatomy_dev.csv'));
+    let hung = false;
+    const timer = { t: undefined as NodeJS.Timeout | undefined };
+    const r = await cria(['eval', '--model', long512, '--task', 'mmlu', '--data', dir, '--engine', 'cpu', '--threads', '2'], (stderr, kill) => {
+      // the report line is the last thing printed; a process still alive 30 s later is held open
+      if (/mmlu \(.*\): n 5/.test(stderr) && !timer.t) timer.t = setTimeout(() => ((hung = true), kill('SIGKILL')), 30_000);
+    });
+    clearTimeout(timer.t);
+    expect(hung, 'the process was still running 30 s after its report').toBe(false);
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as EvalReport).identity.engine.backend).toBe('wasm');
+  }, 120_000);
+});
+
 describe('cria eval --task mmlu on WebGPU: MMLU dev (a folder of two subjects) in both styles', () => {
-  it('lm-eval continuation (report on stdout) and ColossalEval letters (--style letter, --out): picks equal the CPU reference', async () => {
+  it('lm-eval continuation (report on stdout) and ColossalEval letters (--style letter, --out): picks equal the WebAssembly engine\'s (--engine cpu)', async () => {
     const dir = join(tmp, 'mmlu');
     mkdirSync(dir, { recursive: true });
     for (const f of ['anatomy_dev.csv', 'astronomy_dev.csv']) copyFileSync(fixturePath(`eval/mmlu_dev/${f}`), join(dir, f));

@@ -15,10 +15,11 @@
  * pool keeps only recently used sizes; a step after a differently shaped
  * request may create buffers that a steady step never does).
  */
+import type { ModelInfo } from '../../protocol/api.ts';
 import { CriaError } from '../../shared/errors.ts';
 import type { BenchBrowser } from './browser.ts';
 import { loadParts, structurePerToken, type EngineRaw, type LoadParts, type RawPrefill, type RawRun } from './figures.ts';
-import type { BenchResult, CriaRunResult } from './page/api.ts';
+import type { BenchResult, CriaBenchEngine, CriaRunResult } from './page/api.ts';
 import type { BenchPlan } from './plan.ts';
 import type { BenchPrompt } from './prompt.ts';
 
@@ -27,21 +28,30 @@ export function unwrap<T>(r: BenchResult<T>, what: string): T {
   return r.ok;
 }
 
-export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number, version: string, log: (s: string) => void): Promise<EngineRaw> {
+/**
+ * Cria on one backend: WebGPU (with the GPU memory probe and the structure per token), or WebAssembly
+ * with `engine.threads` threads (`log` lines start with `cria` or `cria-wasm`).
+ */
+export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number, version: string, log: (s: string) => void, engine: CriaBenchEngine = { backend: 'webgpu' }): Promise<EngineRaw> {
+  const gpu = engine.backend === 'webgpu';
+  const me = gpu ? 'cria' : 'cria-wasm';
+  const say = (s: string) => log(`${me}: ${s}`);
   const loads = { coldMs: [] as number[], warmMs: [] as number[], coldParts: [] as LoadParts[], warmParts: [] as LoadParts[] };
   let activations: string | undefined;
+  let backend: ModelInfo['backend'] | undefined;
   const parts = (p?: LoadParts) => (p ? ` (${p.prepare.toFixed(0)} + ${p.upload.toFixed(0)} uploading + ${p.warmup.toFixed(0)} compiling and warming up)` : '');
   for (let r = 0; r < plan.loadRuns; r++) {
-    const cold = unwrap(await b.call('criaLoad', b.modelUrl, true), 'cold load');
+    const cold = unwrap(await b.call('criaLoad', b.modelUrl, true, engine), 'cold load');
     loads.coldMs.push(cold.ms);
     activations = cold.info.activations;
+    backend = cold.info.backend;
     const coldParts = loadParts(cold.phaseStartMs, cold.ms);
     if (coldParts) loads.coldParts.push(coldParts);
-    const warm = unwrap(await b.call('criaLoad', b.modelUrl, false), 'warm load');
+    const warm = unwrap(await b.call('criaLoad', b.modelUrl, false, engine), 'warm load');
     loads.warmMs.push(warm.ms);
     const warmParts = loadParts(warm.phaseStartMs, warm.ms);
     if (warmParts) loads.warmParts.push(warmParts);
-    log(`cria: load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms${parts(coldParts)}, warm ${warm.ms.toFixed(0)} ms${parts(warmParts)}`);
+    say(`load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms${parts(coldParts)}, warm ${warm.ms.toFixed(0)} ms${parts(warmParts)}`);
   }
   const run = async (prompt: BenchPrompt, maxTokens: number, what: string): Promise<CriaRunResult> => {
     const res = unwrap(await b.call('criaRun', prompt.text, maxTokens, plan.resetToken), what);
@@ -63,7 +73,7 @@ export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number
     const measure = async (prompt: BenchPrompt, maxTokens: number) => {
       const res = await run(prompt, maxTokens, `prefill of ${prompt.ids.length}`);
       prefill.push({ tokens: prompt.ids.length, ms: res.usage.time_to_first_token_ms });
-      log(`cria: run ${r + 1}/${plan.runs}: first token after ${prompt.ids.length} prompt tokens in ${res.usage.time_to_first_token_ms.toFixed(0)} ms`);
+      say(`run ${r + 1}/${plan.runs}: first token after ${prompt.ids.length} prompt tokens in ${res.usage.time_to_first_token_ms.toFixed(0)} ms`);
       return res;
     };
     // the other lengths first, then the first length (A) right before the decode run (B)
@@ -75,12 +85,15 @@ export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number
     const u = d.usage;
     const decodeMs = u.decode_tokens_per_s > 0 ? (1000 * u.completion_tokens) / u.decode_tokens_per_s : NaN; // the engine's decode time: N − 1 steps
     runs.push({ prefill, decode: { tokens: plan.decode, steps: plan.decode - 1, ms: decodeMs } });
-    log(`cria: run ${r + 1}/${plan.runs}: ${plan.decode} tokens decoded, ${((1000 * (plan.decode - 1)) / decodeMs).toFixed(2)} tok/s`);
-    if (last && steps) structure = structurePerToken(a.stats, d.stats, plan.decode - 2, nLayer);
+    say(`run ${r + 1}/${plan.runs}: ${plan.decode} tokens decoded, ${((1000 * (plan.decode - 1)) / decodeMs).toFixed(2)} tok/s`);
+    if (gpu && last && steps) structure = structurePerToken(a.stats, d.stats, plan.decode - 2, nLayer);
   }
-  const memory = unwrap(await b.call('criaMemory'), 'GPU memory');
+  const memory = gpu ? unwrap(await b.call('criaMemory'), 'GPU memory') : undefined;
   unwrap(await b.call('criaClose'), 'close');
+  const notes: string[] = [];
+  if (backend && !gpu) notes.push(`${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`);
+  if (!gpu && engine.threads > 1 && backend && backend.threads < engine.threads) notes.push(`asked for ${engine.threads} threads, ran ${backend.threads}: ${backend.reason}`);
   // which products ran: int8 activations (CPU adapters' default for Q8_0/Q4_0) or f32
-  const notes = activations ? [`Q8_0/Q4_0 products with ${activations} activations${activations === 'int8' ? ' (x quantized per block of 32, integer dot products, as llama.cpp on the CPU)' : ''}`] : [];
-  return { version, loads, runs, gpuPeakBytes: memory.peakBytes, structure, notes };
+  if (gpu && activations) notes.push(`Q8_0/Q4_0 products with ${activations} activations${activations === 'int8' ? ' (x quantized per block of 32, integer dot products, as llama.cpp on the CPU)' : ''}`);
+  return { version, threads: gpu ? undefined : backend?.threads, loads, runs, gpuPeakBytes: memory?.peakBytes, structure, notes };
 }

@@ -30,12 +30,23 @@ export interface LoadParts {
   warmup: number;
 }
 
-export const ENGINE_NAMES = ['cria', 'wllama', 'llamacpp'] as const;
+/** Cria on WebGPU, Cria on WebAssembly, and the peers */
+export const ENGINE_NAMES = ['cria', 'cria-wasm', 'wllama', 'llamacpp'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
 export const PEER_NAMES = ['wllama', 'llamacpp'] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
+/** Cria's engines: each is compared (÷) with the peers and with the Cria engines before it */
+export const CRIA_ENGINES = ['cria', 'cria-wasm'] as const;
+export type CriaEngineName = (typeof CRIA_ENGINES)[number];
 
-export const ENGINE_LABEL: Record<EngineName, string> = { cria: 'Cria (WebGPU)', wllama: 'wllama (Wasm)', llamacpp: 'llama.cpp (native)' };
+export const ENGINE_LABEL: Record<EngineName, string> = { cria: 'Cria (WebGPU)', 'cria-wasm': 'Cria (Wasm)', wllama: 'wllama (Wasm)', llamacpp: 'llama.cpp (native)' };
+/** short names in the ratio columns' headers, e.g. "Wasm/wllama" */
+export const SHORT_LABEL: Record<EngineName, string> = { cria: 'WebGPU', 'cria-wasm': 'Wasm', wllama: 'wllama', llamacpp: 'llama.cpp' };
+
+/** What each Cria engine is divided by: the peers, and for Cria-WASM also Cria-WebGPU. */
+export function ratioTargets(subject: CriaEngineName): EngineName[] {
+  return subject === 'cria' ? [...PEER_NAMES] : [...PEER_NAMES, 'cria'];
+}
 
 /** One prompt evaluated: P tokens, the time until the first generated token was known. */
 export interface RawPrefill {
@@ -157,7 +168,7 @@ export function engineFigures(raw: EngineRaw): EngineFigures {
   };
 }
 
-/** Cria ÷ peer, figure by figure (for times, below 1 means Cria is faster; for rates, above 1). */
+/** A Cria engine ÷ another engine, figure by figure (for times, below 1 means Cria is faster; for rates, above 1). */
 export interface Ratios {
   load_cold_ms: number | null;
   load_warm_ms: number | null;

@@ -2,11 +2,11 @@
  * The report of `cria bench`: its JSON shape (field names are a stable
  * interface) and the table printed for people.
  */
-import { ENGINE_LABEL, PEER_NAMES, type EngineFigures, type EngineName, type EngineReport, type LoadParts, type PeerName, type Ratios, type Roofline } from './figures.ts';
+import { CRIA_ENGINES, ENGINE_LABEL, SHORT_LABEL, type CriaEngineName, type EngineFigures, type EngineName, type EngineReport, type LoadParts, type Ratios, type Roofline } from './figures.ts';
 
 export interface BenchReport {
-  /** format version of this JSON */
-  cria_bench: 1;
+  /** format version of this JSON (2: Cria on WebAssembly, ratios by Cria engine) */
+  cria_bench: 2;
   /** ISO time the run started */
   date: string;
   model: {
@@ -27,7 +27,7 @@ export interface BenchReport {
     load_runs: number;
     prompt_tokens: number[];
     decode_tokens: number;
-    /** threads given to the CPU peers */
+    /** threads given to the CPU engines (Cria on WebAssembly, wllama, llama.cpp) */
     threads: number;
     /** context every engine was given */
     context: number;
@@ -39,8 +39,11 @@ export interface BenchReport {
   /** null when the adapter could not be measured (Cria not run or failed) */
   roofline: Roofline | null;
   engines: Partial<Record<EngineName, EngineReport>>;
-  /** Cria ÷ peer for each figure; null when either side failed */
-  ratios: Partial<Record<PeerName, Ratios | null>>;
+  /**
+   * For each Cria engine run, that engine ÷ each other engine run, figure by figure: Cria-WebGPU ÷
+   * wllama and llama.cpp; Cria-WASM ÷ wllama, llama.cpp and Cria-WebGPU. null when either side failed.
+   */
+  ratios: Partial<Record<CriaEngineName, Partial<Record<EngineName, Ratios | null>>>>;
 }
 
 const MiB = 2 ** 20;
@@ -80,15 +83,21 @@ export function formatTable(r: BenchReport): string {
 
   const engines = r.settings.engines;
   const cria = r.engines.cria;
-  const peers = engines.filter((e): e is PeerName => (PEER_NAMES as readonly string[]).includes(e));
-  const header = ['', ...engines.flatMap((e) => (e === 'cria' || !cria ? [label(e, r.engines[e])] : [label(e, r.engines[e]), `Cria/${e === 'llamacpp' ? 'llama.cpp' : e}`]))];
+  // a ratio column A/B (A one of Cria's engines, B another engine) comes right after the later of A's and B's columns
+  const at = (e: EngineName) => engines.indexOf(e);
+  const ratioColumns = (e: EngineName): [CriaEngineName, EngineName][] =>
+    CRIA_ENGINES.flatMap((a) => (Object.keys(r.ratios[a] ?? {}) as EngineName[]).filter((b) => at(a) >= 0 && at(b) >= 0 && Math.max(at(a), at(b)) === at(e)).map((b): [CriaEngineName, EngineName] => [a, b]));
+  const header = ['', ...engines.flatMap((e) => [label(e, r.engines[e]), ...ratioColumns(e).map(([a, b]) => `${SHORT_LABEL[a]}/${SHORT_LABEL[b]}`)])];
   const rows: string[][] = [];
   const figure = (name: string, get: (e: EngineFigures) => number | null, rget: (x: Ratios) => number | null, digits?: number) => {
     const row = [name];
     for (const e of engines) {
       const rep = r.engines[e];
       row.push(rep?.ok ? num(get(rep), digits) : rep ? 'error' : '—');
-      if (e !== 'cria' && cria) row.push(ratioText(r.ratios[e as PeerName] ? rget(r.ratios[e as PeerName]!) : null));
+      for (const [a, b] of ratioColumns(e)) {
+        const x = r.ratios[a]![b];
+        row.push(ratioText(x ? rget(x) : null));
+      }
     }
     rows.push(row);
   };
@@ -113,7 +122,7 @@ export function formatTable(r: BenchReport): string {
       `Cria per decoded token: ${num(s.dispatches, 1)} dispatches (${num(s.dispatches_per_layer, 1)} per layer), ${num(s.submits, 2)} submits, ${num(s.bytes_read_back, 1)} bytes read back, ${num(s.buffers_created, 2)} buffers created`,
     );
   }
-  if (cria && peers.length) out.push('Ratios are Cria ÷ peer: for times, below 1 means Cria is faster; for tok/s, above 1 does.');
+  if (Object.values(r.ratios).some((x) => x && Object.keys(x).length)) out.push('Ratios are A/B = A ÷ B (WebGPU and Wasm are Cria\'s engines): for times, below 1 means A is faster; for tok/s, above 1 does.');
   for (const e of engines) {
     const rep = r.engines[e];
     if (rep && !rep.ok) out.push(`${ENGINE_LABEL[e]}: error${rep.code ? ` [${rep.code}]` : ''}: ${rep.error}`);

@@ -1,8 +1,8 @@
 /**
  * `cria bench`, start to end: read the model's header, plan the requests,
- * run Cria and wllama in one headless Chromium (Cria first, then wllama,
- * never at the same time), then native llama.cpp in this process, and put
- * the report together. An engine that fails is reported with its error; the
+ * run Cria on WebGPU, Cria on WebAssembly and wllama in one headless Chromium
+ * (in that order, never at the same time), then native llama.cpp in this
+ * process, and put the report together. An engine that fails is reported with its error; the
  * others' figures are kept.
  */
 import { execFileSync } from 'node:child_process';
@@ -20,7 +20,7 @@ import { deviceName } from '../engine.ts';
 import { locateModel, openSource, type ModelLocation } from '../model-source.ts';
 import { withBenchBrowser } from './browser.ts';
 import { benchCria, unwrap } from './cria.ts';
-import { engineFigures, ratios, roofline, type EngineName, type EngineRaw, type EngineReport, type PeerName } from './figures.ts';
+import { CRIA_ENGINES, engineFigures, ratioTargets, ratios, roofline, type EngineName, type EngineRaw, type EngineReport, type Ratios } from './figures.ts';
 import { benchLlamaCpp } from './llamacpp.ts';
 import { modelFacts } from './model-facts.ts';
 import { benchPlan } from './plan.ts';
@@ -99,7 +99,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const plan = benchPlan(tokenizer, o.runs, o.prompts, o.decode, o.loadRuns);
   const cpu = cpus();
   const report: BenchReport = {
-    cria_bench: 1,
+    cria_bench: 2,
     date,
     model: {
       source: o.model,
@@ -130,7 +130,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     ratios: {},
   };
 
-  const inBrowser = o.engines.filter((e) => e === 'cria' || e === 'wllama');
+  const inBrowser = o.engines.filter((e) => e === 'cria' || e === 'cria-wasm' || e === 'wllama');
   if (o.engines.includes('wllama')) {
     try {
       wllamaVersion();
@@ -168,6 +168,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
             o.log(`cria: failed: ${(e as Error).message}`);
           }
         }
+        if (inBrowser.includes('cria-wasm')) {
+          const threads = o.threads;
+          report.engines['cria-wasm'] = await attempt('cria-wasm', o.log, () => benchCria(b, plan, facts.nLayer, version, o.log, { backend: 'wasm', threads }));
+        }
         if (inBrowser.includes('wllama')) report.engines.wllama = await attempt('wllama', o.log, () => benchWllama(b, plan, o.threads, facts.context, o.log));
       },
       { cacheDir: o.cacheDir },
@@ -183,10 +187,15 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       }
     });
   }
-  const cria = report.engines.cria;
-  for (const peer of o.engines.filter((e): e is PeerName => e !== 'cria')) {
-    const p = report.engines[peer];
-    report.ratios[peer] = cria?.ok && p?.ok ? ratios(cria, p) : null;
+  for (const subject of CRIA_ENGINES) {
+    const s = report.engines[subject];
+    if (!o.engines.includes(subject)) continue;
+    const row: Partial<Record<EngineName, Ratios | null>> = {};
+    for (const other of ratioTargets(subject).filter((e) => o.engines.includes(e))) {
+      const p = report.engines[other];
+      row[other] = s?.ok && p?.ok ? ratios(s, p) : null;
+    }
+    report.ratios[subject] = row;
   }
   return report;
 }

@@ -6,20 +6,21 @@ import { formatTable } from '../bench/report.ts';
 import { runBench } from '../bench/run.ts';
 
 export const benchCommand: Command = {
-  summary: 'measure load, prefill and decode speed beside wllama and llama.cpp, and the roofline',
+  summary: 'measure load, prefill and decode speed of Cria (WebGPU and WebAssembly) beside wllama and llama.cpp, and the roofline',
   usage:
-    'cria bench --model MODEL [--peers cria,wllama,llamacpp] [--runs N] [--load-runs N] [--prompt 128,512]\n' +
+    'cria bench --model MODEL [--peers cria,cria-wasm,wllama,llamacpp] [--runs N] [--load-runs N] [--prompt 128,512]\n' +
     '           [--decode N] [--threads N] [--json FILE] [--cache DIR]\n\n' +
     '  Every engine runs on the same file with the same prompts (texts of exactly N tokens), greedy, end-of-\n' +
-    '  generation tokens ignored: Cria (its WebGPU engine worker) and wllama (llama.cpp in WebAssembly,\n' +
-    '  multi-threaded) in one headless Chromium, one after the other, then native llama.cpp (node-llama-cpp)\n' +
+    '  generation tokens ignored: Cria on WebGPU (cria), Cria on WebAssembly (cria-wasm) and wllama (llama.cpp\n' +
+    '  in WebAssembly) in one headless Chromium, one after the other, then native llama.cpp (node-llama-cpp)\n' +
     '  in Node. A local MODEL is served from 127.0.0.1 with Range requests and cross-origin isolation headers.\n' +
     `  Figures, medians of --runs (default ${BENCH_DEFAULTS.runs}): cold load (server → empty cache) and warm load (from the\n` +
     '  cache), --load-runs times each (default: --runs); time to first token and prefill tok/s at each\n' +
     `  --prompt length (default ${BENCH_DEFAULTS.prompts.join(',')}); decode tok/s over --decode tokens (default ${BENCH_DEFAULTS.decode}); Cria's peak\n` +
     "  GPU memory and structure per decoded token; the adapter's measured bandwidth and compute, and Cria's\n" +
     '  decode as a fraction of that bandwidth (the roofline).\n' +
-    '  --threads: threads of the CPU peers (default: all cores). Prints a table with the ratios Cria/peer;\n' +
+    '  --threads: threads of every CPU engine: cria-wasm, wllama, llama.cpp (default: all cores). Prints a table\n' +
+    '  with the ratios of Cria\'s engines to the others (WebGPU/wllama, Wasm/wllama, Wasm/llama.cpp, Wasm/WebGPU);\n' +
     '  --json FILE also writes every figure and each run. Progress goes to stderr. A failing engine is\n' +
     "  reported and the others' figures are kept. --cache DIR keeps the browser profile in DIR.",
   options: {

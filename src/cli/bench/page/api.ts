@@ -19,6 +19,9 @@ export interface GpuMemory {
   buffers: number;
 }
 
+/** Which of Cria's backends a load runs on: WebGPU, or WebAssembly with `threads` threads */
+export type CriaBenchEngine = { backend: 'webgpu' } | { backend: 'wasm'; threads: number };
+
 export interface CriaLoadResult {
   /** wall clock in the page around `client.load` (a new worker each time) */
   ms: number;
@@ -58,7 +61,7 @@ export interface BenchPage {
   /** the adapter and its measurement (a fresh engine worker, closed afterwards) */
   device(): Promise<BenchResult<{ info: DeviceInfo; measurement: DeviceMeasurement & Record<string, unknown> }>>;
   /** load `url` in a new engine worker (the previous one is closed); `cold`: empty the model cache first */
-  criaLoad(url: string, cold: boolean): Promise<BenchResult<CriaLoadResult>>;
+  criaLoad(url: string, cold: boolean, engine: CriaBenchEngine): Promise<BenchResult<CriaLoadResult>>;
   /**
    * One greedy completion of the text `prompt` on the loaded model, ignoring end-of-generation
    * tokens, after a one-token request of `resetToken` (unmeasured), so that the session has no

@@ -69,16 +69,17 @@ window.criaBench = {
       }
     }),
 
-  criaLoad: (url, cold) =>
+  criaLoad: (url, cold, engine) =>
     result(async () => {
       const { client } = newCria();
       if (cold) await client.cache.clear();
       const t0 = performance.now();
       const phaseStartMs: CriaLoadResult['phaseStartMs'] = {};
-      const info = await client.load({ url, cache: true }, { onProgress: (p) => (phaseStartMs[p.phase] ??= performance.now() - t0) });
+      const info = await client.load({ url, cache: true }, { ...engine, onProgress: (p) => (phaseStartMs[p.phase] ??= performance.now() - t0) });
       const ms = performance.now() - t0;
       const expected = cold ? 'network' : 'cache';
       if (info.source !== expected) throw new Error(`a ${cold ? 'cold' : 'warm'} load came from "${info.source}", not "${expected}"`);
+      if (info.backend.kind !== engine.backend) throw new Error(`asked for the ${engine.backend} backend, the engine runs ${info.backend.kind} (${info.backend.reason})`);
       return { ms, phaseStartMs, info };
     }),
 
