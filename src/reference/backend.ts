@@ -50,10 +50,16 @@ function sameShape(a: Act, b: Act, what: string) {
 
 export interface CpuBackendOptions {
   /**
-   * `int8`: products with Q8_0/Q4_0 weights quantize x per block of 32 first (src/reference/matmul_int8.ts),
-   * the reference for the WebGPU backend's int8 activations; `f32` (default): f32 x.
+   * `int8`: products with quantized weights quantize x per block first, as llama.cpp's CPU backend does
+   * (src/reference/matmul_int8.ts: Q8_0 blocks for the legacy types, Q8_K for the K-quants), the reference
+   * of the WebAssembly backend and of the WebGPU backend's int8 activations; `f32` (default): f32 x.
    */
   activations?: 'f32' | 'int8';
+  /**
+   * With `int8`: the weight types whose products take int8 activations (default INT8_ACTIVATION_TYPES,
+   * all of llama.cpp's; the WebGPU backend computes GPU_INT8_ACTIVATION_TYPES so, the rest in f32).
+   */
+  int8Types?: ReadonlySet<string>;
 }
 
 export class CpuBackend implements Backend<CpuAct, CpuWeight> {
@@ -62,8 +68,10 @@ export class CpuBackend implements Backend<CpuAct, CpuWeight> {
     return { detail: `TypeScript reference (${this.activations} activations)`, threads: 1 };
   }
   readonly activations: 'f32' | 'int8';
+  private readonly int8Types: ReadonlySet<string>;
   constructor(opts: CpuBackendOptions = {}) {
     this.activations = opts.activations ?? 'f32';
+    this.int8Types = opts.int8Types ?? INT8_ACTIVATION_TYPES;
   }
   private kCache: Float32Array[] = [];
   private vCache: Float32Array[] = [];
@@ -130,7 +138,7 @@ export class CpuBackend implements Backend<CpuAct, CpuWeight> {
     matmul: (x, w, bias, fuse) => {
       if (w.dims[0] !== x.cols) throw new CriaError('internal', `matmul ${w.name}: input has ${x.cols} columns, weight rows have ${w.dims[0]}`);
       const xn = fuse?.norm ? this.ops.rmsNorm(x, fuse.norm.weight, fuse.norm.eps) : x;
-      const int8 = this.activations === 'int8' && INT8_ACTIVATION_TYPES.has(w.type.name);
+      const int8 = this.activations === 'int8' && this.int8Types.has(w.type.name);
       const y = (int8 ? matmulInt8 : matmul)(xn.data, x.rows, w, bias ? vecOf(bias) : undefined);
       const out = act(x.rows, w.dims.slice(1).reduce((a, b) => a * b, 1), y);
       return fuse?.add ? this.ops.add(out, fuse.add) : out;

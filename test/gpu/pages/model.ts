@@ -20,6 +20,7 @@ import { readGguf, type GgufFile } from '../../../src/formats/gguf.ts';
 import { urlSource } from '../../../src/formats/source.ts';
 import { Model } from '../../../src/model/model.ts';
 import { CpuBackend, type CpuAct } from '../../../src/reference/backend.ts';
+import { GPU_INT8_ACTIVATION_TYPES } from '../../../src/reference/matmul_int8.ts';
 import { Engine } from '../../../src/engine/engine.ts';
 import type { CriaError } from '../../../src/shared/errors.ts';
 import { syntheticModel, type SyntheticShape } from '../../../src/model/synthetic.ts';
@@ -100,7 +101,7 @@ window.criaModel = {
     const file = await open(url);
     const gm = await gpuModel(url, opts);
     // the reference takes x as the GPU backend does (int8 activations: CPU adapters by default)
-    const cpu = await Model.load(file, new CpuBackend({ activations: (gm.backend as GpuBackend).activations }));
+    const cpu = await Model.load(file, new CpuBackend({ activations: (gm.backend as GpuBackend).activations, int8Types: GPU_INT8_ACTIVATION_TYPES }));
     const cpuTrace = new Map<string, CpuAct>();
     const gpuTrace: { name: string; layer: number; rows: number; cols: number; data: Promise<ArrayBuffer> }[] = [];
     const cs = new Session(cpu);
