@@ -25,7 +25,19 @@ export const MAX_ARGS = 24;
 export const CONTROL_BYTES = (ARGS_AT + MAX_ARGS) * 8;
 
 /** Kernels by index: the job names its kernel by a number, both sides use this list. */
-export const KERNEL_NAMES: readonly KernelName[] = ['quantize_q8_0', 'matmul_q8_0', 'matmul_q4_0', 'matmul_f32', 'matmul_f16', 'round_activations', 'rms_norm', 'elementwise', 'glu', 'rope', 'attention'];
+export const KERNEL_NAMES: readonly KernelName[] = [
+  'quantize_q8_0',
+  'matmul_q8_0',
+  'matmul_q4_0',
+  'matmul_f32',
+  'matmul_f16',
+  'round_activations',
+  'rms_norm',
+  'elementwise',
+  'glu',
+  'rope',
+  'attention',
+];
 
 /**
  * Thread i's share of [0, total) among `threads`: contiguous, in multiples of 4 rows (the products

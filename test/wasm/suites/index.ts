@@ -7,4 +7,12 @@ import { matmulSuite, quantizeSuite } from './matmul.ts';
 import { rmsNormSuite } from './rms_norm.ts';
 import { ropeSuite } from './rope.ts';
 
-export const suites: Suite[] = [quantizeSuite, matmulSuite, rmsNormSuite, elementwiseSuite, gluSuite, ropeSuite, attentionSuite];
+export const suites: Suite[] = [
+  quantizeSuite,
+  matmulSuite,
+  rmsNormSuite,
+  elementwiseSuite,
+  gluSuite,
+  ropeSuite,
+  attentionSuite,
+];
