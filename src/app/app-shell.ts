@@ -103,7 +103,7 @@ export class CriaApp extends LightElement {
 
   private modelPill() {
     const m = engine.model;
-    if (engine.webgpu.state === 'unavailable') return html`<a class="model-pill bad" href="#/device">No WebGPU</a>`;
+    if (engine.blocked) return html`<a class="model-pill bad" href="#/device">No WebGPU</a>`;
     const holder = engine.holder;
     if (holder) {
       // an evaluation has the engine (chat waits): say so, and lead to it

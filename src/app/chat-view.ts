@@ -346,7 +346,7 @@ export class CriaChatView extends LightElement {
               )}
         </div>
         <cria-composer
-          ?hidden=${engine.webgpu.state === 'unavailable'}
+          ?hidden=${engine.blocked}
           .generating=${!!this.streaming}
           .canSend=${canSend}
           .reason=${this.composerReason(fallback)}
@@ -360,7 +360,7 @@ export class CriaChatView extends LightElement {
 
   private composerReason(fallback: boolean): string {
     const m = engine.model;
-    if (engine.webgpu.state === 'unavailable') return 'Chat needs WebGPU (see above).';
+    if (engine.blocked) return 'WebGPU was chosen on the Device page, and this browser has none (see above).';
     if (engine.holder) return `${engine.holder.label}: chat waits until it ends (stop it on the Eval page).`;
     if (m.kind === 'lost') return 'The GPU was reset: load the model again (above).';
     if (m.kind === 'loading') return `Loading ${m.label}…`;
@@ -373,7 +373,7 @@ export class CriaChatView extends LightElement {
   /** what sits above the conversation: problems first, then the model's state */
   private banner(fallback: boolean) {
     const m = engine.model;
-    if (engine.webgpu.state === 'unavailable') return html`<cria-problem kind="webgpu"></cria-problem>`;
+    if (engine.blocked) return html`<cria-problem kind="webgpu"></cria-problem>`;
     if (m.kind === 'lost') return html`<cria-problem kind="device-lost" .error=${m.error}></cria-problem>`;
     if (m.kind === 'loading') return html`<cria-load-progress></cria-load-progress>`;
     if (m.kind === 'error') return html`<cria-problem kind="error" .error=${m.error}></cria-problem>`;
@@ -401,15 +401,15 @@ export class CriaChatView extends LightElement {
     if (m.kind === 'ready') {
       return html`<div class="chat-empty">
         <p class="chat-empty-title">Chat with ${m.label}</p>
-        <p class="muted">It runs on this device's GPU. Nothing you type leaves this browser.</p>
+        <p class="muted">It runs on this device's ${m.info.backend.kind === 'webgpu' ? 'GPU' : 'CPU'}. Nothing you type leaves this browser.</p>
       </div>`;
     }
-    if (m.kind === 'loading' || engine.webgpu.state === 'unavailable' || m.kind === 'lost') return nothing;
+    if (m.kind === 'loading' || engine.blocked || m.kind === 'lost') return nothing;
     const last = engine.lastVisit();
     const s = this.suggested;
     return html`<div class="chat-empty">
       <p class="chat-empty-title">No model loaded</p>
-      <p class="muted">Pick a small model to start. It is downloaded once, kept in this browser, and runs on your GPU: nothing you type leaves this device.</p>
+      <p class="muted">Pick a small model to start. It is downloaded once, kept in this browser, and runs on your device: nothing you type leaves it.</p>
       <p class="chat-empty-actions">
         ${last ? html`<button type="button" class="button primary" @click=${() => void engine.load({ cached: last.cacheId }, last.label).then((ok) => ok || engine.forgetLastVisit())}>
               Continue with ${last.label}

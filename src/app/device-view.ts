@@ -1,5 +1,7 @@
 /**
- * <cria-device-view>: the Device page: the GPU adapter the engine uses, its
+ * <cria-device-view>: the Device page: the engine to run models on (Automatic, WebGPU or
+ * WebAssembly: `engine.setBackend`) and what runs the loaded model (backend, threads, why);
+ * then the GPU adapter the engine uses (or the WebAssembly engine's build and threads), its
  * features and limits, whether f16 shaders are available, and a Measure
  * button (`measureDevice()`: memory bandwidth and compute) with what the
  * measurement means for the catalogue's models and, when a model is loaded,
@@ -16,6 +18,14 @@ import { toAppError, type AppError } from './errors.ts';
 import { formatBytes, formatMs } from './format.ts';
 import { listConversations } from './conversations.ts';
 import { DECODE_EFFICIENCY, estimateTokensPerSecond, verdict, VERDICT_LABEL } from './speed-estimate.ts';
+import { BACKEND_CHOICES, type BackendChoice } from './engine-state.ts';
+import { backendLabel } from './model-card.ts';
+
+const CHOICE_TEXT: Record<BackendChoice, [string, string]> = {
+  auto: ['Automatic', 'the graphics chip through WebGPU when it is a real one; the processor through WebAssembly when there is no WebGPU or only a software emulation of a GPU'],
+  webgpu: ['The graphics chip (WebGPU)', 'always; on a software adapter this is slower than the processor'],
+  wasm: ['The processor (WebAssembly)', 'SIMD, and threads when the page is cross-origin isolated'],
+};
 import './problem-card.ts';
 
 /** the limits that decide which models fit and how kernels are shaped, shown first */
@@ -66,6 +76,8 @@ export class CriaDeviceView extends LightElement {
   declare decodeError: AppError | undefined;
   /** the model whose chat speed was looked up */
   private decodeLookedUp?: string;
+  /** the backend the device information was read for ('none' before a model) */
+  private infoFor?: string;
 
   constructor() {
     super();
@@ -91,7 +103,9 @@ export class CriaDeviceView extends LightElement {
   }
 
   private async readInfo() {
-    if (engine.webgpu.state === 'unavailable') return;
+    this.infoFor = engine.info?.backend.kind ?? 'none';
+    // without WebGPU there is no adapter to describe, unless a model runs on WebAssembly
+    if (engine.webgpu.state === 'unavailable' && engine.info?.backend.kind !== 'wasm') return;
     try {
       this.info = await engine.client.deviceInfo();
       this.infoError = undefined;
@@ -127,6 +141,12 @@ export class CriaDeviceView extends LightElement {
   }
 
   override willUpdate(): void {
+    // the backend changed (a model loaded on another one): describe what runs now
+    if (this.isConnected && this.infoFor !== undefined && (engine.info?.backend.kind ?? 'none') !== this.infoFor && engine.model.kind !== 'loading') {
+      this.info = undefined;
+      this.infoError = undefined;
+      void this.readInfo();
+    }
     // the loaded model changed: look up its latest chat answer's speed
     const label = engine.info && engine.model.kind === 'ready' ? engine.model.label : undefined;
     if (label === this.decodeLookedUp) return;
@@ -142,17 +162,77 @@ export class CriaDeviceView extends LightElement {
   }
 
   override render() {
-    const unavailable = engine.webgpu.state === 'unavailable' || this.infoError?.code === 'webgpu-unavailable';
+    const noGpu = engine.webgpu.state === 'unavailable' || this.infoError?.code === 'webgpu-unavailable';
     return html`<div class="page device-page">
       <h1 class="page-title" tabindex="-1">Device</h1>
-      ${unavailable
+      ${this.engineSection()}
+      ${this.info?.backend === 'wasm' ? this.wasmDetails(this.info) : nothing}
+      ${engine.blocked
         ? html`<cria-problem kind="webgpu" .error=${this.infoError}></cria-problem>`
-        : this.infoError
-          ? html`<cria-problem kind="error" .error=${this.infoError}></cria-problem>`
-          : this.info
-            ? this.details(this.info)
-            : html`<p class="muted" role="status">Asking the GPU…</p>`}
+        : this.info?.backend === 'wasm' && !noGpu
+          ? nothing
+          : noGpu
+            ? html`<section class="section" aria-labelledby="adapter-title">
+                <h2 id="adapter-title">Graphics adapter</h2>
+                <p class="notice" role="status" data-testid="no-webgpu">
+                  <strong>No WebGPU here.</strong> ${engine.webgpu.state === 'unavailable' ? engine.webgpu.reason : (this.infoError?.message ?? '')} Models run on the processor (WebAssembly).
+                </p>
+              </section>`
+            : this.infoError
+              ? html`<cria-problem kind="error" .error=${this.infoError}></cria-problem>`
+              : this.info
+                ? this.details(this.info)
+                : html`<p class="muted" role="status">Asking the GPU…</p>`}
     </div>`;
+  }
+
+  /** the choice of backend, and what runs the loaded model */
+  private engineSection() {
+    const info = engine.info;
+    const label = engine.model.kind === 'ready' ? engine.model.label : undefined;
+    return html`<section class="section" aria-labelledby="engine-title">
+      <h2 id="engine-title">Engine</h2>
+      <div class="card">
+        <fieldset class="backend-choice" data-testid="backend-choice">
+          <legend>Run models on</legend>
+          ${BACKEND_CHOICES.map(
+            (c) => html`<label class="check">
+              <input type="radio" name="backend" value=${c} .checked=${engine.backend === c} ?disabled=${engine.busy} @change=${() => void engine.setBackend(c)} />
+              <span><strong>${CHOICE_TEXT[c][0]}</strong> <span class="muted small">${CHOICE_TEXT[c][1]}</span></span>
+            </label>`,
+          )}
+        </fieldset>
+        ${engine.backendFromAddress ? html`<p class="muted small">Chosen by the page's address (<code>?backend=${engine.backend}</code>) for this visit.</p>` : nothing}
+        ${info && label
+          ? html`<dl class="facts" data-testid="backend-facts">
+              <div><dt>${label} runs on</dt><dd data-testid="backend-kind">${backendLabel(info.backend)}</dd></div>
+              <div><dt>How</dt><dd>${info.backend.detail}</dd></div>
+              <div class="wide"><dt>Why</dt><dd data-testid="backend-reason">${info.backend.reason}</dd></div>
+            </dl>`
+          : html`<p class="muted small">Load a model to see which engine runs it, and why.</p>`}
+        <p class="muted small" data-testid="isolation">
+          ${globalThis.crossOriginIsolated
+            ? 'This page is cross-origin isolated: the WebAssembly engine can use several threads.'
+            : 'This page is not cross-origin isolated: the WebAssembly engine runs on one thread.'}
+        </p>
+      </div>
+    </section>`;
+  }
+
+  /** the WebAssembly engine: its build, threads and memory */
+  private wasmDetails(i: DeviceInfo) {
+    return html`<section class="section" aria-labelledby="wasm-title">
+      <h2 id="wasm-title">Processor (WebAssembly)</h2>
+      <div class="card">
+        <dl class="facts" data-testid="wasm-facts">
+          <div><dt>Build</dt><dd>${i.description}</dd></div>
+          <div><dt>Threads</dt><dd>${i.threads ?? 1}</dd></div>
+          <div><dt>Features</dt><dd>${i.features.join(', ')}</dd></div>
+          <div><dt>Memory it can hold</dt><dd>${formatBytes(i.limits.memoryBytes ?? 0)}</dd></div>
+          <div><dt>Logical cores</dt><dd>${navigator.hardwareConcurrency || '—'}</dd></div>
+        </dl>
+      </div>
+    </section>`;
   }
 
   private details(i: DeviceInfo) {

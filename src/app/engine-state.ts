@@ -1,7 +1,11 @@
 /**
  * The app's one engine (a client of the worker) and what the UI needs to
- * know about it: WebGPU availability, the model being loaded (progress) or
- * loaded (info), a load error, and device loss. Components subscribe with
+ * know about it: WebGPU availability, the backend the user chose (Automatic,
+ * WebGPU or WebAssembly: `backend`, kept in localStorage, `?backend=` in the
+ * address for one visit), the model being loaded (progress) or loaded (info,
+ * with the backend it runs on and why), a load error, and device loss.
+ * Without WebGPU the app runs on WebAssembly; it is `blocked` only when the
+ * user asked for WebGPU and there is none. Components subscribe with
  * `StateController`, which re-renders them on every change.
  *
  * The engine holds one model at a time, and two kinds of work use it:
@@ -35,6 +39,25 @@ interface Remembered {
 }
 
 const LAST_KEY = 'cria-last-model';
+const BACKEND_KEY = 'cria-backend';
+
+/** Which engine the loads ask for: `auto` (WebGPU on a hardware GPU, else WebAssembly), or one of them. */
+export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['auto', 'webgpu', 'wasm'];
+const isChoice = (v: unknown): v is BackendChoice => typeof v === 'string' && (BACKEND_CHOICES as readonly string[]).includes(v);
+
+/** `?backend=` in the address (this visit only), else the stored choice, else `auto` */
+function initialBackend(): { choice: BackendChoice; fromAddress: boolean } {
+  const fromUrl = typeof location === 'undefined' ? null : new URLSearchParams(location.search).get('backend');
+  if (isChoice(fromUrl)) return { choice: fromUrl, fromAddress: true };
+  try {
+    const stored = localStorage.getItem(BACKEND_KEY);
+    if (isChoice(stored)) return { choice: stored, fromAddress: false };
+  } catch {
+    // storage blocked: the default
+  }
+  return { choice: 'auto', fromAddress: false };
+}
 
 /** Who holds the engine besides chat (an evaluation), and how to make it let go. */
 export interface EngineHolder {
@@ -57,6 +80,10 @@ interface Hold {
 export class AppEngine extends EventTarget {
   client: CriaClient;
   webgpu: WebGpuStatus = { state: 'checking' };
+  /** the backend loads ask for (see BackendChoice) */
+  backend: BackendChoice;
+  /** `backend` came from the address (`?backend=`): not stored */
+  readonly backendFromAddress: boolean;
   model: ModelState = { kind: 'none' };
   private last?: Remembered;
   /** bumps on every load, so an abandoned load cannot overwrite a newer state */
@@ -69,6 +96,32 @@ export class AppEngine extends EventTarget {
   constructor(private readonly makeClient: () => CriaClient = () => createClient()) {
     super();
     this.client = this.tracked(makeClient());
+    const b = initialBackend();
+    this.backend = b.choice;
+    this.backendFromAddress = b.fromAddress;
+  }
+
+  /** Nothing can run: the user asked for WebGPU and this browser has none (Automatic and WebAssembly always run). */
+  get blocked(): boolean {
+    return this.webgpu.state === 'unavailable' && this.backend === 'webgpu';
+  }
+
+  /**
+   * Choose the backend for the next loads (kept for the next visits). A model that is loaded
+   * on another backend is loaded again on this one (not during an evaluation: it picks the
+   * choice up with its next model).
+   */
+  async setBackend(choice: BackendChoice): Promise<void> {
+    if (choice === this.backend) return;
+    this.backend = choice;
+    try {
+      localStorage.setItem(BACKEND_KEY, choice);
+    } catch {
+      // storage blocked: this visit only
+    }
+    this.changed();
+    const m = this.model;
+    if (m.kind === 'ready' && !this.holding && this.last) await this.load(this.last.source, this.last.label);
   }
 
   /**
@@ -233,6 +286,7 @@ export class AppEngine extends EventTarget {
     let settled = false;
     try {
       const info = await this.client.load(source, {
+        backend: this.backend,
         onProgress: (progress) => {
           if (gen !== this.generation || settled) return;
           this.model = { kind: 'loading', label, progress };
@@ -257,7 +311,7 @@ export class AppEngine extends EventTarget {
       settled = true;
       if (gen !== this.generation) throw e;
       const error = toAppError(e);
-      if (error.code === 'webgpu-unavailable') this.webgpu = { state: 'unavailable', reason: error.message };
+      if (error.code === 'webgpu-unavailable' && this.backend === 'webgpu') this.webgpu = { state: 'unavailable', reason: error.message };
       this.model = { kind: 'error', label, error };
       this.changed();
       throw e;

@@ -206,7 +206,7 @@ export class CriaEvalSetup extends LightElement {
     const entry = catalogueEntry(this.catalogueName);
     const models = this.models;
     const busy = engine.busy && !engine.holder;
-    const unavailable = engine.webgpu.state === 'unavailable';
+    const unavailable = engine.blocked;
     const canStart = !this.disabled && !busy && !unavailable && !!models?.length && (this.source === 'catalogue' || !!this.fileTask);
     const limitChars = this.source === 'file' ? !!this.fileTask?.limitIsChars : kind === 'perplexity';
     return html`<form class="card eval-setup" @submit=${this.submit} novalidate aria-describedby="eval-setup-problem">

@@ -295,7 +295,7 @@ export class CriaEvalView extends LightElement {
     return html`<div class="page eval-page">
       <h1 class="page-title" tabindex="-1">Evaluate</h1>
       <p class="muted eval-intro">Measure models on this device: accuracy on public benchmarks or your own questions, perplexity, judged answers, speed. Everything runs here; nothing leaves this browser.</p>
-      ${engine.webgpu.state === 'unavailable' ? html`<cria-problem kind="webgpu" compact></cria-problem>` : nothing}
+      ${engine.blocked ? html`<cria-problem kind="webgpu" compact></cria-problem>` : nothing}
       <section class="section" aria-labelledby="eval-new-title">
         <h2 id="eval-new-title">New evaluation</h2>
         <cria-eval-setup .disabled=${!!live} @start=${(e: CustomEvent<StartRequest>) => void this.onStart(e)}></cria-eval-setup>
@@ -393,7 +393,7 @@ export class CriaEvalView extends LightElement {
             </span>
             <span class="run-actions">
               ${resumable
-                ? html`<button type="button" class="button small" ?disabled=${!!live || engine.webgpu.state === 'unavailable'} @click=${() => void this.resume(r)} aria-label="Resume ${id.task.name} on ${models}">Resume</button>`
+                ? html`<button type="button" class="button small" ?disabled=${!!live || engine.blocked} @click=${() => void this.resume(r)} aria-label="Resume ${id.task.name} on ${models}">Resume</button>`
                 : nothing}
               <button type="button" class="button small ghost" ?disabled=${state === 'running' || state === 'elsewhere'} @click=${() => void this.deleteRun(r)} aria-label="Delete the run of ${id.task.name} on ${models}">Delete</button>
             </span>

@@ -28,7 +28,7 @@ export async function startApp(root: HTMLElement | null = document.getElementByI
   showPwaNotices();
   await engine.checkWebGpu();
   const model = new URLSearchParams(location.search).get('model');
-  if (model && engine.webgpu.state === 'available') await engine.load({ url: model }, fileNameOf(model));
+  if (model && !engine.blocked) await engine.load({ url: model }, fileNameOf(model));
 }
 
 void startApp();

@@ -4,11 +4,19 @@
  * template), or why it failed.
  */
 import { html, nothing } from 'lit';
+import type { ModelInfo } from '../client/index.ts';
 import { LightElement } from './light-element.ts';
 import { engine, StateController } from './engine-state.ts';
 import { formatBytes, formatCount, formatMs } from './format.ts';
 import './load-progress.ts';
 import './problem-card.ts';
+
+/** "the GPU (WebGPU)" or "the processor (WebAssembly, 2 threads)" */
+export function backendLabel(b: ModelInfo['backend']): string {
+  if (b.kind === 'webgpu') return 'the GPU (WebGPU)';
+  if (b.kind === 'wasm') return `the processor (WebAssembly, ${b.threads} thread${b.threads === 1 ? '' : 's'})`;
+  return 'the processor (TypeScript reference)';
+}
 
 const SOURCES = { network: 'downloaded now', cache: 'from this browser’s cache', file: 'from a local file', memory: 'from memory' } as const;
 
@@ -37,7 +45,8 @@ export class CriaModelCard extends LightElement {
         <div><dt>Name in the file</dt><dd>${i.id}</dd></div>
         <div><dt>Architecture</dt><dd>${i.architecture}</dd></div>
         <div><dt>Parameters</dt><dd>${formatCount(i.parameters)}</dd></div>
-        <div><dt>Weights on the GPU</dt><dd>${formatBytes(i.weightBytes)} (${types})</dd></div>
+        <div><dt>Runs on</dt><dd data-testid="runs-on" title=${i.backend.reason}>${backendLabel(i.backend)}</dd></div>
+        <div><dt>Weights</dt><dd>${formatBytes(i.weightBytes)} (${types})</dd></div>
         <div><dt>Context</dt><dd title=${i.nCtxReason}>${i.nCtx.toLocaleString()} tokens${i.nCtx < i.contextLength ? ` (trained for ${i.contextLength.toLocaleString()})` : ''}</dd></div>
         <div><dt>Memory</dt><dd>${formatBytes(i.memory.totalBytes)} of a ${formatBytes(i.memory.budgetBytes)} budget (weights ${formatBytes(i.memory.weightBytes)}, KV cache ${formatBytes(i.memory.kvCacheBytes)})</dd></div>
         <div><dt>Loaded</dt><dd>in ${formatMs(i.loadMs)}, ${SOURCES[i.source]}${i.downloadedBytes ? ` (${formatBytes(i.downloadedBytes)})` : ''}</dd></div>

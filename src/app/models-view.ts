@@ -141,7 +141,7 @@ export class CriaModelsView extends LightElement {
     const onLoad = (e: CustomEvent<LoadRequest>) => void this.load(e.detail);
     return html`<div class="page models-page" @load-model=${onLoad}>
       <h1 class="page-title" tabindex="-1">Models</h1>
-      ${engine.webgpu.state === 'unavailable' ? html`<cria-problem kind="webgpu" compact></cria-problem>` : nothing}
+      ${engine.blocked ? html`<cria-problem kind="webgpu" compact></cria-problem>` : nothing}
       <section class="section" aria-labelledby="current-model">
         <h2 id="current-model">Loaded now</h2>
         <cria-model-card></cria-model-card>

@@ -44,15 +44,19 @@ export class CriaProblem extends LightElement {
   private webgpu() {
     const reason = engine.webgpu.state === 'unavailable' ? engine.webgpu.reason : (this.error?.message ?? '');
     return html`<section class="problem problem-webgpu" role="alert" data-code="webgpu-unavailable">
-      <h2 class="problem-title">Cria needs WebGPU</h2>
-      <p>Cria runs language models on your own graphics chip, through WebGPU, so nothing you type leaves this device. ${reason}</p>
+      <h2 class="problem-title">WebGPU is not available</h2>
+      <p>You chose to run models on the graphics chip, through WebGPU, and this browser cannot. ${reason}</p>
+      <p>Cria also runs on the processor (WebAssembly): slower, just as private.</p>
       ${this.compact
         ? nothing
         : html`<h3>What to do</h3>
             <ol class="problem-steps">
               ${HOW_TO_GET_WEBGPU.map((s) => html`<li>${s}</li>`)}
             </ol>`}
-      <p class="problem-actions"><button type="button" class="button" @click=${() => location.reload()}>Check again</button></p>
+      <p class="problem-actions">
+        <button type="button" class="button primary" @click=${() => void engine.setBackend('auto')}>Run on the processor instead</button>
+        <button type="button" class="button" @click=${() => location.reload()}>Check again</button>
+      </p>
     </section>`;
   }
 

@@ -21,11 +21,24 @@ export function browserThreads(asked?: number): { threads: number; why: string }
   if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1 && asked <= 64)) throw new CriaError('bad-argument', `threads must be a whole number from 1 to 64, got ${asked}`);
   if (!threadsAvailable()) return { threads: 1, why: 'one thread: the page is not cross-origin isolated (COOP/COEP headers), which WebAssembly threads need' };
   const threads = asked ?? cores;
-  return { threads, why: asked !== undefined ? `${threads} threads, as asked` : `${threads} threads (${cores} cores)` };
+  return { threads, why: asked !== undefined ? `${threads} thread${threads === 1 ? "" : "s"}, as asked` : `${threads} thread${threads === 1 ? "" : "s"} (${cores} core${cores === 1 ? "" : "s"})` };
 }
 
+/**
+ * A pool thread. Where the engine's bundle comes from another origin (the widget on a host page,
+ * src/widget/engine-worker.ts), `new Worker(url)` would refuse it: the worker is then a same-origin
+ * `blob:` module that imports the bundle (a CORS request), as the widget's engine worker itself is.
+ */
 function spawnWebWorker(index: number): PoolWorker {
-  const w = new Worker(new URL('./pool-worker.browser.ts', import.meta.url), { type: 'module', name: `cria-wasm-${index}` });
+  const url = new URL('./pool-worker.browser.ts', import.meta.url);
+  const options: WorkerOptions = { type: 'module', name: `cria-wasm-${index}` };
+  let w: Worker;
+  if (url.origin === globalThis.location?.origin) w = new Worker(url, options);
+  else {
+    const blob = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' }));
+    w = new Worker(blob, options);
+    setTimeout(() => URL.revokeObjectURL(blob), 60_000);
+  }
   const ready = new Promise<void>((resolve, reject) => {
     w.addEventListener('message', () => resolve(), { once: true });
     w.addEventListener('error', (e) => reject(new Error(e.message || 'the worker failed to start')), { once: true });

@@ -86,6 +86,13 @@ async function webgpuProblem(): Promise<string | undefined> {
   return undefined;
 }
 
+/** the model facts' "where": GPU, or CPU with its threads (one, when the host page is not cross-origin isolated) */
+export function runsOn(info: ModelInfo): string {
+  const b = info.backend;
+  if (b.kind === 'webgpu') return 'GPU';
+  return `CPU, ${b.threads === 1 ? 'single-threaded' : `${b.threads} threads`}`;
+}
+
 export class CriaChat extends LitElement {
   static override styles = styles;
   static override properties = {
@@ -94,6 +101,7 @@ export class CriaChat extends LitElement {
     placeholder: { type: String },
     maxTokens: { type: Number, attribute: 'max-tokens' },
     temperature: { type: Number },
+    backend: { type: String },
   };
 
   /** URL of a GGUF model (relative URLs are relative to the page) */
@@ -103,6 +111,12 @@ export class CriaChat extends LitElement {
   declare placeholder: string | undefined;
   declare maxTokens: number | undefined;
   declare temperature: number | undefined;
+  /**
+   * where the model runs: `auto` (default: WebGPU on a hardware GPU, WebAssembly otherwise), `webgpu`
+   * or `wasm`. WebAssembly uses threads only when the host page is cross-origin isolated; the model
+   * facts in the header say which ran, with how many threads.
+   */
+  declare backend: 'auto' | 'webgpu' | 'wasm' | undefined;
   /** a Jinja chat template to use instead of the model's own (or of the fallback, for models without one) */
   chatTemplate: string | undefined;
 
@@ -131,6 +145,7 @@ export class CriaChat extends LitElement {
     this.placeholder = undefined;
     this.maxTokens = undefined;
     this.temperature = undefined;
+    this.backend = undefined;
     this.chatTemplate = undefined;
   }
 
@@ -277,12 +292,16 @@ export class CriaChat extends LitElement {
     this.#info = undefined;
     this.#setStatus({ kind: 'loading' });
     try {
-      const problem = await webgpuProblem();
-      if (problem) throw new CriaError('webgpu-unavailable', `${problem}. Cria needs WebGPU: use a recent Chrome or Edge on desktop, or enable WebGPU in the browser's settings.`);
+      const backend = this.backend ?? 'auto';
+      if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'wasm') throw new CriaError('bad-argument', `backend="${String(backend)}": use auto, webgpu or wasm`);
+      // WebGPU asked for: a missing one is said before anything downloads (auto runs on WebAssembly then)
+      const problem = backend === 'webgpu' ? await webgpuProblem() : undefined;
+      if (problem) throw new CriaError('webgpu-unavailable', `${problem}. This widget was set to run on WebGPU (backend="webgpu"): use a recent Chrome or Edge on desktop, or backend="auto" to run on the processor.`);
       const client = await this.#engine();
       const info = await client.load(
         { url },
         {
+          backend,
           signal,
           onProgress: (p) => {
             if (!current()) return;
@@ -422,7 +441,7 @@ export class CriaChat extends LitElement {
     return html`<div class="frame" part="frame">
       <header>
         <span class="title">Assistant</span>
-        <span class="model" title=${info?.id ?? ''}>${info ? `${info.id} · ${formatBytes(info.weightBytes)}` : ''}</span>
+        <span class="model" title=${info ? `${info.id}: ${info.backend.reason}` : ''}>${info ? `${info.id} · ${formatBytes(info.weightBytes)} · ${runsOn(info)}` : ''}</span>
         <span class="local">Runs on this device</span>
       </header>
       ${this.usesFallbackTemplate

@@ -41,11 +41,14 @@ test('the Device page shows the adapter, f16, features and limits, and measures'
 
 test("with a model loaded, the Device page shows its roofline: the ceiling beside the decode speed (the chat's, then measured)", async ({ page }) => {
   server ??= await privateModelServer();
-  await openWithModel(page, `${server.url}${STORIES_PATH}`);
+  // the roofline is the GPU's: the model on WebGPU (Automatic would pick WebAssembly on SwiftShader)
+  await openWithModel(page, `${server.url}${STORIES_PATH}`, '#/chat', { backend: 'webgpu' });
   await send(page, 'Once upon a time');
   await waitForAnswer(page);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Device' }).click();
   const route = page.locator('.route-device');
+  await expect(route.getByTestId('backend-kind')).toHaveText('the GPU (WebGPU)');
+  await expect(route.getByTestId('backend-reason')).toHaveText('WebGPU, as asked');
   await route.getByRole('button', { name: 'Measure' }).click();
   const roofline = route.getByTestId('roofline');
   await expect(roofline.or(route.getByText('Measuring is not available'))).toBeVisible({ timeout: 60_000 });

@@ -1,13 +1,13 @@
 /**
  * What stops Cria gets a designed message that says what to do, never a
- * blank page: a browser without WebGPU (the API removed from the page, and
- * a real Chromium launched without the WebGPU flags, where the engine's
- * worker has none either), and a GPU device lost under a loaded model (the
- * next request fails with `device-lost`; the message offers a reload that
- * brings the chat back).
+ * blank page. A browser without WebGPU runs models on WebAssembly (Automatic,
+ * the default; the Device page says why); only when the user chose WebGPU is
+ * that a designed message (test/e2e/no-webgpu.spec.ts runs the whole app in a
+ * Chromium launched without WebGPU). A GPU device lost under a loaded model:
+ * the next request fails with `device-lost`; the message offers a reload that
+ * brings the chat back.
  */
-import { chromium, expect, test, type Page } from '@playwright/test';
-import { CHROMIUM_QUIET_ARGS, findChromium } from '../../src/cli/chromium.ts';
+import { expect, test, type Page } from '@playwright/test';
 import type { ModelServer } from '../server/model-server.ts';
 import { loseDevice, watchDevices, openWithModel, privateModelServer, send, STORIES_PATH, waitForAnswer } from './app-helpers.ts';
 
@@ -22,20 +22,37 @@ test.afterAll(async () => server?.close());
 async function expectWebGpuMessage(page: Page) {
   const problem = page.locator('.route-chat .problem-webgpu');
   await expect(problem).toBeVisible();
-  await expect(problem.getByRole('heading', { name: 'Cria needs WebGPU' })).toBeVisible();
+  await expect(problem.getByRole('heading', { name: 'WebGPU is not available' })).toBeVisible();
   await expect(problem).toContainText('Chrome or Edge');
   await expect(problem).toContainText('chrome://gpu');
   await expect(problem.getByRole('button', { name: 'Check again' })).toBeVisible();
+  await expect(problem.getByRole('button', { name: 'Run on the processor instead' })).toBeVisible();
   await expect(page.locator('.model-pill')).toHaveText('No WebGPU');
   // nothing to type into that could not be answered
   await expect(page.getByRole('textbox', { name: 'Message' })).toBeHidden();
 }
 
-test('no WebGPU in the page: the designed message, and no model is loaded', async ({ page }) => {
+test('no WebGPU in the page, Automatic: the model runs on WebAssembly, chats, and the Device page says why', async ({ page }) => {
   await page.addInitScript(() => {
     delete (Navigator.prototype as { gpu?: unknown }).gpu;
   });
-  await page.goto(`/?model=${encodeURIComponent(model)}`);
+  await openWithModel(page, model);
+  await send(page, 'Once upon a time');
+  await waitForAnswer(page);
+  await page.getByRole('link', { name: 'Device' }).click();
+  const route = page.locator('.route-device');
+  await expect(route.getByTestId('no-webgpu')).toContainText('No WebGPU here.');
+  await expect(route.getByTestId('backend-kind')).toHaveText(/^the processor \(WebAssembly, \d+ threads?\)$/);
+  await expect(route.getByTestId('wasm-facts')).toContainText('WebAssembly');
+  await expect(route.getByTestId('isolation')).toContainText('is cross-origin isolated');
+  await expect(route.getByRole('radio', { name: /Automatic/ })).toBeChecked();
+});
+
+test('WebGPU chosen (?backend=webgpu) and no WebGPU in the page: the designed message, nothing downloaded; "Run on the processor instead" lifts it', async ({ page }) => {
+  await page.addInitScript(() => {
+    delete (Navigator.prototype as { gpu?: unknown }).gpu;
+  });
+  await page.goto(`/?backend=webgpu&model=${encodeURIComponent(model)}`);
   await expectWebGpuMessage(page);
   expect(server.log().requests.filter((r) => r.path.endsWith('.gguf'))).toHaveLength(0);
   // the other pages say it too, and the Models page still works (the catalogue, the cache)
@@ -44,21 +61,17 @@ test('no WebGPU in the page: the designed message, and no model is loaded', asyn
   await expect(page.locator('.catalogue-item')).toHaveCount(7);
   await page.getByRole('link', { name: 'Device' }).click();
   await expect(page.locator('.route-device .problem-webgpu')).toBeVisible();
-});
-
-test('a Chromium launched without the WebGPU flags: the same message', async () => {
-  const browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_QUIET_ARGS], headless: true });
-  try {
-    const page = await browser.newPage({ baseURL: test.info().project.use.baseURL });
-    await page.goto(`/?model=${encodeURIComponent(model)}`);
-    await expectWebGpuMessage(page);
-  } finally {
-    await browser.close();
-  }
+  await expect(page.locator('.route-device').getByRole('radio', { name: /The graphics chip/ })).toBeChecked();
+  await page.locator('.route-device .problem-webgpu').getByRole('button', { name: 'Run on the processor instead' }).click();
+  await expect(page.locator('.route-device .problem-webgpu')).toHaveCount(0);
+  await expect(page.locator('.route-device').getByRole('radio', { name: /Automatic/ })).toBeChecked();
+  await page.getByRole('link', { name: 'Chat' }).click();
+  await expect(page.locator('.route-chat .problem-webgpu')).toHaveCount(0);
 });
 
 test('device lost: the next answer fails with a designed message; "Reload the model" brings the chat back', async ({ page }) => {
-  await openWithModel(page, model);
+  // a GPU path (Automatic picks WebAssembly on SwiftShader); nothing switches backend after the loss
+  await openWithModel(page, model, '#/chat', { backend: 'webgpu' });
   await watchDevices(page);
   await send(page, 'Once upon a time');
   await waitForAnswer(page);

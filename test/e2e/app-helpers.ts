@@ -18,8 +18,13 @@ export async function privateModelServer(): Promise<ModelServer> {
 }
 
 /** the app with `?model=URL`, waiting until the model is ready */
-export async function openWithModel(page: Page, modelUrl: string, hash = '#/chat'): Promise<void> {
-  await page.goto(`/?model=${encodeURIComponent(modelUrl)}${hash}`);
+/**
+ * Open the app with `?model=` and wait until it is loaded. `backend`: `?backend=` (this visit only);
+ * without it the app's default, Automatic, which on SwiftShader (a software adapter) is WebAssembly:
+ * tests of the GPU path itself (device loss, adapter facts, the roofline) ask for `webgpu`.
+ */
+export async function openWithModel(page: Page, modelUrl: string, hash = '#/chat', opts: { backend?: 'webgpu' | 'wasm' } = {}): Promise<void> {
+  await page.goto(`/?model=${encodeURIComponent(modelUrl)}${opts.backend ? `&backend=${opts.backend}` : ''}${hash}`);
   await expect(page.locator('.model-pill .dot.ok')).toBeVisible({ timeout: 90_000 });
 }
 

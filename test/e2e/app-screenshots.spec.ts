@@ -143,13 +143,14 @@ for (const vp of VIEWPORTS) {
       await page.addInitScript(() => {
         if (location.hash === '#no-webgpu') delete (Navigator.prototype as { gpu?: unknown }).gpu;
       });
-      await page.goto('/#no-webgpu');
+      // WebGPU chosen (Automatic would run on WebAssembly without it)
+      await page.goto('/?backend=webgpu#no-webgpu');
       await expect(page.locator('.route-chat .problem-webgpu')).toBeVisible();
       await noSidewaysScroll(page);
       await shoot(page, testInfo, 'no-webgpu');
 
       // a GPU reset under the model: the next answer fails with `device-lost`
-      await openWithModel(page, model);
+      await openWithModel(page, model, '#/chat', { backend: 'webgpu' });
       await watchDevices(page);
       await send(page, 'Once upon a time');
       await waitForAnswer(page);

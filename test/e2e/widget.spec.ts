@@ -184,7 +184,10 @@ test.beforeAll(async () => {
   pages.set('/without-widget.html', hostPage(src, { withWidget: false }));
   pages.set('/nocors.html', hostPage(`${widget.origin}/nocors-assets/widget.js`));
   pages.set('/no-model.html', hostPage(src, { attrs: '' }));
-  pages.set('/lossy.html', hostPage(`${widget.origin}/lossy/widget.js`));
+  // device loss is a GPU path: backend="webgpu" (Automatic runs on WebAssembly on SwiftShader, a software adapter)
+  const base = `model="${MODEL}" placeholder="Ask the llama…" temperature="0" max-tokens="24"`;
+  pages.set('/lossy.html', hostPage(`${widget.origin}/lossy/widget.js`, { attrs: `${base} backend="webgpu"` }));
+  pages.set('/webgpu-only.html', hostPage(src, { attrs: `${base} backend="webgpu"` }));
   // the sources from the Vite dev server (which allows localhost origins by CORS)
   pages.set('/dev.html', hostPage(`${APP_SERVER}/src/widget/index.ts`));
 });
@@ -412,12 +415,36 @@ test('an engine that cannot be fetched (no CORS on the worker chunk) gives the d
   expect(errors.map((e) => e.detail.code)).toEqual(['network']);
 });
 
-test('a browser without WebGPU gets the designed message', async ({}, info) => {
+test('a browser without WebGPU: the widget answers on the processor (WebAssembly), single-threaded on a page that is not cross-origin isolated, and says so', async ({}, info) => {
   // the same Chromium, without the flags that enable WebGPU on SwiftShader (as test/gpu/errors.spec.ts)
   const browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_QUIET_ARGS], headless: true });
   try {
     const page = await browser.newPage();
     await page.goto(`${host.origin}/plain.html`);
+    // the premise: no WebGPU adapter in this browser
+    expect(await page.evaluate(async () => !('gpu' in navigator) || (await (navigator as Navigator & { gpu: GPU }).gpu.requestAdapter()) === null)).toBe(true);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
+    await waitReady(page);
+    expect((await ask(page, 'Hello')).length).toBeGreaterThan(0);
+    const facts = page.locator('cria-chat header .model');
+    await expect(facts).toContainText('CPU, single-threaded');
+    await expect(facts).toHaveAttribute('title', /no WebGPU|WebGPU is not|not available|no adapter/i);
+    await expect(facts).toHaveAttribute('title', /one thread: the page is not cross-origin isolated/);
+    const info2 = await page.evaluate(() => document.querySelector('cria-chat')!.modelInfo!.backend);
+    expect(info2).toMatchObject({ kind: 'wasm', threads: 1 });
+    await shot(page, info, 'no-webgpu-wasm.png');
+    const events = await page.evaluate(() => (window as unknown as { events: { type: string }[] }).events);
+    expect(events.filter((e) => e.type === 'cria-error')).toEqual([]);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a browser without WebGPU, on a widget set to backend="webgpu": the designed message, nothing downloaded', async ({}, info) => {
+  const browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_QUIET_ARGS], headless: true });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${host.origin}/webgpu-only.html`);
     const card = page.locator('cria-chat .card[data-error="webgpu-unavailable"]');
     await expect(card).toBeVisible();
     await expect(card.locator('h2')).toHaveText('This browser can’t run the assistant');
