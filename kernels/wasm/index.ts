@@ -11,6 +11,10 @@ export { elementwise } from './elementwise';
 export { glu } from './glu';
 export { rope } from './rope';
 export { attention } from './attention';
+export { quantize_q8_1 } from './quantize_q8_1';
+export { matmul_q4_1 } from './matmul_q4_1';
+export { matmul_q5_0 } from './matmul_q5_0';
+export { matmul_q5_1 } from './matmul_q5_1';
 
 export function heap_base(): usize {
   return __heap_base;

@@ -37,6 +37,10 @@ export const KERNEL_NAMES: readonly KernelName[] = [
   'glu',
   'rope',
   'attention',
+  'quantize_q8_1',
+  'matmul_q4_1',
+  'matmul_q5_0',
+  'matmul_q5_1',
 ];
 
 /**

@@ -8,9 +8,10 @@ import type { WasmHeap } from '../heap.ts';
 import type { Runner } from '../runner.ts';
 import type { WasmWeight } from '../weights.ts';
 import { quantizeQ8_0 } from './quantize_q8_0.ts';
+import { matmulLegacy } from './matmul_legacy.ts';
 
 /** Weight types the WebAssembly products take. */
-export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0']);
+export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1']);
 
 /** Rows per thread below which splitting a product does not pay (a thread's start costs a few µs). */
 const MIN_ROWS_PER_THREAD = 64;
@@ -26,6 +27,10 @@ export function matmul(run: Runner, heap: WasmHeap, x: number, n: number, w: Was
       run.run(w.type.name === 'Q8_0' ? 'matmul_q8_0' : 'matmul_q4_0', [w.ptr, xq.q, xq.d, bias ?? 0, add ?? 0, y, k, out, n], out, MIN_ROWS_PER_THREAD);
       return y;
     }
+    case 'Q4_1':
+    case 'Q5_0':
+    case 'Q5_1':
+      return matmulLegacy(run, heap, x, n, w, y, bias, add);
     case 'F32':
       run.run('matmul_f32', [w.ptr, x, bias ?? 0, add ?? 0, y, k, out, n], out, MIN_ROWS_PER_THREAD);
       return y;

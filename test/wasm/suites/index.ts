@@ -4,6 +4,7 @@ import { attentionSuite } from './attention.ts';
 import { elementwiseSuite } from './elementwise.ts';
 import { gluSuite } from './glu.ts';
 import { matmulSuite, quantizeSuite } from './matmul.ts';
+import { legacyMatmulSuite, quantizeQ8_1Suite } from './matmul_legacy.ts';
 import { rmsNormSuite } from './rms_norm.ts';
 import { ropeSuite } from './rope.ts';
 
@@ -15,4 +16,6 @@ export const suites: Suite[] = [
   gluSuite,
   ropeSuite,
   attentionSuite,
+  quantizeQ8_1Suite,
+  legacyMatmulSuite,
 ];
