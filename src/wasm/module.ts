@@ -30,6 +30,9 @@ export interface KernelExports {
   glu(op: number, g: number, gs: number, u: number, us: number, y: number, cols: number, r0: number, r1: number): void;
   rope(x: number, stride: number, y: number, table: number, nHeads: number, headDim: number, dim: number, neox: number, pos0: number, r0: number, r1: number): void;
   attention(q: number, qStride: number, k: number, v: number, out: number, scores: number, nHead: number, nHeadKv: number, headDim: number, headDimV: number, scale: number, softcap: number, window: number, pos0: number, n: number, r0: number, r1: number): void;
+  quantize_q8_k(x: number, q: number, d: number, bsums: number, k: number, r0: number, r1: number): void;
+  matmul_q4_k(w: number, q: number, d: number, bsums: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
+  matmul_q6_k(w: number, q: number, d: number, bsums: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
   /** Q8_1 activations: q, d (as quantize_q8_0's, with id = 127/amax) and s = f16(d·Σq) per block */
   quantize_q8_1(x: number, q: number, d: number, s: number, k: number, r0: number, r1: number): void;
   matmul_q4_1(w: number, q: number, d: number, s: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;

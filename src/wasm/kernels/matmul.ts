@@ -8,10 +8,11 @@ import type { WasmHeap } from '../heap.ts';
 import type { Runner } from '../runner.ts';
 import type { WasmWeight } from '../weights.ts';
 import { quantizeQ8_0 } from './quantize_q8_0.ts';
+import { matmulKQuant } from './matmul_kquants.ts';
 import { matmulLegacy } from './matmul_legacy.ts';
 
 /** Weight types the WebAssembly products take. */
-export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1']);
+export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q6_K']);
 
 /** Rows per thread below which splitting a product does not pay (a thread's start costs a few µs). */
 const MIN_ROWS_PER_THREAD = 64;
@@ -31,6 +32,13 @@ export function matmul(run: Runner, heap: WasmHeap, x: number, n: number, w: Was
     case 'Q5_0':
     case 'Q5_1':
       return matmulLegacy(run, heap, x, n, w, y, bias, add);
+    case 'Q2_K':
+    case 'Q3_K':
+    case 'Q4_K':
+    case 'Q5_K':
+    case 'Q6_K':
+      matmulKQuant(run, heap, x, n, w, y, bias, add);
+      return y;
     case 'F32':
       run.run('matmul_f32', [w.ptr, x, bias ?? 0, add ?? 0, y, k, out, n], out, MIN_ROWS_PER_THREAD);
       return y;

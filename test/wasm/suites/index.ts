@@ -5,6 +5,7 @@ import { elementwiseSuite } from './elementwise.ts';
 import { gluSuite } from './glu.ts';
 import { matmulSuite, quantizeSuite } from './matmul.ts';
 import { legacyMatmulSuite, quantizeQ8_1Suite } from './matmul_legacy.ts';
+import { matmulKQuantsSuite, quantizeQ8_KSuite } from './matmul_kquants.ts';
 import { rmsNormSuite } from './rms_norm.ts';
 import { ropeSuite } from './rope.ts';
 
@@ -16,6 +17,8 @@ export const suites: Suite[] = [
   gluSuite,
   ropeSuite,
   attentionSuite,
+  quantizeQ8_KSuite,
+  matmulKQuantsSuite,
   quantizeQ8_1Suite,
   legacyMatmulSuite,
 ];
