@@ -9,7 +9,7 @@ import simdMtUrl from '../../build/wasm/simd-mt.wasm?url';
 import simdUrl from '../../build/wasm/simd.wasm?url';
 import { CriaError } from '../shared/errors.ts';
 import { WasmBackend } from './backend.ts';
-import { chooseVariant, instantiateKernels, threadsAvailable, type WasmVariantName } from './module.ts';
+import { chooseVariantLazily, instantiateKernels, threadsAvailable, type WasmVariantName } from './module.ts';
 import { ThreadPool, type PoolWorker } from './pool.ts';
 import { SingleThread } from './runner.ts';
 
@@ -49,15 +49,19 @@ function spawnWebWorker(index: number): PoolWorker {
 
 export async function createBrowserWasmBackend(opts: { threads?: number } = {}): Promise<{ backend: WasmBackend; threadsWhy: string }> {
   const { threads, why } = browserThreads(opts.threads);
-  const bytes = new Map<WasmVariantName, Uint8Array>();
-  await Promise.all(
-    (Object.keys(URLS) as WasmVariantName[]).map(async (v) => {
-      const r = await fetch(URLS[v]);
-      if (!r.ok) throw new CriaError('internal', `the WebAssembly engine's ${v} kernels could not be fetched (${r.status}); reload the page`);
-      bytes.set(v, new Uint8Array(await r.arrayBuffer()));
-    }),
-  );
-  const chosen = chooseVariant((v) => bytes.get(v), threads > 1);
+  // only the variants tried are fetched (usually the first); URLs as Vite gives them are relative to
+  // this module's origin, which for the widget's engine (a blob worker of the host page) is not the page's
+  const chosen = await chooseVariantLazily(async (v) => {
+    const url = new URL(URLS[v], import.meta.url);
+    let r: Response;
+    try {
+      r = await fetch(url);
+    } catch (e) {
+      throw new CriaError('network', `the WebAssembly engine's kernels (${url.href.startsWith('data:') ? 'inline' : url.href}) could not be fetched: ${(e as Error).message}; check the connection and reload the page`);
+    }
+    if (!r.ok) throw new CriaError('network', `the WebAssembly engine's kernels (${url.href}) could not be fetched: HTTP ${r.status}; reload the page`);
+    return new Uint8Array(await r.arrayBuffer());
+  }, threads > 1);
   const kernels = await instantiateKernels(chosen.variant, chosen.bytes);
   const runner = threads > 1 && kernels.shared ? await ThreadPool.start(kernels.exports, kernels.module, kernels.memory, threads, spawnWebWorker) : new SingleThread(kernels.exports);
   return { backend: new WasmBackend(kernels, runner), threadsWhy: why };

@@ -66,12 +66,28 @@ export function threadsAvailable(): boolean {
  * validates, relaxed before plain, threads only when `threads` (and usable).
  */
 export function chooseVariant(bytes: (v: WasmVariantName) => Uint8Array | undefined, threads: boolean): { variant: WasmVariantName; bytes: Uint8Array } {
-  const mt = threads && threadsAvailable();
-  const order: WasmVariantName[] = mt ? ['relaxed-mt', 'simd-mt', 'relaxed', 'simd'] : ['relaxed', 'simd'];
-  for (const v of order) {
+  for (const v of variantOrder(threads)) {
     const b = bytes(v);
     if (b && WebAssembly.validate(b as Uint8Array<ArrayBuffer>)) return { variant: v, bytes: b };
   }
+  return noVariant();
+}
+
+/** The variants to try, best first: relaxed before plain SIMD, threads only when asked for and usable. */
+export function variantOrder(threads: boolean): WasmVariantName[] {
+  return threads && threadsAvailable() ? ['relaxed-mt', 'simd-mt', 'relaxed', 'simd'] : ['relaxed', 'simd'];
+}
+
+/** Fetch-as-needed form of chooseVariant: the first variant of `variantOrder` that validates. */
+export async function chooseVariantLazily(fetchBytes: (v: WasmVariantName) => Promise<Uint8Array>, threads: boolean): Promise<{ variant: WasmVariantName; bytes: Uint8Array }> {
+  for (const v of variantOrder(threads)) {
+    const b = await fetchBytes(v);
+    if (WebAssembly.validate(b as Uint8Array<ArrayBuffer>)) return { variant: v, bytes: b };
+  }
+  return noVariant();
+}
+
+function noVariant(): never {
   throw new CriaError('webgpu-unavailable', 'this browser cannot run Cria\'s WebAssembly engine: it lacks WebAssembly SIMD (every current Chrome, Edge, Firefox and Safari has it); update the browser');
 }
 

@@ -291,6 +291,8 @@ export class CriaChat extends LitElement {
     const current = () => seq === this.#loadSeq;
     this.#info = undefined;
     this.#setStatus({ kind: 'loading' });
+    // progress comes through its own message port: a last event may arrive after the load has settled
+    let settled = false;
     try {
       const backend = this.backend ?? 'auto';
       if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'wasm') throw new CriaError('bad-argument', `backend="${String(backend)}": use auto, webgpu or wasm`);
@@ -304,12 +306,13 @@ export class CriaChat extends LitElement {
           backend,
           signal,
           onProgress: (p) => {
-            if (!current()) return;
+            if (!current() || settled) return;
             this.#setStatus({ kind: 'loading', progress: p });
             this.#emit('cria-progress', p);
           },
         },
       );
+      settled = true;
       if (current()) {
         this.#info = info;
         this.#setStatus({ kind: 'ready' });
@@ -317,6 +320,7 @@ export class CriaChat extends LitElement {
       }
       return info;
     } catch (e) {
+      settled = true;
       const err = errorOf(e);
       if (current()) {
         this.#setStatus({ kind: 'failed', ...err });
