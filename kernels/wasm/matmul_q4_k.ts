@@ -2,16 +2,18 @@
 //   (+ bias[o]) (+ add[t, o]): Q4_K weights times Q8_K activations (quantize_q8_k), llama.cpp's CPU
 //   arithmetic (ggml_vec_dot_q4_K_q8_K): per block of 256, 8 sub-blocks of 32 with 6-bit scales sc and
 //   mins mn; both integer sums exact (i32), the mins' from the activations' bsums; then in f32, per row,
-//   block after block: acc += f32(isum)·f32(d_w·d_x) − f32(msum)·f32(dmin_w·d_x) (lib/kquant.ts).
+//   block after block: acc = acc + f32(isum)·f32(d_w·d_x) − f32(msum)·f32(dmin_w·d_x).
 //   Relaxed SIMD: i16x8.relaxed_dot_i8x16_i7x16_s takes the 4-bit codes (0..15, within its i7 operand),
 //   the same integers as the plain path's extmul, so the same results.
 // Threads: output rows [o0, o1), every token.
 // Memory: w: GGUF Q4_K [out, k] (144-byte blocks: f16 d, f16 dmin, 12 bytes of scales and mins, 128
 //   bytes qs: element 64c + l the low nibble of qs[32c + l], 64c + 32 + l its high nibble), q i8 [n, k],
 //   d f32 [n, k/256], bsums i16 [n, k/16], bias f32 [out] or 0, add f32 [n, out] or 0, y f32 [n, out].
-// Tunables: 4 rows per pass (one f32 lane each); a tail row is computed as 4 copies of itself.
+// Tunables: one row per pass (see lib/kquant.ts: measured faster than 4 rows sharing each x load).
 // Reference: src/reference/matmul_int8.ts (matmulInt8)
-import { dot16, f16x4_to_f32, finish4, gather4, lane0, lane1, lane2, lane3, lane4, lane5, lane6, lane7, sum4 } from './lib/kquant';
+import { finish } from './lib/dot';
+import { f16_to_f32 } from './lib/half';
+import { dot16, hadd_i32, lane0, lane1, lane2, lane3, lane4, lane5, lane6, lane7 } from './lib/kquant';
 
 /** Σ_s sc_s·Σ_{j∈s} q_w·q_x of the block at wb, in 4 i32 lanes (|·| < 2^31: ≤ 8·63·32·15·127). */
 // @ts-ignore: decorator
@@ -59,33 +61,24 @@ function msum(wb: usize, bs8: v128): v128 {
 export function matmul_q4_k(w: usize, q: usize, d: usize, bsums: usize, bias: usize, add: usize, y: usize, k: i32, out: i32, n: i32, o0: i32, o1: i32): void {
   const nb = k >> 8;
   const rowBytes = <usize>nb * 144;
-  for (let o = o0; o < o1; ) {
-    const four = o + 4 <= o1;
-    const r0 = w + <usize>o * rowBytes;
-    const r1 = four ? r0 + rowBytes : r0;
-    const r2 = four ? r1 + rowBytes : r0;
-    const r3 = four ? r2 + rowBytes : r0;
+  for (let o = o0; o < o1; o++) {
+    const row = w + <usize>o * rowBytes;
     for (let t = 0; t < n; t++) {
       const qt = q + <usize>t * <usize>k;
       const dt = d + ((<usize>t * <usize>nb) << 2);
       const st = bsums + ((<usize>t * <usize>(k >> 4)) << 1);
-      let acc = f32x4.splat(0);
+      let acc: f32 = 0;
       for (let b = 0; b < nb; b++) {
-        const ob = <usize>b * 144;
-        const xb = qt + (<usize>b << 8);
+        const wb = row + <usize>b * 144;
         const sb = st + (<usize>b << 5);
         // the 8 sub-block sums of x: pairs of its 16 bsums (each |·| ≤ 32·127: an i16)
         const bs8 = i16x8.narrow_i32x4_s(i32x4.extadd_pairwise_i16x8_s(v128.load(sb)), i32x4.extadd_pairwise_i16x8_s(v128.load(sb, 16)));
-        const is = sum4(isum(r0 + ob, xb), isum(r1 + ob, xb), isum(r2 + ob, xb), isum(r3 + ob, xb));
-        const ms = sum4(msum(r0 + ob, bs8), msum(r1 + ob, bs8), msum(r2 + ob, bs8), msum(r3 + ob, bs8));
-        const dd = gather4(r0 + ob, r1 + ob, r2 + ob, r3 + ob); // d | dmin << 16 of each row
-        const dx = f32x4.splat(load<f32>(dt + (<usize>b << 2)));
-        const sd = f32x4.mul(f16x4_to_f32(dd), dx);
-        const sm = f32x4.mul(f16x4_to_f32(i32x4.shr_u(dd, 16)), dx);
-        acc = f32x4.sub(f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(is), sd)), f32x4.mul(f32x4.convert_i32x4_s(ms), sm));
+        const is = hadd_i32(isum(wb, qt + (<usize>b << 8)));
+        const ms = hadd_i32(msum(wb, bs8));
+        const dx = load<f32>(dt + (<usize>b << 2));
+        acc = acc + <f32>is * (f16_to_f32(load<u16>(wb)) * dx) - <f32>ms * (f16_to_f32(load<u16>(wb, 2)) * dx);
       }
-      finish4(y, bias, add, t, o, out, acc, four);
+      finish(y, bias, add, t, o, out, acc);
     }
-    o += four ? 4 : 1;
   }
 }

@@ -3,7 +3,7 @@
 //   (ggml_vec_dot_q6_K_q8_K): per block of 256, 16 sub-blocks of 16 with signed 8-bit scales sc and
 //   q_w = code − 32 (code: 6 bits, 0..63). The integer sum is exact (i32) and taken as llama.cpp's AVX2
 //   path does, on the unsigned codes: Σ_s sc_s·Σ_j code·q_x − 32·Σ_s sc_s·bsum_s (the activations'
-//   bsums); then in f32, per row, block after block: acc += f32(isum)·f32(d_w·d_x) (lib/kquant.ts).
+//   bsums); then in f32, per row, block after block: acc = acc + f32(isum)·f32(d_w·d_x).
 //   Relaxed SIMD: i16x8.relaxed_dot_i8x16_i7x16_s takes the codes (0..63, within its i7 operand):
 //   the same integers as the plain path's extmul, so the same results.
 // Threads: output rows [o0, o1), every token.
@@ -11,9 +11,11 @@
 //   for l < 32, elements 128h + l + 32i take ql[64h + l + 32(i&1)] (low nibble for i < 2, high for
 //   i ≥ 2) and bits 2i..2i+1 of qh[32h + l]), q i8 [n, k], d f32 [n, k/256], bsums i16 [n, k/16],
 //   bias f32 [out] or 0, add f32 [n, out] or 0, y f32 [n, out].
-// Tunables: 4 rows per pass (one f32 lane each); a tail row is computed as 4 copies of itself.
+// Tunables: one row per pass (see lib/kquant.ts: measured faster than 4 rows sharing each x load).
 // Reference: src/reference/matmul_int8.ts (matmulInt8)
-import { dot16, f16x4_to_f32, finish4, lane0, lane1, lane2, lane3, lane4, lane5, lane6, lane7, sum4 } from './lib/kquant';
+import { finish } from './lib/dot';
+import { f16_to_f32 } from './lib/half';
+import { dot16, hadd_i32, lane0, lane1, lane2, lane3, lane4, lane5, lane6, lane7 } from './lib/kquant';
 
 /**
  * One half (128 values) of a block: ql at p, qh at h, x at xb, scales sc (i16x8, sub-blocks 8h..8h+7).
@@ -57,32 +59,20 @@ function isum(wb: usize, xb: usize, bs0: v128, bs1: v128): v128 {
 export function matmul_q6_k(w: usize, q: usize, d: usize, bsums: usize, bias: usize, add: usize, y: usize, k: i32, out: i32, n: i32, o0: i32, o1: i32): void {
   const nb = k >> 8;
   const rowBytes = <usize>nb * 210;
-  for (let o = o0; o < o1; ) {
-    const four = o + 4 <= o1;
-    const r0 = w + <usize>o * rowBytes;
-    const r1 = four ? r0 + rowBytes : r0;
-    const r2 = four ? r1 + rowBytes : r0;
-    const r3 = four ? r2 + rowBytes : r0;
+  for (let o = o0; o < o1; o++) {
+    const row = w + <usize>o * rowBytes;
     for (let t = 0; t < n; t++) {
       const qt = q + <usize>t * <usize>k;
       const dt = d + ((<usize>t * <usize>nb) << 2);
       const st = bsums + ((<usize>t * <usize>(k >> 4)) << 1);
-      let acc = f32x4.splat(0);
+      let acc: f32 = 0;
       for (let b = 0; b < nb; b++) {
-        const ob = <usize>b * 210;
-        const xb = qt + (<usize>b << 8);
-        const bs0 = v128.load(st + (<usize>b << 5));
-        const bs1 = v128.load(st + (<usize>b << 5), 16);
-        const is = sum4(isum(r0 + ob, xb, bs0, bs1), isum(r1 + ob, xb, bs0, bs1), isum(r2 + ob, xb, bs0, bs1), isum(r3 + ob, xb, bs0, bs1));
-        let dd = i32x4.splat(load<u16>(r0 + ob, 208));
-        dd = i32x4.replace_lane(dd, 1, load<u16>(r1 + ob, 208));
-        dd = i32x4.replace_lane(dd, 2, load<u16>(r2 + ob, 208));
-        dd = i32x4.replace_lane(dd, 3, load<u16>(r3 + ob, 208));
-        const sd = f32x4.mul(f16x4_to_f32(dd), f32x4.splat(load<f32>(dt + (<usize>b << 2))));
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(is), sd));
+        const wb = row + <usize>b * 210;
+        const sb = st + (<usize>b << 5);
+        const s = hadd_i32(isum(wb, qt + (<usize>b << 8), v128.load(sb), v128.load(sb, 16)));
+        acc = acc + <f32>s * (f16_to_f32(load<u16>(wb, 208)) * load<f32>(dt + (<usize>b << 2)));
       }
-      finish4(y, bias, add, t, o, out, acc, four);
+      finish(y, bias, add, t, o, out, acc);
     }
-    o += four ? 4 : 1;
   }
 }

@@ -1,11 +1,24 @@
 // kquant: what the K-quant products (matmul_q2_k … matmul_q6_k, Q8_K activations) share.
-//   Each kernel computes, per block of 256 and per row, an exact integer sum in i32 lanes; `sum4` adds
-//   the lanes of 4 rows into one vector (lane r = row r, still exact), and the f32 work happens 4 rows
-//   at a time in the lanes of one vector, block after block, as a scalar loop would do it per row. So a
-//   row's result does not depend on which lanes held its partial sums (the relaxed-SIMD path groups
-//   them differently from the plain one), nor on whether it was computed with 3 other rows or alone.
+//   Each kernel computes, per block of 256 and per row, an exact integer sum in i32 lanes, adds the
+//   lanes (hadd_i32: still exact), and only then goes to f32, one row at a time, block after block. So
+//   a row's result does not depend on which lanes held its partial sums: the relaxed-SIMD path (dot16)
+//   groups them differently from the plain one and gives the same bits.
+//   One row per pass: measured (single thread, SmolLM2's ffn_down 1536 → 576, weights read from memory
+//   as in decode) Q4_K 69 µs and Q6_K 99 µs, against 95–149 and 209–231 µs with 4 rows per pass sharing
+//   each x load: the 4-row pass's live vectors spill, and its 4 interleaved weight streams (one block of
+//   each row in turn) defeat the prefetcher; one row reads its weights front to back.
+//   The 4-rows-per-pass helpers (sum4, gather4, f16x4_to_f32, finish4: lane r of a vector = row r) serve
+//   matmul_q4_1, matmul_q5_0 and matmul_q5_1.
 // Reference: src/reference/matmul_int8.ts (matmulK)
 import { finish } from './dot';
+
+/** The sum of the 4 lanes of an i32x4 (exact: integer adds). */
+// @ts-ignore: decorator
+@inline
+export function hadd_i32(v: v128): i32 {
+  const s = i32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
+  return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1);
+}
 
 /** The lane totals of 4 i32x4 vectors: [Σ a0, Σ a1, Σ a2, Σ a3] (exact: integer adds). */
 // @ts-ignore: decorator
@@ -34,18 +47,6 @@ export function gather4(p0: usize, p1: usize, p2: usize, p3: usize): v128 {
   return i32x4.replace_lane(v, 3, load<u32>(p3));
 }
 
-/**
- * Σ over 16 products code·x in i16 lanes (lane i: codes i and i+8 on the plain path, 2i and 2i+1 on
- * the relaxed one; the caller only ever adds all lanes). `code` in 0..127 (relaxed SIMD's i7 operand:
- * every runtime then computes the same integers), x in −127..127; each lane ≤ 2·127·127 in magnitude.
- */
-// @ts-ignore: decorator
-@inline
-export function dot16(code: v128, x: v128): v128 {
-  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(x, code);
-  return i16x8.add(i16x8.extmul_low_i8x16_s(code, x), i16x8.extmul_high_i8x16_s(code, x));
-}
-
 /** y[t, o..o+3] = v (+ bias[o..o+3]) (+ add[t, o..o+3]) when `four`, else y[t, o] from lane 0. */
 // @ts-ignore: decorator
 @inline
@@ -59,6 +60,18 @@ export function finish4(y: usize, bias: usize, add: usize, t: i32, o: i32, out: 
   const at = (<usize>t * <usize>out + <usize>o) << 2;
   if (add) s = f32x4.add(s, v128.load(add + at));
   v128.store(y + at, s);
+}
+
+/**
+ * Σ over 16 products code·x in i16 lanes (lane i: codes i and i+8 on the plain path, 2i and 2i+1 on
+ * the relaxed one; the caller only ever adds all lanes). `code` in 0..127 (relaxed SIMD's i7 operand:
+ * every runtime then computes the same integers), x in −127..127; each lane ≤ 2·127·127 in magnitude.
+ */
+// @ts-ignore: decorator
+@inline
+export function dot16(code: v128, x: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return i16x8.relaxed_dot_i8x16_i7x16_s(x, code);
+  return i16x8.add(i16x8.extmul_low_i8x16_s(code, x), i16x8.extmul_high_i8x16_s(code, x));
 }
 
 /** i16x8 splats of lane L (the sub-block scales): one constant shuffle each. */
