@@ -125,7 +125,9 @@ async function noSidewaysScroll(page: Page) {
 test('a HellaSwag file on stories260K, stopped and resumed: acc and acc_norm as computed from the stored items; exports; a report file opened and compared; perplexity of a text', async ({ page }, testInfo) => {
   test.setTimeout(180_000);
   await page.setViewportSize({ width: 1280, height: 800 });
-  await openWithModel(page, model, '#/eval');
+  // on WebGPU (SwiftShader), where 10 items take tens of seconds: Stop lands mid-run every time (on
+  // WebAssembly all 10 can end before the click; test/e2e/no-webgpu.spec.ts evaluates there)
+  await openWithModel(page, model, '#/eval', { backend: 'webgpu' });
   await expect(page.getByRole('heading', { level: 1, name: 'Evaluate' })).toBeVisible();
   await page.getByRole('radio', { name: 'From files on this device' }).check();
   await page.locator('#eval-file').setInputFiles(HELLASWAG);
@@ -372,7 +374,10 @@ test('a judged task (MT-bench, graded 1–10): a reload mid-run loses nothing; t
     { name: 'stories260K-2k.gguf', buffer: await longContext('stories260K-f32.gguf', 'stories260K-2k') },
     { name: 'stories260K-f16-2k.gguf', buffer: await longContext('stories260K-f16.gguf', 'stories260K-f16-2k') },
   ];
-  await page.goto('/#/models');
+  // on WebGPU (SwiftShader): each answer takes seconds, so the page is reliably reloaded while the
+  // answers are being written. On WebAssembly the whole run can end within the poll before the reload
+  // (it did once: the answers phase was over before "1 of 2" was seen).
+  await page.goto('/?backend=webgpu#/models');
   await page.getByRole('checkbox', { name: /Keep a copy in this browser’s cache/ }).check();
   for (const f of files) {
     await page.locator('#model-file').setInputFiles({ name: f.name, mimeType: 'application/octet-stream', buffer: f.buffer });
@@ -380,7 +385,7 @@ test('a judged task (MT-bench, graded 1–10): a reload mid-run loses nothing; t
     await expect(page.locator('.model-pill')).toContainText(f.name);
   }
 
-  await page.goto('/#/eval');
+  await page.goto('/?backend=webgpu#/eval');
   await page.getByRole('radio', { name: 'From files on this device' }).check();
   await page.locator('#eval-file').setInputFiles(MT_BENCH);
   await expect(page.getByTestId('eval-file-status')).toContainText('80 questions (mt-bench), judge prompts from judge_prompts.jsonl, reference answers from reference_answer_gpt-4.jsonl');

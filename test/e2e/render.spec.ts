@@ -207,7 +207,8 @@ test('the app: a 3,000-token answer is not rendered again per token; the final r
   const errors = pageErrors(page);
   await page.clock.install();
   await page.addInitScript((max) => localStorage.setItem('cria-sampling', JSON.stringify({ max_tokens: max })), ANSWER_TOKENS);
-  await openWithModel(page, modelUrl);
+  // streaming watched over time: on WebGPU (SwiftShader), where the answer takes long enough to watch
+  await openWithModel(page, modelUrl, '#/chat', { backend: 'webgpu' });
   await countMarkdownUpdates(page, 'app');
   await send(page, 'Quote me.');
   const answer = page.locator('cria-chat-message .msg-assistant').last();
@@ -250,7 +251,7 @@ test('the widget: a 3,000-token answer is not rendered again per token; the fina
   test.setTimeout(360_000);
   const errors = pageErrors(page);
   await page.clock.install();
-  await page.goto(`/test/e2e/pages/render.html?model=${encodeURIComponent(modelUrl)}&max-tokens=${ANSWER_TOKENS}`);
+  await page.goto(`/test/e2e/pages/render.html?model=${encodeURIComponent(modelUrl)}&max-tokens=${ANSWER_TOKENS}&backend=webgpu`);
   await expect(page.locator('cria-chat button.send')).toBeEnabled({ timeout: 90_000 });
   await countMarkdownUpdates(page, 'widget');
   await page.evaluate(() => {

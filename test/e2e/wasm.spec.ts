@@ -1,10 +1,11 @@
 /**
  * The WebAssembly backend in Chromium, through the engine's worker and the client (as the app uses
  * it): asked for by name; chosen by `auto` where the only WebGPU adapter is a software one
- * (SwiftShader here) and where WebGPU is missing altogether; threads when the page is cross-origin
+ * (SwiftShader here) and where WebGPU is missing altogether (a Chromium without the WebGPU flags); threads when the page is cross-origin
  * isolated (the dev server sends COOP/COEP); the same greedy text as llama.cpp's golden.
  */
-import { expect, test, type Page } from '@playwright/test';
+import { chromium, expect, test, type Page } from '@playwright/test';
+import { CHROMIUM_QUIET_ARGS, findChromium } from '../../src/cli/chromium.ts';
 
 const MODEL = '/fixtures/models/stories260K/stories260K-f32.gguf';
 
@@ -34,16 +35,19 @@ test('auto on SwiftShader (a software adapter): WebAssembly, saying why', async 
   expect(r.info!.backend.reason).toMatch(/only WebGPU adapter .*swiftshader.* is a software one/i);
 });
 
-test('auto without WebGPU at all: WebAssembly', async ({ page }) => {
-  await page.addInitScript(() => {
-    // as a browser without WebGPU (Firefox, Safari on many systems): in the page and in its workers
-    delete (Navigator.prototype as { gpu?: unknown }).gpu;
-  });
-  await open(page);
-  const r = await page.evaluate((u) => window.criaE2E!.loadWith(u, {}), MODEL);
-  expect(r.error).toBeNull();
-  expect(r.info!.backend.kind).toBe('wasm');
-  expect(await page.evaluate(() => window.criaE2E!.greedy('Once upon a time', 16))).toMatch(/^, there was a little girl/);
+test('auto without WebGPU at all (a Chromium launched without the WebGPU flags): WebAssembly, saying why', async () => {
+  const browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_QUIET_ARGS], headless: true });
+  try {
+    const page = await browser.newPage({ baseURL: test.info().project.use.baseURL });
+    await open(page);
+    const r = await page.evaluate((u) => window.criaE2E!.loadWith(u, {}), MODEL);
+    expect(r.error).toBeNull();
+    expect(r.info!.backend.kind).toBe('wasm');
+    expect(r.info!.backend.reason).toMatch(/^auto: WebAssembly on the CPU, since WebGPU is not usable here/);
+    expect(await page.evaluate(() => window.criaE2E!.greedy('Once upon a time', 16))).toMatch(/^, there was a little girl/);
+  } finally {
+    await browser.close();
+  }
 });
 
 test('backend webgpu where asked: WebGPU even on SwiftShader', async ({ page }) => {

@@ -21,5 +21,7 @@ if (model) {
   const el = document.createElement('cria-chat');
   el.setAttribute('model', model);
   el.setAttribute('max-tokens', params.get('max-tokens') ?? '64');
+  // the backend (tests of streaming over time ask for webgpu: SwiftShader streams slowly enough to watch)
+  if (params.get('backend')) el.setAttribute('backend', params.get('backend')!);
   document.body.append(el);
 }
