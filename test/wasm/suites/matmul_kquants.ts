@@ -11,8 +11,9 @@
  *   |add|)). The bound is twice that (2^-23 ≈ 1.2e-7, with nb + 4 for the block count): f32 summation
  *   order only. Any wrong integer (a scale, a nibble, a bsum) moves an output by ≥ |d_w·d_x| ~ 1e-4·|y|,
  *   far above it.
- * Shapes: k a multiple of 256 (the block), row counts 1, 3, 7, 61 (the 4-row body and every tail),
- * 576 and 1536 (SmolLM2-135M's ffn_down and a wide one), 1, 2, 5 and 17 tokens, bias and add on and off.
+ * Shapes: k a multiple of 256 (the block), row counts 1, 3, 7, 61, 64, 131, 576 and 1536 (SmolLM2-135M's
+ * ffn_down and a wide one), 1, 2, 5 and 17 tokens (the 4-token passes and every remainder), bias and add
+ * on and off; and a 7-token product equal, bit for bit, to each token alone.
  */
 import { GgmlType, ggmlTypeInfo, type GgmlTypeInfo } from '../../../src/formats/ggml-types.ts';
 import { quantize } from '../../../src/formats/quant.ts';
@@ -168,13 +169,32 @@ function runCase(ctx: Ctx, type: GgmlTypeInfo, name: string, [k, out, n, withBia
   return compare(`matmul ${type.name}`, name, got, want, (i) => 1.2e-7 * ((nb + 4) * p.mag[i] + 2 * (Math.abs(want[i]) + Math.abs(bias(i)) + Math.abs(add(i)))));
 }
 
+/**
+ * A token's output does not depend on the batch it came in: the kernels take 4 tokens at a time where
+ * they can (sharing each block's decoding) and the rest one by one, with the same integers and the same
+ * f32 steps per token, so every row of a 7-token product equals that token computed alone, bit for bit.
+ */
+function runBatchCase(ctx: Ctx, type: GgmlTypeInfo, name: string): CaseReport {
+  const [k, out, n] = [512, 61, 7];
+  const p = prepare(type, k, out, n);
+  ctx.heap.reset();
+  const w = uploadWeight(ctx.heap, 'w', type, [k, out], p.bytes);
+  const xp = ctx.heap.scratch(p.x.byteLength);
+  ctx.heap.f32(xp, p.x.length).set(p.x);
+  const all = ctx.heap.f32(matmul(ctx.run, ctx.heap, xp, n, w), n * out).slice();
+  const alone = new Float32Array(n * out);
+  for (let t = 0; t < n; t++) alone.set(ctx.heap.f32(matmul(ctx.run, ctx.heap, xp + t * k * 4, 1, w), out), t * out);
+  return compare(`matmul ${type.name}`, name, all, alone, () => 0);
+}
+
 export const matmulKQuantsSuite: Suite = {
   name: `matmul K-quants (${TYPES.map((t) => t.name).join(', ')})`,
-  cases: TYPES.flatMap((type) =>
-    SHAPES.map((shape) => {
+  cases: TYPES.flatMap((type) => [
+    ...SHAPES.map((shape) => {
       const [k, out, n, withBias, withAdd] = shape;
       const name = `${type.name} k=${k} out=${out} n=${n}${withBias ? ' bias' : ''}${withAdd ? ' add' : ''}`;
       return { name, run: (ctx: Ctx) => runCase(ctx, type, name, shape) };
     }),
-  ),
+    { name: `${type.name} 7 tokens at once = each alone`, run: (ctx: Ctx) => runBatchCase(ctx, type, `${type.name} 7 tokens at once = each alone`) },
+  ]),
 };
