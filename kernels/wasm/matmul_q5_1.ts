@@ -1,98 +1,57 @@
-// matmul_q5_1: y[t, o] = Σ_b (d_w[o,b]·d_x[t,b]·Σ_j w5[o,32b+j]·q_x[t,32b+j] + m_w[o,b]·s_x[t,b]) (+ bias[o]) (+ add[t, o])
+// matmul_q5_1: y[t, o] = Σ_b (f32(d_w[o,b]·d_x[t,b])·Σ_j w5[o,32b+j]·q_x[t,32b+j] + f32(m_w[o,b]·s_x[t,b])) (+ bias[o]) (+ add[t, o])
 //   Q5_1 weights (value = d·q + m, q ∈ [0, 31]) times Q8_1 activations (quantize_q8_1: int8 q, scale d,
-//   s = d·Σq per block), llama.cpp's CPU arithmetic (ggml_vec_dot_q5_1_q8_1): an exact integer sum per
-//   block, scaled in f32 and summed over blocks in 4 lanes; the min terms m·s summed apart in f32, as
-//   ggml's x86 code does (summs); lanes added, then the min sum.
-// Threads: output rows [o0, o1), every token (each row's arithmetic is the same in the 4-row body and the tail).
+//   s = d·Σq per block), llama.cpp's CPU arithmetic (ggml_vec_dot_q5_1_q8_1): per block an exact integer
+//   sum, then in f32, per row, block after block: acc += f32(isum)·f32(d_w·d_x), and apart, as ggml's x86
+//   code does (summs), mins += m_w·s_x (exact products of two f16 values); y = acc + mins.
+//   The codes are 0..31, within relaxed SIMD's i7 operand: both paths compute the same integers.
+// Threads: output rows [o0, o1), every token.
 // Memory: w: GGUF Q5_1 [out, k] (24-byte blocks: f16 d, f16 m, u32 qh: bit j is element j's fifth bit,
 //   16 bytes: element j's low 4 bits in the low nibble of byte j, element j+16's in its high nibble),
 //   q i8 [n, k], d f32 [n, k/32], s f32 [n, k/32], bias f32 [out] or 0, add f32 [n, out] or 0, y f32 [n, out].
-// Tunables: 4 rows per pass share each activation load.
+// Tunables: 4 rows per pass (one f32 lane each); a tail row is computed as 4 copies of itself.
 // Reference: src/reference/matmul_int8.ts (matmulInt8)
-import { finish, hsum } from './lib/dot';
-import { f16_to_f32 } from './lib/half';
-import { set_hi, set_lo } from './lib/q5';
+import { dot32, set_hi, set_lo } from './lib/block32';
+import { f16x4_to_f32, finish4, gather4, sum4 } from './lib/kquant';
 
 const BLOCK: usize = 24;
 
+/** Σ_j w5_j·x_j of the block at wb, in 4 i32 lanes (exact total). */
 // @ts-ignore: decorator
 @inline
 function block_dot(wb: usize, xa: v128, xb: v128): v128 {
   const qh = v128.load32_splat(wb + 4);
   const packed = v128.load(wb + 8);
   const five = i8x16.splat(0x10);
-  const lo = v128.or(v128.and(packed, i8x16.splat(0x0f)), v128.and(set_lo(qh), five)); // elements 0..15, 0..31
-  const hi = v128.or(i8x16.shr_u(packed, 4), v128.and(set_hi(qh), five)); // elements 16..31
-  // |w·x| ≤ 31·127: four products and their sum fit an i16 lane
-  const p = i16x8.add(
-    i16x8.add(i16x8.extmul_low_i8x16_s(lo, xa), i16x8.extmul_high_i8x16_s(lo, xa)),
-    i16x8.add(i16x8.extmul_low_i8x16_s(hi, xb), i16x8.extmul_high_i8x16_s(hi, xb)),
-  );
-  return i32x4.extadd_pairwise_i16x8_s(p);
-}
-
-// @ts-ignore: decorator
-@inline
-function term(wb: usize, xa: v128, xb: v128, dx: f32): v128 {
-  return f32x4.mul(f32x4.convert_i32x4_s(block_dot(wb, xa, xb)), f32x4.splat(f16_to_f32(load<u16>(wb)) * dx));
+  return i32x4.extadd_pairwise_i16x8_s(dot32(v128.or(v128.and(packed, i8x16.splat(0x0f)), v128.and(set_lo(qh), five)), v128.or(i8x16.shr_u(packed, 4), v128.and(set_hi(qh), five)), xa, xb));
 }
 
 export function matmul_q5_1(w: usize, q: usize, d: usize, s: usize, bias: usize, add: usize, y: usize, k: i32, out: i32, n: i32, o0: i32, o1: i32): void {
   const nb = k >> 5;
   const rowBytes = <usize>nb * BLOCK;
-  let o = o0;
-  for (; o + 4 <= o1; o += 4) {
+  for (let o = o0; o < o1; ) {
+    const four = o + 4 <= o1;
     const r0 = w + <usize>o * rowBytes;
-    const r1 = r0 + rowBytes;
-    const r2 = r1 + rowBytes;
-    const r3 = r2 + rowBytes;
+    const r1 = four ? r0 + rowBytes : r0;
+    const r2 = four ? r1 + rowBytes : r0;
+    const r3 = four ? r2 + rowBytes : r0;
     for (let t = 0; t < n; t++) {
-      let a0 = f32x4.splat(0);
-      let a1 = f32x4.splat(0);
-      let a2 = f32x4.splat(0);
-      let a3 = f32x4.splat(0);
-      let m0: f32 = 0;
-      let m1: f32 = 0;
-      let m2: f32 = 0;
-      let m3: f32 = 0;
       const qt = q + <usize>t * <usize>k;
       const dt = d + ((<usize>t * <usize>nb) << 2);
       const st = s + ((<usize>t * <usize>nb) << 2);
+      let acc = f32x4.splat(0);
+      let mins = f32x4.splat(0);
       for (let b = 0; b < nb; b++) {
         const xa = v128.load(qt + (<usize>b << 5));
         const xb = v128.load(qt + (<usize>b << 5) + 16);
-        const dx = load<f32>(dt + (<usize>b << 2));
-        const sx = load<f32>(st + (<usize>b << 2));
         const ob = <usize>b * BLOCK;
-        a0 = f32x4.add(a0, term(r0 + ob, xa, xb, dx));
-        a1 = f32x4.add(a1, term(r1 + ob, xa, xb, dx));
-        a2 = f32x4.add(a2, term(r2 + ob, xa, xb, dx));
-        a3 = f32x4.add(a3, term(r3 + ob, xa, xb, dx));
-        m0 += f16_to_f32(load<u16>(r0 + ob + 2)) * sx;
-        m1 += f16_to_f32(load<u16>(r1 + ob + 2)) * sx;
-        m2 += f16_to_f32(load<u16>(r2 + ob + 2)) * sx;
-        m3 += f16_to_f32(load<u16>(r3 + ob + 2)) * sx;
+        const is = sum4(block_dot(r0 + ob, xa, xb), block_dot(r1 + ob, xa, xb), block_dot(r2 + ob, xa, xb), block_dot(r3 + ob, xa, xb));
+        const dm = gather4(r0 + ob, r1 + ob, r2 + ob, r3 + ob); // d | m << 16 of each row
+        const sd = f32x4.mul(f16x4_to_f32(dm), f32x4.splat(load<f32>(dt + (<usize>b << 2))));
+        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(is), sd));
+        mins = f32x4.add(mins, f32x4.mul(f16x4_to_f32(i32x4.shr_u(dm, 16)), f32x4.splat(load<f32>(st + (<usize>b << 2)))));
       }
-      finish(y, bias, add, t, o, out, hsum(a0) + m0);
-      finish(y, bias, add, t, o + 1, out, hsum(a1) + m1);
-      finish(y, bias, add, t, o + 2, out, hsum(a2) + m2);
-      finish(y, bias, add, t, o + 3, out, hsum(a3) + m3);
+      finish4(y, bias, add, t, o, out, f32x4.add(acc, mins), four);
     }
-  }
-  for (; o < o1; o++) {
-    const r0 = w + <usize>o * rowBytes;
-    for (let t = 0; t < n; t++) {
-      let a0 = f32x4.splat(0);
-      let m0: f32 = 0;
-      const qt = q + <usize>t * <usize>k;
-      const dt = d + ((<usize>t * <usize>nb) << 2);
-      const st = s + ((<usize>t * <usize>nb) << 2);
-      for (let b = 0; b < nb; b++) {
-        const ob = <usize>b * BLOCK;
-        a0 = f32x4.add(a0, term(r0 + ob, v128.load(qt + (<usize>b << 5)), v128.load(qt + (<usize>b << 5) + 16), load<f32>(dt + (<usize>b << 2))));
-        m0 += f16_to_f32(load<u16>(r0 + ob + 2)) * load<f32>(st + (<usize>b << 2));
-      }
-      finish(y, bias, add, t, o, out, hsum(a0) + m0);
-    }
+    o += four ? 4 : 1;
   }
 }
