@@ -14,65 +14,31 @@
 // Reference: src/reference/matmul_int8.ts (matmulInt8)
 import { finish } from './lib/dot';
 import { f16_to_f32 } from './lib/half';
-import { dot16, hadd_i32, lane0, lane1, lane2, lane3, lane4, lane5, lane6, lane7 } from './lib/kquant';
-
-/**
- * The 8 sub-block scales of the block at wb as i16 lanes (ggml's get_scale_min_k4 on whole words:
- * bytes 0..3 are u0's low 6 bits, 4..7 the low nibbles of u2 with u0's top 2 bits above them).
- */
-// @ts-ignore: decorator
-@inline
-function scales(wb: usize): v128 {
-  const u0 = load<u32>(wb, 4);
-  const u2 = load<u32>(wb, 12);
-  const lo = u0 & 0x3f3f3f3f;
-  const hi = (u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030);
-  return i16x8.extend_low_i8x16_u(i32x4.replace_lane(i32x4.splat(lo), 1, hi));
-}
-
-/** acc + sc·Σ code·x over 32 values: codes lo (x at p) and hi (x at p + 16); sc in every i16 lane */
-// @ts-ignore: decorator
-@inline
-function step(acc: v128, lo: v128, hi: v128, p: usize, sc: v128): v128 {
-  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.add(dot16(lo, v128.load(p)), dot16(hi, v128.load(p, 16))), sc));
-}
+import { hadd_i32, k4_msum, k4_scales, lane, lane0, lane1, lane2, lane3, lane4, lane5, lane6, lane7, step32 } from './lib/kquant';
 
 /** Σ_s sc_s·Σ_{j∈s} q_w·q_x of the block at wb, in 4 i32 lanes (|·| < 2^31: ≤ 8·63·32·15·127). */
 // @ts-ignore: decorator
 @inline
 function isum(wb: usize, xb: usize): v128 {
-  const sc = scales(wb);
+  const sc = k4_scales(wb);
   const m4 = i8x16.splat(0x0f);
   // chunk c: 32 bytes of qs; low nibbles are sub-block 2c (x[64c..64c+31]), high ones 2c+1
   let a = v128.load(wb, 16);
   let b = v128.load(wb, 32);
-  let acc = step(i32x4.splat(0), v128.and(a, m4), v128.and(b, m4), xb, lane0(sc));
-  acc = step(acc, v128.and(i16x8.shr_u(a, 4), m4), v128.and(i16x8.shr_u(b, 4), m4), xb + 32, lane1(sc));
+  let acc = step32(i32x4.splat(0), v128.and(a, m4), v128.and(b, m4), xb, lane0(sc));
+  acc = step32(acc, v128.and(i16x8.shr_u(a, 4), m4), v128.and(i16x8.shr_u(b, 4), m4), xb + 32, lane1(sc));
   a = v128.load(wb, 48);
   b = v128.load(wb, 64);
-  acc = step(acc, v128.and(a, m4), v128.and(b, m4), xb + 64, lane2(sc));
-  acc = step(acc, v128.and(i16x8.shr_u(a, 4), m4), v128.and(i16x8.shr_u(b, 4), m4), xb + 96, lane3(sc));
+  acc = step32(acc, v128.and(a, m4), v128.and(b, m4), xb + 64, lane2(sc));
+  acc = step32(acc, v128.and(i16x8.shr_u(a, 4), m4), v128.and(i16x8.shr_u(b, 4), m4), xb + 96, lane3(sc));
   a = v128.load(wb, 80);
   b = v128.load(wb, 96);
-  acc = step(acc, v128.and(a, m4), v128.and(b, m4), xb + 128, lane4(sc));
-  acc = step(acc, v128.and(i16x8.shr_u(a, 4), m4), v128.and(i16x8.shr_u(b, 4), m4), xb + 160, lane5(sc));
+  acc = step32(acc, v128.and(a, m4), v128.and(b, m4), xb + 128, lane4(sc));
+  acc = step32(acc, v128.and(i16x8.shr_u(a, 4), m4), v128.and(i16x8.shr_u(b, 4), m4), xb + 160, lane5(sc));
   a = v128.load(wb, 112);
   b = v128.load(wb, 128);
-  acc = step(acc, v128.and(a, m4), v128.and(b, m4), xb + 192, lane6(sc));
-  return step(acc, v128.and(i16x8.shr_u(a, 4), m4), v128.and(i16x8.shr_u(b, 4), m4), xb + 224, lane7(sc));
-}
-
-/** Σ_s mn_s·(Σ q_x over sub-block s) of the block at wb, in 4 i32 lanes; bs: the block's 16 bsums. */
-// @ts-ignore: decorator
-@inline
-function msum(wb: usize, bs: usize): v128 {
-  const u1 = load<u32>(wb, 8);
-  const u2 = load<u32>(wb, 12);
-  const lo = u1 & 0x3f3f3f3f;
-  const hi = ((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030);
-  // the 8 sub-block sums of x: pairs of its 16 bsums (each |·| ≤ 32·127: an i16)
-  const bs8 = i16x8.narrow_i32x4_s(i32x4.extadd_pairwise_i16x8_s(v128.load(bs)), i32x4.extadd_pairwise_i16x8_s(v128.load(bs, 16)));
-  return i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(i32x4.replace_lane(i32x4.splat(lo), 1, hi)), bs8);
+  acc = step32(acc, v128.and(a, m4), v128.and(b, m4), xb + 192, lane6(sc));
+  return step32(acc, v128.and(i16x8.shr_u(a, 4), m4), v128.and(i16x8.shr_u(b, 4), m4), xb + 224, lane7(sc));
 }
 
 export function matmul_q4_k(w: usize, q: usize, d: usize, bsums: usize, bias: usize, add: usize, y: usize, k: i32, out: i32, n: i32, o0: i32, o1: i32): void {
@@ -96,7 +62,7 @@ export function matmul_q4_k(w: usize, q: usize, d: usize, bsums: usize, bias: us
       let f3: f32 = 0;
       for (let b = 0; b < nb; b++) {
         const wb = row + <usize>b * 144;
-        const sc = scales(wb);
+        const sc = k4_scales(wb);
         let a0 = i32x4.splat(0);
         let a1 = a0;
         let a2 = a0;
@@ -105,34 +71,34 @@ export function matmul_q4_k(w: usize, q: usize, d: usize, bsums: usize, bias: us
           const a = v128.load(wb + 16 + (c << 5));
           const bb = v128.load(wb + 32 + (c << 5));
           const x = qt + (<usize>b << 8) + (c << 6);
-          // the scales of sub-blocks 2c and 2c + 1 in every lane (i16 lane s is bytes 2s, 2s + 1)
-          const sl = i8x16.swizzle(sc, i16x8.splat(<i16>(0x0100 + 0x0404 * <i32>c)));
-          const sh = i8x16.swizzle(sc, i16x8.splat(<i16>(0x0302 + 0x0404 * <i32>c)));
+          // the scales of sub-blocks 2c and 2c + 1 in every lane
+          const sl = lane(sc, 2 * <i32>c);
+          const sh = lane(sc, 2 * <i32>c + 1);
           let lo = v128.and(a, m4);
           let hi = v128.and(bb, m4);
-          a0 = step(a0, lo, hi, x, sl);
-          a1 = step(a1, lo, hi, x + xs, sl);
-          a2 = step(a2, lo, hi, x + 2 * xs, sl);
-          a3 = step(a3, lo, hi, x + 3 * xs, sl);
+          a0 = step32(a0, lo, hi, x, sl);
+          a1 = step32(a1, lo, hi, x + xs, sl);
+          a2 = step32(a2, lo, hi, x + 2 * xs, sl);
+          a3 = step32(a3, lo, hi, x + 3 * xs, sl);
           lo = v128.and(i16x8.shr_u(a, 4), m4);
           hi = v128.and(i16x8.shr_u(bb, 4), m4);
-          a0 = step(a0, lo, hi, x + 32, sh);
-          a1 = step(a1, lo, hi, x + xs + 32, sh);
-          a2 = step(a2, lo, hi, x + 2 * xs + 32, sh);
-          a3 = step(a3, lo, hi, x + 3 * xs + 32, sh);
+          a0 = step32(a0, lo, hi, x + 32, sh);
+          a1 = step32(a1, lo, hi, x + xs + 32, sh);
+          a2 = step32(a2, lo, hi, x + 2 * xs + 32, sh);
+          a3 = step32(a3, lo, hi, x + 3 * xs + 32, sh);
         }
         const dw = f16_to_f32(load<u16>(wb));
         const dm = f16_to_f32(load<u16>(wb, 2));
         const sb = st + (<usize>b << 5);
         const db = dt + (<usize>b << 2);
         let dx = load<f32>(db);
-        f0 = f0 + <f32>hadd_i32(a0) * (dw * dx) - <f32>hadd_i32(msum(wb, sb)) * (dm * dx);
+        f0 = f0 + <f32>hadd_i32(a0) * (dw * dx) - <f32>hadd_i32(k4_msum(wb, sb)) * (dm * dx);
         dx = load<f32>(db + ds);
-        f1 = f1 + <f32>hadd_i32(a1) * (dw * dx) - <f32>hadd_i32(msum(wb, sb + ss)) * (dm * dx);
+        f1 = f1 + <f32>hadd_i32(a1) * (dw * dx) - <f32>hadd_i32(k4_msum(wb, sb + ss)) * (dm * dx);
         dx = load<f32>(db + 2 * ds);
-        f2 = f2 + <f32>hadd_i32(a2) * (dw * dx) - <f32>hadd_i32(msum(wb, sb + 2 * ss)) * (dm * dx);
+        f2 = f2 + <f32>hadd_i32(a2) * (dw * dx) - <f32>hadd_i32(k4_msum(wb, sb + 2 * ss)) * (dm * dx);
         dx = load<f32>(db + 3 * ds);
-        f3 = f3 + <f32>hadd_i32(a3) * (dw * dx) - <f32>hadd_i32(msum(wb, sb + 3 * ss)) * (dm * dx);
+        f3 = f3 + <f32>hadd_i32(a3) * (dw * dx) - <f32>hadd_i32(k4_msum(wb, sb + 3 * ss)) * (dm * dx);
       }
       finish(y, bias, add, t, o, out, f0);
       finish(y, bias, add, t + 1, o, out, f1);
@@ -148,7 +114,7 @@ export function matmul_q4_k(w: usize, q: usize, d: usize, bsums: usize, bias: us
       for (let b = 0; b < nb; b++) {
         const wb = row + <usize>b * 144;
         const is = hadd_i32(isum(wb, qt + (<usize>b << 8)));
-        const ms = hadd_i32(msum(wb, st + (<usize>b << 5)));
+        const ms = hadd_i32(k4_msum(wb, st + (<usize>b << 5)));
         const dx = load<f32>(dt + (<usize>b << 2));
         acc = acc + <f32>is * (f16_to_f32(load<u16>(wb)) * dx) - <f32>ms * (f16_to_f32(load<u16>(wb, 2)) * dx);
       }

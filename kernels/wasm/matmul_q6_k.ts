@@ -16,7 +16,7 @@
 // Reference: src/reference/matmul_int8.ts (matmulInt8)
 import { finish } from './lib/dot';
 import { f16_to_f32 } from './lib/half';
-import { dot16, hadd_i32, lane0, lane1, lane2, lane3, lane4, lane5, lane6, lane7 } from './lib/kquant';
+import { hadd_i32, lane0, lane1, lane2, lane3, lane4, lane5, lane6, lane7, step16 } from './lib/kquant';
 
 // The codes of 16 lanes: (ql nibble) | (2 bits of qh) << 4, for the 4 positions of a half (see Memory);
 // a: ql[l..], c: ql[32 + l..], h: qh[l..]. The shifts are i16x8 ones: the masks keep each byte's own bits.
@@ -41,13 +41,6 @@ function code3(c: v128, h: v128): v128 {
   return v128.or(v128.and(i16x8.shr_u(c, 4), i8x16.splat(0x0f)), v128.and(i16x8.shr_u(h, 2), i8x16.splat(0x30)));
 }
 
-/** acc + sc·Σ code·x over 16 values (x at p; sc: the sub-block scale in every i16 lane) */
-// @ts-ignore: decorator
-@inline
-function step(acc: v128, code: v128, p: usize, sc: v128): v128 {
-  return i32x4.add(acc, i32x4.dot_i16x8_s(dot16(code, v128.load(p)), sc));
-}
-
 /** One half (128 values) of a block: ql at p, qh at h, x at xb, scales sc (i16x8, sub-blocks 8h..8h+7). */
 // @ts-ignore: decorator
 @inline
@@ -58,14 +51,14 @@ function half(p: usize, h: usize, xb: usize, sc: v128): v128 {
   const c1 = v128.load(p, 48);
   const h0 = v128.load(h);
   const h1 = v128.load(h, 16);
-  let acc = step(i32x4.splat(0), code0(a0, h0), xb, lane0(sc));
-  acc = step(acc, code0(a1, h1), xb + 16, lane1(sc));
-  acc = step(acc, code1(c0, h0), xb + 32, lane2(sc));
-  acc = step(acc, code1(c1, h1), xb + 48, lane3(sc));
-  acc = step(acc, code2(a0, h0), xb + 64, lane4(sc));
-  acc = step(acc, code2(a1, h1), xb + 80, lane5(sc));
-  acc = step(acc, code3(c0, h0), xb + 96, lane6(sc));
-  return step(acc, code3(c1, h1), xb + 112, lane7(sc));
+  let acc = step16(i32x4.splat(0), code0(a0, h0), xb, lane0(sc));
+  acc = step16(acc, code0(a1, h1), xb + 16, lane1(sc));
+  acc = step16(acc, code1(c0, h0), xb + 32, lane2(sc));
+  acc = step16(acc, code1(c1, h1), xb + 48, lane3(sc));
+  acc = step16(acc, code2(a0, h0), xb + 64, lane4(sc));
+  acc = step16(acc, code2(a1, h1), xb + 80, lane5(sc));
+  acc = step16(acc, code3(c0, h0), xb + 96, lane6(sc));
+  return step16(acc, code3(c1, h1), xb + 112, lane7(sc));
 }
 
 /** Σ_s sc_s·Σ_{j∈s} (code − 32)·q_x of the block at wb, in 4 i32 lanes (|·| ≤ 16·128·16·63·127 < 2^31). */
@@ -118,28 +111,28 @@ export function matmul_q6_k(w: usize, q: usize, d: usize, bsums: usize, bias: us
             const sp = wb + 192 + (h >> 4) + (l >> 4); // the scale of the sub-block of code0
             let code = code0(a, hh);
             let sc = i16x8.splat(load<i8>(sp));
-            a0 = step(a0, code, x, sc);
-            a1 = step(a1, code, x + xs, sc);
-            a2 = step(a2, code, x + 2 * xs, sc);
-            a3 = step(a3, code, x + 3 * xs, sc);
+            a0 = step16(a0, code, x, sc);
+            a1 = step16(a1, code, x + xs, sc);
+            a2 = step16(a2, code, x + 2 * xs, sc);
+            a3 = step16(a3, code, x + 3 * xs, sc);
             code = code1(c, hh);
             sc = i16x8.splat(load<i8>(sp, 2));
-            a0 = step(a0, code, x + 32, sc);
-            a1 = step(a1, code, x + xs + 32, sc);
-            a2 = step(a2, code, x + 2 * xs + 32, sc);
-            a3 = step(a3, code, x + 3 * xs + 32, sc);
+            a0 = step16(a0, code, x + 32, sc);
+            a1 = step16(a1, code, x + xs + 32, sc);
+            a2 = step16(a2, code, x + 2 * xs + 32, sc);
+            a3 = step16(a3, code, x + 3 * xs + 32, sc);
             code = code2(a, hh);
             sc = i16x8.splat(load<i8>(sp, 4));
-            a0 = step(a0, code, x + 64, sc);
-            a1 = step(a1, code, x + xs + 64, sc);
-            a2 = step(a2, code, x + 2 * xs + 64, sc);
-            a3 = step(a3, code, x + 3 * xs + 64, sc);
+            a0 = step16(a0, code, x + 64, sc);
+            a1 = step16(a1, code, x + xs + 64, sc);
+            a2 = step16(a2, code, x + 2 * xs + 64, sc);
+            a3 = step16(a3, code, x + 3 * xs + 64, sc);
             code = code3(c, hh);
             sc = i16x8.splat(load<i8>(sp, 6));
-            a0 = step(a0, code, x + 96, sc);
-            a1 = step(a1, code, x + xs + 96, sc);
-            a2 = step(a2, code, x + 2 * xs + 96, sc);
-            a3 = step(a3, code, x + 3 * xs + 96, sc);
+            a0 = step16(a0, code, x + 96, sc);
+            a1 = step16(a1, code, x + xs + 96, sc);
+            a2 = step16(a2, code, x + 2 * xs + 96, sc);
+            a3 = step16(a3, code, x + 3 * xs + 96, sc);
           }
         }
         const s = v128.load(wb, 192);

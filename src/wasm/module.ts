@@ -33,6 +33,9 @@ export interface KernelExports {
   quantize_q8_k(x: number, q: number, d: number, bsums: number, k: number, r0: number, r1: number): void;
   matmul_q4_k(w: number, q: number, d: number, bsums: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
   matmul_q6_k(w: number, q: number, d: number, bsums: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
+  matmul_q5_k(w: number, q: number, d: number, bsums: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
+  matmul_q3_k(w: number, q: number, d: number, bsums: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
+  matmul_q2_k(w: number, q: number, d: number, bsums: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;
   /** Q8_1 activations: q, d (as quantize_q8_0's, with id = 127/amax) and s = f16(d·Σq) per block */
   quantize_q8_1(x: number, q: number, d: number, s: number, k: number, r0: number, r1: number): void;
   matmul_q4_1(w: number, q: number, d: number, s: number, bias: number, add: number, y: number, k: number, out: number, n: number, o0: number, o1: number): void;

@@ -74,6 +74,58 @@ export function dot16(code: v128, x: v128): v128 {
   return i16x8.add(i16x8.extmul_low_i8x16_s(code, x), i16x8.extmul_high_i8x16_s(code, x));
 }
 
+/** acc + sc·Σ code·x over 32 values: codes lo (x at p) and hi (x at p + 16); sc in every i16 lane */
+// @ts-ignore: decorator
+@inline
+export function step32(acc: v128, lo: v128, hi: v128, p: usize, sc: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(i16x8.add(dot16(lo, v128.load(p)), dot16(hi, v128.load(p, 16))), sc));
+}
+
+/** acc + sc·Σ code·x over 16 values (x at p; sc in every i16 lane) */
+// @ts-ignore: decorator
+@inline
+export function step16(acc: v128, code: v128, p: usize, sc: v128): v128 {
+  return i32x4.add(acc, i32x4.dot_i16x8_s(dot16(code, v128.load(p)), sc));
+}
+
+/** i16 lane s of v in every lane (s not a constant: a swizzle; lane s is bytes 2s and 2s + 1) */
+// @ts-ignore: decorator
+@inline
+export function lane(v: v128, s: i32): v128 {
+  return i8x16.swizzle(v, i16x8.splat(<i16>(0x0100 + 0x0202 * s)));
+}
+
+/**
+ * Q4_K and Q5_K: the 8 sub-block scales of the block at wb (12 bytes at wb + 4) as i16 lanes (ggml's
+ * get_scale_min_k4 on whole words: bytes 0..3 are u0's low 6 bits, 4..7 the low nibbles of u2 with
+ * u0's top 2 bits above them).
+ */
+// @ts-ignore: decorator
+@inline
+export function k4_scales(wb: usize): v128 {
+  const u0 = load<u32>(wb, 4);
+  const u2 = load<u32>(wb, 12);
+  const lo = u0 & 0x3f3f3f3f;
+  const hi = (u2 & 0x0f0f0f0f) | ((u0 >> 2) & 0x30303030);
+  return i16x8.extend_low_i8x16_u(i32x4.replace_lane(i32x4.splat(lo), 1, hi));
+}
+
+/**
+ * Q4_K and Q5_K: Σ_s mn_s·(Σ q_x over sub-block s of 32) of the block at wb, in 4 i32 lanes (mins:
+ * bytes 0..3 u1's low 6 bits, 4..7 the high nibbles of u2 with u1's top 2 bits); bs: the block's 16 bsums.
+ */
+// @ts-ignore: decorator
+@inline
+export function k4_msum(wb: usize, bs: usize): v128 {
+  const u1 = load<u32>(wb, 8);
+  const u2 = load<u32>(wb, 12);
+  const lo = u1 & 0x3f3f3f3f;
+  const hi = ((u2 >> 4) & 0x0f0f0f0f) | ((u1 >> 2) & 0x30303030);
+  // the 8 sub-block sums of x: pairs of its 16 bsums (each |·| ≤ 32·127: an i16)
+  const bs8 = i16x8.narrow_i32x4_s(i32x4.extadd_pairwise_i16x8_s(v128.load(bs)), i32x4.extadd_pairwise_i16x8_s(v128.load(bs, 16)));
+  return i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(i32x4.replace_lane(i32x4.splat(lo), 1, hi)), bs8);
+}
+
 /** i16x8 splats of lane L (the sub-block scales): one constant shuffle each. */
 // @ts-ignore: decorator
 @inline

@@ -12,7 +12,7 @@ import { matmulKQuant } from './matmul_kquants.ts';
 import { matmulLegacy } from './matmul_legacy.ts';
 
 /** Weight types the WebAssembly products take. */
-export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q6_K']);
+export const WASM_MATMUL_TYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_1', 'Q5_0', 'Q5_1', 'Q4_K', 'Q6_K', 'Q5_K', 'Q3_K', 'Q2_K']);
 
 /** Rows per thread below which splitting a product does not pay (a thread's start costs a few µs). */
 const MIN_ROWS_PER_THREAD = 64;

@@ -14,6 +14,9 @@ import { quantizeQ8_K } from './quantize_q8_k.ts';
 export const WASM_KQUANT_KERNELS: Readonly<Record<string, KernelName>> = {
   Q4_K: 'matmul_q4_k',
   Q6_K: 'matmul_q6_k',
+  Q5_K: 'matmul_q5_k',
+  Q3_K: 'matmul_q3_k',
+  Q2_K: 'matmul_q2_k',
 };
 
 /** Rows per thread below which splitting a product does not pay (as in matmul.ts). */
