@@ -40,7 +40,7 @@ import { logSoftmax } from '../../src/sampling/sampler.ts';
 import { readWasm } from '../../src/wasm/build.ts';
 import { createNodeWasmBackend, type NodeWasmOptions } from '../../src/wasm/node.ts';
 import { makeContext } from '../wasm/harness.ts';
-import { legacyMatmulSuite, quantizeQ8_1Suite } from '../wasm/suites/matmul_legacy.ts';
+import { legacyBatchSuite, legacyMatmulSuite, quantizeQ8_1Suite } from '../wasm/suites/matmul_legacy.ts';
 import { fixtureGguf, maxAbsDiff, readJson } from './helpers/models.ts';
 
 const BASES = ['llama-gqa', 'qwen2', 'phi3', 'qwen3', 'gemma2'];
@@ -136,7 +136,7 @@ async function llamaCppLogprobs(path: string, tokens: number[]): Promise<Float64
  * behind a V8 flag); these kernels' relaxed paths are checked here with the flag set.
  */
 describe.each(['relaxed', 'relaxed-mt'] as const)('quantize_q8_1 and the Q4_1/Q5_0/Q5_1 products on the %s variant', (variant) => {
-  it.each([quantizeQ8_1Suite, legacyMatmulSuite])('$name', async (suite) => {
+  it.each([quantizeQ8_1Suite, legacyMatmulSuite, legacyBatchSuite])('$name', async (suite) => {
     const bytes = await readWasm(variant);
     if (!relaxedAvailable(bytes)) {
       console.warn('SKIPPED: this Node cannot run relaxed SIMD even with --experimental-wasm-relaxed-simd');

@@ -4,7 +4,7 @@ import { attentionSuite } from './attention.ts';
 import { elementwiseSuite } from './elementwise.ts';
 import { gluSuite } from './glu.ts';
 import { matmulSuite, quantizeSuite } from './matmul.ts';
-import { legacyMatmulSuite, quantizeQ8_1Suite } from './matmul_legacy.ts';
+import { legacyBatchSuite, legacyMatmulSuite, quantizeQ8_1Suite } from './matmul_legacy.ts';
 import { matmulKQuantsSuite, quantizeQ8_KSuite } from './matmul_kquants.ts';
 import { rmsNormSuite } from './rms_norm.ts';
 import { ropeSuite } from './rope.ts';
@@ -21,4 +21,5 @@ export const suites: Suite[] = [
   matmulKQuantsSuite,
   quantizeQ8_1Suite,
   legacyMatmulSuite,
+  legacyBatchSuite,
 ];

@@ -15,6 +15,7 @@
  *   (each moves an output by about a block term, ~M/nb). The relaxed-SIMD variants compute the same
  *   integers (codes 0..31 in relaxed_dot's i7 operand), so the same bits (test/unit/wasm-legacy-quants.test.ts
  *   checks that in Node, with V8's flag).
+ * - a token's outputs are the same bits in a batch (where 4 tokens share a pass) as alone (bound 0).
  * Shapes: k of 1, 3, 5, 18 and 48 blocks (odd block counts: the loops have no pairing of blocks),
  * out 1, 3, 7 (the 4-row body's tail alone, then with one pass), 61 (prime), 576 (SmolLM2's width), n 1,
  * 2, 5, 17 tokens, bias and add each on and off.
@@ -144,4 +145,26 @@ export const legacyMatmulSuite: Suite = {
       };
     }),
   ),
+};
+
+/** The products of a batch of 9 tokens (two passes of 4 and one alone) against each token alone: equal bits. */
+export const legacyBatchSuite: Suite = {
+  name: 'matmul (Q4_1, Q5_0, Q5_1): a batch equals its tokens alone',
+  cases: TYPES.map((type) => ({
+    name: type.name,
+    run(ctx) {
+      const [k, out, n] = [160, 7, 9];
+      const rng = new Rng(type.id);
+      const bytes = quantize(type, weights(rng, out, k));
+      const x = activations(rng, n, k);
+      ctx.heap.reset();
+      const w = uploadWeight(ctx.heap, 'w', type, [k, out], bytes);
+      const xp = ctx.heap.alloc(x.byteLength, 'x');
+      ctx.heap.f32(xp, x.length).set(x);
+      const batch = ctx.heap.f32(matmulLegacy(ctx.run, ctx.heap, xp, n, w, ctx.heap.scratch(n * out * 4)), n * out).slice();
+      const alone = new Float32Array(n * out);
+      for (let t = 0; t < n; t++) alone.set(ctx.heap.f32(matmulLegacy(ctx.run, ctx.heap, xp + t * k * 4, 1, w, ctx.heap.scratch(out * 4)), out), t * out);
+      return compare(`matmul ${type.name} batch`, `k=${k} out=${out} n=${n}`, batch, alone, () => 0);
+    },
+  })),
 };
