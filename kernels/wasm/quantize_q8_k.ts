@@ -14,8 +14,9 @@ export function quantize_q8_k(x: usize, q: usize, d: usize, bsums: usize, k: i32
       const xp = x + (e0 << 2);
       const qp = q + e0;
       const sp = bsums + (e0 >> 3); // 16 i16 per block: e0/16 sums of 2 bytes
-      let m = f32x4.abs(v128.load(xp));
-      for (let j: usize = 16; j < 1024; j += 16) m = f32x4.max(m, f32x4.abs(v128.load(xp + j)));
+      // pmax(m, v) keeps m when v is NaN: a NaN is skipped, as the reference's `a > amax` skips it
+      let m = f32x4.splat(0);
+      for (let j: usize = 0; j < 1024; j += 16) m = f32x4.pmax(m, f32x4.abs(v128.load(xp + j)));
       const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
       const dp = d + ((<usize>r * <usize>nb + <usize>b) << 2);
       if (!(amax > 0)) {
@@ -38,7 +39,7 @@ export function quantize_q8_k(x: usize, q: usize, d: usize, bsums: usize, k: i32
       const is = f32x4.splat(iscale);
       for (let j: usize = 0; j < 256; j += 16) {
         // 16 values: iscale·x in f32, rounded to nearest even, |·| ≤ 127 (the max maps to −127): the
-        // narrowings never saturate, so min(127, ·) holds as is
+        // narrowings never saturate, so min(127, ·) holds as is (a NaN converts to 0, as the reference's)
         const v0 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (j << 2)), is)));
         const v1 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (j << 2) + 16), is)));
         const v2 = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xp + (j << 2) + 32), is)));

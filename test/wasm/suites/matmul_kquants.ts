@@ -94,6 +94,7 @@ export const quantizeQ8_KSuite: Suite = {
         // +amax and −amax in one block: the first one sets the sign of the scale
         x[300] = -20;
         x[400] = 20;
+        x[700] = NaN; // skipped by the max, quantized to 0
       }
       ctx.heap.clearScratch();
       const xp = ctx.heap.scratch(x.byteLength);
