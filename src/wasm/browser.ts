@@ -11,6 +11,7 @@ import { CriaError } from '../shared/errors.ts';
 import { WasmBackend } from './backend.ts';
 import { chooseVariantLazily, instantiateKernels, threadsAvailable, type WasmVariantName } from './module.ts';
 import { ThreadPool, type PoolWorker } from './pool.ts';
+import { POOL_WORKER_URL } from './pool-worker-url.ts';
 import { SingleThread } from './runner.ts';
 
 const URLS: Record<WasmVariantName, string> = { simd: simdUrl, 'simd-mt': simdMtUrl, relaxed: relaxedUrl, 'relaxed-mt': relaxedMtUrl };
@@ -30,7 +31,7 @@ export function browserThreads(asked?: number): { threads: number; why: string }
  * `blob:` module that imports the bundle (a CORS request), as the widget's engine worker itself is.
  */
 function spawnWebWorker(index: number): PoolWorker {
-  const url = new URL('./pool-worker.browser.ts', import.meta.url);
+  const url = new URL(POOL_WORKER_URL);
   const options: WorkerOptions = { type: 'module', name: `cria-wasm-${index}` };
   let w: Worker;
   if (url.origin === globalThis.location?.origin) w = new Worker(url, options);

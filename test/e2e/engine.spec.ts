@@ -79,9 +79,18 @@ test('score, tokenize and device info through the worker', async ({ page }) => {
   const t = await page.evaluate(() => window.criaE2E!.tokenize('Once upon a time'));
   expect(t.ids).toEqual(golden.cases.find((x: { prompt: string }) => x.prompt === 'Once upon a time').prompt_tokens);
   expect(t.text).toBe('Once upon a time');
+  // device info describes what runs the model: Automatic on SwiftShader (a software adapter) is WebAssembly
   const d = await page.evaluate(() => window.criaE2E!.deviceInfo());
-  expect(d.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+  expect(d.backend).toBe('wasm');
+  expect(d.threads).toBeGreaterThanOrEqual(1);
+  expect(d.limits.memoryBytes).toBe(2 ** 32);
+  expect(d.features).toContain(d.architecture.startsWith('relaxed') ? 'relaxed-simd' : 'simd128');
   expect(typeof d.f16).toBe('boolean');
+  // and on WebGPU, the adapter
+  await page.evaluate((u) => window.criaE2E!.loadWith(u, { backend: 'webgpu' }), MODEL);
+  const g = await page.evaluate(() => window.criaE2E!.deviceInfo());
+  expect(g.backend).toBe('webgpu');
+  expect(g.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
 });
 
 test("chat through the worker (the app's, the widget's and the API's path): control-token text in a message stays text", async ({ page }) => {
