@@ -1,4 +1,4 @@
-// quantize_q8_0: per block of 32 of each row of x, d = max|x|/127, q = round_even(x·(1/d)) (0 where the
+// quantize_q8_0: per block of 32 of each row of x, d = max|x|/127, q = round_even(x·(127/max|x|)) (0 where the
 //   block is all zeros), d stored as the f32 value of its f16 rounding (ggml's block_q8_0 keeps an f16 d)
 // Threads: rows [r0, r1) of x (each row alone).
 // Memory: x f32 [n, k] (k % 32 == 0), q i8 [n, k], d f32 [n, k/32].
@@ -14,7 +14,8 @@ export function quantize_q8_0(x: usize, q: usize, d: usize, k: i32, r0: i32, r1:
       for (let j = 16; j < 128; j += 16) m = f32x4.max(m, f32x4.abs(v128.load(xp + j)));
       const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
       const db: f32 = amax / 127;
-      const id: f32 = db > 0 ? <f32>1 / db : 0;
+      // 127/amax, not 1/d: ggml's x86 quantize_row_q8_0 (the two differ in f32 on values halfway between steps)
+      const id: f32 = amax > 0 ? <f32>127 / amax : 0;
       store<f32>(d + ((<usize>r * <usize>nb + <usize>b) << 2), f16_to_f32(f32_to_f16(db)));
       const ids = f32x4.splat(id);
       const qp = q + <usize>r * <usize>k + (<usize>b << 5);

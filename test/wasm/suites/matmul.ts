@@ -52,12 +52,20 @@ const SHAPES: [k: number, out: number, n: number][] = [
 
 export const quantizeSuite: Suite = {
   name: 'quantize_q8_0',
-  cases: [[32, 1], [64, 3], [576, 2], [1536, 1]].map(([k, n]) => ({
-    name: `k=${k} n=${n}`,
+  cases: [[32, 1, 0], [64, 3, 0], [576, 2, 0], [1536, 1, 0], [256, 2, 1]].map(([k, n, midpoints]) => ({
+    name: `k=${k} n=${n}${midpoints ? ', values halfway between two steps' : ''}`,
     run(ctx) {
       const rng = new Rng(k * 31 + n);
       const x = normals(rng, n * k);
       x.fill(0, 0, Math.min(32, x.length)); // an all-zero block
+      if (midpoints) {
+        // x = (i + ½)·amax/127: where x·(1/d) and x·127/amax round differently in f32 (ggml's x86
+        // quantize_row_q8_0 multiplies by 127/amax; the reference does too)
+        for (let b = 1; b < (n * k) / 32; b++) {
+          const amax = 0.5 + (b % 7) * 0.37;
+          for (let j = 0; j < 32; j++) x[b * 32 + j] = j === 0 ? amax : (((j * 5) % 127) - 63 + 0.5) * (amax / 127) * (j % 2 ? 1 : -1);
+        }
+      }
       ctx.heap.clearScratch();
       const xp = ctx.heap.scratch(x.byteLength);
       ctx.heap.f32(xp, x.length).set(x);
