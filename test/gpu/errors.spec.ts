@@ -47,14 +47,14 @@ test('device lost: requests fail with `device-lost` until the model is loaded ag
   expect(r.reloaded.length).toBeGreaterThan(0);
 });
 
-test('a browser without WebGPU gets `webgpu-unavailable` with what to do', async () => {
+test('a browser without WebGPU, asked for WebGPU: `webgpu-unavailable` with what to do (Automatic would run on WebAssembly: test/e2e/no-webgpu.spec.ts)', async () => {
   // the same Chromium, without the flags that enable WebGPU on SwiftShader
   const browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_QUIET_ARGS], headless: true });
   try {
     const page = await browser.newPage({ baseURL: 'http://127.0.0.1:5199' });
     await page.goto('/test/e2e/pages/engine.html');
     await page.waitForFunction(() => window.criaE2E !== undefined);
-    const e = await page.evaluate(() => window.criaE2E!.loadError('/fixtures/models/stories260K/stories260K-f32.gguf'));
+    const e = await page.evaluate(() => window.criaE2E!.loadError('/fixtures/models/stories260K/stories260K-f32.gguf', { backend: 'webgpu' }));
     expect(e?.code).toBe('webgpu-unavailable');
     expect(e?.message).toMatch(/Chrome|Edge|chrome:\/\/gpu/);
   } finally {

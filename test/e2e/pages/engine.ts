@@ -5,7 +5,7 @@
  * work really happens off it.
  */
 import { openDB } from 'idb';
-import { createClient, type ChatCompletionChunk, type ChatCompletionRequest, type CriaClient, type LoadProgress } from '../../../src/client/index.ts';
+import { createClient, type ChatCompletionChunk, type ChatCompletionRequest, type CriaClient, type LoadOptions, type LoadProgress } from '../../../src/client/index.ts';
 import { openModelSource } from '../../../src/engine/open-source.ts';
 import { IdbModelStore } from '../../../src/storage/idb-store.ts';
 
@@ -242,9 +242,9 @@ const api = {
     }
   },
 
-  async loadError(url: string) {
+  async loadError(url: string, opts: LoadOptions = {}) {
     try {
-      await client.load({ url });
+      await client.load({ url }, opts);
       return null;
     } catch (e) {
       return errorOf(e);
