@@ -126,7 +126,7 @@ describe('runs', () => {
     const { run, report } = await runTask({ task, store: new MemoryEvalStore(), loadModel: async () => target, seed: 5 });
     expect(run.identity).toMatchObject({
       model: { id: 'llama', architecture: 'llama', parameters: 292800, tensorTypes: { F32: 1171200 }, nCtx: 128 },
-      engine: { name: 'cria', version: ENGINE_VERSION, backend: 'cpu' },
+      engine: { name: 'cria', version: ENGINE_VERSION, backend: 'reference' },
       seed: 5,
       task: { name: 'apples', version: '1', kind: 'multiple-choice', source: 'inline', items: 6 },
     });
