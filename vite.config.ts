@@ -118,7 +118,7 @@ function pwaPlugin() {
       id: '/',
       name: 'Cria',
       short_name: 'Cria',
-      description: 'Small language models, fully on your own device: chat with a model that runs in your browser on WebGPU. Nothing you type leaves it.',
+      description: 'Small language models, fully on your own device: chat with a model that runs in your browser, on the GPU (WebGPU) or the processor (WebAssembly). Nothing you type leaves it.',
       start_url: '/',
       scope: '/',
       display: 'standalone',
