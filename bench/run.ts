@@ -35,13 +35,13 @@ export const TYPES = ['q8_0', 'q4_0', 'q4_k_m'] as const;
  * `cria bench` settings per shape, chosen so the whole suite takes well under an hour on a 2-core
  * machine where WebGPU is SwiftShader (a CPU emulation of a GPU, ~1–3 GB/s). SmolLM2-135M gets the
  * issue's full measurement (`cria bench`'s defaults: 3 runs, prompts of 128 and 512 tokens, 128
- * decoded); the larger shapes, where a 1B decode step takes seconds and a 512-token prefill many
+ * decoded; and 3 loads, for a median warm load); the larger shapes, where a 1B decode step takes seconds and a 512-token prefill many
  * minutes here, get shorter prompts, fewer decoded tokens and one run. On a machine with a real GPU,
  * use the defaults for every shape. Each model's time is printed; on a quiet machine here (2026-11-22)
  * the SmolLM2 files took ~9–11 min each (30 min for the three), the six others ~13 min in all.
  */
 export const SETTINGS: Record<(typeof SHAPES)[number], { runs: number; loadRuns: number; prompt: number[]; decode: number }> = {
-  'smollm2-135m': { runs: 3, loadRuns: 1, prompt: [128, 512], decode: 128 },
+  'smollm2-135m': { runs: 3, loadRuns: 3, prompt: [128, 512], decode: 128 },
   'qwen2.5-0.5b': { runs: 1, loadRuns: 1, prompt: [16], decode: 4 },
   'llama-3.2-1b': { runs: 1, loadRuns: 1, prompt: [8], decode: 4 },
 };
