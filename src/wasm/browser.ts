@@ -8,6 +8,7 @@ import relaxedUrl from '../../build/wasm/relaxed.wasm?url';
 import simdMtUrl from '../../build/wasm/simd-mt.wasm?url';
 import simdUrl from '../../build/wasm/simd.wasm?url';
 import { CriaError } from '../shared/errors.ts';
+import { startBlobModuleWorker } from '../shared/module-worker.ts';
 import { WasmBackend } from './backend.ts';
 import { chooseVariantLazily, instantiateKernels, threadsAvailable, type WasmVariantName } from './module.ts';
 import { ThreadPool, type PoolWorker } from './pool.ts';
@@ -33,13 +34,7 @@ export function browserThreads(asked?: number): { threads: number; why: string }
 function spawnWebWorker(index: number): PoolWorker {
   const url = new URL(POOL_WORKER_URL);
   const options: WorkerOptions = { type: 'module', name: `cria-wasm-${index}` };
-  let w: Worker;
-  if (url.origin === globalThis.location?.origin) w = new Worker(url, options);
-  else {
-    const blob = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' }));
-    w = new Worker(blob, options);
-    setTimeout(() => URL.revokeObjectURL(blob), 60_000);
-  }
+  const w = url.origin === globalThis.location?.origin ? new Worker(url, options) : startBlobModuleWorker(url.href, options.name ?? 'cria-wasm');
   const ready = new Promise<void>((resolve, reject) => {
     w.addEventListener('message', () => resolve(), { once: true });
     w.addEventListener('error', (e) => reject(new Error(e.message || 'the worker failed to start')), { once: true });

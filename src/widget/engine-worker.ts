@@ -16,38 +16,15 @@
  */
 
 import { CriaError } from '../shared/errors.ts';
-
-/**
- * Vite turns `new Worker(new URL('…', import.meta.url))` into the URL of the
- * bundled worker (in a build: the emitted chunk, resolved against the module
- * that holds the expression, so against widget.js wherever it is served from;
- * in the dev server: the module with its `?worker_file` query). We want that
- * URL and not a Worker (constructing one would throw on another origin), so
- * the `Worker` in scope here is a stand-in that only records its argument.
- * The pattern Vite looks for is lexical: this is the only reason for the class.
- */
-class Worker {
-  constructor(
-    readonly url: URL,
-    readonly options: WorkerOptions,
-  ) {}
-}
+// the stand-in for Vite's worker pattern: only the bundle's URL is wanted (src/shared/module-worker.ts)
+import { startBlobModuleWorker, WorkerUrl as Worker } from '../shared/module-worker.ts';
 
 /** Absolute URL of the engine worker bundle (src/worker/engine.worker.ts, built). */
 export const ENGINE_WORKER_URL: string = new Worker(new URL('../worker/engine.worker.ts', import.meta.url), { type: 'module' }).url.href;
 
-/**
- * Start the engine in a module worker of this page's origin that imports the
- * bundle from wherever it is served. The blob revokes its own URL once it has
- * run (its script has been read by then).
- */
+/** Start the engine in a module worker of this page's origin that imports the bundle from wherever it is served. */
 export function startEngineWorker(url: string = ENGINE_WORKER_URL): globalThis.Worker {
-  const code = `import ${JSON.stringify(url)};\nURL.revokeObjectURL(import.meta.url);\n`;
-  const blobUrl = URL.createObjectURL(new Blob([code], { type: 'text/javascript' }));
-  const worker = new globalThis.Worker(blobUrl, { type: 'module', name: 'cria-widget-engine' });
-  // an import that failed never reaches the line that revokes
-  worker.addEventListener('error', () => URL.revokeObjectURL(blobUrl), { once: true });
-  return worker;
+  return startBlobModuleWorker(url, 'cria-widget-engine');
 }
 
 /**

@@ -116,8 +116,10 @@ async function serveHost(pages: Map<string, string>): Promise<Served> {
     const path = (req.url ?? '/').split('?')[0];
     log.push({ path, origin: req.headers.origin });
     const body = pages.get(path);
+    // pages under /isolated/ are cross-origin isolated (what WebAssembly threads need)
+    const isolation = path.startsWith('/isolated/') ? { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' } : {};
     if (body === undefined) res.writeHead(404).end('not found');
-    else res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }).end(body);
+    else res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...isolation }).end(body);
   });
   // `localhost` is another origin than 127.0.0.1, and like it a secure context (WebGPU needs one)
   const port = await listen(server, '127.0.0.1');
@@ -180,6 +182,7 @@ test.beforeAll(async () => {
   host = await serveHost(pages);
   const src = `${widget.origin}/widget.js`;
   pages.set('/plain.html', hostPage(src));
+  pages.set('/isolated/plain.html', hostPage(src));
   pages.set('/styled.html', hostPage(src, { css: AGGRESSIVE_CSS }));
   pages.set('/without-widget.html', hostPage(src, { withWidget: false }));
   pages.set('/nocors.html', hostPage(`${widget.origin}/nocors-assets/widget.js`));
@@ -435,6 +438,38 @@ test('a browser without WebGPU: the widget answers on the processor (WebAssembly
     await shot(page, info, 'no-webgpu-wasm.png');
     const events = await page.evaluate(() => (window as unknown as { events: { type: string }[] }).events);
     expect(events.filter((e) => e.type === 'cria-error')).toEqual([]);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a browser without WebGPU, on a cross-origin isolated host page: the widget runs on 2 threads, its pool threads started from the widget\'s origin, and answers as on one thread', async ({}, info) => {
+  const browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_QUIET_ARGS], headless: true });
+  try {
+    const answers: string[] = [];
+    for (const path of ['/plain.html', '/isolated/plain.html']) {
+      const page = await browser.newPage();
+      await page.goto(`${host.origin}${path}`);
+      expect(await page.evaluate(() => crossOriginIsolated)).toBe(path.startsWith('/isolated/'));
+      await waitReady(page);
+      answers.push((await ask(page, 'Hello')).join(''));
+      const backend = await page.evaluate(() => document.querySelector('cria-chat')!.modelInfo!.backend);
+      if (path.startsWith('/isolated/')) {
+        expect(backend).toMatchObject({ kind: 'wasm', threads: 2 });
+        await expect(page.locator('cria-chat header .model')).toContainText('CPU, 2 threads');
+        await shot(page, info, 'no-webgpu-wasm-isolated.png');
+      } else expect(backend).toMatchObject({ kind: 'wasm', threads: 1 });
+      const events = await page.evaluate(() => (window as unknown as { events: { type: string }[] }).events);
+      expect(events.filter((e) => e.type === 'cria-error')).toEqual([]);
+      await page.close();
+    }
+    // the pool threads' bundle came from the widget's origin, asked for by the host page's origin (blob workers)
+    const poolFetches = widget.log.filter((r) => /pool-worker/.test(r.path));
+    expect(poolFetches.length).toBeGreaterThan(0);
+    expect(poolFetches.every((r) => r.origin === host.origin)).toBe(true);
+    // greedy, same weights: rows are split between threads, each row computed as on one thread
+    expect(answers[0].length).toBeGreaterThan(0);
+    expect(answers[1]).toBe(answers[0]);
   } finally {
     await browser.close();
   }
