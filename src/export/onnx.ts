@@ -15,6 +15,8 @@
  * Weights: Q4_0 as `MatMulNBits` (4 bits, blocks of 32: the same codes and scales, exact); Q8_0 as
  * 8-bit `MatMulNBits` (the same, exact) unless `q8: 'f32'`; every other type dequantized to f32 (the
  * values Cria's reference computes with). The embedding is gathered from an f32 copy.
+ * The tokenizer goes along as tokenizer.json + tokenizer_config.json (./tokenizer-json.ts), with the
+ * GGUF's chat template.
  */
 import { CriaError } from '../shared/errors.ts';
 import { readTensorBytes, type GgufFile, type GgufTensorInfo } from '../formats/gguf.ts';
@@ -26,6 +28,8 @@ import { planModel } from '../model/model.ts';
 import type { ModelConfig } from '../model/config.ts';
 import { blk } from '../model/arch/types.ts';
 import { buildRopeTable } from '../shared/rope-table.ts';
+import { parseVocab } from '../tokenizer/vocab.ts';
+import { tokenizerJson } from './tokenizer-json.ts';
 
 export const EXPORT_ARCHITECTURES = ['llama', 'qwen2'] as const;
 
@@ -39,7 +43,7 @@ export interface OnnxExportOptions {
 }
 
 export interface OnnxExport {
-  /** path in the repository → bytes (onnx/model.onnx, onnx/model.onnx_data, config.json, …) */
+  /** path in the repository → bytes (onnx/model.onnx, onnx/model.onnx_data, config.json, tokenizer.json, …) */
   files: Map<string, Uint8Array>;
   config: ModelConfig;
   /** how each weight went in: `MatMulNBits 4-bit`, `f32 (from Q6_K)`, … */
@@ -191,6 +195,9 @@ export async function exportOnnx(file: GgufFile, opts: OnnxExportOptions = {}): 
   const json = (v: unknown) => new TextEncoder().encode(JSON.stringify(v, null, 2) + '\n');
   files.set('config.json', json(hfConfig(file, c)));
   files.set('generation_config.json', json(generationConfig(file)));
+  const tok = tokenizerJson(parseVocab(file));
+  files.set('tokenizer.json', json(tok.tokenizer));
+  files.set('tokenizer_config.json', json(tok.config));
   return { files, config: c, weights };
 }
 

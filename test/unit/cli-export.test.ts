@@ -34,7 +34,7 @@ describe('cria export onnx', () => {
     const r = await cria(['export', 'onnx', fixturePath(STORIES), '--out', out, '--external-data', '65536']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(Object.keys(report.files).sort()).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'onnx/model.onnx_data']);
+    expect(Object.keys(report.files).sort()).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'onnx/model.onnx_data', 'tokenizer.json', 'tokenizer_config.json']);
     for (const [path, bytes] of Object.entries(report.files)) expect(readFileSync(join(out, path)).byteLength, path).toBe(bytes);
     expect(report.weights['blk.0.attn_q.weight']).toBe('f32');
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));

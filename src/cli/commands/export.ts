@@ -11,7 +11,8 @@ export const exportCommand: Command = {
     'cria export onnx MODEL --out DIR [--q8 nbits|f32] [--external-data BYTES] [--force]\n\n' +
     `  Architectures: ${EXPORT_ARCHITECTURES.join(', ')}. Q4_0 weights become MatMulNBits (4-bit, blocks of 32: the same\n` +
     '  codes and scales), Q8_0 8-bit MatMulNBits (--q8 f32: dequantized), other types f32. Writes DIR/onnx/model.onnx\n' +
-    '  (+ model.onnx_data: every tensor of at least --external-data bytes, default 1 MiB), DIR/config.json, DIR/generation_config.json; an existing non-empty DIR needs --force.\n' +
+    '  (+ model.onnx_data: every tensor of at least --external-data bytes, default 1 MiB), DIR/config.json,\n' +
+    '  DIR/generation_config.json, DIR/tokenizer.json and DIR/tokenizer_config.json (with the chat template); an existing non-empty DIR needs --force.\n' +
     '  Prints JSON: out, files (path → bytes), weights (tensor → how it was written).',
   options: {
     out: { type: 'string' },
