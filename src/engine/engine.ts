@@ -15,7 +15,6 @@ import { CriaError } from '../shared/errors.ts';
 import type { Backend } from '../model/backend.ts';
 import { logSoftmax, topIds } from '../sampling/sampler.ts';
 import { parseChatRequest, parseCompletionRequest, parseScoreRequest, type ParsedSampling } from './request.ts';
-import type { Tokenizer } from '../tokenizer/index.ts';
 import type {
   DeviceMeasurement,
   CachedModel,
@@ -43,7 +42,7 @@ import type {
 } from '../protocol/api.ts';
 import { generate, type GenerateResult } from './generate.ts';
 import { GgufRuntime, type BackendRequest, type ChosenBackend } from './gguf-runtime.ts';
-import type { LoadedModel, Runtime, RuntimeDevice } from './runtime.ts';
+import type { LoadedModel, Runtime, RuntimeDevice, RuntimeTokenizer } from './runtime.ts';
 import type { StorageEstimator } from '../storage/download.ts';
 import type { ModelStore } from '../storage/store.ts';
 
@@ -456,7 +455,7 @@ export class Engine implements EngineApi {
  * given. BOS is added to a text context as the model's metadata says (llama.cpp's convention;
  * lm-eval's HF backend adds it where `add_bos_token` is set).
  */
-function scoreTokens(tok: Tokenizer, req: ScoreRequest): { ctx: number[]; cont: number[] } {
+function scoreTokens(tok: RuntimeTokenizer, req: ScoreRequest): { ctx: number[]; cont: number[] } {
   const v = tok.vocabSize;
   if (typeof req.context !== 'string' || typeof req.continuation !== 'string') {
     const ctx = typeof req.context === 'string' ? tok.encode(req.context, { addSpecial: true, parseSpecial: false }) : checkIds(req.context, v);

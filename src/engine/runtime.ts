@@ -49,10 +49,17 @@ export interface Sequence<L = unknown> {
   sync(): Promise<void>;
 }
 
+/**
+ * What the engine asks of a runtime's tokenizer: Cria's own (src/tokenizer/) has more, another
+ * runtime adapts its library's to this. `encodeChat` keeps message contents plain text (a forged
+ * control token in a message stays text) whoever implements it.
+ */
+export type RuntimeTokenizer = Pick<Tokenizer, 'vocabSize' | 'chatTemplate' | 'encode' | 'decode' | 'decodeBytes' | 'decoder' | 'isEog' | 'applyChatTemplate' | 'encodeChat'>;
+
 /** A model a runtime has loaded. */
 export interface LoadedModel {
   info: ModelInfo;
-  tokenizer: Tokenizer;
+  tokenizer: RuntimeTokenizer;
   sequence: Sequence;
   /** release the model and its device */
   dispose(): void;
