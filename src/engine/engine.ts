@@ -58,6 +58,8 @@ export interface EngineOptions {
   createBackend(req: BackendRequest): Promise<Backend | ChosenBackend>;
   /** what runs the model (the loaded model's backend, when there is one): the GPU adapter, or the WebAssembly engine */
   deviceInfo?(backend?: Backend): Promise<DeviceInfo>;
+  /** runtimes besides Cria's own, asked first whether they take a source (the ONNX runtime: `{ onnx }` sources) */
+  runtimes?: readonly Runtime[];
   /** the adapter's bandwidth and compute (the worker wires the GPU microbenchmarks here) */
   measureDevice?(): Promise<DeviceMeasurement>;
   /** default context size cap (default 4096, at most the model's training context; a load may ask for another) */
@@ -180,8 +182,12 @@ export class Engine implements EngineApi {
     });
   }
 
-  /** The runtime that takes this source: Cria's own unless another one claims it. */
-  private runtimeFor(_source: ModelSource): Runtime {
+  /** The runtime that takes this source, by its shape: another one that claims it, else Cria's own. */
+  private runtimeFor(source: ModelSource): Runtime {
+    if (typeof source !== 'object' || source === null) throw new CriaError('bad-argument', 'load() needs a source: { url }, { file }, { bytes }, { cached } or { onnx }');
+    const other = this.opts.runtimes?.find((r) => r.accepts(source));
+    if (other) return other;
+    if ('onnx' in source) throw new CriaError('not-implemented', 'this engine has no ONNX runtime (onnxruntime-web); load a GGUF model, or use an engine built with it');
     return this.gguf;
   }
 

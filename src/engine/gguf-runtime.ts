@@ -53,6 +53,11 @@ export class GgufRuntime implements Runtime {
 
   constructor(private readonly opts: GgufRuntimeOptions) {}
 
+  /** every source but another runtime's (the engine asks the others first) */
+  accepts(source: ModelSource): boolean {
+    return !('onnx' in source);
+  }
+
   async load(source: ModelSource, ctx: RuntimeLoadContext): Promise<LoadedModel> {
     const { opts, onProgress, signal } = ctx;
     const requested: BackendRequest = { backend: opts.backend ?? 'auto', ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
@@ -112,6 +117,7 @@ export class GgufRuntime implements Runtime {
       nCtx,
       nCtxReason: context.reason,
       backend: backendInfo,
+      runtime: 'cria',
       contentHash: model.contentHash!,
       memory: context.memory,
       tensorTypes: s.tensor_types,

@@ -11,7 +11,7 @@
  */
 import type { BackendStats } from '../model/backend.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import type { DeviceInfo, LoadOptions, LoadProgress, ModelInfo, ModelSource } from '../protocol/api.ts';
+import type { DeviceInfo, LoadOptions, LoadProgress, ModelInfo, ModelSource, RuntimeName } from '../protocol/api.ts';
 import type { StorageEstimator } from '../storage/download.ts';
 import type { ModelStore } from '../storage/store.ts';
 
@@ -97,7 +97,9 @@ export interface RuntimeLoadContext {
 
 export interface Runtime {
   /** as in ModelInfo and in eval run identities */
-  readonly name: string;
+  readonly name: RuntimeName;
+  /** whether this runtime takes the source (by its shape: `{ onnx }`; never by trying and failing) */
+  accepts(source: ModelSource): boolean;
   /**
    * Load a model. Everything that can be checked before a download (the device, the header, memory)
    * is checked first; a failed load leaves nothing allocated.
