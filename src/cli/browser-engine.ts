@@ -114,6 +114,9 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
     lap('vite ready');
     // local model files by route: the main one at /__cria/model/<name>, others at /__cria/model/<key>/<name>
     const locations: Record<string, ModelLocation> = { ...opts.models, main: location };
+    for (const l of Object.values(locations)) {
+      if ('dir' in l) throw new CriaError('not-implemented', `${l.dir} is an ONNX repository, which runs in this process for now: pass --engine cpu`);
+    }
     const routes = new Map<string, string>();
     const routeOf = (key: string) => {
       const l = locations[key];
@@ -153,6 +156,7 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
     const pageModel = (key: string): PageModel => {
       const l = locations[key];
       if (!l) throw new CriaError('internal', `internal error: no model "${key}" was given to the browser engine (please report this)`);
+      if ('dir' in l) throw new CriaError('not-implemented', `${l.dir} is an ONNX repository, which runs in this process for now: pass --engine cpu`);
       return 'path' in l ? { url: origin + routeOf(key)!, cache: false } : { url: l.url, cache: !!opts.cacheDir };
     };
 

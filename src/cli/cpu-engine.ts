@@ -8,8 +8,10 @@
  */
 import { openAsBlob } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
-import { basename } from 'node:path';
-import { Engine, type BackendRequest, type ChosenBackend } from '../engine/engine.ts';
+import { readdir } from 'node:fs/promises';
+import { basename, join, sep } from 'node:path';
+import { Engine, type BackendRequest, type ChosenBackend, type EngineOptions } from '../engine/engine.ts';
+import { OnnxRuntime } from '../runtimes/onnx/runtime.ts';
 import { CriaError } from '../shared/errors.ts';
 import { createNodeWasmBackend } from '../wasm/node.ts';
 import type { ChatCompletion, CompletionChunk, ModelSource } from '../protocol/api.ts';
@@ -20,9 +22,20 @@ import type { ModelLocation } from './model-source.ts';
 /** Half of this machine's memory: what a model may take (weights, KV cache, scratch) on the CPU engine. */
 export const cpuMemoryBudget = (): number => Math.floor(totalmem() / 2);
 
+/** The files of an ONNX repository the ONNX runtime reads (src/runtimes/onnx/runtime.ts), as lazy Blobs. */
+const ONNX_FILES = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|onnx\/[^/]+\.onnx(_data)?)$/;
+
 /** The ModelSource of a CLI model location, for an engine in this process. */
 export async function localModelSource(l: ModelLocation): Promise<ModelSource> {
   if ('url' in l) return { url: l.url, cache: false };
+  if ('dir' in l) {
+    const files: Record<string, Blob> = {};
+    for (const rel of await readdir(l.dir, { recursive: true })) {
+      const path = rel.split(sep).join('/');
+      if (ONNX_FILES.test(path)) files[path] = await openAsBlob(join(l.dir, rel));
+    }
+    return { onnx: { files, name: basename(l.dir) } };
+  }
   const blob = await openAsBlob(l.path);
   return { file: Object.assign(blob, { name: basename(l.path) }), cache: false };
 }
@@ -42,9 +55,14 @@ export function nodeBackendFactory(kind: 'cpu' | 'reference', threads?: number) 
   };
 }
 
+/** The Engine in this process: Cria's runtime on the chosen backend, and the ONNX runtime for ONNX folders. */
+export function nodeEngineOptions(kind: 'cpu' | 'reference', threads?: number): EngineOptions {
+  return { createBackend: nodeBackendFactory(kind, threads), memoryBudgetBytes: cpuMemoryBudget(), runtimes: [new OnnxRuntime({ memoryBudgetBytes: cpuMemoryBudget() })] };
+}
+
 export async function withCpuEngine<T>(kind: 'cpu' | 'reference', location: ModelLocation, fn: (e: CliEngine) => Promise<T>, opts: { threads?: number; onInterrupt?: OnInterrupt } = {}): Promise<T> {
   const onInterrupt = opts.onInterrupt;
-  const engine = new Engine({ createBackend: nodeBackendFactory(kind, opts.threads), memoryBudgetBytes: cpuMemoryBudget() });
+  const engine = new Engine(nodeEngineOptions(kind, opts.threads));
   let running: string | undefined;
   const track = () => (running = `cli-${process.pid}-${seq++}`);
   const cli: CliEngine = {

@@ -10,7 +10,7 @@ import { Engine } from '../engine/engine.ts';
 import { fromClient, runTask, type EvalProgress, type EvalStore, type ItemResult, type ModelRole, type ResultPhase, type Run, type RunOutcome, type Task } from '../eval/index.ts';
 import type { LoadProgress } from '../protocol/api.ts';
 import { CriaError } from '../shared/errors.ts';
-import { cpuMemoryBudget, localModelSource, nodeBackendFactory } from './cpu-engine.ts';
+import { localModelSource, nodeEngineOptions } from './cpu-engine.ts';
 import type { ModelLocation } from './model-source.ts';
 
 /** Runs and results in memory, deep-copied as IndexedDB would. */
@@ -119,7 +119,7 @@ export interface CpuEvalOptions {
 
 /** One CPU engine; each role's model loaded into it in turn (a local file read lazily, a URL read with Range requests). */
 export async function runEvalOnCpu(o: CpuEvalOptions): Promise<RunOutcome> {
-  const engine = new Engine({ createBackend: nodeBackendFactory(o.kind, o.threads), memoryBudgetBytes: cpuMemoryBudget() });
+  const engine = new Engine(nodeEngineOptions(o.kind, o.threads));
   const client = engineClient(engine);
   try {
     return await runTask({

@@ -14,6 +14,7 @@ import { makeBenchModelCommand } from './commands/make-bench-model.ts';
 import { serveCommand } from './commands/serve.ts';
 import { benchCommand } from './commands/bench.ts';
 import { evalCommand } from './commands/eval.ts';
+import { exportCommand } from './commands/export.ts';
 
 
 const commands: Record<string, Command> = {
@@ -26,6 +27,7 @@ const commands: Record<string, Command> = {
   'make-bench-model': makeBenchModelCommand,
   serve: serveCommand,
   bench: benchCommand,
+  export: exportCommand,
 };
 
 function help(): string {

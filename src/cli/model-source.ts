@@ -1,6 +1,6 @@
 /** Opening a MODEL argument (path or URL) for the CLI. */
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CriaError } from '../shared/errors.ts';
 import { readGguf, type GgufFile } from '../formats/gguf.ts';
 import { urlSource, type ByteSource } from '../formats/source.ts';
@@ -12,8 +12,11 @@ export async function openSource(model: string | undefined): Promise<ByteSource>
   return fileSource(model);
 }
 
-/** A MODEL argument checked without reading it: an http(s) URL, or an existing local file (absolute path). */
-export type ModelLocation = { url: string } | { path: string };
+/**
+ * A MODEL argument checked without reading it: an http(s) URL, an existing local file (absolute
+ * path), or a folder holding an ONNX repository (config.json and onnx/, as `cria export onnx` writes).
+ */
+export type ModelLocation = { url: string } | { path: string } | { dir: string };
 
 export async function locateModel(model: string | undefined): Promise<ModelLocation> {
   if (!model) throw new CriaError('bad-argument', 'no model given: pass --model PATH_OR_URL');
@@ -25,9 +28,16 @@ export async function locateModel(model: string | undefined): Promise<ModelLocat
   } catch (e) {
     throw new CriaError('bad-argument', `cannot open ${model}: ${(e as Error).message}`);
   }
+  if (st.isDirectory() && (await isOnnxRepository(path))) return { dir: path };
   // a FIFO or a device would be served to the engine as an endless or empty stream
   if (!st.isFile()) throw notAFileError(model, st);
   return { path };
+}
+
+/** A folder with config.json and an onnx/ folder: an ONNX repository in the Optimum layout. */
+async function isOnnxRepository(dir: string): Promise<boolean> {
+  const [config, onnx] = await Promise.all([stat(join(dir, 'config.json')).catch(() => undefined), stat(join(dir, 'onnx')).catch(() => undefined)]);
+  return !!config?.isFile() && !!onnx?.isDirectory();
 }
 
 export async function openModelFile(model: string | undefined): Promise<GgufFile> {

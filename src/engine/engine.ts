@@ -1,21 +1,20 @@
 /**
  * The engine: one loaded model behind the `EngineApi` (src/protocol/api.ts).
- * It is backend-agnostic: the worker builds it with the WebGPU backend,
- * Node tests and the CLI with the CPU reference. It never imports comlink.
+ * It is the request side, shared by every runtime (src/engine/runtime.ts):
+ * request ids, the queue, abort, parsing, chat prompts, stop strings,
+ * sampling, logprobs, usage, scoring. What runs the model is a runtime: Cria's
+ * own GGUF engine (src/engine/gguf-runtime.ts; the worker builds it with the
+ * WebGPU or WebAssembly backend, Node tests and the CLI with the CPU reference
+ * or WebAssembly). It never imports comlink.
  *
  * Requests run one at a time (one model, one KV cache); the session keeps
  * the longest common prefix between requests, so a chat turn or a batch of
  * multiple-choice options over one context only pays for what is new.
  */
 import { CriaError } from '../shared/errors.ts';
-import { readGguf, type GgufFile } from '../formats/gguf.ts';
 import type { Backend } from '../model/backend.ts';
-import { summarize } from '../model/inspect.ts';
-import { Model, planModel } from '../model/model.ts';
-import { chooseContext, type ContextChoice } from '../model/memory.ts';
 import { logSoftmax, topIds } from '../sampling/sampler.ts';
 import { parseChatRequest, parseCompletionRequest, parseScoreRequest, type ParsedSampling } from './request.ts';
-import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import type {
   DeviceMeasurement,
   CachedModel,
@@ -31,8 +30,6 @@ import type {
   EngineApi,
   EngineStats,
   FinishReason,
-  BackendInfo,
-  BackendKind,
   LoadOptions,
   LoadProgress,
   ModelInfo,
@@ -44,22 +41,13 @@ import type {
   Usage,
 } from '../protocol/api.ts';
 import { generate, type GenerateResult } from './generate.ts';
-import { Session } from './session.ts';
-import { openModelSource } from './open-source.ts';
+import { GgufRuntime, type BackendRequest, type ChosenBackend } from './gguf-runtime.ts';
+import type { LoadedModel, Runtime, RuntimeDevice, RuntimeTokenizer } from './runtime.ts';
 import type { StorageEstimator } from '../storage/download.ts';
 import type { ModelStore } from '../storage/store.ts';
 
-/** What a load asks of the backend factory. */
-export interface BackendRequest {
-  backend: BackendKind;
-  threads?: number;
-}
-
-/** A backend and why the factory chose it (for `auto`). */
-export interface ChosenBackend {
-  backend: Backend;
-  reason: string;
-}
+export type { BackendRequest, ChosenBackend } from './gguf-runtime.ts';
+export { defaultMemoryBudget } from './gguf-runtime.ts';
 
 export interface EngineOptions {
   /**
@@ -70,6 +58,8 @@ export interface EngineOptions {
   createBackend(req: BackendRequest): Promise<Backend | ChosenBackend>;
   /** what runs the model (the loaded model's backend, when there is one): the GPU adapter, or the WebAssembly engine */
   deviceInfo?(backend?: Backend): Promise<DeviceInfo>;
+  /** runtimes besides Cria's own, asked first whether they take a source (the ONNX runtime: `{ onnx }` sources) */
+  runtimes?: readonly Runtime[];
   /** the adapter's bandwidth and compute (the worker wires the GPU microbenchmarks here) */
   measureDevice?(): Promise<DeviceMeasurement>;
   /** default context size cap (default 4096, at most the model's training context; a load may ask for another) */
@@ -91,14 +81,7 @@ export interface EngineOptions {
   idleTimeoutMs?: number;
 }
 
-interface Loaded {
-  file: GgufFile;
-  model: Model;
-  tokenizer: Tokenizer;
-  session: Session;
-  info: ModelInfo;
-}
-
+type Loaded = LoadedModel;
 
 /** Let queued messages (e.g. an abort) run between tokens without timer clamping. */
 function yieldToEventLoop(): Promise<void> {
@@ -118,14 +101,18 @@ const newId = (prefix: string) => `${prefix}-${Date.now().toString(36)}${(counte
 
 export class Engine implements EngineApi {
   private loaded?: Loaded;
-  private backend?: Backend;
+  /** the device of the loaded model, or of the model loading (its stats and facts; a loss concerns it only while it is this one) */
+  private device?: RuntimeDevice;
+  private readonly gguf: GgufRuntime;
   private readonly requests = new Map<string, AbortController>();
   private queue: Promise<unknown> = Promise.resolve();
   private tokensEvaluated = 0;
   /** set when the device was lost under the loaded model; cleared by the next load */
   private lostReason?: string;
 
-  constructor(private readonly opts: EngineOptions) {}
+  constructor(private readonly opts: EngineOptions) {
+    this.gguf = new GgufRuntime(opts);
+  }
 
   /** Run `fn` after every earlier request, with an abort signal registered under `requestId`. */
   private exclusive<T>(requestId: string | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -151,113 +138,68 @@ export class Engine implements EngineApi {
 
   async load(source: ModelSource, onProgress?: (p: LoadProgress) => void, opts: LoadOptions = {}): Promise<ModelInfo> {
     return this.exclusive(opts.requestId, async (signal) => {
+      const startedAt = performance.now();
+      this.dropModel();
+      this.lostReason = undefined; // a loss concerned the model dropped
+      onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
       try {
-        return await this.loadNow(source, onProgress, opts, signal);
+        const loaded = await this.runtimeFor(source).load(source, {
+          opts,
+          signal,
+          onProgress,
+          store: await this.store(),
+          storage: this.opts.storage,
+          locks: this.opts.locks,
+          fetch: this.opts.fetch,
+          startedAt,
+          ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
+          onDevice: (device) => this.watch(device),
+        });
+        if (this.lostReason !== undefined) {
+          loaded.dispose();
+          throw new CriaError('device-lost', `the GPU device was lost while the model loaded (${this.lostReason || 'no reason given'}); load the model again`);
+        }
+        this.loaded = loaded;
+        const bytes = loaded.info.weightBytes;
+        onProgress?.({ phase: 'ready', loadedBytes: bytes, totalBytes: bytes });
+        return loaded.info;
       } catch (e) {
-        await this.dropModel(); // nothing half-loaded stays on the device
+        this.device = undefined; // the runtime released what it had made
         throw e;
       }
     });
   }
 
-  private async loadNow(source: ModelSource, onProgress: ((p: LoadProgress) => void) | undefined, opts: LoadOptions, signal: AbortSignal): Promise<ModelInfo> {
-    const t0 = performance.now();
-    await this.dropModel();
-    onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
-    // the device first: without one, downloading a model would only waste the user's time
-    const requested: BackendRequest = { backend: opts.backend ?? 'auto', ...(opts.threads !== undefined ? { threads: opts.threads } : {}) };
-    if (!['auto', 'webgpu', 'wasm'].includes(requested.backend)) throw new CriaError('bad-argument', `backend must be auto, webgpu or wasm, got ${JSON.stringify(requested.backend)}`);
-    const made = await this.opts.createBackend(requested);
-    const backend = (this.backend = 'reason' in made ? made.backend : made);
-    const backendInfo = describeBackend(backend, 'reason' in made ? made.reason : requested.backend === 'auto' ? 'the only backend of this engine' : 'asked for');
-    const asked = opts.memoryBudgetBytes ?? this.opts.memoryBudgetBytes ?? defaultMemoryBudget();
-    if (!(Number.isFinite(asked) && asked > 0)) throw new CriaError('bad-argument', `memoryBudgetBytes must be a positive number of bytes, got ${asked}`);
-    const budgetBytes = Math.min(asked, backend.memoryLimitBytes ?? Infinity);
-    // everything that can be known from the header is checked before the weights are fetched or uploaded
-    const budgetNote = budgetBytes < asked ? ` (${backend.name === 'wasm' ? "WebAssembly's 4 GiB address space" : `what the ${backend.name} backend can hold`})` : '';
-    const check = (file: GgufFile) => checkModel(file, backend, { budgetBytes, budgetNote, nCtx: opts.nCtx, cap: this.opts.nCtx ?? DEFAULT_CONTEXT });
-    const opened = await openModelSource(source, {
-      store: await this.store(),
-      storage: this.opts.storage,
-      locks: this.opts.locks,
-      fetch: this.opts.fetch,
-      signal,
-      onProgress,
-      inspectHeader: (file) => void check(file),
-      ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
-    });
-    const src = opened.src;
-    const file = opened.header ?? (await readGguf(src));
-    const { tokenizer, context } = check(file);
+  /** A new device: the engine describes it from now on, and a loss of it drops the model. */
+  private watch(device: RuntimeDevice): void {
+    this.device = device;
     this.lostReason = undefined;
-    backend.lost?.then((reason) => {
-      if (this.backend === backend) {
-        this.backend = undefined;
-        this.loaded = undefined;
-        this.lostReason = reason;
-      }
+    device.lost?.then((reason) => {
+      if (this.device !== device) return;
+      this.device = undefined;
+      this.loaded = undefined;
+      this.lostReason = reason;
     });
-    const model = await Model.load(file, backend, {
-      signal,
-      contentHash: true,
-      onProgress: (p) => onProgress?.({ phase: 'upload', loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, tensor: p.tensor }),
-    });
-    const nCtx = context.nCtx;
-    const session = new Session(model, { nCtx, nBatch: N_BATCH });
-    onProgress?.({ phase: 'compile', loadedBytes: model.weightBytes, totalBytes: model.weightBytes });
-    await this.warmUp(session);
-    const s = summarize(file);
-    const info: ModelInfo = {
-      id: s.name ?? src.name.split('/').pop() ?? 'model',
-      architecture: s.architecture,
-      parameters: s.parameters,
-      contextLength: model.config.nCtxTrain,
-      nCtx,
-      nCtxReason: context.reason,
-      backend: backendInfo,
-      contentHash: model.contentHash!,
-      memory: context.memory,
-      tensorTypes: s.tensor_types,
-      vocabSize: tokenizer.vocabSize,
-      hasChatTemplate: tokenizer.chatTemplate !== undefined,
-      weightBytes: model.weightBytes,
-      activations: backend.activations ?? 'f32',
-      loadMs: performance.now() - t0,
-      source: opened.source,
-      cacheId: opened.cacheId,
-      downloadedBytes: opened.downloadedBytes,
-    };
-    this.loaded = { file, model, tokenizer, session, info };
-    onProgress?.({ phase: 'ready', loadedBytes: model.weightBytes, totalBytes: model.weightBytes });
-    return info;
   }
 
-  /**
-   * Compile the pipelines of a typical prompt batch (8 tokens, the widest token blocking of the
-   * matrix kernels) and of a decode step now, so the first request is not slow. A backend that
-   * records before running (the GPU) compiles the batch without computing it (on a CPU adapter such
-   * as SwiftShader computing it took seconds); the decode step runs for real, so a model this device
-   * cannot run fails here, at load. Other prompt lengths may still compile a variant or two on first use.
-   */
-  private async warmUp(session: Session): Promise<void> {
-    const n = Math.min(8, session.nCtx - 1);
-    const backend = session.model.backend;
-    const batch = await session.forward(new Array(n).fill(0));
-    if (backend.compileRecorded) await backend.compileRecorded();
-    else await backend.argmax(batch);
-    session.truncate(0);
-    await backend.argmax(await session.forward([0]));
-    session.truncate(0);
+  /** The runtime that takes this source, by its shape: another one that claims it, else Cria's own. */
+  private runtimeFor(source: ModelSource): Runtime {
+    if (typeof source !== 'object' || source === null) throw new CriaError('bad-argument', 'load() needs a source: { url }, { file }, { bytes }, { cached } or { onnx }');
+    const other = this.opts.runtimes?.find((r) => r.accepts(source));
+    if (other) return other;
+    if ('onnx' in source) throw new CriaError('not-implemented', 'this engine has no ONNX runtime (onnxruntime-web); load a GGUF model, or use an engine built with it');
+    return this.gguf;
   }
 
-  private async dropModel(): Promise<void> {
+  private dropModel(): void {
+    this.device = undefined;
+    const l = this.loaded;
     this.loaded = undefined;
-    this.backend?.dispose();
-    this.backend = undefined;
+    l?.dispose();
   }
 
   async unload(): Promise<void> {
-    return this.exclusive(undefined, () => this.dropModel());
+    return this.exclusive(undefined, async () => this.dropModel());
   }
 
   private storePromise?: Promise<ModelStore | undefined>;
@@ -307,7 +249,7 @@ export class Engine implements EngineApi {
 
   async deviceInfo(): Promise<DeviceInfo> {
     if (!this.opts.deviceInfo) throw new CriaError('not-implemented', 'this engine has no device information (CPU reference)');
-    return this.opts.deviceInfo(this.backend);
+    return this.device?.deviceInfo ? this.device.deviceInfo() : this.opts.deviceInfo();
   }
 
   async measureDevice(): Promise<DeviceMeasurement> {
@@ -316,9 +258,8 @@ export class Engine implements EngineApi {
   }
 
   async stats(): Promise<EngineStats> {
-    const b = this.backend;
-    const s = b?.stats() ?? { dispatches: 0, submits: 0, bytesReadBack: 0, buffersCreated: 0 };
-    return { backend: b?.name ?? 'none', ...s, tokensEvaluated: this.tokensEvaluated };
+    const s = this.device?.stats() ?? { backend: 'none', dispatches: 0, submits: 0, bytesReadBack: 0, buffersCreated: 0 };
+    return { ...s, tokensEvaluated: this.tokensEvaluated };
   }
 
   async tokenize(text: string, opts: TokenizeOptions = {}): Promise<number[]> {
@@ -419,9 +360,9 @@ export class Engine implements EngineApi {
     emit: (text: string, logprobs: TokenLogprob[] | null, ids: number[]) => void,
     onPromptLogits?: (logits: Float32Array) => void,
   ): Promise<{ result: GenerateResult; usage: Usage; logprobs: TokenLogprob[] | null; rest: { ids: number[]; logprobs: TokenLogprob[] | null } }> {
-    const room = m.session.nCtx - prompt.length;
+    const room = m.sequence.nCtx - prompt.length;
     if (room < 0 || (room === 0 && req.maxTokens > 0)) {
-      throw new CriaError('context-overflow', `the prompt is ${prompt.length} tokens but the context holds ${m.session.nCtx}; shorten the conversation`, { promptTokens: prompt.length, nCtx: m.session.nCtx });
+      throw new CriaError('context-overflow', `the prompt is ${prompt.length} tokens but the context holds ${m.sequence.nCtx}; shorten the conversation`, { promptTokens: prompt.length, nCtx: m.sequence.nCtx });
     }
     // max_tokens is a ceiling: at most what the context has room for (the answer then ends with finish_reason "length")
     const maxTokens = Math.min(req.maxTokens, room);
@@ -432,7 +373,7 @@ export class Engine implements EngineApi {
     let pending: TokenLogprob[] = [];
     let pendingIds: number[] = [];
 
-    const it = generate(m.session, {
+    const it = generate(m.sequence, {
       prompt,
       maxTokens,
       sampling,
@@ -487,7 +428,7 @@ export class Engine implements EngineApi {
       const { ctx, cont } = scoreTokens(m.tokenizer, req);
       if (ctx.length === 0) throw new CriaError('bad-argument', 'score needs a non-empty context (at least BOS)');
       if (cont.length === 0) throw new CriaError('bad-argument', 'the continuation has no tokens of its own after the context (the two tokenize together into the context\'s tokens); score a longer continuation');
-      const s = m.session;
+      const s = m.sequence;
       if (cont.length > s.nCtx) throw new CriaError('context-overflow', `the continuation is ${cont.length} tokens; the context holds ${s.nCtx}`, { continuationTokens: cont.length, nCtx: s.nCtx });
       // lm-evaluation-harness: the last nCtx + 1 tokens of context + continuation, all but the last fed
       const window = [...ctx, ...cont].slice(-(s.nCtx + 1));
@@ -496,8 +437,8 @@ export class Engine implements EngineApi {
       const keep = Math.min(s.commonPrefix(window), p);
       s.truncate(keep);
       if (keep < p) {
-        await s.forward(window.slice(keep, p), undefined, signal);
-        await s.model.backend.sync();
+        await s.append(window.slice(keep, p), signal);
+        await s.sync();
       }
       const r = await s.score(window.slice(p), signal);
       this.tokensEvaluated += window.length - 1 - keep;
@@ -512,70 +453,6 @@ export class Engine implements EngineApi {
   }
 }
 
-/** ModelInfo.backend for a backend (its own description, and the factory's reason). */
-function describeBackend(b: Backend, reason: string): BackendInfo {
-  const d = b.describe?.() ?? { detail: b.name, threads: 1 };
-  const kind = b.name === 'webgpu' || b.name === 'wasm' ? b.name : 'reference';
-  return { kind, detail: d.detail, threads: d.threads, reason };
-}
-
-const DEFAULT_CONTEXT = 4096;
-/** prompt tokens per forward call (Session's nBatch); the scratch estimate depends on it */
-const N_BATCH = 256;
-
-/** Half of the device's memory where the browser says (Chrome: `navigator.deviceMemory`, GiB, at most 8), else 2 GiB. */
-export function defaultMemoryBudget(): number {
-  const gib = (globalThis.navigator as { deviceMemory?: number } | undefined)?.deviceMemory;
-  return (typeof gib === 'number' && gib > 0 ? gib / 2 : 2) * 2 ** 30;
-}
-
-/**
- * What can be known from a model's header, checked before its weights are fetched or uploaded:
- * architecture and tensors (planModel), the tokenizer and its agreement with the embedding, the
- * chat template (rendered once), and memory (src/model/memory.ts: the context size is chosen here).
- */
-function checkModel(file: GgufFile, backend: Backend, req: { budgetBytes: number; budgetNote: string; nCtx?: number; cap: number }): { tokenizer: Tokenizer; context: ContextChoice } {
-  const { config, tensors } = planModel(file); // architecture and tensors first: the most fundamental problem is the one reported
-  for (const t of tensors) {
-    if (!backend.supportsType(t.type)) {
-      throw new CriaError('unsupported-type', `tensor ${t.name} is ${t.type.name}, which the ${backend.name} backend cannot compute with yet`, { tensor: t.name, type: t.type.name });
-    }
-  }
-  const tokenizer = createTokenizer(file.metadata);
-  if (tokenizer.vocabSize !== config.nVocab) {
-    throw new CriaError('bad-file', `the tokenizer has ${tokenizer.vocabSize} tokens but the model's embedding has ${config.nVocab} rows; the file is inconsistent`, { tokens: tokenizer.vocabSize, nVocab: config.nVocab });
-  }
-  probeChatTemplate(tokenizer);
-  const weightBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
-  const largest = tensors.reduce((a, t) => Math.max(a, t.byteLength), 0);
-  const context = chooseContext(config, weightBytes, largest, { budgetBytes: req.budgetBytes, budgetNote: req.budgetNote, maxBufferBytes: backend.maxWeightBytes, maxHeadDim: backend.maxHeadDim }, { nCtx: req.nCtx, cap: req.cap, nBatch: N_BATCH });
-  return { tokenizer, context };
-}
-
-/**
- * Render the model's chat template once on a probe conversation, so a template that cannot
- * parse, fails or runs past its budget is a `bad-file` error at load rather than at the first
- * message. A template that rejects the probe by its own rules (`raise_exception`: no system
- * role, roles must alternate, …) is fine: that is a rule about conversations, not a fault.
- */
-function probeChatTemplate(tok: Tokenizer): void {
-  if (tok.chatTemplate === undefined) return;
-  const probe = [
-    { role: 'system', content: 'You are a helpful assistant.' },
-    { role: 'user', content: 'Hello!' },
-    { role: 'assistant', content: 'Hi! How can I help?' },
-    { role: 'user', content: 'Tell me a story.' },
-  ];
-  for (const messages of [probe, probe.slice(1)]) {
-    try {
-      tok.encodeChat(messages);
-      return;
-    } catch (e) {
-      if (!(e instanceof CriaError) || e.code !== 'bad-argument') throw e;
-    }
-  }
-}
-
 /**
  * Token ids for a score request, as lm-evaluation-harness makes them (TemplateLM._encode_pair):
  * trailing whitespace of a text context moves to the start of the continuation; the context and
@@ -584,7 +461,7 @@ function probeChatTemplate(tok: Tokenizer): void {
  * given. BOS is added to a text context as the model's metadata says (llama.cpp's convention;
  * lm-eval's HF backend adds it where `add_bos_token` is set).
  */
-function scoreTokens(tok: Tokenizer, req: ScoreRequest): { ctx: number[]; cont: number[] } {
+function scoreTokens(tok: RuntimeTokenizer, req: ScoreRequest): { ctx: number[]; cont: number[] } {
   const v = tok.vocabSize;
   if (typeof req.context !== 'string' || typeof req.continuation !== 'string') {
     const ctx = typeof req.context === 'string' ? tok.encode(req.context, { addSpecial: true, parseSpecial: false }) : checkIds(req.context, v);

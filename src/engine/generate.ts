@@ -1,12 +1,11 @@
 /**
- * The generation loop, backend-agnostic: evaluate the prompt (reusing the
+ * The generation loop, runtime-agnostic (a `Sequence`, src/engine/runtime.ts): evaluate the prompt (reusing the
  * cached prefix), then sample → feed back → stream, until max tokens, an
  * end-of-generation token or a stop string.
  */
 import { CriaError } from '../shared/errors.ts';
 import { Sampler, type SamplingParams } from '../sampling/sampler.ts';
-import type { Act, Weight } from '../model/ops.ts';
-import type { Session } from './session.ts';
+import type { Sequence } from './runtime.ts';
 import { StopMatcher } from './stop.ts';
 
 /** Turns token ids into text incrementally (never splits a UTF-8 character). */
@@ -64,23 +63,22 @@ export interface GenerateResult {
  * - anything else (penalties, top-p/min-p over the whole vocabulary, or the
  *   caller wants the logits): the full logits row.
  */
-async function nextToken<A extends Act, W extends Weight>(session: Session<A, W>, logits: A, sampler: Sampler, history: readonly number[], wantLogits: boolean): Promise<{ id: number; logits?: Float32Array }> {
+async function nextToken<L>(seq: Sequence<L>, logits: L, sampler: Sampler, history: readonly number[], wantLogits: boolean): Promise<{ id: number; logits?: Float32Array }> {
   const p = sampler.params;
-  const backend = session.model.backend;
   const penalties = p.repetitionPenalty !== 1 || p.presencePenalty !== 0 || p.frequencyPenalty !== 0;
   if (!wantLogits && !penalties) {
-    if (p.temperature <= 0) return { id: (await backend.argmax(logits))[0] };
+    if (p.temperature <= 0) return { id: await seq.argmax(logits) };
     // the device's top-k is a fast path: beyond its k the full row is read and the same sampler used
-    if (p.topK > 0 && p.topK <= (backend.maxTopK ?? Infinity)) {
-      const { ids, values } = await backend.topk(logits, p.topK);
+    if (p.topK > 0 && p.topK <= (seq.maxTopK ?? Infinity)) {
+      const { ids, values } = await seq.topk(logits, p.topK);
       return { id: sampler.sampleCandidates(ids, values) };
     }
   }
-  const row = await backend.read(logits);
+  const row = await seq.read(logits);
   return { id: sampler.sample(row, history), logits: row };
 }
 
-export async function* generate<A extends Act, W extends Weight>(session: Session<A, W>, req: GenerateRequest): AsyncGenerator<GenerateStep, GenerateResult> {
+export async function* generate<L>(session: Sequence<L>, req: GenerateRequest): AsyncGenerator<GenerateStep, GenerateResult> {
   if (req.prompt.length === 0) throw new CriaError('bad-argument', 'the prompt is empty; give at least one token (most models want BOS)');
   if (!Number.isInteger(req.maxTokens) || req.maxTokens < 0) throw new CriaError('bad-argument', `max_tokens ${req.maxTokens} must be a whole number ≥ 0`);
   if (req.prompt.length + req.maxTokens > session.nCtx) {
@@ -107,14 +105,14 @@ export async function* generate<A extends Act, W extends Weight>(session: Sessio
 
   let pick: { id: number; logits?: Float32Array } | undefined;
   if (req.onPromptLogits) {
-    const all = await session.eval(fresh, 'all', undefined, req.signal);
+    const all = await session.appendAll(fresh, req.signal);
     req.onPromptLogits(all);
-    const last = all.slice(all.length - session.model.config.nVocab);
+    const last = all.slice(all.length - session.nVocab);
     if (req.maxTokens > 0) pick = { id: sampler.sample(last, history), logits: last };
   } else {
-    const logits = await session.forward(fresh, undefined, req.signal);
+    const logits = await session.append(fresh, req.signal);
     if (req.maxTokens > 0) pick = await nextToken(session, logits, sampler, history, wantLogits);
-    else await session.model.backend.sync();
+    else await session.sync();
   }
   const t1 = performance.now();
 
@@ -137,7 +135,7 @@ export async function* generate<A extends Act, W extends Weight>(session: Sessio
       break;
     }
     if (tokens.length >= req.maxTokens) break;
-    const logits = await session.forward([id], undefined, req.signal);
+    const logits = await session.append([id], req.signal);
     pick = await nextToken(session, logits, sampler, history, wantLogits);
   }
   if (req.decoder && !stop.stopped) {

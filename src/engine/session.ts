@@ -8,6 +8,7 @@
 import { CriaError } from '../shared/errors.ts';
 import type { Model } from '../model/model.ts';
 import type { Act, Trace, Weight } from '../model/ops.ts';
+import type { Sequence } from './runtime.ts';
 
 export interface SessionOptions {
   /** context size in tokens (default: the model's training context, at most 4096) */
@@ -16,7 +17,8 @@ export interface SessionOptions {
   nBatch?: number;
 }
 
-export class Session<A extends Act = Act, W extends Weight = Weight> {
+/** Cria's own sequence (the runtime seam's `Sequence`, src/engine/runtime.ts), on one of its backends. */
+export class Session<A extends Act = Act, W extends Weight = Weight> implements Sequence<A> {
   readonly nCtx: number;
   readonly nBatch: number;
   private cached: number[] = [];
@@ -92,6 +94,38 @@ export class Session<A extends Act = Act, W extends Weight = Weight> {
     const out = new Float32Array(tokens.length * nVocab);
     await this.eachBatch(tokens, trace, signal, async (logits, i) => out.set(await this.model.backend.read(logits), i * nVocab));
     return out;
+  }
+
+  get nVocab(): number {
+    return this.model.config.nVocab;
+  }
+
+  get maxTopK(): number | undefined {
+    return this.model.backend.maxTopK;
+  }
+
+  append(tokens: readonly number[], signal?: AbortSignal): Promise<A> {
+    return this.forward(tokens, undefined, signal);
+  }
+
+  appendAll(tokens: readonly number[], signal?: AbortSignal): Promise<Float32Array> {
+    return this.eval(tokens, 'all', undefined, signal);
+  }
+
+  async argmax(logits: A): Promise<number> {
+    return (await this.model.backend.argmax(logits))[0];
+  }
+
+  topk(logits: A, k: number): Promise<{ ids: Uint32Array; values: Float32Array }> {
+    return this.model.backend.topk(logits, k);
+  }
+
+  read(logits: A): Promise<Float32Array> {
+    return this.model.backend.read(logits);
+  }
+
+  sync(): Promise<void> {
+    return this.model.backend.sync();
   }
 
   /**

@@ -28,7 +28,20 @@ export type ModelSource =
   | { file: Blob & { name?: string }; cache?: boolean }
   | { bytes: ArrayBuffer; name?: string }
   /** a model already in the cache, by its id (see `listCachedModels`) */
-  | { cached: string };
+  | { cached: string }
+  /**
+   * An ONNX causal LM in the Optimum / Transformers.js layout, run by onnxruntime-web: its files by
+   * path in the repository (`onnx/model.onnx` and `onnx/model.onnx_data`, `config.json`,
+   * `tokenizer.json`, `tokenizer_config.json`, `generation_config.json`), e.g. from a picked folder.
+   * `model`: another graph of the repository (default `onnx/model.onnx`).
+   */
+  | { onnx: { files: Record<string, OnnxFile>; name?: string; model?: string } };
+
+/** A file of an ONNX repository. */
+export type OnnxFile = Blob | ArrayBuffer | Uint8Array;
+
+/** What runs a model: Cria's own engine (GGUF, on its WebGPU or WebAssembly backend), or onnxruntime-web (ONNX). */
+export type RuntimeName = 'cria' | 'onnx';
 
 /** Options of one load (besides where the model comes from). */
 export interface LoadOptions {
@@ -151,6 +164,8 @@ export interface ModelInfo {
   activations: 'f32' | 'int8';
   /** where it runs: WebGPU or WebAssembly (threads), and why */
   backend: BackendInfo;
+  /** what runs it: Cria's own engine, or onnxruntime-web (part of an evaluation run's identity) */
+  runtime: RuntimeName;
   /** milliseconds from load() to ready */
   loadMs: number;
   /** where the weights came from this time */

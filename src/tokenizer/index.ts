@@ -68,13 +68,15 @@ export interface Tokenizer {
   encodeChat(messages: readonly ChatMessage[], opts?: ChatTemplateOptions & { template?: string }): number[];
 }
 
+/**
+ * Tokenize one raw-text fragment (text between special tokens) into `out`. `afterSpecial`: the
+ * fragment starts the text or follows a special token, which is where SPM prefixes its space.
+ */
+export type FragmentEncoder = (text: string, afterSpecial: boolean, out: number[]) => void;
+
 export function createTokenizer(metadata: GgufFile | ReadonlyMap<string, GgufValue>): Tokenizer {
   const vocab = parseVocab(metadata);
-  /**
-   * Tokenize one raw-text fragment. `afterSpecial`: the fragment starts the text
-   * or follows a special token, which is where SPM prefixes its space.
-   */
-  let encodeFragment: (text: string, afterSpecial: boolean, out: number[]) => void;
+  let encodeFragment: FragmentEncoder;
   if (vocab.model === 'llama') {
     const spm = new SpmEncoder(vocab);
     encodeFragment = (text, afterSpecial, out) => {
@@ -85,6 +87,15 @@ export function createTokenizer(metadata: GgufFile | ReadonlyMap<string, GgufVal
     const bpe = new BpeEncoder(vocab);
     encodeFragment = (text, _afterSpecial, out) => bpe.encode(text, out);
   }
+  return tokenizerFromVocab(vocab, encodeFragment);
+}
+
+/**
+ * A tokenizer over a parsed vocabulary, with `encodeFragment` for the text between special tokens
+ * (Cria's SPM or BPE for a GGUF; another library's model for a tokenizer.json, src/tokenizer/hf.ts).
+ * Everything else is Cria's: special-token partition, BOS/EOS, decoding, chat prompts.
+ */
+export function tokenizerFromVocab(vocab: Vocab, encodeFragment: FragmentEncoder): Tokenizer {
   const pieces = new PieceTable(vocab);
   const n = vocab.tokens.length;
 

@@ -4,7 +4,11 @@
  * - gpu/ knows nothing about models: from model/ it imports types only;
  * - engine/ is backend-agnostic and comlink-free: no gpu/, reference/, worker/, client/, comlink;
  * - comlink appears only in worker/ and client/;
- * - the UI and eval (app/, widget/, eval/) talk to the engine through client/ and protocol/ only.
+ * - the UI and eval (app/, widget/, eval/) talk to the engine through client/ and protocol/ only;
+ * - runtimes/ (whole models on another engine: onnxruntime-web) reach Cria only through the seam
+ *   (engine/runtime.ts) and shared pieces, never its backends; onnxruntime-web is imported there only;
+ * - the ONNX writer (formats/onnx/, onnx-proto) serves the exporter (export/, Node) and nothing the
+ *   browser loads.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -24,6 +28,8 @@ interface Import {
   file: string; // relative to src/
   from: string; // folder of the file
   target: string; // resolved folder under src/, or the package name
+  /** the imported module's path under src/ (relative imports only) */
+  resolved?: string;
   typeOnly: boolean;
 }
 
@@ -34,7 +40,7 @@ const imports: Import[] = files(src).flatMap((path) => {
   return [...text.matchAll(/^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((m) => {
     const spec = m[3];
     const target = spec.startsWith('.') ? relative(src, join(path, '..', spec)).split('/')[0] : spec.startsWith('@kernels') ? 'kernels' : spec.split('/')[0];
-    return { file, from, target, typeOnly: !!m[2] };
+    return { file, from, target, typeOnly: !!m[2], ...(spec.startsWith('.') ? { resolved: relative(src, join(path, '..', spec)) } : {}) };
   });
 });
 
@@ -59,6 +65,16 @@ describe('module boundaries', () => {
 
   it('comlink only in worker/ and client/', () => {
     expect(violations((i) => i.target === 'comlink' && !['worker', 'client'].includes(i.from))).toEqual([]);
+  });
+
+  it('runtimes/ never import a Cria backend, the worker or comlink; onnxruntime-web only in runtimes/', () => {
+    expect(violations((i) => i.from === 'runtimes' && ['gpu', 'wasm', 'reference', 'worker', 'client', 'comlink'].includes(i.target))).toEqual([]);
+    expect(violations((i) => i.target === 'onnxruntime-web' && i.from !== 'runtimes')).toEqual([]);
+  });
+
+  it('the ONNX writer (formats/onnx/, onnx-proto) serves the exporter only', () => {
+    expect(violations((i) => i.target === 'onnx-proto' && !i.file.startsWith('formats/onnx/'))).toEqual([]);
+    expect(violations((i) => !!i.resolved?.startsWith('formats/onnx/') && !i.file.startsWith('formats/onnx/') && i.from !== 'export')).toEqual([]);
   });
 
   it('app/, widget/ and eval/ reach the engine only through client/ and protocol/', () => {

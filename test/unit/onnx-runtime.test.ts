@@ -1,0 +1,106 @@
+/**
+ * The ONNX runtime (src/runtimes/onnx/runtime.ts) behind the engine's request side, in Node on
+ * onnxruntime-web's WASM EP, against Cria's own runtime on the same weights: stories260K (with a chat
+ * template added) exported by `exportOnnx`, loaded from its files. The same requests must give the
+ * same greedy and seeded text and tokens, and log-probabilities within 2e-3 (the export's logit bound is
+ * 1e-4 · max |logit| ≈ 1.7e-3 here, test/unit/onnx-export.test.ts; measured ~1e-5).
+ */
+import { readFileSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../../src/engine/engine.ts';
+import { exportOnnx } from '../../src/export/onnx.ts';
+import { gv, writeGguf } from '../../src/formats/gguf-writer.ts';
+import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
+import { bytesSource } from '../../src/formats/source.ts';
+import { CpuBackend } from '../../src/reference/backend.ts';
+import { OnnxRuntime } from '../../src/runtimes/onnx/runtime.ts';
+import { isCriaError } from '../../src/shared/errors.ts';
+import { fixturePath } from './helpers/fixtures.ts';
+
+const TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+
+let gguf: ArrayBuffer;
+let files: Record<string, Uint8Array>;
+
+beforeAll(async () => {
+  const src = await readGguf(bytesSource(new Uint8Array(readFileSync(fixturePath('models/stories260K/stories260K-f32.gguf')))));
+  const meta = new Map(src.metadata);
+  meta.set('tokenizer.chat_template', gv.str(TEMPLATE));
+  const tensors = [];
+  for (const t of src.tensors) tensors.push({ name: t.name, type: t.type, dims: t.dims, data: await readTensorBytes(src, t) });
+  gguf = writeGguf({ metadata: meta, tensors }).buffer as ArrayBuffer;
+  const ex = await exportOnnx(await readGguf(bytesSource(new Uint8Array(gguf))), { externalThreshold: 64 << 10 });
+  files = Object.fromEntries(ex.files);
+});
+
+async function engines() {
+  const cria = new Engine({ createBackend: async () => new CpuBackend() });
+  await cria.load({ bytes: gguf, name: 'stories' });
+  const onnx = new Engine({ createBackend: async () => new CpuBackend(), runtimes: [new OnnxRuntime()] });
+  await onnx.load({ onnx: { files, name: 'stories (onnx)' } });
+  return { cria, onnx };
+}
+
+describe('the ONNX runtime behind the engine, against Cria\'s own on the same weights', () => {
+  it('says what runs the model', async () => {
+    const { cria, onnx } = await engines();
+    const a = (await cria.modelInfo())!;
+    const b = (await onnx.modelInfo())!;
+    expect(a.runtime).toBe('cria');
+    expect(b).toMatchObject({ runtime: 'onnx', architecture: 'llama', vocabSize: 512, nCtx: a.nCtx, hasChatTemplate: true, activations: 'f32' });
+    expect(b.backend.detail).toMatch(/onnxruntime-web .*WASM/);
+    expect((await onnx.stats()).backend).toMatch(/onnxruntime-web/);
+  });
+
+  it('greedy completions: the same tokens and text, streamed the same way', async () => {
+    const { cria, onnx } = await engines();
+    for (const prompt of ['Once upon a time', 'The little dog']) {
+      const req = { prompt, max_tokens: 40, temperature: 0 };
+      const a = await cria.completion(req);
+      const chunks: string[] = [];
+      const b = await onnx.completion({ ...req, stream: true }, (c) => chunks.push(c.choices[0].text));
+      expect(b.choices[0].token_ids).toEqual(a.choices[0].token_ids);
+      expect(b.choices[0].text).toBe(a.choices[0].text);
+      expect(chunks.join('')).toBe(a.choices[0].text);
+      expect(b.usage.prompt_tokens).toBe(a.usage.prompt_tokens);
+    }
+  });
+
+  it('chat through the model\'s template, stop strings, seeded sampling and logprobs', async () => {
+    const { cria, onnx } = await engines();
+    const req = { messages: [{ role: 'user' as const, content: 'Tell me a story.' }], max_tokens: 30, temperature: 0.8, seed: 7, stop: ['.'], logprobs: true, top_logprobs: 3 };
+    const a = await cria.chatCompletion(req);
+    const b = await onnx.chatCompletion(req);
+    expect(b.choices[0].message.content).toBe(a.choices[0].message.content);
+    expect(b.choices[0].finish_reason).toBe(a.choices[0].finish_reason);
+    const la = a.choices[0].logprobs!.content!;
+    const lb = b.choices[0].logprobs!.content!;
+    expect(lb.map((x) => x.token)).toEqual(la.map((x) => x.token));
+    lb.forEach((x, i) => expect(Math.abs(x.logprob - la[i].logprob)).toBeLessThan(2e-3));
+  });
+
+  it('scores continuations as Cria does (lm-evaluation-harness loglikelihood)', async () => {
+    const { cria, onnx } = await engines();
+    for (const [context, continuation] of [
+      ['Once upon a time, there was a', ' little girl'],
+      ['The cat sat on the', ' mat and slept.'],
+    ]) {
+      const a = await cria.score({ context, continuation });
+      const b = await onnx.score({ context, continuation });
+      expect(b.tokens).toEqual(a.tokens);
+      expect(b.greedy).toBe(a.greedy);
+      b.logprobs.forEach((l, i) => expect(Math.abs(l - a.logprobs[i])).toBeLessThan(2e-3));
+    }
+  });
+
+  it('a repository without its tokenizer: bad-file naming the file; an engine without the ONNX runtime: not-implemented', async () => {
+    const onnx = new Engine({ createBackend: async () => new CpuBackend(), runtimes: [new OnnxRuntime()] });
+    const { 'tokenizer.json': _, ...rest } = files;
+    const err = await onnx.load({ onnx: { files: rest } }).catch((e) => e);
+    expect(isCriaError(err, 'bad-file'), String(err)).toBe(true);
+    expect(err.message).toMatch(/no tokenizer\.json/);
+    const plain = new Engine({ createBackend: async () => new CpuBackend() });
+    const err2 = await plain.load({ onnx: { files } }).catch((e) => e);
+    expect(isCriaError(err2, 'not-implemented'), String(err2)).toBe(true);
+  });
+});
