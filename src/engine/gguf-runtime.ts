@@ -99,11 +99,16 @@ export class GgufRuntime implements Runtime {
     const src = opened.src;
     const file = opened.header ?? (await readGguf(src));
     const { tokenizer, context } = check(file);
+    // a cached model's content hash is recorded at its first load (the chunks it is read from are verified): not hashed again
+    const knownHash = opened.manifest?.contentHash;
     const model = await Model.load(file, backend, {
       signal,
-      contentHash: true,
+      contentHash: knownHash === undefined,
       onProgress: (p) => onProgress?.({ phase: 'upload', loadedBytes: p.loadedBytes, totalBytes: p.totalBytes, tensor: p.tensor }),
     });
+    const contentHash = knownHash ?? model.contentHash!;
+    // an optimization only: a store that cannot record it (closed, full) costs the next load a hash, nothing else
+    if (opened.manifest && knownHash === undefined) await ctx.store?.setContentHash(opened.manifest, contentHash).catch(() => undefined);
     const nCtx = context.nCtx;
     const session = new Session(model, { nCtx, nBatch: N_BATCH });
     onProgress?.({ phase: 'compile', loadedBytes: model.weightBytes, totalBytes: model.weightBytes });
@@ -118,7 +123,7 @@ export class GgufRuntime implements Runtime {
       nCtxReason: context.reason,
       backend: backendInfo,
       runtime: 'cria',
-      contentHash: model.contentHash!,
+      contentHash,
       memory: context.memory,
       tensorTypes: s.tensor_types,
       vocabSize: tokenizer.vocabSize,

@@ -46,6 +46,8 @@ export interface OpenedSource {
   downloadedBytes: number;
   /** the header parsed from `src` itself when it was inspected here (direct sources), so it need not be read again */
   header?: GgufFile;
+  /** the cache's manifest, when the model is read from the cache (its chunks verified as they are read) */
+  manifest?: ModelManifest;
 }
 
 const defaultInspect = (file: GgufFile) => void planModel(file);
@@ -75,6 +77,7 @@ export async function openModelSource(source: ModelSource, ctx: SourceContext): 
     source: kind,
     cacheId: m.id,
     downloadedBytes,
+    manifest: m,
   });
   const cache = async (remote: RangeSource, id: string, chunkSize?: number, sha256?: string) => {
     const r = await ensureCached(store!, remote, {

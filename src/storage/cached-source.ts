@@ -1,7 +1,8 @@
 /**
  * A ByteSource over a cached model: reads are served chunk by chunk from the
  * store, never assembling the file in memory (two chunks are kept, since
- * tensors are read in file order and one may straddle a boundary). Every
+ * tensors are read in file order and one may straddle a boundary, and the next
+ * two are read ahead, so reading, verifying and using chunks overlap). Every
  * chunk is verified against the manifest's SHA-256 the first time it is
  * read; a corrupt or missing chunk is reported and fetched again from the
  * model's URL (and must then match the manifest), never used as it is.
@@ -19,6 +20,9 @@ export interface CachedSourceOptions {
   onBadChunk?: (index: number, why: 'corrupt' | 'missing') => void;
   signal?: AbortSignal;
 }
+
+/** chunks read ahead of the one asked for (each up to the chunk size, 32 MiB by default, in memory) */
+const READ_AHEAD = 2;
 
 export function cachedSource(store: ModelStore, m: ModelManifest, opts: CachedSourceOptions = {}): ByteSource {
   const recent: { index: number; bytes: Uint8Array }[] = [];
@@ -42,18 +46,33 @@ export function cachedSource(store: ModelStore, m: ModelManifest, opts: CachedSo
     return bytes;
   }
 
+  /** one chunk from the store, verified (or fetched again) */
+  async function load(index: number): Promise<Uint8Array> {
+    const rec = await store.getChunk(m.id, index);
+    if (!rec) return repair(index, 'missing');
+    const data = new Uint8Array(await rec.data.arrayBuffer());
+    return data.length === m.chunks[index].size && (await sha256Hex(data)) === m.chunks[index].sha256 ? data : repair(index, 'corrupt');
+  }
+
+  /** chunks being read ahead: index → its load (a failure surfaces when that chunk is asked for) */
+  const ahead = new Map<number, Promise<Uint8Array>>();
+
   async function chunk(index: number): Promise<Uint8Array> {
     const hit = recent.find((r) => r.index === index);
     if (hit) return hit.bytes;
-    const rec = await store.getChunk(m.id, index);
-    let bytes: Uint8Array;
-    if (!rec) bytes = await repair(index, 'missing');
-    else {
-      const data = new Uint8Array(await rec.data.arrayBuffer());
-      bytes = data.length === m.chunks[index].size && (await sha256Hex(data)) === m.chunks[index].sha256 ? data : await repair(index, 'corrupt');
-    }
+    const pending = ahead.get(index);
+    ahead.delete(index);
+    const bytes = await (pending ?? load(index));
     recent.push({ index, bytes });
     if (recent.length > 2) recent.shift();
+    // models are read front to back: the next chunks are read and verified while this one is used
+    // (the store's read, the hash and the caller's work then overlap)
+    for (let next = index + 1; next <= index + READ_AHEAD && next < m.chunks.length; next++) {
+      if (ahead.has(next) || recent.some((r) => r.index === next)) continue;
+      const p = load(next);
+      p.catch(() => undefined); // not unhandled: awaited (and thrown) if that chunk is asked for
+      ahead.set(next, p);
+    }
     return bytes;
   }
 

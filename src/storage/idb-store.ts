@@ -110,6 +110,13 @@ export class IdbModelStore implements ModelStore {
     await tx.done;
   }
 
+  async setContentHash(m: ModelManifest, contentHash: string) {
+    const tx = this.db.transaction('manifests', 'readwrite');
+    const stored = await tx.store.get(m.id);
+    if (stored && stored.createdAt === m.createdAt) await tx.store.put({ ...stored, contentHash });
+    await tx.done;
+  }
+
   async delete(id: string) {
     const tx = this.db.transaction(['manifests', 'partials', 'chunks'], 'readwrite');
     await tx.objectStore('manifests').delete(id);

@@ -50,6 +50,12 @@ export interface ModelManifest extends ModelOrigin {
   chunks: ChunkInfo[];
   createdAt: number;
   lastUsedAt: number;
+  /**
+   * the model's content hash (`ModelInfo.contentHash`), recorded at its first load from the cache:
+   * the chunks are verified against `chunks[].sha256` whenever they are read, so the same bytes give
+   * the same hash and later loads reuse it instead of hashing every tensor again
+   */
+  contentHash?: string;
 }
 
 /** A download in progress or interrupted: which file, which chunking; the chunks themselves are in the chunk store. */
@@ -87,6 +93,8 @@ export interface ModelStore {
   /** write the manifest and drop the partial record, in one transaction */
   commit(m: ModelManifest): Promise<void>;
   touch(id: string, when: number): Promise<void>;
+  /** record `m`'s content hash, if `m` is still the stored manifest (the same download: same createdAt) */
+  setContentHash(m: ModelManifest, contentHash: string): Promise<void>;
   /** remove a model's manifest, partial record and chunks */
   delete(id: string): Promise<void>;
   list(): Promise<CachedModel[]>;

@@ -43,6 +43,10 @@ export class MemoryModelStore implements ModelStore {
     const m = this.manifests.get(id);
     if (m) this.manifests.set(id, { ...m, lastUsedAt: when });
   }
+  async setContentHash(m: ModelManifest, contentHash: string) {
+    const stored = this.manifests.get(m.id);
+    if (stored && stored.createdAt === m.createdAt) this.manifests.set(m.id, { ...stored, contentHash });
+  }
   async delete(id: string) {
     this.manifests.delete(id);
     this.partials.delete(id);
