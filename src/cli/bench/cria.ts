@@ -36,7 +36,7 @@ export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number
   const gpu = engine.backend === 'webgpu';
   const me = gpu ? 'cria' : 'cria-wasm';
   const say = (s: string) => log(`${me}: ${s}`);
-  const loads = { coldMs: [] as number[], warmMs: [] as number[], coldParts: [] as LoadParts[], warmParts: [] as LoadParts[] };
+  const loads = { coldMs: [] as number[], warmMs: [] as number[], coldParts: [] as LoadParts[], warmParts: [] as LoadParts[], startMs: [] as number[] };
   let activations: string | undefined;
   let backend: ModelInfo['backend'] | undefined;
   const parts = (p?: LoadParts) => (p ? ` (${p.prepare.toFixed(0)} + ${p.upload.toFixed(0)} uploading + ${p.warmup.toFixed(0)} compiling and warming up)` : '');
@@ -49,9 +49,10 @@ export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number
     if (coldParts) loads.coldParts.push(coldParts);
     const warm = unwrap(await b.call('criaLoad', b.modelUrl, false, engine), 'warm load');
     loads.warmMs.push(warm.ms);
+    loads.startMs.push(cold.startMs, warm.startMs);
     const warmParts = loadParts(warm.phaseStartMs, warm.ms);
     if (warmParts) loads.warmParts.push(warmParts);
-    say(`load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms${parts(coldParts)}, warm ${warm.ms.toFixed(0)} ms${parts(warmParts)}`);
+    say(`load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms${parts(coldParts)}, warm ${warm.ms.toFixed(0)} ms${parts(warmParts)}; engine start ${cold.startMs.toFixed(0)} / ${warm.startMs.toFixed(0)} ms before them`);
   }
   const run = async (prompt: BenchPrompt, maxTokens: number, what: string): Promise<CriaRunResult> => {
     const res = unwrap(await b.call('criaRun', prompt.text, maxTokens, plan.resetToken), what);

@@ -15,6 +15,10 @@
  * - decode tok/s: after the first token, (N − 1) one-token forward passes
  *   (each with its greedy pick) in the time they took; N generated tokens,
  *   end-of-generation tokens ignored.
+ * - Cria's loads start in a new engine worker that is already up (it answered a first message): the
+ *   worker's start is reported apart (`engine_start_ms`; on the dev server `cria bench` uses it loads
+ *   the engine's modules one by one, which a built app does in one file), as wllama's load is
+ *   measured in a page that has its code loaded.
  * - load parts (Cria, from its progress events): `prepare` until the first
  *   tensor is uploaded (opening the source, the header; cold: downloading
  *   into the cache), `upload` reading every tensor from the cache and
@@ -80,7 +84,8 @@ export interface EngineRaw {
   version: string;
   /** threads the engine computed with (peers) */
   threads?: number;
-  loads: { coldMs: number[]; warmMs: number[]; coldParts?: LoadParts[]; warmParts?: LoadParts[] };
+  /** startMs (Cria): starting a new engine worker before each load, not part of the load figures */
+  loads: { coldMs: number[]; warmMs: number[]; coldParts?: LoadParts[]; warmParts?: LoadParts[]; startMs?: number[] };
   runs: RawRun[];
   /** Cria: the most GPU memory its device held at once (load, every prompt, decode) */
   gpuPeakBytes?: number;
@@ -98,6 +103,8 @@ export interface EngineFigures {
   /** Cria: the parts of its loads (median of each part), null for peers */
   load_cold_parts_ms: LoadParts | null;
   load_warm_parts_ms: LoadParts | null;
+  /** Cria: starting its engine worker (new Worker → its first answer), before and apart from each load; null for peers */
+  engine_start_ms?: number | null;
   /** by prompt length */
   time_to_first_token_ms: Record<string, number>;
   prefill_tokens_per_s: Record<string, number>;
@@ -157,6 +164,7 @@ export function engineFigures(raw: EngineRaw): EngineFigures {
     load_warm_ms: medianOrNull(raw.loads.warmMs),
     load_cold_parts_ms: partsMedian(raw.loads.coldParts),
     load_warm_parts_ms: partsMedian(raw.loads.warmParts),
+    engine_start_ms: raw.loads.startMs ? medianOrNull(raw.loads.startMs) : null,
     time_to_first_token_ms: ttft,
     prefill_tokens_per_s: prefill,
     decode_tokens_per_s: median(decode.map((d) => (1000 * d.steps) / d.ms)),

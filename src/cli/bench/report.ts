@@ -116,6 +116,9 @@ export function formatTable(r: BenchReport): string {
     const part = (p: LoadParts | null) => (p ? `${num(p.prepare, 0)} ms opening, ${num(p.upload, 0)} ms reading and uploading, ${num(p.warmup, 0)} ms compiling and warming up` : 'parts unknown');
     out.push(`Cria load parts: cold ${part(cria.load_cold_parts_ms)}; warm ${part(cria.load_warm_parts_ms)}`);
   }
+  for (const [name, e] of [['Cria (WebGPU)', cria], ['Cria (Wasm)', r.engines['cria-wasm']]] as const) {
+    if (e?.ok && e.engine_start_ms != null) out.push(`${name}: its engine worker started in ${num(e.engine_start_ms, 0)} ms before each load (not in the load figures; on this dev server it loads the engine's modules one by one)`);
+  }
   if (cria?.ok && cria.structure_per_token) {
     const s = cria.structure_per_token;
     out.push(

@@ -23,8 +23,10 @@ export interface GpuMemory {
 export type CriaBenchEngine = { backend: 'webgpu' } | { backend: 'wasm'; threads: number };
 
 export interface CriaLoadResult {
-  /** wall clock in the page around `client.load` (a new worker each time) */
+  /** wall clock in the page around `client.load` (a new worker each time, already started) */
   ms: number;
+  /** starting that worker: from `new Worker` to its answer to a first message */
+  startMs: number;
   /** ms from the start of the load to the first progress event of each phase (open, download, upload, compile, ready) */
   phaseStartMs: Partial<Record<LoadProgress['phase'], number>>;
   info: ModelInfo;
@@ -60,7 +62,12 @@ export interface WllamaRunResult {
 export interface BenchPage {
   /** the adapter and its measurement (a fresh engine worker, closed afterwards) */
   device(): Promise<BenchResult<{ info: DeviceInfo; measurement: DeviceMeasurement & Record<string, unknown> }>>;
-  /** load `url` in a new engine worker (the previous one is closed); `cold`: empty the model cache first */
+  /**
+   * load `url` in a new engine worker (the previous one is closed); `cold`: empty the model cache first.
+   * The worker is started and answers a first message before the clock starts (`startMs`): a load is
+   * the engine's, as wllama's is measured in a page that has its code loaded; starting the worker is
+   * reported apart (on `cria bench`'s dev server, it loads the engine's modules one by one).
+   */
   criaLoad(url: string, cold: boolean, engine: CriaBenchEngine): Promise<BenchResult<CriaLoadResult>>;
   /**
    * One greedy completion of the text `prompt` on the loaded model, ignoring end-of-generation

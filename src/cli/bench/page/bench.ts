@@ -71,7 +71,10 @@ window.criaBench = {
 
   criaLoad: (url, cold, engine) =>
     result(async () => {
+      const s0 = performance.now();
       const { client } = newCria();
+      await client.stats(); // the worker is up and its engine answers
+      const startMs = performance.now() - s0;
       if (cold) await client.cache.clear();
       const t0 = performance.now();
       const phaseStartMs: CriaLoadResult['phaseStartMs'] = {};
@@ -80,7 +83,7 @@ window.criaBench = {
       const expected = cold ? 'network' : 'cache';
       if (info.source !== expected) throw new Error(`a ${cold ? 'cold' : 'warm'} load came from "${info.source}", not "${expected}"`);
       if (info.backend.kind !== engine.backend) throw new Error(`asked for the ${engine.backend} backend, the engine runs ${info.backend.kind} (${info.backend.reason})`);
-      return { ms, phaseStartMs, info };
+      return { ms, startMs, phaseStartMs, info };
     }),
 
   criaRun: (prompt, maxTokens, resetToken) =>
