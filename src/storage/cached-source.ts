@@ -2,7 +2,8 @@
  * A ByteSource over a cached model: reads are served chunk by chunk from the
  * store, never assembling the file in memory (two chunks are kept, since
  * tensors are read in file order and one may straddle a boundary, and the next
- * two are read ahead, so reading, verifying and using chunks overlap). Every
+ * one is read ahead, so reading, verifying and using chunks overlap); a read
+ * within one chunk is a view of it, not a copy. Every
  * chunk is verified against the manifest's SHA-256 the first time it is
  * read; a corrupt or missing chunk is reported and fetched again from the
  * model's URL (and must then match the manifest), never used as it is.
@@ -21,8 +22,8 @@ export interface CachedSourceOptions {
   signal?: AbortSignal;
 }
 
-/** chunks read ahead of the one asked for (each up to the chunk size, 32 MiB by default, in memory) */
-const READ_AHEAD = 2;
+/** chunks read ahead of the one asked for (each up to the chunk size, 32 MiB by default, in memory); 1 and 2 measured alike here */
+const READ_AHEAD = 1;
 
 export function cachedSource(store: ModelStore, m: ModelManifest, opts: CachedSourceOptions = {}): ByteSource {
   const recent: { index: number; bytes: Uint8Array }[] = [];
@@ -65,7 +66,7 @@ export function cachedSource(store: ModelStore, m: ModelManifest, opts: CachedSo
     const bytes = await (pending ?? load(index));
     recent.push({ index, bytes });
     if (recent.length > 2) recent.shift();
-    // models are read front to back: the next chunks are read and verified while this one is used
+    // models are read front to back: the next chunk is read and verified while this one is used
     // (the store's read, the hash and the caller's work then overlap)
     for (let next = index + 1; next <= index + READ_AHEAD && next < m.chunks.length; next++) {
       if (ahead.has(next) || recent.some((r) => r.index === next)) continue;
@@ -82,6 +83,12 @@ export function cachedSource(store: ModelStore, m: ModelManifest, opts: CachedSo
     async read(offset, length) {
       if (offset < 0 || length < 0 || offset + length > m.size) {
         throw new CriaError('bad-file', `${m.name} is truncated: needed bytes ${offset}..${offset + length} but the file has ${m.size} bytes`, { offset, length, size: m.size });
+      }
+      // within one chunk: a view of it, no copy (as bytesSource's reads are views); across chunks: copied together
+      const first = Math.floor(offset / m.chunkSize);
+      if (length > 0 && Math.floor((offset + length - 1) / m.chunkSize) === first) {
+        const within = offset - first * m.chunkSize;
+        return (await chunk(first)).subarray(within, within + length);
       }
       const out = new Uint8Array(length);
       let done = 0;
