@@ -10,20 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { tokenizerJson } from '../../src/export/tokenizer-json.ts';
 import { createTokenizer } from '../../src/tokenizer/index.ts';
 import { parseVocab } from '../../src/tokenizer/vocab.ts';
-import { gpt2Meta, llama3Meta, qwen2Meta, readVectors, readVocabGguf, type Meta } from './helpers/tokenizer-fixtures.ts';
+import { readVectors, VECTOR_VOCABS } from './helpers/tokenizer-fixtures.ts';
 
-const CASES: { vectors: string; load: () => Promise<Meta> | Meta }[] = [
-  { vectors: 'llama-spm', load: () => readVocabGguf('llama-spm') },
-  { vectors: 'phi-3', load: () => readVocabGguf('phi-3') },
-  { vectors: 'gpt-2', load: () => readVocabGguf('gpt-2') },
-  { vectors: 'deepseek-llm', load: () => readVocabGguf('deepseek-llm') },
-  { vectors: 'mpt', load: () => readVocabGguf('mpt') },
-  { vectors: 'dbrx', load: () => readVocabGguf('dbrx') },
-  { vectors: 'llama-bpe', load: () => llama3Meta('llama-bpe') },
-  { vectors: 'qwen2', load: () => qwen2Meta('qwen2') },
-];
 
-describe.each(CASES)('tokenizer.json for $vectors, through @huggingface/tokenizers', ({ vectors, load }) => {
+describe.each(VECTOR_VOCABS)('tokenizer.json for $vectors, through @huggingface/tokenizers', ({ vectors, load }) => {
   it('encodes every llama.cpp test vector exactly, as Cria does', async () => {
     const meta = await load();
     const files = tokenizerJson(parseVocab(meta));

@@ -14,8 +14,8 @@ import { tokenizerJson } from '../../src/export/tokenizer-json.ts';
 import { isCriaError } from '../../src/shared/errors.ts';
 import { createHfTokenizer } from '../../src/tokenizer/hf.ts';
 import { createTokenizer } from '../../src/tokenizer/index.ts';
-import { parseVocab } from '../../src/tokenizer/vocab.ts';
-import { FIXTURES, gpt2Meta, llama3Meta, qwen2Meta, readVectors, readVocabGguf, type Meta } from './helpers/tokenizer-fixtures.ts';
+import { parseVocab, TokenAttr } from '../../src/tokenizer/vocab.ts';
+import { FIXTURES, readVectors, VECTOR_VOCABS } from './helpers/tokenizer-fixtures.ts';
 
 const json = (rel: string) => JSON.parse(readFileSync(`${FIXTURES}${rel}`, 'utf8'));
 
@@ -39,15 +39,8 @@ describe('real tokenizer.json files against llama.cpp\'s vectors', () => {
   });
 });
 
-const CASES: { name: string; load: () => Promise<Meta> | Meta }[] = [
-  { name: 'llama-spm', load: () => readVocabGguf('llama-spm') },
-  { name: 'phi-3', load: () => readVocabGguf('phi-3') },
-  { name: 'gpt-2', load: () => gpt2Meta() },
-  { name: 'llama-bpe', load: () => llama3Meta('llama-bpe') },
-  { name: 'qwen2', load: () => qwen2Meta('qwen2') },
-];
 
-describe.each(CASES)('the exported tokenizer.json of $name, read back', ({ name, load }) => {
+describe.each(VECTOR_VOCABS)('the exported tokenizer.json of $vectors, read back', ({ vectors: name, load }) => {
   it('encodes every vector as the GGUF tokenizer does, and decodes back', async () => {
     const meta = await load();
     const files = tokenizerJson(parseVocab(meta));
@@ -70,7 +63,8 @@ describe.each(CASES)('the exported tokenizer.json of $name, read back', ({ name,
     const files = tokenizerJson(parseVocab(meta));
     const hf = createHfTokenizer({ tokenizer: files.tokenizer, config: files.config });
     const template = gguf.chatTemplate ?? "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
-    const control = [...gguf.vocab.specialTokens].map((id) => gguf.vocab.tokens[id]).find((t) => t.length > 3) ?? '</s>';
+    // a control token (user-defined ones are always parsed, in contents too, as in llama.cpp)
+    const control = [...gguf.vocab.specialTokens].filter((id) => gguf.vocab.attrs[id] & TokenAttr.CONTROL).map((id) => gguf.vocab.tokens[id]).find((t) => t.length > 3) ?? '</s>';
     const messages = [
       { role: 'system' as const, content: 'Be brief.' },
       { role: 'user' as const, content: `Say ${control} twice.` },

@@ -179,3 +179,15 @@ export function qwen2Meta(pre = 'qwen2'): Meta {
     'tokenizer.chat_template': gv.str(config.chat_template),
   });
 }
+
+/** The vocabularies the tokenizer.json tests run: each with llama.cpp's test vectors of the same name. */
+export const VECTOR_VOCABS: { vectors: string; load: () => Promise<Meta> | Meta }[] = [
+  { vectors: 'llama-spm', load: () => readVocabGguf('llama-spm') },
+  { vectors: 'phi-3', load: () => readVocabGguf('phi-3') },
+  { vectors: 'gpt-2', load: () => readVocabGguf('gpt-2') },
+  { vectors: 'deepseek-llm', load: () => readVocabGguf('deepseek-llm') },
+  { vectors: 'mpt', load: () => readVocabGguf('mpt') },
+  { vectors: 'dbrx', load: () => readVocabGguf('dbrx') },
+  { vectors: 'llama-bpe', load: () => llama3Meta('llama-bpe') },
+  { vectors: 'qwen2', load: () => qwen2Meta('qwen2') },
+];
