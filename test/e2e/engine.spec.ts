@@ -46,10 +46,12 @@ test('load stories260K in the worker, stream a chat completion, main thread resp
   expect(last.usage!.decode_tokens_per_s).toBeGreaterThan(0);
   expect(r.chunks.length).toBeGreaterThan(10); // it really streamed
   // Responsiveness: the work is in the worker. No main-thread task of 250 ms or more (a frame budget is
-  // 16 ms; 250 ms is a visible freeze) while ~40 tokens stream, and the 10 ms timer kept beating.
+  // 16 ms; 250 ms is a visible freeze) while ~40 tokens stream, and the 10 ms timer ran during the stream.
+  // How many times it ran depends on how long the stream took, not on responsiveness: once the model
+  // ran on WebAssembly, a cached load streamed 40 tokens in ~50 ms and `beats > 5` failed (5 beats).
   console.log(`main thread while streaming: ${JSON.stringify(r.main)}`);
   expect(r.main.longTasks.filter((d) => d >= 250)).toEqual([]);
-  expect(r.main.beats).toBeGreaterThan(5);
+  expect(r.main.beats).toBeGreaterThanOrEqual(1);
   expect(errors).toEqual([]);
 });
 
