@@ -30,12 +30,30 @@ export type ModelSource =
   /** a model already in the cache, by its id (see `listCachedModels`) */
   | { cached: string }
   /**
-   * An ONNX causal LM in the Optimum / Transformers.js layout, run by onnxruntime-web: its files by
-   * path in the repository (`onnx/model.onnx` and `onnx/model.onnx_data`, `config.json`,
-   * `tokenizer.json`, `tokenizer_config.json`, `generation_config.json`), e.g. from a picked folder.
-   * `model`: another graph of the repository (default `onnx/model.onnx`).
+   * An ONNX causal LM in the Optimum / Transformers.js layout, run by onnxruntime-web. The repository
+   * (`onnx/model.onnx` and its external data, `config.json`, `tokenizer.json`,
+   * `tokenizer_config.json`, `generation_config.json`) is given as one of:
+   * - `repo`: a Hugging Face repository id (`onnx-community/SmolLM2-135M-Instruct`), at `revision`
+   *   (default `main`);
+   * - `url`: the repository's base URL (its files are `url + path`), or the URL of a `.onnx` file
+   *   (the repository is the folder above its `onnx/` folder, or its own folder);
+   * - `files`: its files by path, e.g. from a picked folder (read directly, not cached).
+   * Every file of a `repo` or `url` goes through the model cache (verified chunks, resume, quota,
+   * one download across tabs), listed as one model whose id is `onnx:` + the base URL; `{ cached }`
+   * with that id loads it again offline. `model`: another graph of the repository (default
+   * `onnx/model.onnx`).
    */
-  | { onnx: { files: Record<string, OnnxFile>; name?: string; model?: string } };
+  | { onnx: OnnxSource };
+
+/** Where an ONNX repository is (one of `repo`, `url`, `files`). */
+export interface OnnxSource {
+  repo?: string;
+  revision?: string;
+  url?: string;
+  files?: Record<string, OnnxFile>;
+  name?: string;
+  model?: string;
+}
 
 /** A file of an ONNX repository. */
 export type OnnxFile = Blob | ArrayBuffer | Uint8Array;
@@ -121,6 +139,9 @@ export interface CachedModel {
   chunksStored: number;
   createdAt: number;
   lastUsedAt?: number;
+  /** a GGUF file, or an ONNX repository (its files counted in `files`, their bytes summed) */
+  format?: 'gguf' | 'onnx';
+  files?: number;
 }
 
 export interface StorageInfo {

@@ -79,6 +79,8 @@ export interface EnsureCachedOptions {
    * already cached.
    */
   inspect?: (head: ByteSource, file: RemoteFile) => void | Promise<void>;
+  /** the repository this file is part of (`ModelOrigin.partOf`): an ONNX model's files */
+  partOf?: string;
 }
 
 export const MB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
@@ -199,7 +201,7 @@ async function download(store: ModelStore, src: RangeSource, opts: EnsureCachedO
     }
   }
   if (!partial) {
-    partial = { name: file.name, size: file.size, etag: file.etag, lastModified: file.lastModified, sha256: expected?.sha256, url: src.url, id, chunkSize, startedAt: now(), updatedAt: now() };
+    partial = { name: file.name, size: file.size, etag: file.etag, lastModified: file.lastModified, sha256: expected?.sha256, url: src.url, id, chunkSize, startedAt: now(), updatedAt: now(), ...(opts.partOf !== undefined ? { partOf: opts.partOf } : {}) };
     await store.putPartial(partial);
   }
 
@@ -338,6 +340,7 @@ async function download(store: ModelStore, src: RangeSource, opts: EnsureCachedO
     chunks,
     createdAt: now(),
     lastUsedAt: now(),
+    ...(opts.partOf !== undefined ? { partOf: opts.partOf } : { format: 'gguf' as const }),
   };
   await store.commit(manifest);
   return { manifest, downloadedBytes: need, resumedBytes };

@@ -7,7 +7,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { CriaError } from '../shared/errors.ts';
-import type { CachedModel, ModelManifest, ModelStore, PartialDownload, StoredChunk } from './store.ts';
+import { idsToDelete, listModels, type CachedModel, type ModelManifest, type ModelStore, type PartialDownload, type StoredChunk } from './store.ts';
 
 export const DB_NAME = 'cria';
 export const DB_VERSION = 1;
@@ -118,35 +118,22 @@ export class IdbModelStore implements ModelStore {
   }
 
   async delete(id: string) {
+    const [manifests, partials] = await Promise.all([this.db.getAll('manifests'), this.db.getAll('partials')]);
     const tx = this.db.transaction(['manifests', 'partials', 'chunks'], 'readwrite');
-    await tx.objectStore('manifests').delete(id);
-    await tx.objectStore('partials').delete(id);
-    await tx.objectStore('chunks').delete(IDBKeyRange.bound([id, 0], [id, Infinity]));
+    for (const one of idsToDelete(id, manifests, partials)) {
+      await tx.objectStore('manifests').delete(one);
+      await tx.objectStore('partials').delete(one);
+      await tx.objectStore('chunks').delete(IDBKeyRange.bound([one, 0], [one, Infinity]));
+    }
     await tx.done;
   }
 
   async list(): Promise<CachedModel[]> {
     const [manifests, partials] = await Promise.all([this.db.getAll('manifests'), this.db.getAll('partials')]);
-    const out: CachedModel[] = [];
-    for (const m of manifests) {
-      out.push({ id: m.id, name: m.name, url: m.url, size: m.size, storedBytes: m.size, complete: true, chunks: m.chunks.length, chunksStored: m.chunks.length, createdAt: m.createdAt, lastUsedAt: m.lastUsedAt });
-    }
-    for (const p of partials) {
-      if (manifests.some((m) => m.id === p.id)) continue;
+    return listModels(manifests, partials, async (p) => {
       const stored = await this.storedChunks(p.id);
-      out.push({
-        id: p.id,
-        name: p.name,
-        url: p.url,
-        size: p.size,
-        storedBytes: [...stored.values()].reduce((a, c) => a + c.size, 0),
-        complete: false,
-        chunks: Math.ceil(p.size / p.chunkSize),
-        chunksStored: stored.size,
-        createdAt: p.startedAt,
-      });
-    }
-    return out.sort((a, b) => (b.lastUsedAt ?? b.createdAt) - (a.lastUsedAt ?? a.createdAt));
+      return { bytes: [...stored.values()].reduce((a, c) => a + c.size, 0), chunks: stored.size };
+    });
   }
 
   async clear() {

@@ -24,7 +24,7 @@ export interface RemoteFile {
 
 export interface RangeSource {
   readonly url?: string;
-  /** size and validators; checks that the content is a GGUF file (magic) */
+  /** size and validators; checks that the content is what is expected (a GGUF file by default: its magic) */
   probe(signal?: AbortSignal): Promise<RemoteFile>;
   /** bytes [start, end) of the file as it was probed; `onBytes` reports progress within the range */
   fetchRange(file: RemoteFile, start: number, end: number, signal?: AbortSignal, onBytes?: (n: number) => void): Promise<Uint8Array<ArrayBuffer>>;
@@ -32,10 +32,25 @@ export interface RangeSource {
 
 const GGUF = [0x47, 0x47, 0x55, 0x46];
 
-function checkMagic(head: Uint8Array, where: string): void {
-  if (head.length < 4 || GGUF.some((b, i) => head[i] !== b)) {
-    const shown = Array.from(head.subarray(0, 4), (b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
-    throw new CriaError('bad-file', `${where} is not a GGUF model file (it starts with "${shown}", not "GGUF")`);
+/**
+ * What a downloaded file must start with: a GGUF model (its magic), an ONNX graph (a ModelProto: its
+ * first field is ir_version, tag 0x08), a JSON document (an object: `{` after any whitespace), or
+ * anything (an ONNX model's external data: raw tensor bytes). A server answering with something
+ * else (an HTML error page with status 200, another file) is refused before anything is stored.
+ */
+export type FileKind = 'gguf' | 'onnx' | 'json' | 'any';
+
+function checkMagic(head: Uint8Array, where: string, kind: FileKind = 'gguf'): void {
+  const shown = () => Array.from(head.subarray(0, 4), (b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+  if (kind === 'gguf' && (head.length < 4 || GGUF.some((b, i) => head[i] !== b))) {
+    throw new CriaError('bad-file', `${where} is not a GGUF model file (it starts with "${shown()}", not "GGUF")`);
+  }
+  if (kind === 'onnx' && head[0] !== 0x08) {
+    throw new CriaError('bad-file', `${where} is not an ONNX model (it starts with "${shown()}"; an ONNX ModelProto starts with its ir_version field)`);
+  }
+  if (kind === 'json') {
+    const first = Array.from(head).find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09 && b !== 0xef && b !== 0xbb && b !== 0xbf);
+    if (first !== undefined && first !== 0x7b) throw new CriaError('bad-file', `${where} is not a JSON object (it starts with "${shown()}")`);
   }
 }
 
@@ -113,6 +128,8 @@ export function statedSha256(url: string, headers: Headers): { sha256: string; f
 export interface HttpRangeSourceOptions {
   /** a request without a byte for this long fails with `network` (default 30 s) */
   idleTimeoutMs?: number;
+  /** what the file must be (default a GGUF model) */
+  kind?: FileKind;
 }
 
 export class HttpRangeSource implements RangeSource {
@@ -123,7 +140,9 @@ export class HttpRangeSource implements RangeSource {
     opts: HttpRangeSourceOptions = {},
   ) {
     this.http = new HttpFile(url, doFetch, opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);
+    this.kind = opts.kind ?? 'gguf';
   }
+  private readonly kind: FileKind;
 
   private get(range: string, signal?: AbortSignal): Promise<HttpReply> {
     return this.http.get({ Range: range }, { signal, abortMessage: 'the download was aborted', cache: 'no-store' });
@@ -144,7 +163,7 @@ export class HttpRangeSource implements RangeSource {
     // read at most the first bytes: a server that ignores Range would otherwise send the whole file
     const head = new Uint8Array(4);
     const got = await reply.read(head, { upTo: true });
-    checkMagic(head.subarray(0, got), this.url);
+    checkMagic(head.subarray(0, got), this.url, this.kind);
     if (res.status !== 206) {
       throw new CriaError('network', `${this.url} does not support HTTP Range requests (answered ${res.status}, not 206), which resumable downloads need; download the file and open it from disk instead`, { url: this.url });
     }

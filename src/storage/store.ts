@@ -39,6 +39,11 @@ export interface ModelOrigin {
    * download, the one it will be verified against. Absent when none was known.
    */
   sha256?: string;
+  /**
+   * the id of the repository this file belongs to (a file of an ONNX model: its graph, weights,
+   * config, tokenizer): the cache list shows the repository, and deleting it deletes its files
+   */
+  partOf?: string;
 }
 
 /** A wholly cached model. */
@@ -56,6 +61,14 @@ export interface ModelManifest extends ModelOrigin {
    * the same hash and later loads reuse it instead of hashing every tensor again
    */
   contentHash?: string;
+  /** the model's format: a GGUF file (absent on manifests written before there were others), or an ONNX repository */
+  format?: 'gguf' | 'onnx';
+  /**
+   * a repository (an ONNX model): its files by path, each the cache id of a manifest of its own
+   * (with `partOf` this id). A repository's own manifest has no chunks; it is written after every
+   * file it names is wholly cached, so it is present only when the whole model is.
+   */
+  files?: Record<string, string>;
 }
 
 /** A download in progress or interrupted: which file, which chunking; the chunks themselves are in the chunk store. */
@@ -66,20 +79,9 @@ export interface PartialDownload extends ModelOrigin {
   updatedAt: number;
 }
 
-/** What the management API shows for each model (complete or partial). */
-export interface CachedModel {
-  id: string;
-  name: string;
-  url?: string;
-  size: number;
-  /** bytes of chunks actually stored */
-  storedBytes: number;
-  complete: boolean;
-  chunks: number;
-  chunksStored: number;
-  createdAt: number;
-  lastUsedAt?: number;
-}
+/** What the management API shows for each model (complete or partial): the protocol's type. */
+export type { CachedModel } from '../protocol/api.ts';
+import type { CachedModel } from '../protocol/api.ts';
 
 export interface ModelStore {
   getManifest(id: string): Promise<ModelManifest | undefined>;
@@ -99,6 +101,63 @@ export interface ModelStore {
   delete(id: string): Promise<void>;
   list(): Promise<CachedModel[]>;
   clear(): Promise<void>;
+}
+
+/**
+ * The cache list from the stored records: a file that is part of a repository is folded into the
+ * repository's entry (complete when the repository's manifest is written; until then, an
+ * incomplete entry summing the parts stored so far). Shared by every ModelStore.
+ */
+export function listModels(manifests: ModelManifest[], partials: PartialDownload[], storedBytes: (p: PartialDownload) => Promise<{ bytes: number; chunks: number }>): Promise<CachedModel[]> {
+  return (async () => {
+    const out = new Map<string, CachedModel>();
+    const repoEntry = (id: string, name: string, url: string | undefined, createdAt: number): CachedModel => {
+      let e = out.get(id);
+      if (!e) out.set(id, (e = { id, name, url, size: 0, storedBytes: 0, complete: false, chunks: 0, chunksStored: 0, createdAt, format: 'onnx', files: 0 }));
+      return e;
+    };
+    for (const m of manifests) {
+      if (m.files) {
+        const e = repoEntry(m.id, m.name, m.url, m.createdAt);
+        Object.assign(e, { name: m.name, complete: true, createdAt: m.createdAt, lastUsedAt: m.lastUsedAt, format: m.format ?? 'onnx' });
+        continue;
+      }
+      if (m.partOf !== undefined) {
+        const e = repoEntry(m.partOf, m.partOf.replace(/^onnx:/, ''), undefined, m.createdAt);
+        e.size += m.size;
+        e.storedBytes += m.size;
+        e.chunks += m.chunks.length;
+        e.chunksStored += m.chunks.length;
+        e.files = (e.files ?? 0) + 1;
+        continue;
+      }
+      out.set(m.id, { id: m.id, name: m.name, url: m.url, size: m.size, storedBytes: m.size, complete: true, chunks: m.chunks.length, chunksStored: m.chunks.length, createdAt: m.createdAt, lastUsedAt: m.lastUsedAt, format: m.format ?? 'gguf' });
+    }
+    const complete = new Set(manifests.map((m) => m.id));
+    for (const p of partials) {
+      if (complete.has(p.id)) continue;
+      const stored = await storedBytes(p);
+      const chunks = Math.ceil(p.size / p.chunkSize);
+      if (p.partOf !== undefined) {
+        const e = repoEntry(p.partOf, p.partOf.replace(/^onnx:/, ''), undefined, p.startedAt);
+        e.size += p.size;
+        e.storedBytes += stored.bytes;
+        e.chunks += chunks;
+        e.chunksStored += stored.chunks;
+        e.files = (e.files ?? 0) + 1;
+        e.complete = false; // a file still downloading (a repository re-fetching a graph it lacked)
+        continue;
+      }
+      out.set(p.id, { id: p.id, name: p.name, url: p.url, size: p.size, storedBytes: stored.bytes, complete: false, chunks, chunksStored: stored.chunks, createdAt: p.startedAt, format: 'gguf' });
+    }
+    return [...out.values()].sort((a, b) => (b.lastUsedAt ?? b.createdAt) - (a.lastUsedAt ?? a.createdAt));
+  })();
+}
+
+/** The ids a delete of `id` removes: the model, and when it is a repository, every file that is part of it. */
+export function idsToDelete(id: string, manifests: ModelManifest[], partials: PartialDownload[]): string[] {
+  const parts = [...manifests, ...partials].filter((r) => r.partOf === id).map((r) => r.id);
+  return [...new Set([id, ...parts])];
 }
 
 export const DEFAULT_CHUNK_SIZE = 32 * 2 ** 20;

@@ -4,7 +4,8 @@
  * protobufjs). Large initializers can go to an external data file, as the Optimum/Transformers.js
  * layout ships them (`model.onnx` + `model.onnx_data`).
  *
- * Node only (the exporter, `cria export onnx`): the runtime never builds graphs.
+ * Node only (the exporter, `cria export onnx`): the runtime never builds graphs (it reads one thing
+ * of a graph: the external data files it names, ./external-data.ts).
  */
 import onnxProto from 'onnx-proto';
 

@@ -3,44 +3,74 @@
  * the runtime seam (src/engine/runtime.ts), so every request (chat, completions, sampling, stop,
  * logprobs, score, and so every eval task) works on them as on a GGUF.
  *
- * A repository is a set of files by path: `onnx/model.onnx` (or the file `model` names) and its
- * external data (`onnx/model.onnx_data`), `config.json`, `tokenizer.json`, `tokenizer_config.json`,
+ * A repository is a set of files by path (./repo.ts: given, or at a URL / Hugging Face repository
+ * id through the model cache): `onnx/model.onnx` (or the graph `model` names) and the external data
+ * files its initializers name, `config.json`, `tokenizer.json`, `tokenizer_config.json`,
  * `generation_config.json` (optional). Load order: config and tokenizer first (what can be checked
- * before the weights: the architecture's shape, the tokenizer, memory), then the session, then a
- * warm-up step. Execution provider: WASM (threads where the page is cross-origin isolated).
+ * before the weights: the architecture's shape, the tokenizer), then the graph's size and memory
+ * (before the weights are downloaded), the graph, its external data, the session, a warm-up step.
  *
- * Not yet: URLs and Hugging Face repo ids through the model cache, and the WebGPU EP.
+ * Execution provider: the embedder chooses (`chooseProvider`: the worker picks WebGPU on a hardware
+ * adapter, WASM otherwise, or what the load asks for); WASM by default. On WebGPU the KV cache stays
+ * on the device between steps (the present outputs are kept as GPU buffers and fed back).
  */
 import { InferenceSession, env } from 'onnxruntime-web';
+import { externalDataLocations } from '../../formats/onnx/external-data.ts';
 import type { ModelConfig } from '../../model/config.ts';
 import { chooseContext } from '../../model/memory.ts';
-import type { ModelInfo, ModelSource, OnnxFile } from '../../protocol/api.ts';
+import type { BackendKind, DeviceInfo, ModelInfo, ModelSource, OnnxSource } from '../../protocol/api.ts';
 import { CriaError } from '../../shared/errors.ts';
 import { createHfTokenizer } from '../../tokenizer/hf.ts';
 import type { LoadedModel, Runtime, RuntimeLoadContext } from '../../engine/runtime.ts';
+import { givenFiles, locateRepo, ONNX_CACHE_PREFIX, remoteFiles, type RepoFiles } from './repo.ts';
 import { OnnxSequence } from './sequence.ts';
 
+/** onnxruntime-web's execution provider for a load, and why (shown in ModelInfo.backend). */
+export interface ProviderChoice {
+  ep: 'wasm' | 'webgpu';
+  reason: string;
+  /** wasm: threads (1 where SharedArrayBuffer is missing) */
+  threads?: number;
+  /** webgpu: the adapter's facts, for deviceInfo() */
+  deviceInfo?: () => Promise<DeviceInfo>;
+}
 
 export interface OnnxRuntimeOptions {
   /** default context size cap (default 4096, at most the model's training context) */
   nCtx?: number;
   /** bytes a model may take in all (weights + KV cache + scratch) */
   memoryBudgetBytes?: number;
-  /** ORT's WASM threads (default 1; more only where SharedArrayBuffer is usable) */
+  /** ORT's WASM threads when `chooseProvider` does not say (default 1) */
   threads?: number;
+  /** the execution provider for a load's `backend` (default: WASM; `webgpu` asked for is refused) */
+  chooseProvider?(asked: BackendKind, threads: number | undefined): Promise<ProviderChoice>;
+  /** where onnxruntime-web's .wasm is served from (a bundler's asset URL); default: ORT's own lookup */
+  wasmUrl?: string;
 }
 
 const N_BATCH = 256;
 
 /** Is this source an ONNX repository? (Chosen by the source's shape, never by a failed GGUF parse.) */
-export function isOnnxSource(source: ModelSource): source is Extract<ModelSource, { onnx: unknown }> {
-  return typeof source === 'object' && source !== null && 'onnx' in source;
+export function isOnnxSource(source: ModelSource): boolean {
+  if (typeof source !== 'object' || source === null) return false;
+  if ('onnx' in source) return true;
+  if ('cached' in source) return typeof source.cached === 'string' && source.cached.startsWith(ONNX_CACHE_PREFIX);
+  // a URL of a graph: `.onnx` (its repository is found from there)
+  if ('url' in source) return typeof source.url === 'string' && /\.onnx(?:[?#].*)?$/i.test(source.url);
+  return false;
 }
 
-async function bytesOf(f: OnnxFile): Promise<Uint8Array> {
-  if (f instanceof Uint8Array) return f;
-  if (f instanceof ArrayBuffer) return new Uint8Array(f);
-  return new Uint8Array(await f.arrayBuffer());
+/** The `{ onnx }` form of any source this runtime takes. */
+function onnxSourceOf(source: ModelSource): OnnxSource | { cached: string } {
+  if ('onnx' in source) return source.onnx;
+  if ('cached' in source) return { cached: source.cached };
+  if ('url' in source) return { url: source.url };
+  throw new CriaError('bad-argument', 'the ONNX runtime takes { onnx: { repo | url | files } }, a .onnx URL, or { cached: "onnx:…" }');
+}
+
+async function defaultProvider(asked: BackendKind, threads: number | undefined): Promise<ProviderChoice> {
+  if (asked === 'webgpu') throw new CriaError('not-implemented', 'onnxruntime-web\'s WebGPU execution provider is not available here (Node, or an engine without a GPU); load with backend "wasm" or "auto"');
+  return { ep: 'wasm', reason: 'onnxruntime-web\'s WebAssembly execution provider', threads: threads ?? 1 };
 }
 
 export class OnnxRuntime implements Runtime {
@@ -53,75 +83,123 @@ export class OnnxRuntime implements Runtime {
   }
 
   async load(source: ModelSource, ctx: RuntimeLoadContext): Promise<LoadedModel> {
-    if (!isOnnxSource(source)) throw new CriaError('bad-argument', 'the ONNX runtime takes { onnx: { files } }');
-    const { files, name } = source.onnx;
-    const modelPath = source.onnx.model ?? 'onnx/model.onnx';
-    const file = (path: string) => files[path];
-    const need = (path: string, why: string) => {
-      const f = file(path);
-      if (f === undefined) throw new CriaError('bad-file', `the ONNX repository has no ${path} (${why}); it holds ${Object.keys(files).sort().join(', ') || 'no files'}`, { file: path });
-      return f;
-    };
-    const json = async (path: string, why: string, optional = false): Promise<Record<string, unknown> | undefined> => {
-      const f = optional ? file(path) : need(path, why);
-      if (f === undefined) return undefined;
+    const spec = onnxSourceOf(source);
+    const where = locateRepo(spec);
+    let repo: RepoFiles;
+    if (where) {
+      repo = await remoteFiles(where, { store: ctx.store, storage: ctx.storage, locks: ctx.locks, fetch: ctx.fetch, signal: ctx.signal, idleTimeoutMs: ctx.idleTimeoutMs, onProgress: ctx.onProgress });
+    } else {
+      const s = spec as OnnxSource;
+      repo = givenFiles(s.files!, s.model ?? 'onnx/model.onnx', s.name ?? 'ONNX model');
+    }
+    try {
+      return await this.loadFrom(repo, ctx);
+    } catch (e) {
+      // what the files hold cannot run: nothing of it stays in the cache (an interrupted download does, to resume)
+      if (e instanceof CriaError && (e.code === 'bad-file' || e.code === 'unsupported-arch')) await repo.discard().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async loadFrom(repo: RepoFiles, ctx: RuntimeLoadContext): Promise<LoadedModel> {
+    const modelPath = repo.modelPath;
+    const json = async (path: string, optional = false): Promise<Record<string, unknown> | undefined> => {
+      const bytes = await repo.bytes(path, optional);
+      if (bytes === undefined) return undefined;
       try {
-        return JSON.parse(new TextDecoder().decode(await bytesOf(f))) as Record<string, unknown>;
+        const j = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+        if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new Error('not an object');
+        return j as Record<string, unknown>;
       } catch (e) {
-        throw new CriaError('bad-file', `${path} is not valid JSON: ${(e as Error).message}`, { file: path });
+        throw new CriaError('bad-file', `${path} is not a valid JSON object: ${(e as Error).message}`, { file: path });
       }
     };
+    const provider = await (this.opts.chooseProvider ?? defaultProvider)(ctx.opts.backend ?? 'auto', ctx.opts.threads ?? this.opts.threads);
     ctx.onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
-    const config = (await json('config.json', 'the model\'s shape'))!;
+    const config = (await json('config.json'))!;
     const c = modelConfig(config);
     const tokenizer = createHfTokenizer({
-      tokenizer: await json('tokenizer.json', 'the tokenizer'),
-      config: await json('tokenizer_config.json', 'the tokenizer\'s settings', true),
-      generationConfig: await json('generation_config.json', '', true),
+      tokenizer: await json('tokenizer.json'),
+      config: await json('tokenizer_config.json', true),
+      generationConfig: await json('generation_config.json', true),
     });
     if (tokenizer.vocabSize > c.nVocab) throw new CriaError('bad-file', `the tokenizer has ${tokenizer.vocabSize} tokens but the model's logits have ${c.nVocab}; the repository is inconsistent`);
 
-    // memory, before the weights are read into a session
-    const modelFile = need(modelPath, 'the model graph');
-    const dataPath = `${modelPath}_data`;
-    const dataFile = file(dataPath);
-    const size = (f: OnnxFile) => (f instanceof Blob ? f.size : f.byteLength);
-    const weightBytes = size(modelFile) + (dataFile ? size(dataFile) : 0);
+    // memory, before the weights are downloaded or read into a session: the graph's size first
+    // (with external data it is small), then with its data files once the graph names them
     const budgetBytes = ctx.opts.memoryBudgetBytes ?? this.opts.memoryBudgetBytes ?? 2 * 2 ** 30;
-    const context = chooseContext(c, weightBytes, weightBytes, { budgetBytes }, { nCtx: ctx.opts.nCtx, cap: this.opts.nCtx ?? 4096, nBatch: N_BATCH });
+    const fit = (weightBytes: number) => chooseContext(c, weightBytes, weightBytes, { budgetBytes }, { nCtx: ctx.opts.nCtx, cap: this.opts.nCtx ?? 4096, nBatch: N_BATCH });
+    fit(await repo.size(modelPath));
+    const model = (await repo.bytes(modelPath))!;
+    const dir = modelPath.includes('/') ? modelPath.slice(0, modelPath.lastIndexOf('/') + 1) : '';
+    const dataNames = externalDataLocations(model, modelPath);
+    let weightBytes = model.byteLength;
+    for (const d of dataNames) weightBytes += await repo.size(dir + d);
+    const context = fit(weightBytes);
+    const externalData: { path: string; data: Uint8Array }[] = [];
+    for (const d of dataNames) externalData.push({ path: d, data: (await repo.bytes(dir + d))! });
 
-    env.wasm.numThreads = this.opts.threads ?? 1;
-    const model = await bytesOf(modelFile);
+    env.wasm.numThreads = provider.threads ?? 1;
+    if (this.opts.wasmUrl) env.wasm.wasmPaths = { wasm: this.opts.wasmUrl };
     ctx.onProgress?.({ phase: 'upload', loadedBytes: 0, totalBytes: weightBytes });
+    const gpuKv = provider.ep === 'webgpu';
     let session: InferenceSession;
     try {
       session = await InferenceSession.create(model, {
-        executionProviders: ['wasm'],
-        ...(dataFile ? { externalData: [{ path: dataPath.split('/').pop()!, data: await bytesOf(dataFile) }] } : {}),
+        executionProviders: [provider.ep],
+        ...(externalData.length > 0 ? { externalData } : {}),
+        // on WebGPU the cache stays on the device: present outputs as GPU buffers, fed back as inputs
+        ...(gpuKv ? { preferredOutputLocation: Object.fromEntries(Array.from({ length: c.nLayer }, (_, i) => [[`present.${i}.key`, 'gpu-buffer'], [`present.${i}.value`, 'gpu-buffer']]).flat()) } : {}),
       });
     } catch (e) {
-      throw new CriaError('bad-file', `onnxruntime could not load ${modelPath}: ${(e as Error).message}`, { file: modelPath });
+      const msg = (e as Error).message;
+      if (gpuKv && /webgpu|adapter|device/i.test(msg)) throw new CriaError('webgpu-unavailable', `onnxruntime-web could not start its WebGPU execution provider (${msg}); load with backend "wasm"`);
+      throw new CriaError('bad-file', `onnxruntime could not load ${modelPath}: ${msg}`, { file: modelPath });
     }
-    ctx.onDevice({ stats: () => ({ backend: 'onnxruntime-web (wasm)', dispatches: 0, submits: 0, bytesReadBack: 0, buffersCreated: 0 }) });
+    const epName = gpuKv ? 'WebGPU EP' : 'WASM EP';
+    const gpuDevice: GPUDevice | undefined = gpuKv ? await env.webgpu.device : undefined;
+    ctx.onDevice({
+      stats: () => ({ backend: `onnxruntime-web (${epName})`, dispatches: 0, submits: 0, bytesReadBack: 0, buffersCreated: 0 }),
+      ...(provider.deviceInfo ? { deviceInfo: provider.deviceInfo } : {}),
+      ...(gpuDevice ? { lost: gpuDevice.lost.then((l) => l.message || l.reason || '') } : {}),
+    });
     const missing = ['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key'].filter((n) => !session.inputNames.includes(n));
     if (missing.length > 0 || !session.outputNames.includes('logits')) {
       await session.release();
       throw new CriaError('unsupported-arch', `${modelPath} is not a causal LM with a KV cache in the Optimum layout (missing inputs: ${missing.join(', ') || 'none'}; outputs: ${session.outputNames.slice(0, 4).join(', ')})`, { file: modelPath });
     }
-    const sequence = new OnnxSequence(session, { nLayer: c.nLayer, nHeadKv: c.nHeadKv, headDim: c.headDim, nVocab: c.nVocab, nCtx: context.nCtx, nBatch: N_BATCH });
+    if (gpuKv && !gpuDevice) {
+      await session.release();
+      throw new CriaError('internal', 'onnxruntime-web ran on WebGPU but did not give its device (env.webgpu.device), which keeping the KV cache on the GPU needs');
+    }
+    const sequence = new OnnxSequence(session, { nLayer: c.nLayer, nHeadKv: c.nHeadKv, headDim: c.headDim, nVocab: c.nVocab, nCtx: context.nCtx, nBatch: N_BATCH, ...(gpuDevice ? { gpu: gpuDevice } : {}) });
     ctx.onProgress?.({ phase: 'compile', loadedBytes: weightBytes, totalBytes: weightBytes });
-    await sequence.append([0]); // one step now: a model this runtime cannot run fails at load
+    try {
+      await sequence.append([0]); // one step now: a model this runtime cannot run fails at load
+    } catch (e) {
+      sequence.release();
+      await session.release();
+      if (e instanceof CriaError) throw e;
+      throw new CriaError('unsupported-arch', `onnxruntime could not run ${modelPath}: ${(e as Error).message}`, { file: modelPath });
+    }
     sequence.truncate(0);
+    await repo.done();
+    const origin = repo.origin();
     const info: ModelInfo = {
-      id: name ?? (typeof config._name_or_path === 'string' ? config._name_or_path : c.arch),
+      id: repo.cacheId ?? repo.name,
       architecture: c.arch,
       parameters: 0,
       contextLength: c.nCtxTrain,
       nCtx: context.nCtx,
       nCtxReason: context.reason,
-      backend: { kind: 'wasm', detail: `onnxruntime-web ${env.versions?.web ?? ''} (WASM EP)`.replace('  ', ' '), threads: env.wasm.numThreads ?? 1, reason: 'the ONNX runtime runs on onnxruntime-web\'s WebAssembly execution provider' },
+      backend: {
+        kind: gpuKv ? 'webgpu' : 'wasm',
+        detail: `onnxruntime-web ${env.versions?.web ?? ''} (${epName})`.replace('  ', ' '),
+        threads: gpuKv ? 1 : (env.wasm.numThreads ?? 1),
+        reason: provider.reason,
+      },
       runtime: 'onnx',
-      contentHash: await contentHash(model, dataFile ? await bytesOf(dataFile) : undefined),
+      contentHash: await contentHash(model, externalData.map((d) => d.data)),
       memory: context.memory,
       tensorTypes: { ONNX: weightBytes },
       vocabSize: c.nVocab,
@@ -129,10 +207,18 @@ export class OnnxRuntime implements Runtime {
       weightBytes,
       activations: 'f32',
       loadMs: performance.now() - ctx.startedAt,
-      source: 'file',
-      downloadedBytes: 0,
+      source: origin.source,
+      downloadedBytes: origin.downloadedBytes,
     };
-    return { info, tokenizer, sequence, dispose: () => void session.release() };
+    return {
+      info,
+      tokenizer,
+      sequence,
+      dispose: () => {
+        sequence.release();
+        void session.release();
+      },
+    };
   }
 }
 
@@ -172,8 +258,8 @@ function modelConfig(j: Record<string, unknown>): ModelConfig {
 }
 
 /** SHA-256 over the graph and its data (WebCrypto): the same files give the same hash under any name. */
-async function contentHash(model: Uint8Array, data?: Uint8Array): Promise<string> {
-  const parts = await Promise.all([model, ...(data ? [data] : [])].map((b) => crypto.subtle.digest('SHA-256', b as Uint8Array<ArrayBuffer>)));
+async function contentHash(model: Uint8Array, data: Uint8Array[]): Promise<string> {
+  const parts = await Promise.all([model, ...data].map((b) => crypto.subtle.digest('SHA-256', b as Uint8Array<ArrayBuffer>)));
   const all = new Uint8Array(parts.length * 32);
   parts.forEach((p, i) => all.set(new Uint8Array(p), i * 32));
   return Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', all)), (b) => b.toString(16).padStart(2, '0')).join('');

@@ -21,6 +21,11 @@ export interface OnnxShape {
   nCtx: number;
   /** most tokens per session run while evaluating a prompt (default 256) */
   nBatch?: number;
+  /**
+   * the WebGPU EP's device, when the session keeps its KV outputs on it (`preferredOutputLocation`
+   * gpu-buffer): the cache then stays on the GPU between steps, and truncating it copies rows there
+   */
+  gpu?: GPUDevice;
 }
 
 interface Kv {
@@ -63,11 +68,13 @@ export class OnnxSequence implements Sequence<Float32Array> {
   truncate(n: number): void {
     if (n >= this.cached.length) return;
     this.cached.length = n;
-    if (n === 0) {
-      this.kv = this.emptyCache();
-      return;
+    const old = this.kv;
+    if (n === 0) this.kv = this.emptyCache();
+    else {
+      const slice = (t: Tensor) => (t.location === 'gpu-buffer' ? slicePositionsGpu(this.shape.gpu!, t, n) : slicePositions(t, n));
+      this.kv = old.map(({ key, value }) => ({ key: slice(key), value: slice(value) }));
     }
-    this.kv = this.kv.map(({ key, value }) => ({ key: slicePositions(key, n), value: slicePositions(value, n) }));
+    disposeKv(old);
   }
 
   private checkRoom(n: number): void {
@@ -91,7 +98,9 @@ export class OnnxSequence implements Sequence<Float32Array> {
       feeds[`past_key_values.${il}.value`] = kv.value;
     });
     const out = await this.session.run(feeds);
+    const old = this.kv;
     this.kv = this.kv.map((_, il) => ({ key: out[`present.${il}.key`], value: out[`present.${il}.value`] }));
+    disposeKv(old); // (GPU buffers: the present outputs are new ones)
     this.cached.push(...tokens);
     const logits = out.logits;
     if (logits.type !== 'float32' || logits.dims.at(-1) !== this.nVocab) throw new CriaError('bad-file', `the ONNX model's logits are ${logits.type} [${logits.dims}], want float32 [.., ${this.nVocab}]`);
@@ -148,6 +157,29 @@ export class OnnxSequence implements Sequence<Float32Array> {
   }
 
   async sync(): Promise<void> {}
+
+  /** free the cache's device buffers (the session is released by its owner) */
+  release(): void {
+    disposeKv(this.kv);
+    this.kv = this.emptyCache();
+    this.cached = [];
+  }
+}
+
+/** Release the GPU buffers of a cache no longer used (CPU tensors need nothing). */
+function disposeKv(kv: Kv[]): void {
+  for (const { key, value } of kv) for (const t of [key, value]) if (t.location === 'gpu-buffer') t.dispose();
+}
+
+/** The first `n` positions of a KV tensor on the GPU: one buffer copy per head, on the device. */
+function slicePositionsGpu(device: GPUDevice, t: Tensor, n: number): Tensor {
+  const [b, heads, positions, d] = t.dims;
+  const row = d * 4;
+  const buffer = device.createBuffer({ size: Math.max(4, b * heads * n * row), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder();
+  for (let h = 0; h < b * heads; h++) enc.copyBufferToBuffer(t.gpuBuffer, h * positions * row, buffer, h * n * row, n * row);
+  device.queue.submit([enc.finish()]);
+  return Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims: [b, heads, n, d], dispose: () => buffer.destroy() });
 }
 
 /** The first `n` positions of a KV tensor [1, heads, positions, headDim] (CPU data). */

@@ -4,7 +4,7 @@
  * (test/e2e/cache.spec.ts). Values are stored as given, so a test can corrupt
  * one the way a failing disk would.
  */
-import type { CachedModel, ModelManifest, ModelStore, PartialDownload, StoredChunk } from '../../../src/storage/store.ts';
+import { idsToDelete, listModels, type CachedModel, type ModelManifest, type ModelStore, type PartialDownload, type StoredChunk } from '../../../src/storage/store.ts';
 
 export class MemoryModelStore implements ModelStore {
   readonly manifests = new Map<string, ModelManifest>();
@@ -48,12 +48,17 @@ export class MemoryModelStore implements ModelStore {
     if (stored && stored.createdAt === m.createdAt) this.manifests.set(m.id, { ...stored, contentHash });
   }
   async delete(id: string) {
-    this.manifests.delete(id);
-    this.partials.delete(id);
-    for (const [k, c] of this.chunks) if (c.modelId === id) this.chunks.delete(k);
+    for (const one of idsToDelete(id, [...this.manifests.values()], [...this.partials.values()])) {
+      this.manifests.delete(one);
+      this.partials.delete(one);
+      for (const [k, c] of this.chunks) if (c.modelId === one) this.chunks.delete(k);
+    }
   }
   async list(): Promise<CachedModel[]> {
-    return [...this.manifests.values()].map((m) => ({ id: m.id, name: m.name, url: m.url, size: m.size, storedBytes: m.size, complete: true, chunks: m.chunks.length, chunksStored: m.chunks.length, createdAt: m.createdAt, lastUsedAt: m.lastUsedAt }));
+    return listModels([...this.manifests.values()], [...this.partials.values()], async (p) => {
+      const stored = await this.storedChunks(p.id);
+      return { bytes: [...stored.values()].reduce((a, c) => a + c.size, 0), chunks: stored.size };
+    });
   }
   async clear() {
     this.manifests.clear();
