@@ -14,7 +14,13 @@ import { installErrorTransfer } from '../client/comlink-errors.ts';
 import { isCriaError } from '../shared/errors.ts';
 import { IdbModelStore } from '../storage/idb-store.ts';
 import { WasmBackend } from '../wasm/backend.ts';
-import { createBrowserWasmBackend } from '../wasm/browser.ts';
+import { browserThreads, createBrowserWasmBackend } from '../wasm/browser.ts';
+import type { Runtime } from '../engine/runtime.ts';
+import { isOnnxSource } from '../runtimes/onnx/repo.ts';
+import type { OnnxRuntime, ProviderChoice } from '../runtimes/onnx/runtime.ts';
+// onnxruntime-web's WebAssembly binary (with its WebGPU EP): served by Vite / emitted into the build,
+// fetched only when an ONNX model loads
+import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import { chooseAuto } from './choose-backend.ts';
 
 installErrorTransfer();
@@ -64,7 +70,58 @@ function wasmDeviceInfo(b: WasmBackend): DeviceInfo {
   };
 }
 
+/** onnxruntime-web's execution provider for a load: the same rules as Cria's backends (`auto`: WebGPU on a hardware adapter). */
+async function chooseOrtProvider(asked: 'auto' | 'webgpu' | 'wasm', threads: number | undefined): Promise<ProviderChoice> {
+  const wasmEp = (why: string): ProviderChoice => {
+    const t = browserThreads(threads);
+    return {
+      ep: 'wasm',
+      reason: `${why}; onnxruntime-web's WebAssembly EP, ${t.why}`,
+      threads: t.threads,
+      deviceInfo: async () => ({
+        backend: 'wasm',
+        threads: t.threads,
+        crossOriginIsolated: globalThis.crossOriginIsolated === true,
+        vendor: 'onnxruntime-web',
+        architecture: 'wasm-simd',
+        device: `${t.threads} thread${t.threads === 1 ? '' : 's'}`,
+        description: 'onnxruntime-web, WebAssembly execution provider',
+        isFallbackAdapter: false,
+        features: ['simd128', ...(t.threads > 1 ? ['threads'] : [])],
+        limits: {},
+        f16: false,
+      }),
+    };
+  };
+  const webgpuEp = (why: string, context: GpuContext): ProviderChoice => ({ ep: 'webgpu', reason: `${why}; onnxruntime-web's WebGPU EP`, deviceInfo: async () => ({ backend: 'webgpu', ...context.info }) });
+  if (asked === 'wasm') return wasmEp('WebAssembly, as asked');
+  if (asked === 'webgpu') return webgpuEp('WebGPU, as asked', await gpu());
+  let offer: Parameters<typeof chooseAuto>[0];
+  let context: GpuContext | undefined;
+  try {
+    context = await gpu();
+    offer = { info: context.info };
+  } catch (e) {
+    if (!isCriaError(e, 'webgpu-unavailable')) throw e;
+    offer = { unavailable: e.message };
+  }
+  const choice = chooseAuto(offer);
+  return choice.kind === 'webgpu' ? webgpuEp(choice.reason, context!) : wasmEp(choice.reason);
+}
+
+/** The ONNX runtime, its module (and onnxruntime-web) imported at the first ONNX load only. */
+let onnxRuntime: Promise<OnnxRuntime> | undefined;
+const onnx: Runtime = {
+  name: 'onnx',
+  accepts: isOnnxSource,
+  async load(source, ctx) {
+    onnxRuntime ??= import('../runtimes/onnx/runtime.ts').then((m) => new m.OnnxRuntime({ wasmUrl: ortWasmUrl, chooseProvider: chooseOrtProvider }));
+    return (await onnxRuntime).load(source, ctx);
+  },
+};
+
 const engine = new Engine({
+  runtimes: [onnx],
   createBackend,
   deviceInfo: async (backend?: Backend) => (backend instanceof WasmBackend ? wasmDeviceInfo(backend) : { backend: 'webgpu', ...(await gpu()).info }),
   measureDevice: async () => measureDevice(await gpu()),

@@ -13,6 +13,17 @@ const { onnx } = onnxProto;
 type Graph = onnxProto.onnx.IGraphProto;
 
 export function externalDataLocations(model: Uint8Array, name = 'model.onnx'): string[] {
+  return graphFacts(model, name).externalData;
+}
+
+/** What the runtime checks of a graph before a session: its external data files, and the bit widths of its MatMulNBits nodes. */
+export interface GraphFacts {
+  externalData: string[];
+  /** `bits` of every com.microsoft MatMulNBits node (onnxruntime-web's WebGPU EP computes only 2 and 4) */
+  matMulNBitsBits: number[];
+}
+
+export function graphFacts(model: Uint8Array, name = 'model.onnx'): GraphFacts {
   let proto: onnxProto.onnx.ModelProto;
   try {
     proto = onnx.ModelProto.decode(model);
@@ -20,6 +31,7 @@ export function externalDataLocations(model: Uint8Array, name = 'model.onnx'): s
     throw new CriaError('bad-file', `${name} is not a valid ONNX model (${(e as Error).message})`, { file: name });
   }
   const out = new Set<string>();
+  const bits = new Set<number>();
   const visit = (g: Graph | null | undefined) => {
     if (!g) return;
     for (const t of g.initializer ?? []) {
@@ -31,11 +43,17 @@ export function externalDataLocations(model: Uint8Array, name = 'model.onnx'): s
       }
       out.add(loc);
     }
-    for (const n of g.node ?? []) for (const a of n.attribute ?? []) {
-      visit(a.g);
-      for (const sub of a.graphs ?? []) visit(sub);
+    for (const n of g.node ?? []) {
+      if (n.opType === 'MatMulNBits') {
+        const b = n.attribute?.find((a) => a.name === 'bits')?.i;
+        bits.add(b === undefined || b === null ? 4 : Number(b)); // (the op's default is 4)
+      }
+      for (const a of n.attribute ?? []) {
+        visit(a.g);
+        for (const sub of a.graphs ?? []) visit(sub);
+      }
     }
   };
   visit(proto.graph);
-  return [...out].sort();
+  return { externalData: [...out].sort(), matMulNBitsBits: [...bits].sort((a, b) => a - b) };
 }

@@ -11,7 +11,7 @@
  * files, and a load with the network off finds every file (and knows which optional ones the
  * repository does not have) without a request.
  */
-import type { LoadProgress, OnnxFile, OnnxSource } from '../../protocol/api.ts';
+import type { LoadProgress, ModelSource, OnnxFile, OnnxSource } from '../../protocol/api.ts';
 import { CriaError } from '../../shared/errors.ts';
 import { cachedSource } from '../../storage/cached-source.ts';
 import { ensureCached, type StorageEstimator } from '../../storage/download.ts';
@@ -50,6 +50,19 @@ export interface RepoFiles {
   done(): Promise<void>;
   /** what the files hold cannot run: forget what this load stored (a network failure keeps it, to resume) */
   discard(): Promise<void>;
+}
+
+/**
+ * Is this source an ONNX repository? By its shape, never by a failed GGUF parse: `{ onnx }`, a
+ * cached repository's id (`onnx:…`), or the URL of a `.onnx` graph. (Here, apart from the runtime,
+ * so an embedder can route sources without loading onnxruntime-web.)
+ */
+export function isOnnxSource(source: ModelSource): boolean {
+  if (typeof source !== 'object' || source === null) return false;
+  if ('onnx' in source) return true;
+  if ('cached' in source) return typeof source.cached === 'string' && source.cached.startsWith(ONNX_CACHE_PREFIX);
+  if ('url' in source) return typeof source.url === 'string' && /\.onnx(?:[?#].*)?$/i.test(source.url);
+  return false;
 }
 
 /** Where a repository is, from the source (`{ onnx }`, or `{ cached: 'onnx:…' }`). */

@@ -15,14 +15,16 @@
  * on the device between steps (the present outputs are kept as GPU buffers and fed back).
  */
 import { InferenceSession, env } from 'onnxruntime-web';
-import { externalDataLocations } from '../../formats/onnx/external-data.ts';
+import { graphFacts } from '../../formats/onnx/external-data.ts';
 import type { ModelConfig } from '../../model/config.ts';
 import { chooseContext } from '../../model/memory.ts';
 import type { BackendKind, DeviceInfo, ModelInfo, ModelSource, OnnxSource } from '../../protocol/api.ts';
 import { CriaError } from '../../shared/errors.ts';
 import { createHfTokenizer } from '../../tokenizer/hf.ts';
 import type { LoadedModel, Runtime, RuntimeLoadContext } from '../../engine/runtime.ts';
-import { givenFiles, locateRepo, ONNX_CACHE_PREFIX, remoteFiles, type RepoFiles } from './repo.ts';
+import { givenFiles, isOnnxSource, locateRepo, remoteFiles, type RepoFiles } from './repo.ts';
+
+export { isOnnxSource } from './repo.ts';
 import { OnnxSequence } from './sequence.ts';
 
 /** onnxruntime-web's execution provider for a load, and why (shown in ModelInfo.backend). */
@@ -49,16 +51,6 @@ export interface OnnxRuntimeOptions {
 }
 
 const N_BATCH = 256;
-
-/** Is this source an ONNX repository? (Chosen by the source's shape, never by a failed GGUF parse.) */
-export function isOnnxSource(source: ModelSource): boolean {
-  if (typeof source !== 'object' || source === null) return false;
-  if ('onnx' in source) return true;
-  if ('cached' in source) return typeof source.cached === 'string' && source.cached.startsWith(ONNX_CACHE_PREFIX);
-  // a URL of a graph: `.onnx` (its repository is found from there)
-  if ('url' in source) return typeof source.url === 'string' && /\.onnx(?:[?#].*)?$/i.test(source.url);
-  return false;
-}
 
 /** The `{ onnx }` form of any source this runtime takes. */
 function onnxSourceOf(source: ModelSource): OnnxSource | { cached: string } {
@@ -132,7 +124,14 @@ export class OnnxRuntime implements Runtime {
     fit(await repo.size(modelPath));
     const model = (await repo.bytes(modelPath))!;
     const dir = modelPath.includes('/') ? modelPath.slice(0, modelPath.lastIndexOf('/') + 1) : '';
-    const dataNames = externalDataLocations(model, modelPath);
+    const facts = graphFacts(model, modelPath);
+    const dataNames = facts.externalData;
+    // onnxruntime-web's WebGPU EP implements MatMulNBits for 2 and 4 bits only (1.31: "additional bits
+    // support is planned"): refused here, before the weights are read, never switched to WASM silently
+    const wide = facts.matMulNBitsBits.filter((b) => b !== 2 && b !== 4);
+    if (provider.ep === 'webgpu' && wide.length > 0) {
+      throw new CriaError('unsupported-type', `${repo.name} quantizes weights to ${wide.join(', ')}-bit MatMulNBits, which onnxruntime-web's WebGPU execution provider does not compute (it does 2 and 4 bits); load it with backend "wasm", or export the model with f32 weights for those (cria export onnx --q8 f32)`, { bits: wide });
+    }
     let weightBytes = model.byteLength;
     for (const d of dataNames) weightBytes += await repo.size(dir + d);
     const context = fit(weightBytes);
