@@ -28,11 +28,22 @@ export interface ReportEntry {
   names?: { A?: string; B?: string; judge?: string };
 }
 
+/** what ran a model, for people: Cria's own engine (GGUF), or onnxruntime-web (ONNX) */
+export function runtimeLabel(runtime: RunIdentity['model']['runtime']): string {
+  return runtime === 'onnx' ? 'onnxruntime-web (ONNX)' : 'Cria (GGUF)';
+}
+
+/** the name to show for a report's model A, B or judge, with its runtime when it is not Cria's own */
+export function modelLabel(m: RunIdentity['model'] | undefined, name?: string): string | undefined {
+  if (!m && name === undefined) return undefined;
+  return `${name ?? m!.id}${m?.runtime === 'onnx' ? ' (ONNX)' : ''}`;
+}
+
 /** the name to show for a report's model A, B or judge */
 export function modelName(e: Pick<ReportEntry, 'report' | 'names'>, role: 'A' | 'B' | 'judge'): string {
   const id = e.report.identity;
   const m = role === 'A' ? id.model : role === 'B' ? id.modelB : id.judge;
-  return e.names?.[role] ?? m?.id ?? (role === 'B' ? 'model B' : role === 'judge' ? 'the judge' : e.report.model);
+  return modelLabel(m, e.names?.[role]) ?? (role === 'B' ? 'model B' : role === 'judge' ? 'the judge' : e.report.model);
 }
 
 /** Save text as a file (a download the browser names `name`). */
@@ -323,7 +334,7 @@ export class CriaEvalReport extends LightElement {
       .sort((a, b) => b[1] - a[1])
       .map(([t]) => t)
       .join(', ');
-    return html`<strong>${name ?? m.id}</strong> <span class="muted">(${name && name !== m.id ? `“${m.id}”, ` : ''}${m.architecture}, ${formatCount(m.parameters)} parameters, ${types}${m.nCtx ? `, context ${m.nCtx}` : ''})</span>`;
+    return html`<strong>${name ?? m.id}</strong> <span class="muted">(${name && name !== m.id ? `“${m.id}”, ` : ''}${m.architecture}, ${m.parameters ? `${formatCount(m.parameters)} parameters, ` : ''}${types}${m.nCtx ? `, context ${m.nCtx}` : ''}, run by ${runtimeLabel(m.runtime)})</span>`;
   }
 
   private identities(entries: ReportEntry[]) {

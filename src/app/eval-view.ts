@@ -15,7 +15,7 @@ import { formatDuration, formatWhen } from './format.ts';
 import { deleteRunTask, getRunTask, runModels, type RunModels } from './eval-data.ts';
 import { evals, lockedRuns, runState, type LiveRun, type RunState } from './eval-run.ts';
 import { KIND_LABEL } from './eval-format.ts';
-import { modelName, type ReportEntry } from './eval-report.ts';
+import { modelLabel, modelName, type ReportEntry } from './eval-report.ts';
 import type { CriaEvalSetup, StartRequest } from './eval-setup.ts';
 import type { CriaConfirm } from './confirm-dialog.ts';
 import './eval-setup.ts';
@@ -377,7 +377,7 @@ export class CriaEvalView extends LightElement {
           const state = this.states.get(r.id) ?? r.status;
           const m = this.models.get(r.id);
           const id = r.identity;
-          const models = [m?.A.label ?? id.model.id, m?.B?.label ?? id.modelB?.id].filter(Boolean).join(' vs ');
+          const models = [modelLabel(id.model, m?.A.label), modelLabel(id.modelB, m?.B?.label)].filter(Boolean).join(' vs ');
           const judge = m?.judge?.label ?? id.judge?.id;
           const checked = this.selected.includes(r.id);
           const resumable = state === 'stopped' || state === 'failed' || state === 'interrupted';
@@ -404,7 +404,7 @@ export class CriaEvalView extends LightElement {
           (o) => html`<li class="run-row opened" data-file=${o.fileName}>
             <label class="check run-pick">
               <input type="checkbox" .checked=${this.selected.includes(o.key)} @change=${(e: Event) => this.toggle(o.key, (e.target as HTMLInputElement).checked)} />
-              <span class="run-title"><strong>${o.report.task}</strong> <span class="run-models">${[o.report.identity.model.id, o.report.identity.modelB?.id].filter(Boolean).join(' vs ')}${o.report.identity.judge ? `, judged by ${o.report.identity.judge.id}` : ''}</span></span>
+              <span class="run-title"><strong>${o.report.task}</strong> <span class="run-models">${[modelLabel(o.report.identity.model), modelLabel(o.report.identity.modelB)].filter(Boolean).join(' vs ')}${o.report.identity.judge ? `, judged by ${o.report.identity.judge.id}` : ''}</span></span>
             </label>
             <span class="run-meta small"><span class="badge">file</span> <span class="muted">${o.fileName}</span></span>
             <span class="run-actions"><button type="button" class="button small ghost" @click=${() => this.closeFile(o.key)} aria-label="Close ${o.fileName}">Close</button></span>

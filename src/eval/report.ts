@@ -100,8 +100,8 @@ export function reportToCsv(report: EvalReport): string {
 /** Several reports side by side: one row per report, one column per metric (the union). */
 export function reportsToCsv(reports: readonly EvalReport[]): string {
   const keys = [...new Set(reports.flatMap((r) => Object.keys(r.metrics)))];
-  const rows: unknown[][] = [['task', 'task_version', 'model', 'backend', 'engine_version', 'date', 'n', ...keys]];
-  for (const r of reports) rows.push([r.task, r.identity.task.version, r.model, r.identity.engine.backend, r.identity.engine.version, r.date, r.n, ...keys.map((k) => r.metrics[k])]);
+  const rows: unknown[][] = [['task', 'task_version', 'model', 'runtime', 'backend', 'engine_version', 'date', 'n', ...keys]];
+  for (const r of reports) rows.push([r.task, r.identity.task.version, r.model, r.identity.model.runtime ?? 'cria', r.identity.engine.backend, r.identity.engine.version, r.date, r.n, ...keys.map((k) => r.metrics[k])]);
   return csv(rows);
 }
 

@@ -79,6 +79,7 @@ export async function modelIdentity(target: EvalTarget): Promise<RunIdentity['mo
     parameters: info.parameters,
     tensorTypes: info.tensorTypes,
     nCtx: info.nCtx,
+    runtime: info.runtime ?? 'cria',
   };
 }
 

@@ -5,7 +5,7 @@
  * src/eval/ talks to a model only through `EvalTarget` — in the browser the
  * client API (`fromClient`), so evaluation measures exactly what users get.
  */
-import type { ChatMessage, DeviceInfo, EngineStats, ModelInfo, ScoreRequest, ScoreResult } from '../protocol/api.ts';
+import type { ChatMessage, DeviceInfo, EngineStats, ModelInfo, RuntimeName, ScoreRequest, ScoreResult } from '../protocol/api.ts';
 
 /** How a generation ended, and what it cost (the engine's `usage`). */
 export interface GenerationUsage {
@@ -180,7 +180,12 @@ export interface Judgement {
 /** Identity of what was evaluated, recorded with every run. */
 export interface RunIdentity {
   /** `contentHash`: ModelInfo.contentHash; a run resumes only with the same (absent in runs stored before it existed) */
-  model: { id: string; contentHash?: string; cacheId?: string; architecture: string; parameters: number; tensorTypes: Record<string, number>; nCtx?: number };
+  /**
+   * `runtime`: what ran the model (Cria's own engine on a GGUF, or onnxruntime-web on an ONNX
+   * repository), so runs of one task through two runtimes compare side by side (absent in runs
+   * stored before there were two: Cria's own)
+   */
+  model: { id: string; contentHash?: string; cacheId?: string; architecture: string; parameters: number; tensorTypes: Record<string, number>; nCtx?: number; runtime?: RuntimeName };
   /** for judged pairwise tasks: the second contestant; for judged tasks: the judge */
   modelB?: RunIdentity['model'];
   judge?: RunIdentity['model'];

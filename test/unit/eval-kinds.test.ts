@@ -155,7 +155,7 @@ describe('reports', () => {
     expect(compareReports(a, { ...b, identity: { ...b.identity, task: { ...b.identity.task, version: '2' } } }).warnings[0]).toMatch(/task versions/);
     const both = reportsToCsv([a, b]).trim().split('\n');
     expect(both.length).toBe(3);
-    expect(both[0].startsWith('task,task_version,model,backend,engine_version,date,n,acc')).toBe(true);
+    expect(both[0].startsWith('task,task_version,model,runtime,backend,engine_version,date,n,acc')).toBe(true);
     expect(buildReport({ identity: a.identity, updatedAt: 0 }, [], { items: false }).date).toBe('1970-01-01T00:00:00.000Z');
   });
 });

@@ -16,6 +16,13 @@ import { CpuBackend } from '../../src/reference/backend.ts';
 import { OnnxRuntime } from '../../src/runtimes/onnx/runtime.ts';
 import { isCriaError } from '../../src/shared/errors.ts';
 import { fixturePath } from './helpers/fixtures.ts';
+import { parseHellaswagText } from '../../src/eval/data/hellaswag.ts';
+import { reportsToCsv } from '../../src/eval/report.ts';
+import { runTask } from '../../src/eval/runner.ts';
+import { fromClient } from '../../src/eval/target.ts';
+import type { Task } from '../../src/eval/types.ts';
+import { engineClient } from './helpers/eval-engine.ts';
+import { MemoryEvalStore } from './helpers/eval-memory-store.ts';
 
 const TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
 
@@ -103,4 +110,23 @@ describe('the ONNX runtime behind the engine, against Cria\'s own on the same we
     const err2 = await plain.load({ onnx: { files } }).catch((e) => e);
     expect(isCriaError(err2, 'not-implemented'), String(err2)).toBe(true);
   });
+
+  it('runs a multiple-choice eval as Cria does, and the run records which runtime ran the model', async () => {
+    const { cria, onnx } = await engines();
+    const items = parseHellaswagText(readFileSync(fixturePath('eval/hellaswag/hellaswag_val_first1000.txt'), 'utf8'))
+      .slice(0, 12)
+      .map((it) => ({ ...it, context: it.context.slice(-120), choices: it.choices.map((c) => c.slice(0, 60)) }));
+    const task: Task = { name: 'hellaswag-short', version: '1', kind: 'multiple-choice', source: 'fixture', items };
+    const run = async (engine: Engine) => runTask({ task, store: new MemoryEvalStore(), loadModel: async () => fromClient(engineClient(engine)) });
+    const a = await run(cria);
+    const b = await run(onnx);
+    expect(a.run.identity.model.runtime).toBe('cria');
+    expect(b.run.identity.model.runtime).toBe('onnx');
+    expect(b.report.n).toBe(items.length);
+    // the same choices (log-likelihoods within the runtime bound above; no near-tie among 12 items here)
+    expect(b.results.map((r) => (r as { pred?: number }).pred)).toEqual(a.results.map((r) => (r as { pred?: number }).pred));
+    expect(b.report.metrics.acc).toBe(a.report.metrics.acc);
+    expect(reportsToCsv([a.report, b.report]).split('\n')[2]).toMatch(/^hellaswag-short,1,[^,]*,onnx,/);
+  });
 });
+
