@@ -1,13 +1,15 @@
 /**
  * <cria-add-model>: a model that is not in the catalogue: by its address
  * (any https URL of a .gguf file whose server allows CORS, such as a Hugging
- * Face `resolve` link), or a .gguf file from this device (file picker or
- * drag and drop), optionally kept in the cache. Raises `load-model`.
+ * Face `resolve` link; or an ONNX model: a Hugging Face repository id, its
+ * page, a repository's base URL or a .onnx file's URL: src/app/address.ts),
+ * or a .gguf file from this device (file picker or drag and drop), optionally
+ * kept in the cache. Raises `load-model`.
  */
 import { html, nothing } from 'lit';
 import { LightElement } from './light-element.ts';
 import { engine, StateController } from './engine-state.ts';
-import { fileNameOf } from './catalogue.ts';
+import { parseModelAddress } from './address.ts';
 import type { LoadRequest } from './load-request.ts';
 
 export class CriaAddModel extends LightElement {
@@ -35,21 +37,13 @@ export class CriaAddModel extends LightElement {
   private submitUrl = (e: SubmitEvent) => {
     e.preventDefault();
     const input = this.querySelector<HTMLInputElement>('#model-url')!;
-    let url: URL;
-    try {
-      url = new URL(input.value.trim());
-    } catch {
-      this.urlError = 'That is not a web address. Paste the full link, starting with https://';
+    const r = parseModelAddress(input.value);
+    if ('error' in r) {
+      this.urlError = r.error;
       return;
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      this.urlError = 'Only http(s) addresses can be downloaded.';
-      return;
-    }
-    // a Hugging Face page link (…/blob/main/x.gguf) names the file; the download is …/resolve/main/x.gguf
-    if (url.hostname === 'huggingface.co' && url.pathname.includes('/blob/')) url.pathname = url.pathname.replace('/blob/', '/resolve/');
     this.urlError = '';
-    this.emit({ source: { url: url.href }, label: fileNameOf(url.href), caches: true });
+    this.emit({ source: r.source, label: r.label, caches: true });
   };
 
   private openFile(file: File | undefined) {
@@ -70,21 +64,22 @@ export class CriaAddModel extends LightElement {
       <form class="card add-url" @submit=${this.submitUrl} novalidate>
         <h3>By address</h3>
         <label class="field">
-          <span class="field-label">Address of a .gguf file</span>
+          <span class="field-label">Address of a .gguf file, or an ONNX model's repository</span>
           <input
             id="model-url"
-            type="url"
+            type="text"
             inputmode="url"
             autocomplete="off"
             spellcheck="false"
-            placeholder="https://huggingface.co/…/resolve/main/model-Q4_K_M.gguf"
+            placeholder="https://huggingface.co/…/resolve/main/model-Q4_K_M.gguf, or onnx-community/…"
             aria-invalid=${this.urlError ? 'true' : 'false'}
             aria-describedby="model-url-help"
             required
           />
         </label>
         <p id="model-url-help" class=${this.urlError ? 'field-error small' : 'muted small'} role=${this.urlError ? 'alert' : nothing}>
-          ${this.urlError || 'It is downloaded into this browser once (resumable), then loads with no network. The server must allow cross-origin requests, as Hugging Face does.'}
+          ${this.urlError ||
+          'A GGUF runs on Cria’s own engine; an ONNX model (a Hugging Face repository id like onnx-community/SmolLM2-135M-Instruct, or a repository’s address ending in /) runs on onnxruntime-web. Either is downloaded into this browser once (resumable), then loads with no network. The server must allow cross-origin requests, as Hugging Face does.'}
         </p>
         <p><button type="submit" class="button" ?disabled=${busy}>Download and load</button></p>
       </form>

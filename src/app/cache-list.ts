@@ -39,9 +39,11 @@ export class CriaCacheList extends LightElement {
   }
 
   private load(m: CachedModel) {
+    // a partial ONNX repository resumes from its base URL (its files are fetched, the stored ones kept)
+    const resume = m.format === 'onnx' ? { onnx: { url: m.url!, name: m.name, ...(m.model ? { model: m.model } : {}) } } : { url: m.url! };
     const detail: LoadRequest = m.complete
       ? { source: { cached: m.id }, label: m.name }
-      : { source: { url: m.url! }, label: m.name, bytes: m.size, storedBytes: m.storedBytes, caches: true };
+      : { source: resume, label: m.name, bytes: m.size, storedBytes: m.storedBytes, caches: true };
     this.emit('load-model', detail);
   }
 
@@ -85,7 +87,10 @@ export class CriaCacheList extends LightElement {
     return html`<tr data-cache-id=${m.id}>
       <th scope="row">
         <span class="cache-name">${m.name}</span>
-        <span class="muted small cache-source">${host}</span>
+        <span class="muted small cache-source"
+          ><span class="badge format" data-format=${m.format ?? 'gguf'} title=${m.format === 'onnx' ? `an ONNX repository (${m.files ?? 0} files), run by onnxruntime-web` : "a GGUF file, run by Cria's own engine"}>${m.format === 'onnx' ? 'ONNX' : 'GGUF'}</span>
+          ${host}${m.format === 'onnx' && m.files ? ` · ${m.files} files` : ''}</span
+        >
       </th>
       <td>${formatBytes(m.size)}</td>
       <td>

@@ -9,7 +9,7 @@ import type { CachedModel } from '../client/index.ts';
 import { LightElement } from './light-element.ts';
 import { engine, StateController } from './engine-state.ts';
 import { formatBytes } from './format.ts';
-import type { CatalogueModel } from './catalogue.ts';
+import { catalogueSource, type CatalogueModel } from './catalogue.ts';
 import type { LoadRequest } from './load-request.ts';
 
 export class CriaCatalogue extends LightElement {
@@ -28,7 +28,7 @@ export class CriaCatalogue extends LightElement {
   }
 
   private load(m: CatalogueModel, stored?: CachedModel) {
-    const detail: LoadRequest = { source: { url: m.url, ...(m.sha256 ? { sha256: m.sha256 } : {}) }, label: m.name, bytes: stored?.size ?? m.approxBytes, storedBytes: stored?.storedBytes ?? 0, approximate: !stored, caches: true };
+    const detail: LoadRequest = { source: catalogueSource(m), label: m.name, bytes: stored?.size ?? m.approxBytes, storedBytes: stored?.storedBytes ?? 0, approximate: !stored, caches: true };
     this.dispatchEvent(new CustomEvent('load-model', { bubbles: true, detail }));
   }
 
@@ -51,7 +51,7 @@ export class CriaCatalogue extends LightElement {
                 : nothing}
           </div>
           <p class="catalogue-meta muted small">
-            ${m.publisher} · ${m.parameters} parameters · ${m.quant} · <span title="approximate size">≈ ${formatBytes(m.approxBytes)}</span> · ${m.license}
+            <span class="badge format" data-format=${m.format ?? 'gguf'} title=${m.format === 'onnx' ? 'an ONNX repository, run by onnxruntime-web' : "a GGUF file, run by Cria's own engine"}>${m.format === 'onnx' ? 'ONNX' : 'GGUF'}</span> ${m.publisher} · ${m.parameters} parameters · ${m.quant} · <span title="approximate size">≈ ${formatBytes(m.approxBytes)}</span> · ${m.license}
           </p>
           <p class="catalogue-desc">${m.description}</p>
           <p class="catalogue-actions">

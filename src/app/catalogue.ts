@@ -3,6 +3,7 @@
  * so it is no request to anyone else). Sizes there are approximate: the
  * real size is known once a download starts.
  */
+import type { ModelSource } from '../client/index.ts';
 export interface CatalogueModel {
   id: string;
   name: string;
@@ -11,7 +12,12 @@ export interface CatalogueModel {
   quant: string;
   /** approximate file size in bytes */
   approxBytes: number;
+  /** a GGUF file's URL; for an ONNX model (`format: 'onnx'`), the repository's base URL (its files are url + path) */
   url: string;
+  /** absent: a GGUF, run by Cria's own engine; `onnx`: a repository run by onnxruntime-web */
+  format?: 'gguf' | 'onnx';
+  /** ONNX: the graph to run (default onnx/model.onnx) */
+  onnxModel?: string;
   /** the file's SHA-256 (64 hex digits), when the catalogue states it: the download is verified against it */
   sha256?: string;
   /** the Hugging Face repository, for a link to its card */
@@ -39,6 +45,12 @@ export function loadCatalogue(): Promise<Catalogue> {
       throw e;
     });
   return cached;
+}
+
+/** What loading a catalogue entry asks for. */
+export function catalogueSource(m: CatalogueModel): ModelSource {
+  if (m.format === 'onnx') return { onnx: { url: m.url, ...(m.onnxModel ? { model: m.onnxModel } : {}), name: m.repo } };
+  return { url: m.url, ...(m.sha256 ? { sha256: m.sha256 } : {}) };
 }
 
 /** the default model: marked `default`, else the smallest */

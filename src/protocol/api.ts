@@ -142,6 +142,8 @@ export interface CachedModel {
   /** a GGUF file, or an ONNX repository (its files counted in `files`, their bytes summed) */
   format?: 'gguf' | 'onnx';
   files?: number;
+  /** an ONNX repository: the graph it holds (its path in the repository, e.g. onnx/model_q4.onnx) */
+  model?: string;
 }
 
 export interface StorageInfo {

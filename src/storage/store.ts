@@ -69,6 +69,8 @@ export interface ModelManifest extends ModelOrigin {
    * file it names is wholly cached, so it is present only when the whole model is.
    */
   files?: Record<string, string>;
+  /** a repository: the graph (path) its last load ran, which a load naming none runs */
+  model?: string;
 }
 
 /** A download in progress or interrupted: which file, which chunking; the chunks themselves are in the chunk store. */
@@ -111,19 +113,25 @@ export interface ModelStore {
 export function listModels(manifests: ModelManifest[], partials: PartialDownload[], storedBytes: (p: PartialDownload) => Promise<{ bytes: number; chunks: number }>): Promise<CachedModel[]> {
   return (async () => {
     const out = new Map<string, CachedModel>();
+    /** a repository's graph (a part ending in .onnx), by its path in the repository */
+    const graphOf = (e: CachedModel, partId: string) => {
+      if (!/\.onnx$/i.test(partId) || !e.url || !partId.startsWith(e.url)) return;
+      e.model = partId.slice(e.url.length);
+    };
     const repoEntry = (id: string, name: string, url: string | undefined, createdAt: number): CachedModel => {
       let e = out.get(id);
-      if (!e) out.set(id, (e = { id, name, url, size: 0, storedBytes: 0, complete: false, chunks: 0, chunksStored: 0, createdAt, format: 'onnx', files: 0 }));
+      if (!e) out.set(id, (e = { id, name, url: url ?? (id.startsWith('onnx:') ? id.slice('onnx:'.length) : undefined), size: 0, storedBytes: 0, complete: false, chunks: 0, chunksStored: 0, createdAt, format: 'onnx', files: 0 }));
       return e;
     };
     for (const m of manifests) {
       if (m.files) {
         const e = repoEntry(m.id, m.name, m.url, m.createdAt);
-        Object.assign(e, { name: m.name, complete: true, createdAt: m.createdAt, lastUsedAt: m.lastUsedAt, format: m.format ?? 'onnx' });
+        Object.assign(e, { name: m.name, complete: true, createdAt: m.createdAt, lastUsedAt: m.lastUsedAt, format: m.format ?? 'onnx', ...(m.model ? { model: m.model } : {}) });
         continue;
       }
       if (m.partOf !== undefined) {
         const e = repoEntry(m.partOf, m.partOf.replace(/^onnx:/, ''), undefined, m.createdAt);
+        graphOf(e, m.id);
         e.size += m.size;
         e.storedBytes += m.size;
         e.chunks += m.chunks.length;
@@ -134,12 +142,14 @@ export function listModels(manifests: ModelManifest[], partials: PartialDownload
       out.set(m.id, { id: m.id, name: m.name, url: m.url, size: m.size, storedBytes: m.size, complete: true, chunks: m.chunks.length, chunksStored: m.chunks.length, createdAt: m.createdAt, lastUsedAt: m.lastUsedAt, format: m.format ?? 'gguf' });
     }
     const complete = new Set(manifests.map((m) => m.id));
+    // graphs outside `onnx/model.onnx` (model_q4.onnx…) are remembered, so a resume asks for the same one
     for (const p of partials) {
       if (complete.has(p.id)) continue;
       const stored = await storedBytes(p);
       const chunks = Math.ceil(p.size / p.chunkSize);
       if (p.partOf !== undefined) {
         const e = repoEntry(p.partOf, p.partOf.replace(/^onnx:/, ''), undefined, p.startedAt);
+        graphOf(e, p.id);
         e.size += p.size;
         e.storedBytes += stored.bytes;
         e.chunks += chunks;

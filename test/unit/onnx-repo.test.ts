@@ -95,6 +95,24 @@ describe('an ONNX repository at a URL, through the model cache', () => {
     expect(server.log().requests.map((r) => r.path)).toEqual([]);
   });
 
+  it('another graph of the repository: named once, then remembered (a cached load names none, a resume asks for the same)', async () => {
+    const base = writeRepo('q4', [...files].map(([p, b]): [string, Uint8Array] => [p === 'onnx/model.onnx' ? 'onnx/model_q4.onnx' : p, b]));
+    const store = new MemoryModelStore();
+    // interrupted mid-download: the partial entry already knows its graph
+    server.reset();
+    server.control({ cutAfterTotalBytes: 300_000 });
+    const cut = await engineWith(store).load({ onnx: { url: base, model: 'onnx/model_q4.onnx' } }).catch((e: unknown) => e);
+    expect(isCriaError(cut, 'network')).toBe(true);
+    expect(await store.list()).toMatchObject([{ id: `onnx:${base}`, complete: false, format: 'onnx', model: 'onnx/model_q4.onnx', url: base }]);
+    server.reset();
+    await engineWith(store).load({ onnx: { url: base, model: 'onnx/model_q4.onnx' } });
+    expect(await store.list()).toMatchObject([{ complete: true, model: 'onnx/model_q4.onnx' }]);
+    server.reset();
+    const info = await engineWith(store).load({ cached: `onnx:${base}` });
+    expect(info.source).toBe('cache');
+    expect(server.log().requests).toHaveLength(0);
+  });
+
   it('a .onnx URL finds its repository above the onnx/ folder', () => {
     expect(locateRepo({ url: 'https://example.org/m/onnx/model_q4.onnx' })).toMatchObject({ base: 'https://example.org/m/', modelPath: 'onnx/model_q4.onnx', id: 'onnx:https://example.org/m/' });
     expect(locateRepo({ repo: 'onnx-community/SmolLM2-135M-Instruct' })).toMatchObject({ base: 'https://huggingface.co/onnx-community/SmolLM2-135M-Instruct/resolve/main/', name: 'onnx-community/SmolLM2-135M-Instruct' });

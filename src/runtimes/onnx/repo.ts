@@ -66,17 +66,17 @@ export function isOnnxSource(source: ModelSource): boolean {
 }
 
 /** Where a repository is, from the source (`{ onnx }`, or `{ cached: 'onnx:…' }`). */
-export function locateRepo(src: OnnxSource | { cached: string }): { base: string; id: string; name: string; modelPath: string } | undefined {
+export function locateRepo(src: OnnxSource | { cached: string }): { base: string; id: string; name: string; modelPath?: string } | undefined {
   if ('cached' in src) {
     if (!src.cached.startsWith(ONNX_CACHE_PREFIX)) throw new CriaError('bad-argument', `${src.cached} is not an ONNX repository's cache id`);
     const base = src.cached.slice(ONNX_CACHE_PREFIX.length);
-    return { base, id: src.cached, name: hfRepoName(base) ?? base, modelPath: 'onnx/model.onnx' };
+    return { base, id: src.cached, name: hfRepoName(base) ?? base };
   }
   const given = [src.repo, src.url, src.files].filter((x) => x !== undefined).length;
   if (given !== 1) throw new CriaError('bad-argument', 'an ONNX source names its repository once: { onnx: { repo } }, { onnx: { url } } or { onnx: { files } }');
   if (src.files) return undefined;
   let base: string;
-  let modelPath = src.model ?? 'onnx/model.onnx';
+  let modelPath = src.model;
   if (src.repo !== undefined) {
     if (typeof src.repo !== 'string' || !/^[\w.-]+\/[\w.-]+$/.test(src.repo) || src.repo.split('/').some((p) => /^\.+$/.test(p))) {
       throw new CriaError('bad-argument', `a Hugging Face repository id is owner/name (e.g. onnx-community/SmolLM2-135M-Instruct), got "${String(src.repo).slice(0, 80)}"`);
@@ -107,8 +107,8 @@ export function locateRepo(src: OnnxSource | { cached: string }): { base: string
     }
     base = u.href;
   }
-  checkPath(modelPath);
-  return { base, id: ONNX_CACHE_PREFIX + base, name: src.name ?? hfRepoName(base) ?? base, modelPath };
+  if (modelPath !== undefined) checkPath(modelPath);
+  return { base, id: ONNX_CACHE_PREFIX + base, name: src.name ?? hfRepoName(base) ?? base, ...(modelPath !== undefined ? { modelPath } : {}) };
 }
 
 function hfRepoName(base: string): string | undefined {
@@ -157,12 +157,16 @@ export function givenFiles(files: Record<string, OnnxFile>, modelPath: string, n
 const isNotFound = (e: unknown) => e instanceof CriaError && e.code === 'network' && e.detail?.status === 404;
 
 /** The files of a repository at a base URL: through the model cache when there is one, else read directly. */
-export async function remoteFiles(where: { base: string; id: string; name: string; modelPath: string }, ctx: RepoContext): Promise<RepoFiles> {
+/** The graph a load runs when the source names none: the one the cached repository last ran, else onnx/model.onnx. */
+export const DEFAULT_GRAPH = 'onnx/model.onnx';
+
+export async function remoteFiles(where: { base: string; id: string; name: string; modelPath?: string }, ctx: RepoContext): Promise<RepoFiles> {
   const { store } = ctx;
   const { base, id } = where;
   const http = (path: string) => new HttpRangeSource(base + path, ctx.fetch, { idleTimeoutMs: ctx.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, kind: kindOf(path) });
   const repo = store ? await store.getManifest(id) : undefined;
   if (repo && !repo.files) throw new CriaError('bad-argument', `${id} in the model cache is not an ONNX repository`);
+  const modelPath = where.modelPath ?? repo?.model ?? DEFAULT_GRAPH;
   /** files read by this load: path → its manifest (cached) or size (direct) */
   const used = new Map<string, ModelManifest | undefined>();
   const absent = new Set<string>();
@@ -201,14 +205,14 @@ export async function remoteFiles(where: { base: string; id: string; name: strin
   return {
     name: where.name,
     cacheId: store ? id : undefined,
-    modelPath: where.modelPath,
+    modelPath,
     async bytes(path, optional) {
       checkPath(path);
       if (store) {
         let m = await cachedFile(path);
         if (!m) {
           // a repository cached whole knows which optional files it lacks: no request for them
-          if (optional && repo?.files && repo.files[path] === undefined && repo.files[where.modelPath] !== undefined) {
+          if (optional && repo?.files && repo.files[path] === undefined && repo.files[modelPath] !== undefined) {
             absent.add(path);
             return undefined;
           }
@@ -270,6 +274,7 @@ export async function remoteFiles(where: { base: string; id: string; name: strin
         lastUsedAt: now,
         format: 'onnx',
         files,
+        model: modelPath,
       });
     },
     async discard() {

@@ -22,7 +22,7 @@ import type { BackendKind, DeviceInfo, ModelInfo, ModelSource, OnnxSource } from
 import { CriaError } from '../../shared/errors.ts';
 import { createHfTokenizer } from '../../tokenizer/hf.ts';
 import type { LoadedModel, Runtime, RuntimeLoadContext } from '../../engine/runtime.ts';
-import { givenFiles, isOnnxSource, locateRepo, remoteFiles, type RepoFiles } from './repo.ts';
+import { DEFAULT_GRAPH, givenFiles, isOnnxSource, locateRepo, remoteFiles, type RepoFiles } from './repo.ts';
 
 export { isOnnxSource } from './repo.ts';
 import { OnnxSequence } from './sequence.ts';
@@ -82,7 +82,7 @@ export class OnnxRuntime implements Runtime {
       repo = await remoteFiles(where, { store: ctx.store, storage: ctx.storage, locks: ctx.locks, fetch: ctx.fetch, signal: ctx.signal, idleTimeoutMs: ctx.idleTimeoutMs, onProgress: ctx.onProgress });
     } else {
       const s = spec as OnnxSource;
-      repo = givenFiles(s.files!, s.model ?? 'onnx/model.onnx', s.name ?? 'ONNX model');
+      repo = givenFiles(s.files!, s.model ?? DEFAULT_GRAPH, s.name ?? 'ONNX model');
     }
     try {
       return await this.loadFrom(repo, ctx);
@@ -162,10 +162,21 @@ export class OnnxRuntime implements Runtime {
       ...(provider.deviceInfo ? { deviceInfo: provider.deviceInfo } : {}),
       ...(gpuDevice ? { lost: gpuDevice.lost.then((l) => l.message || l.reason || '') } : {}),
     });
-    const missing = ['input_ids', 'attention_mask', 'position_ids', 'past_key_values.0.key'].filter((n) => !session.inputNames.includes(n));
+    const missing = ['input_ids', 'attention_mask', 'past_key_values.0.key'].filter((n) => !session.inputNames.includes(n));
     if (missing.length > 0 || !session.outputNames.includes('logits')) {
       await session.release();
       throw new CriaError('unsupported-arch', `${modelPath} is not a causal LM with a KV cache in the Optimum layout (missing inputs: ${missing.join(', ') || 'none'}; outputs: ${session.outputNames.slice(0, 4).join(', ')})`, { file: modelPath });
+    }
+    // the cache and the logits in float32 (an fp16 / q4f16 export keeps them in float16, which this runtime does not feed)
+    const typeOf = (list: readonly InferenceSession.ValueMetadata[] | undefined, name: string) => {
+      const m = list?.find((x) => x.name === name);
+      return m && m.isTensor ? m.type : undefined;
+    };
+    const kvType = typeOf(session.inputMetadata, 'past_key_values.0.key');
+    const logitsType = typeOf(session.outputMetadata, 'logits');
+    if ((kvType !== undefined && kvType !== 'float32') || (logitsType !== undefined && logitsType !== 'float32')) {
+      await session.release();
+      throw new CriaError('unsupported-type', `${modelPath} keeps its KV cache as ${kvType} and its logits as ${logitsType}; Cria's ONNX runtime runs graphs with a float32 cache and logits (in an Optimum / Transformers.js repository: onnx/model.onnx, model_q4.onnx, model_quantized.onnx, not the fp16 or q4f16 ones). Load another graph of the repository with { onnx: { …, model: 'onnx/model_q4.onnx' } }`, { file: modelPath, kvType, logitsType });
     }
     if (gpuKv && !gpuDevice) {
       await session.release();

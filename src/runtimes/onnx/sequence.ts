@@ -48,7 +48,10 @@ export class OnnxSequence implements Sequence<Float32Array> {
     this.nVocab = shape.nVocab;
     this.nBatch = shape.nBatch ?? 256;
     this.kv = this.emptyCache();
+    this.positionIds = session.inputNames.includes('position_ids');
   }
+
+  private readonly positionIds: boolean;
 
   private emptyCache(): Kv[] {
     const dims = [1, this.shape.nHeadKv, 0, this.shape.headDim];
@@ -91,8 +94,9 @@ export class OnnxSequence implements Sequence<Float32Array> {
     const feeds: Record<string, Tensor> = {
       input_ids: new Tensor('int64', BigInt64Array.from(tokens, BigInt), [1, n]),
       attention_mask: new Tensor('int64', new BigInt64Array(past + n).fill(1n), [1, past + n]),
-      position_ids: new Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), [1, n]),
     };
+    // (graphs exported without position_ids derive the positions from the attention mask)
+    if (this.positionIds) feeds.position_ids = new Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(past + i)), [1, n]);
     this.kv.forEach((kv, il) => {
       feeds[`past_key_values.${il}.key`] = kv.key;
       feeds[`past_key_values.${il}.value`] = kv.value;
