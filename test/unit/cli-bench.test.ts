@@ -10,12 +10,17 @@
  * positive.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, get as httpGet } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { engineFigures, loadParts, median, ratios, roofline, structurePerToken, type EngineFigures, type EngineRaw } from '../../src/cli/bench/figures.ts';
+import { engineFigures, loadParts, median, ratios, ratioTargets, roofline, structurePerToken, type EngineFigures, type EngineRaw } from '../../src/cli/bench/figures.ts';
+import { ortExportKind, ortWeightNotes } from '../../src/cli/bench/ort.ts';
+import { serveFolder } from '../../src/cli/bench/serve-folder.ts';
+import { resultsMarkdown } from '../../bench/results-md.ts';
 import { benchPlan } from '../../src/cli/bench/plan.ts';
 import { benchPrompt } from '../../src/cli/bench/prompt.ts';
 import { fileSource } from '../../src/formats/source-node.ts';
@@ -145,11 +150,91 @@ describe('bench figures', () => {
     expect(parseBenchOptions({ model: 'm', peers: 'llamacpp,cria', prompt: '16, 32', runs: '1', decode: '4', threads: '1' }, log)).toMatchObject({ engines: ['cria', 'llamacpp'], prompts: [16, 32], runs: 1, loadRuns: 1, decode: 4, threads: 1 });
     expect(parseBenchOptions({ model: 'm', runs: '3', 'load-runs': '1' }, log)).toMatchObject({ runs: 3, loadRuns: 1 });
     expect(() => parseBenchOptions({}, log)).toThrow(/no model given/);
-    expect(() => parseBenchOptions({ model: 'm', peers: 'cria,webllm' }, log)).toThrow(/"webllm" is not one of cria, cria-wasm, wllama, llamacpp/);
+    expect(() => parseBenchOptions({ model: 'm', peers: 'cria,webllm' }, log)).toThrow(/"webllm" is not one of cria, cria-wasm, wllama, ort-wasm, ort-webgpu, llamacpp \(or ort: both ORT engines\)/);
     expect(parseBenchOptions({ model: 'm', peers: 'wllama,cria-wasm' }, log).engines).toEqual(['cria-wasm', 'wllama']);
     expect(() => parseBenchOptions({ model: 'm', prompt: '16,0' }, log)).toThrow(/--prompt must be whole numbers/);
     expect(() => parseBenchOptions({ model: 'm', decode: '1' }, log)).toThrow(/--decode must be at least 2/);
     expect(() => parseBenchOptions({ model: 'm', runs: '0' }, log)).toThrow(/--runs must be at least 1/);
+  });
+
+  it('options: the ORT engines only when asked for (ort = both), in their place among the engines, each once', () => {
+    const log = () => {};
+    expect(parseBenchOptions({ model: 'm' }, log).engines, 'the default: no ORT (it needs an export of the model)').toEqual(['cria', 'cria-wasm', 'wllama', 'llamacpp']);
+    expect(parseBenchOptions({ model: 'm', peers: 'ort' }, log).engines).toEqual(['ort-wasm', 'ort-webgpu']);
+    expect(parseBenchOptions({ model: 'm', peers: 'llamacpp,ort,cria-wasm' }, log).engines).toEqual(['cria-wasm', 'ort-wasm', 'ort-webgpu', 'llamacpp']);
+    expect(parseBenchOptions({ model: 'm', peers: 'ort-wasm,wllama,cria-wasm,ort-wasm' }, log).engines).toEqual(['cria-wasm', 'wllama', 'ort-wasm']);
+    expect(parseBenchOptions({ model: 'm', peers: 'ort,ort-webgpu' }, log).engines).toEqual(['ort-wasm', 'ort-webgpu']);
+    // Cria's engines are divided by the ORT engines as by every peer
+    expect(ratioTargets('cria-wasm')).toEqual(['wllama', 'ort-wasm', 'ort-webgpu', 'llamacpp', 'cria']);
+    expect(ratioTargets('cria')).toEqual(['wllama', 'ort-wasm', 'ort-webgpu', 'llamacpp']);
+  });
+
+  it('ORT: Q8_0 weights exported as f32 for the WebGPU EP only (it computes 2- and 4-bit MatMulNBits), 8-bit MatMulNBits for the WASM EP', () => {
+    expect(ortExportKind('ort-wasm', { Q8_0: 10, Q4_0: 20, F32: 1 })).toBe('nbits');
+    expect(ortExportKind('ort-webgpu', { Q8_0: 10, Q4_0: 20, F32: 1 })).toBe('f32');
+    expect(ortExportKind('ort-webgpu', { Q4_0: 20, F32: 1 })).toBe('nbits');
+    expect(ortExportKind('ort-webgpu', { Q6_K: 20, F16: 1 })).toBe('nbits');
+  });
+
+  it('ORT: the notes say how the weights went in, and why when ORT computes on f32 weights', () => {
+    const weights = new Map([
+      ['blk.0.attn_q.weight', 'MatMulNBits 4-bit (from Q4_0)'],
+      ['blk.0.attn_k.weight', 'MatMulNBits 4-bit (from Q4_0)'],
+      ['blk.0.ffn_down.weight', 'f32 (from Q6_K)'],
+      ['token_embd.weight', 'f32 (from Q8_0)'],
+      ['blk.0.attn_v.weight', 'f32'],
+    ]);
+    const gpu = ortWeightNotes(weights, 'ort-webgpu');
+    expect(gpu[0]).toBe('weights as onnxruntime-web ran them (cria export onnx of the same GGUF): 2 MatMulNBits 4-bit (from Q4_0), 1 f32 (from Q6_K), 1 f32 (from Q8_0), 1 f32');
+    expect(gpu).toContain("Q8_0 weights exported as f32: onnxruntime-web's WebGPU EP computes MatMulNBits with 2 and 4 bits only (an 8-bit graph is refused there)");
+    expect(gpu).toContain('Q6_K weights dequantized to f32 by the exporter: these figures are on f32 weights');
+    const wasm = ortWeightNotes(new Map([['a', 'MatMulNBits 8-bit (from Q8_0)'], ['b', 'MatMulNBits 4-bit (from Q4_0)']]), 'ort-wasm');
+    expect(wasm).toEqual(['weights as onnxruntime-web ran them (cria export onnx of the same GGUF): 1 MatMulNBits 8-bit (from Q8_0), 1 MatMulNBits 4-bit (from Q4_0)']);
+  });
+
+  it('the export folder is served file by file with Range requests, and nothing outside it', async () => {
+    const dir = mkdtempSync(join(tmp, 'serve-'));
+    mkdirSync(join(dir, 'nbits/onnx'), { recursive: true });
+    writeFileSync(join(dir, 'nbits/onnx/model.onnx'), 'ONNX-BYTES');
+    writeFileSync(join(dir, 'nbits/config.json'), '{}');
+    writeFileSync(join(tmp, 'secret.txt'), 'SECRET');
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '').split('?')[0];
+      if (path.startsWith('/onnx/')) return serveFolder(req, res, dir, path.slice('/onnx/'.length));
+      res.statusCode = 418;
+      res.end('not served');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/onnx/`;
+    try {
+      const whole = await fetch(base + 'nbits/onnx/model.onnx');
+      expect(whole.status).toBe(200);
+      expect(await whole.text()).toBe('ONNX-BYTES');
+      expect(whole.headers.get('cache-control')).toBe('no-store');
+      const part = await fetch(base + 'nbits/onnx/model.onnx', { headers: { Range: 'bytes=5-9' } });
+      expect(part.status).toBe(206);
+      expect(await part.text()).toBe('BYTES');
+      expect((await fetch(base + 'nbits/generation_config.json')).status, 'a missing file').toBe(404);
+      // sent as written (fetch would resolve the dot segments before sending)
+      const raw = (path: string) =>
+        new Promise<{ status: number; body: string }>((ok, fail) => {
+          const req = httpGet({ host: '127.0.0.1', port: (server.address() as AddressInfo).port, path }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
+          });
+          req.on('error', fail);
+        });
+      expect((await raw('/onnx/nbits/config.json')).body).toBe('{}');
+      for (const escape of ['../secret.txt', '..%2Fsecret.txt', 'nbits/../../secret.txt', 'nbits/..%2F..%2Fsecret.txt', '%2E%2E/secret.txt', 'nbits/onnx/', 'nbits', '', '%E0%A4%A']) {
+        const r = await raw('/onnx/' + escape);
+        expect(r.status, escape).toBe(404);
+        expect(r.body).not.toContain('SECRET');
+      }
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('the table shows each figure, the ratios, and a failed peer as an error without losing the others', () => {
@@ -179,6 +264,67 @@ describe('bench figures', () => {
     expect(t).toContain('452.0 dispatches (15.1 per layer), 1.00 submits, 4.0 bytes read back, 0.00 buffers created');
     expect(t).toMatch(/Cria decodes 0\.90 GB\/s of weights = 36\.0% of it/);
   });
+
+  it('the table puts ORT beside Cria: its columns, Cria ÷ ORT, its notes and its load parts', () => {
+    const w = engineFigures(raw([200, 200, 200], [50, 50, 50], { threads: 2 }));
+    const l = engineFigures(raw([100, 100, 100], [20, 20, 20], { threads: 2 }));
+    const ow = engineFigures(raw([400, 400, 400], [100, 100, 100], { threads: 2, notes: ['weights as onnxruntime-web ran them (cria export onnx of the same GGUF): 2 MatMulNBits 4-bit (from Q4_0)'], loads: { coldMs: [900], warmMs: [600], warmParts: [{ prepare: 100, upload: 300, warmup: 200 }], startMs: [50] } }));
+    const og = engineFigures(raw([800, 800, 800], [400, 400, 400], { gpuPeakBytes: 200 * 2 ** 20, notes: ['Q8_0 weights exported as f32: …'] }));
+    const report: BenchReport = {
+      cria_bench: 2,
+      date: '2025-01-01T00:00:00.000Z',
+      model: { source: 'm.gguf', name: 'm', architecture: 'llama', parameters: 134.5e6, file_bytes: 91e6, tensor_types: {}, n_layer: 30, n_vocab: 49152, weight_bytes_per_token: 90e6 },
+      settings: { engines: ['cria-wasm', 'wllama', 'ort-wasm', 'ort-webgpu'], runs: 3, load_runs: 3, prompt_tokens: [16], decode_tokens: 5, threads: 2, context: 4096, prompts: 'ids' },
+      machine: { cpu: 'cpu', cores: 2, memory_bytes: 1, os: 'Linux', node: 'v20' },
+      browser: { executable: '/usr/bin/chromium', version: '140' },
+      adapter: null,
+      roofline: null,
+      engines: { 'cria-wasm': w, wllama: l, 'ort-wasm': ow, 'ort-webgpu': og },
+      ratios: { 'cria-wasm': { wllama: ratios(w, l), 'ort-wasm': ratios(w, ow), 'ort-webgpu': ratios(w, og) } },
+    };
+    const t = formatTable(report);
+    expect(t).toMatch(/^\s+Cria \(Wasm, 2 thr\)\s+wllama \(Wasm, 2 thr\)\s+Wasm\/wllama\s+ORT \(Wasm EP, 2 thr\)\s+Wasm\/ORT-Wasm\s+ORT \(WebGPU EP\)\s+Wasm\/ORT-WebGPU$/m);
+    // decode: 20 tok/s (Cria-Wasm), 40 (wllama), 0.50, 10 (ORT-Wasm), 2.00, 5 (ORT-WebGPU), 4.00
+    expect(t).toMatch(/decode 5 \(tok\/s\)\s+20\.0\s+40\.0\s+0\.50\s+10\.0\s+2\.00\s+5\.00\s+4\.00$/m);
+    expect(t).toMatch(/prefill @16 \(tok\/s\)\s+320\s+800\s+0\.40\s+160\s+2\.00\s+40\.0\s+8\.00$/m);
+    expect(t).toMatch(/load, warm \(ms\)\s+50\s+50\s+1\.00\s+600\s+0\.083\s+50\s+1\.00$/m);
+    expect(t).toMatch(/peak GPU memory \(MiB\)\s+—\s+—\s+—\s+—\s+—\s+200\.0\s+—$/m);
+    expect(t).toContain('ORT (Wasm EP): weights as onnxruntime-web ran them (cria export onnx of the same GGUF): 2 MatMulNBits 4-bit (from Q4_0)');
+    expect(t).toContain('ORT (WebGPU EP): Q8_0 weights exported as f32: …');
+    expect(t).toContain('ORT (Wasm EP) load parts: warm 100 ms reading the files from the cache, 300 ms creating the session, 200 ms on its first step');
+    expect(t).toContain('ORT (Wasm EP): its engine worker started in 50 ms before each load');
+  });
+
+  it('bench/RESULTS.md: a run with ORT gets its own section (side by side, same run) and stays out of the suite\'s tables', () => {
+    const w = engineFigures(raw([200, 200, 200], [50, 50, 50], { threads: 2 }));
+    const l = engineFigures(raw([100, 100, 100], [20, 20, 20], { threads: 2 }));
+    const ow = engineFigures(raw([400, 400, 400], [100, 100, 100], { threads: 2, version: '1.31.1', notes: ['weights as onnxruntime-web ran them (cria export onnx of the same GGUF): 210 MatMulNBits 4-bit (from Q4_0), 1 MatMulNBits 8-bit (from Q8_0)'] }));
+    const base = (engines: BenchReport['settings']['engines'], e: BenchReport['engines'], rt: BenchReport['ratios'], source: string): BenchReport => ({
+      cria_bench: 2,
+      date: '2025-01-02T00:00:00.000Z',
+      model: { source, name: 'm', architecture: 'llama', parameters: 134.5e6, file_bytes: 91e6, tensor_types: {}, n_layer: 30, n_vocab: 49152, weight_bytes_per_token: 90e6 },
+      settings: { engines, runs: 3, load_runs: 3, prompt_tokens: [16], decode_tokens: 5, threads: 2, context: 4096, prompts: 'ids' },
+      machine: { cpu: 'cpu', cores: 2, memory_bytes: 2 ** 30, os: 'Linux', node: 'v20' },
+      browser: { executable: '/usr/bin/chromium', version: '140' },
+      adapter: null,
+      roofline: null,
+      engines: e,
+      ratios: rt,
+    });
+    const suite = base(['cria-wasm', 'wllama'], { 'cria-wasm': w, wllama: l }, { 'cria-wasm': { wllama: ratios(w, l) } }, '/m/smollm2-135m-q4_0.gguf');
+    const ort = base(['cria-wasm', 'wllama', 'ort-wasm', 'ort-webgpu'], { 'cria-wasm': w, wllama: l, 'ort-wasm': ow, 'ort-webgpu': { ok: false, error: 'took too long' } }, { 'cria-wasm': { wllama: ratios(w, l), 'ort-wasm': ratios(w, ow), 'ort-webgpu': null } }, '/m/smollm2-135m-q4_0.gguf');
+    const md = resultsMarkdown([suite, ort], { shapes: ['smollm2-135m'], types: ['q4_0'] });
+    const decode = md.slice(md.indexOf('## Decode'), md.indexOf('## Prefill'));
+    expect(decode.match(/^\| smollm2-135m \| Q4_0 \|/gm), 'one row in the suite\'s decode table').toHaveLength(1);
+    const section = md.slice(md.indexOf('## onnxruntime-web'));
+    expect(md.indexOf('## onnxruntime-web')).toBeGreaterThan(0);
+    expect(section).toContain('same run, side by side');
+    // decode: Cria-Wasm 20, wllama 40, ORT-Wasm 10, ORT-WebGPU error; Wasm/ORT-Wasm 2.00
+    expect(section).toMatch(/^\| smollm2-135m \| Q4_0 \| 5 \| 20\.0 \| 40\.0 \| 10\.0 \| error \| 2\.00 \| — \|/m);
+    expect(section).toMatch(/^\| smollm2-135m \| Q4_0 \| 16 \| 320 \| 800 \| 160 \| error \| 2\.00 \| — \|/m);
+    expect(section).toContain('210 MatMulNBits 4-bit (from Q4_0), 1 MatMulNBits 8-bit (from Q8_0)');
+    expect(section).toContain('ORT (WebGPU EP): took too long');
+  });
 });
 
 describe('cria bench (a real process)', () => {
@@ -188,7 +334,7 @@ describe('cria bench (a real process)', () => {
     expect(missing.stderr).toMatch(/cria: error \[bad-argument\]: cannot open .*nope\.gguf/);
     const peer = await cria(['bench', '--model', join(tmp, 'nope.gguf'), '--peers', 'cria,mlc']);
     expect(peer.code).toBe(2);
-    expect(peer.stderr).toMatch(/"mlc" is not one of cria, cria-wasm, wllama, llamacpp/);
+    expect(peer.stderr).toMatch(/"mlc" is not one of cria, cria-wasm, wllama, ort-wasm, ort-webgpu, llamacpp/);
     const model = join(tmp, 'tiny.gguf');
     expect((await cria(['make-bench-model', '--shape', 'smollm2-135m', '--type', 'q4_0', '--out', model])).code).toBe(0);
     const chrome = await cria(['bench', '--model', model, '--peers', 'cria', '--runs', '1'], { CHROME_PATH: join(tmp, 'no-chrome') });
@@ -197,6 +343,44 @@ describe('cria bench (a real process)', () => {
     const long = await cria(['bench', '--model', model, '--prompt', '4000', '--decode', '128']);
     expect(long.code).toBe(2);
     expect(long.stderr).toMatch(/needs 4128 positions; the engines' context for this model is 4096/);
+  });
+
+  it('ORT (WASM and WebGPU EPs) on the export of stories260K beside Cria on WebAssembly: same prompts and decode, figures, ratios, notes; the export is removed', { timeout: 600_000 }, async () => {
+    const model = fixturePath('models/stories260K/stories260K-f32.gguf');
+    const json = join(tmp, 'bench-ort.json');
+    const work = mkdtempSync(join(tmp, 'ort-tmp-'));
+    const r = await cria(['bench', '--model', model, '--peers', 'cria-wasm,ort', '--runs', '1', '--prompt', '4,6', '--decode', '3', '--threads', '2', '--json', json], { TMPDIR: work });
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
+    expect(rep.settings.engines).toEqual(['cria-wasm', 'ort-wasm', 'ort-webgpu']);
+    const w = rep.engines['cria-wasm'] as EngineFigures;
+    expect(w.ok, (w as { error?: string }).error).toBe(true);
+    for (const name of ['ort-wasm', 'ort-webgpu'] as const) {
+      const e = rep.engines[name]!;
+      expect(e.ok, `${name}: ${(e as { error?: string }).error}`).toBe(true);
+      const f = e as EngineFigures;
+      expect(f.version).toMatch(/^onnxruntime-web 1\.\d+\.\d+/);
+      expect(f.load_cold_ms, name).toBeGreaterThan(0);
+      expect(f.load_warm_ms, name).toBeGreaterThan(0);
+      expect(f.raw.runs).toHaveLength(1);
+      const run = f.raw.runs[0];
+      expect(run.prefill.map((p) => p.tokens)).toEqual([4, 6]);
+      expect(run.decode).toMatchObject({ tokens: 3, steps: 2 });
+      for (const p of run.prefill) expect(p.ms, name).toBeGreaterThan(0);
+      expect(f.decode_tokens_per_s).toBeCloseTo((1000 * 2) / run.decode.ms, 9);
+      expect(f.structure_per_token).toBeNull();
+      // stories260K is F32: every product on f32 weights, as exported
+      expect(f.notes[0]).toMatch(/^weights as onnxruntime-web ran them \(cria export onnx of the same GGUF\): \d+ f32$/);
+      const x = rep.ratios['cria-wasm']![name]!;
+      expect(x.decode_tokens_per_s).toBeCloseTo(w.decode_tokens_per_s / f.decode_tokens_per_s, 9);
+      for (const p of ['4', '6']) expect(x.prefill_tokens_per_s[p]).toBeCloseTo(w.prefill_tokens_per_s[p] / f.prefill_tokens_per_s[p], 9);
+    }
+    expect((rep.engines['ort-wasm'] as EngineFigures).threads).toBe(2);
+    expect((rep.engines['ort-wasm'] as EngineFigures).notes).toContainEqual(expect.stringMatching(/WASM EP.*2 threads/));
+    expect((rep.engines['ort-webgpu'] as EngineFigures).gpu_peak_bytes).toBeGreaterThan(0);
+    for (const col of ['ORT (Wasm EP, 2 thr)', 'ORT (WebGPU EP)', 'Wasm/ORT-Wasm', 'Wasm/ORT-WebGPU']) expect(r.stdout).toContain(col);
+    expect(r.stderr).toMatch(/ort-wasm: run 1\/1: 3 tokens decoded/);
+    expect(readdirSync(work).filter((f) => f.startsWith('cria-bench-onnx-')), 'the export is removed').toEqual([]);
   });
 
   it('Cria (WebGPU and WebAssembly), wllama and llama.cpp on a SmolLM2-135M-shaped Q4_0 file: every field, figures from the runs, ratios, roofline, structure', { timeout: 600_000 }, async () => {

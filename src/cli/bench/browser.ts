@@ -3,7 +3,9 @@
  * behind a Node HTTP server on 127.0.0.1 that
  * - serves a local MODEL file with Range requests under /__cria/bench/model/,
  *   with `Cache-Control: no-store`, so every cold load really comes from the
- *   server and not from Chromium's HTTP cache;
+ *   server and not from Chromium's HTTP cache; and the same way the files of
+ *   a folder (the model's ONNX export, for onnxruntime-web) under
+ *   /__cria/bench/onnx/;
  * - sends COOP `same-origin` and COEP `require-corp` (and CORP `same-origin`)
  *   with every response, so the page is cross-origin isolated and wllama can
  *   use threads (SharedArrayBuffer);
@@ -28,14 +30,18 @@ import { findChromium, launchForCli } from '../chromium.ts';
 import type { ModelLocation } from '../model-source.ts';
 import { allowOnlyOrigin, serveFileWithRanges } from '../serve-range.ts';
 import type { BenchPage, BenchResult } from './page/api.ts';
+import { serveFolder } from './serve-folder.ts';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const PAGE = 'src/cli/bench/page/bench.html';
 const MODEL_ROUTE = '/__cria/bench/model/';
+const EXPORT_ROUTE = '/__cria/bench/onnx/';
 
 export interface BenchBrowser {
   /** the model's URL as the page fetches it */
   modelUrl: string;
+  /** the URL of the `exportDir` folder (ends with /), when one is served */
+  exportUrl?: string;
   executable: string;
   /** Chromium's version, e.g. "140.0.7339.16" */
   version: string;
@@ -47,6 +53,8 @@ export interface BenchBrowserOptions {
   /** keep the browser profile here (`--cache DIR`), served from a port derived from the folder */
   cacheDir?: string;
   log?: (line: string) => void;
+  /** a folder whose files the page may load (the model's ONNX export; filled while the page runs) */
+  exportDir?: string;
 }
 
 /** Cross-origin isolation for every response (wllama's threads need SharedArrayBuffer). */
@@ -108,6 +116,7 @@ export async function withBenchBrowser<T>(location: ModelLocation, fn: (b: Bench
         res.setHeader('Cache-Control', 'no-store');
         return serveFileWithRanges(req, res, modelFile, { cors: origin });
       }
+      if (opts.exportDir && path.startsWith(EXPORT_ROUTE)) return serveFolder(req, res, opts.exportDir, path.slice(EXPORT_ROUTE.length), { cors: origin });
       if (path === `/${PAGE}`) {
         res.setHeader('Content-Type', 'text/html; charset=utf-8');
         res.end(html);
@@ -143,7 +152,7 @@ export async function withBenchBrowser<T>(location: ModelLocation, fn: (b: Bench
       const run = page.evaluate(([n, a]) => (window.criaBench![n] as (...x: unknown[]) => Promise<BenchResult<unknown>>)(...a), [name, args] as [keyof BenchPage, unknown[]]);
       return (await Promise.race([run, crashed])) as never;
     };
-    return await fn({ modelUrl, executable, version, call });
+    return await fn({ modelUrl, ...(opts.exportDir ? { exportUrl: origin + EXPORT_ROUTE } : {}), executable, version, call });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

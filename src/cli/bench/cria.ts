@@ -33,21 +33,44 @@ export function unwrap<T>(r: BenchResult<T>, what: string): T {
  * with `engine.threads` threads (`log` lines start with `cria` or `cria-wasm`).
  */
 export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number, version: string, log: (s: string) => void, engine: CriaBenchEngine = { backend: 'webgpu' }): Promise<EngineRaw> {
+  return benchInPage(b, plan, nLayer, version, log, { name: engine.backend === 'webgpu' ? 'cria' : 'cria-wasm', url: b.modelUrl, engine });
+}
+
+/** One engine the page runs through Cria's client: Cria's own on the GGUF, or onnxruntime-web (`engine.runtime: 'onnx'`) on its export. */
+export interface PageEngine {
+  /** the engine's name in `log` lines: cria, cria-wasm, ort-wasm, ort-webgpu */
+  name: string;
+  /** the GGUF's URL, or the base URL of the ONNX export */
+  url: string;
+  engine: CriaBenchEngine;
+}
+
+/**
+ * The measurement of Cria's engines, for any engine behind Cria's client: the same loads (cold: into
+ * an emptied cache; warm: from it, in a new worker already up), the same requests and the same timers
+ * (the engine's usage: time to the first token, decode time of the N − 1 steps after it), so that
+ * Cria's figures and onnxruntime-web's compare as measured. Structure per token: Cria on WebGPU only
+ * (onnxruntime-web has no such counters); peak GPU memory: every buffer the worker's device made, so
+ * for onnxruntime-web's WebGPU EP too.
+ */
+export async function benchInPage(b: BenchBrowser, plan: BenchPlan, nLayer: number, version: string, log: (s: string) => void, pe: PageEngine): Promise<EngineRaw> {
+  const { engine } = pe;
   const gpu = engine.backend === 'webgpu';
-  const me = gpu ? 'cria' : 'cria-wasm';
-  const say = (s: string) => log(`${me}: ${s}`);
+  const ort = engine.runtime === 'onnx';
+  const who = ort ? 'onnxruntime-web' : 'Cria';
+  const say = (s: string) => log(`${pe.name}: ${s}`);
   const loads = { coldMs: [] as number[], warmMs: [] as number[], coldParts: [] as LoadParts[], warmParts: [] as LoadParts[], startMs: [] as number[] };
   let activations: string | undefined;
   let backend: ModelInfo['backend'] | undefined;
   const parts = (p?: LoadParts) => (p ? ` (${p.prepare.toFixed(0)} + ${p.upload.toFixed(0)} uploading + ${p.warmup.toFixed(0)} compiling and warming up)` : '');
   for (let r = 0; r < plan.loadRuns; r++) {
-    const cold = unwrap(await b.call('criaLoad', b.modelUrl, true, engine), 'cold load');
+    const cold = unwrap(await b.call('criaLoad', pe.url, true, engine), 'cold load');
     loads.coldMs.push(cold.ms);
     activations = cold.info.activations;
     backend = cold.info.backend;
     const coldParts = loadParts(cold.phaseStartMs, cold.ms);
     if (coldParts) loads.coldParts.push(coldParts);
-    const warm = unwrap(await b.call('criaLoad', b.modelUrl, false, engine), 'warm load');
+    const warm = unwrap(await b.call('criaLoad', pe.url, false, engine), 'warm load');
     loads.warmMs.push(warm.ms);
     loads.startMs.push(cold.startMs, warm.startMs);
     const warmParts = loadParts(warm.phaseStartMs, warm.ms);
@@ -57,9 +80,9 @@ export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number
   const run = async (prompt: BenchPrompt, maxTokens: number, what: string): Promise<CriaRunResult> => {
     const res = unwrap(await b.call('criaRun', prompt.text, maxTokens, plan.resetToken), what);
     const n = prompt.ids.length;
-    if (res.usage.prompt_tokens !== n) throw new CriaError('internal', `${what}: Cria tokenized the prompt into ${res.usage.prompt_tokens} tokens, not ${n}`);
-    if (res.usage.prefill_tokens !== n) throw new CriaError('internal', `${what}: Cria evaluated ${res.usage.prefill_tokens} of the ${n} prompt tokens (a reused prefix?)`);
-    if (res.completionTokens !== maxTokens) throw new CriaError('internal', `${what}: Cria generated ${res.completionTokens} tokens, not ${maxTokens} (${res.finishReason})`);
+    if (res.usage.prompt_tokens !== n) throw new CriaError('internal', `${what}: ${who} tokenized the prompt into ${res.usage.prompt_tokens} tokens, not ${n}`);
+    if (res.usage.prefill_tokens !== n) throw new CriaError('internal', `${what}: ${who} evaluated ${res.usage.prefill_tokens} of the ${n} prompt tokens (a reused prefix?)`);
+    if (res.completionTokens !== maxTokens) throw new CriaError('internal', `${what}: ${who} generated ${res.completionTokens} tokens, not ${maxTokens} (${res.finishReason})`);
     return res;
   };
   await run(plan.warmup.prompt, plan.warmup.maxTokens, 'warm-up');
@@ -87,14 +110,15 @@ export async function benchCria(b: BenchBrowser, plan: BenchPlan, nLayer: number
     const decodeMs = u.decode_tokens_per_s > 0 ? (1000 * u.completion_tokens) / u.decode_tokens_per_s : NaN; // the engine's decode time: N − 1 steps
     runs.push({ prefill, decode: { tokens: plan.decode, steps: plan.decode - 1, ms: decodeMs } });
     say(`run ${r + 1}/${plan.runs}: ${plan.decode} tokens decoded, ${((1000 * (plan.decode - 1)) / decodeMs).toFixed(2)} tok/s`);
-    if (gpu && last && steps) structure = structurePerToken(a.stats, d.stats, plan.decode - 2, nLayer);
+    if (gpu && !ort && last && steps) structure = structurePerToken(a.stats, d.stats, plan.decode - 2, nLayer);
   }
   const memory = gpu ? unwrap(await b.call('criaMemory'), 'GPU memory') : undefined;
   unwrap(await b.call('criaClose'), 'close');
   const notes: string[] = [];
   if (backend && !gpu) notes.push(`${backend.detail}, ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`);
+  if (backend && gpu && ort) notes.push(backend.detail);
   if (!gpu && engine.threads > 1 && backend && backend.threads < engine.threads) notes.push(`asked for ${engine.threads} threads, ran ${backend.threads}: ${backend.reason}`);
   // which products ran: int8 activations (CPU adapters' default for Q8_0/Q4_0) or f32
-  if (gpu && activations) notes.push(`Q8_0/Q4_0 products with ${activations} activations${activations === 'int8' ? ' (x quantized per block of 32, integer dot products, as llama.cpp on the CPU)' : ''}`);
+  if (gpu && !ort && activations) notes.push(`Q8_0/Q4_0 products with ${activations} activations${activations === 'int8' ? ' (x quantized per block of 32, integer dot products, as llama.cpp on the CPU)' : ''}`);
   return { version, threads: gpu ? undefined : backend?.threads, loads, runs, gpuPeakBytes: memory?.peakBytes, structure, notes };
 }

@@ -2,7 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { CriaError } from '../../shared/errors.ts';
 import { numberOption } from '../model-source.ts';
-import { ENGINE_NAMES, type EngineName } from './figures.ts';
+import { DEFAULT_ENGINES, ENGINE_NAMES, ORT_ENGINES, type EngineName } from './figures.ts';
 import type { BenchOptions } from './run.ts';
 
 export const BENCH_DEFAULTS = { runs: 3, prompts: [128, 512], decode: 128 } as const;
@@ -16,9 +16,14 @@ function positiveInts(raw: string, name: string): number[] {
 export function parseBenchOptions(values: Record<string, string | boolean | undefined>, log: (s: string) => void): BenchOptions & { json?: string } {
   const model = values.model as string | undefined;
   if (!model) throw new CriaError('bad-argument', 'no model given: pass --model PATH_OR_URL');
-  const engines = ((values.peers as string | undefined) ?? ENGINE_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  // `ort` stands for both of onnxruntime-web's execution providers
+  const engines = ((values.peers as string | undefined) ?? DEFAULT_ENGINES.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .flatMap((e) => (e === 'ort' ? [...ORT_ENGINES] : [e]));
   for (const e of engines) {
-    if (!(ENGINE_NAMES as readonly string[]).includes(e)) throw new CriaError('bad-argument', `--peers: "${e}" is not one of ${ENGINE_NAMES.join(', ')}`);
+    if (!(ENGINE_NAMES as readonly string[]).includes(e)) throw new CriaError('bad-argument', `--peers: "${e}" is not one of ${ENGINE_NAMES.join(', ')} (or ort: both ORT engines)`);
   }
   if (engines.length === 0) throw new CriaError('bad-argument', '--peers is empty');
   // Cria first, then the peers, each once

@@ -2,7 +2,7 @@
  * The report of `cria bench`: its JSON shape (field names are a stable
  * interface) and the table printed for people.
  */
-import { CRIA_ENGINES, ENGINE_LABEL, SHORT_LABEL, type CriaEngineName, type EngineFigures, type EngineName, type EngineReport, type LoadParts, type Ratios, type Roofline } from './figures.ts';
+import { CRIA_ENGINES, ENGINE_LABEL, ORT_ENGINES, SHORT_LABEL, type CriaEngineName, type EngineFigures, type EngineName, type EngineReport, type LoadParts, type Ratios, type Roofline } from './figures.ts';
 
 export interface BenchReport {
   /** format version of this JSON (2: Cria on WebAssembly, ratios by Cria engine) */
@@ -41,7 +41,8 @@ export interface BenchReport {
   engines: Partial<Record<EngineName, EngineReport>>;
   /**
    * For each Cria engine run, that engine ÷ each other engine run, figure by figure: Cria-WebGPU ÷
-   * wllama and llama.cpp; Cria-WASM ÷ wllama, llama.cpp and Cria-WebGPU. null when either side failed.
+   * the peers (wllama, ORT's WASM and WebGPU EPs, llama.cpp); Cria-WASM ÷ the peers and Cria-WebGPU.
+   * null when either side failed.
    */
   ratios: Partial<Record<CriaEngineName, Partial<Record<EngineName, Ratios | null>>>>;
 }
@@ -116,8 +117,17 @@ export function formatTable(r: BenchReport): string {
     const part = (p: LoadParts | null) => (p ? `${num(p.prepare, 0)} ms opening, ${num(p.upload, 0)} ms reading and uploading, ${num(p.warmup, 0)} ms compiling and warming up` : 'parts unknown');
     out.push(`Cria load parts: cold ${part(cria.load_cold_parts_ms)}; warm ${part(cria.load_warm_parts_ms)}`);
   }
-  for (const [name, e] of [['Cria (WebGPU)', cria], ['Cria (Wasm)', r.engines['cria-wasm']]] as const) {
-    if (e?.ok && e.engine_start_ms != null) out.push(`${name}: its engine worker started in ${num(e.engine_start_ms, 0)} ms before each load (not in the load figures; on this dev server it loads the engine's modules one by one)`);
+  // onnxruntime-web's loads by the same progress events: the repository's files read (cold: downloaded), the session created, one step
+  for (const e of ORT_ENGINES) {
+    const f = r.engines[e];
+    if (!f?.ok || !(f.load_cold_parts_ms || f.load_warm_parts_ms)) continue;
+    const part = (p: LoadParts, from: string) => `${num(p.prepare, 0)} ms reading the files from the ${from}, ${num(p.upload, 0)} ms creating the session, ${num(p.warmup, 0)} ms on its first step`;
+    const parts = [f.load_cold_parts_ms ? `cold ${part(f.load_cold_parts_ms, 'server')}` : '', f.load_warm_parts_ms ? `warm ${part(f.load_warm_parts_ms, 'cache')}` : ''].filter(Boolean);
+    out.push(`${ENGINE_LABEL[e]} load parts: ${parts.join('; ')}`);
+  }
+  for (const e of engines) {
+    const f = r.engines[e];
+    if (f?.ok && f.engine_start_ms != null) out.push(`${ENGINE_LABEL[e]}: its engine worker started in ${num(f.engine_start_ms, 0)} ms before each load (not in the load figures; on this dev server it loads the engine's modules one by one)`);
   }
   if (cria?.ok && cria.structure_per_token) {
     const s = cria.structure_per_token;
@@ -125,7 +135,7 @@ export function formatTable(r: BenchReport): string {
       `Cria per decoded token: ${num(s.dispatches, 1)} dispatches (${num(s.dispatches_per_layer, 1)} per layer), ${num(s.submits, 2)} submits, ${num(s.bytes_read_back, 1)} bytes read back, ${num(s.buffers_created, 2)} buffers created`,
     );
   }
-  if (Object.values(r.ratios).some((x) => x && Object.keys(x).length)) out.push('Ratios are A/B = A ÷ B (WebGPU and Wasm are Cria\'s engines): for times, below 1 means A is faster; for tok/s, above 1 does.');
+  if (Object.values(r.ratios).some((x) => x && Object.keys(x).length)) out.push('Ratios are A/B = A ÷ B (WebGPU and Wasm are Cria\'s engines; ORT-Wasm and ORT-WebGPU onnxruntime-web\'s EPs on the ONNX export of the same file): for times, below 1 means A is faster; for tok/s, above 1 does.');
   for (const e of engines) {
     const rep = r.engines[e];
     if (rep && !rep.ok) out.push(`${ENGINE_LABEL[e]}: error${rep.code ? ` [${rep.code}]` : ''}: ${rep.error}`);

@@ -1,12 +1,14 @@
 /**
  * `cria bench`, start to end: read the model's header, plan the requests,
- * run Cria on WebGPU, Cria on WebAssembly and wllama in one headless Chromium
- * (in that order, never at the same time), then native llama.cpp in this
- * process, and put the report together. An engine that fails is reported with its error; the
+ * run Cria on WebGPU, Cria on WebAssembly, wllama, and onnxruntime-web's WASM
+ * and WebGPU EPs (on the model's ONNX export, written into a temporary folder
+ * removed at the end: ort.ts) in one headless Chromium (in that order, never
+ * at the same time), then native llama.cpp in this process, and put the
+ * report together. An engine that fails is reported with its error; the
  * others' figures are kept.
  */
 import { execFileSync } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +22,10 @@ import { deviceName } from '../engine.ts';
 import { locateModel, openSource, type ModelLocation } from '../model-source.ts';
 import { withBenchBrowser } from './browser.ts';
 import { benchCria, unwrap } from './cria.ts';
-import { CRIA_ENGINES, engineFigures, ratioTargets, ratios, roofline, type EngineName, type EngineRaw, type EngineReport, type Ratios } from './figures.ts';
+import { CRIA_ENGINES, engineFigures, ORT_ENGINES, ratioTargets, ratios, roofline, type EngineName, type EngineRaw, type EngineReport, type OrtEngineName, type Ratios } from './figures.ts';
 import { benchLlamaCpp } from './llamacpp.ts';
 import { modelFacts } from './model-facts.ts';
+import { benchOrt, ortExports } from './ort.ts';
 import { benchPlan } from './plan.ts';
 import type { BenchReport } from './report.ts';
 import { benchWllama, wllamaVersion } from './wllama.ts';
@@ -122,7 +125,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       decode_tokens: o.decode,
       threads: o.threads,
       context: facts.context,
-      prompts: "texts of exactly the given number of tokens (decoded pseudo-random ordinary tokens), the same for every engine: Cria and wllama tokenize the text, llama.cpp gets Cria's tokens; every engine's evaluated count is checked; no cached prefix is reused",
+      prompts: "texts of exactly the given number of tokens (decoded pseudo-random ordinary tokens), the same for every engine: Cria, wllama and onnxruntime-web (the export's tokenizer.json, through Cria's engine) tokenize the text, llama.cpp gets Cria's tokens; every engine's evaluated count is checked; no cached prefix is reused",
     },
     machine: { cpu: cpu[0]?.model?.trim() ?? 'unknown', cores: cpu.length, memory_bytes: totalmem(), os: `${osType()} ${release()}`, node: process.version },
     browser: null,
@@ -132,7 +135,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     ratios: {},
   };
 
-  const inBrowser = o.engines.filter((e) => e === 'cria' || e === 'cria-wasm' || e === 'wllama');
+  const isOrt = (e: EngineName): e is OrtEngineName => (ORT_ENGINES as readonly string[]).includes(e);
+  const inBrowser = o.engines.filter((e) => e === 'cria' || e === 'cria-wasm' || e === 'wllama' || isOrt(e));
   if (o.engines.includes('wllama')) {
     try {
       wllamaVersion();
@@ -141,43 +145,55 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       inBrowser.splice(inBrowser.indexOf('wllama'), 1);
     }
   }
-  if (inBrowser.length) {
-    const version = await criaVersion();
-    await withBenchBrowser(
-      location,
-      async (b) => {
-        report.browser = { executable: b.executable, version: b.version };
-        o.log(`chromium ${b.version} (${b.executable}); model at ${b.modelUrl}`);
-        if (inBrowser.includes('cria')) {
-          let criaDecode: number | null = null;
-          try {
-            o.log('cria: measuring the adapter');
-            const d = unwrap(await b.call('device'), 'the adapter');
-            report.adapter = {
-              name: deviceName(d.info),
-              vendor: d.info.vendor,
-              architecture: d.info.architecture,
-              description: d.info.description,
-              fallback: d.info.isFallbackAdapter,
-              features: d.info.features,
-            };
-            o.log(`cria: ${report.adapter.name}: read ${d.measurement.readGBps.toFixed(2)} GB/s, ${d.measurement.fmaGflops.toFixed(1)} GFLOP/s`);
-            report.engines.cria = await attempt('cria', o.log, () => benchCria(b, plan, facts.nLayer, version, o.log));
-            if (report.engines.cria.ok) criaDecode = report.engines.cria.decode_tokens_per_s;
-            report.roofline = roofline(d.measurement.readGBps, d.measurement.fmaGflops, d.measurement.timing ?? null, facts.weightBytesPerToken, criaDecode);
-          } catch (e) {
-            report.engines.cria ??= failure(e);
-            o.log(`cria: failed: ${(e as Error).message}`);
+  // the ONNX export of the model (ORT's engines): written when the first of them runs, removed at the end
+  const exportDir = inBrowser.some(isOrt) ? await mkdtemp(join(tmpdir(), 'cria-bench-onnx-')) : undefined;
+  // Ctrl-C ends the process from browser.ts's handler, past the finally below
+  const removeExport = () => exportDir && rmSync(exportDir, { recursive: true, force: true });
+  process.on('exit', removeExport);
+  try {
+    if (inBrowser.length) {
+      const version = await criaVersion();
+      const exports = exportDir ? ortExports(o.model, exportDir, o.log) : undefined;
+      await withBenchBrowser(
+        location,
+        async (b) => {
+          report.browser = { executable: b.executable, version: b.version };
+          o.log(`chromium ${b.version} (${b.executable}); model at ${b.modelUrl}`);
+          if (inBrowser.includes('cria')) {
+            let criaDecode: number | null = null;
+            try {
+              o.log('cria: measuring the adapter');
+              const d = unwrap(await b.call('device'), 'the adapter');
+              report.adapter = {
+                name: deviceName(d.info),
+                vendor: d.info.vendor,
+                architecture: d.info.architecture,
+                description: d.info.description,
+                fallback: d.info.isFallbackAdapter,
+                features: d.info.features,
+              };
+              o.log(`cria: ${report.adapter.name}: read ${d.measurement.readGBps.toFixed(2)} GB/s, ${d.measurement.fmaGflops.toFixed(1)} GFLOP/s`);
+              report.engines.cria = await attempt('cria', o.log, () => benchCria(b, plan, facts.nLayer, version, o.log));
+              if (report.engines.cria.ok) criaDecode = report.engines.cria.decode_tokens_per_s;
+              report.roofline = roofline(d.measurement.readGBps, d.measurement.fmaGflops, d.measurement.timing ?? null, facts.weightBytesPerToken, criaDecode);
+            } catch (e) {
+              report.engines.cria ??= failure(e);
+              o.log(`cria: failed: ${(e as Error).message}`);
+            }
           }
-        }
-        if (inBrowser.includes('cria-wasm')) {
-          const threads = o.threads;
-          report.engines['cria-wasm'] = await attempt('cria-wasm', o.log, () => benchCria(b, plan, facts.nLayer, version, o.log, { backend: 'wasm', threads }));
-        }
-        if (inBrowser.includes('wllama')) report.engines.wllama = await attempt('wllama', o.log, () => benchWllama(b, plan, o.threads, facts.context, o.log));
-      },
-      { cacheDir: o.cacheDir },
-    );
+          if (inBrowser.includes('cria-wasm')) {
+            const threads = o.threads;
+            report.engines['cria-wasm'] = await attempt('cria-wasm', o.log, () => benchCria(b, plan, facts.nLayer, version, o.log, { backend: 'wasm', threads }));
+          }
+          if (inBrowser.includes('wllama')) report.engines.wllama = await attempt('wllama', o.log, () => benchWllama(b, plan, o.threads, facts.context, o.log));
+          for (const e of inBrowser.filter(isOrt)) report.engines[e] = await attempt(e, o.log, () => benchOrt(b, plan, facts.nLayer, e, exports!, facts.tensorTypes, o.threads, o.log));
+        },
+        { cacheDir: o.cacheDir, exportDir },
+      );
+    }
+  } finally {
+    process.off('exit', removeExport);
+    if (exportDir) await rm(exportDir, { recursive: true, force: true });
   }
   if (o.engines.includes('llamacpp')) {
     report.engines.llamacpp = await attempt('llama.cpp', o.log, async () => {

@@ -5,7 +5,7 @@
  * and, for Cria, the CriaError code), so one engine failing does not throw
  * away the others' results.
  */
-import type { DeviceInfo, DeviceMeasurement, EngineStats, LoadProgress, ModelInfo, Usage } from '../../../protocol/api.ts';
+import type { DeviceInfo, DeviceMeasurement, EngineStats, LoadProgress, ModelInfo, RuntimeName, Usage } from '../../../protocol/api.ts';
 
 /** the BroadcastChannel of the GPU memory probe (gpu-memory.ts, in the engine worker) */
 export const GPU_MEMORY_CHANNEL = 'cria-bench-gpu-memory';
@@ -19,8 +19,12 @@ export interface GpuMemory {
   buffers: number;
 }
 
-/** Which of Cria's backends a load runs on: WebGPU, or WebAssembly with `threads` threads */
-export type CriaBenchEngine = { backend: 'webgpu' } | { backend: 'wasm'; threads: number };
+/**
+ * Which of Cria's backends a load runs on: WebGPU, or WebAssembly with `threads` threads; `runtime`
+ * `onnx`: onnxruntime-web's WebGPU or WASM execution provider, on an ONNX repository at the URL
+ * (the export of the same GGUF), loaded through the same client, worker and cache.
+ */
+export type CriaBenchEngine = ({ backend: 'webgpu' } | { backend: 'wasm'; threads: number }) & { runtime?: RuntimeName };
 
 export interface CriaLoadResult {
   /** wall clock in the page around `client.load` (a new worker each time, already started) */
@@ -64,6 +68,7 @@ export interface BenchPage {
   device(): Promise<BenchResult<{ info: DeviceInfo; measurement: DeviceMeasurement & Record<string, unknown> }>>;
   /**
    * load `url` in a new engine worker (the previous one is closed); `cold`: empty the model cache first.
+   * `url` is a GGUF file's, or with `engine.runtime` `onnx` an ONNX repository's base URL.
    * The worker is started and answers a first message before the clock starts (`startMs`): a load is
    * the engine's, as wllama's is measured in a page that has its code loaded; starting the worker is
    * reported apart (on `cria bench`'s dev server, it loads the engine's modules one by one).

@@ -3,7 +3,8 @@
  * running at the same time:
  * - Cria: the app's engine worker through the client, a new worker for every
  *   load (so a warm load is a later visit: IndexedDB filled, nothing else
- *   kept), with the GPU memory probe (gpu-memory.ts) inside;
+ *   kept), with the GPU memory probe (gpu-memory.ts) inside; the same worker
+ *   runs onnxruntime-web on the ONNX export of the model (`runtime: 'onnx'`);
  * - wllama (llama.cpp in WebAssembly): wllama-peer.ts.
  */
 import { createClient, type CriaClient } from '../../../client/index.ts';
@@ -78,8 +79,11 @@ window.criaBench = {
       if (cold) await client.cache.clear();
       const t0 = performance.now();
       const phaseStartMs: CriaLoadResult['phaseStartMs'] = {};
-      const info = await client.load({ url, cache: true }, { ...engine, onProgress: (p) => (phaseStartMs[p.phase] ??= performance.now() - t0) });
+      const { runtime = 'cria', ...backend } = engine;
+      const source = runtime === 'onnx' ? { onnx: { url } } : { url, cache: true };
+      const info = await client.load(source, { ...backend, onProgress: (p) => (phaseStartMs[p.phase] ??= performance.now() - t0) });
       const ms = performance.now() - t0;
+      if (info.runtime !== runtime) throw new Error(`asked for the ${runtime} runtime, the engine ran ${info.runtime}`);
       const expected = cold ? 'network' : 'cache';
       if (info.source !== expected) throw new Error(`a ${cold ? 'cold' : 'warm'} load came from "${info.source}", not "${expected}"`);
       if (info.backend.kind !== engine.backend) throw new Error(`asked for the ${engine.backend} backend, the engine runs ${info.backend.kind} (${info.backend.reason})`);
