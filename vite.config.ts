@@ -96,10 +96,10 @@ function builtHtmlPlugins(): Plugin[] {
  * The PWA: a web app manifest, and a Workbox service worker (generateSW) that
  * precaches the app shell so the app opens offline after one visit. What it
  * precaches: the built HTML, JS (the engine worker's bundle included), CSS,
- * icons, the manifest and public/models.json. What it never touches: model
- * files. The engine keeps them in IndexedDB itself; Workbox has no runtime
- * caching route, so cross-origin requests (Hugging Face, local servers) are
- * not answered by it, and public/sw-routes.js tells the browser to send them
+ * icons, the manifest and public/models.json; onnxruntime-web's binary is
+ * cached at its first use instead (one runtime route, same origin only). What
+ * it never touches: model files. The engine keeps them in IndexedDB itself;
+ * cross-origin requests (Hugging Face, local servers) are not answered by it, and public/sw-routes.js tells the browser to send them
  * (and any .gguf) straight to the network without waking the worker. The
  * widget (dist/widget.js, dist/widget-assets/) is built afterwards by
  * vite.widget.config.ts, for other origins, and is not precached.
@@ -135,13 +135,23 @@ function pwaPlugin() {
     },
     workbox: {
       globPatterns: ['**/*.{html,js,css,svg,png,ico,json,wasm,woff2}'], // (the plugin adds the manifest itself)
-      globIgnores: ['**/*.map', 'widget.js', 'widget-assets/**'],
+      // onnxruntime-web's WebAssembly binary (~30 MB) is not precached: every visitor would download it
+      // though only ONNX models use it; the runtime route below keeps it once an ONNX model first loads
+      globIgnores: ['**/*.map', 'widget.js', 'widget-assets/**', '**/ort-wasm-*.wasm'],
       // the engine worker's bundle must be precached whatever its size (Workbox skips bigger files with a warning)
       maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,
       navigateFallback: 'index.html',
       // (Workbox tests these against path + query, and the query may hold a model URL)
       navigateFallbackDenylist: [/^\/widget/],
-      runtimeCaching: [],
+      // onnxruntime-web's binary, kept at its first use (its name carries a content hash, so the cached
+      // copy is always the right one): an ONNX model then loads offline too
+      runtimeCaching: [
+        {
+          urlPattern: ({ url, sameOrigin }) => sameOrigin && /\/ort-wasm-[^/]*\.wasm$/.test(url.pathname),
+          handler: 'CacheFirst',
+          options: { cacheName: 'cria-onnxruntime', expiration: { maxEntries: 2 } },
+        },
+      ],
       cleanupOutdatedCaches: true,
       clientsClaim: true,
       importScripts: ['sw-routes.js'],

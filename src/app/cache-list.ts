@@ -88,7 +88,7 @@ export class CriaCacheList extends LightElement {
       <th scope="row">
         <span class="cache-name">${m.name}</span>
         <span class="muted small cache-source"
-          ><span class="badge format" data-format=${m.format ?? 'gguf'} title=${m.format === 'onnx' ? `an ONNX repository (${m.files ?? 0} files), run by onnxruntime-web` : "a GGUF file, run by Cria's own engine"}>${m.format === 'onnx' ? 'ONNX' : 'GGUF'}</span>
+          ><span class="format-tag" data-format=${m.format ?? 'gguf'} title=${m.format === 'onnx' ? `an ONNX repository (${m.files ?? 0} files), run by onnxruntime-web` : "a GGUF file, run by Cria's own engine"}>${m.format === 'onnx' ? 'ONNX' : 'GGUF'}</span>
           ${host}${m.format === 'onnx' && m.files ? ` · ${m.files} files` : ''}</span
         >
       </th>

@@ -51,7 +51,7 @@ export class CriaCatalogue extends LightElement {
                 : nothing}
           </div>
           <p class="catalogue-meta muted small">
-            <span class="badge format" data-format=${m.format ?? 'gguf'} title=${m.format === 'onnx' ? 'an ONNX repository, run by onnxruntime-web' : "a GGUF file, run by Cria's own engine"}>${m.format === 'onnx' ? 'ONNX' : 'GGUF'}</span> ${m.publisher} · ${m.parameters} parameters · ${m.quant} · <span title="approximate size">≈ ${formatBytes(m.approxBytes)}</span> · ${m.license}
+            <span class="format-tag" data-format=${m.format ?? 'gguf'} title=${m.format === 'onnx' ? 'an ONNX repository, run by onnxruntime-web' : "a GGUF file, run by Cria's own engine"}>${m.format === 'onnx' ? 'ONNX' : 'GGUF'}</span> ${m.publisher} · ${m.parameters} parameters · ${m.quant} · <span title="approximate size">≈ ${formatBytes(m.approxBytes)}</span> · ${m.license}
           </p>
           <p class="catalogue-desc">${m.description}</p>
           <p class="catalogue-actions">

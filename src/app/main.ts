@@ -4,6 +4,7 @@
  * (`?model=URL`, for links and tests). The UI talks to the engine only
  * through src/client (see engine-state.ts).
  */
+import { parseModelAddress } from './address.ts';
 import './style.css';
 import './chat.css';
 import './models.css';
@@ -28,7 +29,12 @@ export async function startApp(root: HTMLElement | null = document.getElementByI
   showPwaNotices();
   await engine.checkWebGpu();
   const model = new URLSearchParams(location.search).get('model');
-  if (model && !engine.blocked) await engine.load({ url: model }, fileNameOf(model));
+  if (model && !engine.blocked) {
+    // a GGUF's URL, or an ONNX model (repository id, base URL ending in /, .onnx URL): as the Models page's address field reads it
+    const r = parseModelAddress(model);
+    if ('error' in r) await engine.load({ url: model }, fileNameOf(model)); // the engine says what is wrong with it
+    else await engine.load(r.source, r.label);
+  }
 }
 
 void startApp();

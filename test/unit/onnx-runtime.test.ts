@@ -56,6 +56,7 @@ describe('the ONNX runtime behind the engine, against Cria\'s own on the same we
     expect(a.runtime).toBe('cria');
     expect(b).toMatchObject({ runtime: 'onnx', architecture: 'llama', vocabSize: 512, nCtx: a.nCtx, hasChatTemplate: true, activations: 'f32' });
     expect(b.backend.detail).toMatch(/onnxruntime-web .*WASM/);
+    expect(b.parameters, 'counted from config.json as the GGUF\'s tensors count').toBe(a.parameters);
     expect((await onnx.stats()).backend).toMatch(/onnxruntime-web/);
   });
 

@@ -70,7 +70,7 @@ export function locateRepo(src: OnnxSource | { cached: string }): { base: string
   if ('cached' in src) {
     if (!src.cached.startsWith(ONNX_CACHE_PREFIX)) throw new CriaError('bad-argument', `${src.cached} is not an ONNX repository's cache id`);
     const base = src.cached.slice(ONNX_CACHE_PREFIX.length);
-    return { base, id: src.cached, name: hfRepoName(base) ?? base };
+    return { base, id: src.cached, name: repoName(base) };
   }
   const given = [src.repo, src.url, src.files].filter((x) => x !== undefined).length;
   if (given !== 1) throw new CriaError('bad-argument', 'an ONNX source names its repository once: { onnx: { repo } }, { onnx: { url } } or { onnx: { files } }');
@@ -108,7 +108,18 @@ export function locateRepo(src: OnnxSource | { cached: string }): { base: string
     base = u.href;
   }
   if (modelPath !== undefined) checkPath(modelPath);
-  return { base, id: ONNX_CACHE_PREFIX + base, name: src.name ?? hfRepoName(base) ?? base, ...(modelPath !== undefined ? { modelPath } : {}) };
+  return { base, id: ONNX_CACHE_PREFIX + base, name: src.name ?? repoName(base), ...(modelPath !== undefined ? { modelPath } : {}) };
+}
+
+/** A repository's name for people: its Hugging Face id, else the last folder of its URL. */
+function repoName(base: string): string {
+  const hf = hfRepoName(base);
+  if (hf) return hf;
+  try {
+    return decodeURIComponent(new URL(base).pathname.split('/').filter(Boolean).pop() ?? '') || base;
+  } catch {
+    return base;
+  }
 }
 
 function hfRepoName(base: string): string | undefined {

@@ -198,7 +198,7 @@ export class OnnxRuntime implements Runtime {
     const info: ModelInfo = {
       id: repo.cacheId ?? repo.name,
       architecture: c.arch,
-      parameters: 0,
+      parameters: parameterCount(c, config.tie_word_embeddings !== false),
       contextLength: c.nCtxTrain,
       nCtx: context.nCtx,
       nCtxReason: context.reason,
@@ -230,6 +230,20 @@ export class OnnxRuntime implements Runtime {
       },
     };
   }
+}
+
+/**
+ * The parameters of a llama-style decoder from its shape (config.json), as a GGUF's tensors would count
+ * them: embeddings (and an output matrix unless tied), per layer the attention projections (with
+ * qwen2's biases), the SwiGLU FFN and two norms, and the final norm.
+ */
+function parameterCount(c: ModelConfig, tied: boolean): number {
+  const e = c.nEmbd;
+  const q = c.nHead * c.headDim;
+  const kv = c.nHeadKv * c.headDim;
+  const bias = c.arch === 'qwen2' ? q + 2 * kv : 0;
+  const layer = e * (q + 2 * kv) + bias + q * e + 3 * e * c.nFf + 2 * e;
+  return c.nVocab * e * (tied ? 1 : 2) + c.nLayer * layer + e;
 }
 
 /** What Cria needs of config.json (llama-style decoders; others are refused when a field is missing). */
