@@ -1,13 +1,14 @@
 /**
  * bench/RESULTS.md from `cria bench` JSON reports (bench/results/*.json):
  * machine, browser, adapter and versions, then decode with the ratios and the
- * roofline, prefill and first token, loading and memory, Cria's structure per
- * decoded token, the settings, and the hand-written analysis kept in
- * bench/where-time-goes.md.
+ * roofline, prefill and first token, onnxruntime-web beside Cria (the runs
+ * with ORT's engines: their own section), loading and memory, Cria's
+ * structure per decoded token, the settings, and the hand-written analysis
+ * kept in bench/where-time-goes.md.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { EngineFigures, EngineName, EngineReport, Ratios } from '../src/cli/bench/figures.ts';
+import { ENGINE_LABEL, ORT_ENGINES, type EngineFigures, type EngineName, type EngineReport, type Ratios } from '../src/cli/bench/figures.ts';
 import type { BenchReport } from '../src/cli/bench/report.ts';
 
 const NOTES = fileURLToPath(new URL('./where-time-goes.md', import.meta.url));
@@ -61,16 +62,142 @@ function uniq(xs: (string | undefined)[]): string {
   return [...new Set(xs.filter((x): x is string => !!x))].join('; ') || '—';
 }
 
+const hasOrt = (r: BenchReport) => r.settings.engines.some((e) => (ORT_ENGINES as readonly string[]).includes(e));
+
+/** the command that made a report, from its settings */
+function commandOf(r: BenchReport): string {
+  const s = r.settings;
+  const file = r.model.source.split(/[\\/]/).pop() ?? r.model.source;
+  return `cria bench --model ${file} --peers ${s.engines.join(',')} --runs ${s.runs} --load-runs ${s.load_runs ?? s.runs} --prompt ${s.prompt_tokens.join(',')} --decode ${s.decode_tokens} --threads ${s.threads}`;
+}
+
+/**
+ * onnxruntime-web beside Cria: each row one `cria bench` run in which Cria's engines and ORT's ran
+ * on the same GGUF (ORT on its `cria export onnx` export), one after the other in the same Chromium.
+ */
+function ortSection(runs: BenchReport[]): string[] {
+  const out: string[] = [
+    '## onnxruntime-web on the same weights',
+    '',
+    "Each row is one `cria bench` run (same run, side by side): Cria's engines and onnxruntime-web's WASM and WebGPU execution providers in the same headless Chromium, one after the other, ORT on the ONNX export of the same GGUF (`cria export onnx`, made by the run into a temporary folder and served like the GGUF). ORT runs in Cria's engine worker through the same client, cache, requests and timers as Cria (the engine's usage: time to the first token; decode = the N − 1 steps after it); it is given Cria's token ids (the same tokens evaluated). Weights as ORT ran them: Q4_0 as 4-bit MatMulNBits (the same codes and scales), Q8_0 as 8-bit MatMulNBits on the WASM EP but as f32 on the WebGPU EP (it computes 2- and 4-bit MatMulNBits only), other types f32 (see each run's notes below). Ratios are Cria ÷ ORT: above 1 Cria is faster for tok/s, below 1 for times.",
+    '',
+    `- **Machine**: ${uniq(runs.map((r) => `${r.machine.cpu}, ${r.machine.cores} cores, ${(r.machine.memory_bytes / 2 ** 30).toFixed(0)} GiB, ${r.machine.os}`))}; Chromium ${uniq(runs.map((r) => r.browser?.version))}${runs.some((r) => r.adapter?.fallback) ? `; adapter ${uniq(runs.map((r) => r.adapter?.name))}: WebGPU emulated on the CPU` : ''}`,
+    `- **onnxruntime-web**: ${uniq(runs.flatMap((r) => ORT_ENGINES.map((e) => ok(r.engines[e])?.version)))}`,
+    '',
+  ];
+  const x = (r: BenchReport, subject: 'cria' | 'cria-wasm', other: EngineName, get: (x: Ratios) => number | null | undefined) => {
+    const v = r.ratios[subject]?.[other];
+    return ratio(v ? get(v) : null);
+  };
+  out.push(
+    '### Decode',
+    '',
+    table(
+      ['model', 'type', 'decoded', 'Wasm tok/s', 'wllama tok/s', 'ORT-Wasm tok/s', 'ORT-WebGPU tok/s', 'Wasm/ORT-Wasm', 'Wasm/ORT-WebGPU', 'WebGPU tok/s', 'WebGPU/ORT-WebGPU', 'Wasm/wllama', 'runs', 'threads', 'date'],
+      runs.map((r) => [
+        shapeOf(r),
+        typeOf(r),
+        String(r.settings.decode_tokens),
+        cell(r.engines['cria-wasm'], (f) => f.decode_tokens_per_s),
+        cell(r.engines.wllama, (f) => f.decode_tokens_per_s),
+        cell(r.engines['ort-wasm'], (f) => f.decode_tokens_per_s),
+        cell(r.engines['ort-webgpu'], (f) => f.decode_tokens_per_s),
+        x(r, 'cria-wasm', 'ort-wasm', (v) => v.decode_tokens_per_s),
+        x(r, 'cria-wasm', 'ort-webgpu', (v) => v.decode_tokens_per_s),
+        cell(r.engines.cria, (f) => f.decode_tokens_per_s),
+        x(r, 'cria', 'ort-webgpu', (v) => v.decode_tokens_per_s),
+        x(r, 'cria-wasm', 'wllama', (v) => v.decode_tokens_per_s),
+        String(r.settings.runs),
+        String(r.settings.threads),
+        r.date.slice(0, 16).replace('T', ' '),
+      ]),
+    ),
+    '',
+  );
+  const prefill: string[][] = [];
+  for (const r of runs) {
+    for (const p of r.settings.prompt_tokens) {
+      const k = String(p);
+      prefill.push([
+        shapeOf(r),
+        typeOf(r),
+        k,
+        cell(r.engines['cria-wasm'], (f) => f.prefill_tokens_per_s[k]),
+        cell(r.engines.wllama, (f) => f.prefill_tokens_per_s[k]),
+        cell(r.engines['ort-wasm'], (f) => f.prefill_tokens_per_s[k]),
+        cell(r.engines['ort-webgpu'], (f) => f.prefill_tokens_per_s[k]),
+        x(r, 'cria-wasm', 'ort-wasm', (v) => v.prefill_tokens_per_s[k]),
+        x(r, 'cria-wasm', 'ort-webgpu', (v) => v.prefill_tokens_per_s[k]),
+        cell(r.engines.cria, (f) => f.prefill_tokens_per_s[k]),
+        x(r, 'cria', 'ort-webgpu', (v) => v.prefill_tokens_per_s[k]),
+        cell(r.engines['cria-wasm'], (f) => f.time_to_first_token_ms[k], 0),
+        cell(r.engines['ort-wasm'], (f) => f.time_to_first_token_ms[k], 0),
+        cell(r.engines.cria, (f) => f.time_to_first_token_ms[k], 0),
+        cell(r.engines['ort-webgpu'], (f) => f.time_to_first_token_ms[k], 0),
+      ]);
+    }
+  }
+  out.push(
+    '### Prefill and first token',
+    '',
+    table(['model', 'type', 'prompt', 'Wasm tok/s', 'wllama tok/s', 'ORT-Wasm tok/s', 'ORT-WebGPU tok/s', 'Wasm/ORT-Wasm', 'Wasm/ORT-WebGPU', 'WebGPU tok/s', 'WebGPU/ORT-WebGPU', 'Wasm first token ms', 'ORT-Wasm ms', 'WebGPU ms', 'ORT-WebGPU ms'], prefill),
+    '',
+  );
+  const parts = (e: EngineReport | undefined) => {
+    const p = ok(e)?.load_warm_parts_ms;
+    return p ? `${fmt(p.prepare, 0)} + ${fmt(p.upload, 0)} + ${fmt(p.warmup, 0)}` : '—';
+  };
+  out.push(
+    '### Loading',
+    '',
+    'Measured as Cria\'s: cold from the local server into an emptied cache, warm from the cache, each in a new engine worker already up. ORT\'s warm load in parts: reading the repository\'s files from the cache + creating the session (onnxruntime-web starting in the new worker included) + its first step.',
+    '',
+    table(
+      ['model', 'type', 'Wasm cold ms', 'Wasm warm ms', 'ORT-Wasm cold ms', 'ORT-Wasm warm ms', 'ORT-Wasm warm parts', 'WebGPU cold ms', 'WebGPU warm ms', 'ORT-WebGPU cold ms', 'ORT-WebGPU warm ms', 'ORT-WebGPU warm parts', 'ORT-WebGPU peak GPU MiB'],
+      runs.map((r) => [
+        shapeOf(r),
+        typeOf(r),
+        cell(r.engines['cria-wasm'], (f) => f.load_cold_ms, 0),
+        cell(r.engines['cria-wasm'], (f) => f.load_warm_ms, 0),
+        cell(r.engines['ort-wasm'], (f) => f.load_cold_ms, 0),
+        cell(r.engines['ort-wasm'], (f) => f.load_warm_ms, 0),
+        parts(r.engines['ort-wasm']),
+        cell(r.engines.cria, (f) => f.load_cold_ms, 0),
+        cell(r.engines.cria, (f) => f.load_warm_ms, 0),
+        cell(r.engines['ort-webgpu'], (f) => f.load_cold_ms, 0),
+        cell(r.engines['ort-webgpu'], (f) => f.load_warm_ms, 0),
+        parts(r.engines['ort-webgpu']),
+        cell(r.engines['ort-webgpu'], (f) => (f.gpu_peak_bytes == null ? null : f.gpu_peak_bytes / MiB), 1),
+      ]),
+    ),
+    '',
+  );
+  out.push('### The runs', '');
+  for (const r of runs) {
+    out.push(`- ${shapeOf(r)} ${typeOf(r)}, ${r.date.slice(0, 16).replace('T', ' ')}: \`${commandOf(r)}\``);
+    for (const e of r.settings.engines) {
+      const rep = r.engines[e];
+      if (!rep) continue;
+      if (!rep.ok) out.push(`  - ${ENGINE_LABEL[e]}: ${rep.error.split('\n')[0]}`);
+      else if ((ORT_ENGINES as readonly string[]).includes(e)) for (const n of rep.notes) out.push(`  - ${ENGINE_LABEL[e]}: ${n}`);
+    }
+  }
+  out.push('');
+  return out;
+}
+
 export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): string {
   const order = (r: BenchReport) => o.shapes.indexOf(shapeOf(r)) * 100 + o.types.indexOf(typeOf(r).toLowerCase());
   const all = reports.map(normalizeReport);
-  // the single-thread runs (--threads 1) get their own section
-  const oneThread = all.filter((r) => r.settings.threads === 1).sort((a, b) => order(a) - order(b));
-  const rs = all.filter((r) => r.settings.threads !== 1).sort((a, b) => order(a) - order(b));
+  // runs with onnxruntime-web get their own section (other engines, other settings); the single-thread runs (--threads 1) too
+  const ortRuns = all.filter(hasOrt).sort((a, b) => order(a) - order(b) || a.date.localeCompare(b.date));
+  const oneThread = all.filter((r) => !hasOrt(r) && r.settings.threads === 1).sort((a, b) => order(a) - order(b));
+  const rs = all.filter((r) => !hasOrt(r) && r.settings.threads !== 1).sort((a, b) => order(a) - order(b));
   const out: string[] = ['# Cria benchmark results', ''];
   if (o.note) out.push(`> ${o.note}`, '');
   if (rs.length === 0) {
-    out.push('No results yet: run `npm run bench`.');
+    out.push('No results yet: run `npm run bench`.', '');
+    if (ortRuns.length) out.push(...ortSection(ortRuns));
     return out.join('\n') + '\n';
   }
   const first = rs[0];
@@ -159,6 +286,8 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
     const prompts = oneThread[0].settings.prompt_tokens;
     out.push(table(['model', 'type', 'Wasm decode tok/s', 'wllama', 'llama.cpp', 'Wasm/wllama', 'Wasm/llama.cpp', ...prompts.flatMap((p) => [`Wasm prefill @${p}`, `wllama @${p}`, `Wasm/wllama @${p}`])], rows), '');
   }
+
+  if (ortRuns.length) out.push(...ortSection(ortRuns));
 
   out.push(
     '## Loading and memory',

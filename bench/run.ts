@@ -5,7 +5,10 @@
  * and on WebAssembly, wllama, llama.cpp; 2 threads each; each model in its
  * own process), writes bench/results/<shape>-<type>.json, then for the
  * SmolLM2 shape the CPU engines again with one thread each
- * (<shape>-<type>-1t.json), then bench/RESULTS.md (results-md.ts).
+ * (<shape>-<type>-1t.json), then for SmolLM2 Q8_0 and Q4_0 onnxruntime-web
+ * beside Cria on the ONNX export of the same file (ORT_RUNS:
+ * <shape>-<type>-ort.json, <shape>-<type>-ort-webgpu.json), then
+ * bench/RESULTS.md (results-md.ts).
  *
  *   npm run bench                                  # everything (see SETTINGS for the time it takes)
  *   npm run bench -- --only smollm2-135m --types q8_0,q4_0
@@ -13,6 +16,7 @@
  *   npm run bench -- --note "Preliminary: ..."     # a note at the top of RESULTS.md
  *   npm run bench -- --models DIR                  # where the models go (default: $TMPDIR/cria-bench-models)
  *   npm run bench -- --quick                       # QUICK_SETTINGS: a smoke run of the whole suite on a busy machine
+ *   npm run bench -- --parts ort                   # only some of the runs: suite (all engines), 1t (one thread), ort (ORT_RUNS)
  *
  * Models that already exist in the folder are reused (same shape, type and seed give the same bytes).
  */
@@ -58,6 +62,21 @@ export const THREADS = 2;
 /** the shapes also measured with one thread per CPU engine */
 export const ONE_THREAD_SHAPES: readonly (typeof SHAPES)[number][] = ['smollm2-135m'];
 
+/**
+ * onnxruntime-web beside Cria on the same weights (`cria bench --peers ...,ort-wasm|ort-webgpu`: the
+ * bench exports the GGUF to ONNX itself), each in a run of its own: its WASM EP beside Cria on
+ * WebAssembly and wllama at the shape's settings; its WebGPU EP beside Cria on WebGPU at small
+ * settings, because on SwiftShader it is slow: SmolLM2-135M Q4_0 measured here (2026-12-07) 0.20
+ * tok/s decode and 25 s for a 16-token prompt, so the shape's settings would take hours.
+ */
+export const ORT_SHAPES: readonly (typeof SHAPES)[number][] = ['smollm2-135m'];
+export const ORT_TYPES: readonly (typeof TYPES)[number][] = ['q8_0', 'q4_0'];
+export const ORT_RUNS: { suffix: string; peers: string; settings?: (typeof SETTINGS)[(typeof SHAPES)[number]] }[] = [
+  { suffix: 'ort', peers: 'cria-wasm,wllama,ort-wasm' },
+  { suffix: 'ort-webgpu', peers: 'cria,ort-webgpu', settings: { runs: 1, loadRuns: 1, prompt: [16, 64], decode: 8 } },
+];
+export const PARTS = ['suite', '1t', 'ort'] as const;
+
 export function settingsArgs(settings: typeof SETTINGS, shape: (typeof SHAPES)[number], threads = THREADS): string[] {
   const s = settings[shape];
   return ['--runs', String(s.runs), '--load-runs', String(s.loadRuns), '--prompt', s.prompt.join(','), '--decode', String(s.decode), '--threads', String(threads)];
@@ -96,8 +115,11 @@ async function main(): Promise<void> {
       note: { type: 'string' },
       'report-only': { type: 'boolean' },
       quick: { type: 'boolean' },
+      parts: { type: 'string' },
     },
   });
+  const parts = values.parts ? values.parts.split(',') : [...PARTS];
+  for (const p of parts) if (!(PARTS as readonly string[]).includes(p)) throw new Error(`--parts: unknown part ${p} (${PARTS.join(', ')})`);
   const shapes = values.only ? (values.only.split(',') as (typeof SHAPES)[number][]) : [...SHAPES];
   const types = values.types ? (values.types.split(',') as (typeof TYPES)[number][]) : [...TYPES];
   for (const s of shapes) if (!(SHAPES as readonly string[]).includes(s)) throw new Error(`--only: unknown shape ${s} (${SHAPES.join(', ')})`);
@@ -118,16 +140,28 @@ async function main(): Promise<void> {
           failed.push(`${name} (make-bench-model)`);
           continue;
         }
-        const started = performance.now();
-        const code = await run(['bench', '--model', file, ...settingsArgs(settings, shape), '--json', join(resultsDir, `${name}.json`)], join(resultsDir, `${name}.txt`));
-        process.stderr.write(`${name}: ${((performance.now() - started) / 60000).toFixed(1)} min${code ? `, exit ${code}` : ''}\n`);
-        if (code) failed.push(name);
-        if (ONE_THREAD_SHAPES.includes(shape)) {
+        if (parts.includes('suite')) {
+          const started = performance.now();
+          const code = await run(['bench', '--model', file, ...settingsArgs(settings, shape), '--json', join(resultsDir, `${name}.json`)], join(resultsDir, `${name}.txt`));
+          process.stderr.write(`${name}: ${((performance.now() - started) / 60000).toFixed(1)} min${code ? `, exit ${code}` : ''}\n`);
+          if (code) failed.push(name);
+        }
+        if (parts.includes('1t') && ONE_THREAD_SHAPES.includes(shape)) {
           const t1 = performance.now();
           const args = ['bench', '--model', file, '--peers', 'cria-wasm,wllama,llamacpp', ...settingsArgs(settings, shape, 1), '--json', join(resultsDir, `${name}-1t.json`)];
           const c1 = await run(args, join(resultsDir, `${name}-1t.txt`));
           process.stderr.write(`${name}, one thread: ${((performance.now() - t1) / 60000).toFixed(1)} min${c1 ? `, exit ${c1}` : ''}\n`);
           if (c1) failed.push(`${name} (one thread)`);
+        }
+        if (parts.includes('ort') && ORT_SHAPES.includes(shape) && ORT_TYPES.includes(type)) {
+          for (const o of ORT_RUNS) {
+            const t1 = performance.now();
+            const s = o.settings ? { ...settings, [shape]: o.settings } : settings;
+            const args = ['bench', '--model', file, '--peers', o.peers, ...settingsArgs(s, shape), '--json', join(resultsDir, `${name}-${o.suffix}.json`)];
+            const c = await run(args, join(resultsDir, `${name}-${o.suffix}.txt`));
+            process.stderr.write(`${name}, ${o.peers}: ${((performance.now() - t1) / 60000).toFixed(1)} min${c ? `, exit ${c}` : ''}\n`);
+            if (c) failed.push(`${name} (${o.suffix})`);
+          }
         }
       }
     }

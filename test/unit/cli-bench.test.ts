@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { engineFigures, loadParts, median, ratios, ratioTargets, roofline, structurePerToken, type EngineFigures, type EngineRaw } from '../../src/cli/bench/figures.ts';
-import { ortExportKind, ortWeightNotes } from '../../src/cli/bench/ort.ts';
+import { ortExportKind, ortWeightNotes, PROMPT_IDS_NOTE } from '../../src/cli/bench/ort.ts';
 import { serveFolder } from '../../src/cli/bench/serve-folder.ts';
 import { resultsMarkdown } from '../../bench/results-md.ts';
 import { benchPlan } from '../../src/cli/bench/plan.ts';
@@ -349,7 +349,7 @@ describe('cria bench (a real process)', () => {
     const model = fixturePath('models/stories260K/stories260K-f32.gguf');
     const json = join(tmp, 'bench-ort.json');
     const work = mkdtempSync(join(tmp, 'ort-tmp-'));
-    const r = await cria(['bench', '--model', model, '--peers', 'cria-wasm,ort', '--runs', '1', '--prompt', '4,6', '--decode', '3', '--threads', '2', '--json', json], { TMPDIR: work });
+    const r = await cria(['bench', '--model', model, '--peers', 'cria-wasm,ort', '--runs', '1', '--prompt', '16,32', '--decode', '3', '--threads', '2', '--json', json], { TMPDIR: work });
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
     expect(rep.settings.engines).toEqual(['cria-wasm', 'ort-wasm', 'ort-webgpu']);
@@ -364,16 +364,17 @@ describe('cria bench (a real process)', () => {
       expect(f.load_warm_ms, name).toBeGreaterThan(0);
       expect(f.raw.runs).toHaveLength(1);
       const run = f.raw.runs[0];
-      expect(run.prefill.map((p) => p.tokens)).toEqual([4, 6]);
+      expect(run.prefill.map((p) => p.tokens)).toEqual([16, 32]);
       expect(run.decode).toMatchObject({ tokens: 3, steps: 2 });
       for (const p of run.prefill) expect(p.ms, name).toBeGreaterThan(0);
       expect(f.decode_tokens_per_s).toBeCloseTo((1000 * 2) / run.decode.ms, 9);
       expect(f.structure_per_token).toBeNull();
       // stories260K is F32: every product on f32 weights, as exported
       expect(f.notes[0]).toMatch(/^weights as onnxruntime-web ran them \(cria export onnx of the same GGUF\): \d+ f32$/);
+      expect(f.notes).toContain(PROMPT_IDS_NOTE);
       const x = rep.ratios['cria-wasm']![name]!;
       expect(x.decode_tokens_per_s).toBeCloseTo(w.decode_tokens_per_s / f.decode_tokens_per_s, 9);
-      for (const p of ['4', '6']) expect(x.prefill_tokens_per_s[p]).toBeCloseTo(w.prefill_tokens_per_s[p] / f.prefill_tokens_per_s[p], 9);
+      for (const p of ['16', '32']) expect(x.prefill_tokens_per_s[p]).toBeCloseTo(w.prefill_tokens_per_s[p] / f.prefill_tokens_per_s[p], 9);
     }
     expect((rep.engines['ort-wasm'] as EngineFigures).threads).toBe(2);
     expect((rep.engines['ort-wasm'] as EngineFigures).notes).toContainEqual(expect.stringMatching(/WASM EP.*2 threads/));

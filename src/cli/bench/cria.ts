@@ -43,6 +43,12 @@ export interface PageEngine {
   /** the GGUF's URL, or the base URL of the ONNX export */
   url: string;
   engine: CriaBenchEngine;
+  /**
+   * give the engine the prompts' token ids (Cria's tokenization, as llama.cpp gets them) instead of
+   * their texts: the same tokens evaluated whatever the model's own tokenizer makes of the text
+   * (tokenizing is outside the engine's timers either way)
+   */
+  promptIds?: boolean;
 }
 
 /**
@@ -78,7 +84,7 @@ export async function benchInPage(b: BenchBrowser, plan: BenchPlan, nLayer: numb
     say(`load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms${parts(coldParts)}, warm ${warm.ms.toFixed(0)} ms${parts(warmParts)}; engine start ${cold.startMs.toFixed(0)} / ${warm.startMs.toFixed(0)} ms before them`);
   }
   const run = async (prompt: BenchPrompt, maxTokens: number, what: string): Promise<CriaRunResult> => {
-    const res = unwrap(await b.call('criaRun', prompt.text, maxTokens, plan.resetToken), what);
+    const res = unwrap(await b.call('criaRun', pe.promptIds ? prompt.ids : prompt.text, maxTokens, plan.resetToken), what);
     const n = prompt.ids.length;
     if (res.usage.prompt_tokens !== n) throw new CriaError('internal', `${what}: ${who} tokenized the prompt into ${res.usage.prompt_tokens} tokens, not ${n}`);
     if (res.usage.prefill_tokens !== n) throw new CriaError('internal', `${what}: ${who} evaluated ${res.usage.prefill_tokens} of the ${n} prompt tokens (a reused prefix?)`);

@@ -87,7 +87,15 @@ export function ortExports(model: string, dir: string, log: (s: string) => void)
   };
 }
 
-/** One of onnxruntime-web's execution providers on the model's export, measured as Cria is. */
+/**
+ * The prompts go in as token ids: what the export's tokenizer.json makes of a text is the exporter's
+ * business (test/unit/onnx-tokenizer.test.ts), not the speed measured here, and the ids make the
+ * evaluated tokens the same as Cria's whatever it makes (it differs on random-weight bench models'
+ * generated vocabularies).
+ */
+export const PROMPT_IDS_NOTE = "given the prompts as Cria's token ids (as llama.cpp is), so it evaluates the same tokens";
+
+/** One of onnxruntime-web's execution providers on the model's export, measured as Cria is (its prompts as token ids: PROMPT_IDS_NOTE). */
 export async function benchOrt(
   b: BenchBrowser,
   plan: BenchPlan,
@@ -106,6 +114,7 @@ export async function benchOrt(
     name: engine,
     url: `${b.exportUrl}${kind}/`,
     engine: engine === 'ort-wasm' ? { backend: 'wasm', threads, runtime: 'onnx' } : { backend: 'webgpu', runtime: 'onnx' },
+    promptIds: true,
   });
-  return { ...raw, notes: [...ortWeightNotes(weights, engine), ...(raw.notes ?? [])] };
+  return { ...raw, notes: [...ortWeightNotes(weights, engine), ...(raw.notes ?? []), PROMPT_IDS_NOTE] };
 }

@@ -75,11 +75,11 @@ export interface BenchPage {
    */
   criaLoad(url: string, cold: boolean, engine: CriaBenchEngine): Promise<BenchResult<CriaLoadResult>>;
   /**
-   * One greedy completion of the text `prompt` on the loaded model, ignoring end-of-generation
-   * tokens, after a one-token request of `resetToken` (unmeasured), so that the session has no
-   * prefix in common with the prompt and evaluates all of it.
+   * One greedy completion of `prompt` (a text, or token ids taken as they are) on the loaded model,
+   * ignoring end-of-generation tokens, after a one-token request of `resetToken` (unmeasured), so
+   * that the session has no prefix in common with the prompt and evaluates all of it.
    */
-  criaRun(prompt: string, maxTokens: number, resetToken: number): Promise<BenchResult<CriaRunResult>>;
+  criaRun(prompt: string | number[], maxTokens: number, resetToken: number): Promise<BenchResult<CriaRunResult>>;
   criaMemory(): Promise<BenchResult<GpuMemory>>;
   /** empty Cria's model cache (wllama's cache shares the origin's quota) and close the worker */
   criaClose(): Promise<BenchResult<true>>;
