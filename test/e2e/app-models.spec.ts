@@ -20,18 +20,27 @@ test.afterAll(async () => server?.close());
 const readyCard = (page: Page) => page.getByTestId('model-ready');
 const cacheRows = (page: Page) => page.locator('.cache-table tbody tr');
 
-test('the catalogue lists real GGUF models with approximate sizes; the smallest is the default', async ({ page }) => {
+test('the catalogue lists real GGUF models and ONNX repositories with their format and approximate sizes; the smallest is the default', async ({ page }) => {
   await page.goto('/#/models');
   const items = page.locator('.catalogue-item');
-  await expect(items).toHaveCount(7);
-  for (const name of ['SmolLM2 135M Instruct', 'SmolLM2 360M Instruct', 'Qwen2.5 0.5B Instruct', 'Qwen2.5 1.5B Instruct', 'Llama 3.2 1B Instruct', 'Phi-3.5 mini Instruct', 'Gemma 2 2B Instruct']) {
-    await expect(items.filter({ hasText: name })).toHaveCount(1);
+  await expect(items).toHaveCount(9);
+  for (const name of ['SmolLM2 135M Instruct', 'SmolLM2 360M Instruct', 'Qwen2.5 0.5B Instruct', 'Qwen2.5 1.5B Instruct', 'Llama 3.2 1B Instruct', 'Phi-3.5 mini Instruct', 'Gemma 2 2B Instruct', 'SmolLM2 135M Instruct · ONNX', 'SmolLM2 360M Instruct · ONNX']) {
+    await expect(items.filter({ has: page.getByRole('heading', { name, exact: true }) })).toHaveCount(1);
   }
   await expect(items.first()).toContainText('SmolLM2 135M Instruct');
   await expect(items.first().locator('.badge', { hasText: 'default' })).toBeVisible();
   await expect(items.first()).toContainText('≈');
-  const catalogue = JSON.parse(readFileSync(new URL('../../public/models.json', import.meta.url), 'utf8')) as { models: { url: string; approxBytes: number }[] };
+  // each entry says its format: the ONNX ones run on onnxruntime-web
+  await expect(items.locator('.format-tag', { hasText: 'ONNX' })).toHaveCount(2);
+  await expect(items.locator('.format-tag', { hasText: 'GGUF' })).toHaveCount(7);
+  const catalogue = JSON.parse(readFileSync(new URL('../../public/models.json', import.meta.url), 'utf8')) as { models: { url: string; approxBytes: number; format?: string; onnxModel?: string }[] };
   for (const m of catalogue.models) {
+    if (m.format === 'onnx') {
+      // a repository's base URL and a float32-cache graph (the runtime refuses fp16 / q4f16 ones)
+      expect(m.url).toMatch(/^https:\/\/huggingface\.co\/[\w.-]+\/[\w.-]+\/resolve\/main\/$/);
+      expect(m.onnxModel).toBe('onnx/model_q4.onnx');
+      continue;
+    }
     expect(m.url).toMatch(/^https:\/\/huggingface\.co\/[\w.-]+\/[\w.-]+\/resolve\/main\/[\w.-]+\.gguf$/);
     expect(m.url).toMatch(/Q4_K_M|Q8_0/);
   }
