@@ -33,7 +33,7 @@ import { cachePort } from './cache-port.ts';
 import { findChromium, launchForCli } from './chromium.ts';
 import type { PageEvalOutcome, PageEvalProgress, PageEvalRequest, PageModel, PageResult } from './browser/page-api.ts';
 import type { ModelRole } from '../eval/index.ts';
-import type { ModelLocation } from './model-source.ts';
+import { onnxFolderFiles, type ModelLocation } from './model-source.ts';
 import { allowOnlyOrigin, serveFileWithRanges } from './serve-range.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -114,16 +114,17 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
     lap('vite ready');
     // local model files by route: the main one at /__cria/model/<name>, others at /__cria/model/<key>/<name>
     const locations: Record<string, ModelLocation> = { ...opts.models, main: location };
-    for (const l of Object.values(locations)) {
-      if ('dir' in l) throw new CriaError('not-implemented', `${l.dir} is an ONNX repository, which runs in this process for now: pass --engine cpu`);
-    }
     const routes = new Map<string, string>();
+    /** a local file's route, or an ONNX folder's base route (its files below it) */
     const routeOf = (key: string) => {
       const l = locations[key];
+      if ('dir' in l) return `${MODEL_ROUTE}${encodeURIComponent(key)}/`;
       return 'path' in l ? MODEL_ROUTE + (key === 'main' ? '' : `${encodeURIComponent(key)}/`) + encodeURIComponent(basename(l.path)) : undefined;
     };
-    for (const [key, l] of Object.entries(locations)) if ('path' in l) routes.set(routeOf(key)!, l.path);
-    const modelPath = routeOf('main');
+    for (const [key, l] of Object.entries(locations)) {
+      if ('path' in l) routes.set(routeOf(key)!, l.path);
+      if ('dir' in l) for (const [rel, file] of Object.entries(await onnxFolderFiles(l.dir))) routes.set(routeOf(key)! + rel.split('/').map(encodeURIComponent).join('/'), file);
+    }
     const middlewares = vite.middlewares;
     const html = await readFile(resolve(repoRoot, PAGE));
     let origin = ''; // known once the server listens, before any request can arrive
@@ -148,7 +149,6 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
       );
       server!.listen(port, '127.0.0.1', () => ok(`http://127.0.0.1:${(server!.address() as AddressInfo).port}`));
     });
-    const modelUrl = modelPath ? origin + modelPath : (location as { url: string }).url;
     /** an engine message names the user's file, not the route it is served at here */
     const userPaths = [...routes].sort(([a], [b]) => b.length - a.length).map(([route, file]) => [origin + route, route, file] as const); // longest first: a route may start with another
     const toUserPaths = (text: string) => userPaths.reduce((t, [url, route, file]) => t.replaceAll(url, file).replaceAll(route, file), text);
@@ -156,7 +156,8 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
     const pageModel = (key: string): PageModel => {
       const l = locations[key];
       if (!l) throw new CriaError('internal', `internal error: no model "${key}" was given to the browser engine (please report this)`);
-      if ('dir' in l) throw new CriaError('not-implemented', `${l.dir} is an ONNX repository, which runs in this process for now: pass --engine cpu`);
+      if ('dir' in l) return { url: origin + routeOf(key)!, cache: false, onnx: true };
+      if ('onnx' in l) return { url: 'url' in l.onnx ? l.onnx.url : `https://huggingface.co/${l.onnx.repo}/resolve/main/`, cache: true, onnx: true };
       return 'path' in l ? { url: origin + routeOf(key)!, cache: false } : { url: l.url, cache: !!opts.cacheDir };
     };
 
@@ -201,10 +202,9 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
       load: async (progress, loadOpts = {}) => {
         onProgress = progress;
         try {
-          // only a URL model is worth caching (a local file is already on disk), and only in a kept profile
-          const cache = !!opts.cacheDir && 'url' in location;
-          // --engine webgpu means WebGPU, whatever `auto` would pick on this adapter
-          const info = await unwrap(page.evaluate(([u, c, o]) => window.criaCli!.load(u, c, o), [modelUrl, cache, { ...loadOpts, backend: 'webgpu' as const }] as const), crashed, toUserPaths);
+          // (pageModel: only a URL model is worth caching, a local file is already on disk, and only in a kept profile)
+          // --engine webgpu means WebGPU, whatever `auto` would pick on this adapter (an ONNX model: onnxruntime-web's WebGPU EP)
+          const info = await unwrap(page.evaluate(([m, o]) => window.criaCli!.load(m, o), [pageModel('main'), { ...loadOpts, backend: 'webgpu' as const }] as const), crashed, toUserPaths);
           lap(`model loaded (${Math.round(info.loadMs)} ms in the engine)`);
           return info;
         } catch (e) {

@@ -17,23 +17,19 @@ import { createNodeWasmBackend } from '../wasm/node.ts';
 import type { ChatCompletion, CompletionChunk, ModelSource } from '../protocol/api.ts';
 import { CpuBackend } from '../reference/backend.ts';
 import { signalHandler, type CliCompletion, type CliEngine, type OnInterrupt } from './engine.ts';
-import type { ModelLocation } from './model-source.ts';
+import { onnxFolderFiles, type ModelLocation } from './model-source.ts';
 
 /** Half of this machine's memory: what a model may take (weights, KV cache, scratch) on the CPU engine. */
 export const cpuMemoryBudget = (): number => Math.floor(totalmem() / 2);
 
-/** The files of an ONNX repository the ONNX runtime reads (src/runtimes/onnx/runtime.ts), as lazy Blobs. */
-const ONNX_FILES = /^(config\.json|generation_config\.json|tokenizer\.json|tokenizer_config\.json|onnx\/[^/]+\.onnx(_data)?)$/;
 
 /** The ModelSource of a CLI model location, for an engine in this process. */
 export async function localModelSource(l: ModelLocation): Promise<ModelSource> {
   if ('url' in l) return { url: l.url, cache: false };
+  if ('onnx' in l) return 'url' in l.onnx && /\.onnx$/i.test(new URL(l.onnx.url).pathname) ? { url: l.onnx.url } : { onnx: l.onnx };
   if ('dir' in l) {
     const files: Record<string, Blob> = {};
-    for (const rel of await readdir(l.dir, { recursive: true })) {
-      const path = rel.split(sep).join('/');
-      if (ONNX_FILES.test(path)) files[path] = await openAsBlob(join(l.dir, rel));
-    }
+    for (const [path, file] of Object.entries(await onnxFolderFiles(l.dir))) files[path] = await openAsBlob(file);
     return { onnx: { files, name: basename(l.dir) } };
   }
   const blob = await openAsBlob(l.path);

@@ -7,12 +7,13 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InferenceSession, env } from 'onnxruntime-web';
 import { describe, expect, it } from 'vitest';
 import { Session } from '../../src/engine/session.ts';
 import { OnnxSequence } from '../../src/runtimes/onnx/sequence.ts';
+import { startModelServer } from '../server/model-server.ts';
 import { fixturePath } from './helpers/fixtures.ts';
 import { loadCpuModel, maxAbsDiff } from './helpers/models.ts';
 
@@ -68,10 +69,21 @@ describe('cria export onnx', () => {
     const [sa, sb] = [await run(fixturePath(STORIES), score), await run(out, score)];
     expect(sb.tokens).toEqual(sa.tokens);
     sb.logprobs.forEach((l: number, i: number) => expect(Math.abs(l - sa.logprobs[i])).toBeLessThan(2e-3)); // onnx-runtime.test.ts
-    // the browser engine does not take ONNX folders yet: said, not guessed
-    const webgpu = await cria(['generate', '--model', out, '--prompt', 'Hi', '--max-tokens', '2']);
-    expect(webgpu.code).toBe(1);
-    expect(webgpu.stderr).toMatch(/\[not-implemented\].*ONNX repository.*--engine cpu/);
+    // the browser engine (the default, --engine webgpu: onnxruntime-web's WebGPU EP in Cria's worker) serves the folder to its page
+    const webgpu = await cria(['generate', '--model', out, '--prompt', 'Once upon a time', '--max-tokens', '24', '--json']);
+    expect(webgpu.code, webgpu.stderr).toBe(0);
+    const w = JSON.parse(webgpu.stdout);
+    expect(w.tokens).toEqual(a.tokens);
+    expect([a.runtime, w.runtime]).toEqual(['cria', 'onnx']);
+
+    // a repository by URL (its base, ending in /): read over HTTP, on --engine cpu
+    const server = await startModelServer({ port: 0, root: dirname(out) });
+    try {
+      const byUrl = await run(`${server.url}/models/${basename(out)}/`, gen);
+      expect(byUrl.tokens).toEqual(a.tokens);
+    } finally {
+      await server.close();
+    }
   });
 
   it('refuses a folder that is not empty, unless --force; nothing is overwritten', async () => {

@@ -9,7 +9,7 @@ import { identityOptions } from '../../eval/runner.ts';
 import { serializeError } from '../../protocol/errors.ts';
 import { CriaError } from '../../shared/errors.ts';
 import type { ChatCompletion } from '../../protocol/api.ts';
-import type { CliPage, PageCompletion, PageEvalOutcome, PageEvalProgress, PageEvalRequest, PageResult, ResumeMatch } from './page-api.ts';
+import { pageSource, type CliPage, type PageCompletion, type PageEvalOutcome, type PageEvalProgress, type PageEvalRequest, type PageResult, type ResumeMatch } from './page-api.ts';
 
 const worker = createEngineWorker();
 const client = createClient(worker);
@@ -135,7 +135,7 @@ async function runEval(req: PageEvalRequest): Promise<PageEvalOutcome> {
       loadModel: async (role) => {
         const m = req.models[role];
         if (!m) throw new CriaError('bad-argument', `this task needs a model for ${role === 'B' ? 'contestant B (--model-b)' : role === 'judge' ? 'the judge (--judge)' : 'A (--model)'}`);
-        await client.load({ url: m.url, cache: m.cache }, { backend: 'webgpu', onProgress: (p) => void window.criaCliProgress?.(p) });
+        await client.load(pageSource(m), { backend: 'webgpu', onProgress: (p) => void window.criaCliProgress?.(p) });
         return fromClient(client);
       },
       onProgress: (p) => {
@@ -161,7 +161,7 @@ async function runEval(req: PageEvalRequest): Promise<PageEvalOutcome> {
 }
 
 window.criaCli = {
-  load: (url, cache, opts = {}) => result(() => client.load({ url, cache }, { ...opts, onProgress: (p) => void window.criaCliProgress?.(p) })),
+  load: (model, opts = {}) => result(() => client.load(pageSource(model), { ...opts, onProgress: (p) => void window.criaCliProgress?.(p) })),
   tokenize: (text, opts) => result(() => client.tokenize(text, opts)),
   complete: (req, streamText) => result(() => complete(req, streamText)),
   chat: (req, streamText) => result(() => chat(req, streamText)),

@@ -8,7 +8,7 @@
  * so failures come back as values carrying the CriaError code, and the prompt
  * logits travel as base64 of their float32 bytes.
  */
-import type { ChatCompletion, ChatCompletionRequest, CompletionRequest, DeviceInfo, EngineStats, FinishReason, LoadOptions, LoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions, Usage } from '../../protocol/api.ts';
+import type { ChatCompletion, ChatCompletionRequest, CompletionRequest, DeviceInfo, EngineStats, FinishReason, LoadOptions, LoadProgress, ModelInfo, ModelSource, ScoreRequest, ScoreResult, TokenizeOptions, Usage } from '../../protocol/api.ts';
 import type { SerializedError } from '../../protocol/errors.ts';
 import type { EvalReport, ModelRole, Run, Task } from '../../eval/index.ts';
 
@@ -26,9 +26,17 @@ export interface PageCompletion {
 
 /** A model for one role of an evaluation: where the page loads it from. */
 export interface PageModel {
+  /** a GGUF's URL, or with `onnx` an ONNX repository's base URL (or a .onnx file's URL) */
   url: string;
-  /** through the engine's IndexedDB model cache */
+  /** through the engine's IndexedDB model cache (an ONNX repository always goes through it) */
   cache: boolean;
+  onnx?: boolean;
+}
+
+/** The source the page loads for a PageModel. */
+export function pageSource(m: PageModel): ModelSource {
+  if (!m.onnx) return { url: m.url, cache: m.cache };
+  return /\.onnx$/i.test(new URL(m.url).pathname) ? { url: m.url } : { onnx: { url: m.url } };
 }
 
 /** What a stored run must match to be resumed by `cria eval --resume` (see commands/eval.ts). */
@@ -67,7 +75,7 @@ export interface PageEvalProgress {
 
 export interface CliPage {
   /** load the model at `url` (progress goes to `window.criaCliProgress`); `cache`: through the engine's IndexedDB cache */
-  load(url: string, cache: boolean, opts?: LoadOptions): Promise<PageResult<ModelInfo>>;
+  load(model: PageModel, opts?: LoadOptions): Promise<PageResult<ModelInfo>>;
   tokenize(text: string, opts: TokenizeOptions): Promise<PageResult<number[]>>;
   /** run a completion; with `streamText`, each piece of text goes to `window.criaCliText` as it is released */
   complete(req: CompletionRequest, streamText: boolean): Promise<PageResult<PageCompletion>>;

@@ -215,7 +215,7 @@ async function resumeMatch(models: Partial<Record<ModelRole, ModelLocation>>): P
   for (const [role, l] of Object.entries(models)) {
     let close: (() => Promise<void>) | undefined;
     try {
-      if ('dir' in l) throw new Error('an ONNX folder has no GGUF header to match'); // not compared
+      if ('dir' in l || 'onnx' in l) throw new Error('an ONNX repository has no GGUF header to match'); // not compared
       const src = 'url' in l ? await urlSource(l.url) : await fileSource(l.path);
       if ('close' in src && typeof src.close === 'function') close = () => (src.close as () => Promise<void>)();
       const s = summarize(await readGguf(src));

@@ -154,6 +154,7 @@ export const generateCommand: Command = {
         writeJson({
           model: values.model,
           engine: engineName,
+          runtime: info.runtime ?? 'cria',
           n_ctx: info.nCtx,
           prompt_tokens: ids,
           tokens: r.tokens,
