@@ -300,8 +300,9 @@ export class CriaChat extends LitElement {
       const problem = backend === 'webgpu' ? await webgpuProblem() : undefined;
       if (problem) throw new CriaError('webgpu-unavailable', `${problem}. This widget was set to run on WebGPU (backend="webgpu"): use a recent Chrome or Edge on desktop, or backend="auto" to run on the processor.`);
       const client = await this.#engine();
+      // a GGUF's URL, or an ONNX model: a .onnx file's URL (its repository above it) or a repository's base URL, ending in /
       const info = await client.load(
-        { url },
+        new URL(url).pathname.endsWith('/') ? { onnx: { url } } : { url },
         {
           backend,
           signal,
