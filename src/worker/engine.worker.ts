@@ -37,19 +37,21 @@ async function wasm(req: BackendRequest, why: string): Promise<ChosenBackend> {
   return { backend, reason: `${why}; ${threadsWhy}` };
 }
 
+/** `auto`: what WebGPU offers here (its device, when there is one) and the choice it makes (choose-backend.ts). */
+async function autoChoice(): Promise<{ choice: ReturnType<typeof chooseAuto>; context?: GpuContext }> {
+  try {
+    const context = await gpu();
+    return { choice: chooseAuto({ info: context.info }), context };
+  } catch (e) {
+    if (!isCriaError(e, 'webgpu-unavailable')) throw e;
+    return { choice: chooseAuto({ unavailable: e.message }) };
+  }
+}
+
 async function createBackend(req: BackendRequest): Promise<ChosenBackend> {
   if (req.backend === 'wasm') return wasm(req, 'WebAssembly, as asked');
   if (req.backend === 'webgpu') return { backend: new GpuBackend(await gpu()), reason: 'WebGPU, as asked' };
-  let offer: Parameters<typeof chooseAuto>[0];
-  let context: GpuContext | undefined;
-  try {
-    context = await gpu();
-    offer = { info: context.info };
-  } catch (e) {
-    if (!isCriaError(e, 'webgpu-unavailable')) throw e;
-    offer = { unavailable: e.message };
-  }
-  const choice = chooseAuto(offer);
+  const { choice, context } = await autoChoice();
   return choice.kind === 'webgpu' ? { backend: new GpuBackend(context!), reason: choice.reason } : wasm(req, choice.reason);
 }
 
@@ -96,16 +98,7 @@ async function chooseOrtProvider(asked: 'auto' | 'webgpu' | 'wasm', threads: num
   const webgpuEp = (why: string, context: GpuContext): ProviderChoice => ({ ep: 'webgpu', reason: `${why}; onnxruntime-web's WebGPU EP`, deviceInfo: async () => ({ backend: 'webgpu', ...context.info }) });
   if (asked === 'wasm') return wasmEp('WebAssembly, as asked');
   if (asked === 'webgpu') return webgpuEp('WebGPU, as asked', await gpu());
-  let offer: Parameters<typeof chooseAuto>[0];
-  let context: GpuContext | undefined;
-  try {
-    context = await gpu();
-    offer = { info: context.info };
-  } catch (e) {
-    if (!isCriaError(e, 'webgpu-unavailable')) throw e;
-    offer = { unavailable: e.message };
-  }
-  const choice = chooseAuto(offer);
+  const { choice, context } = await autoChoice();
   return choice.kind === 'webgpu' ? webgpuEp(choice.reason, context!) : wasmEp(choice.reason);
 }
 

@@ -28,6 +28,27 @@ export async function openWithModel(page: Page, modelUrl: string, hash = '#/chat
   await expect(page.locator('.model-pill .dot.ok')).toBeVisible({ timeout: 90_000 });
 }
 
+/**
+ * On the Eval page: a multiple-choice run of the first `limit` HellaSwag items from the fixture file
+ * (llama.cpp's text form), to the end; resolves with the report's locator and the finished run's row.
+ */
+export async function runHellaswag(page: Page, limit: number) {
+  await page.getByRole('link', { name: 'Eval', exact: true }).click();
+  await page.getByRole('radio', { name: 'From files on this device' }).check();
+  await page.locator('#eval-file').setInputFiles(HELLASWAG_FILE);
+  await expect(page.getByTestId('eval-file-status')).toContainText('HellaSwag, 1000 items');
+  await page.getByLabel('Limit').fill(String(limit));
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  const report = page.getByTestId('eval-report');
+  await expect(report).toBeVisible({ timeout: 120_000 });
+  const done = page.locator('.run-row[data-state="done"]');
+  await expect(done).toContainText(`${limit} of ${limit}`);
+  await expect(report).toContainText('acc_norm');
+  return { report, done };
+}
+
+export const HELLASWAG_FILE = fileURLToPath(new URL('../../../shared/fixtures/eval/hellaswag/hellaswag_val_first1000.txt', import.meta.url));
+
 /** type a message and send it with Enter */
 export async function send(page: Page, text: string): Promise<void> {
   const box = page.getByRole('textbox', { name: 'Message' });

@@ -18,13 +18,12 @@ import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
 import { bytesSource } from '../../src/formats/source.ts';
 import { startModelServer, type ModelServer } from '../server/model-server.ts';
 import { APP_BUILT } from '../server/ports.ts';
-import { send, waitForAnswer } from './app-helpers.ts';
+import { runHellaswag, send, waitForAnswer } from './app-helpers.ts';
 import { watchCsp } from './pwa-support.ts';
 
 test.use({ baseURL: APP_BUILT });
 
 const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
-const HELLASWAG = `${FIXTURES}eval/hellaswag/hellaswag_val_first1000.txt`;
 const TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
 
 let server: ModelServer;
@@ -89,18 +88,8 @@ test('an exported ONNX model: added by address (progress, cache), chat, a multip
   expect((await page.locator('cria-chat-message .msg-assistant .msg-body').last().textContent())!.trim().length).toBeGreaterThan(0);
 
   // a multiple-choice eval on it: HellaSwag, 5 items, to the end; the run says the model ran on ONNX
-  await page.getByRole('link', { name: 'Eval', exact: true }).click();
-  await page.getByRole('radio', { name: 'From files on this device' }).check();
-  await page.locator('#eval-file').setInputFiles(HELLASWAG);
-  await expect(page.getByTestId('eval-file-status')).toContainText('HellaSwag, 1000 items');
-  await page.getByLabel('Limit').fill('5');
-  await page.getByRole('button', { name: 'Start', exact: true }).click();
-  const report = page.getByTestId('eval-report');
-  await expect(report).toBeVisible({ timeout: 120_000 });
-  const done = page.locator('.run-row[data-state="done"]');
-  await expect(done).toContainText('5 of 5');
+  const { report, done } = await runHellaswag(page, 5);
   await expect(done).toContainText('(ONNX)');
-  await expect(report).toContainText('acc_norm');
   await expect(report).toContainText('onnxruntime-web (ONNX)');
 
   // offline: the page from the service worker, onnxruntime-web's binary from its cache, the model from IndexedDB

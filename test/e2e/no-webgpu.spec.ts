@@ -6,15 +6,13 @@
  * The widget on a cross-origin page without WebGPU: test/e2e/widget.spec.ts.
  */
 import { chromium, expect, test, type Browser, type BrowserContext, type Page, type Request } from '@playwright/test';
-import { fileURLToPath } from 'node:url';
 import { CHROMIUM_QUIET_ARGS, findChromium } from '../../src/cli/chromium.ts';
 import { modelServerClient } from '../server/model-server.ts';
 import { APP_BUILT, MODEL_SERVER } from '../server/ports.ts';
-import { send, waitForAnswer } from './app-helpers.ts';
+import { runHellaswag, send, waitForAnswer } from './app-helpers.ts';
 import { watchCsp } from './pwa-support.ts';
 
 const STORIES = `${MODEL_SERVER}/models/models/stories260K/stories260K-f32.gguf`;
-const HELLASWAG = fileURLToPath(new URL('../../../shared/fixtures/eval/hellaswag/hellaswag_val_first1000.txt', import.meta.url));
 const server = modelServerClient(MODEL_SERVER);
 
 let browser: Browser;
@@ -70,16 +68,7 @@ test('the app loads a model on WebAssembly, chats, evaluates, and says why', asy
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
 
     // an evaluation on the loaded model: HellaSwag, 5 items, to the end, with its report
-    await page.getByRole('link', { name: 'Eval' }).click();
-    await page.getByRole('radio', { name: 'From files on this device' }).check();
-    await page.locator('#eval-file').setInputFiles(HELLASWAG);
-    await expect(page.getByTestId('eval-file-status')).toContainText('HellaSwag, 1000 items');
-    await page.getByLabel('Limit').fill('5');
-    await page.getByRole('button', { name: 'Start', exact: true }).click();
-    const report = page.getByTestId('eval-report');
-    await expect(report).toBeVisible({ timeout: 120_000 });
-    await expect(page.locator('.run-row[data-state="done"]')).toContainText('5 of 5');
-    await expect(report).toContainText('acc_norm');
+    const { report } = await runHellaswag(page, 5);
     await expect(report).toContainText('wasm');
   } finally {
     await context.close();

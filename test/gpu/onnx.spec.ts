@@ -26,6 +26,7 @@ import { Model } from '../../src/model/model.ts';
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { GREEDY } from '../../src/sampling/sampler.ts';
 import { startModelServer, type ModelServer } from '../server/model-server.ts';
+import { maxAbsDiff } from '../unit/helpers/models.ts';
 
 const fixtures = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
 const REL = 1e-4;
@@ -111,20 +112,6 @@ async function prepareNow(name: string, q8: 'nbits' | 'f32'): Promise<Case> {
   const second = [...prompt.slice(0, Math.ceil(prompt.length / 2)), ...prompt.slice(0, 3)];
   const again = await greedy(second);
   return { url: `${server.url}/models/${name}-${q8}/`, prompt, nVocab, refLogits, refGreedy: first.tokens, agree: first.agree, tol, second, secondGreedy: again.tokens, secondAgree: again.agree };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): { max: number; at: number } {
-  expect(a.length).toBe(b.length);
-  let max = 0;
-  let at = -1;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= max)) {
-      max = d;
-      at = i;
-    }
-  }
-  return { max, at };
 }
 
 for (const ep of ['wasm', 'webgpu'] as const) {

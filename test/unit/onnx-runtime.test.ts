@@ -14,6 +14,7 @@ import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
 import { bytesSource } from '../../src/formats/source.ts';
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { OnnxRuntime } from '../../src/runtimes/onnx/runtime.ts';
+import { DT, GraphBuilder } from '../../src/formats/onnx/graph.ts';
 import { isCriaError } from '../../src/shared/errors.ts';
 import { fixturePath } from './helpers/fixtures.ts';
 import { parseHellaswagText } from '../../src/eval/data/hellaswag.ts';
@@ -128,6 +129,26 @@ describe('the ONNX runtime behind the engine, against Cria\'s own on the same we
     expect(b.results.map((r) => (r as { pred?: number }).pred)).toEqual(a.results.map((r) => (r as { pred?: number }).pred));
     expect(b.report.metrics.acc).toBe(a.report.metrics.acc);
     expect(reportsToCsv([a.report, b.report]).split('\n')[2]).toMatch(/^hellaswag-short,1,[^,]*,onnx,/);
+  });
+
+  it('a graph whose KV cache is float16 (an fp16 / q4f16 export) is refused, naming the float32 graphs, before any step runs', async () => {
+    // a tiny graph in that shape: float16 past_key_values passed through as present, float32 logits
+    const g = new GraphBuilder();
+    const ids = g.input('input_ids', DT.INT64, ['batch_size', 'sequence_length']);
+    g.input('attention_mask', DT.INT64, ['batch_size', 'total_sequence_length']);
+    const config = JSON.parse(new TextDecoder().decode(files['config.json']));
+    const kvDims = ['batch_size', config.num_key_value_heads, 'past_sequence_length', config.head_dim];
+    for (let i = 0; i < config.num_hidden_layers; i++) {
+      for (const kv of ['key', 'value']) g.output(g.input(`past_key_values.${i}.${kv}`, DT.FLOAT16, kvDims), `present.${i}.${kv}`, DT.FLOAT16, kvDims);
+    }
+    const x = g.node('Cast', [g.node('Unsqueeze', [ids, g.i64([2])])], { attrs: { to: DT.FLOAT } });
+    g.output(g.node('Expand', [x, g.i64([1, 1, config.vocab_size])]), 'logits', DT.FLOAT, ['batch_size', 'sequence_length', config.vocab_size]);
+    const fp16 = { ...files, 'onnx/model.onnx': g.encode().model };
+    delete (fp16 as Record<string, Uint8Array>)['onnx/model.onnx_data'];
+    const engine = new Engine({ createBackend: async () => new CpuBackend(), runtimes: [new OnnxRuntime()] });
+    const err = await engine.load({ onnx: { files: fp16 } }).catch((e: unknown) => e);
+    expect(isCriaError(err, 'unsupported-type'), String(err)).toBe(true);
+    expect((err as Error).message).toMatch(/KV cache as float16.*model_q4\.onnx/);
   });
 });
 
