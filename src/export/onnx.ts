@@ -48,6 +48,8 @@ export interface OnnxExport {
   config: ModelConfig;
   /** how each weight went in: `MatMulNBits 4-bit`, `f32 (from Q6_K)`, … */
   weights: Map<string, string>;
+  /** what the export could not carry over exactly, in sentences (the tokenizer's: src/export/tokenizer-json.ts) */
+  warnings: string[];
 }
 
 const BATCH = 'batch_size';
@@ -198,7 +200,7 @@ export async function exportOnnx(file: GgufFile, opts: OnnxExportOptions = {}): 
   const tok = tokenizerJson(parseVocab(file));
   files.set('tokenizer.json', json(tok.tokenizer));
   files.set('tokenizer_config.json', json(tok.config));
-  return { files, config: c, weights };
+  return { files, config: c, weights, warnings: tok.warnings };
 }
 
 function checkSupported(c: ModelConfig): void {

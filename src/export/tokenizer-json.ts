@@ -19,11 +19,19 @@ import { TokenAttr, type Vocab } from '../tokenizer/vocab.ts';
 export interface TokenizerFiles {
   tokenizer: Record<string, unknown>;
   config: Record<string, unknown>;
+  /**
+   * what tokenizer.json cannot say as the GGUF does, in sentences: a SentencePiece vocabulary with
+   * pieces that no merge of two pieces reaches (llama.cpp's tokenizer starts from single characters
+   * that need not be tokens; a BPE tokenizer.json merges tokens only, so text with those pieces falls
+   * back to bytes there). Real SentencePiece vocabularies have every character as a piece.
+   */
+  warnings: string[];
 }
 
 export function tokenizerJson(vocab: Vocab): TokenizerFiles {
   const special = (id: number) => (id >= 0 ? vocab.tokens[id] : null);
-  const model = vocab.model === 'llama' ? spmModel(vocab) : bpeModel(vocab);
+  const warnings: string[] = [];
+  const model = vocab.model === 'llama' ? spmModel(vocab, warnings) : bpeModel(vocab);
   const added = vocab.specialTokens
     .slice()
     .sort((a, b) => a - b)
@@ -56,7 +64,7 @@ export function tokenizerJson(vocab: Vocab): TokenizerFiles {
     model_max_length: 1e30,
     ...(vocab.chatTemplate !== undefined ? { chat_template: vocab.chatTemplate } : {}),
   };
-  return { tokenizer, config };
+  return { tokenizer, config, warnings };
 }
 
 function vocabMap(vocab: Vocab): Record<string, number> {
@@ -68,7 +76,7 @@ function vocabMap(vocab: Vocab): Record<string, number> {
 }
 
 /** SentencePiece BPE: merges from scores (see the file comment). */
-function spmModel(vocab: Vocab): Record<string, unknown> {
+function spmModel(vocab: Vocab, warnings: string[]): Record<string, unknown> {
   const ids = vocab.ids;
   const mergeable = (id: number) => (vocab.attrs[id] & (TokenAttr.NORMAL | TokenAttr.USER_DEFINED | TokenAttr.UNUSED)) !== 0;
   const merges: { l: number; r: number; score: number }[] = [];
@@ -82,6 +90,15 @@ function spmModel(vocab: Vocab): Record<string, unknown> {
     }
   });
   merges.sort((a, b) => b.score - a.score || a.l - b.l || a.r - b.r);
+  // pieces of several characters that no merge makes: reachable in llama.cpp from single characters only
+  const made = new Set(merges.map((m) => vocab.tokens[m.l] + vocab.tokens[m.r]));
+  const added = new Set(vocab.specialTokens); // (matched whole as added tokens, not built by merges)
+  const unreachable = vocab.tokens.filter((piece, id) => mergeable(id) && !added.has(id) && Array.from(piece).length > 1 && !made.has(piece));
+  if (unreachable.length > 0) {
+    warnings.push(
+      `${unreachable.length} of the vocabulary's ${vocab.tokens.length} pieces (e.g. ${unreachable.slice(0, 3).map((p) => JSON.stringify(p)).join(', ')}) are made from characters that are not tokens themselves: llama.cpp reaches them, a BPE tokenizer.json cannot, so text containing them tokenizes differently there (as bytes); token ids given directly are unaffected`,
+    );
+  }
   const normalizers: unknown[] = [];
   if (vocab.addSpacePrefix) normalizers.push({ type: 'Prepend', prepend: '▁' });
   normalizers.push({ type: 'Replace', pattern: { String: ' ' }, content: '▁' });

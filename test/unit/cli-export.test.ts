@@ -38,6 +38,7 @@ describe('cria export onnx', () => {
     expect(Object.keys(report.files).sort()).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'onnx/model.onnx_data', 'tokenizer.json', 'tokenizer_config.json']);
     for (const [path, bytes] of Object.entries(report.files)) expect(readFileSync(join(out, path)).byteLength, path).toBe(bytes);
     expect(report.weights['blk.0.attn_q.weight']).toBe('f32');
+    expect(report.warnings).toEqual([]); // (a real vocabulary: every piece is reachable in tokenizer.json, onnx-tokenizer.test.ts)
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     expect(config).toMatchObject({ model_type: 'llama', num_hidden_layers: 5, vocab_size: 512, bos_token_id: 1, eos_token_id: 2 });
 

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { tokenizerJson } from '../../src/export/tokenizer-json.ts';
 import { createTokenizer } from '../../src/tokenizer/index.ts';
 import { parseVocab } from '../../src/tokenizer/vocab.ts';
+import { vocabMetadata } from '../../src/model/synthetic.ts';
 import { readVectors, VECTOR_VOCABS } from './helpers/tokenizer-fixtures.ts';
 
 
@@ -40,5 +41,19 @@ describe.each(VECTOR_VOCABS)('tokenizer.json for $vectors, through @huggingface/
     expect(ids).toEqual(cria.encode(text));
     expect(ids[0] === vocab.bos).toBe(vocab.addBos);
     expect(hf.decode(ids, { skip_special_tokens: true })).toBe(text);
+  });
+});
+
+describe('what tokenizer.json cannot carry over is said', () => {
+  it('no warning for the real vocabularies; a SentencePiece vocabulary whose pieces are not made of pieces (the bench models\' made-up one) is named, and tokenizes differently as the warning says', async () => {
+    for (const { load } of VECTOR_VOCABS) expect(tokenizerJson(parseVocab(await load())).warnings).toEqual([]);
+    const meta = { metadata: new Map(vocabMetadata(600)) } as unknown as Parameters<typeof parseVocab>[0];
+    const files = tokenizerJson(parseVocab(meta));
+    expect(files.warnings).toHaveLength(1);
+    expect(files.warnings[0]).toMatch(/^341 of the vocabulary's 600 pieces \(e\.g\. "▁a", .*tokenizes differently/);
+    const hf = new HfTokenizer(JSON.parse(JSON.stringify(files.tokenizer)), JSON.parse(JSON.stringify(files.config)));
+    const cria = createTokenizer(meta);
+    expect(cria.encode('aa ab', { addSpecial: false })).toHaveLength(2); // ▁aa ▁ab
+    expect(hf.encode('aa ab', { add_special_tokens: false }).ids.length).toBeGreaterThan(2); // bytes
   });
 });

@@ -46,6 +46,7 @@ export const exportCommand: Command = {
         throw new CriaError('bad-argument', `writing ${target} failed: ${(e as Error).message}`);
       }
     }
-    writeJson({ out, files: Object.fromEntries([...ex.files].map(([p, b]) => [p, b.byteLength])), weights: Object.fromEntries(ex.weights) });
+    for (const w of ex.warnings) process.stderr.write(`cria: warning: ${w}\n`);
+    writeJson({ out, files: Object.fromEntries([...ex.files].map(([p, b]) => [p, b.byteLength])), weights: Object.fromEntries(ex.weights), warnings: ex.warnings });
   },
 };
