@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ENGINE_LABEL, ORT_ENGINES, type EngineFigures, type EngineName, type EngineReport, type Ratios } from '../src/cli/bench/figures.ts';
+import { CRIA_ENGINES, ENGINE_LABEL, ORT_ENGINES, type EngineFigures, type EngineName, type EngineReport, type Ratios } from '../src/cli/bench/figures.ts';
 import type { BenchReport } from '../src/cli/bench/report.ts';
 
 const NOTES = fileURLToPath(new URL('./where-time-goes.md', import.meta.url));
@@ -16,6 +16,8 @@ const MiB = 2 ** 20;
 
 export interface ResultsOptions {
   note?: string;
+  /** a note at the top of the onnxruntime-web section */
+  ortNote?: string;
   shapes: string[];
   types: string[];
 }
@@ -75,14 +77,15 @@ function commandOf(r: BenchReport): string {
  * onnxruntime-web beside Cria: each row one `cria bench` run in which Cria's engines and ORT's ran
  * on the same GGUF (ORT on its `cria export onnx` export), one after the other in the same Chromium.
  */
-function ortSection(runs: BenchReport[]): string[] {
+function ortSection(runs: BenchReport[], note?: string): string[] {
   const out: string[] = [
     '## onnxruntime-web on the same weights',
     '',
+    ...(note ? [`> ${note}`, ''] : []),
     "Each row is one `cria bench` run (same run, side by side): Cria's engines and onnxruntime-web's WASM and WebGPU execution providers in the same headless Chromium, one after the other, ORT on the ONNX export of the same GGUF (`cria export onnx`, made by the run into a temporary folder and served like the GGUF). ORT runs in Cria's engine worker through the same client, cache, requests and timers as Cria (the engine's usage: time to the first token; decode = the N − 1 steps after it); it is given Cria's token ids (the same tokens evaluated). Weights as ORT ran them: Q4_0 as 4-bit MatMulNBits (the same codes and scales), Q8_0 as 8-bit MatMulNBits on the WASM EP but as f32 on the WebGPU EP (it computes 2- and 4-bit MatMulNBits only), other types f32 (see each run's notes below). Ratios are Cria ÷ ORT: above 1 Cria is faster for tok/s, below 1 for times.",
     '',
     `- **Machine**: ${uniq(runs.map((r) => `${r.machine.cpu}, ${r.machine.cores} cores, ${(r.machine.memory_bytes / 2 ** 30).toFixed(0)} GiB, ${r.machine.os}`))}; Chromium ${uniq(runs.map((r) => r.browser?.version))}${runs.some((r) => r.adapter?.fallback) ? `; adapter ${uniq(runs.map((r) => r.adapter?.name))}: WebGPU emulated on the CPU` : ''}`,
-    `- **onnxruntime-web**: ${uniq(runs.flatMap((r) => ORT_ENGINES.map((e) => ok(r.engines[e])?.version)))}`,
+    `- **Versions**: ${uniq(runs.flatMap((r) => ORT_ENGINES.map((e) => ok(r.engines[e])?.version)))}; Cria ${uniq(runs.flatMap((r) => CRIA_ENGINES.map((e) => ok(r.engines[e])?.version)))}`,
     '',
   ];
   const x = (r: BenchReport, subject: 'cria' | 'cria-wasm', other: EngineName, get: (x: Ratios) => number | null | undefined) => {
@@ -197,7 +200,7 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
   if (o.note) out.push(`> ${o.note}`, '');
   if (rs.length === 0) {
     out.push('No results yet: run `npm run bench`.', '');
-    if (ortRuns.length) out.push(...ortSection(ortRuns));
+    if (ortRuns.length) out.push(...ortSection(ortRuns, o.ortNote));
     return out.join('\n') + '\n';
   }
   const first = rs[0];
@@ -287,7 +290,7 @@ export function resultsMarkdown(reports: BenchReport[], o: ResultsOptions): stri
     out.push(table(['model', 'type', 'Wasm decode tok/s', 'wllama', 'llama.cpp', 'Wasm/wllama', 'Wasm/llama.cpp', ...prompts.flatMap((p) => [`Wasm prefill @${p}`, `wllama @${p}`, `Wasm/wllama @${p}`])], rows), '');
   }
 
-  if (ortRuns.length) out.push(...ortSection(ortRuns));
+  if (ortRuns.length) out.push(...ortSection(ortRuns, o.ortNote));
 
   out.push(
     '## Loading and memory',

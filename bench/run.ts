@@ -14,6 +14,7 @@
  *   npm run bench -- --only smollm2-135m --types q8_0,q4_0
  *   npm run bench -- --report-only                 # RESULTS.md again from bench/results/*.json
  *   npm run bench -- --note "Preliminary: ..."     # a note at the top of RESULTS.md
+ *   npm run bench -- --ort-note "..."              # a note at the top of its onnxruntime-web section
  *   npm run bench -- --models DIR                  # where the models go (default: $TMPDIR/cria-bench-models)
  *   npm run bench -- --quick                       # QUICK_SETTINGS: a smoke run of the whole suite on a busy machine
  *   npm run bench -- --parts ort                   # only some of the runs: suite (all engines), 1t (one thread), ort (ORT_RUNS)
@@ -113,6 +114,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       types: { type: 'string' },
       note: { type: 'string' },
+      'ort-note': { type: 'string' },
       'report-only': { type: 'boolean' },
       quick: { type: 'boolean' },
       parts: { type: 'string' },
@@ -167,7 +169,7 @@ async function main(): Promise<void> {
     }
     process.stderr.write(`\nall done in ${((performance.now() - t0) / 60000).toFixed(1)} min${failed.length ? `; failed: ${failed.join(', ')}` : ''}\n`);
   }
-  const md = resultsMarkdown(readResults(), { note: values.note, shapes: [...SHAPES], types: [...TYPES] });
+  const md = resultsMarkdown(readResults(), { note: values.note, ortNote: values['ort-note'], shapes: [...SHAPES], types: [...TYPES] });
   writeFileSync(join(root, 'bench/RESULTS.md'), md);
   process.stderr.write('wrote bench/RESULTS.md\n');
 }

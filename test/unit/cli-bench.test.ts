@@ -313,12 +313,14 @@ describe('bench figures', () => {
     });
     const suite = base(['cria-wasm', 'wllama'], { 'cria-wasm': w, wllama: l }, { 'cria-wasm': { wllama: ratios(w, l) } }, '/m/smollm2-135m-q4_0.gguf');
     const ort = base(['cria-wasm', 'wllama', 'ort-wasm', 'ort-webgpu'], { 'cria-wasm': w, wllama: l, 'ort-wasm': ow, 'ort-webgpu': { ok: false, error: 'took too long' } }, { 'cria-wasm': { wllama: ratios(w, l), 'ort-wasm': ratios(w, ow), 'ort-webgpu': null } }, '/m/smollm2-135m-q4_0.gguf');
-    const md = resultsMarkdown([suite, ort], { shapes: ['smollm2-135m'], types: ['q4_0'] });
+    const md = resultsMarkdown([suite, ort], { shapes: ['smollm2-135m'], types: ['q4_0'], ortNote: 'Measured here.' });
     const decode = md.slice(md.indexOf('## Decode'), md.indexOf('## Prefill'));
     expect(decode.match(/^\| smollm2-135m \| Q4_0 \|/gm), 'one row in the suite\'s decode table').toHaveLength(1);
     const section = md.slice(md.indexOf('## onnxruntime-web'));
     expect(md.indexOf('## onnxruntime-web')).toBeGreaterThan(0);
     expect(section).toContain('same run, side by side');
+    expect(section).toMatch(/^## onnxruntime-web on the same weights\n\n> Measured here\.\n/);
+    expect(section).toContain('`cria bench --model smollm2-135m-q4_0.gguf --peers cria-wasm,wllama,ort-wasm,ort-webgpu --runs 3 --load-runs 3 --prompt 16 --decode 5 --threads 2`');
     // decode: Cria-Wasm 20, wllama 40, ORT-Wasm 10, ORT-WebGPU error; Wasm/ORT-Wasm 2.00
     expect(section).toMatch(/^\| smollm2-135m \| Q4_0 \| 5 \| 20\.0 \| 40\.0 \| 10\.0 \| error \| 2\.00 \| — \|/m);
     expect(section).toMatch(/^\| smollm2-135m \| Q4_0 \| 16 \| 320 \| 800 \| 160 \| error \| 2\.00 \| — \|/m);
@@ -335,6 +337,12 @@ describe('cria bench (a real process)', () => {
     const peer = await cria(['bench', '--model', join(tmp, 'nope.gguf'), '--peers', 'cria,mlc']);
     expect(peer.code).toBe(2);
     expect(peer.stderr).toMatch(/"mlc" is not one of cria, cria-wasm, wllama, ort-wasm, ort-webgpu, llamacpp/);
+    const repo = join(tmp, 'onnx-repo');
+    mkdirSync(join(repo, 'onnx'), { recursive: true });
+    writeFileSync(join(repo, 'config.json'), '{}');
+    const onnx = await cria(['bench', '--model', repo, '--peers', 'cria-wasm']);
+    expect(onnx.code).toBe(2);
+    expect(onnx.stderr).toMatch(/onnx-repo is an ONNX repository; cria bench takes a GGUF file \(and runs onnxruntime-web on its ONNX export with --peers ort\)/);
     const model = join(tmp, 'tiny.gguf');
     expect((await cria(['make-bench-model', '--shape', 'smollm2-135m', '--type', 'q4_0', '--out', model])).code).toBe(0);
     const chrome = await cria(['bench', '--model', model, '--peers', 'cria', '--runs', '1'], { CHROME_PATH: join(tmp, 'no-chrome') });

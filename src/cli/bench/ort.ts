@@ -72,6 +72,7 @@ export function ortExports(model: string, dir: string, log: (s: string) => void)
         await writeFile(at, data);
         bytes += data.byteLength;
       }
+      for (const w of ex.warnings) log(`ort: export: ${w}`);
       log(`ort: exported ${ex.files.size} files, ${(bytes / 2 ** 20).toFixed(1)} MiB, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       return ex.weights;
     } finally {

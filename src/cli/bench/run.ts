@@ -73,9 +73,8 @@ async function attempt(name: string, log: (s: string) => void, f: () => Promise<
 }
 
 /** A local file for the native peer: the MODEL path, or a URL model downloaded to a temporary folder. */
-async function localFile(location: ModelLocation, log: (s: string) => void): Promise<{ path: string; cleanup: () => Promise<void> }> {
+async function localFile(location: GgufLocation, log: (s: string) => void): Promise<{ path: string; cleanup: () => Promise<void> }> {
   if ('path' in location) return { path: location.path, cleanup: async () => {} };
-  if ('dir' in location) throw new CriaError('not-implemented', 'cria bench takes a GGUF file; ONNX repositories are not benchmarked yet');
   const dir = await mkdtemp(join(tmpdir(), 'cria-bench-'));
   const path = join(dir, 'model.gguf');
   log(`llama.cpp: downloading ${location.url} for the native peer`);
@@ -85,10 +84,17 @@ async function localFile(location: ModelLocation, log: (s: string) => void): Pro
   return { path, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** A GGUF file, local or at a URL (what cria bench takes) */
+type GgufLocation = Extract<ModelLocation, { url: string } | { path: string }>;
+const isGguf = (l: ModelLocation): l is GgufLocation => 'path' in l || 'url' in l;
+
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const date = new Date().toISOString();
   const location = await locateModel(o.model); // a missing file is reported before anything starts
-  if ('dir' in location) throw new CriaError('not-implemented', `${location.dir} is an ONNX repository; cria bench takes a GGUF file (ONNX runs are not benchmarked yet)`);
+  if (!isGguf(location)) {
+    const where = 'dir' in location ? location.dir : 'url' in location.onnx ? location.onnx.url : location.onnx.repo;
+    throw new CriaError('bad-argument', `${where} is an ONNX repository; cria bench takes a GGUF file (and runs onnxruntime-web on its ONNX export with --peers ort)`);
+  }
   const source = await openSource('path' in location ? location.path : location.url);
   let facts;
   let tokenizer;
