@@ -46,8 +46,13 @@ export interface RepoFiles {
   size(path: string): Promise<number>;
   /** where the bytes came from, and how many this load fetched */
   origin(): { source: 'file' | 'network' | 'cache'; downloadedBytes: number };
-  /** every file the load needs was read: record the repository as cached */
-  done(): Promise<void>;
+  /**
+   * the content hash recorded when this repository's graph was last loaded from the cache, when this
+   * load read the same graph and fetched nothing (the chunks are verified as they are read: the same bytes)
+   */
+  knownHash(): string | undefined;
+  /** every file the load needs was read: record the repository as cached (with the model's content hash) */
+  done(contentHash: string): Promise<void>;
   /** what the files hold cannot run: forget what this load stored (a network failure keeps it, to resume) */
   discard(): Promise<void>;
 }
@@ -160,6 +165,7 @@ export function givenFiles(files: Record<string, OnnxFile>, modelPath: string, n
       return f instanceof Blob ? f.size : f.byteLength;
     },
     origin: () => ({ source: 'file', downloadedBytes: 0 }),
+    knownHash: () => undefined,
     done: async () => undefined,
     discard: async () => undefined,
   };
@@ -180,7 +186,6 @@ export async function remoteFiles(where: { base: string; id: string; name: strin
   const modelPath = where.modelPath ?? repo?.model ?? DEFAULT_GRAPH;
   /** files read by this load: path → its manifest (cached) or size (direct) */
   const used = new Map<string, ModelManifest | undefined>();
-  const absent = new Set<string>();
   let downloadedBytes = 0;
   let doneBytes = 0; // of earlier files, for one progress over the whole repository
 
@@ -224,14 +229,12 @@ export async function remoteFiles(where: { base: string; id: string; name: strin
         if (!m) {
           // a repository cached whole knows which optional files it lacks: no request for them
           if (optional && repo?.files && repo.files[path] === undefined && repo.files[modelPath] !== undefined) {
-            absent.add(path);
             return undefined;
           }
           try {
             m = await fetchIntoCache(path);
           } catch (e) {
             if (optional && isNotFound(e)) {
-              absent.add(path);
               return undefined;
             }
             throw e;
@@ -267,7 +270,8 @@ export async function remoteFiles(where: { base: string; id: string; name: strin
       return (await http(path).probe(ctx.signal)).size;
     },
     origin: () => ({ source: downloadedBytes > 0 ? 'network' : store ? 'cache' : 'network', downloadedBytes }),
-    async done() {
+    knownHash: () => (repo?.model === modelPath && downloadedBytes === 0 ? repo.contentHash : undefined),
+    async done(contentHash) {
       if (!store) return;
       const files: Record<string, string> = { ...(repo?.files ?? {}) };
       for (const [path, m] of used) if (m) files[path] = m.id;
@@ -286,6 +290,7 @@ export async function remoteFiles(where: { base: string; id: string; name: strin
         format: 'onnx',
         files,
         model: modelPath,
+        contentHash,
       });
     },
     async discard() {

@@ -193,7 +193,9 @@ export class OnnxRuntime implements Runtime {
       throw new CriaError('unsupported-arch', `onnxruntime could not run ${modelPath}: ${(e as Error).message}`, { file: modelPath });
     }
     sequence.truncate(0);
-    await repo.done();
+    // hashed once per download: a later load of the same cached graph reuses it (as a cached GGUF's is)
+    const hash = repo.knownHash() ?? (await contentHash(model, externalData.map((d) => d.data)));
+    await repo.done(hash);
     const origin = repo.origin();
     const info: ModelInfo = {
       id: repo.cacheId ?? repo.name,
@@ -209,7 +211,7 @@ export class OnnxRuntime implements Runtime {
         reason: provider.reason,
       },
       runtime: 'onnx',
-      contentHash: await contentHash(model, externalData.map((d) => d.data)),
+      contentHash: hash,
       memory: context.memory,
       tensorTypes: { ONNX: weightBytes },
       vocabSize: c.nVocab,
