@@ -188,6 +188,7 @@ export class Engine implements EngineApi {
     const other = this.opts.runtimes?.find((r) => r.accepts(source));
     if (other) return other;
     if ('onnx' in source) throw new CriaError('not-implemented', 'this engine has no ONNX runtime (onnxruntime-web); load a GGUF model, or use an engine built with it');
+    if ('mlc' in source) throw new CriaError('not-implemented', 'this engine has no WebLLM runtime (MLC models need WebGPU in a browser: the app\'s engine worker); load a GGUF model here');
     return this.gguf;
   }
 
@@ -214,18 +215,37 @@ export class Engine implements EngineApi {
     return s;
   }
 
+  /** runtimes that keep models in their own storage (WebLLM) */
+  private get runtimeCaches() {
+    return (this.opts.runtimes ?? []).flatMap((r) => (r.cache ? [r.cache] : []));
+  }
+
   async listCachedModels(): Promise<CachedModel[]> {
     const s = await this.store();
-    return s ? s.list() : [];
+    const own = s ? await s.list() : [];
+    const others = await Promise.all(this.runtimeCaches.map((c) => c.list()));
+    return [...own, ...others.flat()];
   }
 
   async deleteCachedModel(id: string): Promise<void> {
     // not while that model is downloading in this engine: deletes wait for running requests
-    return this.exclusive(undefined, async () => (await this.needStore()).delete(id));
+    return this.exclusive(undefined, async () => {
+      const other = this.runtimeCaches.find((c) => c.owns(id));
+      if (other) {
+        if (!(await other.delete(id))) throw new CriaError('bad-argument', `no cached model ${id}`);
+        return;
+      }
+      return (await this.needStore()).delete(id);
+    });
   }
 
   async deleteAllCachedModels(): Promise<void> {
-    return this.exclusive(undefined, async () => (await this.needStore()).clear());
+    return this.exclusive(undefined, async () => {
+      for (const c of this.runtimeCaches) await c.clear();
+      const s = await this.store();
+      if (s) await s.clear();
+      else if (this.runtimeCaches.length === 0) await this.needStore();
+    });
   }
 
   async storageInfo(): Promise<StorageInfo> {

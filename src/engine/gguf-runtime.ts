@@ -55,7 +55,7 @@ export class GgufRuntime implements Runtime {
 
   /** every source but another runtime's (the engine asks the others first) */
   accepts(source: ModelSource): boolean {
-    return !('onnx' in source);
+    return !('onnx' in source) && !('mlc' in source);
   }
 
   async load(source: ModelSource, ctx: RuntimeLoadContext): Promise<LoadedModel> {

@@ -11,7 +11,7 @@
  */
 import type { BackendStats } from '../model/backend.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import type { DeviceInfo, LoadOptions, LoadProgress, ModelInfo, ModelSource, RuntimeName } from '../protocol/api.ts';
+import type { CachedModel, DeviceInfo, LoadOptions, LoadProgress, ModelInfo, ModelSource, RuntimeName } from '../protocol/api.ts';
 import type { StorageEstimator } from '../storage/download.ts';
 import type { ModelStore } from '../storage/store.ts';
 
@@ -95,9 +95,24 @@ export interface RuntimeLoadContext {
   onDevice(device: RuntimeDevice): void;
 }
 
+/**
+ * Models a runtime keeps in its own storage (WebLLM's Cache API), listed and deleted with the
+ * model cache's: the engine asks it by id prefix.
+ */
+export interface RuntimeCache {
+  /** whether a cache id is one of this runtime's */
+  owns(id: string): boolean;
+  list(): Promise<CachedModel[]>;
+  /** delete one model's files; false when there is no such model */
+  delete(id: string): Promise<boolean>;
+  clear(): Promise<void>;
+}
+
 export interface Runtime {
   /** as in ModelInfo and in eval run identities */
   readonly name: RuntimeName;
+  /** its own storage, when it keeps models apart from Cria's model cache */
+  readonly cache?: RuntimeCache;
   /** whether this runtime takes the source (by its shape: `{ onnx }`; never by trying and failing) */
   accepts(source: ModelSource): boolean;
   /**

@@ -43,7 +43,30 @@ export type ModelSource =
    * with that id loads it again offline. `model`: another graph of the repository (default
    * `onnx/model.onnx`).
    */
-  | { onnx: OnnxSource };
+  | { onnx: OnnxSource }
+  /**
+   * An MLC-compiled model run by WebLLM (@mlc-ai/web-llm, pinned: see src/runtimes/webllm/), on its own
+   * WebGPU device. One of:
+   * - `id`: a model of WebLLM's prebuilt list (e.g. `Qwen2.5-0.5B-Instruct-q4f16_1-MLC`); where the
+   *   adapter lacks `shader-f16`, its q4f32_1 / q0f32 build is chosen instead and `ModelInfo.backend`
+   *   says so;
+   * - `model` + `modelLib`: custom weights (a folder with mlc-chat-config.json, ndarray-cache.json,
+   *   params_shard_*.bin and tokenizer.json, e.g. written by `cria export mlc`) and the model library
+   *   (.wasm) compiled for their shape. WebLLM reads the files at `model` + `resolve/main/` unless the
+   *   URL already holds a `/resolve/…/` part.
+   * WebLLM keeps the files in its own cache (the Cache API); Cria lists them (`mlc:` + the model URL)
+   * and deletes them with its other models.
+   */
+  | { mlc: MlcSource };
+
+/** Where an MLC model is: a prebuilt one by `id`, or custom weights at `model` with their library at `modelLib`. */
+export interface MlcSource {
+  id?: string;
+  model?: string;
+  modelLib?: string;
+  /** a name for a custom model (default: the folder's) */
+  name?: string;
+}
 
 /** Where an ONNX repository is (one of `repo`, `url`, `files`). */
 export interface OnnxSource {
@@ -58,8 +81,8 @@ export interface OnnxSource {
 /** A file of an ONNX repository. */
 export type OnnxFile = Blob | ArrayBuffer | Uint8Array;
 
-/** What runs a model: Cria's own engine (GGUF, on its WebGPU or WebAssembly backend), or onnxruntime-web (ONNX). */
-export type RuntimeName = 'cria' | 'onnx';
+/** What runs a model: Cria's own engine (GGUF, on its WebGPU or WebAssembly backend), onnxruntime-web (ONNX), or WebLLM (MLC). */
+export type RuntimeName = 'cria' | 'onnx' | 'webllm';
 
 /** Options of one load (besides where the model comes from). */
 export interface LoadOptions {
@@ -139,8 +162,8 @@ export interface CachedModel {
   chunksStored: number;
   createdAt: number;
   lastUsedAt?: number;
-  /** a GGUF file, or an ONNX repository (its files counted in `files`, their bytes summed) */
-  format?: 'gguf' | 'onnx';
+  /** a GGUF file, an ONNX repository (its files counted in `files`, their bytes summed), or an MLC model in WebLLM's cache (its weight shards counted) */
+  format?: 'gguf' | 'onnx' | 'mlc';
   files?: number;
   /** an ONNX repository: the graph it holds (its path in the repository, e.g. onnx/model_q4.onnx) */
   model?: string;

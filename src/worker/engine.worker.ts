@@ -18,6 +18,9 @@ import { browserThreads, createBrowserWasmBackend } from '../wasm/browser.ts';
 import type { Runtime } from '../engine/runtime.ts';
 import { isOnnxSource } from '../runtimes/onnx/repo.ts';
 import type { OnnxRuntime, ProviderChoice } from '../runtimes/onnx/runtime.ts';
+import { isMlcSource } from '../runtimes/webllm/catalog.ts';
+import { mlcCache } from '../runtimes/webllm/cache.ts';
+import type { WebLlmRuntime } from '../runtimes/webllm/runtime.ts';
 // onnxruntime-web's WebAssembly binary (with its WebGPU EP): served by Vite / emitted into the build,
 // fetched only when an ONNX model loads
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
@@ -113,8 +116,20 @@ const onnx: Runtime = {
   },
 };
 
+/** The WebLLM runtime, its module (and @mlc-ai/web-llm) imported at the first MLC load only; its cache is listed without it. */
+let webllmRuntime: Promise<WebLlmRuntime> | undefined;
+const webllm: Runtime = {
+  name: 'webllm',
+  accepts: isMlcSource,
+  cache: mlcCache,
+  async load(source, ctx) {
+    webllmRuntime ??= import('../runtimes/webllm/runtime.ts').then((m) => new m.WebLlmRuntime());
+    return (await webllmRuntime).load(source, ctx);
+  },
+};
+
 const engine = new Engine({
-  runtimes: [onnx],
+  runtimes: [onnx, webllm],
   createBackend,
   deviceInfo: async (backend?: Backend) => (backend instanceof WasmBackend ? wasmDeviceInfo(backend) : { backend: 'webgpu', ...(await gpu()).info }),
   measureDevice: async () => measureDevice(await gpu()),
