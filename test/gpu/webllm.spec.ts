@@ -1,0 +1,133 @@
+/**
+ * WebLLM (the pinned @mlc-ai/web-llm) in Chromium, in Cria's engine worker, against Cria's own engine
+ * on the same weights: a Qwen2-0.5B-shaped random GGUF with every matrix Q4_0
+ * (`cria make-bench-model --shape qwen2.5-0.5b --type q4_0 --pure`) is exported to MLC q4f32_1
+ * (`cria export mlc`: the same codes and scales, bit for bit) and run by WebLLM with the real model
+ * library of its shape; Cria's CPU reference runs the GGUF here, in Node. Two independent engines, the
+ * same weights: greedy tokens must agree (near-ties excepted) and each step's top log-probabilities
+ * must agree within the bound below.
+ *
+ * Needs the model library, which CI does not have (no network; it is not ours to ship): set
+ * CRIA_WEBLLM_LIB to a Qwen2-0.5B-Instruct-q4f32_1-ctx4k_cs1k-webgpu.wasm of the v0_2_48 series
+ * (mlc-ai/binary-mlc-llm-libs, web-llm-models/v0_2_48/). Without it the test is skipped, loudly.
+ * On SwiftShader WebLLM takes ~16 s per step for this shape: a 6-token prompt and 3 greedy tokens.
+ *
+ * Tolerance on log-probabilities: |Δ| ≤ 1e-3 · max(1, max |logit|) at each step (measured below and
+ * printed): both engines compute in f32 on identical f32 weights (q4f32_1 = Q4_0 exactly) with f32
+ * activations; they differ in the order of f32 sums (WebLLM's tiled GEMV / fused attention vs the
+ * reference's plain loops) over 24 layers of a random-weight model, which grows the last-ulp
+ * differences more than in the 2-layer fixtures checked at 1e-4 for ONNX.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { generate } from '../../src/engine/generate.ts';
+import { Session } from '../../src/engine/session.ts';
+import { exportMlc } from '../../src/export/mlc.ts';
+import { readGguf } from '../../src/formats/gguf.ts';
+import { bytesSource } from '../../src/formats/source.ts';
+import { Model } from '../../src/model/model.ts';
+import { syntheticModel, parseSyntheticType } from '../../src/model/synthetic.ts';
+import { CpuBackend } from '../../src/reference/backend.ts';
+import { GREEDY, logSoftmax } from '../../src/sampling/sampler.ts';
+import { startModelServer, type ModelServer } from '../server/model-server.ts';
+
+const LIB = process.env.CRIA_WEBLLM_LIB;
+const PROMPT = [1, 400, 300, 200, 77, 12];
+const STEPS = 3;
+const REL = 1e-3;
+
+if (!LIB) {
+  console.warn('\n*** test/gpu/webllm.spec.ts SKIPPED: set CRIA_WEBLLM_LIB to Qwen2-0.5B-Instruct-q4f32_1-ctx4k_cs1k-webgpu.wasm (v0_2_48, mlc-ai/binary-mlc-llm-libs) to run WebLLM against Cria on the same weights ***\n');
+}
+
+test.describe('WebLLM in the engine worker, against Cria\'s CPU reference on the same Q4_0 weights', () => {
+  test.skip(!LIB, 'CRIA_WEBLLM_LIB is not set: no WebLLM model library here (CI has no network); see the file header');
+  test.setTimeout(40 * 60_000);
+
+  let server: ModelServer;
+  let root: string;
+  test.beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'cria-webllm-spec-'));
+    server = await startModelServer({ port: 0, root });
+  });
+  test.afterAll(async () => {
+    await server?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  test('Qwen2-0.5B shape, Q4_0 → q4f32_1: the same greedy tokens and log-probabilities; listed in the cache and deleted', async ({ page }) => {
+    expect(existsSync(LIB!), `CRIA_WEBLLM_LIB=${LIB} does not exist`).toBe(true);
+    // the GGUF, as `cria make-bench-model --shape qwen2.5-0.5b --type q4_0 --pure` writes it
+    const m = syntheticModel('qwen2.5-0.5b', parseSyntheticType('q4_0'), 0, { pure: true });
+    const parts: Uint8Array[] = [];
+    for (const p of m.parts()) parts.push(p.slice());
+    const bytes = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+    let o = 0;
+    for (const p of parts) {
+      bytes.set(p, o);
+      o += p.byteLength;
+    }
+    const gguf = await readGguf(bytesSource(bytes, 'qwen.gguf'));
+    const lib = new Uint8Array(readFileSync(LIB!));
+    const ex = await exportMlc(gguf, { quant: 'q4f32_1', library: lib });
+    for (const [path, data] of ex.files) {
+      const at = join(root, 'qwen-mlc/resolve/main', path);
+      mkdirSync(dirname(at), { recursive: true });
+      writeFileSync(at, data);
+    }
+    copyFileSync(LIB!, join(root, 'lib.wasm'));
+
+    // Cria's CPU reference on the GGUF: greedy tokens and each step's log-softmax
+    const ref = new Session(await Model.load(gguf, new CpuBackend()), { nCtx: 64 });
+    const it = generate(ref, { prompt: PROMPT, maxTokens: STEPS, sampling: GREEDY });
+    let r;
+    while (!(r = await it.next()).done);
+    const refTokens = r.value.tokens;
+    ref.truncate(0);
+    const nVocab = m.shape.nVocab;
+    const all = await ref.appendAll([...PROMPT, ...refTokens.slice(0, -1)]);
+    const rows = refTokens.map((_, s) => all.subarray((PROMPT.length - 1 + s) * nVocab, (PROMPT.length + s) * nVocab));
+    const tol = REL * Math.max(1, ...rows.flatMap((row) => Array.from(row, Math.abs)));
+    let agree = refTokens.length;
+    for (let s = 0; s < rows.length; s++) {
+      const top = Array.from(rows[s]).sort((a, b) => b - a);
+      if (top[0] - top[1] < 2 * tol) {
+        agree = s;
+        break;
+      }
+    }
+
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (msg) => console.log(`[page] ${msg.text()}`));
+    await page.goto('/test/gpu/pages/webllm.html');
+    await page.waitForFunction(() => window.criaWebllm !== undefined);
+    const model = `${server.url}/models/qwen-mlc/resolve/main/`;
+    const out = await page.evaluate(([mdl, l, p, n]) => window.criaWebllm!.run(mdl, l, p, n), [model, `${server.url}/models/lib.wasm`, PROMPT, STEPS] as const);
+    expect(out.error).toBeNull();
+    expect(out.info).toMatchObject({ runtime: 'webllm', architecture: 'qwen2', backend: { kind: 'webgpu' }, vocabSize: nVocab });
+    expect(out.phases).toEqual(expect.arrayContaining(['download', 'upload', 'compile']));
+    // each step: the chosen token's log-probability, and the five largest log-probabilities (as values: no ids needed)
+    let maxD = 0;
+    out.logprobs.forEach((step, s) => {
+      if (s >= rows.length) return;
+      const ls = logSoftmax(rows[s]);
+      if (out.tokens[s] !== undefined) maxD = Math.max(maxD, Math.abs(step.logprob - ls[out.tokens[s]]));
+      const refTop = Array.from(ls).sort((a, b) => b - a).slice(0, step.top_logprobs.length);
+      const theirs = step.top_logprobs.map((t) => t.logprob).sort((a, b) => b - a);
+      theirs.forEach((v, k) => (maxD = Math.max(maxD, Math.abs(v - refTop[k]))));
+    });
+    console.log(`WebLLM vs Cria reference: greedy ${JSON.stringify(out.tokens)} vs ${JSON.stringify(refTokens)} (agree before a near-tie: ${agree}), max |Δ logprob| ${maxD.toExponential(2)} (bound ${tol.toExponential(2)}), load ${(out.loadMs / 1000).toFixed(1)} s, decode ${out.usage?.decode_tokens_per_s?.toFixed(3)} tok/s`);
+    expect(out.tokens.slice(0, agree)).toEqual(refTokens.slice(0, agree));
+    expect(maxD).toBeLessThanOrEqual(tol);
+    // in Cria's cache list (WebLLM's storage), then deleted
+    const row = out.cached.find((c) => c.format === 'mlc');
+    expect(row).toMatchObject({ id: `mlc:${model}`, complete: true, format: 'mlc' });
+    expect(row!.storedBytes).toBeGreaterThan(200 * 2 ** 20);
+    const after = await page.evaluate((id) => window.criaWebllm!.remove(id), row!.id);
+    expect(after.some((c) => c.format === 'mlc')).toBe(false);
+    expect(errors).toEqual([]);
+  });
+});
