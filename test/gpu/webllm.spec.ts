@@ -42,6 +42,70 @@ if (!LIB) {
   console.warn('\n*** test/gpu/webllm.spec.ts SKIPPED: set CRIA_WEBLLM_LIB to Qwen2-0.5B-Instruct-q4f32_1-ctx4k_cs1k-webgpu.wasm (v0_2_48, mlc-ai/binary-mlc-llm-libs) to run WebLLM against Cria on the same weights ***\n');
 }
 
+/**
+ * Without a model library (CI): WebLLM itself loads in the engine worker and fails the way Cria says,
+ * against a real server on 127.0.0.1 serving a real export (tiny-qwen2, q0f32): a library that is
+ * missing (HTTP 404) is `network`, one that is not WebAssembly is `bad-file`, weights that are not
+ * there are `network` before WebLLM starts, and `backend: 'wasm'` is refused. A failed first load
+ * leaves nothing in the cache list.
+ */
+test.describe('WebLLM in the engine worker, failing as Cria says (no model library needed)', () => {
+  let server: ModelServer;
+  let root: string;
+  test.beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'cria-webllm-err-'));
+    server = await startModelServer({ port: 0, root });
+    const m = syntheticModel('tiny-qwen2', parseSyntheticType('f32'), 0);
+    const parts: Uint8Array[] = [];
+    for (const p of m.parts()) parts.push(p.slice());
+    const bytes = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
+    let o = 0;
+    for (const p of parts) {
+      bytes.set(p, o);
+      o += p.byteLength;
+    }
+    const ex = await exportMlc(await readGguf(bytesSource(bytes, 'tiny.gguf')), { quant: 'q0f32' });
+    for (const [path, data] of ex.files) {
+      const at = join(root, 'tiny-mlc/resolve/main', path);
+      mkdirSync(dirname(at), { recursive: true });
+      writeFileSync(at, data);
+    }
+    writeFileSync(join(root, 'not-a-library.wasm'), 'this is not WebAssembly');
+  });
+  test.afterAll(async () => {
+    await server?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  const load = async (page: import('@playwright/test').Page, source: unknown, backend?: 'wasm') => {
+    await page.goto('/test/gpu/pages/webllm.html');
+    await page.waitForFunction(() => window.criaWebllmTry !== undefined);
+    return page.evaluate(([s, b]) => window.criaWebllmTry!(s, b), [source, backend] as const);
+  };
+
+  test('a missing model library is a network error, and the failed load leaves nothing listed', async ({ page }) => {
+    const r = await load(page, { mlc: { model: `${server.url}/models/tiny-mlc/resolve/main/`, modelLib: `${server.url}/models/missing.wasm` } });
+    expect(r.error?.code, r.error?.message).toBe('network');
+    expect(r.cached.filter((c) => c.format === 'mlc')).toEqual([]);
+  });
+
+  test('a model library that is not WebAssembly is bad-file, naming the pinned version', async ({ page }) => {
+    const r = await load(page, { mlc: { model: `${server.url}/models/tiny-mlc/resolve/main/`, modelLib: `${server.url}/models/not-a-library.wasm` } });
+    expect(r.error?.code, r.error?.message).toBe('bad-file');
+    expect(r.error?.message).toMatch(/0\.2\.79/);
+    expect(r.cached.filter((c) => c.format === 'mlc')).toEqual([]);
+  });
+
+  test('weights that are not there: network, before WebLLM is asked; backend "wasm" is refused', async ({ page }) => {
+    const r = await load(page, { mlc: { model: `${server.url}/models/nowhere/resolve/main/`, modelLib: `${server.url}/models/not-a-library.wasm` } });
+    expect(r.error?.code, r.error?.message).toBe('network');
+    expect(r.error?.message).toMatch(/mlc-chat-config\.json.*404/);
+    const w = await load(page, { mlc: { model: `${server.url}/models/tiny-mlc/resolve/main/`, modelLib: `${server.url}/models/not-a-library.wasm` } }, 'wasm');
+    expect(w.error?.code).toBe('bad-argument');
+    expect(w.error?.message).toMatch(/WebGPU only/);
+  });
+});
+
 test.describe('WebLLM in the engine worker, against Cria\'s CPU reference on the same Q4_0 weights', () => {
   test.skip(!LIB, 'CRIA_WEBLLM_LIB is not set: no WebLLM model library here (CI has no network); see the file header');
   test.setTimeout(40 * 60_000);

@@ -218,6 +218,9 @@ export class WebLlmRuntime implements Runtime {
       if (ctx.signal.aborted) throw new CriaError('aborted', 'the load was aborted');
     } catch (e) {
       await engine.unload().catch(() => undefined);
+      // a model of which nothing was stored (its library failed, say) leaves no entry in the cache list;
+      // one with stored shards stays there, to resume
+      if (!prior && (await storedShards(shards)).stored === 0) await mlcCache.delete(choice.cacheId).catch(() => undefined);
       throw mlcError(e, what);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);

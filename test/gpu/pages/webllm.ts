@@ -34,3 +34,20 @@ declare global {
   }
 }
 window.criaWebllm = api;
+
+/** Load a source and report only the outcome: the error (code, message), what the cache lists after. */
+export async function tryLoad(source: unknown, backend?: 'auto' | 'webgpu' | 'wasm') {
+  try {
+    const info = await client.load(source as never, backend ? { backend } : {});
+    return { info, error: null, cached: await client.cache.list() };
+  } catch (e) {
+    const err = e as { code?: string; message?: string };
+    return { info: null, error: { code: err.code ?? null, message: err.message ?? String(e) }, cached: await client.cache.list() };
+  }
+}
+window.criaWebllmTry = tryLoad;
+declare global {
+  interface Window {
+    criaWebllmTry?: typeof tryLoad;
+  }
+}
