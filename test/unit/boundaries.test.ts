@@ -6,7 +6,8 @@
  * - comlink appears only in worker/ and client/;
  * - the UI and eval (app/, widget/, eval/) talk to the engine through client/ and protocol/ only;
  * - runtimes/ (whole models on another engine: onnxruntime-web) reach Cria only through the seam
- *   (engine/runtime.ts) and shared pieces, never its backends; onnxruntime-web is imported there only;
+ *   (engine/runtime.ts) and shared pieces, never its backends; onnxruntime-web is imported there only,
+ *   @mlc-ai/web-llm there and in the bench page only (never in what the worker loads eagerly);
  * - the ONNX writer (formats/onnx/, onnx-proto) serves the exporter (export/, Node) and nothing the
  *   browser loads.
  */
@@ -73,6 +74,12 @@ describe('module boundaries', () => {
     expect(violations((i) => i.from === 'runtimes' && ['gpu', 'wasm', 'reference', 'worker', 'client', 'comlink'].includes(i.target))).toEqual([]);
     // (the worker names onnxruntime-web's .wasm as an asset URL for the lazily loaded runtime: not code)
     expect(violations((i) => i.target === 'onnxruntime-web' && i.from !== 'runtimes' && !i.asset)).toEqual([]);
+  });
+
+  it('WebLLM (@mlc-ai/web-llm, 6 MB) is imported by the WebLLM runtime and the bench page only, never by what every page loads', () => {
+    expect(violations((i) => i.target.startsWith('@mlc-ai/web-llm') && !(i.file.startsWith('runtimes/webllm/') || i.file.startsWith('cli/')))).toEqual([]);
+    // the worker lists WebLLM's cache without loading WebLLM: its cache and catalogue modules do not import it
+    expect(violations((i) => i.target.startsWith('@mlc-ai/web-llm') && ['runtimes/webllm/cache.ts', 'runtimes/webllm/catalog.ts'].includes(i.file))).toEqual([]);
   });
 
   it('the ONNX protobuf code (formats/onnx/, onnx-proto) serves the exporter and, for reading a graph\'s external data names only, the ONNX runtime', () => {
