@@ -12,11 +12,11 @@
  * (mlc-ai/binary-mlc-llm-libs, web-llm-models/v0_2_48/). Without it the test is skipped, loudly.
  * On SwiftShader WebLLM takes ~16 s per step for this shape: a 6-token prompt and 3 greedy tokens.
  *
- * Tolerance on log-probabilities: |Δ| ≤ 1e-3 · max(1, max |logit|) at each step (measured below and
- * printed): both engines compute in f32 on identical f32 weights (q4f32_1 = Q4_0 exactly) with f32
- * activations; they differ in the order of f32 sums (WebLLM's tiled GEMV / fused attention vs the
- * reference's plain loops) over 24 layers of a random-weight model, which grows the last-ulp
- * differences more than in the 2-layer fixtures checked at 1e-4 for ONNX.
+ * Tolerance on log-probabilities: |Δ| ≤ 2.5e-4 · max(1, max |logit|) at each step: both engines compute
+ * in f32 on identical f32 weights (q4f32_1 = Q4_0 exactly) with f32 activations; they differ only in the
+ * order of f32 sums (WebLLM's tiled GEMV / fused attention vs the reference's plain loops) over 24
+ * layers. Measured on SwiftShader (2026-12-07): max |Δ| 1.77e-4 with max |logit| 4.31, i.e. 4.1e-5
+ * relative; the bound leaves 6× margin for other adapters' summation orders.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,7 +36,7 @@ import { startModelServer, type ModelServer } from '../server/model-server.ts';
 const LIB = process.env.CRIA_WEBLLM_LIB;
 const PROMPT = [1, 400, 300, 200, 77, 12];
 const STEPS = 3;
-const REL = 1e-3;
+const REL = 2.5e-4;
 
 if (!LIB) {
   console.warn('\n*** test/gpu/webllm.spec.ts SKIPPED: set CRIA_WEBLLM_LIB to Qwen2-0.5B-Instruct-q4f32_1-ctx4k_cs1k-webgpu.wasm (v0_2_48, mlc-ai/binary-mlc-llm-libs) to run WebLLM against Cria on the same weights ***\n');
@@ -153,7 +153,9 @@ test.describe('WebLLM in the engine worker, against Cria\'s CPU reference on the
     const nVocab = m.shape.nVocab;
     const all = await ref.appendAll([...PROMPT, ...refTokens.slice(0, -1)]);
     const rows = refTokens.map((_, s) => all.subarray((PROMPT.length - 1 + s) * nVocab, (PROMPT.length + s) * nVocab));
-    const tol = REL * Math.max(1, ...rows.flatMap((row) => Array.from(row, Math.abs)));
+    let maxLogit = 1;
+    for (const row of rows) for (const v of row) maxLogit = Math.max(maxLogit, Math.abs(v));
+    const tol = REL * maxLogit;
     let agree = refTokens.length;
     for (let s = 0; s < rows.length; s++) {
       const top = Array.from(rows[s]).sort((a, b) => b - a);
