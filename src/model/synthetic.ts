@@ -37,6 +37,10 @@
  *   (256 for K-quants): Q4_K → Q5_0, Q6_K → Q8_0. SmolLM2 (576) and Qwen2.5-0.5B
  *   (896) have such rows, so their Q4_K_M files are mostly Q5_0 and Q8_0, as the
  *   published GGUFs are.
+ * `pure` (llama-quantize --pure): every matrix, the output one included, in the
+ * type's base type (Q4_K for Q4_K_M), with no mixture and no fallback; a matrix
+ * whose rows are not a multiple of that type's block is refused. `cria export mlc`
+ * needs it: q4f32_1 holds Q4_0 exactly, and only Q4_0.
  *
  * Weights: every matrix N(0, 1/row_length), norm weights 1 + N(0, 0.1²), biases
  * N(0, 0.1²), rope factors the llama3 formula. With them, activations stay O(1)
@@ -129,6 +133,8 @@ export interface SyntheticModel {
   readonly shape: SyntheticShape;
   readonly type: SyntheticType;
   readonly seed: number;
+  /** every matrix in the base type (llama-quantize --pure) */
+  readonly pure: boolean;
   readonly metadata: ReadonlyMap<string, GgufValue>;
   /** in file order */
   readonly tensors: readonly SyntheticTensor[];
@@ -156,9 +162,16 @@ function useMoreBits(i: number, n: number): boolean {
 }
 
 /** The type llama.cpp gives a tensor of this file type (see the header comment). */
-export function syntheticTensorType(type: SyntheticType, name: string, dims: readonly number[], shape: Pick<SyntheticShape, 'nLayer' | 'tied'>): GgmlTypeInfo {
+export function syntheticTensorType(type: SyntheticType, name: string, dims: readonly number[], shape: Pick<SyntheticShape, 'nLayer' | 'tied'>, pure = false): GgmlTypeInfo {
   if (dims.length === 1) return info('F32');
   let t = BASE_TYPE[type];
+  if (pure) {
+    const bs = info(t).blockSize;
+    if (dims[0] % bs !== 0) {
+      throw new CriaError('bad-argument', `a pure ${type} file cannot hold ${name}: its rows of ${dims[0]} are not a multiple of the ${t} block of ${bs} (llama-quantize would fall back to another type); choose another type or drop --pure`, { tensor: name, type: t });
+    }
+    return info(t);
+  }
   if (type === 'F32' || type === 'F16') return info(t);
   const isOutput = name === 'output.weight' || (shape.tied && name === 'token_embd.weight');
   const layer = /^blk\.(\d+)\./.exec(name);
@@ -254,11 +267,11 @@ export function vocabMetadata(nVocab: number): [string, GgufValue][] {
   ];
 }
 
-function modelMetadata(s: SyntheticShape, type: SyntheticType, seed: number): Map<string, GgufValue> {
+function modelMetadata(s: SyntheticShape, type: SyntheticType, seed: number, pure: boolean): Map<string, GgufValue> {
   const a = (k: string) => `${s.arch}.${k}`;
   const m: [string, GgufValue][] = [
     ['general.architecture', gv.str(s.arch)],
-    ['general.name', gv.str(`synthetic-${s.name}-${type.toLowerCase()}-seed${seed}`)],
+    ['general.name', gv.str(`synthetic-${s.name}-${type.toLowerCase()}${pure ? '-pure' : ''}-seed${seed}`)],
     ['general.description', gv.str(`random weights shaped like ${s.name} (Cria synthetic model, seed ${seed}); for benchmarks and structural tests, not a trained model`)],
     ['general.file_type', gv.u32(FILE_TYPE[type])],
     [a('context_length'), gv.u32(s.nCtxTrain)],
@@ -299,7 +312,8 @@ function normals(rng: Rng, n: number, mean: number, std: number): Float32Array {
 }
 
 /** A model description; tensor data is generated lazily by `parts()`, `source()` or `toBytes()`. */
-export function syntheticModel(shapeOrName: string | SyntheticShape, type: SyntheticType, seed = 0): SyntheticModel {
+export function syntheticModel(shapeOrName: string | SyntheticShape, type: SyntheticType, seed = 0, opts: { pure?: boolean } = {}): SyntheticModel {
+  const pure = opts.pure ?? false;
   const shape = typeof shapeOrName === 'string' ? SYNTHETIC_SHAPES[shapeOrName] : shapeOrName;
   if (!shape) {
     throw new CriaError('bad-argument', `unknown synthetic shape "${String(shapeOrName)}"; known: ${Object.keys(SYNTHETIC_SHAPES).join(', ')}`);
@@ -308,11 +322,11 @@ export function syntheticModel(shapeOrName: string | SyntheticShape, type: Synth
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new CriaError('bad-argument', `seed must be an integer in 0..2^32-1, got ${seed}`);
 
   const tensors: SyntheticTensor[] = tensorList(shape).map(({ name, dims }) => {
-    const t = syntheticTensorType(type, name, dims, shape);
+    const t = syntheticTensorType(type, name, dims, shape, pure);
     const nElements = dims.reduce((x, y) => x * y, 1);
     return { name, type: t, dims, nElements, byteLength: ggmlByteSize(t, nElements) };
   });
-  const metadata = modelMetadata(shape, type, seed);
+  const metadata = modelMetadata(shape, type, seed, pure);
   const tensorTypes: Record<string, number> = {};
   for (const t of tensors) tensorTypes[t.type.name] = (tensorTypes[t.type.name] ?? 0) + t.byteLength;
 
@@ -366,7 +380,7 @@ export function syntheticModel(shapeOrName: string | SyntheticShape, type: Synth
     for (const s of slots) yield typeof s === 'number' ? tensorData(s) : s;
   }
 
-  const source = (name = `${shape.name}-${type.toLowerCase()}.gguf`): ByteSource => {
+  const source = (name = `${shape.name}-${type.toLowerCase()}${pure ? '-pure' : ''}.gguf`): ByteSource => {
     const segs: { start: number; slot: Uint8Array | number; length: number }[] = [];
     let at = 0;
     for (let i = 0; i < slots.length; i++) {
@@ -426,6 +440,7 @@ export function syntheticModel(shapeOrName: string | SyntheticShape, type: Synth
     shape,
     type,
     seed,
+    pure,
     metadata,
     tensors,
     parameters: tensors.reduce((n, t) => n + t.nElements, 0),

@@ -173,6 +173,38 @@ describe("llama.cpp's per-tensor types", () => {
   });
 });
 
+describe('--pure (llama-quantize --pure)', () => {
+  it('the default files are byte for byte what they were before --pure existed', () => {
+    // sha-256 of the files the generator wrote before the option was added (commit 34da77e)
+    expect(sha(syntheticModel('tiny-qwen2', 'Q4_0', 3).toBytes())).toBe('18303d901797c960bf52c6bce4ea729e46a2d497c1a353ef406bc31a3243d174');
+    expect(sha(syntheticModel('tiny', 'Q4_K_M', 3).toBytes())).toBe('1f5b26e8e52fc0421a44b8b96677b84b7ecf3b567f291a2c21f31675001d264d');
+    expect(sha(syntheticModel('tiny-qwen2', 'Q8_0', 3).toBytes())).toBe('6efb8faea47e96e20d804b19855719bcec5340ab721e26ecf45a8222b3c2788d');
+  });
+
+  it('puts every matrix, the tied output too, in the base type; 1-D tensors stay F32; the file loads and runs', async () => {
+    for (const [shape, type, base] of [['tiny-qwen2', 'Q4_0', 'Q4_0'], ['qwen2.5-0.5b', 'Q4_0', 'Q4_0'], ['tiny', 'Q4_K_M', 'Q4_K'], ['llama-3.2-1b', 'Q6_K', 'Q6_K']] as const) {
+      const m = syntheticModel(shape, type, 0, { pure: true });
+      expect(m.pure).toBe(true);
+      for (const t of m.tensors) expect(t.type.name, `${shape} ${t.name}`).toBe(t.dims.length === 1 ? 'F32' : base);
+      expect(metaString(m.metadata, 'general.name')).toBe(`synthetic-${shape}-${type.toLowerCase()}-pure-seed0`);
+    }
+    // the default Q4_0 differs exactly where llama.cpp's mixture does: the (tied) output matrix
+    const mixed = syntheticModel('tiny-qwen2', 'Q4_0', 7);
+    const pure = syntheticModel('tiny-qwen2', 'Q4_0', 7, { pure: true });
+    expect(pure.tensors.filter((t, i) => t.type.name !== mixed.tensors[i].type.name).map((t) => t.name)).toEqual(['token_embd.weight']);
+    const file = await readBack(pure.toBytes());
+    expectSameTensors(file, pure);
+    const session = new Session(await Model.load(file, new CpuBackend()), { nCtx: 16 });
+    const logits = await session.appendAll([1, 300, 301]);
+    expect(logits.every(Number.isFinite)).toBe(true);
+  });
+
+  it('refuses a matrix whose rows are not a multiple of the type\'s block (no fallback)', () => {
+    expect(() => syntheticModel('qwen2.5-0.5b', 'Q4_K_M', 0, { pure: true })).toThrow(/a pure Q4_K_M file cannot hold token_embd\.weight: its rows of 896 are not a multiple of the Q4_K block of 256/);
+    expect(() => syntheticModel('tiny-qwen2', 'Q6_K', 0, { pure: true })).toThrow(/rows of 192/);
+  });
+});
+
 describe('the real shapes, through the header only', () => {
   const expectParams: Record<string, number> = { 'smollm2-135m': 134_515_008, 'qwen2.5-0.5b': 494_032_768, 'llama-3.2-1b': 1_235_814_432 };
 
@@ -235,6 +267,19 @@ describe('cria make-bench-model', () => {
     const i = await cria(['inspect', out]);
     expect(i.code, i.stderr).toBe(0);
     expect(JSON.parse(i.stdout)).toMatchObject({ architecture: 'llama', parameters: m.parameters, tensor_types: m.tensorTypes, file_size: m.fileSize });
+  });
+
+  it('--pure: the summary says so and the file holds only the base type', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'cria-bench-')), 'pure.gguf');
+    const r = await cria(['make-bench-model', '--shape', 'tiny-qwen2', '--type', 'q4_0', '--pure', '--out', out, '--seed', '5']);
+    expect(r.code, r.stderr).toBe(0);
+    const m = syntheticModel('tiny-qwen2', 'Q4_0', 5, { pure: true });
+    expect(JSON.parse(r.stdout)).toEqual({ shape: 'tiny-qwen2', type: 'q4_0', seed: 5, pure: true, bytes: m.fileSize, parameters: m.parameters, tensor_types: m.tensorTypes, out });
+    expect(Object.keys(m.tensorTypes).sort()).toEqual(['F32', 'Q4_0']);
+    expect(sha(readFileSync(out))).toBe(sha(m.toBytes()));
+    const bad = await cria(['make-bench-model', '--shape', 'qwen2.5-0.5b', '--type', 'q4_k_m', '--pure', '--out', out]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/not a multiple of the Q4_K block of 256/);
   });
 
   it('refuses an unknown shape or type with the known ones', async () => {

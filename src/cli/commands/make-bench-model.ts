@@ -7,9 +7,11 @@ import { numberOption, writeJson } from '../model-source.ts';
 export const makeBenchModelCommand: Command = {
   summary: 'write a random-weight GGUF shaped like a real model (benchmarks, structural tests)',
   usage:
-    `cria make-bench-model --shape SHAPE --type TYPE --out FILE [--seed N]\n\n` +
+    `cria make-bench-model --shape SHAPE --type TYPE --out FILE [--seed N] [--pure]\n\n` +
     `  SHAPE: ${Object.keys(SYNTHETIC_SHAPES).join(', ')}\n` +
     `  TYPE:  ${SYNTHETIC_TYPES.map((t) => t.toLowerCase()).join(', ')} (llama.cpp's per-tensor mix for each; see src/model/synthetic.ts)\n` +
+    '  --pure: every matrix in the type itself, the output one too (llama-quantize --pure; q4_k_m: all Q4_K), refused where\n' +
+    '  rows are not a multiple of its block (e.g. q4_0 --pure for `cria export mlc --quant q4f32_1`).\n' +
     '  Same shape, type and seed (default 0) give the same bytes. Prints JSON: shape, type, seed, bytes, parameters,\n' +
     '  tensor_types (bytes per ggml type), out.',
   options: {
@@ -17,6 +19,7 @@ export const makeBenchModelCommand: Command = {
     type: { type: 'string' },
     out: { type: 'string' },
     seed: { type: 'string' },
+    pure: { type: 'boolean' },
   },
   async run(values) {
     const shape = values.shape as string | undefined;
@@ -24,7 +27,7 @@ export const makeBenchModelCommand: Command = {
     if (!shape) throw new CriaError('bad-argument', `no shape given: pass --shape (${Object.keys(SYNTHETIC_SHAPES).join(', ')})`);
     if (!values.type) throw new CriaError('bad-argument', `no type given: pass --type (${SYNTHETIC_TYPES.map((t) => t.toLowerCase()).join(', ')})`);
     if (!out) throw new CriaError('bad-argument', 'no output file given: pass --out FILE');
-    const model = syntheticModel(shape, parseSyntheticType(values.type as string), numberOption(values, 'seed', 0, { integer: true }));
+    const model = syntheticModel(shape, parseSyntheticType(values.type as string), numberOption(values, 'seed', 0, { integer: true }), { pure: values.pure === true });
 
     let fh;
     try {
@@ -47,6 +50,7 @@ export const makeBenchModelCommand: Command = {
       shape: model.shape.name,
       type: model.type.toLowerCase(),
       seed: model.seed,
+      ...(model.pure ? { pure: true } : {}),
       bytes: model.fileSize,
       parameters: model.parameters,
       tensor_types: model.tensorTypes,
