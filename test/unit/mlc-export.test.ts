@@ -421,6 +421,7 @@ describe('the model library', () => {
     const m = readLibraryMetadata(fakeLibrary(libraryMeta(params)));
     expect(m).toMatchObject({ model_type: 'qwen2', quantization: 'q4f32_1', context_window_size: 4096, prefill_chunk_size: 1024 });
     expect(compareParams(params, m.params)).toBeUndefined();
+    expect(compareParams(params.slice(1), m.params, 'the weights')).toBe('the library declares model.embed_tokens.q_weight uint32 [320, 24], which is missing from the weights');
     expect(() => readLibraryMetadata(new Uint8Array(4000).fill(7), 'x.wasm')).toThrow(/x\.wasm: no MLC model metadata found/);
   });
 
@@ -433,7 +434,7 @@ describe('the model library', () => {
     const reshaped = params.map((p) => (p.name === 'model.layers.1.mlp.down_proj.q_weight' ? { ...p, shape: [192, 40] } : p));
     expect(() => plan(libraryMeta(reshaped))).toThrow(/lib\.wasm does not fit this GGUF: model\.layers\.1\.mlp\.down_proj\.q_weight is uint32 \[192, 48\] in the export, uint32 \[192, 40\] in the library/);
     expect(() => plan(libraryMeta(params.filter((p) => p.name !== 'model.norm.weight')))).toThrow(/the export has model\.norm\.weight float32 \[192\], which the library does not declare/);
-    expect(() => plan(libraryMeta([...params, { name: 'lm_head.q_weight', shape: [320, 24], dtype: 'uint32' }]))).toThrow(/the library declares lm_head\.q_weight uint32 \[320, 24\], which the export does not have/);
+    expect(() => plan(libraryMeta([...params, { name: 'lm_head.q_weight', shape: [320, 24], dtype: 'uint32' }]))).toThrow(/the library declares lm_head\.q_weight uint32 \[320, 24\], which is missing from the export/);
     expect(() => plan(libraryMeta(params, { quantization: 'q0f32' }))).toThrow(/compiled for q0f32 weights, the export writes q4f32_1: pass --quant q0f32/);
     expect(() => plan(libraryMeta(params, { quantization: 'q4f16_1' }))).toThrow(/choose a library built for one of them/);
     expect(() => plan(libraryMeta(params, { model_type: 'llama' }))).toThrow(expect.objectContaining({ code: 'unsupported-arch' }));

@@ -76,20 +76,21 @@ function validate(m: Record<string, unknown>, name: string): MlcLibraryMetadata 
 }
 
 /**
- * The first difference between the parameters an export writes and those a library declares, in
- * words (undefined when they are the same set with the same shapes and dtypes; order is not compared,
+ * The first difference between the parameters some weights have (an export's, or a folder's
+ * ndarray-cache.json; `what` names them in the sentence) and those a library declares, in words
+ * (undefined when they are the same set with the same shapes and dtypes; order is not compared,
  * WebLLM fetches by name).
  */
-export function compareParams(ours: readonly MlcParam[], library: readonly MlcLibraryParam[]): string | undefined {
+export function compareParams(ours: readonly MlcParam[], library: readonly MlcLibraryParam[], what = 'the export'): string | undefined {
   const lib = new Map(library.map((p) => [p.name, p]));
   const mine = new Set(ours.map((p) => p.name));
   for (const p of ours) {
     const l = lib.get(p.name);
-    if (!l) return `the export has ${p.name} ${p.dtype} [${p.shape.join(', ')}], which the library does not declare`;
+    if (!l) return `${what} has ${p.name} ${p.dtype} [${p.shape.join(', ')}], which the library does not declare`;
     if (l.dtype !== p.dtype || l.shape.length !== p.shape.length || l.shape.some((d, i) => d !== p.shape[i])) {
-      return `${p.name} is ${p.dtype} [${p.shape.join(', ')}] in the export, ${l.dtype} [${l.shape.join(', ')}] in the library`;
+      return `${p.name} is ${p.dtype} [${p.shape.join(', ')}] in ${what}, ${l.dtype} [${l.shape.join(', ')}] in the library`;
     }
   }
-  for (const l of library) if (!mine.has(l.name)) return `the library declares ${l.name} ${l.dtype} [${l.shape.join(', ')}], which the export does not have`;
+  for (const l of library) if (!mine.has(l.name)) return `the library declares ${l.name} ${l.dtype} [${l.shape.join(', ')}], which is missing from ${what}`;
   return undefined;
 }
