@@ -64,7 +64,7 @@ export class CriaAddModel extends LightElement {
       <form class="card add-url" @submit=${this.submitUrl} novalidate>
         <h3>By address</h3>
         <label class="field">
-          <span class="field-label">Address of a .gguf file, or an ONNX model's repository</span>
+          <span class="field-label">Address of a .gguf file, or an ONNX model's repository, or a WebLLM model's id</span>
           <input
             id="model-url"
             type="text"
@@ -79,7 +79,7 @@ export class CriaAddModel extends LightElement {
         </label>
         <p id="model-url-help" class=${this.urlError ? 'field-error small' : 'muted small'} role=${this.urlError ? 'alert' : nothing}>
           ${this.urlError ||
-          'A GGUF runs on Cria’s own engine; an ONNX model (a Hugging Face repository id like onnx-community/SmolLM2-135M-Instruct, or a repository’s address ending in /) runs on onnxruntime-web. Either is downloaded into this browser once (resumable), then loads with no network. The server must allow cross-origin requests, as Hugging Face does.'}
+          'A GGUF runs on Cria’s own engine; an ONNX model (a Hugging Face repository id like onnx-community/SmolLM2-135M-Instruct, or a repository’s address ending in /) runs on onnxruntime-web; a model of WebLLM’s prebuilt list (its id, like SmolLM2-135M-Instruct-q0f32-MLC) runs on WebLLM, with WebGPU only. Each is downloaded into this browser once, then loads with no network. The server must allow cross-origin requests, as Hugging Face does.'}
         </p>
         <p><button type="submit" class="button" ?disabled=${busy}>Download and load</button></p>
       </form>

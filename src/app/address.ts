@@ -1,19 +1,33 @@
 /**
- * What the user typed in "Add a model by address", as a model source: a GGUF file's URL, or an ONNX
+ * What the user typed in "Add a model by address", as a model source: a GGUF file's URL, an ONNX
  * repository (a Hugging Face repository id `owner/name`, its page `https://huggingface.co/owner/name`,
- * a repository's base URL ending in `/`, or the URL of a `.onnx` graph). Pure, so it is tested
+ * a repository's base URL ending in `/`, or the URL of a `.onnx` graph), or a model of WebLLM's
+ * prebuilt list (its id, ending in `-MLC`, alone or as mlc-ai's repository: run by WebLLM). Pure, so it is tested
  * without a browser; the runtime is chosen from this shape, never by trying one and then another.
  */
 import type { ModelSource } from '../client/index.ts';
 
-export type ParsedAddress = { source: ModelSource; label: string; format: 'gguf' | 'onnx' } | { error: string };
+export type ParsedAddress = { source: ModelSource; label: string; format: 'gguf' | 'onnx' | 'mlc' } | { error: string };
 
 const REPO_ID = /^[\w.-]+\/[\w.-]+$/;
+/** a model of WebLLM's prebuilt list: its ids end in -MLC (SmolLM2-135M-Instruct-q0f32-MLC), as do its repositories (mlc-ai/…-MLC) */
+const MLC_ID = /^[\w.-]+-MLC$/;
+const mlc = (id: string): ParsedAddress => ({ source: { mlc: { id } }, label: id, format: 'mlc' });
+/** MLC weights outside WebLLM's prebuilt list run only with their model library, which one address cannot name */
+const customMlc = (repo: string): ParsedAddress => ({
+  error: `${repo} looks like MLC weights outside WebLLM's prebuilt list: they need their model library (.wasm) as well, which one address cannot name. Load them through Cria's API with { mlc: { model, modelLib } }, or type the id of a prebuilt model (…-MLC).`,
+});
 
 export function parseModelAddress(text: string): ParsedAddress {
   const t = text.trim();
-  if (t === '') return { error: 'Type or paste an address: a link to a .gguf file, or a Hugging Face repository of an ONNX model (owner/name).' };
-  if (REPO_ID.test(t) && !t.split('/').some((p) => /^\.+$/.test(p))) return { source: { onnx: { repo: t } }, label: t, format: 'onnx' };
+  if (t === '') return { error: 'Type or paste an address: a link to a .gguf file, a Hugging Face repository of an ONNX model (owner/name), or the id of a WebLLM model (…-MLC).' };
+  if (MLC_ID.test(t)) return mlc(t);
+  if (REPO_ID.test(t) && !t.split('/').some((p) => /^\.+$/.test(p))) {
+    const [owner, name] = t.split('/') as [string, string];
+    // WebLLM's prebuilt models live in mlc-ai's repositories, named by their ids
+    if (MLC_ID.test(name)) return owner === 'mlc-ai' ? mlc(name) : customMlc(t);
+    return { source: { onnx: { repo: t } }, label: t, format: 'onnx' };
+  }
   let url: URL;
   try {
     url = new URL(t);
@@ -28,6 +42,7 @@ export function parseModelAddress(text: string): ParsedAddress {
   // a Hugging Face repository's page (…/owner/name, …/owner/name/tree/main): an ONNX repository
   if (hf && (parts.length === 2 || (parts.length >= 4 && parts[2] === 'tree'))) {
     const repo = `${parts[0]}/${parts[1]}`;
+    if (MLC_ID.test(parts[1]!) && parts.length === 2) return parts[0] === 'mlc-ai' ? mlc(parts[1]!) : customMlc(repo);
     const revision = parts[2] === 'tree' ? parts.slice(3).join('/') : undefined;
     if (REPO_ID.test(repo)) return { source: { onnx: { repo, ...(revision && revision !== 'main' ? { revision } : {}) } }, label: repo, format: 'onnx' };
   }

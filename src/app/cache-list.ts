@@ -6,11 +6,19 @@
  * `delete-all`, `persist`.
  */
 import { html, nothing } from 'lit';
-import type { CachedModel, StorageInfo } from '../client/index.ts';
+import type { CachedModel, ModelSource, StorageInfo } from '../client/index.ts';
+import { FORMAT_TAG } from './catalogue.ts';
 import { LightElement } from './light-element.ts';
 import { engine, StateController } from './engine-state.ts';
 import { formatBytes, formatWhen } from './format.ts';
 import type { LoadRequest } from './load-request.ts';
+
+/** a cached model's format tag's title, with its file count where it has several */
+const FORMAT_TITLE: Record<'gguf' | 'onnx' | 'mlc', (files: number) => string> = {
+  gguf: () => FORMAT_TAG.gguf.title,
+  onnx: (n) => `an ONNX repository (${n} files), run by onnxruntime-web`,
+  mlc: (n) => `an MLC model (${n} weight shard${n === 1 ? '' : 's'}), run by WebLLM`,
+};
 
 export class CriaCacheList extends LightElement {
   static override properties = {
@@ -39,8 +47,10 @@ export class CriaCacheList extends LightElement {
   }
 
   private load(m: CachedModel) {
-    // a partial ONNX repository resumes from its base URL (its files are fetched, the stored ones kept)
-    const resume = m.format === 'onnx' ? { onnx: { url: m.url!, name: m.name, ...(m.model ? { model: m.model } : {}) } } : { url: m.url! };
+    // a partial ONNX repository resumes from its base URL (its files are fetched, the stored ones kept);
+    // an MLC model from Cria's record of it (WebLLM fetches the shards its cache lacks)
+    const resume: ModelSource =
+      m.format === 'onnx' ? { onnx: { url: m.url!, name: m.name, ...(m.model ? { model: m.model } : {}) } } : m.format === 'mlc' ? { cached: m.id } : { url: m.url! };
     const detail: LoadRequest = m.complete
       ? { source: { cached: m.id }, label: m.name }
       : { source: resume, label: m.name, bytes: m.size, storedBytes: m.storedBytes, caches: true };
@@ -84,12 +94,13 @@ export class CriaCacheList extends LightElement {
   private row(m: CachedModel) {
     const pct = m.size > 0 ? Math.floor((100 * m.storedBytes) / m.size) : 0;
     const host = m.url ? safeHost(m.url) : 'local file';
+    const format = m.format ?? 'gguf';
     return html`<tr data-cache-id=${m.id}>
       <th scope="row">
         <span class="cache-name">${m.name}</span>
         <span class="muted small cache-source"
-          ><span class="format-tag" data-format=${m.format ?? 'gguf'} title=${m.format === 'onnx' ? `an ONNX repository (${m.files ?? 0} files), run by onnxruntime-web` : "a GGUF file, run by Cria's own engine"}>${m.format === 'onnx' ? 'ONNX' : 'GGUF'}</span>
-          ${host}${m.format === 'onnx' && m.files ? ` · ${m.files} files` : ''}</span
+          ><span class="format-tag" data-format=${format} title=${FORMAT_TITLE[format](m.files ?? 0)}>${FORMAT_TAG[format].label}</span>
+          ${host}${m.files ? (format === 'onnx' ? ` · ${m.files} files` : format === 'mlc' ? ` · ${m.files} weight shard${m.files === 1 ? '' : 's'}` : '') : ''}</span
         >
       </th>
       <td>${formatBytes(m.size)}</td>

@@ -1,5 +1,6 @@
 /**
- * <cria-catalogue>: the suggested models (public/models.json) with their
+ * <cria-catalogue>: the suggested models (public/models.json, and the MLC
+ * models the adapter can run: catalogue-mlc.ts) with their format, their
  * approximate sizes and whether each is already in this browser's cache.
  * Raises `load-model` (see LoadRequest); the models view checks the space
  * and loads.
@@ -9,7 +10,7 @@ import type { CachedModel } from '../client/index.ts';
 import { LightElement } from './light-element.ts';
 import { engine, StateController } from './engine-state.ts';
 import { formatBytes } from './format.ts';
-import { catalogueSource, type CatalogueModel } from './catalogue.ts';
+import { catalogueSource, FORMAT_TAG, type CatalogueModel } from './catalogue.ts';
 import type { LoadRequest } from './load-request.ts';
 
 export class CriaCatalogue extends LightElement {
@@ -39,6 +40,7 @@ export class CriaCatalogue extends LightElement {
         const stored = this.cached.find((c) => c.url === m.url);
         const isLoaded = loadedUrl === m.name;
         const action = stored?.complete ? 'Load' : stored ? 'Resume download' : 'Download and load';
+        const format = m.format ?? 'gguf';
         return html`<li class="card catalogue-item" data-model=${m.id}>
           <div class="catalogue-head">
             <h3>${m.name}</h3>
@@ -51,7 +53,9 @@ export class CriaCatalogue extends LightElement {
                 : nothing}
           </div>
           <p class="catalogue-meta muted small">
-            <span class="format-tag" data-format=${m.format ?? 'gguf'} title=${m.format === 'onnx' ? 'an ONNX repository, run by onnxruntime-web' : "a GGUF file, run by Cria's own engine"}>${m.format === 'onnx' ? 'ONNX' : 'GGUF'}</span> ${m.publisher} · ${m.parameters} parameters · ${m.quant} · <span title="approximate size">≈ ${formatBytes(m.approxBytes)}</span> · ${m.license}
+            <span class="format-tag" data-format=${format} title=${FORMAT_TAG[format].title}>${FORMAT_TAG[format].label}</span> ${m.publisher} · ${m.parameters} parameters · ${m.quant} · <span title="approximate size">≈ ${formatBytes(m.approxBytes)}</span>${m.vramBytes
+              ? html` · <span title="GPU memory the model needs, as WebLLM's list states it">needs ≈ ${formatBytes(m.vramBytes)} of GPU memory</span>`
+              : nothing} · ${m.license}
           </p>
           <p class="catalogue-desc">${m.description}</p>
           <p class="catalogue-actions">

@@ -1,7 +1,8 @@
 /**
  * The model catalogue: public/models.json, served with the app (same origin,
- * so it is no request to anyone else). Sizes there are approximate: the
- * real size is known once a download starts.
+ * so it is no request to anyone else), and WebLLM's prebuilt MLC models that
+ * the adapter can run (catalogue-mlc.ts, a curated list in the code). Sizes
+ * are approximate: the real size is known once a download starts.
  */
 import type { ModelSource } from '../client/index.ts';
 export interface CatalogueModel {
@@ -12,10 +13,16 @@ export interface CatalogueModel {
   quant: string;
   /** approximate file size in bytes */
   approxBytes: number;
-  /** a GGUF file's URL; for an ONNX model (`format: 'onnx'`), the repository's base URL (its files are url + path) */
+  /**
+   * a GGUF file's URL; for an ONNX model (`format: 'onnx'`), the repository's base URL (its files are
+   * url + path); for an MLC model, its repository's URL as WebLLM's prebuilt list has it (the cache
+   * lists the model under it)
+   */
   url: string;
-  /** absent: a GGUF, run by Cria's own engine; `onnx`: a repository run by onnxruntime-web */
-  format?: 'gguf' | 'onnx';
+  /** absent: a GGUF, run by Cria's own engine; `onnx`: a repository run by onnxruntime-web; `mlc`: a prebuilt model of WebLLM's, by its `id` (catalogue-mlc.ts) */
+  format?: 'gguf' | 'onnx' | 'mlc';
+  /** MLC: the GPU memory WebLLM says the model needs (its prebuilt list's vram_required_MB), bytes */
+  vramBytes?: number;
   /** ONNX: the graph to run (default onnx/model.onnx) */
   onnxModel?: string;
   /** the file's SHA-256 (64 hex digits), when the catalogue states it: the download is verified against it */
@@ -50,8 +57,16 @@ export function loadCatalogue(): Promise<Catalogue> {
 /** What loading a catalogue entry asks for. */
 export function catalogueSource(m: CatalogueModel): ModelSource {
   if (m.format === 'onnx') return { onnx: { url: m.url, ...(m.onnxModel ? { model: m.onnxModel } : {}), name: m.repo } };
+  if (m.format === 'mlc') return { mlc: { id: m.id } };
   return { url: m.url, ...(m.sha256 ? { sha256: m.sha256 } : {}) };
 }
+
+/** A model's format as the page tags it, and what runs it. */
+export const FORMAT_TAG: Record<'gguf' | 'onnx' | 'mlc', { label: string; title: string }> = {
+  gguf: { label: 'GGUF', title: "a GGUF file, run by Cria's own engine" },
+  onnx: { label: 'ONNX', title: 'an ONNX repository, run by onnxruntime-web' },
+  mlc: { label: 'MLC', title: 'an MLC model, run by WebLLM' },
+};
 
 /** the default model: marked `default`, else the smallest */
 export function defaultModel(c: Catalogue): CatalogueModel | undefined {

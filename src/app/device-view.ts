@@ -359,8 +359,8 @@ export class CriaDeviceView extends LightElement {
   }
 
   private results(m: DeviceMeasurement) {
-    // the estimates are of Cria's own engine (its bytes read per token); ONNX entries run on onnxruntime-web
-    const models = this.models.filter((c) => c.format !== 'onnx').sort((a, b) => a.approxBytes - b.approxBytes);
+    // the estimates are of Cria's own engine (its bytes read per token): GGUF entries only (ONNX and MLC ones run on onnxruntime-web and WebLLM)
+    const models = this.models.filter((c) => (c.format ?? 'gguf') === 'gguf').sort((a, b) => a.approxBytes - b.approxBytes);
     return html`<dl class="facts measurement" data-testid="measurement">
         <div><dt>Memory bandwidth</dt><dd><strong>${m.readGBps.toFixed(1)} GB/s</strong></dd></div>
         <div><dt>Compute (f32)</dt><dd><strong>${m.fmaGflops.toFixed(0)} GFLOP/s</strong></dd></div>

@@ -4,7 +4,8 @@
  * bits per byte as plain numbers, judge scores on their 1–10 scale, counts as counts, speed in
  * ms and tokens/s. Missing or NaN (nothing to average) is "—".
  */
-import type { EvalReport, TaskKind } from '../eval/index.ts';
+import type { EvalReport, RunIdentity, TaskKind } from '../eval/index.ts';
+import type { RuntimeName } from '../client/index.ts';
 import { formatMs } from './format.ts';
 
 export type MetricFormat = 'pct' | 'ppl' | 'bpb' | 'score' | 'int' | 'ms' | 'tps' | 'num';
@@ -149,6 +150,46 @@ export const KIND_LABEL: Record<TaskKind, string> = {
   'judge-pairwise': 'judged, two models compared',
   speed: 'speed',
 };
+
+/**
+ * Kinds that score tokens (score(): a log-probability at every position of the text) rather than
+ * generate: on WebLLM each scored token is one WebLLM step, because WebLLM returns only the last
+ * position's logits of a step (src/runtimes/webllm/sequence.ts).
+ */
+export const SCORING_KINDS: ReadonlySet<TaskKind> = new Set(['multiple-choice', 'letter-choice', 'perplexity']);
+
+/** What runs a cached model, from its format (a GGUF: Cria's own engine). */
+export function runtimeOfFormat(format: 'gguf' | 'onnx' | 'mlc' | undefined): RuntimeName {
+  return format === 'onnx' ? 'onnx' : format === 'mlc' ? 'webllm' : 'cria';
+}
+
+/**
+ * The Eval page's note when a model of the run (or the one loaded) runs on WebLLM: which tasks cost
+ * more there, and whether the chosen kind is one of them (`slow`). None for Cria's engine and
+ * onnxruntime-web, which score every position of a text in one pass.
+ */
+export function webllmTaskNote(runtimes: readonly (RuntimeName | undefined)[], kind: TaskKind | undefined): { text: string; slow: boolean } | undefined {
+  if (!runtimes.includes('webllm')) return undefined;
+  return {
+    text:
+      'MLC models run on WebLLM, which returns only the last position’s logits of each step: multiple-choice and perplexity tasks take one WebLLM step per scored token, ' +
+      'so they take longer than on Cria’s engine. Generation, judge and speed tasks run as usual.',
+    slow: kind !== undefined && SCORING_KINDS.has(kind),
+  };
+}
+
+/** what ran a model, for people: Cria's own engine (GGUF), onnxruntime-web (ONNX) or WebLLM (MLC) */
+export function runtimeLabel(runtime: RunIdentity['model']['runtime']): string {
+  return runtime === 'onnx' ? 'onnxruntime-web (ONNX)' : runtime === 'webllm' ? 'WebLLM (MLC)' : 'Cria (GGUF)';
+}
+
+const RUNTIME_SUFFIX: Partial<Record<NonNullable<RunIdentity['model']['runtime']>, string>> = { onnx: ' (ONNX)', webllm: ' (MLC)' };
+
+/** the name to show for a report's model A, B or judge, with its runtime when it is not Cria's own */
+export function modelLabel(m: RunIdentity['model'] | undefined, name?: string): string | undefined {
+  if (!m && name === undefined) return undefined;
+  return `${name ?? m!.id}${(m?.runtime && RUNTIME_SUFFIX[m.runtime]) ?? ''}`;
+}
 
 /** A file name part: letters, digits, dots and dashes. */
 export function slug(s: string): string {

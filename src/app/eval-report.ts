@@ -9,7 +9,7 @@
 import { html, nothing } from 'lit';
 import { compareReports, itemsToCsv, reportsToCsv, reportToCsv, reportToJson, type EvalReport, type ItemResult, type RunIdentity } from '../eval/index.ts';
 import { LightElement } from './light-element.ts';
-import { chartMetrics, formatDelta, formatMetric, formatStderr, formatValue, higherIsBetter, KIND_LABEL, metricDef, metricRows, slug } from './eval-format.ts';
+import { chartMetrics, formatDelta, formatMetric, formatStderr, formatValue, higherIsBetter, KIND_LABEL, metricDef, metricRows, modelLabel, runtimeLabel, slug } from './eval-format.ts';
 import { formatBytes, formatCount } from './format.ts';
 import type { ChartSeries } from './eval-chart.ts';
 import './eval-chart.ts';
@@ -26,17 +26,6 @@ export interface ReportEntry {
   fileName?: string;
   /** what the page calls the models (their file names in the model cache), when it ran them */
   names?: { A?: string; B?: string; judge?: string };
-}
-
-/** what ran a model, for people: Cria's own engine (GGUF), or onnxruntime-web (ONNX) */
-export function runtimeLabel(runtime: RunIdentity['model']['runtime']): string {
-  return runtime === 'onnx' ? 'onnxruntime-web (ONNX)' : 'Cria (GGUF)';
-}
-
-/** the name to show for a report's model A, B or judge, with its runtime when it is not Cria's own */
-export function modelLabel(m: RunIdentity['model'] | undefined, name?: string): string | undefined {
-  if (!m && name === undefined) return undefined;
-  return `${name ?? m!.id}${m?.runtime === 'onnx' ? ' (ONNX)' : ''}`;
 }
 
 /** the name to show for a report's model A, B or judge */

@@ -12,7 +12,7 @@ import { engine, StateController } from './engine-state.ts';
 import { toAppError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { cachedUrls, catalogueTask, FILE_FORMATS, isJudgedKind, limitTask, taskFromFiles, withOptions, type FileFormat, type FileTask, type RunModels } from './eval-data.ts';
-import { KIND_LABEL } from './eval-format.ts';
+import { KIND_LABEL, runtimeOfFormat, webllmTaskNote } from './eval-format.ts';
 
 export interface StartRequest {
   prepare(signal: AbortSignal, onDownload: (p: { loadedBytes: number; totalBytes?: number }) => void): Promise<Task>;
@@ -221,6 +221,7 @@ export class CriaEvalSetup extends LightElement {
           )}
         </div>
         ${this.source === 'catalogue' ? this.catalogue(entry) : this.fileFields()}
+        ${this.runtimeNote(kind, judged)}
         <div class="field-row">
           <label class="field">
             <span class="field-label">Limit</span>
@@ -257,6 +258,18 @@ export class CriaEvalSetup extends LightElement {
         ${this.disabled ? html`<span class="muted small">An evaluation is running (below).</span>` : nothing}
       </p>
     </form>`;
+  }
+
+  /**
+   * WebLLM scores a token per step: said by the task list when a model the run will use is an MLC model
+   * (model A is the loaded model when it is cached, so a loaded MLC model shows it from the start)
+   */
+  private runtimeNote(kind: TaskKind | undefined, judged: boolean) {
+    const chosen = [this.modelA, ...(kind === 'judge-pairwise' ? [this.modelB] : []), ...(judged ? [this.judge] : [])];
+    const runtimes = chosen.map((id) => this.models?.find((m) => m.id === id)).map((m) => (m ? runtimeOfFormat(m.format) : undefined));
+    const note = webllmTaskNote(runtimes, kind);
+    if (!note) return nothing;
+    return html`<p class="notice small ${note.slow ? 'warn' : ''}" role="note" data-testid="webllm-note">${note.text}</p>`;
   }
 
   private modelSelect(id: string, label: string, value: string, set: (v: string) => void) {

@@ -18,6 +18,11 @@ export function backendLabel(b: ModelInfo['backend']): string {
   return 'the processor (TypeScript reference)';
 }
 
+/** the model's format and what runs it: "GGUF, run by Cria’s own engine", "ONNX, run by onnxruntime-web", "MLC, run by WebLLM" */
+export function formatLabel(runtime: ModelInfo['runtime']): string {
+  return runtime === 'onnx' ? 'ONNX, run by onnxruntime-web' : runtime === 'webllm' ? 'MLC, run by WebLLM' : 'GGUF, run by Cria’s own engine';
+}
+
 const SOURCES = { network: 'downloaded now', cache: 'from this browser’s cache', file: 'from a local file', memory: 'from memory' } as const;
 
 export class CriaModelCard extends LightElement {
@@ -46,7 +51,7 @@ export class CriaModelCard extends LightElement {
         <div><dt>Architecture</dt><dd>${i.architecture}</dd></div>
         <div><dt>Parameters</dt><dd>${formatCount(i.parameters)}</dd></div>
         <div><dt>Runs on</dt><dd data-testid="runs-on" title=${i.backend.reason}>${backendLabel(i.backend)}</dd></div>
-        <div><dt>Format</dt><dd data-testid="runtime" title=${i.backend.detail}>${i.runtime === 'onnx' ? 'ONNX, run by onnxruntime-web' : 'GGUF, run by Cria’s own engine'}</dd></div>
+        <div><dt>Format</dt><dd data-testid="runtime" title=${i.backend.detail}>${formatLabel(i.runtime)}</dd></div>
         <div><dt>Weights</dt><dd>${formatBytes(i.weightBytes)} (${types})</dd></div>
         <div><dt>Context</dt><dd title=${i.nCtxReason}>${i.nCtx.toLocaleString()} tokens${i.nCtx < i.contextLength ? ` (trained for ${i.contextLength.toLocaleString()})` : ''}</dd></div>
         <div><dt>Memory</dt><dd>${formatBytes(i.memory.totalBytes)} of a ${formatBytes(i.memory.budgetBytes)} budget (weights ${formatBytes(i.memory.weightBytes)}, KV cache ${formatBytes(i.memory.kvCacheBytes)})</dd></div>

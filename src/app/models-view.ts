@@ -9,6 +9,7 @@ import type { CachedModel, StorageInfo } from '../client/index.ts';
 import { LightElement } from './light-element.ts';
 import { engine, StateController } from './engine-state.ts';
 import { loadCatalogue, type Catalogue } from './catalogue.ts';
+import { mlcCatalogue } from './catalogue-mlc.ts';
 import { toAppError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import type { LoadRequest } from './load-request.ts';
@@ -139,6 +140,16 @@ export class CriaModelsView extends LightElement {
 
   override render() {
     const onLoad = (e: CustomEvent<LoadRequest>) => void this.load(e.detail);
+    // WebLLM's MLC builds this adapter runs (WebGPU only; float16 builds only with shader-f16)
+    const gpu = engine.webgpu;
+    const features = gpu.state === 'available' ? new Set(gpu.features) : undefined;
+    const mlcModels = mlcCatalogue(features);
+    const mlcNote =
+      gpu.state === 'unavailable'
+        ? 'MLC models are not listed: WebLLM runs them on WebGPU only, and this browser has none.'
+        : features && !features.has('shader-f16')
+          ? 'This graphics adapter lacks the WebGPU feature shader-f16, so only the MLC builds that compute in float32 are listed.'
+          : '';
     return html`<div class="page models-page" @load-model=${onLoad}>
       <h1 class="page-title" tabindex="-1">Models</h1>
       ${engine.blocked ? html`<cria-problem kind="webgpu" compact></cria-problem>` : nothing}
@@ -149,11 +160,12 @@ export class CriaModelsView extends LightElement {
       <section class="section" aria-labelledby="catalogue-title">
         <h2 id="catalogue-title">Suggested models</h2>
         <p class="muted small">
-          Instruction-tuned models in GGUF format from Hugging Face. Sizes are approximate. Smaller models are faster and need less memory; larger ones write better.
-          See the Device page for what this device can run well.
+          Instruction-tuned models from Hugging Face: GGUF files run by Cria’s own engine, ONNX repositories run by onnxruntime-web, and MLC builds run by WebLLM. Sizes are approximate.
+          Smaller models are faster and need less memory; larger ones write better. See the Device page for what this device can run well.
         </p>
         ${this.catalogueError ? html`<p class="field-error" role="alert">${this.catalogueError}</p>` : nothing}
-        ${this.catalogue ? html`<cria-catalogue .models=${this.catalogue.models} .cached=${this.cached}></cria-catalogue>` : this.catalogueError ? nothing : html`<p class="muted">Reading the list…</p>`}
+        ${this.catalogue ? html`<cria-catalogue .models=${[...this.catalogue.models, ...mlcModels]} .cached=${this.cached}></cria-catalogue>` : this.catalogueError ? nothing : html`<p class="muted">Reading the list…</p>`}
+        ${mlcNote ? html`<p class="muted small" data-testid="mlc-note">${mlcNote}</p>` : nothing}
       </section>
       <section class="section" aria-labelledby="add-title">
         <h2 id="add-title">Add a model</h2>

@@ -3,7 +3,11 @@
  * WebGPU is told what to do before it downloads anything. (The engine's
  * worker checks again when it loads a model and says `webgpu-unavailable`.)
  */
-export type WebGpuStatus = { state: 'checking' } | { state: 'available'; adapter: string } | { state: 'unavailable'; reason: string };
+export type WebGpuStatus =
+  | { state: 'checking' }
+  /** `features`: the adapter's WebGPU features (the Models page lists WebLLM's float16 builds only where `shader-f16` is one) */
+  | { state: 'available'; adapter: string; features: string[] }
+  | { state: 'unavailable'; reason: string };
 
 /** What to do, in the order people are most likely to need it. */
 export const HOW_TO_GET_WEBGPU: readonly string[] = [
@@ -21,7 +25,7 @@ export async function detectWebGpu(): Promise<WebGpuStatus> {
     const adapter = await navigator.gpu.requestAdapter();
     if (!adapter) return { state: 'unavailable', reason: 'WebGPU is present, but no graphics adapter is available: it may be disabled or blocklisted for this GPU or driver.' };
     const { vendor, architecture, description } = adapter.info;
-    return { state: 'available', adapter: description || [vendor, architecture].filter(Boolean).join(' ') || 'unnamed adapter' };
+    return { state: 'available', adapter: description || [vendor, architecture].filter(Boolean).join(' ') || 'unnamed adapter', features: [...adapter.features] };
   } catch (e) {
     return { state: 'unavailable', reason: `Asking for a WebGPU adapter failed (${e instanceof Error ? e.message : String(e)}).` };
   }

@@ -20,10 +20,14 @@ test.afterAll(async () => server?.close());
 const readyCard = (page: Page) => page.getByTestId('model-ready');
 const cacheRows = (page: Page) => page.locator('.cache-table tbody tr');
 
-test('the catalogue lists real GGUF models and ONNX repositories with their format and approximate sizes; the smallest is the default', async ({ page }) => {
+test('the catalogue lists real GGUF models, ONNX repositories and the MLC builds the adapter runs, with their format and approximate sizes; the smallest is the default', async ({ page }) => {
   await page.goto('/#/models');
   const items = page.locator('.catalogue-item');
-  await expect(items).toHaveCount(9);
+  // models.json's nine, then WebLLM's MLC builds this adapter can run (src/app/catalogue-mlc.ts): the
+  // four float32 ones without shader-f16 (SwiftShader has none), all eight with it
+  const f16 = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter())?.features.has('shader-f16'));
+  const mlc = f16 ? 8 : 4;
+  await expect(items).toHaveCount(9 + mlc);
   for (const name of ['SmolLM2 135M Instruct', 'SmolLM2 360M Instruct', 'Qwen2.5 0.5B Instruct', 'Qwen2.5 1.5B Instruct', 'Llama 3.2 1B Instruct', 'Phi-3.5 mini Instruct', 'Gemma 2 2B Instruct', 'SmolLM2 135M Instruct · ONNX', 'SmolLM2 360M Instruct · ONNX']) {
     await expect(items.filter({ has: page.getByRole('heading', { name, exact: true }) })).toHaveCount(1);
   }
@@ -33,6 +37,15 @@ test('the catalogue lists real GGUF models and ONNX repositories with their form
   // each entry says its format: the ONNX ones run on onnxruntime-web
   await expect(items.locator('.format-tag', { hasText: 'ONNX' })).toHaveCount(2);
   await expect(items.locator('.format-tag', { hasText: 'GGUF' })).toHaveCount(7);
+  const mlcItems = items.filter({ has: page.locator('.format-tag[data-format="mlc"]') });
+  await expect(mlcItems).toHaveCount(mlc);
+  await expect(mlcItems.locator('.format-tag').first()).toHaveAttribute('title', 'an MLC model, run by WebLLM');
+  await expect(mlcItems.filter({ has: page.getByRole('heading', { name: 'Qwen2.5 0.5B Instruct · MLC q4f32_1', exact: true }) })).toHaveCount(1);
+  await expect(mlcItems.first()).toContainText('of GPU memory');
+  if (!f16) {
+    await expect(mlcItems.filter({ hasText: 'f16' })).toHaveCount(0);
+    await expect(page.getByTestId('mlc-note')).toContainText('lacks the WebGPU feature shader-f16');
+  }
   const catalogue = JSON.parse(readFileSync(new URL('../../public/models.json', import.meta.url), 'utf8')) as { models: { url: string; approxBytes: number; format?: string; onnxModel?: string }[] };
   for (const m of catalogue.models) {
     if (m.format === 'onnx') {

@@ -11,8 +11,18 @@ describe('a typed model address', () => {
     ['https://huggingface.co/o/r/tree/v2', { onnx: { repo: 'o/r', revision: 'v2' } }, 'onnx'],
     ['http://127.0.0.1:8080/models/stories/', { onnx: { url: 'http://127.0.0.1:8080/models/stories/' } }, 'onnx'],
     ['http://127.0.0.1:8080/models/stories/onnx/model.onnx', { url: 'http://127.0.0.1:8080/models/stories/onnx/model.onnx' }, 'onnx'],
+    // WebLLM's prebuilt models: by id, or as mlc-ai's repository (id or page)
+    [' SmolLM2-135M-Instruct-q0f32-MLC ', { mlc: { id: 'SmolLM2-135M-Instruct-q0f32-MLC' } }, 'mlc'],
+    ['Qwen2.5-0.5B-Instruct-q4f16_1-MLC', { mlc: { id: 'Qwen2.5-0.5B-Instruct-q4f16_1-MLC' } }, 'mlc'],
+    ['mlc-ai/Llama-3.2-1B-Instruct-q4f32_1-MLC', { mlc: { id: 'Llama-3.2-1B-Instruct-q4f32_1-MLC' } }, 'mlc'],
+    ['https://huggingface.co/mlc-ai/SmolLM2-360M-Instruct-q4f32_1-MLC', { mlc: { id: 'SmolLM2-360M-Instruct-q4f32_1-MLC' } }, 'mlc'],
   ])('%s', (text, source, format) => {
     expect(parseModelAddress(text)).toMatchObject({ source, format });
+  });
+
+  it.each(['someone/My-Model-MLC', 'https://huggingface.co/someone/My-Model-MLC'])('%s (MLC weights outside the prebuilt list) is refused: it needs its model library too', (text) => {
+    const r = parseModelAddress(text);
+    expect('error' in r && r.error).toMatch(/model library .*\{ mlc: \{ model, modelLib \} \}/);
   });
 
   it.each(['', 'not an address', 'ftp://x/y.gguf', '../x', 'javascript:alert(1)'])('"%s" is refused with a sentence', (text) => {
