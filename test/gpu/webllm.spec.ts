@@ -52,6 +52,10 @@ if (!LIB) {
 test.describe('WebLLM in the engine worker, failing as Cria says (no model library needed)', () => {
   let server: ModelServer;
   let root: string;
+  let shards = 0;
+  let shardBytes = 0;
+  let otherBytes = 0;
+  let libBytes = 0;
   test.beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'cria-webllm-err-'));
     server = await startModelServer({ port: 0, root });
@@ -64,13 +68,24 @@ test.describe('WebLLM in the engine worker, failing as Cria says (no model libra
       bytes.set(p, o);
       o += p.byteLength;
     }
-    const ex = await exportMlc(await readGguf(bytesSource(bytes, 'tiny.gguf')), { quant: 'q0f32' });
+    const ex = await exportMlc(await readGguf(bytesSource(bytes, 'tiny.gguf')), { quant: 'q0f32', shardBytes: 512 << 10 });
     for (const [path, data] of ex.files) {
       const at = join(root, 'tiny-mlc/resolve/main', path);
       mkdirSync(dirname(at), { recursive: true });
       writeFileSync(at, data);
     }
+    shards = [...ex.files.keys()].filter((p) => p.startsWith('params_shard_')).length;
+    shardBytes = [...ex.files].filter(([p]) => p.startsWith('params_shard_')).reduce((a, [, d]) => a + d.byteLength, 0);
+    otherBytes = [...ex.files].filter(([p]) => !p.startsWith('params_shard_')).reduce((a, [, d]) => a + d.byteLength, 0);
     writeFileSync(join(root, 'not-a-library.wasm'), 'this is not WebAssembly');
+    // a "library" whose metadata declares exactly the export's parameters but which is not WebAssembly:
+    // Cria's checks pass, its downloads run, and WebLLM fails to compile it
+    const meta = new TextEncoder().encode(JSON.stringify({ model_type: 'qwen2', quantization: 'q0f32', context_window_size: 4096, prefill_chunk_size: 1024, params: ex.params.map((q) => ({ ...q, preprocs: [] })) }));
+    const fake = new Uint8Array(16 + meta.byteLength);
+    new DataView(fake.buffer).setUint32(8, meta.byteLength, true);
+    fake.set(meta, 16);
+    writeFileSync(join(root, 'fake-library.wasm'), fake);
+    libBytes = fake.byteLength;
   });
   test.afterAll(async () => {
     await server?.close();
@@ -96,6 +111,61 @@ test.describe('WebLLM in the engine worker, failing as Cria says (no model libra
     expect(r.cached.filter((c) => c.format === 'mlc')).toEqual([]);
   });
 
+  test('Cria downloads the shards (progress in bytes); a library WebLLM cannot compile is bad-file and nothing of the model stays', async ({ page }) => {
+    const model = `${server.url}/models/tiny-mlc/resolve/main/`;
+    await page.goto('/test/gpu/pages/webllm.html');
+    await page.waitForFunction(() => window.criaWebllmExtra !== undefined);
+    await page.evaluate(([m, l]) => window.criaWebllmExtra!.start({ mlc: { model: m, modelLib: l } }), [model, `${server.url}/models/fake-library.wasm`] as const);
+    const out = await page.evaluate(() => window.criaWebllmExtra!.outcome());
+    expect(out.error?.code, out.error?.message).toBe('bad-file');
+    expect(out.error?.message).toMatch(/0\.2\.79/);
+    const dl = out.phases.filter((p) => p.phase === 'download');
+    expect(dl.at(-1)).toMatchObject({ loadedBytes: shardBytes, totalBytes: shardBytes });
+    expect(dl.length).toBeGreaterThan(shards);
+    expect(server.log().requests.filter((r) => r.path.includes('params_shard_')).length).toBe(shards);
+    expect((await page.evaluate(() => window.criaWebllmExtra!.list())).filter((c) => c.format === 'mlc')).toEqual([]);
+    expect(await page.evaluate((u) => window.criaWebllmExtra!.keys(u), server.url)).toEqual({ 'webllm/config': 0, 'webllm/model': 0, 'webllm/wasm': 0, 'cria/mlc': 0 });
+  });
+
+  test('a stalled download, stopped: aborted; the shards completed stay (a partial MLC model in the list); the next load fetches only the rest', async ({ page }) => {
+    const model = `${server.url}/models/tiny-mlc/resolve/main/`;
+    const source = { mlc: { model, modelLib: `${server.url}/models/fake-library.wasm` } };
+    server.reset();
+    server.control({ stallAfterTotalBytes: otherBytes + libBytes + Math.floor(shardBytes * 0.5) });
+    await page.goto('/test/gpu/pages/webllm.html');
+    await page.waitForFunction(() => window.criaWebllmExtra !== undefined);
+    await page.evaluate((s) => window.criaWebllmExtra!.start(s), source);
+    await expect.poll(async () => (await page.evaluate(() => window.criaWebllmExtra!.list())).find((c) => c.format === 'mlc')?.chunksStored ?? 0, { timeout: 30_000 }).toBeGreaterThan(0);
+    await page.evaluate(() => window.criaWebllmExtra!.stop());
+    const out = await page.evaluate(() => window.criaWebllmExtra!.outcome());
+    expect(out.error?.code, out.error?.message).toBe('aborted');
+    const partial = (await page.evaluate(() => window.criaWebllmExtra!.list())).find((c) => c.format === 'mlc')!;
+    expect(partial).toMatchObject({ id: `mlc:${model}`, complete: false, chunks: shards });
+    expect(partial.chunksStored).toBeLessThan(shards);
+    server.reset();
+    await page.evaluate((s) => window.criaWebllmExtra!.start(s), source);
+    const again = await page.evaluate(() => window.criaWebllmExtra!.outcome());
+    expect(again.error?.code, 'the fake library fails at WebLLM, after the downloads').toBe('bad-file');
+    expect(again.phases.find((p) => p.phase === 'download')?.resumedBytes).toBeGreaterThan(0);
+    expect(server.log().requests.filter((r) => r.path.includes('params_shard_')).length, 'only the shards not stored').toBe(shards - partial.chunksStored);
+  });
+
+  test('with the quota lowered, the download fails with storage-quota and leaves nothing', async ({ page }) => {
+    await page.goto('/test/gpu/pages/webllm.html');
+    await page.waitForFunction(() => window.criaWebllmExtra !== undefined);
+    const origin = new URL(page.url()).origin;
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 200_000 });
+    try {
+      const r = await load(page, { mlc: { model: `${server.url}/models/tiny-mlc/resolve/main/`, modelLib: `${server.url}/models/fake-library.wasm` } });
+      expect(r.error?.code, r.error?.message).toBe('storage-quota');
+      expect(r.cached.filter((c) => c.format === 'mlc')).toEqual([]);
+      expect(await page.evaluate((u) => window.criaWebllmExtra!.keys(u), server.url)).toMatchObject({ 'webllm/model': 0, 'cria/mlc': 0 });
+    } finally {
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+    }
+  });
+
   test('weights that are not there: network, before WebLLM is asked; backend "wasm" is refused', async ({ page }) => {
     const r = await load(page, { mlc: { model: `${server.url}/models/nowhere/resolve/main/`, modelLib: `${server.url}/models/not-a-library.wasm` } });
     expect(r.error?.code, r.error?.message).toBe('network');
@@ -117,11 +187,11 @@ test.describe('WebLLM in the engine worker, against Cria\'s CPU reference on the
     server = await startModelServer({ port: 0, root });
   });
   test.afterAll(async () => {
-    await server?.close();
+    await server?.close().catch(() => undefined);
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  test('Qwen2-0.5B shape, Q4_0 → q4f32_1: the same greedy tokens and log-probabilities; listed in the cache and deleted', async ({ page }) => {
+  test('Qwen2-0.5B shape, Q4_0 → q4f32_1: the same greedy tokens and log-probabilities; listed in the cache, loaded again offline, deleted', async ({ page }) => {
     expect(existsSync(LIB!), `CRIA_WEBLLM_LIB=${LIB} does not exist`).toBe(true);
     // the GGUF, as `cria make-bench-model --shape qwen2.5-0.5b --type q4_0 --pure` writes it
     const m = syntheticModel('qwen2.5-0.5b', parseSyntheticType('q4_0'), 0, { pure: true });
@@ -192,6 +262,11 @@ test.describe('WebLLM in the engine worker, against Cria\'s CPU reference on the
     const row = out.cached.find((c) => c.format === 'mlc');
     expect(row).toMatchObject({ id: `mlc:${model}`, complete: true, format: 'mlc' });
     expect(row!.storedBytes).toBeGreaterThan(200 * 2 ** 20);
+    // again from the cache with the server gone: nothing fetched
+    await server.close();
+    const again = await page.evaluate((id) => window.criaWebllm!.again(id), row!.id);
+    expect(again.error).toBeNull();
+    expect(again.info).toMatchObject({ runtime: 'webllm', source: 'cache', downloadedBytes: 0, contentHash: out.info!.contentHash });
     const after = await page.evaluate((id) => window.criaWebllm!.remove(id), row!.id);
     expect(after.some((c) => c.format === 'mlc')).toBe(false);
     expect(errors).toEqual([]);

@@ -24,6 +24,7 @@ import type { ModelSource } from '../../src/protocol/api.ts';
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { chooseMlcModel, isMlcSource, mlcBaseUrl, needsF16, runnablePrebuilt, type MlcRecord } from '../../src/runtimes/webllm/catalog.ts';
 import { mlcError } from '../../src/runtimes/webllm/errors.ts';
+import { quotaShortfall } from '../../src/runtimes/webllm/download.ts';
 import { MlcProgress } from '../../src/runtimes/webllm/progress.ts';
 import { MlcSequence, type MlcStepper } from '../../src/runtimes/webllm/sequence.ts';
 import { isCriaError } from '../../src/shared/errors.ts';
@@ -130,6 +131,16 @@ describe('WebLLM\'s load progress as Cria\'s', () => {
     expect(p.map({ progress: 1, timeElapsed: 9, text: 'Finish loading on WebGPU - SwiftShader' })).toBeUndefined();
     // no rate before any fresh byte
     expect(p.map({ progress: 0.2, timeElapsed: 1, text: 'Fetching param cache[1/12]: 80MB fetched. 20% completed, 1 secs elapsed.' })!.bytesPerSecond).toBeUndefined();
+  });
+});
+
+describe('the quota, checked before the first shard is fetched', () => {
+  it('refuses what does not fit (with 1% headroom), says what is free, and lets through what fits or what no quota limits', () => {
+    expect(quotaShortfall(100e6, { usage: 950e6, quota: 1e9 })).toEqual({ free: 50e6 });
+    expect(quotaShortfall(40e6, { usage: 950e6, quota: 1e9 })).toBeUndefined();
+    expect(quotaShortfall(49.6e6, { usage: 950e6, quota: 1e9 }), 'the headroom: 49.6 MB × 1.01 > 50 MB').toEqual({ free: 50e6 });
+    expect(quotaShortfall(1e12, {})).toBeUndefined();
+    expect(quotaShortfall(0, { usage: 2e9, quota: 1e9 })).toBeUndefined();
   });
 });
 

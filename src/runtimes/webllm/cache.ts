@@ -131,6 +131,21 @@ export async function deleteMlcModel(id: string): Promise<boolean> {
   return true;
 }
 
+/**
+ * Remove what a load that cannot succeed stored of a model (its files under its base URL, its record,
+ * its library unless another model uses it), with or without a record of it.
+ */
+export async function forgetMlcFiles(id: string, modelLib: string): Promise<void> {
+  if (!hasCaches()) return;
+  if (await deleteMlcModel(id)) return;
+  const base = id.slice(MLC_PREFIX.length);
+  for (const scope of [SCOPES.model, SCOPES.config]) {
+    const c = await caches.open(scope);
+    for (const k of await c.keys()) if (k.url.startsWith(base)) await c.delete(k);
+  }
+  if (!(await records()).some((r) => r.modelLib === modelLib)) await (await caches.open(SCOPES.wasm)).delete(modelLib);
+}
+
 /** Delete every MLC model Cria knows of. */
 export async function clearMlcModels(): Promise<void> {
   for (const r of await records()) await deleteMlcModel(r.id);

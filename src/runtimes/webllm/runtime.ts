@@ -20,7 +20,9 @@ import { createHfTokenizer } from '../../tokenizer/hf.ts';
 import { formatBytes } from '../../model/memory.ts';
 import type { LoadedModel, Runtime, RuntimeLoadContext } from '../../engine/runtime.ts';
 import { chooseMlcModel, isMlcSource, mlcBaseUrl, type MlcChoice, type MlcRecord } from './catalog.ts';
-import { mlcCache, readRecord, SCOPES, storedShards, writeRecord } from './cache.ts';
+import { forgetMlcFiles, mlcCache, readRecord, SCOPES, writeRecord } from './cache.ts';
+import { fetchInto } from './download.ts';
+import { compareParams, readLibraryMetadata } from '../../formats/mlc/library.ts';
 import { mlcError } from './errors.ts';
 import { MlcProgress } from './progress.ts';
 import { MlcSequence, type MlcStepper } from './sequence.ts';
@@ -36,7 +38,7 @@ export interface WebLlmRuntimeOptions {
 
 interface NdarrayCache {
   metadata?: { ParamSize?: number; ParamBytes?: number };
-  records: { dataPath: string; nbytes: number }[];
+  records: { dataPath: string; nbytes: number; records?: { name: string; shape: number[]; dtype: string }[] }[];
 }
 
 /** A file of the model: from WebLLM's cache when it has it (offline), else the network (then kept there for WebLLM). */
@@ -141,6 +143,21 @@ export class WebLlmRuntime implements Runtime {
     if (vram > budgetBytes) {
       throw new CriaError('out-of-memory', `${choice.record.model_id} needs about ${formatBytes(vram)} of GPU memory (WebLLM's figure), more than the memory budget of ${formatBytes(budgetBytes)}; choose a smaller model or raise the budget`, { needBytes: vram, budgetBytes });
     }
+    const prior = await readRecord(choice.cacheId);
+    try {
+      return await this.loadChosen(choice, adapter, budgetBytes, vram, ctx);
+    } catch (e) {
+      // files that cannot run, or do not fit, leave nothing of the model behind; an interrupted download
+      // (network, aborted) keeps what it stored, to resume; a model that once loaded keeps its files
+      const err = mlcError(e, choice.record.model_id);
+      if (!prior?.complete && (err.code === 'bad-file' || err.code === 'unsupported-arch' || err.code === 'unsupported-tokenizer' || err.code === 'storage-quota' || err.code === 'out-of-memory')) {
+        await forgetMlcFiles(choice.cacheId, choice.record.model_lib).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  private async loadChosen(choice: MlcChoice, adapter: DeviceInfo, budgetBytes: number, vram: number, ctx: RuntimeLoadContext): Promise<LoadedModel> {
     const base = mlcBaseUrl(choice.record.model);
     const what = choice.record.model_id;
 
@@ -172,10 +189,22 @@ export class WebLlmRuntime implements Runtime {
       throw new CriaError('out-of-memory', `${what} takes ${formatBytes(weightBytes)} of weights + ${formatBytes(kvCacheBytes)} of KV cache for ${nCtx} positions, more than the memory budget of ${formatBytes(budgetBytes)}`, { needBytes: totalBytes, budgetBytes });
     }
 
+    // the model library: its own list of parameters must be what the weights index holds (before any shard)
+    const libName = choice.record.model_lib.split('/').pop() ?? 'the model library';
+    const libBytes = (await modelFile(SCOPES.wasm, choice.record.model_lib, ctx))!;
+    let lib;
+    try {
+      lib = readLibraryMetadata(libBytes, libName);
+    } catch (e) {
+      throw new CriaError('bad-file', `${(e as Error).message}. Model libraries pair with WebLLM versions: Cria pins @mlc-ai/web-llm ${WEBLLM_VERSION}, which runs the v0_2_48 libraries`, { library: libName });
+    }
+    const inIndex = index.records.flatMap((r) => r.records ?? []).map((r) => ({ name: r.name, shape: r.shape, dtype: r.dtype as 'uint32' | 'float32' }));
+    const differs = compareParams(inIndex, lib.params);
+    if (differs) throw new CriaError('bad-file', `the weights of ${what} do not match the model library ${libName}: ${differs}`, { library: libName });
+    if (lib.model_type !== config.model_type) throw new CriaError('bad-file', `${libName} is compiled for a ${lib.model_type} model; mlc-chat-config.json says ${String(config.model_type)}`);
+    if (nCtx > lib.context_window_size) throw new CriaError('bad-argument', `the context size ${nCtx} is larger than ${libName} was compiled for (${lib.context_window_size})`);
+
     const shards = index.records.map((r) => new URL(r.dataPath, base).href);
-    const before = await storedShards(shards);
-    const resumed = before.bytes;
-    const fromCache = before.stored === shards.length;
     const prior = await readRecord(choice.cacheId);
     await writeRecord({
       id: choice.cacheId,
@@ -189,6 +218,15 @@ export class WebLlmRuntime implements Runtime {
       lastUsedAt: Date.now(),
       complete: prior?.complete ?? false,
     });
+    // the shards WebLLM's storage lacks, downloaded by Cria (./download.ts); WebLLM then only reads them.
+    // A download the storage cannot hold leaves nothing; an interrupted one keeps its files, to resume.
+    const downloaded = await fetchInto(
+      index.records.map((r, i) => ({ url: shards[i]!, scope: SCOPES.model, bytes: r.nbytes })),
+      weightBytes,
+      what,
+      { signal: ctx.signal, ...(ctx.fetch ? { fetch: ctx.fetch } : {}), ...(ctx.idleTimeoutMs !== undefined ? { idleTimeoutMs: ctx.idleTimeoutMs } : {}), ...(ctx.storage ? { storage: ctx.storage } : {}), ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}) },
+    );
+    const fromCache = downloaded === 0;
 
     // WebLLM: the logits of each step are captured by the model's logit processor (./sequence.ts)
     let row: Float32Array | undefined;
@@ -200,13 +238,13 @@ export class WebLlmRuntime implements Runtime {
       processSampledToken: () => {},
       resetState: () => {},
     };
-    const progress = new MlcProgress(weightBytes, fromCache ? 0 : resumed);
+    const progress = new MlcProgress(weightBytes);
     const engine = new MLCEngine({
       appConfig: { model_list: [choice.record] },
       logitProcessorRegistry: new Map([[choice.record.model_id, capture]]),
       initProgressCallback: (r) => {
         const p = progress.map(r);
-        if (p && !(fromCache && p.phase === 'download')) ctx.onProgress?.(p);
+        if (p) ctx.onProgress?.(p);
       },
       logLevel: 'WARN',
     });
@@ -218,9 +256,6 @@ export class WebLlmRuntime implements Runtime {
       if (ctx.signal.aborted) throw new CriaError('aborted', 'the load was aborted');
     } catch (e) {
       await engine.unload().catch(() => undefined);
-      // a model of which nothing was stored (its library failed, say) leaves no entry in the cache list;
-      // one with stored shards stays there, to resume
-      if (!prior && (await storedShards(shards)).stored === 0) await mlcCache.delete(choice.cacheId).catch(() => undefined);
       throw mlcError(e, what);
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
@@ -279,7 +314,7 @@ export class WebLlmRuntime implements Runtime {
       loadMs: performance.now() - ctx.startedAt,
       source: fromCache ? 'cache' : 'network',
       cacheId: choice.cacheId,
-      downloadedBytes: fromCache ? 0 : weightBytes - resumed,
+      downloadedBytes: downloaded,
     };
     const sequence = new MlcSequence(stepper, nCtx, nVocab);
     return {

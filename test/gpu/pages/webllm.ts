@@ -22,6 +22,16 @@ const api = {
       return { info: null, loadMs: 0, phases, tokens: [] as number[], logprobs: [], usage: null, cached: [], error: { code: err.code ?? null, message: err.message ?? String(e) } };
     }
   },
+  /** load a cached model again (the test stops the server first): where the weights came from */
+  async again(id: string) {
+    try {
+      const info = await client.load({ cached: id });
+      return { info, error: null };
+    } catch (e) {
+      const err = e as { code?: string; message?: string };
+      return { info: null, error: { code: err.code ?? null, message: err.message ?? String(e) } };
+    }
+  },
   async remove(id: string) {
     await client.cache.delete(id);
     return client.cache.list();
@@ -49,5 +59,41 @@ window.criaWebllmTry = tryLoad;
 declare global {
   interface Window {
     criaWebllmTry?: typeof tryLoad;
+  }
+}
+
+/** A load that can be stopped half-way (its outcome read later), and what WebLLM's Cache API scopes hold. */
+let pending: { ctrl: AbortController; outcome: Promise<{ error: { code: string | null; message: string } | null; phases: LoadProgress[] }> } | undefined;
+const extra = {
+  start(source: unknown) {
+    const ctrl = new AbortController();
+    const seen: LoadProgress[] = [];
+    const outcome = client
+      .load(source as never, { signal: ctrl.signal, onProgress: (p) => void seen.push(p) })
+      .then(() => ({ error: null, phases: seen }))
+      .catch((e: { code?: string; message?: string }) => ({ error: { code: e.code ?? null, message: e.message ?? String(e) }, phases: seen }));
+    pending = { ctrl, outcome };
+  },
+  stop() {
+    pending?.ctrl.abort();
+  },
+  outcome() {
+    return pending!.outcome;
+  },
+  list: () => client.cache.list(),
+  /** keys under `prefix` in each WebLLM scope (and Cria's record scope) */
+  async keys(prefix: string) {
+    const out: Record<string, number> = {};
+    for (const scope of ['webllm/config', 'webllm/model', 'webllm/wasm', 'cria/mlc']) {
+      const c = await caches.open(scope);
+      out[scope] = (await c.keys()).filter((k) => k.url.startsWith(prefix) || (scope === 'cria/mlc' && decodeURIComponent(k.url).includes(prefix))).length;
+    }
+    return out;
+  },
+};
+window.criaWebllmExtra = extra;
+declare global {
+  interface Window {
+    criaWebllmExtra?: typeof extra;
   }
 }
