@@ -17,12 +17,12 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describe, expect, it, test } from 'vitest';
+import { afterAll, describe, expect, it, test } from 'vitest';
 import { exportMlc, planMlcExport, type MlcExportOptions } from '../../src/export/mlc.ts';
 import { tokenizerJson } from '../../src/export/tokenizer-json.ts';
 import { readGguf, readTensorBytes, type GgufFile } from '../../src/formats/gguf.ts';
@@ -42,6 +42,16 @@ import { fixturePath } from './helpers/fixtures.ts';
 import { readVectors, VECTOR_VOCABS } from './helpers/tokenizer-fixtures.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
+/** every temporary folder the tests make, removed at the end */
+const temps: string[] = [];
+const tempDir = (prefix: string) => {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of temps) rmSync(d, { recursive: true, force: true });
+});
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 const f32Of = (t: MlcTensor) => new Float32Array(t.bytes.slice().buffer);
 const u32Of = (t: MlcTensor) => new Uint32Array(t.bytes.slice().buffer);
@@ -465,7 +475,7 @@ describe('the model library', () => {
 let webllmTokenizers: Promise<{ fromJSON(json: ArrayBuffer): Promise<{ encode(text: string): Int32Array; dispose(): void }> }> | undefined;
 function webllmTokenizer(json: unknown) {
   webllmTokenizers ??= (async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cria-webllm-'));
+    const dir = tempDir('cria-webllm-');
     const src = readFileSync(join(root, 'node_modules/@mlc-ai/web-llm/lib/index.js'), 'utf8');
     writeFileSync(join(dir, 'index.mjs'), `import { createRequire } from 'node:module';\n${src}\nexport { lib as __criaTokenizers };\n`);
     (globalThis as { location?: unknown }).location = { href: pathToFileURL(join(dir, 'index.mjs')).href };
@@ -531,7 +541,7 @@ describe('cria export mlc', () => {
     });
 
   it('make-bench-model --pure, then export with --lib: the report, the files on disk, read back; a library that does not fit writes nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cria-mlc-'));
+    const dir = tempDir('cria-mlc-');
     const gguf = join(dir, 'tiny.gguf');
     const made = await cria(['make-bench-model', '--shape', 'tiny-qwen2', '--type', 'q4_0', '--pure', '--seed', '3', '--out', gguf]);
     expect(made.code, made.stderr).toBe(0);
@@ -564,7 +574,7 @@ describe('cria export mlc', () => {
   });
 
   it('refuses a non-pure Q4_0 for q4f32_1 (exit 1, naming the tensor and --quant q0f32), flags of the other format, an unknown --quant', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'cria-mlc-'));
+    const dir = tempDir('cria-mlc-');
     const gguf = join(dir, 'mixed.gguf');
     writeFileSync(gguf, syntheticModel('tiny-qwen2', 'Q4_0', 3).toBytes());
     const r = await cria(['export', 'mlc', gguf, '--out', join(dir, 'o')]);
