@@ -68,9 +68,10 @@ export function tokenizerJson(vocab: Vocab): TokenizerFiles {
 }
 
 function vocabMap(vocab: Vocab): Record<string, number> {
-  const out: Record<string, number> = {};
+  // no prototype: a token named "constructor" or "toString" is a token like any other
+  const out: Record<string, number> = Object.create(null) as Record<string, number>;
   vocab.tokens.forEach((t, id) => {
-    if (!(t in out)) out[t] = id;
+    if (!Object.prototype.hasOwnProperty.call(out, t)) out[t] = id;
   });
   return out;
 }

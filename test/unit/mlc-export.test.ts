@@ -492,13 +492,7 @@ function webllmTokenizer(json: unknown) {
  * skipped loudly rather than run; remove an entry when its cause is fixed.
  */
 const WEBLLM_TOKENIZER_BROKEN: Record<string, string> = {
-  'llama-spm': 'tokenizer-json.ts vocabMap drops tokens named like Object.prototype members ("constructor", "toString", "valueOf") from "vocab" while merges name them: "Token `constructor` out of vocabulary"',
-  'phi-3': 'the same vocabMap bug ("constructor")',
-  mpt: 'the same vocabMap bug ("toString")',
-  dbrx: 'the same vocabMap bug ("toString")',
-  'llama-bpe': 'the same vocabMap bug ("constructor")',
-  qwen2: 'the same vocabMap bug ("toString")',
-  'deepseek-llm': 'the vocabMap bug, and its pre-tokenizer regex uses JavaScript\'s \\u{…} escapes, which Oniguruma rejects ("invalid code point value")',
+  'deepseek-llm': 'its pre-tokenizer regex uses JavaScript\'s \\u{…} escapes, which Oniguruma rejects ("invalid code point value")',
 };
 
 describe("tokenizer.json through WebLLM's own tokenizers build", () => {
