@@ -4,8 +4,8 @@
  * - serves a local MODEL file with Range requests under /__cria/bench/model/,
  *   with `Cache-Control: no-store`, so every cold load really comes from the
  *   server and not from Chromium's HTTP cache; and the same way the files of
- *   a folder (the model's ONNX export, for onnxruntime-web) under
- *   /__cria/bench/onnx/;
+ *   a folder (the model's exports: ONNX for onnxruntime-web, MLC and its
+ *   model library for WebLLM) under /__cria/bench/export/;
  * - sends COOP `same-origin` and COEP `require-corp` (and CORP `same-origin`)
  *   with every response, so the page is cross-origin isolated and wllama can
  *   use threads (SharedArrayBuffer);
@@ -35,7 +35,7 @@ import { serveFolder } from './serve-folder.ts';
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const PAGE = 'src/cli/bench/page/bench.html';
 const MODEL_ROUTE = '/__cria/bench/model/';
-const EXPORT_ROUTE = '/__cria/bench/onnx/';
+const EXPORT_ROUTE = '/__cria/bench/export/';
 
 export interface BenchBrowser {
   /** the model's URL as the page fetches it */
@@ -53,7 +53,7 @@ export interface BenchBrowserOptions {
   /** keep the browser profile here (`--cache DIR`), served from a port derived from the folder */
   cacheDir?: string;
   log?: (line: string) => void;
-  /** a folder whose files the page may load (the model's ONNX export; filled while the page runs) */
+  /** a folder whose files the page may load (the model's exports; filled while the page runs) */
   exportDir?: string;
 }
 

@@ -37,16 +37,16 @@ export interface LoadParts {
 /**
  * Cria on WebGPU, Cria on WebAssembly, and the peers, in the order they run and are shown: the
  * browser engines (wllama; onnxruntime-web's WebAssembly and WebGPU execution providers on the ONNX
- * export of the same GGUF), then native llama.cpp.
+ * export of the same GGUF; WebLLM on its MLC export), then native llama.cpp.
  */
-export const ENGINE_NAMES = ['cria', 'cria-wasm', 'wllama', 'ort-wasm', 'ort-webgpu', 'llamacpp'] as const;
+export const ENGINE_NAMES = ['cria', 'cria-wasm', 'wllama', 'ort-wasm', 'ort-webgpu', 'webllm', 'llamacpp'] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
-export const PEER_NAMES = ['wllama', 'ort-wasm', 'ort-webgpu', 'llamacpp'] as const;
+export const PEER_NAMES = ['wllama', 'ort-wasm', 'ort-webgpu', 'webllm', 'llamacpp'] as const;
 export type PeerName = (typeof PEER_NAMES)[number];
 /** onnxruntime-web's execution providers, run on `cria export onnx`'s export of the model (ort.ts) */
 export const ORT_ENGINES = ['ort-wasm', 'ort-webgpu'] as const;
 export type OrtEngineName = (typeof ORT_ENGINES)[number];
-/** what `cria bench` runs without --peers (ORT needs an export of the model first: asked for by name) */
+/** what `cria bench` runs without --peers (ORT and WebLLM need an export of the model first, WebLLM a model library too: asked for by name) */
 export const DEFAULT_ENGINES: readonly EngineName[] = ['cria', 'cria-wasm', 'wllama', 'llamacpp'];
 /** Cria's engines: each is compared (÷) with the peers and with the Cria engines before it */
 export const CRIA_ENGINES = ['cria', 'cria-wasm'] as const;
@@ -58,10 +58,11 @@ export const ENGINE_LABEL: Record<EngineName, string> = {
   wllama: 'wllama (Wasm)',
   'ort-wasm': 'ORT (Wasm EP)',
   'ort-webgpu': 'ORT (WebGPU EP)',
+  webllm: 'WebLLM (WebGPU)',
   llamacpp: 'llama.cpp (native)',
 };
 /** short names in the ratio columns' headers, e.g. "Wasm/wllama" */
-export const SHORT_LABEL: Record<EngineName, string> = { cria: 'WebGPU', 'cria-wasm': 'Wasm', wllama: 'wllama', 'ort-wasm': 'ORT-Wasm', 'ort-webgpu': 'ORT-WebGPU', llamacpp: 'llama.cpp' };
+export const SHORT_LABEL: Record<EngineName, string> = { cria: 'WebGPU', 'cria-wasm': 'Wasm', wllama: 'wllama', 'ort-wasm': 'ORT-Wasm', 'ort-webgpu': 'ORT-WebGPU', webllm: 'WebLLM', llamacpp: 'llama.cpp' };
 
 /** What each Cria engine is divided by: the peers, and for Cria-WASM also Cria-WebGPU. */
 export function ratioTargets(subject: CriaEngineName): EngineName[] {
@@ -138,6 +139,8 @@ export interface EngineFailure {
   ok: false;
   error: string;
   code?: string;
+  /** not run: something it needs was not given (WebLLM without --webllm-lib); `error` says what */
+  skipped?: true;
 }
 
 export type EngineReport = EngineFigures | EngineFailure;

@@ -1,4 +1,5 @@
 /** `cria bench` options, parsed and checked before anything starts. */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { CriaError } from '../../shared/errors.ts';
 import { numberOption } from '../model-source.ts';
@@ -26,6 +27,9 @@ export function parseBenchOptions(values: Record<string, string | boolean | unde
     if (!(ENGINE_NAMES as readonly string[]).includes(e)) throw new CriaError('bad-argument', `--peers: "${e}" is not one of ${ENGINE_NAMES.join(', ')} (or ort: both ORT engines)`);
   }
   if (engines.length === 0) throw new CriaError('bad-argument', '--peers is empty');
+  const webllmLib = values['webllm-lib'] as string | undefined;
+  if (webllmLib !== undefined && !engines.includes('webllm')) throw new CriaError('bad-argument', '--webllm-lib is the webllm peer\'s model library: add webllm to --peers, or leave --webllm-lib out');
+  if (webllmLib !== undefined && !existsSync(webllmLib)) throw new CriaError('bad-argument', `--webllm-lib: no file ${webllmLib}`);
   // Cria first, then the peers, each once
   const ordered = ENGINE_NAMES.filter((e) => engines.includes(e)) as EngineName[];
   const runs = numberOption(values, 'runs', BENCH_DEFAULTS.runs, { integer: true });
@@ -46,6 +50,7 @@ export function parseBenchOptions(values: Record<string, string | boolean | unde
     decode,
     threads,
     cacheDir: values.cache as string | undefined,
+    ...(webllmLib !== undefined ? { webllmLib } : {}),
     json: values.json as string | undefined,
     log,
   };

@@ -41,7 +41,7 @@ export interface BenchReport {
   engines: Partial<Record<EngineName, EngineReport>>;
   /**
    * For each Cria engine run, that engine ÷ each other engine run, figure by figure: Cria-WebGPU ÷
-   * the peers (wllama, ORT's WASM and WebGPU EPs, llama.cpp); Cria-WASM ÷ the peers and Cria-WebGPU.
+   * the peers (wllama, ORT's WASM and WebGPU EPs, WebLLM, llama.cpp); Cria-WASM ÷ the peers and Cria-WebGPU.
    * null when either side failed.
    */
   ratios: Partial<Record<CriaEngineName, Partial<Record<EngineName, Ratios | null>>>>;
@@ -51,6 +51,8 @@ const MiB = 2 ** 20;
 
 function num(v: number | null | undefined, digits?: number): string {
   if (v == null || !Number.isFinite(v)) return '—';
+  // below 1, two significant digits (WebLLM on SwiftShader decodes ~0.06 tok/s)
+  if (digits === undefined && v !== 0 && Math.abs(v) < 1) return v.toPrecision(2);
   const d = digits ?? (Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2);
   return v.toFixed(d);
 }
@@ -94,7 +96,7 @@ export function formatTable(r: BenchReport): string {
     const row = [name];
     for (const e of engines) {
       const rep = r.engines[e];
-      row.push(rep?.ok ? num(get(rep), digits) : rep ? 'error' : '—');
+      row.push(rep?.ok ? num(get(rep), digits) : rep ? (rep.skipped ? 'skipped' : 'error') : '—');
       for (const [a, b] of ratioColumns(e)) {
         const x = r.ratios[a]![b];
         row.push(ratioText(x ? rget(x) : null));
@@ -135,10 +137,10 @@ export function formatTable(r: BenchReport): string {
       `Cria per decoded token: ${num(s.dispatches, 1)} dispatches (${num(s.dispatches_per_layer, 1)} per layer), ${num(s.submits, 2)} submits, ${num(s.bytes_read_back, 1)} bytes read back, ${num(s.buffers_created, 2)} buffers created`,
     );
   }
-  if (Object.values(r.ratios).some((x) => x && Object.keys(x).length)) out.push('Ratios are A/B = A ÷ B (WebGPU and Wasm are Cria\'s engines; ORT-Wasm and ORT-WebGPU onnxruntime-web\'s EPs on the ONNX export of the same file): for times, below 1 means A is faster; for tok/s, above 1 does.');
+  if (Object.values(r.ratios).some((x) => x && Object.keys(x).length)) out.push('Ratios are A/B = A ÷ B (WebGPU and Wasm are Cria\'s engines; ORT-Wasm and ORT-WebGPU onnxruntime-web\'s EPs on the ONNX export of the same file; WebLLM on its MLC export): for times, below 1 means A is faster; for tok/s, above 1 does.');
   for (const e of engines) {
     const rep = r.engines[e];
-    if (rep && !rep.ok) out.push(`${ENGINE_LABEL[e]}: error${rep.code ? ` [${rep.code}]` : ''}: ${rep.error}`);
+    if (rep && !rep.ok) out.push(rep.skipped ? `${ENGINE_LABEL[e]}: skipped: ${rep.error}` : `${ENGINE_LABEL[e]}: error${rep.code ? ` [${rep.code}]` : ''}: ${rep.error}`);
     if (rep?.ok) for (const n of rep.notes) out.push(`${ENGINE_LABEL[e]}: ${n}`);
   }
   return out.join('\n') + '\n';

@@ -1,11 +1,13 @@
 /**
  * `cria bench`, start to end: read the model's header, plan the requests,
- * run Cria on WebGPU, Cria on WebAssembly, wllama, and onnxruntime-web's WASM
- * and WebGPU EPs (on the model's ONNX export, written into a temporary folder
- * removed at the end: ort.ts) in one headless Chromium (in that order, never
- * at the same time), then native llama.cpp in this process, and put the
- * report together. An engine that fails is reported with its error; the
- * others' figures are kept.
+ * run Cria on WebGPU, Cria on WebAssembly, wllama, onnxruntime-web's WASM
+ * and WebGPU EPs (on the model's ONNX export: ort.ts) and WebLLM (on its MLC
+ * export, with the model library given: webllm.ts) in one headless Chromium
+ * (in that order, never at the same time; the exports are written into a
+ * temporary folder removed at the end), then native llama.cpp in this
+ * process, and put the report together. An engine that fails is reported
+ * with its error, one that cannot run (WebLLM without a library) as skipped
+ * with the reason; the others' figures are kept.
  */
 import { execFileSync } from 'node:child_process';
 import { createWriteStream, rmSync } from 'node:fs';
@@ -29,6 +31,7 @@ import { benchOrt, ortExports } from './ort.ts';
 import { benchPlan } from './plan.ts';
 import type { BenchReport } from './report.ts';
 import { benchWllama, wllamaVersion } from './wllama.ts';
+import { benchWebllm, exportForWebllm, webllmSkipReason, webllmVersion, type WebllmExport } from './webllm.ts';
 
 export interface BenchOptions {
   model: string;
@@ -41,6 +44,8 @@ export interface BenchOptions {
   decode: number;
   threads: number;
   cacheDir?: string;
+  /** the webllm peer's model library (.wasm), compiled for the model's shape (webllm.ts) */
+  webllmLib?: string;
   log: (line: string) => void;
 }
 
@@ -131,7 +136,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       decode_tokens: o.decode,
       threads: o.threads,
       context: facts.context,
-      prompts: "texts of exactly the given number of tokens (decoded pseudo-random ordinary tokens), the same for every engine: Cria, wllama and onnxruntime-web (the export's tokenizer.json, through Cria's engine) tokenize the text, llama.cpp gets Cria's tokens; every engine's evaluated count is checked; no cached prefix is reused",
+      prompts: "texts of exactly the given number of tokens (decoded pseudo-random ordinary tokens), the same for every engine: Cria and wllama tokenize the text; llama.cpp, onnxruntime-web and WebLLM (on the exports) get Cria's tokens; every engine's evaluated count is checked; no cached prefix is reused",
     },
     machine: { cpu: cpu[0]?.model?.trim() ?? 'unknown', cores: cpu.length, memory_bytes: totalmem(), os: `${osType()} ${release()}`, node: process.version },
     browser: null,
@@ -142,7 +147,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   };
 
   const isOrt = (e: EngineName): e is OrtEngineName => (ORT_ENGINES as readonly string[]).includes(e);
-  const inBrowser = o.engines.filter((e) => e === 'cria' || e === 'cria-wasm' || e === 'wllama' || isOrt(e));
+  const inBrowser = o.engines.filter((e) => e === 'cria' || e === 'cria-wasm' || e === 'wllama' || isOrt(e) || e === 'webllm');
   if (o.engines.includes('wllama')) {
     try {
       wllamaVersion();
@@ -151,8 +156,21 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       inBrowser.splice(inBrowser.indexOf('wllama'), 1);
     }
   }
-  // the ONNX export of the model (ORT's engines): written when the first of them runs, removed at the end
-  const exportDir = inBrowser.some(isOrt) ? await mkdtemp(join(tmpdir(), 'cria-bench-onnx-')) : undefined;
+  if (o.engines.includes('webllm')) {
+    const skip = webllmSkipReason(o.webllmLib);
+    try {
+      if (skip) {
+        o.log(`webllm: SKIPPED: ${skip}`);
+        report.engines.webllm = { ok: false, error: skip, code: 'bad-argument', skipped: true };
+      } else webllmVersion();
+    } catch (e) {
+      report.engines.webllm = failure(e);
+    }
+    if (report.engines.webllm) inBrowser.splice(inBrowser.indexOf('webllm'), 1);
+  }
+  // the exports of the model (ONNX for ORT's engines, MLC for WebLLM): each written when the first engine that needs it runs, removed at the end
+  // (named cria-bench-onnx-* since ORT came first: test/unit/cli-bench.test.ts checks that no such folder is left behind)
+  const exportDir = inBrowser.some((e) => isOrt(e) || e === 'webllm') ? await mkdtemp(join(tmpdir(), 'cria-bench-onnx-')) : undefined;
   // Ctrl-C ends the process from browser.ts's handler, past the finally below
   const removeExport = () => exportDir && rmSync(exportDir, { recursive: true, force: true });
   process.on('exit', removeExport);
@@ -160,6 +178,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     if (inBrowser.length) {
       const version = await criaVersion();
       const exports = exportDir ? ortExports(o.model, exportDir, o.log) : undefined;
+      let mlc: Promise<WebllmExport> | undefined;
+      const mlcExport = () => (mlc ??= exportForWebllm(o.model, o.webllmLib!, exportDir!, o.log));
       await withBenchBrowser(
         location,
         async (b) => {
@@ -193,6 +213,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           }
           if (inBrowser.includes('wllama')) report.engines.wllama = await attempt('wllama', o.log, () => benchWllama(b, plan, o.threads, facts.context, o.log));
           for (const e of inBrowser.filter(isOrt)) report.engines[e] = await attempt(e, o.log, () => benchOrt(b, plan, facts.nLayer, e, exports!, facts.tensorTypes, o.threads, o.log));
+          if (inBrowser.includes('webllm')) report.engines.webllm = await attempt('webllm', o.log, () => benchWebllm(b, plan, facts.context, mlcExport, o.log));
         },
         { cacheDir: o.cacheDir, exportDir },
       );

@@ -6,16 +6,20 @@ import { formatTable } from '../bench/report.ts';
 import { runBench } from '../bench/run.ts';
 
 export const benchCommand: Command = {
-  summary: 'measure load, prefill and decode speed of Cria (WebGPU and WebAssembly) beside wllama and llama.cpp, and the roofline',
+  summary: 'measure load, prefill and decode speed of Cria (WebGPU and WebAssembly) beside wllama, llama.cpp, onnxruntime-web and WebLLM, and the roofline',
   usage:
-    'cria bench --model MODEL [--peers cria,cria-wasm,wllama,ort-wasm,ort-webgpu,llamacpp | ort] [--runs N] [--load-runs N] [--prompt 128,512]\n' +
-    '           [--decode N] [--threads N] [--json FILE] [--cache DIR]\n\n' +
+    'cria bench --model MODEL [--peers cria,cria-wasm,wllama,ort-wasm,ort-webgpu,webllm,llamacpp | ort] [--runs N] [--load-runs N]\n' +
+    '           [--prompt 128,512] [--decode N] [--threads N] [--webllm-lib FILE] [--json FILE] [--cache DIR]\n\n' +
     '  Every engine runs on the same file with the same prompts (texts of exactly N tokens), greedy, end-of-\n' +
     '  generation tokens ignored: Cria on WebGPU (cria), Cria on WebAssembly (cria-wasm) and wllama (llama.cpp\n' +
     '  in WebAssembly) in one headless Chromium, one after the other, then native llama.cpp (node-llama-cpp)\n' +
     '  in Node. A local MODEL is served from 127.0.0.1 with Range requests and cross-origin isolation headers.\n' +
     '  ort-wasm / ort-webgpu (ort: both): onnxruntime-web\'s WASM and WebGPU EPs on the ONNX export of MODEL,\n' +
     '  made into a temporary folder (Q8_0 as f32 for the WebGPU EP); not run by default.\n' +
+    '  webllm: WebLLM (@mlc-ai/web-llm, pinned) on the MLC export of MODEL, with --webllm-lib FILE, the model\n' +
+    '  library (.wasm, v0_2_48 series, from mlc-ai/binary-mlc-llm-libs) built for MODEL\'s architecture, shape and\n' +
+    '  quantization (q4f32_1: a --pure Q4_0 GGUF; q0f32: any); without it the peer is skipped, saying why. Not run\n' +
+    '  by default. Its prompts are Cria\'s token ids, stepped with WebLLM\'s forwardTokensAndSample.\n' +
     `  Figures, medians of --runs (default ${BENCH_DEFAULTS.runs}): cold load (server → empty cache) and warm load (from the\n` +
     '  cache), --load-runs times each (default: --runs); time to first token and prefill tok/s at each\n' +
     `  --prompt length (default ${BENCH_DEFAULTS.prompts.join(',')}); decode tok/s over --decode tokens (default ${BENCH_DEFAULTS.decode}); Cria's peak\n` +
@@ -35,6 +39,7 @@ export const benchCommand: Command = {
     threads: { type: 'string' },
     json: { type: 'string' },
     cache: { type: 'string' },
+    'webllm-lib': { type: 'string' },
   },
   async run(values) {
     const t0 = performance.now();

@@ -63,6 +63,25 @@ export interface WllamaRunResult {
   wallMs: number;
 }
 
+export interface WebllmLoadResult {
+  /** wall clock around WebLLM's `reload` (library, weights into WebGPU, shaders) */
+  ms: number;
+  /** the adapter's vendor as WebLLM reports it */
+  gpuVendor: string;
+}
+
+/** One request on WebLLM, stepped with `forwardTokensAndSample` (page/webllm-peer.ts). */
+export interface WebllmRunResult {
+  /** prompt tokens evaluated (the KV cache was emptied first) */
+  promptTokens: number;
+  /** from the request to the first generated token being known: the prompt's one step, its logits read and sampled */
+  prefillMs: number;
+  /** the N − 1 one-token steps after the first token */
+  decodeMs: number;
+  /** the generated ids, N of them (end-of-generation tokens do not stop it) */
+  tokens: number[];
+}
+
 export interface BenchPage {
   /** the adapter and its measurement (a fresh engine worker, closed afterwards) */
   device(): Promise<BenchResult<{ info: DeviceInfo; measurement: DeviceMeasurement & Record<string, unknown> }>>;
@@ -91,6 +110,16 @@ export interface BenchPage {
    */
   wllamaRun(prompt: string, maxTokens: number, ban: number[]): Promise<BenchResult<WllamaRunResult>>;
   wllamaClose(): Promise<BenchResult<true>>;
+  /**
+   * load the MLC model at `modelUrl` (WebLLM reads its files at modelUrl + resolve/main/) with the
+   * model library at `libUrl`, in a new MLCEngine in this page (the previous one unloaded), greedy,
+   * `nCtx` positions; `cold`: empty WebLLM's Cache API storage first
+   */
+  webllmLoad(modelUrl: string, libUrl: string, cold: boolean, nCtx: number): Promise<BenchResult<WebllmLoadResult>>;
+  /** one greedy request of the token ids `prompt`, `maxTokens` generated, from an empty KV cache */
+  webllmRun(prompt: number[], maxTokens: number): Promise<BenchResult<WebllmRunResult>>;
+  /** unload the model and empty WebLLM's storage (it counts against the origin's quota) */
+  webllmClose(): Promise<BenchResult<true>>;
 }
 
 declare global {

@@ -1,11 +1,12 @@
 /**
- * The page of `cria bench` (see api.ts for the contract). Two engines, never
+ * The page of `cria bench` (see api.ts for the contract). Three engines, never
  * running at the same time:
  * - Cria: the app's engine worker through the client, a new worker for every
  *   load (so a warm load is a later visit: IndexedDB filled, nothing else
  *   kept), with the GPU memory probe (gpu-memory.ts) inside; the same worker
  *   runs onnxruntime-web on the ONNX export of the model (`runtime: 'onnx'`);
- * - wllama (llama.cpp in WebAssembly): wllama-peer.ts.
+ * - wllama (llama.cpp in WebAssembly): wllama-peer.ts;
+ * - WebLLM's MLCEngine, on the MLC export of the model: webllm-peer.ts.
  */
 import { createClient, type CriaClient } from '../../../client/index.ts';
 import { GPU_MEMORY_CHANNEL, type BenchPage, type BenchResult, type CriaLoadResult, type GpuMemory } from './api.ts';
@@ -56,6 +57,11 @@ function gpuMemory(): Promise<GpuMemory> {
 
 let wllamaPeer: Promise<typeof import('./wllama-peer.ts')> | undefined;
 const wllama = () => (wllamaPeer ??= import('./wllama-peer.ts'));
+
+// ---- WebLLM (its own module too: @mlc-ai/web-llm is 6 MB, loaded only when the webllm peer runs) ----
+
+let webllmPeer: Promise<typeof import('./webllm-peer.ts')> | undefined;
+const webllm = () => (webllmPeer ??= import('./webllm-peer.ts'));
 
 window.criaBench = {
   device: () =>
@@ -124,4 +130,8 @@ window.criaBench = {
   wllamaLoad: (url, cold, threads, nCtx) => result(async () => (await wllama()).load(url, cold, threads, nCtx)),
   wllamaRun: (prompt, maxTokens, ban) => result(async () => (await wllama()).run(prompt, maxTokens, ban)),
   wllamaClose: () => result(async () => (wllamaPeer ? (await wllama()).close() : true)),
+
+  webllmLoad: (modelUrl, libUrl, cold, nCtx) => result(async () => (await webllm()).load(modelUrl, libUrl, cold, nCtx)),
+  webllmRun: (prompt, maxTokens) => result(async () => (await webllm()).run(prompt, maxTokens)),
+  webllmClose: () => result(async () => (webllmPeer ? (await webllm()).close() : true)),
 } satisfies BenchPage;
