@@ -77,6 +77,12 @@ test.describe('WebLLM in the engine worker, failing as Cria says (no model libra
     shards = [...ex.files.keys()].filter((p) => p.startsWith('params_shard_')).length;
     shardBytes = [...ex.files].filter(([p]) => p.startsWith('params_shard_')).reduce((a, [, d]) => a + d.byteLength, 0);
     otherBytes = [...ex.files].filter(([p]) => !p.startsWith('params_shard_')).reduce((a, [, d]) => a + d.byteLength, 0);
+    // the same model on a server that serves a shard other than the one its index describes (cut short)
+    for (const [path, data] of ex.files) {
+      const at = join(root, 'lying-mlc/resolve/main', path);
+      mkdirSync(dirname(at), { recursive: true });
+      writeFileSync(at, path === 'params_shard_1.bin' ? data.subarray(0, data.byteLength - 100) : data);
+    }
     writeFileSync(join(root, 'not-a-library.wasm'), 'this is not WebAssembly');
     // a "library" whose metadata declares exactly the export's parameters but which is not WebAssembly:
     // Cria's checks pass, its downloads run, and WebLLM fails to compile it
@@ -148,6 +154,15 @@ test.describe('WebLLM in the engine worker, failing as Cria says (no model libra
     expect(again.error?.code, 'the fake library fails at WebLLM, after the downloads').toBe('bad-file');
     expect(again.phases.find((p) => p.phase === 'download')?.resumedBytes).toBeGreaterThan(0);
     expect(server.log().requests.filter((r) => r.path.includes('params_shard_')).length, 'only the shards not stored').toBe(shards - partial.chunksStored);
+  });
+
+  test('a shard of another length than the index says: network, naming both lengths; nothing of that shard is kept', async ({ page }) => {
+    const model = `${server.url}/models/lying-mlc/resolve/main/`;
+    const r = await load(page, { mlc: { model, modelLib: `${server.url}/models/fake-library.wasm` } });
+    expect(r.error?.code, r.error?.message).toBe('network');
+    expect(r.error?.message).toMatch(/params_shard_1\.bin sent \d+ bytes, but the model's index says \d+/);
+    const partial = r.cached.find((c) => c.format === 'mlc');
+    expect(partial, 'shard 0 arrived whole and is kept, to resume').toMatchObject({ complete: false, chunksStored: 1 });
   });
 
   test('with the quota lowered, the download fails with storage-quota and leaves nothing', async ({ page }) => {

@@ -199,7 +199,7 @@ export class WebLlmRuntime implements Runtime {
       throw new CriaError('bad-file', `${(e as Error).message}. Model libraries pair with WebLLM versions: Cria pins @mlc-ai/web-llm ${WEBLLM_VERSION}, which runs the v0_2_48 libraries`, { library: libName });
     }
     const inIndex = index.records.flatMap((r) => r.records ?? []).map((r) => ({ name: r.name, shape: r.shape, dtype: r.dtype as 'uint32' | 'float32' }));
-    const differs = compareParams(inIndex, lib.params);
+    const differs = compareParams(inIndex, lib.params, 'the weights');
     if (differs) throw new CriaError('bad-file', `the weights of ${what} do not match the model library ${libName}: ${differs}`, { library: libName });
     if (lib.model_type !== config.model_type) throw new CriaError('bad-file', `${libName} is compiled for a ${lib.model_type} model; mlc-chat-config.json says ${String(config.model_type)}`);
     if (nCtx > lib.context_window_size) throw new CriaError('bad-argument', `the context size ${nCtx} is larger than ${libName} was compiled for (${lib.context_window_size})`);
