@@ -120,6 +120,14 @@ export class Session<A extends Act = Act, W extends Weight = Weight> implements 
     return this.model.backend.topk(logits, k);
   }
 
+  /**
+   * Structured output: `logits` (the last token's row) with the tokens `allowed` leaves out set to −∞,
+   * on the backend and in place (Backend.maskLogits); take the argmax / top-k / read of the result.
+   */
+  mask(logits: A, allowed: Uint32Array): A {
+    return this.model.backend.maskLogits(logits, allowed);
+  }
+
   read(logits: A): Promise<Float32Array> {
     return this.model.backend.read(logits);
   }

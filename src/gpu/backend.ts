@@ -22,6 +22,7 @@ import { MAX_ATTENTION_HEAD_DIM, attention, storeKv } from './kernels/attention.
 import { embedding } from './kernels/embedding.ts';
 import { geglu } from './kernels/geglu.ts';
 import { decodeLogprobs, logSoftmaxGather } from './kernels/log_softmax_gather.ts';
+import { maskLogits } from './kernels/mask_logits.ts';
 import { matmul } from './kernels/matmul.ts';
 import { rmsNorm } from './kernels/rms_norm.ts';
 import { createRopeTable, rope } from './kernels/rope.ts';
@@ -160,6 +161,11 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
   async topk(logits: GpuTensor, k: number): Promise<{ ids: Uint32Array; values: Float32Array }> {
     const t = topk(this.rec, logits, k);
     return decodeTopK(await this.readBuffer(t.buffer, t.rows * t.k * 8), t.rows, t.k);
+  }
+
+  /** Recorded, in place on the logits buffer (returns `logits`); the mask rides in the token's one submit. */
+  maskLogits(logits: GpuTensor, allowed: Uint32Array): GpuTensor {
+    return maskLogits(this.rec, logits, allowed);
   }
 
   async logprobs(logits: GpuTensor, targets: readonly number[]): Promise<{ logprobs: ArrayLike<number>; argmax: Uint32Array }> {

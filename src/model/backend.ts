@@ -74,6 +74,16 @@ export interface Backend<A extends Act = Act, W extends Weight = Weight> {
   readonly maxTopK?: number;
   /** The k largest values of each row, sorted descending (ties: lower index first). */
   topk(logits: A, k: number): Promise<{ ids: Uint32Array; values: Float32Array }>;
+  /**
+   * Structured output: one row of logits (1 × nVocab; other shapes: `internal`) with every token the
+   * bitmask `allowed` does not allow set to −∞, allowed values unchanged bit for bit. `allowed` is
+   * xgrammar's layout: token t allowed iff bit (t & 31) of word (t >> 5) is set; at least ⌈nVocab / 32⌉
+   * words (fewer: `internal`), words past those and bits past nVocab ignored. Every backend masks
+   * IN PLACE and returns `logits` itself: use the result (its argmax, top-k or read), not an earlier
+   * copy of the row. Recorded like any op (GPU: a vocab/8-byte upload and one dispatch inside the
+   * token's single submit; nothing is read back).
+   */
+  maskLogits(logits: A, allowed: Uint32Array): A;
   /** Per row t: log-softmax of row t at `targets[t]`, and the row's argmax. */
   logprobs(logits: A, targets: readonly number[]): Promise<{ logprobs: ArrayLike<number>; argmax: Uint32Array }>;
   /** Run pending work without reading anything (bounds memory between prompt chunks). */

@@ -10,6 +10,7 @@ import type { GgmlTypeInfo } from '../formats/ggml-types.ts';
 import type { Backend, BackendStats, KvCacheSpec } from '../model/backend.ts';
 import { argmax } from './argmax.ts';
 import { logSoftmaxGather } from './log_softmax_gather.ts';
+import { maskLogits } from './mask_logits.ts';
 import { topk } from './topk.ts';
 import type { Act, AttentionParams, Ops, RopeParams, RopeSpec, Weight } from '../model/ops.ts';
 import { add } from './add.ts';
@@ -104,6 +105,13 @@ export class CpuBackend implements Backend<CpuAct, CpuWeight> {
   async topk(logits: CpuAct, k: number): Promise<{ ids: Uint32Array; values: Float32Array }> {
     const r = topk(logits.data, logits.cols, k);
     return { ids: r.ids, values: r.values };
+  }
+
+  /** In place: the row's own array is masked and the same activation returned. */
+  maskLogits(logits: CpuAct, allowed: Uint32Array): CpuAct {
+    if (logits.rows !== 1) throw new CriaError('internal', `maskLogits: one row of logits expected, got ${logits.rows}×${logits.cols}`);
+    maskLogits(logits.data, allowed, logits.data);
+    return logits;
   }
 
   async logprobs(logits: CpuAct, targets: readonly number[]): Promise<{ logprobs: ArrayLike<number>; argmax: Uint32Array }> {

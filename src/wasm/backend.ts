@@ -18,6 +18,7 @@ import type { Backend, BackendStats, KvCacheSpec } from '../model/backend.ts';
 import type { Act, AttentionParams, Ops, RopeParams, RopeSpec } from '../model/ops.ts';
 import { argmax } from '../reference/argmax.ts';
 import { logSoftmaxGather } from '../reference/log_softmax_gather.ts';
+import { maskLogits } from '../reference/mask_logits.ts';
 import { topk } from '../reference/topk.ts';
 import { buildRopeTable } from '../shared/rope-table.ts';
 import { WasmHeap } from './heap.ts';
@@ -106,6 +107,14 @@ export class WasmBackend implements Backend<WasmAct, WasmWeight> {
   async topk(logits: WasmAct, k: number): Promise<{ ids: Uint32Array; values: Float32Array }> {
     const r = topk(this.view(logits), logits.cols, k);
     return { ids: r.ids, values: r.values };
+  }
+
+  /** In place, in JavaScript on a view of the row in the heap (a row-bound step, like argmax): returns `logits`. */
+  maskLogits(logits: WasmAct, allowed: Uint32Array): WasmAct {
+    if (logits.rows !== 1) throw new CriaError('internal', `maskLogits: one row of logits expected, got ${logits.rows}×${logits.cols}`);
+    const row = this.view(logits);
+    maskLogits(row, allowed, row);
+    return logits;
   }
 
   async logprobs(logits: WasmAct, targets: readonly number[]): Promise<{ logprobs: ArrayLike<number>; argmax: Uint32Array }> {

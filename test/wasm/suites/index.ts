@@ -4,6 +4,7 @@ import { attentionSuite } from './attention.ts';
 import { elementwiseSuite } from './elementwise.ts';
 import { gluSuite } from './glu.ts';
 import { matmulSuite, quantizeSuite } from './matmul.ts';
+import { maskLogitsSuite } from './mask_logits.ts';
 import { legacyBatchSuite, legacyMatmulSuite, quantizeQ8_1Suite } from './matmul_legacy.ts';
 import { matmulKQuantsSuite, quantizeQ8_KSuite } from './matmul_kquants.ts';
 import { rmsNormSuite } from './rms_norm.ts';
@@ -22,4 +23,5 @@ export const suites: Suite[] = [
   quantizeQ8_1Suite,
   legacyMatmulSuite,
   legacyBatchSuite,
+  maskLogitsSuite,
 ];
