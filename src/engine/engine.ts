@@ -40,7 +40,7 @@ import type {
   TokenLogprob,
   Usage,
 } from '../protocol/api.ts';
-import { generate, type GenerateResult } from './generate.ts';
+import { generate, type GenerateResult, type TokenConstraint } from './generate.ts';
 import { GgufRuntime, type BackendRequest, type ChosenBackend } from './gguf-runtime.ts';
 import type { LoadedModel, Runtime, RuntimeDevice, RuntimeTokenizer } from './runtime.ts';
 import type { StorageEstimator } from '../storage/download.ts';
@@ -386,18 +386,38 @@ export class Engine implements EngineApi {
     }
     // max_tokens is a ceiling: at most what the context has room for (the answer then ends with finish_reason "length")
     const maxTokens = Math.min(req.maxTokens, room);
+
+    // the output's format, compiled before any token (an unsupported schema is a bad-argument here)
+    const constraint = req.format ? await (await import('../grammar/constraint.ts')).compileConstraint(m.tokenizer, m.sequence.nVocab, req.format) : undefined;
+    try {
+      return await this.generateWith(m, prompt, req, signal, emit, maxTokens, constraint, onPromptLogits);
+    } finally {
+      constraint?.dispose();
+    }
+  }
+
+  private async generateWith(
+    m: Loaded,
+    prompt: number[],
+    req: ParsedSampling,
+    signal: AbortSignal,
+    emit: (text: string, logprobs: TokenLogprob[] | null, ids: number[]) => void,
+    maxTokens: number,
+    constraint: TokenConstraint | undefined,
+    onPromptLogits?: (logits: Float32Array) => void,
+  ): Promise<{ result: GenerateResult; usage: Usage; logprobs: TokenLogprob[] | null; rest: { ids: number[]; logprobs: TokenLogprob[] | null } }> {
     const { sampling, stop } = req;
     const wantLogprobs = req.logprobs;
     const topN = req.topLogprobs;
     const logprobs: TokenLogprob[] = [];
     let pending: TokenLogprob[] = [];
     let pendingIds: number[] = [];
-
     const it = generate(m.sequence, {
       prompt,
       maxTokens,
       sampling,
       stop,
+      ...(constraint ? { constraint } : {}),
       isEndToken: req.ignoreEos ? undefined : (id) => m.tokenizer.isEog(id),
       decoder: m.tokenizer.decoder(),
       signal,

@@ -29,6 +29,35 @@ export interface GenerateRequest {
   onPromptLogits?: (logits: Float32Array) => void;
   /** receives the logits each generated token was sampled from */
   onStepLogits?: (logits: Float32Array, token: number) => void;
+  /** only tokens this allows can be sampled (structured output: src/grammar/) */
+  constraint?: TokenConstraint;
+}
+
+/**
+ * What the output must follow, token by token (a grammar, a JSON Schema): at each step the tokens it
+ * allows, then the one sampled. End-of-generation tokens are allowed only where the output is complete.
+ */
+export interface TokenConstraint {
+  /** the tokens allowed next: token t iff bit (t & 31) of word (t >> 5) is set */
+  allowed(): Promise<Uint32Array>;
+  /** take the sampled token; false if the grammar does not allow it */
+  accept(id: number): boolean;
+  /** the output is complete and the grammar takes nothing more */
+  readonly done: boolean;
+  dispose(): void;
+}
+
+/** Disallowed tokens of a row set to −∞ (in place), for sequences whose logits are on the CPU. */
+export function maskRow(row: Float32Array, allowed: Uint32Array): Float32Array {
+  for (let t = 0; t < row.length; t++) if (((allowed[t >>> 5] ?? 0) >>> (t & 31)) & 1) continue; else row[t] = -Infinity;
+  return row;
+}
+
+/** The row's logits with the constraint's mask applied: on the device where the sequence can, else on a CPU copy. */
+async function constrained<L>(seq: Sequence<L>, logits: L, c: TokenConstraint): Promise<L> {
+  const allowed = await c.allowed();
+  if (seq.mask) return seq.mask(logits, allowed);
+  return maskRow(Float32Array.from(await seq.read(logits)), allowed) as unknown as L;
 }
 
 export interface GenerateStep {
@@ -63,9 +92,14 @@ export interface GenerateResult {
  * - anything else (penalties, top-p/min-p over the whole vocabulary, or the
  *   caller wants the logits): the full logits row.
  */
-async function nextToken<L>(seq: Sequence<L>, logits: L, sampler: Sampler, history: readonly number[], wantLogits: boolean): Promise<{ id: number; logits?: Float32Array }> {
+async function nextToken<L>(seq: Sequence<L>, logits: L, sampler: Sampler, history: readonly number[], wantLogits: boolean, onCpu = false): Promise<{ id: number; logits?: Float32Array }> {
   const p = sampler.params;
   const penalties = p.repetitionPenalty !== 1 || p.presencePenalty !== 0 || p.frequencyPenalty !== 0;
+  // a row masked on the CPU (the sequence cannot mask on its device): sampled here
+  if (onCpu) {
+    const row = logits as unknown as Float32Array;
+    return { id: sampler.sample(row, history), logits: row };
+  }
   if (!wantLogits && !penalties) {
     if (p.temperature <= 0) return { id: await seq.argmax(logits) };
     // the device's top-k is a fast path: beyond its k the full row is read and the same sampler used
@@ -108,11 +142,14 @@ export async function* generate<L>(session: Sequence<L>, req: GenerateRequest): 
     const all = await session.appendAll(fresh, req.signal);
     req.onPromptLogits(all);
     const last = all.slice(all.length - session.nVocab);
+    if (req.constraint && req.maxTokens > 0) maskRow(last, await req.constraint.allowed());
     if (req.maxTokens > 0) pick = { id: sampler.sample(last, history), logits: last };
   } else {
-    const logits = await session.append(fresh, req.signal);
-    if (req.maxTokens > 0) pick = await nextToken(session, logits, sampler, history, wantLogits);
-    else await session.sync();
+    let logits = await session.append(fresh, req.signal);
+    if (req.maxTokens > 0) {
+      if (req.constraint) logits = await constrained(session, logits, req.constraint);
+      pick = await nextToken(session, logits, sampler, history, wantLogits, !!req.constraint && !session.mask);
+    } else await session.sync();
   }
   const t1 = performance.now();
 
@@ -121,6 +158,9 @@ export async function* generate<L>(session: Sequence<L>, req: GenerateRequest): 
     const id = pick.id;
     if (pick.logits) req.onStepLogits?.(pick.logits, id);
     if (tokens.length === 0) firstTokenMs = performance.now() - t0;
+    if (req.constraint && !req.constraint.accept(id)) {
+      throw new CriaError('internal', `token ${id} was sampled but the output's grammar does not allow it (the mask was not applied)`);
+    }
     if (req.isEndToken?.(id)) {
       finishReason = 'stop';
       break;
@@ -134,9 +174,15 @@ export async function* generate<L>(session: Sequence<L>, req: GenerateRequest): 
       finishReason = 'stop';
       break;
     }
+    if (req.constraint?.done) {
+      // complete, and the grammar takes no more (a model without an end token)
+      finishReason = 'stop';
+      break;
+    }
     if (tokens.length >= req.maxTokens) break;
-    const logits = await session.append([id], req.signal);
-    pick = await nextToken(session, logits, sampler, history, wantLogits);
+    let logits = await session.append([id], req.signal);
+    if (req.constraint) logits = await constrained(session, logits, req.constraint);
+    pick = await nextToken(session, logits, sampler, history, wantLogits, !!req.constraint && !session.mask);
   }
   if (req.decoder && !stop.stopped) {
     const tail = stop.push(req.decoder.flush()) + stop.flush();

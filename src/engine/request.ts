@@ -12,7 +12,7 @@
  */
 import { CriaError } from '../shared/errors.ts';
 import { REQUEST_DEFAULTS, REQUEST_LIMITS, STOP_MAX, STOP_MAX_LENGTH } from '../protocol/request-limits.ts';
-import type { ChatMessage, ScoreRequest } from '../protocol/api.ts';
+import type { ChatMessage, OutputFormat, ScoreRequest } from '../protocol/api.ts';
 import type { SamplingParams } from '../sampling/sampler.ts';
 
 export interface ParsedSampling {
@@ -26,6 +26,8 @@ export interface ParsedSampling {
   ignoreEos: boolean;
   stream: boolean;
   requestId?: string;
+  /** response_format / grammar: what the answer must follow */
+  format?: OutputFormat;
 }
 
 export interface ParsedChat extends ParsedSampling {
@@ -45,8 +47,6 @@ const NOT_IMPLEMENTED: Record<string, string> = {
   parallel_tool_calls: 'parallel_tool_calls is not implemented yet (no tools)',
   functions: 'functions (function calling) are not implemented yet',
   function_call: 'function_call is not implemented yet',
-  response_format: 'response_format (JSON mode, JSON schema) is not implemented yet',
-  grammar: 'grammar is not implemented yet',
   best_of: 'best_of is not implemented: Cria answers with one choice',
   echo: 'echo is not implemented: the prompt is not repeated in the answer',
   suffix: 'suffix (fill-in-the-middle) is not implemented',
@@ -59,7 +59,7 @@ const NOT_IMPLEMENTED: Record<string, string> = {
 
 const SAMPLING_FIELDS = [
   'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty',
-  'seed', 'stop', 'logprobs', 'top_logprobs', 'ignore_eos', 'stream', 'request_id',
+  'seed', 'stop', 'logprobs', 'top_logprobs', 'ignore_eos', 'stream', 'request_id', 'response_format', 'grammar',
   // accepted, changing nothing
   'model', 'user', 'n', 'stream_options', 'metadata', 'store', 'service_tier',
 ];
@@ -121,6 +121,8 @@ function parseSampling(r: Record<string, unknown>): ParsedSampling {
   const requestId = r.request_id;
   if (requestId !== undefined && (typeof requestId !== 'string' || requestId === '')) bad('request_id must be a non-empty string', 'request_id');
   const seed = r.seed === undefined || r.seed === null ? undefined : num(r, 'seed', 0, { integer: true });
+  const format = parseFormat(r);
+  if (format && bool(r, 'ignore_eos')) bad('ignore_eos cannot be combined with response_format or grammar: a constrained answer ends where its structure does', 'ignore_eos');
   return {
     maxTokens,
     maxTokensGiven,
@@ -141,7 +143,47 @@ function parseSampling(r: Record<string, unknown>): ParsedSampling {
     ignoreEos: bool(r, 'ignore_eos'),
     stream: bool(r, 'stream'),
     ...(requestId !== undefined ? { requestId: requestId as string } : {}),
+    ...(format ? { format } : {}),
   };
+}
+
+/** Grammars and schemas are text the engine compiles: bounded, so a request cannot make it work without end. */
+export const FORMAT_MAX_CHARS = 200_000;
+
+/** response_format (OpenAI's shape) or grammar (llama.cpp's), as the constraint to compile; absent: none. */
+function parseFormat(r: Record<string, unknown>): OutputFormat | undefined {
+  const rf = r.response_format;
+  const g = r.grammar;
+  const hasRf = rf !== undefined && rf !== null && !(typeof rf === 'object' && (rf as { type?: unknown }).type === 'text');
+  if (g !== undefined && g !== null) {
+    if (hasRf) bad('give response_format or grammar, not both', 'grammar');
+    if (typeof g !== 'string' || g.trim() === '') bad('grammar must be a non-empty GBNF grammar (llama.cpp\'s notation, with a rule named root)', 'grammar');
+    if ((g as string).length > FORMAT_MAX_CHARS) bad(`grammar is ${(g as string).length} characters; at most ${FORMAT_MAX_CHARS}`, 'grammar');
+    return { type: 'grammar', grammar: g as string };
+  }
+  if (rf === undefined || rf === null) return undefined;
+  if (typeof rf !== 'object' || Array.isArray(rf)) return bad('response_format must be an object: { type: "text" | "json_object" | "json_schema", … }', 'response_format');
+  const f = rf as Record<string, unknown>;
+  const allowed = (keys: string[]) => {
+    for (const k of Object.keys(f)) if (!keys.includes(k)) bad(`response_format has the field "${k}", which a ${String(f.type)} format does not take`, 'response_format');
+  };
+  if (f.type === 'text') return allowed(['type']), undefined;
+  if (f.type === 'json_object') return allowed(['type']), { type: 'json_object' };
+  if (f.type === 'json_schema') {
+    allowed(['type', 'json_schema']);
+    const js = f.json_schema;
+    if (typeof js !== 'object' || js === null || Array.isArray(js)) return bad('response_format.json_schema must be an object { name, schema, strict? }', 'response_format');
+    const j = js as Record<string, unknown>;
+    for (const k of Object.keys(j)) if (!['name', 'schema', 'strict', 'description'].includes(k)) bad(`response_format.json_schema has the field "${k}"; it takes name, schema, strict and description`, 'response_format');
+    if (typeof j.name !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(j.name)) bad('response_format.json_schema.name must be 1–64 letters, digits, _ or - (as OpenAI requires)', 'response_format');
+    const schema = j.schema ?? {};
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return bad('response_format.json_schema.schema must be a JSON Schema object', 'response_format');
+    if (j.strict !== undefined && j.strict !== null && typeof j.strict !== 'boolean') bad('response_format.json_schema.strict must be true or false', 'response_format');
+    const text = JSON.stringify(schema);
+    if (text.length > FORMAT_MAX_CHARS) bad(`the JSON Schema is ${text.length} characters; at most ${FORMAT_MAX_CHARS}`, 'response_format');
+    return { type: 'json_schema', name: j.name as string, schema: schema as Record<string, unknown> };
+  }
+  return bad(`response_format.type ${JSON.stringify(f.type)}: the types are text, json_object and json_schema`, 'response_format');
 }
 
 const ROLES = new Set(['system', 'user', 'assistant']);

@@ -45,6 +45,11 @@ export interface Sequence<L = unknown> {
   topk(logits: L, k: number): Promise<{ ids: Uint32Array; values: Float32Array }>;
   /** the whole row */
   read(logits: L): Promise<Float32Array>;
+  /**
+   * the row with every token not allowed set to −∞ (`allowed`: bit (t & 31) of word (t >> 5)), on the
+   * device (absent: the engine reads the row and masks it on the CPU)
+   */
+  mask?(logits: L, allowed: Uint32Array): Promise<L> | L;
   /** wait until everything queued on the device has run */
   sync(): Promise<void>;
 }

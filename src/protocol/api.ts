@@ -247,7 +247,25 @@ export interface SamplingRequest {
   top_logprobs?: number;
   /** keep generating through end-of-generation tokens, up to max_tokens (llama.cpp's `ignore_eos`; for tests and benchmarks) */
   ignore_eos?: boolean;
+  /**
+   * The answer's format, enforced at every token (only tokens that keep the output valid can be
+   * sampled, every sampling option still applied among them): `json_object` (a JSON object),
+   * `json_schema` (JSON valid under `json_schema.schema`), or `text` (no constraint). A schema the
+   * grammar engine cannot enforce is a `bad-argument` before any token. An answer cut by `max_tokens`
+   * ends with `finish_reason: 'length'` (it is then incomplete, never silently "valid").
+   */
+  response_format?: ResponseFormat;
+  /** a GBNF grammar (llama.cpp's notation, root rule `root`) the answer must follow; not with response_format */
+  grammar?: string;
 }
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null; description?: string } };
+
+/** A request's output constraint, parsed (src/engine/request.ts): what the grammar engine compiles. */
+export type OutputFormat = { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown> } | { type: 'grammar'; grammar: string };
 
 export interface ChatCompletionRequest extends SamplingRequest {
   messages: ChatMessage[];
