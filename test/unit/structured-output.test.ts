@@ -10,6 +10,9 @@ import { readFileSync } from 'node:fs';
 import Ajv from 'ajv';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.ts';
+import { GgufRuntime } from '../../src/engine/gguf-runtime.ts';
+import type { LoadedModel, Runtime, RuntimeLoadContext, Sequence } from '../../src/engine/runtime.ts';
+import type { ModelSource } from '../../src/protocol/api.ts';
 import { parseChatRequest, parseCompletionRequest } from '../../src/engine/request.ts';
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { isCriaError } from '../../src/shared/errors.ts';
@@ -162,5 +165,50 @@ describe('answers follow their format (stories260K, CPU reference)', () => {
     // the engine still answers afterwards
     const ok = await e.completion({ prompt: 'x', max_tokens: 30, temperature: 0, grammar: 'root ::= "yes" | "no"' });
     expect(['yes', 'no']).toContain(ok.choices[0].text);
+  });
+});
+
+/** Cria's model behind a sequence that cannot mask on its device (as ONNX's and WebLLM's): the engine masks a CPU copy. */
+class NoDeviceMask implements Runtime {
+  readonly name = 'onnx' as const;
+  private readonly inner = new GgufRuntime({ createBackend: async () => new CpuBackend() });
+  accepts(s: ModelSource): boolean {
+    return 'bytes' in s && s.name === 'no-mask';
+  }
+  async load(source: ModelSource, ctx: RuntimeLoadContext): Promise<LoadedModel> {
+    const m = await this.inner.load(source, ctx);
+    const q = m.sequence as Sequence<unknown>;
+    const seq: Sequence<unknown> = {
+      get nCtx() { return q.nCtx; },
+      get nVocab() { return q.nVocab; },
+      commonPrefix: (t) => q.commonPrefix(t),
+      truncate: (n) => q.truncate(n),
+      append: (t, s) => q.append(t, s),
+      appendAll: (t, s) => q.appendAll(t, s),
+      score: (t, s) => q.score(t, s),
+      argmax: (l) => q.argmax(l),
+      topk: (l, k) => q.topk(l, k),
+      read: (l) => q.read(l),
+      sync: () => q.sync(),
+    };
+    return { ...m, sequence: seq };
+  }
+}
+
+describe('the mask on the device and on a CPU copy give the same answers', () => {
+  it('greedy and seeded, JSON Schema and grammar', async () => {
+    const dev = await engine();
+    const cpu = new Engine({ createBackend: async () => new CpuBackend(), runtimes: [new NoDeviceMask()] });
+    await cpu.load({ bytes: gguf, name: 'no-mask' });
+    for (const req of [
+      { prompt: 'Once upon a time', max_tokens: 80, temperature: 0, response_format: { type: 'json_schema' as const, json_schema: { name: 'person', schema: PERSON } } },
+      { prompt: 'The dog', max_tokens: 80, temperature: 1.2, top_k: 20, seed: 11, response_format: { type: 'json_object' as const } },
+      { prompt: 'Tom', max_tokens: 40, temperature: 0.9, seed: 12, grammar: 'root ::= ("yes" | "no") (", " ("maybe" | "later"))*' },
+    ]) {
+      const a = await dev.completion(req);
+      const b = await cpu.completion(req);
+      expect(b.choices[0].token_ids).toEqual(a.choices[0].token_ids);
+      expect(b.choices[0].finish_reason).toBe(a.choices[0].finish_reason);
+    }
   });
 });
