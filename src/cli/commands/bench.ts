@@ -55,6 +55,6 @@ export const benchCommand: Command = {
       }
       log(`wrote ${opts.json}`);
     }
-    if (!Object.values(report.engines).some((e) => e?.ok)) throw new CriaError('internal', 'every engine failed (see above)');
+    if (!Object.values(report.engines).some((e) => e?.ok)) throw new CriaError('internal', 'no engine gave figures (see above)');
   },
 };
