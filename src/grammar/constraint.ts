@@ -6,7 +6,7 @@
  *
  * JSON Schemas are compiled in xgrammar's strict mode (properties the schema does not list are not
  * generated) without free whitespace (compact JSON: `{"a": 1, "b": [2, 3]}`), so a small model spends
- * no tokens on indentation. What xgrammar cannot compile (an unsatisfiable schema, a regex it does
+ * no tokens on indentation (xgrammar: indent −1 = none, separators ", " and ": "). What xgrammar cannot compile (an unsatisfiable schema, a regex it does
  * not support, a grammar with an undefined rule) is a `bad-argument` naming it, before any token.
  */
 import type { TokenConstraint } from '../engine/generate.ts';
@@ -37,7 +37,7 @@ export async function compileConstraint(tok: RuntimeTokenizer, nVocab: number, f
       ? await xgrammarCall('the grammar cannot be used', () => t.compiler.compileGrammar(gbnfToXgrammar(format.grammar), 'root'))
       : await xgrammarCall(
           format.type === 'json_schema' ? `the JSON Schema${format.name ? ` "${format.name}"` : ''} cannot be enforced` : 'JSON mode',
-          () => t.compiler.compileJSONSchema(JSON.stringify(format.type === 'json_schema' ? format.schema : { type: 'object' }), false, undefined, undefined, true),
+          () => t.compiler.compileJSONSchema(JSON.stringify(format.type === 'json_schema' ? format.schema : { type: 'object' }), false, -1, undefined, true),
         );
   const matcher = await xgrammarCall('the grammar matcher', () => x.GrammarMatcher.createGrammarMatcher(compiled, t.stopTokens, t.stopTokens.length === 0));
   let done = false;
