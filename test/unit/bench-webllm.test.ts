@@ -6,12 +6,12 @@
  * and a skipped WebLLM. The run in Chromium needs a real model library and is slow on SwiftShader
  * (~0.06 tok/s for a Qwen2-0.5B shape): it is not part of the suite (README, bench section).
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { planMlcExport } from '../../src/export/mlc.ts';
 import { readGguf } from '../../src/formats/gguf.ts';
 import { bytesSource } from '../../src/formats/source.ts';
@@ -24,6 +24,7 @@ import { syntheticModel } from '../../src/model/synthetic.ts';
 import { mlcBaseUrl } from '../../src/runtimes/webllm/catalog.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cria-bench-webllm-test-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const log = () => {};
 
 /** A model library's bytes as far as Cria reads them: somewhere in the file, a length-prefixed JSON of the model it was compiled for. */
