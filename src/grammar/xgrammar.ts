@@ -53,15 +53,20 @@ export function xgrammar(): Promise<Xgr> {
     const original = console.error;
     const forward = (...a: unknown[]) => (sink ? sink(a.map(String).join(' ')) : original.apply(console, a));
     console.error = forward;
+    let mod: Record<string, unknown> = {};
     try {
-      await import('@mlc-ai/web-xgrammar');
+      mod = (await import('@mlc-ai/web-xgrammar')) as unknown as Record<string, unknown>;
       // its runtime starts at the first call: make one while the forwarder is in place
-      await g.xgrammar?.TokenizerInfo.createTokenizerInfo(['a'], 'byte_level', false, 1, []).then((t) => t.dispose());
+      const first = [mod, mod.default, g.xgrammar].find((v): v is Xgr => typeof v === 'object' && v !== null && 'TokenizerInfo' in v);
+      await first?.TokenizerInfo.createTokenizerInfo(['a'], 'byte_level', false, 1, []).then((t) => t.dispose());
     } finally {
       if (console.error === forward) console.error = original;
     }
-    if (!g.xgrammar) throw new CriaError('internal', 'the grammar engine (xgrammar) did not load');
-    return g.xgrammar;
+    // a UMD build: bundlers (Vite) hand it over as CommonJS exports, plain ES module loading sets the global
+    const isApi = (v: unknown): v is Xgr => typeof v === 'object' && v !== null && 'GrammarMatcher' in v && 'TokenizerInfo' in v;
+    const api = [mod, mod.default, g.xgrammar].find(isApi);
+    if (!api) throw new CriaError('internal', 'the grammar engine (xgrammar) did not load');
+    return api;
   })();
   return lib;
 }
