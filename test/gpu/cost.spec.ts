@@ -14,6 +14,10 @@
  *   where the device has timestamp-query, one more step with every dispatch timed
  *   on the GPU (Recorder.timeDispatches), summed per op (asserted: every dispatch
  *   of the step was timed).
+ * - with a logit mask (structured output, issue 16): a masked greedy step is still one submit, 4 bytes
+ *   read back and no buffer created, with exactly one dispatch more than an unmasked step; every token
+ *   is one its mask allowed (one step allows a single token: that one). Reported: ms per masked and
+ *   unmasked step, and the mask kernel's GPU time where timestamp-query exists.
  * CRIA_COST_PROFILE=1 also times each decode-shaped op alone, and the unfused
  * alternatives of the fused ones (adds ~1 min per model).
  * The page is test/gpu/pages/cost.ts.
@@ -104,3 +108,46 @@ for (const type of ['Q8_0', 'Q4_0', 'Q4_K_M'] as const) {
     expect(errors).toEqual([]);
   });
 }
+
+test('smollm2-135m Q8_0 masked greedy decode (structured output): one submit, 4 bytes read back, no buffer created, one dispatch more per step; every token allowed by its mask', async ({ page }) => {
+  test.setTimeout(300_000);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto('/test/gpu/pages/cost.html');
+  await page.waitForFunction(() => window.criaCost !== undefined);
+  const r: CostReport = await page.evaluate((o) => window.criaCost!.decode(o), { shape: 'smollm2-135m', type: 'Q8_0' as const, seed: 1, prompt: PROMPT, steps: STEPS, nCtx: N_CTX, mask: true });
+  const m = r.masked!;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const maskedMs = median(r.steps.map((s) => s.ms));
+  const plainMs = median(m.plainSteps.map((s) => s.ms));
+  console.log(
+    [
+      `smollm2-135m Q8_0 masked on ${r.adapter || 'WebGPU'}: first masked step (warm-up): ${JSON.stringify(r.warmup)}`,
+      `  masked steps:   ${r.steps.map((s) => JSON.stringify(s)).join('\n                  ')}`,
+      `  unmasked steps: ${m.plainSteps.map((s) => JSON.stringify(s)).join('\n                  ')}`,
+      `  decode ms/token (median of ${STEPS}): masked ${maskedMs.toFixed(0)}, unmasked ${plainMs.toFixed(0)} (wall clock, noisy: not asserted)`,
+      `  masks: ${m.checks.map((c) => `${c.allowedCount} allowed → ${c.token}${c.allowed ? '' : ' (NOT ALLOWED)'}`).join('; ')}`,
+      `  outside the layers: ${JSON.stringify(r.outside)}`,
+    ].join('\n'),
+  );
+  const maskOp = r.timed && Object.entries(r.timed.byOp).find(([k]) => k.startsWith('mask_logits'));
+  if (r.timed && maskOp) console.log(`  timed step: mask_logits ${maskOp[1].ms.toFixed(3)} ms of ${r.timed.gpuMs.toFixed(0)} ms of kernels (${((100 * maskOp[1].ms) / r.timed.gpuMs).toFixed(2)}%)`);
+  else console.warn('  SKIPPED the mask kernel GPU time: this device has no timestamp-query');
+
+  expect(r.steps.length).toBe(STEPS);
+  expect(m.plainSteps.length).toBe(STEPS);
+  for (const [i, s] of r.steps.entries()) {
+    expect(s.submits, `masked step ${i + 1}: submits`).toBe(1);
+    expect(s.bytesReadBack, `masked step ${i + 1}: bytes read back`).toBe(4);
+    expect(s.buffersCreated, `masked step ${i + 1}: buffers created`).toBe(0);
+    expect(s.dispatches, `masked step ${i + 1}: one dispatch more than an unmasked step`).toBe(m.plainSteps[0].dispatches + 1);
+  }
+  for (const s of m.plainSteps) expect(s.buffersCreated, 'unmasked steps after masked ones: no buffer created either').toBe(0);
+  expect(m.checks.length, 'warm-up, measured and (with timestamp-query) timed steps were masked').toBe(STEPS + 1 + (r.timed ? 1 : 0));
+  for (const [i, c] of m.checks.entries()) {
+    expect(c.allowed, `masked step ${i}: token ${c.token} is allowed by its mask (${c.allowedCount} allowed)`).toBe(true);
+    if (c.only !== undefined) expect(c.token, `masked step ${i}: the only allowed token`).toBe(c.only);
+  }
+  expect(m.checks.some((c) => c.only !== undefined), 'one step allowed a single token').toBe(true);
+  expect(errors).toEqual([]);
+});

@@ -7,6 +7,10 @@
  * the recorder's counters and the wall time; for one step, which op recorded
  * how many dispatches; and GPU memory (the recorder's live bytes) by kind of
  * buffer at each stage.
+ * With `mask` (structured output, issue 16), every decode step masks the logits on the device
+ * (Session.mask → GpuBackend.maskLogits) before its argmax, a new token bitmask each step (about 1 in
+ * 1000 tokens allowed, as a grammar leaves mid-structure; one step allows a single token), and an
+ * unmasked step follows each measured one, for comparison.
  */
 import { Session } from '../../../src/engine/session.ts';
 import { GpuBackend } from '../../../src/gpu/backend.ts';
@@ -18,6 +22,7 @@ import { bytesSource } from '../../../src/formats/source.ts';
 import type { ModelConfig } from '../../../src/model/config.ts';
 import { Model } from '../../../src/model/model.ts';
 import { syntheticModel, type SyntheticType } from '../../../src/model/synthetic.ts';
+import { makeMask } from '../harness/mask-cases.ts';
 
 export interface StepCost {
   dispatches: number;
@@ -73,12 +78,18 @@ export interface CostReport {
    * weight's name without its layer) over the step, and that step's wall-clock ms
    */
   timed?: { byOp: Record<string, { dispatches: number; ms: number }>; gpuMs: number; stepMs: number };
+  /**
+   * with `mask`: the masked steps (warm-up, measured, timed) in order: the token chosen, whether its mask
+   * allowed it, how many tokens the mask allowed, and (for the single-token mask) the one allowed; and
+   * the costs of the unmasked steps that alternate with the measured ones (`plainSteps`)
+   */
+  masked?: { checks: { token: number; allowed: boolean; allowedCount: number; only?: number }[]; plainSteps: StepCost[] };
 }
 
 declare global {
   interface Window {
     criaCost?: {
-      decode(opts: { shape: string; type: SyntheticType; seed: number; prompt: number[]; steps: number; nCtx: number; profile?: boolean }): Promise<CostReport>;
+      decode(opts: { shape: string; type: SyntheticType; seed: number; prompt: number[]; steps: number; nCtx: number; profile?: boolean; mask?: boolean }): Promise<CostReport>;
     };
   }
 }
@@ -94,7 +105,7 @@ function kindOf(label: string): keyof MemoryByKind {
 }
 
 window.criaCost = {
-  async decode({ shape, type, seed, prompt, steps, nCtx, profile }) {
+  async decode({ shape, type, seed, prompt, steps, nCtx, profile, mask }) {
     const ctx = await createGpu();
     const t0 = performance.now();
     const synth = syntheticModel(shape, type, seed);
@@ -157,13 +168,25 @@ window.criaCost = {
     tokens.push((await backend.argmax(logits))[0]);
     const prefillMs = performance.now() - t2;
 
+    // the bitmasks are made before the steps (a grammar engine's work, not the device's): step 2 allows one token
+    const masks = mask ? Array.from({ length: steps + 2 }, (_, k) => makeMask(k === 2 ? 'single' : 'sparse', c.nVocab, 1000 + k)) : [];
+    const checks: NonNullable<CostReport['masked']>['checks'] = [];
+    let useMask = mask === true;
     const step = async (trace?: (name: string, layer: number, x: GpuTensor) => GpuTensor): Promise<StepCost> => {
+      const allowed = useMask ? masks[checks.length] : undefined;
       const before = backend.stats();
       const t = performance.now();
       logits = await session.forward([tokens[tokens.length - 1]], trace);
-      tokens.push((await backend.argmax(logits))[0]);
+      if (allowed) logits = session.mask(logits, allowed);
+      const token = (await backend.argmax(logits))[0];
+      tokens.push(token);
       const ms = performance.now() - t;
       const after = backend.stats();
+      if (allowed) {
+        const on = (i: number) => ((allowed[i >>> 5] >>> (i & 31)) & 1) === 1;
+        const ids = Array.from({ length: c.nVocab }, (_, i) => i).filter(on);
+        checks.push({ token, allowed: on(token), allowedCount: ids.length, only: ids.length === 1 ? ids[0] : undefined });
+      }
       return {
         dispatches: after.dispatches - before.dispatches,
         submits: after.submits - before.submits,
@@ -174,6 +197,7 @@ window.criaCost = {
     };
 
     const warmup = await step();
+    const plainSteps: StepCost[] = [];
     const measured: StepCost[] = [];
     const layer0: Record<string, number> = {};
     const outside: Record<string, number> = {};
@@ -190,7 +214,13 @@ window.criaCost = {
         return x;
       };
       measured.push(await step(last ? trace : undefined));
-      if (last) outside.argmax = pending;
+      if (last) outside[mask ? 'mask_logits + argmax' : 'argmax'] = pending;
+      if (mask) {
+        // an unmasked step after each masked one, so drift of the wall clock touches both alike
+        useMask = false;
+        plainSteps.push(await step());
+        useMask = true;
+      }
     }
     const afterDecode = memory();
     const lastStep = measured[measured.length - 1];
@@ -239,6 +269,7 @@ window.criaCost = {
       opMs: prof?.ops,
       compareMs: prof?.compare,
       timed,
+      masked: mask ? { checks, plainSteps } : undefined,
     };
   },
 };
