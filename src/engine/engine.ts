@@ -11,10 +11,12 @@
  * the longest common prefix between requests, so a chat turn or a batch of
  * multiple-choice options over one context only pays for what is new.
  */
-import { CriaError } from '../shared/errors.ts';
+import { CriaError, isCriaError } from '../shared/errors.ts';
 import type { Backend } from '../model/backend.ts';
 import { logSoftmax, topIds } from '../sampling/sampler.ts';
 import { parseChatRequest, parseCompletionRequest, parseScoreRequest, type ParsedSampling } from './request.ts';
+import { chatTemplateInput, toolFamily, toolFormat, toolSyntax, ToolCallParser, type TemplateInput, type ToolStep } from './tools.ts';
+import type { ChatMessage as TokenizerChatMessage } from '../tokenizer/chat-template.ts';
 import type {
   DeviceMeasurement,
   CachedModel,
@@ -22,6 +24,7 @@ import type {
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
+  ChatFinishReason,
   ChatMessage,
   Completion,
   CompletionChunk,
@@ -294,29 +297,37 @@ export class Engine implements EngineApi {
     return this.need().tokenizer.applyChatTemplate(messages.map((x) => ({ role: x.role, content: x.content })), { addGenerationPrompt });
   }
 
-  /** Chat prompt → ids: the template's markup with special tokens parsed, message contents as plain text, BOS once. */
-  private chatPrompt(m: Loaded, messages: ChatMessage[], template?: string): number[] {
-    if (!Array.isArray(messages) || messages.length === 0) throw new CriaError('bad-argument', 'messages must be a non-empty array of {role, content}');
-    for (const msg of messages) {
-      if (!msg || typeof msg.content !== 'string' || !['system', 'user', 'assistant'].includes(msg.role)) {
-        throw new CriaError('bad-argument', `each message needs a role (system, user or assistant) and string content; got ${JSON.stringify(msg)?.slice(0, 80)}`);
-      }
+  /**
+   * Chat prompt → ids: the template's markup with special tokens parsed, message contents (and tool
+   * strings) as plain text, BOS once. Tools and tool messages as the template's family takes them
+   * (src/engine/tools.ts); a fallback preamble that a template refuses as a system message goes into
+   * the first user message instead.
+   */
+  private chatPrompt(m: Loaded, input: TemplateInput, template?: string): number[] {
+    // TemplateMessage (content null for a call-only answer) is what encodeChat renders; its parameter type says ChatMessage
+    const encode = (messages: TemplateInput['messages']) =>
+      m.tokenizer.encodeChat(messages as TokenizerChatMessage[], { addGenerationPrompt: true, ...(template !== undefined ? { template } : {}), ...(input.extra ? { extra: input.extra } : {}) });
+    try {
+      return encode(input.messages);
+    } catch (e) {
+      if (!input.retry || !isCriaError(e, 'bad-argument')) throw e;
+      return encode(input.retry);
     }
-    // message contents are text: only the template's own markup becomes control tokens
-    return m.tokenizer.encodeChat(
-      messages.map((x) => ({ role: x.role, content: x.content })),
-      { addGenerationPrompt: true, ...(template !== undefined ? { template } : {}) },
-    );
   }
 
   async chatCompletion(req: ChatCompletionRequest, onChunk?: (c: ChatCompletionChunk) => void): Promise<ChatCompletion> {
     const p = parseChatRequest(req);
     return this.exclusive(p.requestId, async (signal) => {
       const m = this.need();
-      const prompt = this.chatPrompt(m, p.messages, p.chatTemplate);
+      // tools: the template's family says how they are shown, how a call is written, and what constrains it
+      const family = toolFamily(p.chatTemplate ?? m.tokenizer.chatTemplate);
+      const prompt = this.chatPrompt(m, chatTemplateInput(family, p.messages, p.tools), p.chatTemplate);
+      const syntax = toolSyntax(family, p.tools?.parallel ?? true);
+      const format = toolFormat(p.tools, syntax);
+      const parser = format && p.tools ? new ToolCallParser(syntax, p.tools.tools.map((t) => t.name)) : undefined;
       const id = newId('chatcmpl');
       const created = Math.floor(Date.now() / 1000);
-      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason | null, logprobs: TokenLogprob[] | null, usage?: Usage): ChatCompletionChunk => ({
+      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: ChatFinishReason | null, logprobs: TokenLogprob[] | null, usage?: Usage): ChatCompletionChunk => ({
         id,
         object: 'chat.completion.chunk',
         created,
@@ -326,15 +337,34 @@ export class Engine implements EngineApi {
       });
       const stream = p.stream && onChunk ? onChunk : undefined;
       stream?.(chunk({ role: 'assistant', content: '' }, null, null));
-      const r = await this.run(m, prompt, p, signal, (text, lp) => stream?.(chunk({ content: text }, null, lp)));
+      // with tools, the text is read into content and tool-call deltas; logprobs go with the next chunk sent
+      let held: TokenLogprob[] | null = null;
+      const send = (step: ToolStep, lp: TokenLogprob[] | null) => {
+        if (lp) held = [...(held ?? []), ...lp];
+        const deltas = [...(step.content ? [{ content: step.content }] : []), ...(step.toolCalls.length ? [{ tool_calls: step.toolCalls }] : [])];
+        for (const delta of deltas) {
+          stream?.(chunk(delta, null, held));
+          held = null;
+        }
+      };
+      const r = await this.run(m, prompt, format ? { ...p, format } : p, signal, (text, lp) => (parser ? send(parser.push(text), lp) : stream?.(chunk({ content: text }, null, lp))));
+      if (parser) send(parser.end(), null);
+      const tools = parser?.result();
+      const calls = tools && tools.toolCalls.length > 0 ? tools.toolCalls : undefined;
+      // tool_calls only when every call is whole and the answer ended on its own (not cut by max_tokens)
+      const finish: ChatFinishReason = calls && tools!.complete && r.result.finishReason === 'stop' ? 'tool_calls' : r.result.finishReason;
+      const restLogprobs = held || r.rest.logprobs ? [...(held ?? []), ...(r.rest.logprobs ?? [])] : null;
       // awaited: through comlink, chunks travel on the callback's own port, and the result must not overtake the last one
-      await stream?.(chunk({}, r.result.finishReason, r.rest.logprobs, r.usage));
+      await stream?.(chunk({}, finish, restLogprobs, r.usage));
+      const message: ChatCompletion['choices'][0]['message'] = tools
+        ? { role: 'assistant', content: tools.content, ...(calls ? { tool_calls: calls } : {}) }
+        : { role: 'assistant', content: r.result.text };
       return {
         id,
         object: 'chat.completion',
         created,
         model: m.info.id,
-        choices: [{ index: 0, message: { role: 'assistant', content: r.result.text }, logprobs: r.logprobs ? { content: r.logprobs } : null, finish_reason: r.result.finishReason }],
+        choices: [{ index: 0, message, logprobs: r.logprobs ? { content: r.logprobs } : null, finish_reason: finish }],
         usage: r.usage,
       };
     });

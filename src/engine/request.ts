@@ -4,16 +4,17 @@
  * checked here against the one set of limits and given the one set of defaults
  * (src/protocol/request-limits.ts), into a typed object the rest of the engine trusts.
  *
- * Strict: a field Cria does not implement (n > 1, logit_bias, tools, response_format, …) is a
+ * Strict: a field Cria does not implement (n > 1, logit_bias, the deprecated functions, …) is a
  * `bad-argument` naming it, never silently ignored; so is an unknown field (a typo would
- * otherwise change nothing, quietly). OpenAI fields that change nothing here are accepted:
+ * otherwise change nothing, quietly). Tools and tool messages are checked by src/engine/tools.ts. OpenAI fields that change nothing here are accepted:
  * `model` (the loaded model answers), `user`, `n: 1`, `stream_options` (usage always comes on the
  * last chunk), and `max_completion_tokens` (OpenAI's newer name for max_tokens).
  */
 import { CriaError } from '../shared/errors.ts';
 import { REQUEST_DEFAULTS, REQUEST_LIMITS, STOP_MAX, STOP_MAX_LENGTH } from '../protocol/request-limits.ts';
-import type { ChatMessage, OutputFormat, ScoreRequest } from '../protocol/api.ts';
+import type { ChatMessage, ChatRequestMessage, OutputFormat, ScoreRequest } from '../protocol/api.ts';
 import type { SamplingParams } from '../sampling/sampler.ts';
+import { checkToolTurns, parseToolCallMessage, parseToolResult, parseTools, type ParsedTools } from './tools.ts';
 
 export interface ParsedSampling {
   /** absent from the request: the default, cut later to the room the context has */
@@ -31,8 +32,10 @@ export interface ParsedSampling {
 }
 
 export interface ParsedChat extends ParsedSampling {
-  messages: ChatMessage[];
+  messages: ChatRequestMessage[];
   chatTemplate?: string;
+  /** tools, tool_choice, parallel_tool_calls (src/engine/tools.ts); absent without tools */
+  tools?: ParsedTools;
 }
 
 export interface ParsedCompletion extends ParsedSampling {
@@ -42,11 +45,8 @@ export interface ParsedCompletion extends ParsedSampling {
 
 const NOT_IMPLEMENTED: Record<string, string> = {
   logit_bias: 'logit_bias is not implemented yet',
-  tools: 'tools (function calling) are not implemented yet',
-  tool_choice: 'tool_choice is not implemented yet (no tools)',
-  parallel_tool_calls: 'parallel_tool_calls is not implemented yet (no tools)',
-  functions: 'functions (function calling) are not implemented yet',
-  function_call: 'function_call is not implemented yet',
+  functions: 'functions (the deprecated form of tools) is not implemented: give "tools" instead',
+  function_call: 'function_call (the deprecated form of tool_choice) is not implemented: give "tool_choice" instead',
   best_of: 'best_of is not implemented: Cria answers with one choice',
   echo: 'echo is not implemented: the prompt is not repeated in the answer',
   suffix: 'suffix (fill-in-the-middle) is not implemented',
@@ -63,7 +63,9 @@ const SAMPLING_FIELDS = [
   // accepted, changing nothing
   'model', 'user', 'n', 'stream_options', 'metadata', 'store', 'service_tier',
 ];
-const CHAT_FIELDS = new Set([...SAMPLING_FIELDS, 'messages', 'chat_template']);
+const CHAT_FIELDS = new Set([...SAMPLING_FIELDS, 'messages', 'chat_template', 'tools', 'tool_choice', 'parallel_tool_calls']);
+/** fields of chat requests only, named as such when a completion request has them */
+const CHAT_ONLY = new Set(['tools', 'tool_choice', 'parallel_tool_calls']);
 const COMPLETION_FIELDS = new Set([...SAMPLING_FIELDS, 'prompt', 'prompt_logits']);
 const SCORE_FIELDS = new Set(['context', 'continuation', 'request_id']);
 
@@ -77,6 +79,7 @@ function checkFields(req: unknown, known: Set<string>, what: string): Record<str
   for (const [k, v] of Object.entries(r)) {
     if (v === undefined) continue;
     if (k in NOT_IMPLEMENTED) bad(`"${k}": ${NOT_IMPLEMENTED[k]} in Cria; remove it from the request`, k);
+    if (CHAT_ONLY.has(k) && !known.has(k)) bad(`"${k}" belongs to chat completion requests (with messages); a ${what} request cannot call tools`, k);
     if (!known.has(k)) bad(`unknown field "${k}" in a ${what} request; known fields: ${[...known].sort().join(', ')}`, k);
   }
   return r;
@@ -186,7 +189,7 @@ function parseFormat(r: Record<string, unknown>): OutputFormat | undefined {
   return bad(`response_format.type ${JSON.stringify(f.type)}: the types are text, json_object and json_schema`, 'response_format');
 }
 
-const ROLES = new Set(['system', 'user', 'assistant']);
+const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
 
 /** A message's content: a string, or OpenAI's list of text parts (joined). */
 function messageContent(m: Record<string, unknown>, i: number): string {
@@ -208,17 +211,22 @@ export function parseChatRequest(req: unknown): ParsedChat {
   const r = checkFields(req, CHAT_FIELDS, 'chat completion');
   const raw = r.messages;
   if (!Array.isArray(raw) || raw.length === 0) bad('messages must be a non-empty array of { role, content }', 'messages');
-  const messages = (raw as unknown[]).map((x, i): ChatMessage => {
+  const messages = (raw as unknown[]).map((x, i): ChatRequestMessage => {
     if (typeof x !== 'object' || x === null) return bad(`message ${i} must be an object { role, content }`, 'messages');
     const m = x as Record<string, unknown>;
-    if (m.role === 'tool' || m.tool_calls !== undefined || m.tool_call_id !== undefined || m.function_call !== undefined) bad(`message ${i}: tool messages and tool calls are not implemented yet in Cria`, 'messages');
-    if (typeof m.role !== 'string' || !ROLES.has(m.role)) bad(`message ${i} has role ${JSON.stringify(m.role)}; the roles are system, user and assistant`, 'messages');
-    for (const k of Object.keys(m)) if (k !== 'role' && k !== 'content') bad(`message ${i} has the field "${k}", which Cria does not take (only role and content)`, 'messages');
+    if (m.function_call !== undefined) bad(`message ${i}: function_call is the deprecated form of tool_calls; send the call as tool_calls`, 'messages');
+    if (typeof m.role !== 'string' || !ROLES.has(m.role)) bad(`message ${i} has role ${JSON.stringify(m.role)}; the roles are system, user, assistant and tool`, 'messages');
+    if (m.role === 'tool') return parseToolResult(m, i, messageContent);
+    if (m.role === 'assistant' && m.tool_calls !== undefined && m.tool_calls !== null) return parseToolCallMessage(m, i, messageContent);
+    for (const k of Object.keys(m)) if (k !== 'role' && k !== 'content') bad(`message ${i} has the field "${k}", which a ${String(m.role)} message does not take (only role and content${m.role === 'assistant' ? ', and tool_calls' : ''})`, 'messages');
     return { role: m.role as ChatMessage['role'], content: messageContent(m, i) };
   });
+  checkToolTurns(messages);
   const template = r.chat_template;
   if (template !== undefined && (typeof template !== 'string' || template === '')) bad('chat_template must be a non-empty Jinja template string', 'chat_template');
-  return { ...parseSampling(r), messages, ...(template !== undefined ? { chatTemplate: template as string } : {}) };
+  const sampling = parseSampling(r);
+  const tools = parseTools(r, sampling.format !== undefined, sampling.ignoreEos);
+  return { ...sampling, messages, ...(template !== undefined ? { chatTemplate: template as string } : {}), ...(tools ? { tools } : {}) };
 }
 
 export function parseCompletionRequest(req: unknown): ParsedCompletion {

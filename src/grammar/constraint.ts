@@ -1,6 +1,7 @@
 /**
  * A request's output format as a token constraint (src/engine/generate.ts `TokenConstraint`): JSON
- * (any object), a JSON Schema, or a GBNF grammar, compiled by xgrammar for the model's vocabulary.
+ * (any object), a JSON Schema, a GBNF grammar, or tagged JSON (tool calls: JSON objects between fixed
+ * texts, see compileTaggedJson), compiled by xgrammar for the model's vocabulary.
  * At each step the constraint gives the bitmask of the tokens that keep the output inside the
  * grammar (end-of-generation tokens only where the output is complete), and takes the token sampled.
  *
@@ -11,7 +12,7 @@
  */
 import type { TokenConstraint } from '../engine/generate.ts';
 import type { RuntimeTokenizer } from '../engine/runtime.ts';
-import type { OutputFormat } from '../protocol/api.ts';
+import type { OutputFormat, TaggedJsonFormat } from '../protocol/api.ts';
 import { gbnfToXgrammar } from './gbnf.ts';
 import { grammarTokenizer, xgrammar, xgrammarCall, type GrammarTokenizer } from './xgrammar.ts';
 
@@ -33,12 +34,14 @@ export async function compileConstraint(tok: RuntimeTokenizer, nVocab: number, f
   const t = await grammarTokenizerOf(tok, nVocab);
   const x = await xgrammar();
   const compiled =
-    format.type === 'grammar'
-      ? await xgrammarCall('the grammar cannot be used', () => t.compiler.compileGrammar(gbnfToXgrammar(format.grammar), 'root'))
-      : await xgrammarCall(
-          format.type === 'json_schema' ? `the JSON Schema${format.name ? ` "${format.name}"` : ''} cannot be enforced` : 'JSON mode',
-          () => t.compiler.compileJSONSchema(JSON.stringify(format.type === 'json_schema' ? format.schema : { type: 'object' }), false, -1, undefined, true),
-        );
+    format.type === 'tagged_json'
+      ? await compileTaggedJson(t, format)
+      : format.type === 'grammar'
+        ? await xgrammarCall('the grammar cannot be used', () => t.compiler.compileGrammar(gbnfToXgrammar(format.grammar), 'root'))
+        : await xgrammarCall(
+            format.type === 'json_schema' ? `the JSON Schema${format.name ? ` "${format.name}"` : ''} cannot be enforced` : 'JSON mode',
+            () => t.compiler.compileJSONSchema(JSON.stringify(format.type === 'json_schema' ? format.schema : { type: 'object' }), false, -1, undefined, true),
+          );
   const matcher = await xgrammarCall('the grammar matcher', () => x.GrammarMatcher.createGrammarMatcher(compiled, t.stopTokens, t.stopTokens.length === 0));
   let done = false;
   return {
@@ -59,4 +62,79 @@ export async function compileConstraint(tok: RuntimeTokenizer, nVocab: number, f
       compiled.dispose();
     },
   };
+}
+
+// --- tagged JSON (tool calls): xgrammar's structural tags ---------------------------------------------
+
+/** The parts of xgrammar 0.1.27 that tagged JSON uses besides those of ./xgrammar.ts (lib/xgrammar.d.ts). */
+interface XgrStructural {
+  Grammar: { fromJSONSchema(schema: string, anyWhitespace?: boolean, indent?: number, separators?: [string, string], strictMode?: boolean): Promise<{ toString(): string; dispose(): void }> };
+}
+type Compiled = Awaited<ReturnType<GrammarTokenizer['compiler']['compileGrammar']>>;
+
+/**
+ * Tagged JSON as one of xgrammar's structural tags: each tag's schema becomes a grammar with the
+ * settings of json_schema above (strict, compact, one line: JSON as the chat templates write
+ * tool-call arguments), between its literal begin and end; the tags are one (`or`), one or more with
+ * a separator (`tags_with_separator`), or triggered inside free text (`triggered_tags`).
+ */
+async function compileTaggedJson(t: GrammarTokenizer, format: TaggedJsonFormat): Promise<Compiled> {
+  const x = (await xgrammar()) as unknown as XgrStructural;
+  const tags = [];
+  for (const [i, tag] of format.tags.entries()) {
+    const what = `the parameters schema of ${tag.name ? `tool "${tag.name}"` : `tag ${i}`} cannot be enforced`;
+    const grammar = await xgrammarCall(what, async () => {
+      const g = await x.Grammar.fromJSONSchema(JSON.stringify(tag.schema), false, -1, undefined, true);
+      try {
+        return jsonSafeEbnf(g.toString());
+      } finally {
+        g.dispose();
+      }
+    });
+    tags.push({ type: 'tag', begin: tag.begin, content: { type: 'grammar', grammar }, end: tag.end });
+  }
+  const structure = format.triggers
+    ? { type: 'triggered_tags', triggers: format.triggers, tags, at_least_one: false, stop_after_first: !format.multiple }
+    : format.multiple
+      ? { type: 'tags_with_separator', tags, separator: format.separator, at_least_one: true, stop_after_first: false }
+      : tags.length === 1
+        ? tags[0]
+        : { type: 'or', elements: tags };
+  const compiler = t.compiler as unknown as { compileStructuralTag(tag: string): Promise<Compiled> };
+  return xgrammarCall('the tool calls cannot be enforced', () => compiler.compileStructuralTag(JSON.stringify({ type: 'structural_tag', format: structure })));
+}
+
+/**
+ * xgrammar 0.1.27's JSON Schema grammars let a few string rules take characters JSON forbids raw in a
+ * string: a string with minLength/maxLength is built from `[^\"\\\r\n]` (so NUL, tab and the other
+ * control characters pass), and a pattern's `.` from `[\0-\U0010ffff]` (quotes and backslashes too).
+ * In a JSON grammar every negated class and every any-character class is inside a string: outside the
+ * grammar's string literals, each negated class also refuses U+0000–U+001F, and the any-character
+ * class becomes "any character a JSON string may hold raw".
+ */
+export function jsonSafeEbnf(ebnf: string): string {
+  let out = '';
+  let i = 0;
+  while (i < ebnf.length) {
+    const c = ebnf[i];
+    if (c === '"') {
+      // a string literal, copied as it is
+      let j = i + 1;
+      while (j < ebnf.length && ebnf[j] !== '"') j += ebnf[j] === '\\' ? 2 : 1;
+      out += ebnf.slice(i, j + 1);
+      i = j + 1;
+    } else if (c === '[') {
+      let j = i + 1;
+      while (j < ebnf.length && ebnf[j] !== ']') j += ebnf[j] === '\\' ? 2 : 1;
+      const body = ebnf.slice(i + 1, j);
+      if (body === '\\0-\\U0010ffff') out += '[^\\0-\\x1f\\"\\\\]';
+      else if (body.startsWith('^') && !body.startsWith('^\\0-\\x1f')) out += `[^\\0-\\x1f${body.slice(1)}]`;
+      else out += `[${body}]`;
+      i = j + 1;
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
 }

@@ -227,6 +227,55 @@ export interface ChatMessage {
   content: string;
 }
 
+/**
+ * Tool calls (OpenAI's function calling; README "Tool calls"). A function the model may call: its
+ * `name` (1–64 letters, digits, _ or -), what it does, and its arguments as a JSON Schema of an object.
+ * `strict` is accepted; a call Cria constrains always follows the schema.
+ */
+export interface ToolDefinition {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null };
+}
+
+/**
+ * `auto` (the default with tools): the model answers in text or calls tools; `none`: it answers in
+ * text (the tools are not shown to it); `required`: it calls one or more tools; a named function:
+ * it calls that one.
+ */
+export type ToolChoice = 'auto' | 'none' | 'required' | { type: 'function'; function: { name: string } };
+
+/** A call the model made: `arguments` is the JSON object of its arguments, as text. */
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+/** A piece of a streamed tool call: the first one of a call has its id, type and name; the next ones add to `arguments`. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
+/** An earlier answer that called tools (sent back in the conversation as the model gave it). */
+export interface AssistantToolCallMessage {
+  role: 'assistant';
+  content: string | null;
+  tool_calls: ToolCall[];
+}
+
+/** The result of a tool call, answering the call `tool_call_id` of the assistant message before it. */
+export interface ToolMessage {
+  role: 'tool';
+  tool_call_id: string;
+  content: string;
+}
+
+/** A message of a chat request: text, an answer that called tools, or a tool's result. */
+export type ChatRequestMessage = ChatMessage | AssistantToolCallMessage | ToolMessage;
+
 /** Sampling, as the OpenAI API names it (plus top_k, min_p and repetition_penalty, as llama.cpp's server does). */
 export interface SamplingRequest {
   /** most tokens to generate (default 512, at most what the context has room for) */
@@ -265,10 +314,31 @@ export type ResponseFormat =
   | { type: 'json_schema'; json_schema: { name: string; schema?: Record<string, unknown>; strict?: boolean | null; description?: string } };
 
 /** A request's output constraint, parsed (src/engine/request.ts): what the grammar engine compiles. */
-export type OutputFormat = { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown> } | { type: 'grammar'; grammar: string };
+export type OutputFormat = { type: 'json_object' } | { type: 'json_schema'; name: string; schema: Record<string, unknown> } | { type: 'grammar'; grammar: string } | TaggedJsonFormat;
+
+/**
+ * JSON objects between fixed texts (tool calls, src/engine/tools.ts): each tag is `begin`, then a
+ * JSON value valid under `schema` (compact, as json_schema), then `end`. Without `triggers`, the
+ * whole answer is one tag or more (several only when `multiple`, joined by `separator`); with
+ * `triggers`, the answer is free text in which a trigger (a prefix of some tags' `begin`) starts a tag.
+ */
+export interface TaggedJsonFormat {
+  type: 'tagged_json';
+  /** `name`: what errors call the schema (a tool's name) */
+  tags: { name?: string; begin: string; schema: Record<string, unknown>; end: string }[];
+  separator: string;
+  multiple: boolean;
+  triggers?: string[];
+}
 
 export interface ChatCompletionRequest extends SamplingRequest {
-  messages: ChatMessage[];
+  messages: ChatRequestMessage[];
+  /** functions the model may call (not with response_format or grammar); README "Tool calls" */
+  tools?: ToolDefinition[];
+  /** default `auto` when there are tools */
+  tool_choice?: ToolChoice;
+  /** several calls in one answer (default true; Llama 3.x's format holds one) */
+  parallel_tool_calls?: boolean;
   /** a Jinja chat template to use instead of the model's own (as vLLM's server allows); required for models without one */
   chat_template?: string;
   stream?: boolean;
@@ -286,6 +356,8 @@ export interface CompletionRequest extends SamplingRequest {
 }
 
 export type FinishReason = 'stop' | 'length';
+/** a chat answer may also end in tool calls (all of them complete) */
+export type ChatFinishReason = FinishReason | 'tool_calls';
 
 export interface TokenLogprob {
   token: string;
@@ -312,9 +384,9 @@ export interface ChatCompletionChunk {
   model: string;
   choices: {
     index: 0;
-    delta: { role?: 'assistant'; content?: string };
+    delta: { role?: 'assistant'; content?: string; tool_calls?: ToolCallDelta[] };
     logprobs: { content: TokenLogprob[] } | null;
-    finish_reason: FinishReason | null;
+    finish_reason: ChatFinishReason | null;
   }[];
   /** only on the last chunk */
   usage?: Usage;
@@ -327,9 +399,10 @@ export interface ChatCompletion {
   model: string;
   choices: {
     index: 0;
-    message: { role: 'assistant'; content: string };
+    /** with tool calls, `content` is the text around them, null when there is none */
+    message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] };
     logprobs: { content: TokenLogprob[] } | null;
-    finish_reason: FinishReason;
+    finish_reason: ChatFinishReason;
   }[];
   usage: Usage;
 }

@@ -17,6 +17,10 @@
  *   template's `| trim` still trims; the sentinels are then cut out and their positions kept.
  *   The result must equal the plain render character for character, else the template
  *   rewrote a content (split, slice, …) and no marks are returned.
+ *   Tool calls are marked the same way (tool strings): the strings (keys and values) of each
+ *   `tool_calls[].function.arguments` object and of the `tools` variable's descriptions and
+ *   parameter schemas, which a template writes out with `tojson` (noncharacters pass through it
+ *   unescaped). Tool and function names are not marked: requests allow only letters, digits, _ and -.
  */
 import { Environment, Interpreter, Template } from '@huggingface/jinja';
 import { CriaError } from '../shared/errors.ts';
@@ -24,9 +28,16 @@ import { CriaError } from '../shared/errors.ts';
 export interface ChatMessage {
   role: string;
   content: string;
-  /** Extra fields (tool_calls, name, …) are passed through to the template. */
+  /**
+   * Extra fields (tool_calls, tool_call_id, name, …) are passed through to the template; tool calls
+   * as Hugging Face's apply_chat_template takes them: `{ id, type: 'function', function: { name, arguments } }`
+   * with `arguments` an object.
+   */
   [key: string]: unknown;
 }
+
+/** A message as a template gets it: a ChatMessage, or an assistant message that only calls tools (content null, as Hugging Face passes OpenAI's null). */
+export type TemplateMessage = ChatMessage | { role: 'assistant'; content: null; tool_calls: unknown[]; [key: string]: unknown };
 
 export interface TemplateBudget {
   /** interpreter steps (expressions, statements, loop iterations) */
@@ -207,13 +218,13 @@ function render(source: string, vars: Record<string, unknown>, budget: TemplateB
   }
 }
 
-function variables(messages: readonly ChatMessage[], tokens: { bos: string; eos: string }, opts: ChatTemplateOptions): Record<string, unknown> {
+function variables(messages: readonly TemplateMessage[], tokens: { bos: string; eos: string }, opts: ChatTemplateOptions): Record<string, unknown> {
   return { ...opts.extra, messages, add_generation_prompt: opts.addGenerationPrompt ?? true, bos_token: tokens.bos, eos_token: tokens.eos };
 }
 
 const budgetOf = (opts: ChatTemplateOptions): TemplateBudget => ({ ...TEMPLATE_BUDGET, ...opts.budget });
 
-export function renderChatTemplate(source: string, messages: readonly ChatMessage[], tokens: { bos: string; eos: string }, opts: ChatTemplateOptions = {}): string {
+export function renderChatTemplate(source: string, messages: readonly TemplateMessage[], tokens: { bos: string; eos: string }, opts: ChatTemplateOptions = {}): string {
   return render(source, variables(messages, tokens, opts), budgetOf(opts));
 }
 
@@ -269,20 +280,67 @@ function cutSentinels(marked: string, open: string, close: string): MarkedChat |
   return { text: text + marked.slice(from), contents };
 }
 
+/** Every string (keys and values) in a JSON-like value. */
+function jsonStrings(v: unknown, out: string[]): string[] {
+  if (typeof v === 'string') out.push(v);
+  else if (Array.isArray(v)) for (const x of v) jsonStrings(x, out);
+  else if (typeof v === 'object' && v !== null) for (const [k, x] of Object.entries(v)) out.push(k), jsonStrings(x, out);
+  return out;
+}
+
+/** The same value with every string (keys and values) wrapped in the sentinels. */
+function wrapJson(v: unknown, open: string, close: string): unknown {
+  if (typeof v === 'string') return wrapCore(v, open, close);
+  if (Array.isArray(v)) return v.map((x) => wrapJson(x, open, close));
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [wrapCore(k, open, close), wrapJson(x, open, close)]));
+  return v;
+}
+
+type ToolLike = { function?: { description?: unknown; parameters?: unknown; arguments?: unknown; [k: string]: unknown }; [k: string]: unknown };
+const toolList = (v: unknown): ToolLike[] => (Array.isArray(v) ? (v as ToolLike[]) : []);
+
+/**
+ * The tool strings of a conversation (see the file header): what a render writes out from the
+ * tools and tool calls besides message contents. Where the marks fail (contents: null), the caller
+ * checks these as it checks contents.
+ */
+export function toolStrings(messages: readonly TemplateMessage[], extra: Record<string, unknown> | undefined): string[] {
+  const out: string[] = [];
+  for (const t of toolList(extra?.tools)) jsonStrings([t.function?.description, t.function?.parameters], out);
+  for (const m of messages) for (const c of toolList(m.tool_calls)) jsonStrings(c.function?.arguments, out);
+  return out;
+}
+
+/** Tools and tool calls with their tool strings wrapped (function objects copied, names untouched). */
+function wrapTools(messages: readonly TemplateMessage[], opts: ChatTemplateOptions, open: string, close: string): { messages: TemplateMessage[]; opts: ChatTemplateOptions } {
+  const fn = (t: ToolLike, keys: string[]): ToolLike => {
+    if (typeof t !== 'object' || t === null || typeof t.function !== 'object' || t.function === null) return t;
+    const f = { ...t.function };
+    for (const k of keys) if (f[k] !== undefined) f[k] = wrapJson(f[k], open, close);
+    return { ...t, function: f };
+  };
+  const tools = opts.extra?.tools;
+  return {
+    messages: messages.map((m) => (Array.isArray(m.tool_calls) ? { ...m, tool_calls: toolList(m.tool_calls).map((c) => fn(c, ['arguments'])) } : m)),
+    opts: Array.isArray(tools) ? { ...opts, extra: { ...opts.extra, tools: toolList(tools).map((t) => fn(t, ['description', 'parameters'])) } } : opts,
+  };
+}
+
 /**
  * Render and mark where each message's content landed (see the file header). Costs two
- * renders. Only `content` strings are marked; other fields are the template's to lay out.
+ * renders. Only `content` strings and tool strings are marked; other fields are the template's to lay out.
  */
-export function renderChatMarked(source: string, messages: readonly ChatMessage[], tokens: { bos: string; eos: string }, opts: ChatTemplateOptions = {}): MarkedChat {
+export function renderChatMarked(source: string, messages: readonly TemplateMessage[], tokens: { bos: string; eos: string }, opts: ChatTemplateOptions = {}): MarkedChat {
   const budget = budgetOf(opts);
   const plain = render(source, variables(messages, tokens, opts), budget);
-  const sentinels = pickSentinels([source, plain, ...messages.map((m) => m.content)]);
+  const sentinels = pickSentinels([source, plain, ...messages.map((m) => m.content ?? ''), ...toolStrings(messages, opts.extra)]);
   if (!sentinels) return { text: plain, contents: null };
   const [open, close] = sentinels;
-  const wrapped = messages.map((m) => (typeof m.content === 'string' ? { ...m, content: wrapCore(m.content, open, close) } : m));
+  const withTools = wrapTools(messages, opts, open, close);
+  const wrapped = withTools.messages.map((m) => (typeof m.content === 'string' ? { ...m, content: wrapCore(m.content, open, close) } : m));
   let marked: string;
   try {
-    marked = render(source, variables(wrapped, tokens, opts), budget);
+    marked = render(source, variables(wrapped, tokens, withTools.opts), budget);
   } catch {
     return { text: plain, contents: null }; // the template branches on contents in a way the marks upset
   }
