@@ -218,7 +218,7 @@ export function parseChatRequest(req: unknown): ParsedChat {
     if (typeof m.role !== 'string' || !ROLES.has(m.role)) bad(`message ${i} has role ${JSON.stringify(m.role)}; the roles are system, user, assistant and tool`, 'messages');
     if (m.role === 'tool') return parseToolResult(m, i, messageContent);
     if (m.role === 'assistant' && m.tool_calls !== undefined && m.tool_calls !== null) return parseToolCallMessage(m, i, messageContent);
-    for (const k of Object.keys(m)) if (k !== 'role' && k !== 'content') bad(`message ${i} has the field "${k}", which a ${String(m.role)} message does not take (only role and content${m.role === 'assistant' ? ', and tool_calls' : ''})`, 'messages');
+    for (const k of Object.keys(m)) if (k !== 'role' && k !== 'content' && !(k === 'tool_calls' && m.role === 'assistant')) bad(`message ${i} has the field "${k}", which a ${String(m.role)} message does not take (only role and content${m.role === 'assistant' ? ', and tool_calls' : ''})`, 'messages');
     return { role: m.role as ChatMessage['role'], content: messageContent(m, i) };
   });
   checkToolTurns(messages);

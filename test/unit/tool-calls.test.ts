@@ -78,6 +78,8 @@ describe('tool requests', () => {
     // text parts as content of a tool result
     const parts = chat({}, [...CALLED.slice(0, 2), { role: 'tool', tool_call_id: 'call_1', content: [{ type: 'text', text: 'sun' }] }]);
     expect(parts.messages[2]).toEqual({ role: 'tool', tool_call_id: 'call_1', content: 'sun' });
+    // tool_calls: null is an answer without calls (as Python clients send it)
+    expect(chat({}, [...ASK, { role: 'assistant', content: 'Hi', tool_calls: null }]).messages[1]).toEqual({ role: 'assistant', content: 'Hi' });
   });
 
   it.each([
