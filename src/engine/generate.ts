@@ -56,6 +56,8 @@ export function maskRow(row: Float32Array, allowed: Uint32Array): Float32Array {
 /** The row's logits with the constraint's mask applied: on the device where the sequence can, else on a CPU copy. */
 async function constrained<L>(seq: Sequence<L>, logits: L, c: TokenConstraint): Promise<L> {
   const allowed = await c.allowed();
+  // nothing allowed would make every logit −∞ and the pick arbitrary: the grammar is at a dead end
+  if (!allowed.some((w) => w !== 0)) throw new CriaError('internal', 'the output\'s grammar allows no next token and is not complete (a grammar that cannot be finished)');
   if (seq.mask) return seq.mask(logits, allowed);
   return maskRow(Float32Array.from(await seq.read(logits)), allowed) as unknown as L;
 }

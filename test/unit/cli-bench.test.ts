@@ -150,7 +150,7 @@ describe('bench figures', () => {
     expect(parseBenchOptions({ model: 'm', peers: 'llamacpp,cria', prompt: '16, 32', runs: '1', decode: '4', threads: '1' }, log)).toMatchObject({ engines: ['cria', 'llamacpp'], prompts: [16, 32], runs: 1, loadRuns: 1, decode: 4, threads: 1 });
     expect(parseBenchOptions({ model: 'm', runs: '3', 'load-runs': '1' }, log)).toMatchObject({ runs: 3, loadRuns: 1 });
     expect(() => parseBenchOptions({}, log)).toThrow(/no model given/);
-    expect(() => parseBenchOptions({ model: 'm', peers: 'cria,webllm' }, log)).toThrow(/"webllm" is not one of cria, cria-wasm, wllama, ort-wasm, ort-webgpu, llamacpp \(or ort: both ORT engines\)/);
+    expect(() => parseBenchOptions({ model: 'm', peers: 'cria,mlc' }, log)).toThrow(/"mlc" is not one of cria, cria-wasm, wllama, ort-wasm, ort-webgpu, webllm, llamacpp \(or ort: both ORT engines\)/);
     expect(parseBenchOptions({ model: 'm', peers: 'wllama,cria-wasm' }, log).engines).toEqual(['cria-wasm', 'wllama']);
     expect(() => parseBenchOptions({ model: 'm', prompt: '16,0' }, log)).toThrow(/--prompt must be whole numbers/);
     expect(() => parseBenchOptions({ model: 'm', decode: '1' }, log)).toThrow(/--decode must be at least 2/);
@@ -165,8 +165,8 @@ describe('bench figures', () => {
     expect(parseBenchOptions({ model: 'm', peers: 'ort-wasm,wllama,cria-wasm,ort-wasm' }, log).engines).toEqual(['cria-wasm', 'wllama', 'ort-wasm']);
     expect(parseBenchOptions({ model: 'm', peers: 'ort,ort-webgpu' }, log).engines).toEqual(['ort-wasm', 'ort-webgpu']);
     // Cria's engines are divided by the ORT engines as by every peer
-    expect(ratioTargets('cria-wasm')).toEqual(['wllama', 'ort-wasm', 'ort-webgpu', 'llamacpp', 'cria']);
-    expect(ratioTargets('cria')).toEqual(['wllama', 'ort-wasm', 'ort-webgpu', 'llamacpp']);
+    expect(ratioTargets('cria-wasm')).toEqual(['wllama', 'ort-wasm', 'ort-webgpu', 'webllm', 'llamacpp', 'cria']);
+    expect(ratioTargets('cria')).toEqual(['wllama', 'ort-wasm', 'ort-webgpu', 'webllm', 'llamacpp']);
   });
 
   it('ORT: Q8_0 weights exported as f32 for the WebGPU EP only (it computes 2- and 4-bit MatMulNBits), 8-bit MatMulNBits for the WASM EP', () => {
@@ -336,7 +336,7 @@ describe('cria bench (a real process)', () => {
     expect(missing.stderr).toMatch(/cria: error \[bad-argument\]: cannot open .*nope\.gguf/);
     const peer = await cria(['bench', '--model', join(tmp, 'nope.gguf'), '--peers', 'cria,mlc']);
     expect(peer.code).toBe(2);
-    expect(peer.stderr).toMatch(/"mlc" is not one of cria, cria-wasm, wllama, ort-wasm, ort-webgpu, llamacpp/);
+    expect(peer.stderr).toMatch(/"mlc" is not one of cria, cria-wasm, wllama, ort-wasm, ort-webgpu, webllm, llamacpp/);
     const repo = join(tmp, 'onnx-repo');
     mkdirSync(join(repo, 'onnx'), { recursive: true });
     writeFileSync(join(repo, 'config.json'), '{}');
