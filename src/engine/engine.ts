@@ -18,6 +18,7 @@ import { parseChatRequest, parseCompletionRequest, parseScoreRequest, type Parse
 import { chatTemplateInput, toolFamily, toolFormat, toolSyntax, ToolCallParser, type TemplateInput, type ToolStep } from './tools.ts';
 import type { ChatMessage as TokenizerChatMessage } from '../tokenizer/chat-template.ts';
 import type {
+  AssistantMessage,
   DeviceMeasurement,
   CachedModel,
   StorageInfo,
@@ -356,9 +357,7 @@ export class Engine implements EngineApi {
       const restLogprobs = held || r.rest.logprobs ? [...(held ?? []), ...(r.rest.logprobs ?? [])] : null;
       // awaited: through comlink, chunks travel on the callback's own port, and the result must not overtake the last one
       await stream?.(chunk({}, finish, restLogprobs, r.usage));
-      const message: ChatCompletion['choices'][0]['message'] = tools
-        ? { role: 'assistant', content: tools.content, ...(calls ? { tool_calls: calls } : {}) }
-        : { role: 'assistant', content: r.result.text };
+      const message: AssistantMessage = calls ? { role: 'assistant', content: tools!.content, tool_calls: calls } : { role: 'assistant', content: tools ? (tools.content ?? '') : r.result.text };
       return {
         id,
         object: 'chat.completion',

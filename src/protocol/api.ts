@@ -276,6 +276,9 @@ export interface ToolMessage {
 /** A message of a chat request: text, an answer that called tools, or a tool's result. */
 export type ChatRequestMessage = ChatMessage | AssistantToolCallMessage | ToolMessage;
 
+/** An answer: text, or tool calls with the text around them (null when there is none); either goes back into `messages` as it is. */
+export type AssistantMessage = { role: 'assistant'; content: string; tool_calls?: undefined } | AssistantToolCallMessage;
+
 /** Sampling, as the OpenAI API names it (plus top_k, min_p and repetition_penalty, as llama.cpp's server does). */
 export interface SamplingRequest {
   /** most tokens to generate (default 512, at most what the context has room for) */
@@ -399,8 +402,7 @@ export interface ChatCompletion {
   model: string;
   choices: {
     index: 0;
-    /** with tool calls, `content` is the text around them, null when there is none */
-    message: { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] };
+    message: AssistantMessage;
     logprobs: { content: TokenLogprob[] } | null;
     finish_reason: ChatFinishReason;
   }[];
