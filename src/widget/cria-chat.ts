@@ -12,6 +12,7 @@
  * boundary). The model loads as soon as the element is in the page with a
  * `model`; changing `model` loads the new one.
  */
+import { widgetSource } from './source.ts';
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
 import { styleMap } from 'lit/directives/style-map.js';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
@@ -172,7 +173,7 @@ export class CriaChat extends LitElement {
    * a newer load stops an older one the same way.
    */
   load(url: string, opts: { signal?: AbortSignal } = {}): Promise<ModelInfo> {
-    const abs = new URL(url, document.baseURI).href;
+    const abs = widgetSource(url, document.baseURI).address;
     this.#modelUrl = abs;
     this.model = url;
     const seq = ++this.#loadSeq;
@@ -240,7 +241,7 @@ export class CriaChat extends LitElement {
   protected override willUpdate(changed: PropertyValues<this>): void {
     // before rendering, so the loading state is in this very update
     if (changed.has('model') && this.isConnected) {
-      const url = this.model ? new URL(this.model, document.baseURI).href : undefined;
+      const url = this.model ? widgetSource(this.model, document.baseURI).address : undefined;
       if (url && url !== this.#modelUrl) this.load(this.model!).catch(() => undefined); // shown in the widget and as cria-error
     }
     const log = this.renderRoot?.querySelector?.('.log');
@@ -300,9 +301,9 @@ export class CriaChat extends LitElement {
       const problem = backend === 'webgpu' ? await webgpuProblem() : undefined;
       if (problem) throw new CriaError('webgpu-unavailable', `${problem}. This widget was set to run on WebGPU (backend="webgpu"): use a recent Chrome or Edge on desktop, or backend="auto" to run on the processor.`);
       const client = await this.#engine();
-      // a GGUF's URL, or an ONNX model: a .onnx file's URL (its repository above it) or a repository's base URL, ending in /
+      // a GGUF's URL, an ONNX model (a .onnx file's URL, or a repository's base URL ending in /), or mlc:<id> (src/widget/source.ts)
       const info = await client.load(
-        new URL(url).pathname.endsWith('/') ? { onnx: { url } } : { url },
+        widgetSource(url, document.baseURI).source,
         {
           backend,
           signal,
