@@ -123,6 +123,33 @@ describe('cria generate', () => {
   });
 });
 
+describe('cria generate --json-schema / --json-object / --grammar', () => {
+  it('constrains the answer: a schema (bare, or OpenAI\'s { name, schema }), JSON mode and a GBNF grammar; two at once is refused', async () => {
+    const schema = { type: 'object', properties: { name: { type: 'string', maxLength: 8 }, n: { type: 'integer', minimum: 1, maximum: 5 } }, required: ['name', 'n'], additionalProperties: false };
+    writeFileSync(join(tmp, 'bare.json'), JSON.stringify(schema));
+    writeFileSync(join(tmp, 'named.json'), JSON.stringify({ name: 'thing', schema }));
+    writeFileSync(join(tmp, 'yn.gbnf'), 'root ::= "yes" | "no"\n');
+    const base = ['generate', '--model', stories('stories260K-f32.gguf'), '--prompt', 'Once upon a time', '--max-tokens', '60', '--temperature', '0.8', '--seed', '3', '--engine', 'cpu', '--json'];
+    for (const f of ['bare.json', 'named.json']) {
+      const out = await criaJson([...base, '--json-schema', join(tmp, f)]);
+      expect(out.finish_reason).toBe('stop');
+      const v = JSON.parse(out.text);
+      expect(Object.keys(v).sort()).toEqual(['n', 'name']);
+      expect(v.n).toBeGreaterThanOrEqual(1);
+      expect(v.n).toBeLessThanOrEqual(5);
+    }
+    const obj = await criaJson([...base, '--json-object']);
+    if (obj.finish_reason === 'stop') expect(typeof JSON.parse(obj.text)).toBe('object');
+    expect(['yes', 'no']).toContain((await criaJson([...base, '--grammar', join(tmp, 'yn.gbnf')])).text);
+    const both = await cria([...base, '--json-object', '--grammar', join(tmp, 'yn.gbnf')]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/give one of --json-schema, --json-object and --grammar/);
+    writeFileSync(join(tmp, 'bad.json'), JSON.stringify({ type: 'string', minLength: 5, maxLength: 2 }));
+    const bad = await cria([...base, '--json-schema', join(tmp, 'bad.json')]);
+    expect(bad.stderr).toMatch(/bad-argument.*cannot be enforced.*minLength 5 is greater than maxLength 2/);
+  });
+});
+
 describe('cria generate --engine reference on every random model vs llama.cpp', () => {
   const dir = fixturePath('models/random/');
   const names = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();

@@ -55,6 +55,47 @@ export function samplingFlags(values: Record<string, string | boolean | undefine
   return out;
 }
 
+/**
+ * `--json-schema FILE` (a JSON Schema, or OpenAI's `{ name, schema }`), `--json-object` and `--grammar FILE`
+ * (GBNF) as the request's response_format / grammar: the answer is constrained to them at every token.
+ */
+export async function formatFlags(values: Record<string, string | boolean | undefined>): Promise<Pick<SamplingRequest, 'response_format' | 'grammar'>> {
+  const given = ['json-schema', 'json-object', 'grammar'].filter((k) => values[k] !== undefined && values[k] !== false);
+  if (given.length > 1) throw new CriaError('bad-argument', `give one of --json-schema, --json-object and --grammar, not ${given.map((g) => `--${g}`).join(' and ')}`);
+  const read = async (flag: string) => {
+    const path = values[flag] as string;
+    try {
+      return await readFile(path, 'utf8');
+    } catch (e) {
+      throw new CriaError('bad-argument', `--${flag}: cannot read ${path}: ${(e as Error).message}`);
+    }
+  };
+  if (values['json-object']) return { response_format: { type: 'json_object' } };
+  if (values.grammar !== undefined) return { grammar: await read('grammar') };
+  if (values['json-schema'] !== undefined) {
+    const text = await read('json-schema');
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      throw new CriaError('bad-argument', `--json-schema: ${values['json-schema']} is not JSON: ${(e as Error).message}`);
+    }
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CriaError('bad-argument', `--json-schema: ${values['json-schema']} must hold a JSON Schema object`);
+    const o = v as Record<string, unknown>;
+    // OpenAI's json_schema object ({ name, schema, strict }) or a bare schema
+    const wrapped = typeof o.name === 'string' && typeof o.schema === 'object' && o.schema !== null;
+    const name = wrapped ? (o.name as string) : (String(values['json-schema']).split('/').pop() ?? 'schema').replace(/\.json$/i, '').replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'schema';
+    return { response_format: { type: 'json_schema', json_schema: { name, schema: (wrapped ? o.schema : o) as Record<string, unknown> } } };
+  }
+  return {};
+}
+
+export const FORMAT_OPTIONS = {
+  'json-schema': { type: 'string' },
+  'json-object': { type: 'boolean' },
+  grammar: { type: 'string' },
+} as const;
+
 export const SAMPLING_OPTIONS = {
   'max-tokens': { type: 'string' },
   temperature: { type: 'string' },
@@ -75,7 +116,7 @@ export const generateCommand: Command = {
     'cria generate --model MODEL (--prompt TEXT | --prompt-tokens 1,2,3 | --messages FILE.json) [--max-tokens N]\n' +
     '              [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty X]\n' +
     '              [--frequency-penalty X] [--seed S] [--engine webgpu|cpu|reference] [--threads N] [--cache DIR] [--ctx-size N] [--no-bos]\n' +
-    '              [--parse-special] [--ignore-eos] [--dump-logits FILE] [--json]\n\n' +
+    '              [--parse-special] [--ignore-eos] [--dump-logits FILE] [--json-schema FILE | --json-object | --grammar FILE] [--json]\n\n' +
     '  Every engine runs the same Engine and request path: --engine webgpu (the default) in its worker in headless\n' +
     '  Chromium (CHROME_PATH or the usual places); --engine cpu on WebAssembly in Node (--threads N, default the\n' +
     '  cores, at most 8); --engine reference on the plain TypeScript reference (ground truth). --temperature 0 (this\n' +
@@ -85,7 +126,9 @@ export const generateCommand: Command = {
     '  completion; with --json, the whole response with its usage). Generation stops at the model\'s\n' +
     '  end-of-generation token unless --ignore-eos. --ctx-size sets the context (default: the training context,\n' +
     '  at most 4096, or what the memory budget holds). --dump-logits writes the logits of every prompt position as\n' +
-    '  little-endian float32 rows (n_prompt × n_vocab). --json prints one JSON object instead of streaming text.',
+    '  little-endian float32 rows (n_prompt × n_vocab). --json prints one JSON object instead of streaming text.\n' +
+    '  --json-schema FILE (a JSON Schema, or OpenAI\'s { name, schema }), --json-object and --grammar FILE (llama.cpp\'s\n' +
+    '  GBNF, rule root) constrain the answer at every token (xgrammar); an answer cut by --max-tokens ends "length".',
   options: {
     model: { type: 'string' },
     cache: { type: 'string' },
@@ -93,6 +136,7 @@ export const generateCommand: Command = {
     'prompt-tokens': { type: 'string' },
     messages: { type: 'string' },
     ...SAMPLING_OPTIONS,
+    ...FORMAT_OPTIONS,
     engine: { type: 'string' },
     threads: { type: 'string' },
     'ctx-size': { type: 'string' },
@@ -122,6 +166,7 @@ export const generateCommand: Command = {
       max_tokens: 64,
       temperature: 0,
       ...samplingFlags(values),
+      ...(await formatFlags(values)),
       ignore_eos: !!values['ignore-eos'],
     };
     // chosen here, so the output says which seed was used whichever engine ran
