@@ -23,7 +23,7 @@ export interface StoredMessage {
   /** assistant: from the last chunk's `usage` */
   stats?: AnswerStats;
   /** assistant: 'stop' (the model finished), 'length' (max tokens reached) */
-  finish?: 'stop' | 'length';
+  finish?: 'stop' | 'length' | 'tool_calls';
   /** assistant: the user stopped it */
   stopped?: boolean;
   /** assistant: the request failed */

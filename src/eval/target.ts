@@ -49,7 +49,9 @@ export function fromClient(client: CriaClient, opts: FromClientOptions = {}): Ev
         { messages: req.messages, max_tokens: req.max_tokens, temperature: req.temperature, seed: req.seed, stop, chat_template, stream: false },
         { signal: o.signal },
       );
-      return { text: r.choices[0].message.content, finish_reason: r.choices[0].finish_reason, usage: r.usage };
+      // eval sends no tools: a text answer (tool_calls cannot come back)
+      const f = r.choices[0].finish_reason;
+      return { text: r.choices[0].message.content ?? '', finish_reason: f === 'length' ? 'length' : 'stop', usage: r.usage };
     },
     async complete(req, o = {}): Promise<GenerationOutput> {
       const r = await client.completions.create(

@@ -68,7 +68,7 @@ test('abort mid-stream: the stream ends with code aborted and the engine keeps w
 
   const brk = await page.evaluate(([q, k]) => window.criaE2E!.streamAndBreak(q, k), [req, 2] as [typeof req, number]);
   expect(brk.n).toBe(2);
-  expect(brk.next.length).toBeGreaterThan(0);
+  expect(brk.next!.length).toBeGreaterThan(0);
 });
 
 test('score, tokenize and device info through the worker', async ({ page }) => {

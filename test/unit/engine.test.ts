@@ -77,7 +77,7 @@ describe('Engine on the CPU reference', () => {
     expect(last.choices[0].finish_reason).toBe('length');
     expect(last.usage?.completion_tokens).toBe(24);
     expect(chunks.map((c) => c.choices[0].delta.content ?? '').join('')).toBe(r.choices[0].message.content);
-    expect(r.choices[0].message.content.length).toBeGreaterThan(0);
+    expect(r.choices[0].message.content!.length).toBeGreaterThan(0);
     expect(r.usage.decode_tokens_per_s).toBeGreaterThan(0);
     // the prompt is the template's text, BOS first
     const prompt = await e.applyChatTemplate([{ role: 'user', content: 'Tell me a story.' }]);

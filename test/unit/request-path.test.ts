@@ -42,9 +42,9 @@ describe('requests are parsed once, with one set of limits and defaults', () => 
   it.each([
     [{ n: 2 }, /\bn\b.*not implemented|one choice/],
     [{ logit_bias: { 5: 100 } }, /logit_bias/],
-    [{ tools: [{ type: 'function', function: { name: 'f' } }] }, /tools/],
+    [{ tools: [{ type: 'function', function: { name: 'f' } }], response_format: { type: 'json_object' } }, /tools cannot be combined/],
     [{ tool_choice: 'auto' }, /tool_choice/],
-    [{ response_format: { type: 'json_object' } }, /response_format/],
+    [{ response_format: { type: 'yaml' } }, /response_format/],
     [{ functions: [] }, /functions/],
     [{ temprature: 0.5 }, /unknown field "temprature"/],
     [{ temperature: 3 }, /temperature/],

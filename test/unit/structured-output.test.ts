@@ -142,7 +142,7 @@ describe('answers follow their format (stories260K, CPU reference)', () => {
       seed: 5,
       response_format: { type: 'json_schema', json_schema: { name: 'person', schema: PERSON } },
     });
-    if (r.choices[0].finish_reason === 'stop') expect(new Ajv().compile(PERSON)(JSON.parse(r.choices[0].message.content))).toBe(true);
+    if (r.choices[0].finish_reason === 'stop') expect(new Ajv().compile(PERSON)(JSON.parse(r.choices[0].message.content!))).toBe(true);
     else expect(r.usage.completion_tokens).toBe(120);
   });
 

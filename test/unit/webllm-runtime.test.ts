@@ -223,7 +223,7 @@ describe('the sequence over WebLLM\'s steps, against Cria\'s own sequence on the
     const b1 = await mlc.chatCompletion({ messages: turn1, max_tokens: 20, temperature: 0 });
     expect(b1.choices[0].message.content).toBe(a1.choices[0].message.content);
     // the second turn shares the first's prompt and answer: only what is new is fed
-    const turn2 = [...turn1, { role: 'assistant' as const, content: a1.choices[0].message.content }, { role: 'user' as const, content: 'And then?' }];
+    const turn2 = [...turn1, { role: 'assistant' as const, content: a1.choices[0].message.content ?? '' }, { role: 'user' as const, content: 'And then?' }];
     const req2 = { messages: turn2, max_tokens: 16, temperature: 0.9, seed: 3, logprobs: true, top_logprobs: 2 };
     const a2 = await cria.chatCompletion(req2);
     const before = stepped.calls.length;

@@ -118,7 +118,7 @@ export const chatCommand: Command = {
                 process.stdout.write(t);
               },
             );
-            history.push({ role: 'assistant', content: r.choices[0].message.content });
+            history.push({ role: 'assistant', content: r.choices[0].message.content ?? '' });
             process.stdout.write('\n');
             const u = r.usage;
             const end = r.choices[0].finish_reason === 'length' ? `; it reached max_tokens or the end of the context (${u.total_tokens} of ${info.nCtx} tokens)` : '';

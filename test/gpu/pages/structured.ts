@@ -15,7 +15,7 @@ const api = {
   async complete(req: CompletionRequest) {
     try {
       const before = await client.stats();
-      const r = await client.completions.create(req);
+      const r = await client.completions.create({ ...req, stream: false });
       const after = await client.stats();
       return { text: r.choices[0].text, finish: r.choices[0].finish_reason, tokens: r.choices[0].token_ids ?? [], submits: after.submits - before.submits, bytesReadBack: after.bytesReadBack - before.bytesReadBack, error: null };
     } catch (e) {
