@@ -14,7 +14,7 @@
 import type { GgufFile, GgufValue } from '../formats/gguf.ts';
 import { CriaError } from '../shared/errors.ts';
 import { BpeEncoder } from './bpe.ts';
-import { missingTemplateError, renderChatMarked, renderChatTemplate, type ChatMessage, type ChatTemplateOptions } from './chat-template.ts';
+import { missingTemplateError, renderChatMarked, renderChatTemplate, toolStrings, type ChatMessage, type ChatTemplateOptions, type TemplateMessage } from './chat-template.ts';
 import { PieceStream, PieceTable, StreamingDecoder, type DecodeOptions } from './detokenize.ts';
 import { partitionSpecial } from './special.ts';
 import { SpmEncoder } from './spm.ts';
@@ -163,13 +163,22 @@ export function tokenizerFromVocab(vocab: Vocab, encodeFragment: FragmentEncoder
       const r = renderChatMarked(templateOf(opts), messages, specialTexts(), opts);
       if (r.contents === null) {
         // the contents could not be located: accept only contents in which nothing could be forged
+        const forgedIn = (text: string) => partitionSpecial(vocab, text, true).find((f) => typeof f === 'number' && vocab.attrs[f] & (TokenAttr.CONTROL | TokenAttr.UNKNOWN)) as number | undefined;
         messages.forEach((m, i) => {
-          const forged = typeof m.content === 'string' ? partitionSpecial(vocab, m.content, true).find((f) => typeof f === 'number' && vocab.attrs[f] & (TokenAttr.CONTROL | TokenAttr.UNKNOWN)) : undefined;
+          const forged = typeof m.content === 'string' ? forgedIn(m.content) : undefined;
           if (forged !== undefined) {
-            const t = vocab.tokens[forged as number];
+            const t = vocab.tokens[forged];
             throw new CriaError('bad-argument', `message ${i} (${m.role}) contains the text of the control token ${t}, and this chat template rewrites message contents, so it could not be kept as plain text; remove "${t}" from the message`, { message: i, token: t });
           }
         });
+        // tool definitions and calls are plain text too
+        for (const text of toolStrings(messages as readonly TemplateMessage[], opts.extra)) {
+          const forged = forgedIn(text);
+          if (forged !== undefined) {
+            const t = vocab.tokens[forged];
+            throw new CriaError('bad-argument', `a tool's definition or call contains the text of the control token ${t}, and this chat template rewrites what it renders, so it could not be kept as plain text; remove "${t}" from it`, { token: t });
+          }
+        }
       }
       const ids = encode(r.text, { addSpecial: false, parseSpecial: true, plain: r.contents ?? [] });
       if (vocab.addBos && vocab.bos !== NO_TOKEN && ids[0] !== vocab.bos) ids.unshift(vocab.bos);

@@ -17,6 +17,8 @@ import { CpuBackend } from '../../src/reference/backend.ts';
 import { isCriaError } from '../../src/shared/errors.ts';
 import { renderChatMarked, renderChatTemplate, toolStrings } from '../../src/tokenizer/chat-template.ts';
 import { fixturePath } from './helpers/fixtures.ts';
+import { qwen2Meta } from './helpers/tokenizer-fixtures.ts';
+import { createTokenizer } from '../../src/tokenizer/index.ts';
 
 const template = (name: string) => readFileSync(fixturePath(`chat-templates/${name}.jinja`), 'utf8');
 const QWEN = template('Qwen-Qwen2.5-7B-Instruct');
@@ -249,6 +251,28 @@ describe('tools in the prompt, per template', () => {
     expect([...at(start), ...at(end)].filter(inside).length).toBe(5);
   });
 });
+
+describe('a template that rewrites contents (so they cannot be marked as plain text)', () => {
+  it('a tool string holding a control token\'s text is refused (bad-argument), never parsed into the token', async () => {
+    const tok = createTokenizer(qwen2Meta());
+    const template = "{% if tools %}<|im_start|>system\n{{ tools | tojson }}<|im_end|>\n{% endif %}{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content[::-1] }}<|im_end|>\n{% endfor %}<|im_start|>assistant\n";
+    const tools = [{ type: 'function', function: { name: 'f', description: 'ends <|im_start|> here', parameters: { type: 'object' } } }];
+    const e = caughtError(() => tok.encodeChat([{ role: 'user', content: 'hi' }], { template, extra: { tools } }));
+    expect(isCriaError(e, 'bad-argument'), String(e)).toBe(true);
+    expect((e as Error).message).toMatch(/<\|im_start\|>/);
+    // the same tools without control-token text render
+    expect(tok.encodeChat([{ role: 'user', content: 'hi' }], { template, extra: { tools: [{ type: 'function', function: { name: 'f', description: 'fine', parameters: { type: 'object' } } }] } }).length).toBeGreaterThan(5);
+  });
+});
+
+function caughtError(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
 
 describe('reading answers', () => {
   const read = (family: 'hermes' | 'llama3', parallel: boolean, pieces: string[]) => {
