@@ -486,6 +486,7 @@ export class Engine implements EngineApi {
       prefill_tokens_per_s: t.promptMs > 0 ? (t.promptTokens / t.promptMs) * 1000 : 0,
       decode_tokens_per_s: t.decodeMs > 0 ? (t.decodeTokens / t.decodeMs) * 1000 : 0,
       time_to_first_token_ms: t.firstTokenMs,
+      ...(t.constraintMs !== undefined ? { constraint_ms: t.constraintMs } : {}),
     };
     return { result, usage, logprobs: wantLogprobs ? logprobs : null, rest };
   }

@@ -84,6 +84,8 @@ export interface GenerateResult {
     decodeMs: number;
     /** from the start of the request to the first generated token */
     firstTokenMs: number;
+    /** with a constraint: time spent in it (each step's mask and taking the sampled token), on this thread */
+    constraintMs?: number;
   };
 }
 
@@ -139,6 +141,16 @@ export async function* generate<L>(session: Sequence<L>, req: GenerateRequest): 
   let finishReason: FinishReason = 'length';
   let firstTokenMs = 0;
 
+  // the constraint's own time (its mask, on this thread; on a GPU the mask's upload and kernel ride in the step's submit)
+  let constraintMs = 0;
+  const timed = async <T>(f: () => Promise<T>): Promise<T> => {
+    const tc = performance.now();
+    try {
+      return await f();
+    } finally {
+      constraintMs += performance.now() - tc;
+    }
+  };
   let pick: { id: number; logits?: Float32Array } | undefined;
   if (req.onPromptLogits) {
     const all = await session.appendAll(fresh, req.signal);
@@ -149,7 +161,7 @@ export async function* generate<L>(session: Sequence<L>, req: GenerateRequest): 
   } else {
     let logits = await session.append(fresh, req.signal);
     if (req.maxTokens > 0) {
-      if (req.constraint) logits = await constrained(session, logits, req.constraint);
+      if (req.constraint) logits = await timed(() => constrained(session, logits, req.constraint!));
       pick = await nextToken(session, logits, sampler, history, wantLogits, !!req.constraint && !session.mask);
     } else await session.sync();
   }
@@ -160,7 +172,10 @@ export async function* generate<L>(session: Sequence<L>, req: GenerateRequest): 
     const id = pick.id;
     if (pick.logits) req.onStepLogits?.(pick.logits, id);
     if (tokens.length === 0) firstTokenMs = performance.now() - t0;
-    if (req.constraint && !req.constraint.accept(id)) {
+    const ta = performance.now();
+    const taken = !req.constraint || req.constraint.accept(id);
+    constraintMs += performance.now() - ta;
+    if (!taken) {
       throw new CriaError('internal', `token ${id} was sampled but the output's grammar does not allow it (the mask was not applied)`);
     }
     if (req.isEndToken?.(id)) {
@@ -183,7 +198,7 @@ export async function* generate<L>(session: Sequence<L>, req: GenerateRequest): 
     }
     if (tokens.length >= req.maxTokens) break;
     let logits = await session.append([id], req.signal);
-    if (req.constraint) logits = await constrained(session, logits, req.constraint);
+    if (req.constraint) logits = await timed(() => constrained(session, logits, req.constraint!));
     pick = await nextToken(session, logits, sampler, history, wantLogits, !!req.constraint && !session.mask);
   }
   if (req.decoder && !stop.stopped) {
@@ -199,6 +214,6 @@ export async function* generate<L>(session: Sequence<L>, req: GenerateRequest): 
     text,
     finishReason,
     seed: sampler.seed,
-    timings: { promptTokens: fresh.length, promptMs: t1 - t0, decodeTokens: tokens.length, decodeMs: t2 - t1, firstTokenMs },
+    timings: { promptTokens: fresh.length, promptMs: t1 - t0, decodeTokens: tokens.length, decodeMs: t2 - t1, firstTokenMs, ...(req.constraint ? { constraintMs } : {}) },
   };
 }

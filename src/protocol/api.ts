@@ -378,6 +378,8 @@ export interface Usage {
   prefill_tokens_per_s: number;
   decode_tokens_per_s: number;
   time_to_first_token_ms: number;
+  /** with response_format / grammar / tools: milliseconds spent in the grammar engine (each step's mask, taking the sampled token) */
+  constraint_ms?: number;
 }
 
 export interface ChatCompletionChunk {

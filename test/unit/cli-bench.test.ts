@@ -51,6 +51,17 @@ const raw = (decodeMs: number[], ttft16: number[], extra: Partial<EngineRaw> = {
 });
 
 describe('bench figures', () => {
+  it('--schema: decode under the JSON Schema (median rate) and the grammar engine\'s share of the request', () => {
+    const f = engineFigures(raw([400, 400, 400], [100, 100, 100], { schemaDecode: [{ steps: 4, ms: 500, constraintMs: 60, totalMs: 600 }, { steps: 4, ms: 400, constraintMs: 40, totalMs: 500 }, { steps: 4, ms: 800, constraintMs: 90, totalMs: 900 }] }));
+    expect(f.decode_tokens_per_s).toBe(10);
+    expect(f.decode_tokens_per_s_schema).toBe(8);
+    expect(f.schema_constraint_share).toBe(0.1);
+    expect(engineFigures(raw([400], [100])).decode_tokens_per_s_schema).toBeUndefined();
+    const log = () => {};
+    expect(parseBenchOptions({ model: 'm', schema: true }, log).schema).toBe(true);
+    expect(parseBenchOptions({ model: 'm' }, log).schema).toBeUndefined();
+  });
+
   it('medians of the runs; prefill and decode rates follow the definitions', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);

@@ -83,8 +83,8 @@ export async function benchInPage(b: BenchBrowser, plan: BenchPlan, nLayer: numb
     if (warmParts) loads.warmParts.push(warmParts);
     say(`load ${r + 1}/${plan.loadRuns}: cold ${cold.ms.toFixed(0)} ms${parts(coldParts)}, warm ${warm.ms.toFixed(0)} ms${parts(warmParts)}; engine start ${cold.startMs.toFixed(0)} / ${warm.startMs.toFixed(0)} ms before them`);
   }
-  const run = async (prompt: BenchPrompt, maxTokens: number, what: string): Promise<CriaRunResult> => {
-    const res = unwrap(await b.call('criaRun', pe.promptIds ? prompt.ids : prompt.text, maxTokens, plan.resetToken), what);
+  const run = async (prompt: BenchPrompt, maxTokens: number, what: string, schema?: Record<string, unknown>): Promise<CriaRunResult> => {
+    const res = unwrap(await b.call('criaRun', pe.promptIds ? prompt.ids : prompt.text, maxTokens, plan.resetToken, schema), what);
     const n = prompt.ids.length;
     if (res.usage.prompt_tokens !== n) throw new CriaError('internal', `${what}: ${who} tokenized the prompt into ${res.usage.prompt_tokens} tokens, not ${n}`);
     if (res.usage.prefill_tokens !== n) throw new CriaError('internal', `${what}: ${who} evaluated ${res.usage.prefill_tokens} of the ${n} prompt tokens (a reused prefix?)`);
@@ -94,6 +94,7 @@ export async function benchInPage(b: BenchBrowser, plan: BenchPlan, nLayer: numb
   await run(plan.warmup.prompt, plan.warmup.maxTokens, 'warm-up');
 
   const runs: RawRun[] = [];
+  const schemaRuns: NonNullable<EngineRaw['schemaDecode']> = [];
   let structure: EngineRaw['structure'];
   const steps = plan.decode > 2;
   for (let r = 0; r < plan.runs; r++) {
@@ -116,6 +117,14 @@ export async function benchInPage(b: BenchBrowser, plan: BenchPlan, nLayer: numb
     const decodeMs = u.decode_tokens_per_s > 0 ? (1000 * u.completion_tokens) / u.decode_tokens_per_s : NaN; // the engine's decode time: N − 1 steps
     runs.push({ prefill, decode: { tokens: plan.decode, steps: plan.decode - 1, ms: decodeMs } });
     say(`run ${r + 1}/${plan.runs}: ${plan.decode} tokens decoded, ${((1000 * (plan.decode - 1)) / decodeMs).toFixed(2)} tok/s`);
+    if (plan.schema && !ort) {
+      // the same decode under a JSON Schema (the grammar engine's mask at every step)
+      const s = await run(p.decode, plan.decode, `decode of ${plan.decode} under a JSON Schema`, plan.schema);
+      const su = s.usage;
+      const ms = su.decode_tokens_per_s > 0 ? (1000 * su.completion_tokens) / su.decode_tokens_per_s : NaN;
+      schemaRuns.push({ steps: plan.decode - 1, ms, constraintMs: su.constraint_ms ?? NaN, totalMs: ms + su.time_to_first_token_ms });
+      say(`run ${r + 1}/${plan.runs}: ${plan.decode} tokens decoded under a JSON Schema, ${((1000 * (plan.decode - 1)) / ms).toFixed(2)} tok/s (the grammar engine ${(su.constraint_ms ?? NaN).toFixed(0)} ms of it)`);
+    }
     if (gpu && !ort && last && steps) structure = structurePerToken(a.stats, d.stats, plan.decode - 2, nLayer);
   }
   const memory = gpu ? unwrap(await b.call('criaMemory'), 'GPU memory') : undefined;
@@ -126,5 +135,5 @@ export async function benchInPage(b: BenchBrowser, plan: BenchPlan, nLayer: numb
   if (!gpu && engine.threads > 1 && backend && backend.threads < engine.threads) notes.push(`asked for ${engine.threads} threads, ran ${backend.threads}: ${backend.reason}`);
   // which products ran: int8 activations (CPU adapters' default for Q8_0/Q4_0) or f32
   if (gpu && !ort && activations) notes.push(`Q8_0/Q4_0 products with ${activations} activations${activations === 'int8' ? ' (x quantized per block of 32, integer dot products, as llama.cpp on the CPU)' : ''}`);
-  return { version, threads: gpu ? undefined : backend?.threads, loads, runs, gpuPeakBytes: memory?.peakBytes, structure, notes };
+  return { version, threads: gpu ? undefined : backend?.threads, loads, runs, gpuPeakBytes: memory?.peakBytes, structure, notes, ...(schemaRuns.length ? { schemaDecode: schemaRuns } : {}) };
 }

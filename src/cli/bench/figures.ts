@@ -108,6 +108,11 @@ export interface EngineRaw {
   gpuPeakBytes?: number;
   structure?: Structure;
   notes?: string[];
+  /**
+   * `--schema`: each run's decode under the bench's JSON Schema: N − 1 steps in `ms`; `constraintMs` the
+   * grammar engine's time in the whole request (its mask at every step, the first included), `totalMs` the request's
+   */
+  schemaDecode?: { steps: number; ms: number; constraintMs: number; totalMs: number }[];
 }
 
 /** What the report says of one engine. Field names are a stable interface (JSON). */
@@ -130,6 +135,9 @@ export interface EngineFigures {
   decode_tokens: number;
   gpu_peak_bytes: number | null;
   structure_per_token: Structure | null;
+  /** `--schema`: decode tok/s under a JSON Schema, and the grammar engine's share of that request's time */
+  decode_tokens_per_s_schema?: number | null;
+  schema_constraint_share?: number | null;
   notes: string[];
   /** every run's raw figures */
   raw: EngineRaw;
@@ -190,6 +198,12 @@ export function engineFigures(raw: EngineRaw): EngineFigures {
     decode_tokens: decode[0]?.tokens ?? 0,
     gpu_peak_bytes: raw.gpuPeakBytes ?? null,
     structure_per_token: raw.structure ?? null,
+    ...(raw.schemaDecode
+      ? {
+          decode_tokens_per_s_schema: median(raw.schemaDecode.map((d) => (1000 * d.steps) / d.ms)),
+          schema_constraint_share: median(raw.schemaDecode.map((d) => d.constraintMs / d.totalMs)),
+        }
+      : {}),
     notes: raw.notes ?? [],
     raw,
   };

@@ -51,6 +51,7 @@ export function parseBenchOptions(values: Record<string, string | boolean | unde
     threads,
     cacheDir: values.cache as string | undefined,
     ...(webllmLib !== undefined ? { webllmLib } : {}),
+    ...(values.schema ? { schema: true } : {}),
     json: values.json as string | undefined,
     log,
   };

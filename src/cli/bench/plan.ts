@@ -27,7 +27,20 @@ export interface BenchPlan {
    * UTF-8 (it fails with "invalid UTF-8 byte"), and random-weight models generate such tokens.
    */
   notUtf8: number[];
+  /**
+   * `--schema`: Cria's engines decode once more per run under this JSON Schema (structured output's
+   * cost): an array of at least 4096 {name, n} objects, which N tokens never complete, so every run
+   * decodes N tokens of keys, strings and numbers through the grammar engine's mask
+   */
+  schema?: Record<string, unknown>;
 }
+
+/** The schema of `cria bench --schema` (see BenchPlan.schema). */
+export const BENCH_SCHEMA: Record<string, unknown> = {
+  type: 'array',
+  items: { type: 'object', properties: { name: { type: 'string' }, n: { type: 'integer' } }, required: ['name', 'n'], additionalProperties: false },
+  minItems: 4096,
+};
 
 /** Ids whose bytes alone are not valid UTF-8. */
 export function notUtf8Tokens(tok: Pick<Tokenizer, 'vocabSize' | 'decodeBytes'>): number[] {

@@ -137,6 +137,14 @@ export function formatTable(r: BenchReport): string {
       `Cria per decoded token: ${num(s.dispatches, 1)} dispatches (${num(s.dispatches_per_layer, 1)} per layer), ${num(s.submits, 2)} submits, ${num(s.bytes_read_back, 1)} bytes read back, ${num(s.buffers_created, 2)} buffers created`,
     );
   }
+  for (const e of engines) {
+    const f = r.engines[e];
+    if (!f?.ok || f.decode_tokens_per_s_schema == null) continue;
+    const slower = 1 - f.decode_tokens_per_s_schema / f.decode_tokens_per_s;
+    out.push(
+      `${ENGINE_LABEL[e]} under a JSON Schema (--schema): decode ${num(f.decode_tokens_per_s_schema, 2)} tok/s against ${num(f.decode_tokens_per_s, 2)} without (${num(100 * slower, 1)}% slower); the grammar engine's mask took ${num(100 * (f.schema_constraint_share ?? NaN), 1)}% of the request's time`,
+    );
+  }
   if (Object.values(r.ratios).some((x) => x && Object.keys(x).length)) out.push('Ratios are A/B = A ÷ B (WebGPU and Wasm are Cria\'s engines; ORT-Wasm and ORT-WebGPU onnxruntime-web\'s EPs on the ONNX export of the same file; WebLLM on its MLC export): for times, below 1 means A is faster; for tok/s, above 1 does.');
   for (const e of engines) {
     const rep = r.engines[e];

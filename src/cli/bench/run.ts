@@ -28,7 +28,7 @@ import { CRIA_ENGINES, engineFigures, ORT_ENGINES, ratioTargets, ratios, rooflin
 import { benchLlamaCpp } from './llamacpp.ts';
 import { modelFacts } from './model-facts.ts';
 import { benchOrt, ortExports } from './ort.ts';
-import { benchPlan } from './plan.ts';
+import { BENCH_SCHEMA, benchPlan } from './plan.ts';
 import type { BenchReport } from './report.ts';
 import { benchWllama, wllamaVersion } from './wllama.ts';
 import { benchWebllm, exportForWebllm, webllmSkipReason, webllmVersion, type WebllmExport } from './webllm.ts';
@@ -46,6 +46,8 @@ export interface BenchOptions {
   cacheDir?: string;
   /** the webllm peer's model library (.wasm), compiled for the model's shape (webllm.ts) */
   webllmLib?: string;
+  /** Cria's engines also decode under a JSON Schema (structured output's cost: plan.ts BENCH_SCHEMA) */
+  schema?: boolean;
   log: (line: string) => void;
 }
 
@@ -112,7 +114,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   }
   const longest = Math.max(...o.prompts) + o.decode;
   if (longest > facts.context) throw new CriaError('bad-argument', `a prompt of ${Math.max(...o.prompts)} tokens plus ${o.decode} decoded needs ${longest} positions; the engines' context for this model is ${facts.context}`);
-  const plan = benchPlan(tokenizer, o.runs, o.prompts, o.decode, o.loadRuns);
+  const plan = { ...benchPlan(tokenizer, o.runs, o.prompts, o.decode, o.loadRuns), ...(o.schema ? { schema: BENCH_SCHEMA } : {}) };
   const cpu = cpus();
   const report: BenchReport = {
     cria_bench: 2,

@@ -9,7 +9,7 @@ export const benchCommand: Command = {
   summary: 'measure load, prefill and decode speed of Cria (WebGPU and WebAssembly) beside wllama, llama.cpp, onnxruntime-web and WebLLM, and the roofline',
   usage:
     'cria bench --model MODEL [--peers cria,cria-wasm,wllama,ort-wasm,ort-webgpu,webllm,llamacpp | ort] [--runs N] [--load-runs N]\n' +
-    '           [--prompt 128,512] [--decode N] [--threads N] [--webllm-lib FILE] [--json FILE] [--cache DIR]\n\n' +
+    '           [--prompt 128,512] [--decode N] [--threads N] [--webllm-lib FILE] [--schema] [--json FILE] [--cache DIR]\n\n' +
     '  Every engine runs on the same file with the same prompts (texts of exactly N tokens), greedy, end-of-\n' +
     '  generation tokens ignored: Cria on WebGPU (cria), Cria on WebAssembly (cria-wasm) and wllama (llama.cpp\n' +
     '  in WebAssembly) in one headless Chromium, one after the other, then native llama.cpp (node-llama-cpp)\n' +
@@ -28,7 +28,9 @@ export const benchCommand: Command = {
     '  --threads: threads of every CPU engine: cria-wasm, wllama, llama.cpp (default: all cores). Prints a table\n' +
     '  with the ratios of Cria\'s engines to the others (WebGPU/wllama, Wasm/wllama, Wasm/llama.cpp, Wasm/WebGPU);\n' +
     '  --json FILE also writes every figure and each run. Progress goes to stderr. A failing engine is\n' +
-    "  reported and the others' figures are kept. --cache DIR keeps the browser profile in DIR.",
+    "  reported and the others' figures are kept. --cache DIR keeps the browser profile in DIR.\n" +
+    '  --schema: Cria\'s engines also decode each run under a JSON Schema (an array of {name, n} objects that N tokens\n' +
+    '  never complete), and the report gives decode tok/s with and without it and the grammar engine\'s share.',
   options: {
     model: { type: 'string' },
     peers: { type: 'string' },
@@ -40,6 +42,7 @@ export const benchCommand: Command = {
     json: { type: 'string' },
     cache: { type: 'string' },
     'webllm-lib': { type: 'string' },
+    schema: { type: 'boolean' },
   },
   async run(values) {
     const t0 = performance.now();

@@ -98,7 +98,8 @@ export interface BenchPage {
    * ignoring end-of-generation tokens, after a one-token request of `resetToken` (unmeasured), so
    * that the session has no prefix in common with the prompt and evaluates all of it.
    */
-  criaRun(prompt: string | number[], maxTokens: number, resetToken: number): Promise<BenchResult<CriaRunResult>>;
+  /** `schema`: the decode follows it (response_format json_schema; no ignore_eos: the schema never completes) */
+  criaRun(prompt: string | number[], maxTokens: number, resetToken: number, schema?: Record<string, unknown>): Promise<BenchResult<CriaRunResult>>;
   criaMemory(): Promise<BenchResult<GpuMemory>>;
   /** empty Cria's model cache (wllama's cache shares the origin's quota) and close the worker */
   criaClose(): Promise<BenchResult<true>>;

@@ -96,12 +96,16 @@ window.criaBench = {
       return { ms, startMs, phaseStartMs, info };
     }),
 
-  criaRun: (prompt, maxTokens, resetToken) =>
+  criaRun: (prompt, maxTokens, resetToken, schema) =>
     result(async () => {
       const client = needCria();
       await client.completions.create({ prompt: [resetToken], max_tokens: 1, temperature: 0, ignore_eos: true });
       const before = await client.stats();
-      const c = await client.completions.create({ prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true });
+      const c = await client.completions.create(
+        schema
+          ? { prompt, max_tokens: maxTokens, temperature: 0, response_format: { type: 'json_schema', json_schema: { name: 'bench', schema } } }
+          : { prompt, max_tokens: maxTokens, temperature: 0, ignore_eos: true },
+      );
       const after = await client.stats();
       const choice = c.choices[0];
       return {
