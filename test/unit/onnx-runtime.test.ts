@@ -88,6 +88,21 @@ describe('the ONNX runtime behind the engine, against Cria\'s own on the same we
     lb.forEach((x, i) => expect(Math.abs(x.logprob - la[i].logprob)).toBeLessThan(2e-3));
   });
 
+  it('structured output: a JSON Schema and a grammar give the answers Cria gives (the mask applied to ORT\'s row on the CPU)', async () => {
+    const { cria, onnx } = await engines();
+    const schema = { type: 'object', properties: { name: { type: 'string', maxLength: 10 }, age: { type: 'integer', minimum: 1, maximum: 9 } }, required: ['name', 'age'], additionalProperties: false };
+    for (const req of [
+      { prompt: 'Once upon a time', max_tokens: 50, temperature: 0, response_format: { type: 'json_schema' as const, json_schema: { name: 'p', schema } } },
+      { prompt: 'The dog', max_tokens: 50, temperature: 0.8, seed: 2, response_format: { type: 'json_schema' as const, json_schema: { name: 'p', schema } } },
+      { prompt: 'Tom', max_tokens: 10, temperature: 0, grammar: 'root ::= "yes" | "no"' },
+    ]) {
+      const a = await cria.completion(req);
+      const b = await onnx.completion(req);
+      expect(b.choices[0].token_ids).toEqual(a.choices[0].token_ids);
+      if (b.choices[0].finish_reason === 'stop' && req.response_format) expect(Object.keys(JSON.parse(b.choices[0].text)).sort()).toEqual(['age', 'name']);
+    }
+  });
+
   it('scores continuations as Cria does (lm-evaluation-harness loglikelihood)', async () => {
     const { cria, onnx } = await engines();
     for (const [context, continuation] of [
