@@ -7,9 +7,10 @@
  *   multiple-choice  acc, acc_stderr, acc_norm, acc_norm_stderr
  *   letter-choice    acc, acc_stderr
  *   generation       exact_match, exact_match_stderr
- *   judge-single     score, score_stderr, score_turn_1, score_turn_2, verdicts, unparseable
+ *   judge-single     score, score_stderr, score_turn_1, score_turn_2, verdicts, unparseable,
+ *                    constrained_verdicts
  *   judge-pairwise   win_rate, tie_rate, loss_rate, decided, undecided, inconsistent, verdicts,
- *                    unparseable, score, score_b, relative_score
+ *                    unparseable, constrained_verdicts, score, score_b, relative_score
  *   speed            load_ms, ttft_ms, prefill_tokens_per_s, decode_tokens_per_s, prompt_tokens, gen_tokens
  * and for every kind `errors`: items whose result is an error (left out of the other metrics).
  * NaN (nothing to average) is written as null in JSON and as an empty cell in CSV.

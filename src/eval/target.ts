@@ -46,7 +46,7 @@ export function fromClient(client: CriaClient, opts: FromClientOptions = {}): Ev
         stop = [...(stop ?? []), ...fallback.stop];
       }
       const r = await client.chat.completions.create(
-        { messages: req.messages, max_tokens: req.max_tokens, temperature: req.temperature, seed: req.seed, stop, chat_template, stream: false },
+        { messages: req.messages, max_tokens: req.max_tokens, temperature: req.temperature, seed: req.seed, stop, chat_template, ...(req.grammar !== undefined ? { grammar: req.grammar } : {}), stream: false },
         { signal: o.signal },
       );
       // eval sends no tools: a text answer (tool_calls cannot come back)

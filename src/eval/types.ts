@@ -39,7 +39,8 @@ export interface EvalTarget {
   /** log-probabilities of `continuation` after `context` (the engine reuses a shared context prefix) */
   score(req: ScoreRequest, opts?: TargetCallOptions): Promise<ScoreResult>;
   /** a whole chat answer (greedy when temperature is 0) */
-  chat(req: { messages: ChatMessage[]; max_tokens: number; temperature: number; seed?: number; stop?: string[]; chat_template?: string }, opts?: TargetCallOptions): Promise<GenerationOutput>;
+  /** `grammar`: a GBNF grammar the answer must follow (the judge's constrained verdict) */
+  chat(req: { messages: ChatMessage[]; max_tokens: number; temperature: number; seed?: number; stop?: string[]; chat_template?: string; grammar?: string }, opts?: TargetCallOptions): Promise<GenerationOutput>;
   /** a raw-prompt completion (for generation tasks on base models); `ignore_eos` keeps decoding to max_tokens (speed) */
   complete(req: { prompt: string | number[]; max_tokens: number; temperature: number; seed?: number; stop?: string[]; ignore_eos?: boolean }, opts?: TargetCallOptions): Promise<GenerationOutput>;
   stats(): Promise<EngineStats>;
@@ -174,6 +175,8 @@ export interface Judgement {
   raw: string;
   /** rating (single), winner in contestant terms (pairwise), null when unparseable */
   parsed: number | 'A' | 'B' | 'tie' | null;
+  /** the judge answered under the verdict's grammar (option constrain_verdict; absent in runs stored before it existed) */
+  constrained?: boolean;
   error?: string;
 }
 
@@ -229,6 +232,8 @@ export interface EvalReport {
     relative_score?: number;
     /** judged: verdicts that could not be parsed */
     unparseable?: number;
+    /** judged: verdicts asked under the verdict's grammar (option constrain_verdict) */
+    constrained_verdicts?: number;
     ttft_ms?: number;
     prefill_tokens_per_s?: number;
     decode_tokens_per_s?: number;

@@ -5,7 +5,7 @@
  * another seed: seeds derive from the contestant), stories260K as the judge. The models have no
  * chat template, so the adapter's plain template is used; their context is raised to 2048 so the
  * judge prompts fit. Checked: the loading order, the pairwise prompts really swapped, verdicts
- * mostly unparseable and counted, and a run stopped twice (while contestant A answers, then while
+ * (unconstrained: option constrain_verdict false) mostly unparseable and counted, and a run stopped twice (while contestant A answers, then while
  * judging) resumes without redoing stored work and ends with the same results.
  */
 import { readFileSync } from 'node:fs';
@@ -27,7 +27,9 @@ const read = (p: string) => readFileSync(fixturePath(`eval/mt_bench/${p}`), 'utf
 const QUESTIONS = parseJudgeQuestions(read('question.jsonl')).filter((q) => ['81', '91', '111'].includes(q.id));
 const REFS = parseReferenceAnswers(read('reference_answer_gpt-4.jsonl'));
 const PROMPTS = parseJudgePrompts(read('judge_prompts.jsonl'));
-const OPTIONS = { max_tokens: 16, judge_max_tokens: 8 };
+// the judge answers unconstrained (as FastChat asks it): these tests count what it writes by itself;
+// eval-judge-constrained.test.ts has the verdict under its grammar (the default)
+const OPTIONS = { max_tokens: 16, judge_max_tokens: 8, constrain_verdict: false };
 
 function task(kind: 'judge-single' | 'judge-pairwise', options: Record<string, unknown> = {}): Task {
   return judgeTask({ name: `mt-bench-3-${kind}`, kind, questions: QUESTIONS, references: REFS, judgePrompts: PROMPTS, source: 'fixture', options: { ...OPTIONS, ...options } });

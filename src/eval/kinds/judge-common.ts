@@ -16,12 +16,17 @@
  * question has one. Ratings are parsed from "[[n]]" (else "[n]"), kept when 1–10; pairwise
  * verdicts from "[[A]]", "[[B]]", "[[C]]" (tie), in that order of precedence. Anything else is
  * unparseable: kept as raw text, counted, and left out of the scores.
+ *
+ * With option `constrain_verdict` (default true) the judge answers under a grammar that is the
+ * verdict's format (judge-verdict.ts): free reasoning, then "[[rating]]" / "[[A]]"… within its
+ * token budget, so verdicts parse. Each judgement records whether it was constrained.
  */
 import { CriaError } from '../../shared/errors.ts';
 import type { ChatMessage } from '../../protocol/api.ts';
 import type { EvalTarget, ItemResult, JudgeItem, Judgement, Task } from '../types.ts';
 import { hash32 } from '../stats.ts';
 import { errorOf, generateFitting, isItemError, opt, type Aggregate } from './kind.ts';
+import { verdictGrammar, type VerdictKind } from './judge-verdict.ts';
 
 export type ModelRole = 'A' | 'B' | 'judge';
 export type Contestant = 'A' | 'B';
@@ -165,18 +170,34 @@ export function parsePairVerdict(text: string): 'A' | 'B' | 'tie' | null {
   return null;
 }
 
-/** Ask the judge; a prompt too long for its context is an unparseable verdict with an error, not a failed run. */
-export async function askJudge(prompt: JudgePrompt, vars: Record<string, string>, ctx: JudgeContext): Promise<{ raw: string; error?: string }> {
+/** whether the judge answers under the verdict's grammar (task option `constrain_verdict`, default true) */
+export function constrainsVerdict(task: Pick<Task, 'options'>): boolean {
+  return opt(task, 'constrain_verdict', true);
+}
+
+/**
+ * Ask the judge; a prompt too long for its context is an unparseable verdict with an error, not a
+ * failed run. Constrained, the grammar is made for the token budget of the request: when the
+ * engine lowered max_tokens to the room the context leaves (it does, rather than refuse) and the
+ * answer was cut there before its verdict, the judge is asked again with a grammar for that room
+ * (the prompt is in the engine's prefix cache: only the answer is written again).
+ */
+export async function askJudge(prompt: JudgePrompt, vars: Record<string, string>, ctx: JudgeContext, kind: VerdictKind): Promise<{ raw: string; constrained: boolean; error?: string }> {
   const messages: ChatMessage[] = [
     { role: 'system', content: prompt.system_prompt },
     { role: 'user', content: fillTemplate(prompt.prompt_template, vars) },
   ];
+  const constrained = constrainsVerdict(ctx.task);
+  const ask = (max_tokens: number) => ctx.target.chat({ messages, max_tokens, temperature: 0, ...(constrained ? { grammar: verdictGrammar(kind, max_tokens) } : {}) }, { signal: ctx.signal });
+  const budget = opt(ctx.task, 'judge_max_tokens', 2048);
   try {
-    const out = await generateFitting((max_tokens) => ctx.target.chat({ messages, max_tokens, temperature: 0 }, { signal: ctx.signal }), opt(ctx.task, 'judge_max_tokens', 2048));
-    return { raw: out.text };
+    let out = await generateFitting(ask, budget);
+    const room = out.usage.completion_tokens;
+    if (constrained && out.finish_reason === 'length' && room < budget) out = await ask(room);
+    return { raw: out.text, constrained };
   } catch (e) {
     if (!isItemError(e)) throw e;
-    return { raw: '', error: errorOf(e).message };
+    return { raw: '', constrained, error: errorOf(e).message };
   }
 }
 
@@ -186,10 +207,15 @@ export async function gradeSingle(item: JudgeItem, answers: readonly string[], w
   const out: Judgement[] = [];
   for (let t = 0; t < item.turns.length; t++) {
     const p = pickPrompt(prompts, 'single', item, t);
-    const { raw, error } = await askJudge(p, singleVars(item, answers, t), ctx);
-    out.push({ turn: t, mode: who === 'A' ? 'single-A' : 'single-B', prompt: p.name, raw, parsed: parseRating(raw), ...(error ? { error } : {}) });
+    const { raw, constrained, error } = await askJudge(p, singleVars(item, answers, t), ctx, 'single');
+    out.push({ turn: t, mode: who === 'A' ? 'single-A' : 'single-B', prompt: p.name, raw, parsed: parseRating(raw), constrained, ...(error ? { error } : {}) });
   }
   return out;
+}
+
+/** judge calls answered under the verdict's grammar (a report metric: `constrained_verdicts`) */
+export function constrainedCount(js: readonly Judgement[]): number {
+  return js.filter((j) => j.constrained).length;
 }
 
 export function judgementErrors(js: readonly Judgement[]): string[] {

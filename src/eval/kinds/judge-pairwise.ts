@@ -13,12 +13,13 @@
  *
  * Metrics: win_rate / tie_rate / loss_rate of A over decided turns, decided, undecided,
  * inconsistent (the two orders disagreed), verdicts (judge outputs), unparseable (judge outputs
- * without a verdict or rating), and with `relative`: score (A), score_b, relative_score.
+ * without a verdict or rating), constrained_verdicts (judge outputs asked under the verdict's
+ * grammar, judge-verdict.ts), and with `relative`: score (A), score_b, relative_score.
  * per_category: the same rates and relative score per category.
  */
 import type { ItemResult, Judgement } from '../types.ts';
 import { groupBy, mean } from '../stats.ts';
-import { askJudge, gradeSingle, judgePrompts, judgementErrors, pairVars, parsePairVerdict, pickPrompt, type JudgedKind } from './judge-common.ts';
+import { askJudge, constrainedCount, gradeSingle, judgePrompts, judgementErrors, pairVars, parsePairVerdict, pickPrompt, type JudgedKind } from './judge-common.ts';
 import { opt, type Aggregate } from './kind.ts';
 
 const swap = (v: 'A' | 'B' | 'tie' | null) => (v === 'A' ? 'B' : v === 'B' ? 'A' : v);
@@ -34,12 +35,12 @@ export const judgePairwise: JudgedKind = {
     const pairwise: NonNullable<NonNullable<ItemResult['judge']>['pairwise']> = [];
     for (let t = 0; t < item.turns.length; t++) {
       const p = pickPrompt(prompts, 'pairwise', item, t);
-      const first = await askJudge(p, pairVars(item, a.answers, b.answers, t), ctx);
+      const first = await askJudge(p, pairVars(item, a.answers, b.answers, t), ctx, 'pairwise');
       const ab = parsePairVerdict(first.raw);
-      const second = await askJudge(p, pairVars(item, b.answers, a.answers, t), ctx);
+      const second = await askJudge(p, pairVars(item, b.answers, a.answers, t), ctx, 'pairwise');
       const ba = swap(parsePairVerdict(second.raw));
-      judgements.push({ turn: t, mode: 'pair-AB', prompt: p.name, raw: first.raw, parsed: ab, ...(first.error ? { error: first.error } : {}) });
-      judgements.push({ turn: t, mode: 'pair-BA', prompt: p.name, raw: second.raw, parsed: ba, ...(second.error ? { error: second.error } : {}) });
+      judgements.push({ turn: t, mode: 'pair-AB', prompt: p.name, raw: first.raw, parsed: ab, constrained: first.constrained, ...(first.error ? { error: first.error } : {}) });
+      judgements.push({ turn: t, mode: 'pair-BA', prompt: p.name, raw: second.raw, parsed: ba, constrained: second.constrained, ...(second.error ? { error: second.error } : {}) });
       pairwise.push({ ab, ba, outcome: ab === null || ba === null ? null : ab === ba ? ab : 'tie' });
     }
     let ratings: (number | null)[] | undefined;
@@ -111,6 +112,7 @@ export const judgePairwise: JudgedKind = {
       ...summarize(ok),
       verdicts: judgements.length,
       unparseable: judgements.filter((j) => j.parsed === null).length,
+      constrained_verdicts: constrainedCount(judgements),
       errors: results.length - ok.length,
     };
     const per_category: Aggregate['per_category'] = {};

@@ -4,11 +4,12 @@
  *
  * Metrics: score = mean rating over every parsed turn (FastChat's MT-bench score), with its
  * standard error; score_turn_1 / score_turn_2; verdicts = judge outputs; unparseable = those
- * without a rating (kept as raw text in the results). per_category: mean rating per category.
+ * without a rating (kept as raw text in the results); constrained_verdicts = those asked under the
+ * verdict's grammar (judge-verdict.ts). per_category: mean rating per category.
  */
 import type { ItemResult } from '../types.ts';
 import { groupBy, mean, stderr } from '../stats.ts';
-import { gradeSingle, judgementErrors, type JudgedKind } from './judge-common.ts';
+import { constrainedCount, gradeSingle, judgementErrors, type JudgedKind } from './judge-common.ts';
 import type { Aggregate } from './kind.ts';
 
 function ratingsOf(r: ItemResult): number[] {
@@ -38,7 +39,8 @@ export const judgeSingle: JudgedKind = {
     const ok = results.filter((r) => r.judge && !r.error);
     const all = ok.flatMap(ratingsOf);
     const verdicts = ok.reduce((n, r) => n + (r.judge!.ratings?.length ?? 0), 0);
-    const metrics: Aggregate['metrics'] = { score: mean(all), score_stderr: stderr(all), verdicts, unparseable: verdicts - all.length, errors: results.length - ok.length };
+    const constrained_verdicts = constrainedCount(ok.flatMap((r) => r.judge!.judgements ?? []));
+    const metrics: Aggregate['metrics'] = { score: mean(all), score_stderr: stderr(all), verdicts, unparseable: verdicts - all.length, constrained_verdicts, errors: results.length - ok.length };
     for (let t = 0; t < 2; t++) {
       const xs = ok.map((r) => r.judge!.ratings?.[t]).filter((x): x is number => typeof x === 'number');
       if (xs.length) metrics[`score_turn_${t + 1}`] = mean(xs);
