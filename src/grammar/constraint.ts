@@ -8,12 +8,17 @@
  * JSON Schemas are compiled in xgrammar's strict mode (properties the schema does not list are not
  * generated) without free whitespace (compact JSON: `{"a": 1, "b": [2, 3]}`), so a small model spends
  * no tokens on indentation (xgrammar: indent −1 = none, separators ", " and ": "). What xgrammar cannot compile (an unsatisfiable schema, a regex it does
- * not support, a grammar with an undefined rule) is a `bad-argument` naming it, before any token.
+ * not support, a grammar with an undefined rule) is a `bad-argument` naming it, before any token;
+ * so is a schema outside the subset Cria enforces (src/grammar/json-schema.ts: xgrammar ignores or
+ * mis-compiles some keywords). Every answer is valid UTF-8 (src/grammar/utf8.ts).
  */
 import type { TokenConstraint } from '../engine/generate.ts';
 import type { RuntimeTokenizer } from '../engine/runtime.ts';
 import type { OutputFormat, TaggedJsonFormat } from '../protocol/api.ts';
+import { CriaError } from '../shared/errors.ts';
 import { gbnfToXgrammar } from './gbnf.ts';
+import { schemaForXgrammar, spliceNumbers } from './json-schema.ts';
+import { Utf8Tracker, utf8Table, type Utf8Table } from './utf8.ts';
 import { grammarTokenizer, xgrammar, xgrammarCall, type GrammarTokenizer } from './xgrammar.ts';
 
 const tokenizers = new WeakMap<object, Promise<GrammarTokenizer>>();
@@ -38,19 +43,22 @@ export async function compileConstraint(tok: RuntimeTokenizer, nVocab: number, f
       ? await compileTaggedJson(t, format)
       : format.type === 'grammar'
         ? await xgrammarCall('the grammar cannot be used', () => t.compiler.compileGrammar(gbnfToXgrammar(format.grammar), 'root'))
-        : await xgrammarCall(
-            format.type === 'json_schema' ? `the JSON Schema${format.name ? ` "${format.name}"` : ''} cannot be enforced` : 'JSON mode',
-            () => t.compiler.compileJSONSchema(JSON.stringify(format.type === 'json_schema' ? format.schema : { type: 'object' }), false, -1, undefined, true),
-          );
+        : await compileSchema(t, format.type === 'json_schema' ? format : undefined);
   const matcher = await xgrammarCall('the grammar matcher', () => x.GrammarMatcher.createGrammarMatcher(compiled, t.stopTokens, t.stopTokens.length === 0));
+  // xgrammar's UTF-8 is lenient: the answer is kept valid UTF-8 here (src/grammar/utf8.ts)
+  const utf8 = new Utf8Tracker(utf8TableOf(tok, nVocab));
   let done = false;
   return {
     async allowed() {
       const m = await matcher.getNextTokenBitmask();
-      return new Uint32Array(m.slice().buffer);
+      const allowed = new Uint32Array(m.slice().buffer);
+      if (!utf8.restrict(allowed)) throw new CriaError('internal', 'the grammar allows only tokens that would make the answer invalid UTF-8 here');
+      return allowed;
     },
     accept(id: number) {
+      if (!utf8.valid(id)) return false;
       const ok = matcher.acceptToken(id);
+      if (ok) utf8.accept(id);
       if (ok && matcher.isTerminated()) done = true;
       return ok;
     },
@@ -62,6 +70,36 @@ export async function compileConstraint(tok: RuntimeTokenizer, nVocab: number, f
       compiled.dispose();
     },
   };
+}
+
+const utf8Tables = new WeakMap<object, Utf8Table>();
+
+/** The UTF-8 table of a tokenizer's vocabulary (the bytes xgrammar sees), built once. */
+function utf8TableOf(tok: RuntimeTokenizer, nVocab: number): Utf8Table {
+  let u = utf8Tables.get(tok);
+  if (!u) utf8Tables.set(tok, (u = utf8Table(tok.vocabSize, nVocab, (id) => (tok.isEog(id) ? new Uint8Array() : tok.decodeBytes([id], { startOfText: false })))));
+  return u;
+}
+
+/**
+ * A JSON Schema (or JSON mode: any object) checked against Cria's subset and rewritten
+ * (src/grammar/json-schema.ts), turned into a grammar by xgrammar, its numbers' rules replaced by
+ * Cria's (src/grammar/numbers.ts), and compiled.
+ */
+async function compileSchema(t: GrammarTokenizer, format: { name: string; schema: Record<string, unknown> } | undefined): Promise<Compiled> {
+  const what = format ? `the JSON Schema${format.name ? ` "${format.name}"` : ''} cannot be enforced` : 'JSON mode';
+  const { schema, numbers } = format ? schemaForXgrammar(format.schema, what) : { schema: { type: 'object' }, numbers: [] };
+  const x = (await xgrammar()) as unknown as XgrStructural;
+  const ebnf = await xgrammarCall(what, async () => {
+    const g = await x.Grammar.fromJSONSchema(JSON.stringify(schema), false, -1, undefined, true);
+    try {
+      return g.toString();
+    } finally {
+      g.dispose();
+    }
+  });
+  const grammar = spliceNumbers(ebnf, numbers, what);
+  return xgrammarCall(what, () => t.compiler.compileGrammar(grammar, 'root'));
 }
 
 // --- tagged JSON (tool calls): xgrammar's structural tags ---------------------------------------------
