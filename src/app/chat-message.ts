@@ -4,7 +4,9 @@
  * (sanitized; never inserted as raw HTML) as it streams, at most once per
  * STREAM_RENDER_INTERVAL_MS however fast tokens come (MarkdownStream), and
  * once more in full when it is done, with its speed and time to first token. A user message can be edited
- * and sent again; the last answer can be regenerated.
+ * and sent again; the last answer can be regenerated. An answer asked for as JSON (the conversation's
+ * answer format) is shown as JSON: as it streams, then pretty-printed in a code block; one cut at the
+ * token limit says it is incomplete.
  */
 import { html, nothing, type PropertyValues } from 'lit';
 import { unsafeHTML } from 'lit/directives/unsafe-html.js';
@@ -12,8 +14,13 @@ import { MarkdownStream } from '../ui/markdown.ts';
 import { LightElement } from './light-element.ts';
 import { formatMs } from './format.ts';
 import type { StoredMessage } from './conversations.ts';
+import { answerFormatLabel, readJsonAnswer } from './answer-format.ts';
 
-const ERROR_TITLES: Record<string, string> = { 'device-lost': 'The GPU was reset.', 'context-overflow': 'The conversation is too long.' };
+const ERROR_TITLES: Record<string, string> = {
+  'device-lost': 'The GPU was reset.',
+  'context-overflow': 'The conversation is too long.',
+  'bad-argument': 'The request was refused.',
+};
 
 export class CriaChatMessage extends LightElement {
   static override properties = {
@@ -97,17 +104,37 @@ export class CriaChatMessage extends LightElement {
     return html`${waiting
         ? html`<div class="msg-body"><span class="typing" aria-label="Thinking"><span></span><span></span><span></span></span></div>`
         : m.content
-          ? html`<div class="msg-body markdown">${unsafeHTML(this.markdown(m.content))}</div>`
+          ? m.format
+            ? this.jsonBody(m)
+            : html`<div class="msg-body markdown">${unsafeHTML(this.markdown(m.content))}</div>`
           : nothing}
       ${m.error ? html`<div class="msg-error" role="alert"><strong>${ERROR_TITLES[m.error.code] ?? 'The answer failed.'}</strong> ${m.error.message}</div>` : nothing}
       ${this.streaming ? nothing : this.footer(m)}`;
+  }
+
+  /** a JSON answer: as written while it streams, then formatted; never Markdown (its text is data) */
+  private jsonBody(m: StoredMessage) {
+    if (this.streaming) return html`<div class="msg-body markdown json-answer"><pre><code class="language-json">${m.content}</code></pre></div>`;
+    const read = readJsonAnswer(m.content, m.finish, !!m.stopped);
+    if ('pretty' in read) return html`<div class="msg-body markdown json-answer" data-json="valid"><pre><code class="language-json">${read.pretty}</code></pre></div>`;
+    return html`<div class="msg-body markdown json-answer" data-json=${read.reason}><pre><code class="language-json">${read.raw}</code></pre></div>
+      ${read.reason === 'cut'
+        ? html`<p class="msg-note small" role="note">The JSON above is incomplete: raise Max tokens in Settings and regenerate for a whole answer.</p>`
+        : read.reason === 'invalid'
+          ? html`<p class="msg-note small" role="note">This answer does not parse as JSON.</p>`
+          : nothing}`;
   }
 
   private footer(m: StoredMessage) {
     const s = m.stats;
     const notes = [
       m.stopped ? html`<span class="badge">stopped</span>` : nothing,
-      m.finish === 'length' ? html`<span class="badge" title="The answer reached the Max tokens setting">max tokens reached</span>` : nothing,
+      m.finish === 'length'
+        ? m.format
+          ? html`<span class="badge warn" title="The answer reached the Max tokens setting before its JSON was complete">cut at the token limit: incomplete JSON</span>`
+          : html`<span class="badge" title="The answer reached the Max tokens setting">max tokens reached</span>`
+        : nothing,
+      m.format ? html`<span class="badge" title="The answer was constrained to this format">${answerFormatLabel({ kind: m.format.kind, schemaName: m.format.name ?? '' })}</span>` : nothing,
       m.fallbackTemplate ? html`<span class="badge warn" title="This model has no chat template; the conversation was written as plain User:/Assistant: lines">plain-text template</span>` : nothing,
     ];
     return html`<footer class="msg-footer">

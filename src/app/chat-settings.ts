@@ -1,26 +1,32 @@
 /**
  * <cria-chat-settings>: a dialog with the conversation's system prompt and
- * the sampling settings (applied as they change, remembered for next time).
- * Raises `settings-change` with { sampling, systemPrompt }.
+ * answer format (text, JSON, or JSON under a schema the user writes, checked
+ * as it is typed) and the sampling settings (applied as they change,
+ * remembered for next time). Raises `settings-change` with
+ * { sampling, systemPrompt, answerFormat }.
  */
 import { html, nothing } from 'lit';
 import { LightElement } from './light-element.ts';
+import { DEFAULT_ANSWER_FORMAT, EXAMPLE_SCHEMA, parseSchemaText, schemaNameProblem, type AnswerFormat, type AnswerFormatKind } from './answer-format.ts';
 import { DEFAULT_SAMPLING, SAMPLING_FIELDS, sanitizeSampling, saveDefaultSystemPrompt, type SamplingSettings } from './sampling-settings.ts';
 
 export class CriaChatSettings extends LightElement {
   static override properties = {
     sampling: { attribute: false },
     systemPrompt: { type: String },
+    answerFormat: { attribute: false },
     savedDefault: { state: true },
   };
   declare sampling: SamplingSettings;
   declare systemPrompt: string;
+  declare answerFormat: AnswerFormat;
   declare savedDefault: boolean;
 
   constructor() {
     super();
     this.sampling = { ...DEFAULT_SAMPLING };
     this.systemPrompt = '';
+    this.answerFormat = { ...DEFAULT_ANSWER_FORMAT };
     this.savedDefault = false;
   }
 
@@ -31,12 +37,77 @@ export class CriaChatSettings extends LightElement {
 
   private close = () => this.querySelector('dialog')?.close();
 
-  private emit(sampling: SamplingSettings, systemPrompt: string) {
-    this.dispatchEvent(new CustomEvent('settings-change', { bubbles: true, detail: { sampling, systemPrompt } }));
+  private emit(sampling: SamplingSettings, systemPrompt: string, answerFormat: AnswerFormat = this.answerFormat) {
+    this.dispatchEvent(new CustomEvent('settings-change', { bubbles: true, detail: { sampling, systemPrompt, answerFormat } }));
   }
 
   private onField(key: keyof SamplingSettings, value: string) {
     this.emit(sanitizeSampling({ ...this.sampling, [key]: key === 'seed' && value.trim() === '' ? null : value }), this.systemPrompt);
+  }
+
+  private onFormat(change: Partial<AnswerFormat>) {
+    const next = { ...this.answerFormat, ...change };
+    // a schema box left empty gets an example to start from
+    if (next.kind === 'json_schema' && next.schemaText.trim() === '' && change.kind) next.schemaText = EXAMPLE_SCHEMA;
+    this.emit(this.sampling, this.systemPrompt, next);
+  }
+
+  private formatFields() {
+    const f = this.answerFormat;
+    const kinds: { kind: AnswerFormatKind; label: string; help: string }[] = [
+      { kind: 'text', label: 'Text', help: 'The model writes freely.' },
+      { kind: 'json', label: 'JSON', help: 'Any JSON object.' },
+      { kind: 'json_schema', label: 'JSON Schema', help: 'JSON that follows your schema.' },
+    ];
+    const parsed = f.kind === 'json_schema' ? parseSchemaText(f.schemaText) : undefined;
+    const schemaProblem = parsed && 'problem' in parsed ? parsed.problem : undefined;
+    const nameProblem = f.kind === 'json_schema' ? schemaNameProblem(f.schemaName) : undefined;
+    return html`<fieldset class="answer-format">
+      <legend>Answer format <span class="muted small">(this conversation)</span></legend>
+      <div class="format-choices" role="radiogroup" aria-label="Answer format">
+        ${kinds.map(
+          (k) => html`<label class="check">
+            <input type="radio" name="answer-format" value=${k.kind} .checked=${f.kind === k.kind} @change=${() => this.onFormat({ kind: k.kind })} />
+            <span>${k.label} <span class="muted small">${k.help}</span></span>
+          </label>`,
+        )}
+      </div>
+      ${f.kind === 'text'
+        ? nothing
+        : html`<p class="muted small format-note">The model can only write tokens that keep the answer valid JSON${f.kind === 'json_schema' ? ' under the schema' : ''}. An answer cut at Max tokens is incomplete: raise it for long answers.</p>`}
+      ${f.kind === 'json_schema'
+        ? html`<label class="field">
+              <span class="field-label">Schema name</span>
+              <input
+                name="schema-name"
+                type="text"
+                autocomplete="off"
+                spellcheck="false"
+                .value=${f.schemaName}
+                aria-invalid=${nameProblem ? 'true' : 'false'}
+                aria-describedby="schema-name-problem"
+                @input=${(e: Event) => this.onFormat({ schemaName: (e.target as HTMLInputElement).value })}
+              />
+              <span id="schema-name-problem" class=${nameProblem ? 'field-help field-error small' : 'field-help muted small'} role=${nameProblem ? 'alert' : nothing}>${nameProblem ?? 'Letters, digits, _ and -.'}</span>
+            </label>
+            <label class="field">
+              <span class="field-label">JSON Schema</span>
+              <textarea
+                name="json-schema"
+                class="schema-text"
+                rows="9"
+                spellcheck="false"
+                .value=${f.schemaText}
+                aria-invalid=${schemaProblem ? 'true' : 'false'}
+                aria-describedby="schema-problem"
+                @input=${(e: Event) => this.onFormat({ schemaText: (e.target as HTMLTextAreaElement).value })}
+              ></textarea>
+              <span id="schema-problem" class=${schemaProblem ? 'field-help field-error small' : 'field-help muted small'} role=${schemaProblem ? 'alert' : nothing} data-testid="schema-problem"
+                >${schemaProblem ?? 'Valid JSON. A schema the engine cannot enforce is refused when you send, with the part named.'}</span
+              >
+            </label>`
+        : nothing}
+    </fieldset>`;
   }
 
   override render() {
@@ -59,6 +130,7 @@ export class CriaChatSettings extends LightElement {
           <button type="button" class="button small" @click=${() => (saveDefaultSystemPrompt(this.systemPrompt), (this.savedDefault = true))}>Use for new chats</button>
           ${this.savedDefault ? html`<span class="muted" role="status">New chats will start with this system prompt.</span>` : nothing}
         </p>
+        ${this.formatFields()}
         <fieldset class="sampling">
           <legend>Sampling</legend>
           ${SAMPLING_FIELDS.map(

@@ -4,7 +4,9 @@
  * engine (`chat.completions.create({ stream: true })`) and can be stopped
  * (button or Esc), regenerated, or replaced by editing an earlier message.
  * A model without a chat template is offered a plain-text fallback
- * template, said so in the UI and on each answer, never silently.
+ * template, said so in the UI and on each answer, never silently. A
+ * conversation may ask for JSON answers (its answer format, in Settings):
+ * the request carries response_format and the answers show as formatted JSON.
  */
 import { html, nothing, type PropertyValues } from 'lit';
 import type { ChatCompletionRequest, ChatMessage } from '../client/index.ts';
@@ -15,6 +17,7 @@ import { deleteConversation, listConversations, newConversation, saveConversatio
 import { loadDefaultSystemPrompt, loadSampling, saveSampling, type SamplingSettings } from './sampling-settings.ts';
 import { FALLBACK_EXAMPLE, FALLBACK_STOP, FALLBACK_TEMPLATE } from '../ui/fallback-template.ts';
 import { errorCode, toAppError } from './errors.ts';
+import { answerFormatLabel, answerFormatProblem, responseFormatOf, sanitizeAnswerFormat, type AnswerFormat } from './answer-format.ts';
 import { formatBytes } from './format.ts';
 import { iconList, iconSettings } from './icons.ts';
 import type { CriaChatSettings } from './chat-settings.ts';
@@ -130,7 +133,7 @@ export class CriaChatView extends LightElement {
   }
 
   private newChat() {
-    if (this.current.messages.length > 0 || this.current.systemPrompt !== loadDefaultSystemPrompt()) this.current = newConversation(loadDefaultSystemPrompt());
+    if (this.current.messages.length > 0 || this.current.systemPrompt !== loadDefaultSystemPrompt() || this.current.answerFormat) this.current = newConversation(loadDefaultSystemPrompt());
     this.listOpen = false;
     this.updateComplete.then(() => this.querySelector<CriaComposer>('cria-composer')?.focus());
   }
@@ -193,12 +196,14 @@ export class CriaChatView extends LightElement {
     const history: ChatMessage[] = c.messages.filter((m) => m.role === 'user' || m.content).map((m) => ({ role: m.role, content: m.content }));
     const messages: ChatMessage[] = c.systemPrompt.trim() ? [{ role: 'system', content: c.systemPrompt.trim() }, ...history] : history;
     const { seed, ...rest } = this.sampling;
+    const response_format = responseFormatOf(sanitizeAnswerFormat(c.answerFormat));
     return {
       messages,
       stream: true,
       ...rest,
       ...(seed !== null ? { seed } : {}),
       ...(fallback ? { chat_template: FALLBACK_TEMPLATE, stop: FALLBACK_STOP } : {}),
+      ...(response_format ? { response_format } : {}),
     };
   }
 
@@ -207,10 +212,20 @@ export class CriaChatView extends LightElement {
     if (!info || this.streaming) return;
     const fallback = !info.hasChatTemplate;
     if (fallback && !this.useFallback) return;
+    // a JSON Schema that is not valid JSON is not sent (the composer says why)
+    const format = sanitizeAnswerFormat(c.answerFormat);
+    if (answerFormatProblem(format)) return;
     const req = this.request(c, fallback);
     const index = c.messages.length;
     const label = engine.model.kind === 'ready' ? engine.model.label : info.id;
-    let answer: StoredMessage = { role: 'assistant', content: '', at: Date.now(), model: label, ...(fallback ? { fallbackTemplate: true } : {}) };
+    let answer: StoredMessage = {
+      role: 'assistant',
+      content: '',
+      at: Date.now(),
+      model: label,
+      ...(fallback ? { fallbackTemplate: true } : {}),
+      ...(format.kind === 'json' ? { format: { kind: 'json' } } : format.kind === 'json_schema' ? { format: { kind: 'json_schema', name: format.schemaName } } : {}),
+    };
     c.messages = [...c.messages, answer];
     const set = (m: StoredMessage) => {
       answer = m;
@@ -267,11 +282,16 @@ export class CriaChatView extends LightElement {
 
   // ---- settings
 
-  private onSettings(e: CustomEvent<{ sampling: SamplingSettings; systemPrompt: string }>) {
+  private onSettings(e: CustomEvent<{ sampling: SamplingSettings; systemPrompt: string; answerFormat: AnswerFormat }>) {
     this.sampling = e.detail.sampling;
     saveSampling(this.sampling);
-    if (e.detail.systemPrompt !== this.current.systemPrompt) {
+    const format = sanitizeAnswerFormat(e.detail.answerFormat);
+    const formatChanged = JSON.stringify(format) !== JSON.stringify(sanitizeAnswerFormat(this.current.answerFormat));
+    if (e.detail.systemPrompt !== this.current.systemPrompt || formatChanged) {
       this.current.systemPrompt = e.detail.systemPrompt;
+      // plain text is stored as no format, as conversations from before there was a choice
+      if (format.kind === 'text' && !format.schemaText) delete this.current.answerFormat;
+      else this.current.answerFormat = format;
       this.requestUpdate();
       if (this.current.messages.length > 0) void this.persist(this.current);
     }
@@ -298,8 +318,9 @@ export class CriaChatView extends LightElement {
     const fallback = info !== undefined && !info.hasChatTemplate;
     const streamingHere = this.streaming?.conversation === c ? this.streaming : undefined;
     const lastAssistant = c.messages.at(-1)?.role === 'assistant' ? c.messages.length - 1 : -1;
-    const canSend = !!info && !this.streaming && (!fallback || this.useFallback);
+    const canSend = !!info && !this.streaming && (!fallback || this.useFallback) && !answerFormatProblem(sanitizeAnswerFormat(c.answerFormat));
     const list = this.conversations.some((x) => x.id === c.id) ? this.conversations : c.messages.length ? [c, ...this.conversations] : this.conversations;
+    const format = sanitizeAnswerFormat(c.answerFormat);
     return html`<div class="chat-layout" ?data-list-open=${this.listOpen}>
       <aside class="chat-sidebar" id="chat-sidebar">
         <cria-conversation-list
@@ -325,6 +346,7 @@ export class CriaChatView extends LightElement {
             ${iconList()}<span class="visually-hidden">Conversations</span>
           </button>
           <h2 class="chat-title" tabindex="-1" title=${c.title}>${c.title}</h2>
+          ${format.kind === 'text' ? nothing : html`<span class="badge format-badge" title="Answers in this conversation are constrained to this format (Settings)" data-testid="format-badge">${answerFormatLabel(format)}</span>`}
           <button type="button" class="button small settings-button" @click=${() => this.querySelector<CriaChatSettings>('cria-chat-settings')?.open()}>
             ${iconSettings()}<span class="button-text">Settings</span>
           </button>
@@ -354,7 +376,7 @@ export class CriaChatView extends LightElement {
           @stop=${() => this.stop()}
         ></cria-composer>
       </section>
-      <cria-chat-settings .sampling=${this.sampling} .systemPrompt=${c.systemPrompt} @settings-change=${this.onSettings}></cria-chat-settings>
+      <cria-chat-settings .sampling=${this.sampling} .systemPrompt=${c.systemPrompt} .answerFormat=${format} @settings-change=${this.onSettings}></cria-chat-settings>
     </div>`;
   }
 
@@ -367,6 +389,8 @@ export class CriaChatView extends LightElement {
     if (m.kind !== 'ready') return 'Load a model first (above, or on the Models page).';
     if (fallback && !this.useFallback) return 'This model has no chat template: turn on the plain-text template above to chat with it.';
     if (this.streaming && this.streaming.conversation !== this.current) return 'Another conversation is being answered.';
+    const problem = answerFormatProblem(sanitizeAnswerFormat(this.current.answerFormat));
+    if (problem) return `This conversation's answer format cannot be used: ${problem} Fix it in Settings.`;
     return '';
   }
 

@@ -5,6 +5,7 @@
  * whole.
  */
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { AnswerFormat } from './answer-format.ts';
 
 export interface AnswerStats {
   promptTokens: number;
@@ -30,6 +31,8 @@ export interface StoredMessage {
   error?: { code: string; message: string };
   /** assistant: written through the plain-text fallback template (the model has none) */
   fallbackTemplate?: boolean;
+  /** assistant: asked for JSON (json_object) or JSON under a schema (its name): shown as formatted JSON */
+  format?: { kind: 'json' | 'json_schema'; name?: string };
 }
 
 export interface Conversation {
@@ -38,6 +41,8 @@ export interface Conversation {
   /** the user renamed it: do not retitle from the first message */
   titled?: boolean;
   systemPrompt: string;
+  /** the answers' format (absent: plain text, as in conversations stored before there was a choice) */
+  answerFormat?: AnswerFormat;
   messages: StoredMessage[];
   createdAt: number;
   updatedAt: number;
