@@ -8,9 +8,11 @@
  *
  * Scripts: `ask(text)` (an AsyncIterable of text pieces; breaking out of the
  * loop stops the answer), `load(url)`, `reset()`; events `cria-progress`,
- * `cria-ready`, `cria-error`, `cria-token` (all bubble and cross the shadow
- * boundary). The model loads as soon as the element is in the page with a
- * `model`; changing `model` loads the new one.
+ * `cria-ready`, `cria-error`, `cria-token`, `cria-answer` (all bubble and
+ * cross the shadow boundary). The model loads as soon as the element is in the
+ * page with a `model`; changing `model` loads the new one. `response-schema`
+ * (a JSON Schema) or `response-format="json"` make every answer JSON, enforced
+ * by the engine at every token; `cria-answer` then carries the parsed value.
  */
 import { widgetSource } from './source.ts';
 import { LitElement, html, nothing, type PropertyValues, type TemplateResult } from 'lit';
@@ -24,6 +26,8 @@ import { ENGINE_WORKER_URL, startEngineWorker, workerStarted } from './engine-wo
 import { FALLBACK_STOP, FALLBACK_TEMPLATE } from '../ui/fallback-template.ts';
 import { formatBytes, progressFraction, progressText } from './format.ts';
 import { designedMessage, type Action } from './messages.ts';
+import { widgetResponseFormat } from './response-format.ts';
+import type { ResponseFormat } from '../client/index.ts';
 import { styles } from './styles.ts';
 
 /** `detail` of `cria-error` */
@@ -37,6 +41,17 @@ export interface CriaErrorDetail {
 export interface CriaTokenDetail {
   text: string;
   answer: string;
+}
+
+/**
+ * `detail` of `cria-answer`, raised when an answer is complete: its text, how it ended (`length`: cut
+ * at max-tokens), and with `response-schema` / `response-format="json"` the parsed JSON (absent when
+ * the answer was cut: it is then incomplete JSON)
+ */
+export interface CriaAnswerDetail {
+  text: string;
+  finish_reason: 'stop' | 'length';
+  json?: unknown;
 }
 
 type Status =
@@ -54,6 +69,8 @@ interface Entry {
   state: 'streaming' | 'done' | 'stopped' | 'error';
   /** the answer ended at its token limit rather than where the model ended it */
   cutShort?: boolean;
+  /** asked as JSON (response-schema / response-format): shown as JSON */
+  json?: boolean;
   error?: CriaErrorDetail;
 }
 
@@ -103,6 +120,8 @@ export class CriaChat extends LitElement {
     maxTokens: { type: Number, attribute: 'max-tokens' },
     temperature: { type: Number },
     backend: { type: String },
+    responseSchema: { type: String, attribute: 'response-schema' },
+    responseFormat: { type: String, attribute: 'response-format' },
   };
 
   /** URL of a GGUF model (relative URLs are relative to the page) */
@@ -118,6 +137,10 @@ export class CriaChat extends LitElement {
    * facts in the header say which ran, with how many threads.
    */
   declare backend: 'auto' | 'webgpu' | 'wasm' | undefined;
+  /** a JSON Schema (JSON text) every answer follows (README: the widget's attributes) */
+  declare responseSchema: string | undefined;
+  /** `json`: every answer is a JSON object; `text` (default): free text */
+  declare responseFormat: string | undefined;
   /** a Jinja chat template to use instead of the model's own (or of the fallback, for models without one) */
   chatTemplate: string | undefined;
 
@@ -138,6 +161,8 @@ export class CriaChat extends LitElement {
   #terminateTimer: ReturnType<typeof setTimeout> | undefined;
   /** the transcript was scrolled to its end before this update: keep it there */
   #stickToEnd = true;
+  /** response-schema / response-format read (willUpdate): the format, or why it cannot be used */
+  #format: { value: ResponseFormat | undefined } | { error: CriaErrorDetail } = { value: undefined };
 
   constructor() {
     super();
@@ -147,6 +172,8 @@ export class CriaChat extends LitElement {
     this.maxTokens = undefined;
     this.temperature = undefined;
     this.backend = undefined;
+    this.responseSchema = undefined;
+    this.responseFormat = undefined;
     this.chatTemplate = undefined;
   }
 
@@ -239,6 +266,15 @@ export class CriaChat extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    if (changed.has('responseSchema') || changed.has('responseFormat')) {
+      try {
+        this.#format = { value: widgetResponseFormat({ responseSchema: this.responseSchema, responseFormat: this.responseFormat }) };
+      } catch (e) {
+        // shown in the widget, raised once per bad value, and thrown by ask()
+        this.#format = { error: errorOf(e) };
+        this.#emit('cria-error', this.#format.error);
+      }
+    }
     // before rendering, so the loading state is in this very update
     if (changed.has('model') && this.isConnected) {
       const url = this.model ? widgetSource(this.model, document.baseURI).address : undefined;
@@ -296,7 +332,7 @@ export class CriaChat extends LitElement {
     let settled = false;
     try {
       const backend = this.backend ?? 'auto';
-      if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'wasm') throw new CriaError('bad-argument', `backend="${String(backend)}": use auto, webgpu or wasm`);
+      if (backend !== 'auto' && backend !== 'webgpu' && backend !== 'wasm') throw new CriaError('bad-argument', `backend="${String(backend)}": use auto, webgpu or wasm`, { attribute: 'backend' });
       // WebGPU asked for: a missing one is said before anything downloads (auto runs on WebAssembly then)
       const problem = backend === 'webgpu' ? await webgpuProblem() : undefined;
       if (problem) throw new CriaError('webgpu-unavailable', `${problem}. This widget was set to run on WebGPU (backend="webgpu"): use a recent Chrome or Edge on desktop, or backend="auto" to run on the processor.`);
@@ -357,17 +393,20 @@ export class CriaChat extends LitElement {
     if (turn.abort.signal.aborted) return turn.pieces.end();
     this.#turn = turn;
     const user: Entry = { role: 'user', content: turn.text, state: 'done' };
-    const answer: Entry = { role: 'assistant', content: '', state: 'streaming', md: new MarkdownStream(() => this.requestUpdate()) };
+    const format = this.#format;
+    const answer: Entry = { role: 'assistant', content: '', state: 'streaming', md: new MarkdownStream(() => this.requestUpdate()), ...('value' in format && format.value ? { json: true } : {}) };
     this.#entries = [...this.#entries, user, answer];
     this.requestUpdate();
     const history = this.#history;
     try {
+      if ('error' in format) throw new CriaError(format.error.code, format.error.message, format.error.detail);
       const client = await this.#ready();
       if (turn.abort.signal.aborted) throw new CriaError('aborted', 'stopped before the answer started');
       const messages: ChatMessage[] = [...(this.system ? [{ role: 'system' as const, content: this.system }] : []), ...history, { role: 'user', content: turn.text }];
       const req: ChatCompletionRequest & { stream: true } = { messages, stream: true };
       if (this.maxTokens !== undefined && Number.isFinite(this.maxTokens)) req.max_tokens = this.maxTokens;
       if (this.temperature !== undefined && Number.isFinite(this.temperature)) req.temperature = this.temperature;
+      if (format.value) req.response_format = format.value;
       if (this.chatTemplate !== undefined) req.chat_template = this.chatTemplate;
       else if (this.usesFallbackTemplate) {
         req.chat_template = FALLBACK_TEMPLATE;
@@ -382,8 +421,18 @@ export class CriaChat extends LitElement {
         this.#emit('cria-token', { text: piece, answer: answer.content } satisfies CriaTokenDetail);
         this.requestUpdate();
       }
+      const done: CriaAnswerDetail = { text: answer.content, finish_reason: answer.cutShort ? 'length' : 'stop' };
+      // a constrained answer that finished is whole JSON (the engine enforced it); one cut short is not
+      if (answer.json && !answer.cutShort) {
+        try {
+          done.json = JSON.parse(answer.content);
+        } catch {
+          throw new CriaError('internal', 'the answer should be JSON but does not parse (please report this)');
+        }
+      }
       answer.state = 'done';
       turn.pieces.end();
+      this.#emit('cria-answer', done);
     } catch (e) {
       const err = errorOf(e);
       if (turn.abort.signal.aborted || err.code === 'aborted') {
@@ -422,7 +471,7 @@ export class CriaChat extends LitElement {
     ev.preventDefault();
     const input = this.renderRoot.querySelector('textarea');
     const text = input?.value.trim();
-    if (!input || !text || this.#turn || this.#status.kind !== 'ready') return;
+    if (!input || !text || this.#turn || this.#status.kind !== 'ready' || 'error' in this.#format) return;
     input.value = '';
     // the answer and any error show in the widget; nobody reads the pieces
     this.#startTurn(text);
@@ -444,6 +493,7 @@ export class CriaChat extends LitElement {
     const s = this.#status;
     const info = this.#info;
     const generating = !!this.#turn;
+    const formatError = 'error' in this.#format ? this.#format.error : undefined;
     return html`<div class="frame" part="frame">
       <header>
         <span class="title">Assistant</span>
@@ -455,7 +505,7 @@ export class CriaChat extends LitElement {
             This model has no chat template, so the conversation is written as plain “User: … / Assistant: …” text. Answers may not follow it well.
           </p>`
         : nothing}
-      ${s.kind === 'failed' ? this.#card(s) : nothing}
+      ${s.kind === 'failed' ? this.#card(s) : formatError ? this.#card(formatError) : nothing}
       <div class="log" role="log" aria-live="polite" aria-label="Conversation">
         ${this.#entries.length === 0 && s.kind !== 'failed'
           ? html`<p class="empty">${s.kind === 'idle' ? 'No model chosen yet.' : 'Ask anything. Answers are written on this device; nothing you type leaves it.'}</p>`
@@ -464,10 +514,10 @@ export class CriaChat extends LitElement {
       ${s.kind === 'loading' ? this.#progress(s.progress) : nothing}
       <form @submit=${this.#onSubmit}>
         <label class="sr-only" for="input">Your message</label>
-        <textarea id="input" rows="1" placeholder=${this.placeholder ?? 'Ask a question…'} ?disabled=${s.kind === 'failed'} @keydown=${this.#onKeydown}></textarea>
+        <textarea id="input" rows="1" placeholder=${this.placeholder ?? 'Ask a question…'} ?disabled=${s.kind === 'failed' || !!formatError} @keydown=${this.#onKeydown}></textarea>
         ${generating
           ? html`<button type="button" class="stop secondary" @click=${() => this.#turn?.abort.abort()}>Stop</button>`
-          : html`<button type="submit" class="send" ?disabled=${s.kind !== 'ready'}>Send</button>`}
+          : html`<button type="submit" class="send" ?disabled=${s.kind !== 'ready' || !!formatError}>Send</button>`}
       </form>
     </div>`;
   }
@@ -476,12 +526,12 @@ export class CriaChat extends LitElement {
     if (e.role === 'user') return html`<div class="msg user" data-role="user">${e.content}</div>`;
     let state: TemplateResult | typeof nothing = nothing;
     if (e.state === 'stopped') state = html`<span class="state">Stopped.</span>`;
-    else if (e.state === 'done' && e.cutShort) state = html`<span class="state">The answer reached its length limit.</span>`;
+    else if (e.state === 'done' && e.cutShort) state = html`<span class="state">${e.json ? 'Cut at the token limit: incomplete JSON.' : 'The answer reached its length limit.'}</span>`;
     else if (e.state === 'error' && e.error) {
       const d = designedMessage(e.error.code, e.error.detail);
       const s = this.#status;
       // the same error on the widget's card above: say it once
-      const onCard = s.kind === 'failed' && s.code === e.error.code;
+      const onCard = (s.kind === 'failed' && s.code === e.error.code) || ('error' in this.#format && this.#format.error.message === e.error.message);
       state = html`<span class="state" data-error=${e.error.code}
         >Not answered: ${d.title.charAt(0).toLowerCase() + d.title.slice(1)}.
         ${onCard
@@ -491,9 +541,22 @@ export class CriaChat extends LitElement {
       >`;
     }
     return html`<div class="msg assistant ${e.state}" data-role="assistant" data-state=${e.state} aria-busy=${e.state === 'streaming' ? 'true' : 'false'}>
-      <div class="content">${unsafeHTML(e.md?.html(e.content, e.state === 'streaming') ?? '')}</div>
+      ${e.json ? this.#json(e) : html`<div class="content">${unsafeHTML(e.md?.html(e.content, e.state === 'streaming') ?? '')}</div>`}
       ${state}
     </div>`;
+  }
+
+  /** a JSON answer: as written while it streams (or when cut or stopped), pretty-printed when whole */
+  #json(e: Entry): TemplateResult {
+    let text = e.content;
+    if (e.state === 'done' && !e.cutShort) {
+      try {
+        text = JSON.stringify(JSON.parse(e.content), null, 2);
+      } catch {
+        // shown as written (the answer's error says why)
+      }
+    }
+    return html`<div class="content json" data-json=${e.state === 'done' && !e.cutShort ? 'whole' : 'partial'}><pre><code>${text}</code></pre></div>`;
   }
 
   #progress(p: LoadProgress | undefined): TemplateResult {
@@ -526,5 +589,6 @@ declare global {
     'cria-ready': CustomEvent<ModelInfo>;
     'cria-error': CustomEvent<CriaErrorDetail>;
     'cria-token': CustomEvent<CriaTokenDetail>;
+    'cria-answer': CustomEvent<CriaAnswerDetail>;
   }
 }

@@ -16,13 +16,23 @@ export interface DesignedMessage {
 
 const RETRY = { kind: 'reload', label: 'Try again' } as const;
 
-/** `detail.stage === 'engine'`: the engine's worker itself did not start (engine-worker.ts) */
+/**
+ * `detail.stage === 'engine'`: the engine's worker itself did not start (engine-worker.ts);
+ * `detail.attribute`: a bad-argument from one of the element's attributes (response-format.ts)
+ */
 export function designedMessage(code: ErrorCode | string, detail?: Record<string, unknown>): DesignedMessage {
   if (detail?.stage === 'engine') {
     return {
       title: 'The assistant couldn’t start',
       body: 'Its engine could not be loaded into this page. If you run this site: the server of widget.js must allow other sites to load it (CORS), and the page’s Content-Security-Policy must allow blob: workers.',
       action: RETRY,
+    };
+  }
+  // an attribute of the element the page wrote (response-schema, backend, …): the site's owner must fix it
+  if (code === 'bad-argument' && typeof detail?.attribute === 'string') {
+    return {
+      title: 'The assistant is not set up correctly',
+      body: 'A setting of this assistant on the page has a mistake, so it cannot answer. The site’s owner needs to fix it (the details are below).',
     };
   }
   switch (code) {

@@ -190,6 +190,12 @@ export const styles = css`
     padding: 0;
     background: none;
   }
+  /* a JSON answer (response-schema / response-format): formatted, wrapped rather than scrolled */
+  .content.json pre {
+    margin: 0;
+    white-space: pre-wrap;
+    overflow-wrap: anywhere;
+  }
   .content blockquote {
     padding-left: 10px;
     border-left: 3px solid #c9ced4;
