@@ -323,6 +323,39 @@ describe('regressions found by the property tests (constraint level)', () => {
     expect(await accepts({ type: 'object', properties: { a: {} }, required: ['a'] }, utf8('{"a": 1e999}'))).toBe(false);
   });
 
+  it('formats follow RFC 3339 and ajv-formats (xgrammar took Feb 31, minute 60, leap seconds anywhere, ipv4 leading zeros, one-label email domains)', async () => {
+    const cases: [string, string, boolean][] = [
+      ['date', '2024-02-28', true],
+      ['date', '2023-02-31', false],
+      ['date', '2023-04-31', false],
+      ['date', '2023-12-31', true],
+      ['time', '20:08:59.5Z', true],
+      ['time', '20:08:60.49449Z', false],
+      ['time', '20:08:59', false],
+      ['date-time', '2024-01-02T03:04:05+01:00', true],
+      ['date-time', '2024-01-02T03:60:05Z', false],
+      ['ipv4', '50.200.0.40', true],
+      ['ipv4', '50.200.00.40', false],
+      ['email', 'a.b@example.com', true],
+      ['email', 'a@b', false],
+      ['json-pointer', '/a~1b/c', true],
+      ['json-pointer', '/a"b', false],
+      ['json-pointer', '/a\u0001', false],
+    ];
+    for (const [format, text, ok] of cases) expect(await accepts({ type: 'string', format }, utf8(JSON.stringify(text))), `${text} as ${format}`).toBe(ok);
+  });
+
+  it('a pattern\'s "." and negated classes never take a raw quote, backslash or control character (xgrammar copies the class into the JSON text)', async () => {
+    expect(await accepts({ type: 'string', pattern: '^[^,]{0,5}$' }, utf8('"ab;c"'))).toBe(true);
+    expect(await accepts({ type: 'string', pattern: '^[^,]{0,5}$' }, utf8('"a"b"'))).toBe(false);
+    expect(await accepts({ type: 'string', pattern: '^[^,]{0,5}$' }, utf8('"a\\b"'))).toBe(false);
+    expect(await accepts({ type: 'string', pattern: '^[^,]{0,5}$' }, utf8('"a\tb"'))).toBe(false);
+    expect(await accepts({ type: 'string', pattern: '^a.b$' }, utf8('"a"b"'))).toBe(false);
+    expect(await accepts({ type: 'string', pattern: '^a.b$' }, utf8('"a-b"'))).toBe(true);
+    expect(await accepts({ type: 'string', pattern: '^[ -~]+$' }, utf8('"x\"y"'))).toBe(false);
+    expect(await refused({ type: 'string', pattern: '^a\\nb$' })).toMatch(/cannot hold unescaped/);
+  });
+
   it('enum and const answer only values of the schema\'s type (xgrammar takes the enum alone)', async () => {
     expect(await accepts({ type: 'string', enum: [1, 'a'] }, utf8('1'))).toBe(false);
     expect(await accepts({ type: 'string', enum: [1, 'a'] }, utf8('"a"'))).toBe(true);
