@@ -1,15 +1,21 @@
 /**
  * Structured output, property tests (issue 16, "Done when" 1): for thousands of generated JSON
- * Schemas, on random-weight and tiny fixture models with random sampling settings, every answer that
- * completes (finish_reason 'stop') parses with JSON.parse and validates under ajv 8 (+ ajv-formats),
- * an independent validator; an answer cut short ('length') used exactly max_tokens tokens; no answer
- * holds a control token. The same for json_object (a JSON object). A schema Cria does not enforce is a
- * `bad-argument` before any token (the engine's tokensEvaluated does not move).
+ * Schemas, every answer that completes parses with JSON.parse and validates under ajv 8
+ * (+ ajv-formats), an independent validator; an answer cut short used exactly max_tokens tokens; no
+ * answer holds a control token or invalid UTF-8; answers are compact (one line). The same for
+ * json_object (a JSON object). A schema Cria does not enforce is a `bad-argument` before any token
+ * (the engine's tokensEvaluated does not move).
  *
- * Models (CPU reference): stories260K (trained, llama2.c's SentencePiece vocabulary with byte
- * fallback), the random-weight qwen2 and llama-gqa fixtures (a synthetic SentencePiece vocabulary),
- * and a random-weight qwen2 with Qwen2.5's real byte-level BPE vocabulary (151,665 tokens, control
- * tokens such as <|im_start|>; xgrammar takes ~1.5 s to compile a schema for it, so it gets few runs).
+ * Two drivers:
+ * - models with random sampling settings (temperature 0–2, top-k, top-p, min-p, repetition /
+ *   presence / frequency penalties, seeds) through Engine.completion on the CPU reference:
+ *   stories260K (trained; llama2.c's SentencePiece vocabulary with byte fallback), the random-weight
+ *   qwen2 and llama-gqa fixtures (a synthetic SentencePiece vocabulary), and a random-weight qwen2
+ *   with Qwen2.5's real byte-level BPE vocabulary (151,665 tokens, control tokens such as
+ *   <|im_start|>; xgrammar takes 1–4 s to compile a schema for it, so it gets few runs);
+ * - walks: the constraint alone (src/grammar/constraint.ts), each token drawn at random among those
+ *   its mask allows (the end token taken half the time it is allowed), on the same vocabularies. A
+ *   walk costs a compile and no forward pass, so most of the thousands of schemas are walked.
  *
  * fast-check's seed is fixed (reproducible CI); CRIA_PROPERTY_SEED=<n> explores others, and
  * CRIA_PROPERTY_SCALE=<x> multiplies the number of runs. Counts are printed at the end.
@@ -48,8 +54,39 @@ const count = (key: string) => {
   if (!c) counts.set(key, (c = { tried: 0, refused: 0, completed: 0, cut: 0, tokens: 0 }));
   return c;
 };
+const refusedFor = (c: Counts, message: string) => {
+  c.refused++;
+  const reason = message.replace(/^.*?cannot be enforced: /, '').replace(/^at \S*: /, '').replace(/\d+(\.\d+)?/g, 'N').slice(0, 70);
+  refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
+};
 
 const PROMPTS = ['Once upon a time', 'The answer is', 'Hello', '{"', 'Tom said'];
+
+/** As a request carries it: fast-check makes some objects without a prototype, which ajv's const/enum comparison tells apart. */
+const plain = (s: Schema) => JSON.parse(JSON.stringify(s)) as Schema;
+
+function parsed(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${what}: the answer is not JSON (${(e as Error).message}): ${JSON.stringify(text)}`);
+  }
+}
+
+/** A completed answer under a schema: JSON, compact, valid under ajv. */
+function validates(schema: Schema, text: string): void {
+  const value = parsed(text, `schema ${JSON.stringify(schema)}`);
+  expect(text.includes('\n'), `not compact: ${JSON.stringify(text)}`).toBe(false);
+  const validate = ajv.compile(schema);
+  if (!validate(value)) throw new Error(`the answer ${JSON.stringify(text)} does not validate under ${JSON.stringify(schema)}: ${ajv.errorsText(validate.errors)}`);
+}
+
+function isObjectText(text: string): void {
+  const v = parsed(text, 'json_object');
+  expect(typeof v === 'object' && v !== null && !Array.isArray(v), `not an object: ${text}`).toBe(true);
+}
+
+// ---- driver 1: models ----
 
 type Outcome = { kind: 'refused'; message: string } | { kind: 'cut' | 'completed'; text: string; tokens: number[] };
 
@@ -74,102 +111,171 @@ async function complete(m: TestModel, format: ResponseFormat, sampling: Sampling
     return { kind: 'cut', text: c.text, tokens: ids };
   }
   expect(c.finish_reason).toBe('stop');
+  // (a cut answer may end inside a character; a completed one is whole UTF-8)
+  expect(c.text.includes('\uFFFD'), `invalid UTF-8 in ${JSON.stringify(c.text)}`).toBe(false);
   return { kind: 'completed', text: c.text, tokens: ids };
 }
 
-function parsed(text: string, what: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${what}: the answer is not JSON (${(e as Error).message}): ${JSON.stringify(text)}`);
-  }
-}
-
-/** Run a schema; a completed answer must validate. Returns the outcome for counting. */
-async function checkSchema(key: string, m: TestModel, generated: Schema, sampling: Sampling, prompt: string, maxTokens: number, mustAccept: boolean): Promise<void> {
-  // as a request carries it (fast-check makes some objects without a prototype, which ajv's const/enum comparison tells apart)
-  const schema = JSON.parse(JSON.stringify(generated)) as Schema;
+/** Run a schema on a model; a completed answer must validate. */
+async function modelRun(key: string, m: TestModel, generated: Schema, sampling: Sampling, prompt: string, maxTokens: number, mustAccept: boolean): Promise<void> {
+  const schema = plain(generated);
   const c = count(key);
   c.tried++;
   const o = await complete(m, { type: 'json_schema', json_schema: { name: 'p', schema } }, sampling, prompt, maxTokens);
   if (o.kind === 'refused') {
     if (mustAccept) throw new Error(`a supported schema was refused: ${o.message}\n${JSON.stringify(schema)}`);
-    c.refused++;
-    const reason = o.message.replace(/^.*?: /, '').replace(/\d+(\.\d+)?/g, 'N').slice(0, 90);
-    refusals.set(reason, (refusals.get(reason) ?? 0) + 1);
-    return;
+    return refusedFor(c, o.message);
   }
   c.tokens += o.tokens.length;
-  if (o.kind === 'cut') {
-    c.cut++;
-    return;
-  }
+  if (o.kind === 'cut') return void c.cut++;
   c.completed++;
-  const value = parsed(o.text, `schema ${JSON.stringify(schema)}`);
-  // compact JSON (xgrammar without free whitespace): one line
-  expect(o.text.includes('\n'), `not compact: ${JSON.stringify(o.text)}`).toBe(false);
-  const validate = ajv.compile(schema);
-  if (!validate(value)) {
-    throw new Error(`the answer ${JSON.stringify(o.text)} does not validate under ${JSON.stringify(schema)}: ${ajv.errorsText(validate.errors)}`);
+  validates(schema, o.text);
+}
+
+// ---- driver 2: walks ----
+
+interface Vocab {
+  name: string;
+  tok: Tokenizer;
+  eos: number[];
+  control: number[];
+}
+
+function vocabOf(name: string, meta: Map<string, unknown>, controlIds: Set<number>): Vocab {
+  const tok = createTokenizer(meta as Parameters<typeof createTokenizer>[0]);
+  const eos: number[] = [];
+  for (let id = 0; id < tok.vocabSize; id++) if (tok.isEog(id)) eos.push(id);
+  return { name, tok, eos, control: [...controlIds].filter((id) => !eos.includes(id)) };
+}
+
+const bit = (mask: Uint32Array, id: number) => ((mask[id >>> 5]! >>> (id & 31)) & 1) === 1;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Walk a format's constraint: tokens drawn at random among those allowed (a third of the time the
+ * lowest id allowed, which in these vocabularies is a byte such as '"' or ',' and ends strings), the
+ * end token taken half the time it is allowed. Returns the text when the walk ended, else undefined.
+ */
+async function walk(v: Vocab, format: Parameters<typeof compileConstraint>[2], seed: number, maxSteps: number): Promise<{ text?: string; steps: number }> {
+  let s = seed >>> 0 || 1;
+  const rand = () => ((s ^= s << 13), (s ^= s >>> 17), (s ^= s << 5), (s >>> 0) / 2 ** 32);
+  const c = await compileConstraint(v.tok, v.tok.vocabSize, format);
+  try {
+    const ids: number[] = [];
+    for (let step = 0; step < maxSteps; step++) {
+      const mask = await c.allowed();
+      for (const id of v.control) if (bit(mask, id)) throw new Error(`control token ${id} allowed after ${JSON.stringify(v.tok.decode(ids))}`);
+      const allowed: number[] = [];
+      let end = false;
+      for (let w = 0; w < mask.length; w++) {
+        for (let x = mask[w]!; x !== 0; x &= x - 1) {
+          const id = w * 32 + (31 - Math.clz32(x & -x));
+          if (v.eos.includes(id)) end = true;
+          else allowed.push(id);
+        }
+      }
+      if (end && (allowed.length === 0 || rand() < 0.5)) {
+        const bytes = v.tok.decodeBytes(ids, { startOfText: false });
+        return { text: strictUtf8.decode(bytes), steps: step };
+      }
+      if (allowed.length === 0) throw new Error(`nothing allowed after ${JSON.stringify(v.tok.decode(ids))}`);
+      const id = rand() < 0.33 ? allowed[0]! : allowed[Math.floor(rand() * allowed.length)]!;
+      expect(c.accept(id)).toBe(true);
+      ids.push(id);
+    }
+    return { steps: maxSteps };
+  } finally {
+    c.dispose();
   }
 }
+
+/** Walk a schema twice (the second compile is xgrammar's cache); completed walks must validate. */
+async function walkSchema(key: string, v: Vocab, generated: Schema, seed: number, mustAccept: boolean): Promise<void> {
+  const schema = plain(generated);
+  const c = count(key);
+  c.tried++;
+  for (let k = 0; k < 2; k++) {
+    let w;
+    try {
+      w = await walk(v, { type: 'json_schema', name: 'w', schema }, seed + k, 48);
+    } catch (e) {
+      if (!(e instanceof CriaError) || e.code !== 'bad-argument') throw e;
+      if (mustAccept) throw new Error(`a supported schema was refused: ${e.message}\n${JSON.stringify(schema)}`);
+      return refusedFor(c, e.message);
+    }
+    c.tokens += w.steps;
+    if (w.text === undefined) {
+      c.cut++;
+      continue;
+    }
+    c.completed++;
+    validates(schema, w.text);
+  }
+}
+
+// ---- the models and vocabularies ----
 
 let stories: TestModel;
 let qwen2: TestModel;
 let llama: TestModel;
 let qwenVocab: TestModel;
+const vocabs: Record<string, Vocab> = {};
 
 beforeAll(async () => {
   stories = await fixtureModel('stories260K/stories260K-f32.gguf');
   qwen2 = await fixtureModel('random/qwen2-f32/qwen2-f32.gguf');
   llama = await fixtureModel('random/llama-gqa-f32/llama-gqa-f32.gguf');
   qwenVocab = await qwen2VocabModel();
+  vocabs.synthetic = vocabOf('synthetic SPM (random fixtures)', llama.meta, llama.controlIds);
+  vocabs.stories = vocabOf('stories260K SPM', stories.meta, stories.controlIds);
+  vocabs.qwen = vocabOf('Qwen2.5 BPE', qwenVocab.meta, qwenVocab.controlIds);
 }, 120_000);
 
 afterAll(() => {
-  const rows = [...counts].map(([k, c]) => `  ${k.padEnd(34)} tried ${String(c.tried).padStart(5)}  refused ${String(c.refused).padStart(4)}  completed ${String(c.completed).padStart(5)}  cut ${String(c.cut).padStart(4)}  tokens ${c.tokens}`);
+  const rows = [...counts].map(([k, c]) => `  ${k.padEnd(46)} tried ${String(c.tried).padStart(5)}  refused ${String(c.refused).padStart(4)}  completed ${String(c.completed).padStart(5)}  cut ${String(c.cut).padStart(4)}  tokens ${c.tokens}`);
   const total = [...counts.values()].reduce((n, c) => n + c.tried, 0);
   const reasons = [...refusals].sort((a, b) => b[1] - a[1]).map(([r, n]) => `  ${String(n).padStart(4)} × ${r}`);
-  console.log(`structured output property tests (seed ${SEED}): ${total} formats tried\n${rows.join('\n')}\nrefusals:\n${reasons.join('\n')}`);
+  console.log(`structured output property tests (seed ${SEED}, scale ${SCALE}): ${total} formats tried (walks: 2 per schema)\n${rows.join('\n')}\nrefusal reasons:\n${reasons.join('\n')}`);
 });
 
 const fixtures = (): [string, TestModel][] => [
   ['stories260K', stories],
-  ['random qwen2 (synthetic SPM vocab)', qwen2],
-  ['random llama-gqa (synthetic SPM vocab)', llama],
+  ['random qwen2 (synthetic SPM)', qwen2],
+  ['random llama-gqa (synthetic SPM)', llama],
 ];
+const opts = (numRuns: number, seed: number) => ({ numRuns: runs(numRuns), seed: SEED + seed, endOnFailure: true });
 
-describe('JSON Schema answers validate under ajv', () => {
-  it.each([0, 1, 2])('supported schemas on fixture model %i: accepted, and every completed answer validates', async (i) => {
+describe('JSON Schema answers from models with random sampling settings validate under ajv', () => {
+  it.each([0, 1, 2])('supported schemas on fixture model %i: accepted; every completed answer validates', async (i) => {
     const [name, m] = fixtures()[i]!;
     await fc.assert(
       fc.asyncProperty(supportedSchema, samplingArb, fc.constantFrom(...PROMPTS), async (schema, sampling, prompt) => {
-        await checkSchema(`supported · ${name}`, m, schema, sampling, prompt, 48, true);
+        await modelRun(`model · supported · ${name}`, m, schema, sampling, prompt, 40, true);
       }),
-      { numRuns: runs(300), seed: SEED + i, endOnFailure: true },
+      opts(150, i),
     );
-  });
+  }, 300_000);
 
   it('supported schemas on the real Qwen2.5 vocabulary (byte-level BPE, control tokens)', async () => {
     await fc.assert(
       fc.asyncProperty(supportedSchema, samplingArb, fc.constantFrom(...PROMPTS), async (schema, sampling, prompt) => {
-        await checkSchema('supported · random qwen2 (Qwen2.5 vocab)', qwenVocab, schema, sampling, prompt, 32, true);
+        await modelRun('model · supported · qwen2 (Qwen2.5 vocab)', qwenVocab, schema, sampling, prompt, 24, true);
       }),
-      { numRuns: runs(12), seed: SEED + 10, endOnFailure: true },
+      opts(4, 10),
     );
-  });
+  }, 300_000);
 
   it('schemas outside the subset: refused with bad-argument before any token, or enforced', async () => {
     await fc.assert(
       fc.asyncProperty(anySchema, samplingArb, fc.constantFrom(...PROMPTS), fc.constantFrom(0, 1, 2), async (schema, sampling, prompt, i) => {
-        await checkSchema('any schema · fixtures', fixtures()[i]![1], schema, sampling, prompt, 32, false);
+        await modelRun('model · any schema · fixtures', fixtures()[i]![1], schema, sampling, prompt, 32, false);
       }),
-      { numRuns: runs(900), seed: SEED + 20, endOnFailure: true },
+      opts(400, 20),
     );
-  });
+  }, 300_000);
 });
 
-describe('json_object answers are JSON objects', () => {
+describe('json_object answers from models are JSON objects', () => {
   const check = async (key: string, m: TestModel, sampling: Sampling, prompt: string, maxTokens: number) => {
     const c = count(key);
     c.tried++;
@@ -178,25 +284,66 @@ describe('json_object answers are JSON objects', () => {
     c.tokens += o.tokens.length;
     if (o.kind === 'cut') return void c.cut++;
     c.completed++;
-    const v = parsed(o.text, 'json_object');
-    expect(typeof v === 'object' && v !== null && !Array.isArray(v), `not an object: ${o.text}`).toBe(true);
+    isObjectText(o.text);
   };
   it('on the fixture models', async () => {
     await fc.assert(
       fc.asyncProperty(samplingArb, fc.constantFrom(...PROMPTS), fc.constantFrom(0, 1, 2), async (sampling, prompt, i) => {
-        await check('json_object · fixtures', fixtures()[i]![1], sampling, prompt, 40);
+        await check('model · json_object · fixtures', fixtures()[i]![1], sampling, prompt, 40);
       }),
-      { numRuns: runs(150), seed: SEED + 30, endOnFailure: true },
+      opts(90, 30),
     );
-  });
+  }, 300_000);
   it('on the real Qwen2.5 vocabulary', async () => {
     await fc.assert(
       fc.asyncProperty(samplingArb, fc.constantFrom(...PROMPTS), async (sampling, prompt) => {
-        await check('json_object · random qwen2 (Qwen2.5 vocab)', qwenVocab, sampling, prompt, 24);
+        await check('model · json_object · qwen2 (Qwen2.5 vocab)', qwenVocab, sampling, prompt, 24);
       }),
-      { numRuns: runs(10), seed: SEED + 40, endOnFailure: true },
+      opts(4, 40),
     );
-  });
+  }, 300_000);
+});
+
+describe('JSON Schema constraints walked at random validate under ajv', () => {
+  it.each([
+    ['synthetic', 1600],
+    ['stories', 400],
+    ['qwen', 6],
+  ] as const)('supported schemas on the %s vocabulary: accepted; every completed walk validates', async (name, n) => {
+    const v = vocabs[name]!;
+    await fc.assert(
+      fc.asyncProperty(supportedSchema, fc.integer(), async (schema, seed) => {
+        await walkSchema(`walk · supported · ${v.name}`, v, schema, seed, true);
+      }),
+      opts(n, 50 + n),
+    );
+  }, 300_000);
+
+  it('schemas outside the subset: refused with bad-argument, or every completed walk validates', async () => {
+    await fc.assert(
+      fc.asyncProperty(anySchema, fc.integer(), async (schema, seed) => {
+        await walkSchema('walk · any schema · synthetic SPM', vocabs.synthetic!, schema, seed, false);
+      }),
+      opts(800, 60),
+    );
+  }, 300_000);
+
+  it('json_object: every completed walk is a JSON object', async () => {
+    for (const v of [vocabs.synthetic!, vocabs.stories!, vocabs.qwen!]) {
+      await fc.assert(
+        fc.asyncProperty(fc.integer(), async (seed) => {
+          const c = count(`walk · json_object · ${v.name}`);
+          c.tried++;
+          const w = await walk(v, { type: 'json_object' }, seed, 48);
+          c.tokens += w.steps;
+          if (w.text === undefined) return void c.cut++;
+          c.completed++;
+          isObjectText(w.text);
+        }),
+        opts(v === vocabs.qwen ? 10 : 100, 70),
+      );
+    }
+  }, 300_000);
 });
 
 /**
@@ -211,7 +358,6 @@ describe('regressions found by the property tests (constraint level)', () => {
   beforeAll(async () => {
     tok = createTokenizer((await fixtureGguf('models/random/llama-gqa-f32/llama-gqa-f32.gguf')).metadata);
   });
-  const bit = (mask: Uint32Array, id: number) => ((mask[id >>> 5]! >>> (id & 31)) & 1) === 1;
   async function accepts(schema: Schema, bytes: number[]): Promise<boolean> {
     const c = await compileConstraint(tok, tok.vocabSize, { type: 'json_schema', name: 't', schema });
     try {

@@ -29,6 +29,8 @@ export interface TestModel {
   controlIds: Set<number>;
   controlTexts: string[];
   eosId: number;
+  /** the GGUF metadata (a tokenizer can be built from it) */
+  meta: Map<string, GgufValue>;
 }
 
 const CONTROL = 3;
@@ -48,7 +50,7 @@ async function engineFor(name: string, bytes: Uint8Array): Promise<TestModel> {
   const engine = new Engine({ createBackend: async () => new CpuBackend() });
   const copy = bytes.slice();
   await engine.load({ bytes: copy.buffer, name });
-  return { name, engine, bytes, controlIds: ids, controlTexts: texts, eosId: Number(meta.get('tokenizer.ggml.eos_token_id')!.value) };
+  return { name, engine, bytes, controlIds: ids, controlTexts: texts, eosId: Number(meta.get('tokenizer.ggml.eos_token_id')!.value), meta };
 }
 
 /** A fixture GGUF under /work/shared/fixtures/models/ (e.g. 'stories260K/stories260K-f32.gguf'). */
