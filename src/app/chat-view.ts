@@ -212,9 +212,17 @@ export class CriaChatView extends LightElement {
     if (!info || this.streaming) return;
     const fallback = !info.hasChatTemplate;
     if (fallback && !this.useFallback) return;
-    // a JSON Schema that is not valid JSON is not sent (the composer says why)
+    // a JSON Schema that is not valid JSON is not sent (the composer says why; an edited message that
+    // gets here is answered with the reason)
     const format = sanitizeAnswerFormat(c.answerFormat);
-    if (answerFormatProblem(format)) return;
+    const problem = answerFormatProblem(format);
+    if (problem) {
+      const message = `This conversation's answer format cannot be used: ${problem} Fix it in Settings.`;
+      c.messages = [...c.messages, { role: 'assistant', content: '', at: Date.now(), error: { code: 'bad-argument', message } }];
+      this.requestUpdate();
+      await this.persist(c);
+      return;
+    }
     const req = this.request(c, fallback);
     const index = c.messages.length;
     const label = engine.model.kind === 'ready' ? engine.model.label : info.id;
