@@ -2,9 +2,58 @@
  * llama.cpp's GBNF as xgrammar's EBNF. The two are the same notation (rules `name ::= …`, strings,
  * character classes, `( )`, `* + ?`, `{m,n}`, `#` comments) but for one thing: GBNF allows an empty
  * alternative (`ws ::= | " "`, `x ::= ( "a" | )`), which xgrammar's parser rejects ("Expect element").
- * An empty alternative becomes `""` (the empty string); nothing else is changed. The scan knows
- * strings, character classes and comments, so a `|` inside them is left alone.
+ * An empty alternative becomes `""` (the empty string). A character class with a member beyond ASCII
+ * is rewritten as UTF-8 byte sequences (./charclass.ts: xgrammar 0.1.27 matches such classes byte by
+ * byte, wrongly). Nothing else is changed. The scan knows strings, character classes and comments,
+ * so a `|` inside them is left alone.
  */
+import { CriaError } from '../shared/errors.ts';
+import { classExpression, type Range } from './charclass.ts';
+
+/** A GBNF escape at s[i] = '\\' (llama.cpp's decode_escape): its code point and length. */
+function escape(s: string, i: number): [number, number] {
+  const c = s[i + 1];
+  const hexLen = c === 'x' ? 2 : c === 'u' ? 4 : c === 'U' ? 8 : 0;
+  if (hexLen > 0) {
+    const h = s.slice(i + 2, i + 2 + hexLen);
+    if (!new RegExp(`^[0-9a-fA-F]{${hexLen}}$`).test(h)) throw new CriaError('bad-argument', `the grammar cannot be used: a malformed escape \\${c}${h} in a character class`);
+    return [parseInt(h, 16), 2 + hexLen];
+  }
+  const simple: Record<string, number> = { t: 9, r: 13, n: 10, '\\': 92, '"': 34, '[': 91, ']': 93 };
+  if (c !== undefined && c in simple) return [simple[c]!, 2];
+  throw new CriaError('bad-argument', `the grammar cannot be used: unknown escape \\${c ?? ''} in a character class`);
+}
+
+/** A GBNF character class (`[...]`, as written) in a form xgrammar matches right. */
+function gbnfClass(tok: string): string {
+  if (!/[^\x00-\x7f]|\\[xuU]/.test(tok)) return tok;
+  let i = 1;
+  const negated = tok[i] === '^';
+  if (negated) i++;
+  const end = tok.length - 1; // the closing ']'
+  const members: Range[] = [];
+  const char = (): number => {
+    if (tok[i] === '\\') {
+      const [cp, len] = escape(tok, i);
+      i += len;
+      return cp;
+    }
+    const cp = tok.codePointAt(i)!;
+    i += cp > 0xffff ? 2 : 1;
+    return cp;
+  };
+  while (i < end) {
+    const a = char();
+    if (tok[i] === '-' && i + 1 < end) {
+      i++;
+      const b = char();
+      members.push([a, Math.max(a, b)]);
+    } else members.push([a, a]);
+  }
+  const e = classExpression(negated, members);
+  if (e === null) throw new CriaError('bad-argument', `the grammar cannot be used: the class ${tok} matches no character`);
+  return e ?? tok;
+}
 
 /** Where a GBNF token begins at `i`: a string, a class, a comment, or anything else (one character). */
 function skip(src: string, i: number): number {
@@ -64,7 +113,7 @@ export function gbnfToXgrammar(src: string): string {
     const j = skip(src, i);
     const tok = src.slice(i, j);
     if (c !== '#' && !/^\s+$/.test(tok)) seen = true;
-    out += tok;
+    out += c === '[' ? gbnfClass(tok) : tok;
     i = j;
   }
   if (pendingAlt && !seen) out += ' ""';

@@ -31,6 +31,7 @@
  * integer digits where no bound says otherwise).
  */
 import { CriaError } from '../shared/errors.ts';
+import { characterAlternatives, complement, type Range } from './charclass.ts';
 import { numberGrammar, type Bound } from './numbers.ts';
 
 type Schema = Record<string, unknown>;
@@ -113,7 +114,6 @@ const REFUSED: Record<string, string> = {
 };
 
 /** what JSON lets a string hold unescaped: a length-bounded string is these characters only */
-const PLAIN_CHAR = '[^"\\\\\\u0000-\\u001f]';
 
 function fail(what: string, at: string, message: string): never {
   throw new CriaError('bad-argument', `${what}: at ${at || '/'}: ${message}`, { pointer: at || '/' });
@@ -299,7 +299,9 @@ function stringSchema(s: Schema, at: string, cx: Ctx): Schema {
   }
   if (!lengths) return { type: 'string' };
   if (min !== undefined && max !== undefined && min > max) fail(cx.what, at, `minLength ${min} is greater than maxLength ${max}: no string fits`);
-  return { type: 'string', pattern: `^${PLAIN_CHAR}{${min ?? 0},${max ?? ''}}$` };
+  // one character (not byte: xgrammar's classes match bytes) of those a JSON string holds unescaped, counted
+  const char = oneOf(complement([]), (m) => fail(cx.what, at, `internal: ${m}`), 'a string');
+  return { type: 'string', pattern: `^${char}{${min ?? 0},${max ?? ''}}$` };
 }
 
 /** A number or an integer and its bounds: a placeholder for Cria's grammar (numbers.ts). */
@@ -369,26 +371,44 @@ function objectSchema(s: Schema, at: string, cx: Ctx): Schema {
 // ---- patterns ----
 
 /** Characters a JSON string cannot hold unescaped: U+0000–U+001F, '"' and '\\'. */
-const forbidden = (cp: number) => cp < 0x20 || cp === 0x22 || cp === 0x5c;
-/** what "." and a negated class must leave out besides their own: JSON's forbidden characters (and ".": line terminators) */
-const NOT_PLAIN = '"\\\\\\u0000-\\u001f';
-/** \s without the control characters */
-const SPACES: [number, number][] = [[0x20, 0x20], [0xa0, 0xa0], [0x1680, 0x1680], [0x2000, 0x200a], [0x2028, 0x2029], [0x202f, 0x202f], [0x205f, 0x205f], [0x3000, 0x3000], [0xfeff, 0xfeff]];
-const hex4 = (cp: number) => `\\u${cp.toString(16).padStart(4, '0')}`;
-const classChar = (cp: number) => (cp > 0xffff ? String.fromCodePoint(cp) : hex4(cp));
+const FORBIDDEN: Range[] = [[0x00, 0x1f], [0x22, 0x22], [0x5c, 0x5c]];
+/** ECMAScript's \s */
+const WHITESPACE: Range[] = [[0x09, 0x0d], [0x20, 0x20], [0xa0, 0xa0], [0x1680, 0x1680], [0x2000, 0x200a], [0x2028, 0x2029], [0x202f, 0x202f], [0x205f, 0x205f], [0x3000, 0x3000], [0xfeff, 0xfeff]];
+const DIGIT: Range[] = [[0x30, 0x39]];
+const WORD: Range[] = [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]];
+/** what "." leaves out (no s flag): the line terminators */
+const LINE_TERMINATORS: Range[] = [[0x0a, 0x0a], [0x0d, 0x0d], [0x2028, 0x2029]];
+const NAMED: Record<string, Range[]> = { d: DIGIT, w: WORD, s: WHITESPACE };
+
+/** A set of ranges minus another. */
+function minus(a: readonly Range[], b: readonly Range[]): Range[] {
+  return complement([...complement(a), ...b]);
+}
+
+/**
+ * A group matching one character of the set, or a refusal if it is empty: ASCII as a class (escaped),
+ * beyond ASCII as UTF-8 byte sequences (charclass.ts: xgrammar 0.1.27 matches classes with such
+ * members byte by byte, wrongly).
+ */
+function oneOf(chars: readonly Range[], refuse: (m: string) => never, what: string): string {
+  const alts = characterAlternatives(minus(chars, FORBIDDEN), '');
+  if (alts.length === 0) refuse(`${what} holds only characters a JSON string cannot hold unescaped`);
+  // grouped unless a single class, so that a quantifier after it takes the whole character
+  return alts.length === 1 && !alts[0]!.includes('][') ? alts[0]! : `(?:${alts.join('|')})`;
+}
 
 /**
  * A pattern as xgrammar should see it. xgrammar matches a pattern against the raw text between the
  * string's quotes, where JSON Schema means the decoded string: the two agree when the text holds
  * no escape, so every character the pattern can match is kept to those a JSON string holds
- * unescaped: "." and negated classes leave out U+0000–U+001F, '"' and '\\'; positive classes and
- * \s lose them; a pattern that asks for one of them literally (\n, \", \\) is refused.
+ * unescaped (no U+0000–U+001F, '"' or '\\'): ".", classes and \s \S \d \D \w \W lose them, and a
+ * pattern that asks for one of them literally (\n, \", \\) is refused. Every set of characters is
+ * written out (oneOf), so those beyond ASCII are matched right.
  */
 function plainPattern(p: string, refuse: (m: string) => never): string {
   let out = '';
   let i = 0;
-  /** the code point of an escape at p[i] = '\\' (and its length), or undefined for a class escape */
-  const escape = (at: number): { cp?: number; len: number; text: string } => {
+  const escape = (at: number): { cp?: number; named?: Range[]; len: number; text: string } => {
     const c = p[at + 1];
     if (c === undefined) refuse('it ends with a lone backslash');
     if (c === 'x' && /^[0-9a-fA-F]{2}$/.test(p.slice(at + 2, at + 4))) return { cp: parseInt(p.slice(at + 2, at + 4), 16), len: 4, text: p.slice(at, at + 4) };
@@ -397,30 +417,32 @@ function plainPattern(p: string, refuse: (m: string) => never): string {
       const close = p.indexOf('}', at);
       const cp = parseInt(p.slice(at + 3, close), 16);
       if (close < 0 || !Number.isFinite(cp)) refuse(`a malformed escape at ${at}`);
-      return { cp, len: close - at + 1, text: classChar(cp) };
+      return { cp, len: close - at + 1, text: String.fromCodePoint(cp) };
     }
     const controls: Record<string, number> = { n: 10, r: 13, t: 9, f: 12, v: 11, '0': 0 };
     if (c in controls) return { cp: controls[c], len: 2, text: p.slice(at, at + 2) };
     if (c === 'c') refuse('a control-character escape (\\c) asks for a character a JSON string cannot hold unescaped');
-    if (/[dwsDWSbBkpP1-9]/.test(c)) return { len: 2, text: p.slice(at, at + 2) };
-    return { cp: c.codePointAt(0)!, len: 1 + (c.codePointAt(0)! > 0xffff ? 2 : 1), text: p.slice(at, at + 1 + (c.codePointAt(0)! > 0xffff ? 2 : 1)) };
+    if (c in NAMED) return { named: NAMED[c], len: 2, text: p.slice(at, at + 2) };
+    if (c.toLowerCase() in NAMED && c !== c.toLowerCase()) return { named: complement(NAMED[c.toLowerCase()]!), len: 2, text: p.slice(at, at + 2) };
+    if (/[bBkpP1-9]/.test(c)) return { len: 2, text: p.slice(at, at + 2) };
+    const cp = c.codePointAt(0)!;
+    const len = 1 + (cp > 0xffff ? 2 : 1);
+    return { cp, len, text: p.slice(at, at + len) };
   };
   const literal = (cp: number, text: string) => {
-    if (forbidden(cp)) refuse(`it asks for ${JSON.stringify(String.fromCodePoint(cp))}, which a JSON string cannot hold unescaped (the grammar engine matches the raw text)`);
+    if (FORBIDDEN.some(([a, b]) => cp >= a && cp <= b)) refuse(`it asks for ${JSON.stringify(String.fromCodePoint(cp))}, which a JSON string cannot hold unescaped (the grammar engine matches the raw text)`);
     return text;
   };
   while (i < p.length) {
     const c = p[i]!;
     if (c === '\\') {
       const e = escape(i);
-      const k = p[i + 1]!;
       if (e.cp !== undefined) out += literal(e.cp, e.text);
-      else if (k === 's') out += `[${SPACES.map(([a, b]) => (a === b ? classChar(a) : `${classChar(a)}-${classChar(b)}`)).join('')}]`;
-      else if (k === 'D' || k === 'W' || k === 'S') out += `[^${NOT_PLAIN}\\${k.toLowerCase()}]`;
+      else if (e.named) out += oneOf(e.named, refuse, `\\${p[i + 1]}`);
       else out += e.text;
       i += e.len;
     } else if (c === '.') {
-      out += `[^${NOT_PLAIN}\\u2028\\u2029]`;
+      out += oneOf(complement(LINE_TERMINATORS), refuse, '"."');
       i++;
     } else if (c === '[') {
       const [text, end] = characterClass(p, i, escape, refuse);
@@ -436,13 +458,12 @@ function plainPattern(p: string, refuse: (m: string) => never): string {
   return out;
 }
 
-/** A character class at p[start] = '[': its JSON-safe form and where it ends. */
-function characterClass(p: string, start: number, escape: (at: number) => { cp?: number; len: number; text: string }, refuse: (m: string) => never): [string, number] {
+/** A character class at p[start] = '[': what it matches, written out, and where it ends. */
+function characterClass(p: string, start: number, escape: (at: number) => { cp?: number; named?: Range[]; len: number }, refuse: (m: string) => never): [string, number] {
   let i = start + 1;
   const negated = p[i] === '^';
   if (negated) i++;
-  const ranges: [number, number][] = [];
-  const named: string[] = [];
+  const members: Range[] = [];
   const body0 = i;
   const item = (): number | undefined => {
     if (p[i] === '\\') {
@@ -450,42 +471,25 @@ function characterClass(p: string, start: number, escape: (at: number) => { cp?:
       const k = p[i + 1]!;
       i += e.len;
       if (e.cp !== undefined) return e.cp;
-      if (k === 'd' || k === 'w') named.push(`\\${k}`);
-      else if (k === 's') ranges.push(...SPACES);
-      else refuse(`\\${k} inside a character class is not supported; write the characters out`);
+      if (e.named) members.push(...e.named);
+      else refuse(`\\${k} inside a character class is not supported`);
       return undefined;
     }
     const cp = p.codePointAt(i)!;
     i += cp > 0xffff ? 2 : 1;
     return cp;
   };
-  while (i < p.length && (p[i] !== ']' || i === body0)) {
-    if (p[i] === ']' && i === body0) refuse('an empty character class');
+  if (p[i] === ']') refuse('an empty character class');
+  while (i < p.length && p[i] !== ']') {
     const a = item();
     if (a === undefined) continue;
     if (p[i] === '-' && p[i + 1] !== ']' && i + 1 < p.length) {
       i++;
       const b = item();
       if (b === undefined || b < a) refuse('a character class range out of order');
-      ranges.push([a, b!]);
-    } else ranges.push([a, a]);
+      members.push([a, b!]);
+    } else members.push([a, a]);
   }
-  if (p[i] !== ']') refuse('an unclosed character class');
-  const end = i + 1;
-  const fmt = (rs: [number, number][]) => rs.map(([a, b]) => (a === b ? classChar(a) : `${classChar(a)}-${classChar(b)}`)).join('');
-  if (negated) return [`[^${NOT_PLAIN}${named.join('')}${fmt(ranges)}]`, end];
-  // positive: the ranges without the forbidden characters
-  const kept: [number, number][] = [];
-  for (const [a, b] of ranges) {
-    let lo = a;
-    for (let cp = a; cp <= Math.min(b, 0x5c); cp++) {
-      if (forbidden(cp)) {
-        if (lo < cp) kept.push([lo, cp - 1]);
-        lo = cp + 1;
-      }
-    }
-    if (lo <= b) kept.push([lo, b]);
-  }
-  if (kept.length === 0 && named.length === 0) refuse('a character class holds only characters a JSON string cannot hold unescaped');
-  return [`[${named.join('')}${fmt(kept)}]`, end];
+  if (p[i] !== ']' || i === body0 - 1) refuse('an unclosed character class');
+  return [oneOf(negated ? complement(members) : members, refuse, `the class ${p.slice(start, i + 1)}`), i + 1];
 }

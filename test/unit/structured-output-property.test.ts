@@ -252,7 +252,7 @@ describe('JSON Schema answers from models with random sampling settings validate
       fc.asyncProperty(supportedSchema, samplingArb, fc.constantFrom(...PROMPTS), async (schema, sampling, prompt) => {
         await modelRun(`model · supported · ${name}`, m, schema, sampling, prompt, 40, true);
       }),
-      opts(150, i),
+      opts(120, i),
     );
   }, 300_000);
 
@@ -270,7 +270,7 @@ describe('JSON Schema answers from models with random sampling settings validate
       fc.asyncProperty(anySchema, samplingArb, fc.constantFrom(...PROMPTS), fc.constantFrom(0, 1, 2), async (schema, sampling, prompt, i) => {
         await modelRun('model · any schema · fixtures', fixtures()[i]![1], schema, sampling, prompt, 32, false);
       }),
-      opts(400, 20),
+      opts(300, 20),
     );
   }, 300_000);
 });
@@ -306,7 +306,7 @@ describe('json_object answers from models are JSON objects', () => {
 
 describe('JSON Schema constraints walked at random validate under ajv', () => {
   it.each([
-    ['synthetic', 1600],
+    ['synthetic', 1400],
     ['stories', 400],
     ['qwen', 6],
   ] as const)('supported schemas on the %s vocabulary: accepted; every completed walk validates', async (name, n) => {
@@ -500,6 +500,29 @@ describe('regressions found by the property tests (constraint level)', () => {
     expect(await accepts({ type: 'string', pattern: '^a.b$' }, utf8('"a-b"'))).toBe(true);
     expect(await accepts({ type: 'string', pattern: '^[ -~]+$' }, utf8('"x\"y"'))).toBe(false);
     expect(await refused({ type: 'string', pattern: '^a\\nb$' })).toMatch(/cannot hold unescaped/);
+  });
+
+  it('string lengths count characters, not bytes, and pattern classes beyond ASCII match characters (xgrammar matches classes byte by byte)', async () => {
+    const cases: [Schema, string, boolean][] = [
+      [{ type: 'string', minLength: 3 }, 'éa', false],
+      [{ type: 'string', minLength: 3 }, 'éab', true],
+      [{ type: 'string', maxLength: 3 }, '日本語', true],
+      [{ type: 'string', maxLength: 2 }, '😀😀', true],
+      [{ type: 'string', maxLength: 2 }, '😀😀x', false],
+      [{ type: 'string', pattern: '^a.b$' }, 'aéb', true],
+      [{ type: 'string', pattern: '^a.b$' }, 'a\u2028b', false],
+      [{ type: 'string', pattern: '^a.b$' }, 'a(b', true],
+      [{ type: 'string', pattern: '^a\\sb$' }, 'a b', true],
+      [{ type: 'string', pattern: '^a\\sb$' }, 'a\u00a0b', true],
+      [{ type: 'string', pattern: '^a\\sb$' }, 'a(b', false],
+      [{ type: 'string', pattern: '^a\\Sb$' }, 'aéb', true],
+      [{ type: 'string', pattern: '^a\\Sb$' }, 'a\u3000b', false],
+      [{ type: 'string', pattern: '^[à-ÿ]+$' }, 'éü', true],
+      [{ type: 'string', pattern: '^[à-ÿ]+$' }, 'A', false],
+      [{ type: 'string', pattern: '^[^é]+$' }, 'Aü', true],
+      [{ type: 'string', pattern: '^[^é]+$' }, 'é', false],
+    ];
+    for (const [schema, text, ok] of cases) expect(await accepts(schema, utf8(JSON.stringify(text))), `${JSON.stringify(text)} under ${JSON.stringify(schema)}`).toBe(ok);
   });
 
   it('enum and const answer only values of the schema\'s type (xgrammar takes the enum alone)', async () => {

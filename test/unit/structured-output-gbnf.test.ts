@@ -1,0 +1,184 @@
+/**
+ * Structured output with the GBNF grammars llama.cpp ships (issue 16, "Done when" 2): json,
+ * json_arr, arithmetic, list, chess, english, japanese and c (node-llama-cpp's copies, in
+ * node_modules/node-llama-cpp/llama/grammars/) constrain Cria's answers on fixture models, and
+ * every answer is accepted by an independent implementation of the grammar: llama.cpp's own
+ * (libllama through node-llama-cpp 3.21, CPU), given the same GGUF's vocabulary.
+ *
+ * llama.cpp checks each answer two ways:
+ * - token by token, as its grammar sampler does when it generates: a grammar evaluation state over
+ *   the model's vocabulary (llama_sampler_init_grammar) must allow each of Cria's tokens in turn
+ *   (node-llama-cpp's addon: AddonSampler.canBeNextTokenForGrammarEvaluationState, then
+ *   acceptGrammarEvaluationStateToken; the API its LlamaChat and token predictors use internally).
+ *   This checks an answer cut by max_tokens as a prefix. For a completed answer the end-of-generation
+ *   token must be allowed after the last token (llama.cpp allows it only where the grammar is
+ *   complete);
+ * - as text: a completed answer must be accepted whole by a fresh parse of the grammar over its
+ *   code points (LlamaGrammar._testText, llama_grammar_accept over the text).
+ *
+ * Cria's side is xgrammar with GBNF's empty alternatives rewritten (src/grammar/gbnf.ts). Answers
+ * come from stories260K (trained, SentencePiece with byte fallback), the random-weight llama-gqa
+ * fixture (a synthetic SentencePiece vocabulary) and a random-weight qwen2 with Qwen2.5's byte-level
+ * BPE vocabulary, at several sampling settings; max_tokens is modest (english, japanese and c can
+ * run long), so some answers are cut and checked as prefixes. Counts are printed at the end.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CompletionRequest } from '../../src/protocol/api.ts';
+import { fixturePath } from './helpers/fixtures.ts';
+import { fixtureModel, qwen2VocabModel, type TestModel } from './helpers/structured-models.ts';
+
+type NodeLlamaCpp = typeof import('node-llama-cpp');
+type Llama = Awaited<ReturnType<NodeLlamaCpp['getLlama']>>;
+type LlamaModel = Awaited<ReturnType<Llama['loadModel']>>;
+type LlamaGrammar = Awaited<ReturnType<Llama['createGrammar']>>;
+
+const GRAMMARS = ['json', 'json_arr', 'arithmetic', 'list', 'chess', 'english', 'japanese', 'c'] as const;
+const grammarText = (name: string) => readFileSync(new URL(`../../node_modules/node-llama-cpp/llama/grammars/${name}.gbnf`, import.meta.url), 'utf8');
+
+/** Sampling settings per answer: greedy, and sampled with the sampler options. */
+const SETTINGS: Partial<CompletionRequest>[] = [
+  { temperature: 0 },
+  { temperature: 0.8, seed: 1 },
+  { temperature: 1, seed: 2, top_k: 20 },
+  { temperature: 1.2, seed: 3, top_p: 0.9 },
+  { temperature: 1, seed: 4, min_p: 0.05, repetition_penalty: 1.3 },
+  { temperature: 1.5, seed: 5, presence_penalty: 0.5, frequency_penalty: 0.5 },
+];
+
+interface Subject {
+  name: string;
+  model: TestModel;
+  /** the same GGUF, vocabulary only, in llama.cpp */
+  vocab: LlamaModel;
+  prompt: string;
+  maxTokens: number;
+  settings: Partial<CompletionRequest>[];
+  grammars: readonly string[];
+}
+
+let nlc: NodeLlamaCpp;
+let llama: Llama;
+const dir = mkdtempSync(join(tmpdir(), 'cria-gbnf-'));
+const subjects: Subject[] = [];
+const grammars = new Map<string, LlamaGrammar>();
+const tally = new Map<string, { completed: number; cut: number; tokens: number }>();
+
+beforeAll(async () => {
+  nlc = await import('node-llama-cpp');
+  llama = await nlc.getLlama({ gpu: false, logLevel: nlc.LlamaLogLevel.error });
+  for (const g of GRAMMARS) grammars.set(g, await llama.createGrammar({ grammar: grammarText(g) }));
+  const stories = await fixtureModel('stories260K/stories260K-f32.gguf');
+  const random = await fixtureModel('random/llama-gqa-f32/llama-gqa-f32.gguf');
+  const qwen = await qwen2VocabModel();
+  const qwenPath = join(dir, 'qwen2-real-vocab.gguf');
+  writeFileSync(qwenPath, qwen.bytes);
+  const vocab = (path: string) => llama.loadModel({ modelPath: path, vocabOnly: true });
+  subjects.push(
+    { name: 'stories260K', model: stories, vocab: await vocab(fixturePath('models/stories260K/stories260K-f32.gguf')), prompt: 'Once upon a time', maxTokens: 48, settings: SETTINGS, grammars: GRAMMARS },
+    { name: 'random llama-gqa (synthetic SPM)', model: random, vocab: await vocab(fixturePath('models/random/llama-gqa-f32/llama-gqa-f32.gguf')), prompt: 'Hello', maxTokens: 48, settings: SETTINGS, grammars: GRAMMARS },
+    // xgrammar compiles a grammar for 151k tokens in about a second: fewer answers
+    { name: 'random qwen2 (Qwen2.5 BPE)', model: qwen, vocab: await vocab(qwenPath), prompt: 'Hello', maxTokens: 32, settings: SETTINGS.slice(0, 3), grammars: GRAMMARS },
+  );
+}, 300_000);
+
+afterAll(async () => {
+  const rows = [...tally].map(([k, t]) => `  ${k.padEnd(50)} completed ${String(t.completed).padStart(3)}  cut ${String(t.cut).padStart(3)}  tokens ${t.tokens}`);
+  console.log(`GBNF answers checked by llama.cpp's grammar:\n${rows.join('\n')}`);
+  for (const s of subjects) await s.vocab.dispose();
+  await llama?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** llama.cpp's grammar over a vocabulary, fed token by token. */
+function llamaCppState(vocab: LlamaModel, grammar: LlamaGrammar) {
+  const addon = (llama as unknown as { _bindings: { AddonSampler: { canBeNextTokenForGrammarEvaluationState(s: unknown, t: number): boolean; acceptGrammarEvaluationStateToken(s: unknown, t: number): void } } })._bindings.AddonSampler;
+  const state = (new nlc.LlamaGrammarEvaluationState({ model: vocab, grammar }) as unknown as { _state: unknown })._state;
+  return {
+    allows: (t: number) => addon.canBeNextTokenForGrammarEvaluationState(state, t),
+    accept: (t: number) => addon.acceptGrammarEvaluationStateToken(state, t),
+  };
+}
+
+describe.each(GRAMMARS)('the %s grammar', (g) => {
+  it('constrains answers that llama.cpp\'s grammar accepts (completed whole, cut as a prefix)', async () => {
+    const grammar = grammars.get(g)!;
+    const text = grammarText(g);
+    for (const s of subjects) {
+      if (!s.grammars.includes(g)) continue;
+      const t = tally.get(`${g} · ${s.name}`) ?? { completed: 0, cut: 0, tokens: 0 };
+      tally.set(`${g} · ${s.name}`, t);
+      for (const settings of s.settings) {
+        const r = await s.model.engine.completion({ prompt: s.prompt, max_tokens: s.maxTokens, grammar: text, ...settings });
+        const c = r.choices[0]!;
+        const ids = c.token_ids ?? [];
+        const where = `${g} on ${s.name} with ${JSON.stringify(settings)}: ${JSON.stringify(c.text)}`;
+        t.tokens += ids.length;
+        // token by token, as llama.cpp's grammar sampler would allow them
+        const state = llamaCppState(s.vocab, grammar);
+        ids.forEach((id, i) => {
+          expect(state.allows(id), `token ${i} (${id} ${JSON.stringify(s.model.engine && c.text)}) refused by llama.cpp: ${where}`).toBe(true);
+          state.accept(id);
+        });
+        if (c.finish_reason === 'length') {
+          expect(ids.length, `cut before max_tokens: ${where}`).toBe(s.maxTokens);
+          t.cut++;
+          continue;
+        }
+        expect(c.finish_reason).toBe('stop');
+        t.completed++;
+        // complete: llama.cpp would end it here, and parses the whole text
+        expect(state.allows(s.model.eosId), `llama.cpp does not let the answer end here: ${where}`).toBe(true);
+        expect((grammar as unknown as { _testText(t: string): boolean })._testText(c.text), `llama.cpp does not accept the text: ${where}`).toBe(true);
+      }
+    }
+  }, 300_000);
+});
+
+/**
+ * Found by the japanese grammar: xgrammar 0.1.27 matches a character class with several members byte
+ * by byte, each bound cut to 8 bits, so [ぁ-ゟ] (U+3041–U+309F) allowed the bytes 0x41–0x9F ('A'…),
+ * [一-鿿] every byte, and [^\u2028] refused '(' (0x28). Checked on the constraint: a text is accepted
+ * when its bytes, fed as byte tokens of the synthetic vocabulary (id 3 + byte), are each allowed and
+ * the end token is allowed after them.
+ */
+describe('non-ASCII character classes (constraint level)', () => {
+  let tok: import('../../src/tokenizer/index.ts').Tokenizer;
+  beforeAll(async () => {
+    const { createTokenizer } = await import('../../src/tokenizer/index.ts');
+    const { fixtureGguf } = await import('./helpers/models.ts');
+    tok = createTokenizer((await fixtureGguf('models/random/llama-gqa-f32/llama-gqa-f32.gguf')).metadata);
+  });
+  async function accepts(grammar: string, text: string): Promise<boolean> {
+    const { compileConstraint } = await import('../../src/grammar/constraint.ts');
+    const c = await compileConstraint(tok, tok.vocabSize, { type: 'grammar', grammar });
+    const bit = (m: Uint32Array, id: number) => ((m[id >>> 5]! >>> (id & 31)) & 1) === 1;
+    try {
+      for (const b of new TextEncoder().encode(text)) {
+        if (!bit(await c.allowed(), 3 + b) || !c.accept(3 + b)) return false;
+      }
+      return bit(await c.allowed(), 2);
+    } finally {
+      c.dispose();
+    }
+  }
+  it.each([
+    ['root ::= [ぁ-ゟ]+', 'ぁあゟ', true],
+    ['root ::= [ぁ-ゟ]+', 'A', false],
+    ['root ::= [ぁ-ゟ]+', 'ア', false],
+    ['root ::= [一-鿿]+', '日本', true],
+    ['root ::= [一-鿿]+', 'x', false],
+    ['root ::= [a-zé-ü]+', 'aéü', true],
+    ['root ::= [a-zé-ü]+', 'ÿ', false],
+    ['root ::= [^\\u2028]+', '(x)', true],
+    ['root ::= [^\\u2028]+', 'a\u2028', false],
+    ['root ::= [^a\\x85]+', 'é😀', true],
+    ['root ::= [^a\\x85]+', '\u0085', false],
+    ['root ::= [\\U0001F600-\\U0001F64F]', '😀', true],
+    ['root ::= [\\U0001F600-\\U0001F64F]', '🙐', false],
+  ] as const)('%s on %j: %s', async (grammar, text, ok) => {
+    expect(await accepts(grammar, text)).toBe(ok);
+  });
+});
