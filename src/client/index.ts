@@ -34,6 +34,7 @@ import type {
 } from '../protocol/api.ts';
 import { installErrorTransfer } from './comlink-errors.ts';
 import { AsyncQueue } from './queue.ts';
+import { CriaError } from '../shared/errors.ts';
 
 export type * from '../protocol/api.ts';
 
@@ -128,6 +129,11 @@ export function createClient(worker: Worker = createEngineWorker()): CriaClient 
       [Symbol.asyncIterator]() {
         const q = new AsyncQueue<C>();
         const done = withSignal(id, start(id, Comlink.proxy((c: C) => q.push(c))), signal);
+        // an abort ends the stream at once: chunks already on their way from the worker are not handed out
+        const onAbort = () => q.abort(new CriaError('aborted', 'the request was aborted'));
+        if (signal?.aborted) onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        void done.finally(() => signal?.removeEventListener('abort', onAbort)).catch(() => undefined);
         done.then(
           () => q.end(),
           (e) => q.fail(e),

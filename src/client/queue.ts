@@ -26,6 +26,13 @@ export class AsyncQueue<T> {
     this.wake();
   }
 
+  /** Stop now: items not yet taken are dropped, and the next read rejects with `e`. */
+  abort(e: unknown): void {
+    if (this.ended) return;
+    this.items = [];
+    this.fail(e);
+  }
+
   private wake(): void {
     if (!this.waiting || this.items.length) return;
     const w = this.waiting;

@@ -62,8 +62,9 @@ test('abort mid-stream: the stream ends with code aborted and the engine keeps w
   const r = await page.evaluate(([q, k]) => window.criaE2E!.streamAndAbort(q, k), [req, 3] as [typeof req, number]);
   expect(r.error?.code).toBe('aborted');
   const content = r.chunks.filter((c) => c.choices[0].delta.content).length;
-  expect(content).toBeGreaterThanOrEqual(3);
-  expect(content).toBeLessThan(20); // stopped long before max_tokens
+  // the client ends the stream at the abort: no chunk is handed out after it, however many were on their way
+  // (a count below 20 was asserted before: under load 26 arrived, as chunks already sent were still handed out)
+  expect(content).toBe(3);
   expect(r.chunks.some((c) => c.choices[0].finish_reason)).toBe(false);
 
   const brk = await page.evaluate(([q, k]) => window.criaE2E!.streamAndBreak(q, k), [req, 2] as [typeof req, number]);
