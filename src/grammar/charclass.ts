@@ -125,11 +125,15 @@ export function characterAlternatives(chars: readonly Range[], sep: ' ' | ''): s
 
 /**
  * A GBNF class (its members, negated or not) as an xgrammar expression matching one character of
- * it, or undefined if every member is ASCII (the class can stay as written); null if it matches
- * nothing.
+ * it; null if it matches nothing. A class of ASCII members stays a class (negated: the bytes beyond
+ * ASCII pass, which ./utf8.ts keeps to whole characters).
  */
-export function classExpression(negated: boolean, members: readonly Range[]): string | undefined | null {
-  if (!members.some(([, b]) => b >= 0x80)) return undefined;
+export function classExpression(negated: boolean, members: readonly Range[]): string | null {
+  if (!members.some(([, b]) => b >= 0x80)) {
+    const m = normalize(members);
+    if (negated) return asciiClass(m).replace('[', '[^');
+    return m.length === 0 ? null : asciiClass(m);
+  }
   const alts = characterAlternatives(negated ? complement(members) : members, ' ');
   return alts.length === 0 ? null : `(${alts.join(' | ')})`;
 }

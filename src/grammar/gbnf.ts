@@ -4,7 +4,7 @@
  * alternative (`ws ::= | " "`, `x ::= ( "a" | )`), which xgrammar's parser rejects ("Expect element").
  * An empty alternative becomes `""` (the empty string). A character class with a member beyond ASCII
  * is rewritten as UTF-8 byte sequences (./charclass.ts: xgrammar 0.1.27 matches such classes byte by
- * byte, wrongly). Nothing else is changed. The scan knows strings, character classes and comments,
+ * byte, wrongly), and no class matches U+0000, as in llama.cpp. Nothing else is changed. The scan knows strings, character classes and comments,
  * so a `|` inside them is left alone.
  */
 import { CriaError } from '../shared/errors.ts';
@@ -24,9 +24,11 @@ function escape(s: string, i: number): [number, number] {
   throw new CriaError('bad-argument', `the grammar cannot be used: unknown escape \\${c ?? ''} in a character class`);
 }
 
-/** A GBNF character class (`[...]`, as written) in a form xgrammar matches right. */
+/**
+ * A GBNF character class (`[...]`, as written) in a form xgrammar matches right, and as llama.cpp
+ * reads it: U+0000 never matches (llama.cpp's grammar engine takes it for the end of the text).
+ */
 function gbnfClass(tok: string): string {
-  if (!/[^\x00-\x7f]|\\[xuU]/.test(tok)) return tok;
   let i = 1;
   const negated = tok[i] === '^';
   if (negated) i++;
@@ -50,9 +52,10 @@ function gbnfClass(tok: string): string {
       members.push([a, Math.max(a, b)]);
     } else members.push([a, a]);
   }
-  const e = classExpression(negated, members);
-  if (e === null) throw new CriaError('bad-argument', `the grammar cannot be used: the class ${tok} matches no character`);
-  return e ?? tok;
+  const withoutNul = negated ? [...members, [0, 0] as Range] : members.flatMap(([a, b]): Range[] => (a > 0 ? [[a, b]] : b > 0 ? [[1, b]] : []));
+  const e = classExpression(negated, withoutNul);
+  if (e === null) throw new CriaError('bad-argument', `the grammar cannot be used: the class ${tok} matches no character (U+0000 never matches, as in llama.cpp)`);
+  return e;
 }
 
 /** Where a GBNF token begins at `i`: a string, a class, a comment, or anything else (one character). */

@@ -26,7 +26,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileConstraint } from '../../src/grammar/constraint.ts';
 import type { CompletionRequest } from '../../src/protocol/api.ts';
+import { createTokenizer, type Tokenizer } from '../../src/tokenizer/index.ts';
+import { fixtureGguf } from './helpers/models.ts';
 import { fixturePath } from './helpers/fixtures.ts';
 import { fixtureModel, qwen2VocabModel, type TestModel } from './helpers/structured-models.ts';
 
@@ -51,6 +54,8 @@ const SETTINGS: Partial<CompletionRequest>[] = [
 interface Subject {
   name: string;
   model: TestModel;
+  /** Cria's tokenizer of the model (token bytes, end tokens) */
+  tok: Tokenizer;
   /** the same GGUF, vocabulary only, in llama.cpp */
   vocab: LlamaModel;
   prompt: string;
@@ -77,10 +82,10 @@ beforeAll(async () => {
   writeFileSync(qwenPath, qwen.bytes);
   const vocab = (path: string) => llama.loadModel({ modelPath: path, vocabOnly: true });
   subjects.push(
-    { name: 'stories260K', model: stories, vocab: await vocab(fixturePath('models/stories260K/stories260K-f32.gguf')), prompt: 'Once upon a time', maxTokens: 48, settings: SETTINGS, grammars: GRAMMARS },
-    { name: 'random llama-gqa (synthetic SPM)', model: random, vocab: await vocab(fixturePath('models/random/llama-gqa-f32/llama-gqa-f32.gguf')), prompt: 'Hello', maxTokens: 48, settings: SETTINGS, grammars: GRAMMARS },
+    { name: 'stories260K', model: stories, tok: createTokenizer(stories.meta), vocab: await vocab(fixturePath('models/stories260K/stories260K-f32.gguf')), prompt: 'Once upon a time', maxTokens: 48, settings: SETTINGS, grammars: GRAMMARS },
+    { name: 'random llama-gqa (synthetic SPM)', model: random, tok: createTokenizer(random.meta), vocab: await vocab(fixturePath('models/random/llama-gqa-f32/llama-gqa-f32.gguf')), prompt: 'Hello', maxTokens: 48, settings: SETTINGS, grammars: GRAMMARS },
     // xgrammar compiles a grammar for 151k tokens in about a second: fewer answers
-    { name: 'random qwen2 (Qwen2.5 BPE)', model: qwen, vocab: await vocab(qwenPath), prompt: 'Hello', maxTokens: 32, settings: SETTINGS.slice(0, 3), grammars: GRAMMARS },
+    { name: 'random qwen2 (Qwen2.5 BPE)', model: qwen, tok: createTokenizer(qwen.meta), vocab: await vocab(qwenPath), prompt: 'Hello', maxTokens: 32, settings: SETTINGS.slice(0, 3), grammars: GRAMMARS },
   );
 }, 300_000);
 
@@ -92,13 +97,41 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** llama.cpp's grammar over a vocabulary, fed token by token. */
-function llamaCppState(vocab: LlamaModel, grammar: LlamaGrammar) {
+/** Continuation bytes still needed after `bytes`, from `pending` (UTF-8). */
+function pendingAfter(pending: number, bytes: Uint8Array): number {
+  for (const b of bytes) {
+    if (pending > 0 && (b & 0xc0) === 0x80) pending--;
+    else pending = b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : 0;
+  }
+  return pending;
+}
+
+/**
+ * llama.cpp's grammar over a vocabulary, fed a token at a time. `next(id)` fails if llama.cpp refuses
+ * the token. One allowance: llama.cpp refuses a token that ends inside a character as soon as any
+ * character it could complete to is outside a negated class (llama_grammar_match_partial_char: list's
+ * [^…\x85…] refuses every lone C2 byte), though its grammar's language holds the others; so a
+ * refusal counts at a character boundary, and mid-character the token is accepted (accepting checks
+ * every whole character exactly) and the character checked when the token completing it comes.
+ */
+function llamaCppChecker(s: Subject, grammar: LlamaGrammar, where: () => string) {
   const addon = (llama as unknown as { _bindings: { AddonSampler: { canBeNextTokenForGrammarEvaluationState(s: unknown, t: number): boolean; acceptGrammarEvaluationStateToken(s: unknown, t: number): void } } })._bindings.AddonSampler;
-  const state = (new nlc.LlamaGrammarEvaluationState({ model: vocab, grammar }) as unknown as { _state: unknown })._state;
+  const state = (new nlc.LlamaGrammarEvaluationState({ model: s.vocab, grammar }) as unknown as { _state: unknown })._state;
+  let pending = 0;
   return {
-    allows: (t: number) => addon.canBeNextTokenForGrammarEvaluationState(state, t),
-    accept: (t: number) => addon.acceptGrammarEvaluationStateToken(state, t),
+    next(id: number) {
+      const after = pendingAfter(pending, s.tok.decodeBytes([id], { startOfText: false }));
+      const allowed = addon.canBeNextTokenForGrammarEvaluationState(state, id);
+      if (!allowed && after === 0) expect(allowed, `llama.cpp refuses token ${id} ${JSON.stringify(s.tok.decode([id]))}: ${where()}`).toBe(true);
+      try {
+        addon.acceptGrammarEvaluationStateToken(state, id);
+      } catch (e) {
+        throw new Error(`llama.cpp refuses token ${id} ${JSON.stringify(s.tok.decode([id]))} (${(e as Error).message}): ${where()}`);
+      }
+      pending = after;
+    },
+    /** the grammar is complete here (llama.cpp allows an end-of-generation token only then) */
+    canEnd: () => pending === 0 && addon.canBeNextTokenForGrammarEvaluationState(state, s.model.eosId),
   };
 }
 
@@ -117,11 +150,8 @@ describe.each(GRAMMARS)('the %s grammar', (g) => {
         const where = `${g} on ${s.name} with ${JSON.stringify(settings)}: ${JSON.stringify(c.text)}`;
         t.tokens += ids.length;
         // token by token, as llama.cpp's grammar sampler would allow them
-        const state = llamaCppState(s.vocab, grammar);
-        ids.forEach((id, i) => {
-          expect(state.allows(id), `token ${i} (${id} ${JSON.stringify(s.model.engine && c.text)}) refused by llama.cpp: ${where}`).toBe(true);
-          state.accept(id);
-        });
+        const check = llamaCppChecker(s, grammar, () => where);
+        for (const id of ids) check.next(id);
         if (c.finish_reason === 'length') {
           expect(ids.length, `cut before max_tokens: ${where}`).toBe(s.maxTokens);
           t.cut++;
@@ -130,7 +160,7 @@ describe.each(GRAMMARS)('the %s grammar', (g) => {
         expect(c.finish_reason).toBe('stop');
         t.completed++;
         // complete: llama.cpp would end it here, and parses the whole text
-        expect(state.allows(s.model.eosId), `llama.cpp does not let the answer end here: ${where}`).toBe(true);
+        expect(check.canEnd(), `llama.cpp does not let the answer end here: ${where}`).toBe(true);
         expect((grammar as unknown as { _testText(t: string): boolean })._testText(c.text), `llama.cpp does not accept the text: ${where}`).toBe(true);
       }
     }
@@ -138,21 +168,79 @@ describe.each(GRAMMARS)('the %s grammar', (g) => {
 });
 
 /**
- * Found by the japanese grammar: xgrammar 0.1.27 matches a character class with several members byte
+ * Walks: Cria's constraint alone, each token drawn at random among those its mask allows (a third of
+ * the time the lowest id, the end token half the time it is allowed), so that many answers end
+ * within a few dozen tokens whatever the grammar; each walk checked by llama.cpp as above.
+ */
+describe.each(GRAMMARS)('walks of the %s grammar', (g) => {
+  it('llama.cpp accepts every walk (ended ones whole, the others as prefixes)', async () => {
+    const grammar = grammars.get(g)!;
+    const text = grammarText(g);
+    for (const s of subjects) {
+      const tok = s.tok;
+      const eos: number[] = [];
+      for (let id = 0; id < tok.vocabSize; id++) if (tok.isEog(id)) eos.push(id);
+      const t = tally.get(`${g} · ${s.name} · walks`) ?? { completed: 0, cut: 0, tokens: 0 };
+      tally.set(`${g} · ${s.name} · walks`, t);
+      const n = s.name.includes('Qwen') ? 4 : 20;
+      for (let w = 0; w < n; w++) {
+        let r = (w + 1) * 2654435761;
+        const rand = () => ((r ^= r << 13), (r ^= r >>> 17), (r ^= r << 5), (r >>> 0) / 2 ** 32);
+        const c = await compileConstraint(tok, tok.vocabSize, { type: 'grammar', grammar: text });
+        const ids: number[] = [];
+        const check = llamaCppChecker(s, grammar, () => `${g} walk ${w} on ${s.name}: ${JSON.stringify(tok.decode(ids))}`);
+        let ended = false;
+        try {
+          for (let step = 0; step < 64 && !ended; step++) {
+            const mask = await c.allowed();
+            const allowed: number[] = [];
+            let end = false;
+            for (let wd = 0; wd < mask.length; wd++) {
+              for (let x = mask[wd]!; x !== 0; x &= x - 1) {
+                const id = wd * 32 + (31 - Math.clz32(x & -x));
+                if (eos.includes(id)) end = true;
+                else allowed.push(id);
+              }
+            }
+            if (end && (allowed.length === 0 || rand() < 0.5)) {
+              ended = true;
+              break;
+            }
+            const id = rand() < 0.33 ? allowed[0]! : allowed[Math.floor(rand() * allowed.length)]!;
+            check.next(id);
+            expect(c.accept(id)).toBe(true);
+            ids.push(id);
+          }
+        } finally {
+          c.dispose();
+        }
+        t.tokens += ids.length;
+        if (!ended) {
+          t.cut++;
+          continue;
+        }
+        t.completed++;
+        const answer = new TextDecoder('utf-8', { fatal: true }).decode(tok.decodeBytes(ids, { startOfText: false }));
+        expect(check.canEnd(), `llama.cpp does not let the walk end: ${g} on ${s.name}: ${JSON.stringify(answer)}`).toBe(true);
+        expect((grammar as unknown as { _testText(t: string): boolean })._testText(answer), `llama.cpp does not accept the text: ${g} on ${s.name}: ${JSON.stringify(answer)}`).toBe(true);
+      }
+    }
+  }, 300_000);
+});
+
+/**
+ * Found by the japanese grammar (and by walks of list and c, for U+0000): xgrammar 0.1.27 matches a character class with several members byte
  * by byte, each bound cut to 8 bits, so [ぁ-ゟ] (U+3041–U+309F) allowed the bytes 0x41–0x9F ('A'…),
  * [一-鿿] every byte, and [^\u2028] refused '(' (0x28). Checked on the constraint: a text is accepted
  * when its bytes, fed as byte tokens of the synthetic vocabulary (id 3 + byte), are each allowed and
  * the end token is allowed after them.
  */
 describe('non-ASCII character classes (constraint level)', () => {
-  let tok: import('../../src/tokenizer/index.ts').Tokenizer;
+  let tok: Tokenizer;
   beforeAll(async () => {
-    const { createTokenizer } = await import('../../src/tokenizer/index.ts');
-    const { fixtureGguf } = await import('./helpers/models.ts');
     tok = createTokenizer((await fixtureGguf('models/random/llama-gqa-f32/llama-gqa-f32.gguf')).metadata);
   });
   async function accepts(grammar: string, text: string): Promise<boolean> {
-    const { compileConstraint } = await import('../../src/grammar/constraint.ts');
     const c = await compileConstraint(tok, tok.vocabSize, { type: 'grammar', grammar });
     const bit = (m: Uint32Array, id: number) => ((m[id >>> 5]! >>> (id & 31)) & 1) === 1;
     try {
@@ -178,6 +266,11 @@ describe('non-ASCII character classes (constraint level)', () => {
     ['root ::= [^a\\x85]+', '\u0085', false],
     ['root ::= [\\U0001F600-\\U0001F64F]', '😀', true],
     ['root ::= [\\U0001F600-\\U0001F64F]', '🙐', false],
+    // llama.cpp never matches U+0000 (its grammar engine ends a text there): found by walks of list and c
+    ['root ::= [^\\n]+', 'a\u0000', false],
+    ['root ::= [^\\n]+', 'a\u0001', true],
+    ['root ::= [\\x00-\\x1f]+', '\u0000', false],
+    ['root ::= [\\x00-\\x1f]+', '\u0001', true],
   ] as const)('%s on %j: %s', async (grammar, text, ok) => {
     expect(await accepts(grammar, text)).toBe(ok);
   });
