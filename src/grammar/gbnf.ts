@@ -4,11 +4,15 @@
  * alternative (`ws ::= | " "`, `x ::= ( "a" | )`), which xgrammar's parser rejects ("Expect element").
  * An empty alternative becomes `""` (the empty string). A character class with a member beyond ASCII
  * is rewritten as UTF-8 byte sequences (./charclass.ts: xgrammar 0.1.27 matches such classes byte by
- * byte, wrongly), and no class matches U+0000, as in llama.cpp. Nothing else is changed. The scan knows strings, character classes and comments,
+ * byte, wrongly), and no class matches U+0000, as in llama.cpp. Groups nested more than
+ * MAX_NESTING deep are refused (xgrammar crashes on them). Nothing else is changed. The scan knows strings, character classes and comments,
  * so a `|` inside them is left alone.
  */
 import { CriaError } from '../shared/errors.ts';
 import { classExpression, type Range } from './charclass.ts';
+
+/** Groups nested deeper than this are refused: xgrammar's WebAssembly traps near 200 and is unusable afterwards. */
+const MAX_NESTING = 100;
 
 /** A GBNF escape at s[i] = '\\' (llama.cpp's decode_escape): its code point and length. */
 function escape(s: string, i: number): [number, number] {
@@ -80,6 +84,7 @@ export function gbnfToXgrammar(src: string): string {
   // whether an element has been seen since the last `::=`, `|` or `(`
   let seen = true;
   let pendingAlt = false;
+  let depth = 0;
   for (let i = 0; i < src.length; ) {
     if (src.startsWith('::=', i)) {
       out += '::=';
@@ -98,6 +103,7 @@ export function gbnfToXgrammar(src: string): string {
       i++;
       continue;
     }
+    if (c === ')') depth = Math.max(0, depth - 1);
     if (c === '|' || c === ')') {
       if (pendingAlt && !seen) out += '"" ';
       out += c;
@@ -107,6 +113,9 @@ export function gbnfToXgrammar(src: string): string {
       continue;
     }
     if (c === '(') {
+      if (++depth > MAX_NESTING) {
+        throw new CriaError('bad-argument', `the grammar cannot be used: groups are nested more than ${MAX_NESTING} deep (the grammar engine, xgrammar 0.1.27, crashes on deeper nesting); use rules instead`);
+      }
       out += c;
       i++;
       seen = false;

@@ -142,7 +142,12 @@ interface Ctx {
   what: string;
   prefix: string;
   numbers: NumberSlot[];
+  /** schemas inside schemas so far */
+  depth: number;
 }
+
+/** Schemas nested deeper than this are refused: xgrammar's WebAssembly traps near 100 and is unusable afterwards. */
+const MAX_DEPTH = 32;
 
 /** A schema as xgrammar gets it, and the numbers whose grammars Cria writes (spliceNumbers). */
 export interface PreparedSchema {
@@ -161,7 +166,7 @@ export function schemaForXgrammar(schema: unknown, what: string): PreparedSchema
   const text = JSON.stringify(schema);
   let prefix = 'cria-number-';
   for (let k = 0; text.includes(prefix); k++) prefix = `cria-number-${k}-`;
-  const cx: Ctx = { what, prefix, numbers: [] };
+  const cx: Ctx = { what, prefix, numbers: [], depth: 0 };
   const out = node(schema, '', cx, true);
   return { schema: isObject(out) ? out : {}, numbers: cx.numbers };
 }
@@ -189,6 +194,16 @@ export function spliceNumbers(ebnf: string, numbers: readonly NumberSlot[], what
 }
 
 function node(s: unknown, at: string, cx: Ctx, root = false): Schema | boolean {
+  if (cx.depth >= MAX_DEPTH) fail(cx.what, at, `schemas are nested more than ${MAX_DEPTH} deep (the grammar engine, xgrammar 0.1.27, crashes on deeper nesting)`);
+  cx.depth++;
+  try {
+    return nodeBody(s, at, cx, root);
+  } finally {
+    cx.depth--;
+  }
+}
+
+function nodeBody(s: unknown, at: string, cx: Ctx, root: boolean): Schema | boolean {
   if (s === true) return true;
   if (s === false) fail(cx.what, at, 'the schema false accepts nothing');
   if (!isObject(s)) fail(cx.what, at, `a schema must be an object or a boolean, got ${JSON.stringify(s)?.slice(0, 40)}`);

@@ -275,3 +275,22 @@ describe('non-ASCII character classes (constraint level)', () => {
     expect(await accepts(grammar, text)).toBe(ok);
   });
 });
+
+/**
+ * Found while writing the number grammars: xgrammar's WebAssembly traps ("table index is out of
+ * bounds") on an expression nested ~200 groups deep, and every later call into it fails the same
+ * way, so one request would break grammars for all that follow. Last in this file: on the tree
+ * before the fix it leaves xgrammar broken.
+ */
+describe('a grammar nested too deeply', () => {
+  it('is a bad-argument before it reaches xgrammar, and grammars still compile after it', async () => {
+    const tok = createTokenizer((await fixtureGguf('models/random/llama-gqa-f32/llama-gqa-f32.gguf')).metadata);
+    const deep = `root ::= ${'('.repeat(300)}"a"${')'.repeat(300)}`;
+    const e = await compileConstraint(tok, tok.vocabSize, { type: 'grammar', grammar: deep }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'bad-argument' });
+    expect((e as Error).message).toMatch(/nested/);
+    const ok = `root ::= ${'('.repeat(60)}"a"${')'.repeat(60)}`;
+    (await compileConstraint(tok, tok.vocabSize, { type: 'grammar', grammar: ok })).dispose();
+    (await compileConstraint(tok, tok.vocabSize, { type: 'grammar', grammar: 'root ::= "b"' })).dispose();
+  });
+});

@@ -559,3 +559,24 @@ describe('regressions found by the property tests (constraint level)', () => {
     for (const [schema, message] of cases) expect(await refused(schema), JSON.stringify(schema)).toMatch(message);
   });
 });
+
+/**
+ * xgrammar's WebAssembly traps on a JSON Schema nested ~100 levels deep ("memory access out of
+ * bounds"), and every later call into it fails the same way. Last in this file: on the tree before
+ * the fix it leaves xgrammar broken.
+ */
+describe('a schema nested too deeply', () => {
+  it('is a bad-argument before it reaches xgrammar, and schemas still compile after it', async () => {
+    const tok = createTokenizer((await fixtureGguf('models/random/llama-gqa-f32/llama-gqa-f32.gguf')).metadata);
+    const nest = (depth: number) => {
+      let s: Schema = { type: 'integer' };
+      for (let i = 0; i < depth; i++) s = { type: 'array', items: s, maxItems: 2 };
+      return s;
+    };
+    const e = await compileConstraint(tok, tok.vocabSize, { type: 'json_schema', name: 'deep', schema: nest(150) }).catch((x: unknown) => x);
+    expect(e).toMatchObject({ code: 'bad-argument' });
+    expect((e as Error).message).toMatch(/nested/);
+    (await compileConstraint(tok, tok.vocabSize, { type: 'json_schema', name: 'ok', schema: nest(20) })).dispose();
+    (await compileConstraint(tok, tok.vocabSize, { type: 'json_schema', name: 'ok', schema: { type: 'integer' } })).dispose();
+  });
+});
