@@ -98,6 +98,11 @@ const enumSchema = fc.oneof(
   }),
 );
 
+/** a list of types, each with its own keywords (JSON Schema applies each keyword to its type only) */
+const typeList = fc
+  .tuple(fc.uniqueArray(fc.constantFrom('string', 'integer', 'number', 'boolean', 'null'), { minLength: 2, maxLength: 3 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: -20, max: 20 }))
+  .map(([type, len, lo]): Schema => ({ type, ...(type.includes('string') ? { maxLength: len } : {}), ...(type.includes('integer') || type.includes('number') ? { minimum: lo } : {}) }));
+
 const supportedLeaf: fc.Arbitrary<Schema> = fc.oneof(
   { weight: 5, arbitrary: lengthString },
   { weight: 2, arbitrary: formatString },
@@ -106,6 +111,7 @@ const supportedLeaf: fc.Arbitrary<Schema> = fc.oneof(
   { weight: 2, arbitrary: numberSchema },
   { weight: 1, arbitrary: fc.constantFrom<Schema>({ type: 'boolean' }, { type: 'null' }) },
   { weight: 3, arbitrary: enumSchema },
+  { weight: 1, arbitrary: typeList },
 );
 
 function objectOf(child: fc.Arbitrary<Schema>, names: readonly string[] = NAMES): fc.Arbitrary<Schema> {
@@ -135,8 +141,7 @@ function arrayOf(child: fc.Arbitrary<Schema>): fc.Arbitrary<Schema> {
   );
 }
 
-/** Schemas Cria enforces: every one compiles; every completed answer validates. */
-export const supportedSchema: fc.Arbitrary<Schema> = fc.letrec<{ s: Schema }>((tie) => ({
+const supportedInner: fc.Arbitrary<Schema> = fc.letrec<{ s: Schema }>((tie) => ({
   s: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     { weight: 4, arbitrary: annotate(supportedLeaf) },
@@ -145,6 +150,20 @@ export const supportedSchema: fc.Arbitrary<Schema> = fc.letrec<{ s: Schema }>((t
     { weight: 1, arbitrary: fc.array(tie('s'), { minLength: 2, maxLength: 3 }).map((anyOf): Schema => ({ anyOf })) },
   ),
 })).s;
+
+/** Schemas Cria enforces: every one compiles; every completed answer validates. Some use $defs and $ref. */
+export const supportedSchema: fc.Arbitrary<Schema> = fc.oneof(
+  { weight: 6, arbitrary: supportedInner },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(supportedInner, supportedInner, fc.boolean()).map(([a, b, inArray]): Schema => ({
+      $defs: { a, b },
+      type: 'object',
+      properties: { x: { $ref: '#/$defs/a' }, y: inArray ? { type: 'array', items: { $ref: '#/$defs/b' }, maxItems: 2 } : { $ref: '#/$defs/b' } },
+      required: ['x'],
+    })),
+  },
+);
 
 // ---- outside the subset: refused, or enforced ----
 
