@@ -433,10 +433,10 @@ describe('the constraint of a call (xgrammar structural tags, qwen2-f32\'s byte 
     expect((r as Error).message).toMatch(/the parameters schema of tool "odd" cannot be enforced/);
   });
 
-  // Known issue, for the lead (src/grammar/xgrammar.ts): xgrammar 0.1.27 matches a byte-level vocabulary's
-  // multi-byte characters without checking UTF-8 (F4 96 96 96 is past U+10FFFF), so a string can be
-  // generated that decodes to U+FFFD per byte: longer than its maxLength said. it.fails flips when fixed.
-  it.fails('known issue: invalid UTF-8 is refused inside a string', async () => {
+  // xgrammar 0.1.27 matches a byte-level vocabulary's multi-byte characters without checking UTF-8 (F4 96 96 96
+  // is past U+10FFFF), so a string could be generated that decodes to U+FFFD per byte, longer than its maxLength
+  // said; Cria's own UTF-8 mask (src/grammar/utf8.ts) now refuses such bytes (this was an it.fails before it)
+  it('invalid UTF-8 is refused inside a string', async () => {
     const c = await after(tagged(lengthLimited), '<tool_call>\n{"name": "f", "arguments": {"city": "A');
     await c.allowed();
     c.accept(byte(0xf4));
