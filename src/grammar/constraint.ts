@@ -121,14 +121,18 @@ async function compileTaggedJson(t: GrammarTokenizer, format: TaggedJsonFormat):
   const tags = [];
   for (const [i, tag] of format.tags.entries()) {
     const what = `the parameters schema of ${tag.name ? `tool "${tag.name}"` : `tag ${i}`} cannot be enforced`;
-    const grammar = await xgrammarCall(what, async () => {
-      const g = await x.Grammar.fromJSONSchema(JSON.stringify(tag.schema), false, -1, undefined, true);
+    // the same sequence as a json_schema answer (compileSchema): Cria's checks and rewrites of the schema,
+    // xgrammar's grammar, Cria's number rules spliced in
+    const { schema, numbers } = schemaForXgrammar(tag.schema, what);
+    const ebnf = await xgrammarCall(what, async () => {
+      const g = await x.Grammar.fromJSONSchema(JSON.stringify(schema), false, -1, undefined, true);
       try {
-        return jsonSafeEbnf(g.toString());
+        return g.toString();
       } finally {
         g.dispose();
       }
     });
+    const grammar = spliceNumbers(ebnf, numbers, what);
     tags.push({ type: 'tag', begin: tag.begin, content: { type: 'grammar', grammar }, end: tag.end });
   }
   const structure = format.triggers
