@@ -41,6 +41,10 @@ const CASES = ['stories260K', ...random];
 let server: ModelServer;
 let root: string;
 
+// a budget, not a timing assert: the first test of a fresh clone also waits for Vite to transform onnxruntime-web
+// (its JS and 30 MB .wasm) for the page, which on the loaded 2-core machine once took it past the default 120 s
+test.describe.configure({ timeout: 300_000 });
+
 test.beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'cria-onnx-spec-'));
   server = await startModelServer({ port: 0, root });
