@@ -172,7 +172,12 @@ export default defineConfig({
   worker: { format: 'es' },
   // Pre-bundle the deps of every page up front, test pages included, so Vite never
   // discovers one mid-test and reloads the page under Playwright.
-  optimizeDeps: { entries: ['index.html', 'test/**/pages/*.html'] },
+  optimizeDeps: {
+    entries: ['index.html', 'test/**/pages/*.html'],
+    // imported only by the engine worker's lazily loaded runtimes, which the dependency scan does not reach:
+    // pre-bundled at start, so their first use does not make Vite re-optimize (and reload) mid-request
+    include: ['onnxruntime-web', '@mlc-ai/web-llm', '@mlc-ai/web-xgrammar'],
+  },
   build: { target: 'es2022', sourcemap: true },
   test: {
     include: ['test/unit/**/*.test.ts'],
