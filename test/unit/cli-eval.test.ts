@@ -24,6 +24,7 @@
  * stories260K's context is 128 tokens: HellaSwag/MMLU use a copy with context_length 512, the
  * judge tasks one with 2048 (written to a temp folder; RoPE simply runs further).
  */
+import { verdictGrammar } from '../../src/eval/kinds/judge-verdict.ts';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -562,7 +563,7 @@ describe('cria eval --task mt-bench on WebGPU: the judge pipeline with stories26
         expect(j.prompt).toBe(p.name); // pair-math-v1 with the reference answer for question 111
         const [first, second] = j.mode === 'pair-AB' ? [a, b] : [b, a];
         const before = (await target.stats()).tokensEvaluated;
-        const out = await target.chat({ messages: [{ role: 'system', content: p.system_prompt }, { role: 'user', content: fillTemplate(p.prompt_template, pairVars(q, first, second, j.turn)) }], max_tokens: 8, temperature: 0 });
+        const out = await target.chat({ messages: [{ role: 'system', content: p.system_prompt }, { role: 'user', content: fillTemplate(p.prompt_template, pairVars(q, first, second, j.turn)) }], max_tokens: 8, temperature: 0, grammar: verdictGrammar('pairwise', 8) });
         const cost = (await target.stats()).tokensEvaluated - before;
         expect(out.text, `${item.id} turn ${j.turn + 1} ${j.mode}`).toBe(j.raw);
         itemCost += cost;
