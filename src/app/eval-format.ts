@@ -41,6 +41,7 @@ export const METRICS: readonly MetricDef[] = [
   { key: 'inconsistent', label: 'Turns where the two orders disagreed', format: 'int' },
   { key: 'verdicts', label: 'Judge verdicts', format: 'int' },
   { key: 'unparseable', label: 'Unparseable verdicts', format: 'int', help: 'the judge’s answer had no [[rating]] or [[A]]/[[B]]/[[C]]' },
+  { key: 'constrained_verdicts', label: 'Verdicts constrained to their format', format: 'int', help: 'the judge answered under a grammar ending in its verdict' },
   { key: 'load_ms', label: 'Load time', format: 'ms' },
   { key: 'ttft_ms', label: 'Time to first token', format: 'ms' },
   { key: 'prefill_tokens_per_s', label: 'Prompt reading (prefill)', format: 'tps' },

@@ -43,6 +43,7 @@ export class CriaEvalSetup extends LightElement {
     maxTokens: { state: true },
     judgeMaxTokens: { state: true },
     relative: { state: true },
+    constrainVerdict: { state: true },
     nCtx: { state: true },
     problem: { state: true },
   };
@@ -62,6 +63,8 @@ export class CriaEvalSetup extends LightElement {
   declare maxTokens: string;
   declare judgeMaxTokens: string;
   declare relative: boolean;
+  /** the judge answers under its verdict's grammar (task option constrain_verdict) */
+  declare constrainVerdict: boolean;
   declare nCtx: string;
   declare problem: string;
   private files: File[] = [];
@@ -84,6 +87,7 @@ export class CriaEvalSetup extends LightElement {
     this.maxTokens = '';
     this.judgeMaxTokens = '';
     this.relative = true;
+    this.constrainVerdict = true;
     this.nCtx = '';
     this.problem = '';
     new StateController(this, engine);
@@ -177,6 +181,7 @@ export class CriaEvalSetup extends LightElement {
       options[k] = n;
     }
     if (kind === 'judge-pairwise' && !this.relative) options.relative = false;
+    if (judged && !this.constrainVerdict) options.constrain_verdict = false;
     let prepare: StartRequest['prepare'];
     if (this.source === 'catalogue') {
       const name = this.catalogueName;
@@ -366,7 +371,11 @@ export class CriaEvalSetup extends LightElement {
             Also grade each answer alone, for the relative score (“A reaches X% of B”)
           </label>`
         : nothing}
-      <p class="muted small">The models answer one after another, then the judge reads them: one model is in the GPU at a time. Judges this small rarely give a verdict in the expected form; those are counted and shown.</p>`;
+      <label class="check small">
+        <input type="checkbox" name="constrain_verdict" .checked=${this.constrainVerdict} @change=${(e: Event) => (this.constrainVerdict = (e.target as HTMLInputElement).checked)} />
+        Constrain the judge’s verdict to its format (${kind === 'judge-pairwise' ? '[[A]], [[B]] or [[C]]' : '[[1]] to [[10]]'} at the end)
+      </label>
+      <p class="muted small">The models answer one after another, then the judge reads them: one model is in the GPU at a time. Small judges rarely give a verdict in the expected form on their own, so by default it is enforced token by token, as structured output; unticked, the judge writes freely and verdicts that cannot be read are counted and shown.</p>`;
   }
 }
 customElements.define('cria-eval-setup', CriaEvalSetup);

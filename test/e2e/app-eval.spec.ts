@@ -291,11 +291,11 @@ test('bad files are named with what is wrong before anything runs', async ({ pag
   await page.locator('#eval-file').setInputFiles(MT_BENCH[0]);
   await expect(status).toContainText('judge_prompts.jsonl');
   await page.locator('#eval-file').setInputFiles({ name: 'hs.txt', mimeType: 'text/plain', buffer: Buffer.from('ctx\n7\na\nb\nc\nd\n') });
-  await page.getByLabel('Format').selectOption('hellaswag');
+  await page.locator('#eval-format').selectOption('hellaswag');
   await expect(status).toContainText('the gold index must be 0–3');
   // a good one
   await page.locator('#eval-file').setInputFiles({ name: 'capitals.jsonl', mimeType: 'application/json', buffer: Buffer.from('{"context": "The capital of France is", "choices": [" Paris", " Lyon"], "gold": 0}\n') });
-  await page.getByLabel('Format').selectOption('auto');
+  await page.locator('#eval-format').selectOption('auto');
   await expect(status).toContainText('capitals.jsonl: a Cria task (multiple-choice), 1 items');
 });
 
@@ -389,7 +389,7 @@ test('a judged task (MT-bench, graded 1–10): a reload mid-run loses nothing; t
   await page.getByRole('radio', { name: 'From files on this device' }).check();
   await page.locator('#eval-file').setInputFiles(MT_BENCH);
   await expect(page.getByTestId('eval-file-status')).toContainText('80 questions (mt-bench), judge prompts from judge_prompts.jsonl, reference answers from reference_answer_gpt-4.jsonl');
-  await expect(page.getByLabel('Format')).toHaveValue('auto');
+  await expect(page.locator('#eval-format')).toHaveValue('auto');
   await page.getByLabel('Limit').fill('2');
   const pick = async (select: string, name: string) => {
     const value = await page.locator(`${select} option`, { hasText: name }).first().getAttribute('value');
@@ -399,6 +399,11 @@ test('a judged task (MT-bench, graded 1–10): a reload mid-run loses nothing; t
   await pick('#eval-judge', 'stories260K-f16-2k.gguf');
   await page.getByLabel('Answer length (tokens)').fill('12');
   await page.getByLabel('Verdict length (tokens)').fill('6');
+  // the verdict is constrained to its format by default; unticked, the judge writes freely (as
+  // FastChat asks) and this small judge's unreadable verdicts are what the report must count and show
+  const constrain = page.getByRole('checkbox', { name: /Constrain the judge’s verdict to its format \(\[\[1\]\] to \[\[10\]\] at the end\)/ });
+  await expect(constrain).toBeChecked();
+  await constrain.uncheck();
   expect(await unlabelledControls(page)).toEqual([]);
   await shootPage(page, testInfo, 'eval-setup-judge');
   await page.getByRole('button', { name: 'Start', exact: true }).click();
@@ -432,7 +437,7 @@ test('a judged task (MT-bench, graded 1–10): a reload mid-run loses nothing; t
   for (const k of kept) expect(done.find((d) => d.phase === k.phase && d.id === k.id)).toEqual(k);
   const finals = done.filter((r) => r.phase === 'result').map((r) => r.result);
   expect(finals).toHaveLength(2);
-  const judgements = finals.flatMap((r) => r.judge.judgements as { parsed: unknown; raw: string; mode: string }[]);
+  const judgements = finals.flatMap((r) => r.judge.judgements as { parsed: unknown; raw: string; mode: string; constrained?: boolean }[]);
   // one grade per turn
   expect(judgements).toHaveLength(2 * 2);
   expect(new Set(judgements.map((j) => j.mode))).toEqual(new Set(['single-A']));
@@ -441,6 +446,8 @@ test('a judged task (MT-bench, graded 1–10): a reload mid-run loses nothing; t
   await expect(report(page).getByTestId('unparseable-count')).toHaveText(`${unparseable} of ${judgements.length} verdicts could not be read`);
   await expect(metricCell(page, 'unparseable')).toHaveText(String(unparseable));
   await expect(metricCell(page, 'verdicts')).toHaveText(String(judgements.length));
+  await expect(metricCell(page, 'constrained_verdicts')).toHaveText('0');
+  expect(judgements.map((j) => j.constrained)).toEqual(judgements.map(() => false));
   // what the judge wrote is shown
   await report(page).getByText('What stories260K-f16-2k.gguf wrote').click();
   await expect(report(page).locator('.unparseable-list li')).toHaveCount(Math.min(unparseable, 20));

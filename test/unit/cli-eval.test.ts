@@ -141,6 +141,7 @@ describe('cria eval: clear errors before any browser starts', () => {
       [{ task: 'mmlu', style: 'letters' }, 'bad-argument', /--style must be "continuation" \(lm-evaluation-harness\) or "letter" \(ColossalEval\)/],
       [{ task: 'hellaswag', limit: 'x' }, 'bad-argument', /--limit must be a whole number/],
       [{ task: 'mt-bench', judge: MODEL, 'no-relative': true }, 'bad-argument', /--no-relative applies to pairwise comparisons \(--model-b\)/],
+      [{ task: 'mt-bench', 'free-verdict': true }, 'bad-argument', /--free-verdict applies to judged tasks \(--judge MODEL\)/],
       [{ task: 'speed', model: join(tmp, 'nope.gguf') }, 'bad-argument', /cannot open .*nope\.gguf/],
       [{ model: '', task: 'speed' }, 'bad-argument', /no model given/],
       [{ task: 'speed', out: join(tmp, 'no-such-dir', 'r.json') }, 'bad-argument', /cannot write --out .*no-such-dir.*ENOENT/],
@@ -499,9 +500,9 @@ describe('cria eval --task mt-bench on WebGPU: the judge pipeline with stories26
 
   const unparsed = (r: EvalReport) => r.items!.flatMap((i) => i.judge!.judgements!).filter((j) => j.parsed === null).length;
 
-  it('single grading: loads the model, then the judge; grades 1–10 per turn; unparseable verdicts counted', async () => {
+  it('single grading, --free-verdict: loads the model, then the judge; grades 1–10 per turn; unparseable verdicts counted', async () => {
     const t0 = performance.now();
-    const r = await ok(['eval', '--model', long2048, '--judge', long2048b, '--task', 'mt-bench', '--data', data, '--limit', '1', ...OPTIONS, '--out', join(tmp, 'single.json')]);
+    const r = await ok(['eval', '--model', long2048, '--judge', long2048b, '--task', 'mt-bench', '--data', data, '--limit', '1', '--free-verdict', ...OPTIONS, '--out', join(tmp, 'single.json')]);
     const secs = (performance.now() - t0) / 1000;
     const report = readReport(join(tmp, 'single.json'));
     expectReportShape(report, 'mt-bench', ['verdicts', 'unparseable']);
@@ -512,6 +513,8 @@ describe('cria eval --task mt-bench on WebGPU: the judge pipeline with stories26
     expect(report.identity.task.items).toBe(1);
     expect(report.metrics.verdicts).toBe(2);
     expect(report.metrics.unparseable).toBe(unparsed(report));
+    expect(report.identity.task.options).toMatchObject({ constrain_verdict: false });
+    expect(report.metrics.constrained_verdicts).toBe(0);
     expect(Object.keys(report.per_category)).toEqual(['writing']);
     expect(report.items![0].judge!.judgements!.map((j) => j.prompt)).toEqual(['single-v1', 'single-v1-multi-turn']);
     for (const item of report.items!) {
@@ -527,7 +530,7 @@ describe('cria eval --task mt-bench on WebGPU: the judge pipeline with stories26
   // pairwise runs compare only (--no-relative: no single grades, half the judge calls), to keep CI short
   const pairwise = () => ['eval', '--model', long2048, '--model-b', long2048b, '--judge', long2048, '--task', 'mt-bench', '--no-relative', '--seed', '7', ...OPTIONS];
 
-  it('pairwise (--model-b): both orders, really swapped (the GPU judge said what the CPU reference says to the swapped prompts), unparseable counted', async () => {
+  it('pairwise (--model-b): both orders, really swapped (the GPU judge said what the CPU reference says to the swapped prompts), every verdict read (answered under the verdict’s grammar)', async () => {
     const t0 = performance.now();
     const r = await ok([...pairwise(), '--data', data]);
     const secs = (performance.now() - t0) / 1000;
@@ -539,7 +542,10 @@ describe('cria eval --task mt-bench on WebGPU: the judge pipeline with stories26
     expect(order.every((i) => i >= 0) && order[0] < order[1] && order[1] < order[2], r.stderr).toBe(true);
     expect(report.identity.task.options).toMatchObject({ relative: false, max_tokens: 16, judge_max_tokens: 8 });
     expect(report.metrics.verdicts).toBe(8); // per question: 2 turns × (A first, B first)
-    expect(report.metrics.unparseable).toBe(unparsed(report));
+    // the judge answered under the verdict's grammar (the default): every verdict is read
+    expect(report.metrics.constrained_verdicts).toBe(8);
+    expect(report.metrics.unparseable).toBe(0);
+    expect(unparsed(report)).toBe(0);
     expect(report.metrics.decided! + report.metrics.undecided!).toBe(4);
 
     // The swap, checked on what the GPU judge was given: the judging is replayed on the CPU reference

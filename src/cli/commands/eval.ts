@@ -38,7 +38,7 @@ export const evalCommand: Command = {
     '          [--engine webgpu|cpu|reference] [--threads N] [--cache DIR] [--resume] [--seed S]\n' +
     '          [--style continuation|letter]                       multiple choice: lm-eval (default) or ColossalEval letters\n' +
     '          [--n-ctx N] [--method llama.cpp|sliding] [--stride N] perplexity\n' +
-    '          [--judge MODEL] [--model-b MODEL] [--no-relative] [--max-tokens N] [--judge-max-tokens N]\n' +
+    '          [--judge MODEL] [--model-b MODEL] [--no-relative] [--max-tokens N] [--judge-max-tokens N] [--free-verdict]\n' +
     '          [--references PATH_OR_URL] [--judge-prompts PATH_OR_URL] judged tasks\n' +
     '          [--labels PATH_OR_URL]                                PIQA\n\n' +
     `  TASK: ${EVAL_TASKS.join(', ')}, or a catalogue name (wikitext-2, tinystories-valid, arc-easy,\n` +
@@ -48,7 +48,9 @@ export const evalCommand: Command = {
     '  with question.jsonl, reference_answer/gpt-4.jsonl, judge_prompts.jsonl; jsonl: docs/eval-format.md).\n' +
     '  --limit N keeps the first N items (perplexity: N chunks). mt-bench and vicuna are graded by --judge\n' +
     '  (1-10); with --model-b the two models are compared pairwise, in both orders, and each answer is also\n' +
-    '  graded alone for the relative score (--no-relative: the comparisons only).\n\n' +
+    '  graded alone for the relative score (--no-relative: the comparisons only). The judge answers under a\n' +
+    '  grammar that ends in its verdict ([[rating]] or [[A]]/[[B]]/[[C]]), so none is unparseable;\n' +
+    '  --free-verdict lets it write freely, as FastChat does (verdicts that cannot be read are counted).\n\n' +
     '  On --engine webgpu (the default) the run happens in headless Chromium through the client API and is\n' +
     '  stored item by item in its IndexedDB; with --cache DIR that storage is kept, and --resume continues the\n' +
     '  newest unfinished run of the same task, data, options and models (else a new run starts). Ctrl-C\n' +
@@ -66,6 +68,7 @@ export const evalCommand: Command = {
     out: { type: 'string' },
     'no-items': { type: 'boolean' },
     'no-relative': { type: 'boolean' },
+    'free-verdict': { type: 'boolean' },
     cache: { type: 'string' },
     engine: { type: 'string' },
     threads: { type: 'string' },
@@ -110,6 +113,10 @@ export const evalCommand: Command = {
     if (values['no-relative']) {
       if (str('model-b') === undefined) throw new CriaError('bad-argument', '--no-relative applies to pairwise comparisons (--model-b)');
       options.relative = false;
+    }
+    if (values['free-verdict']) {
+      if (str('judge') === undefined) throw new CriaError('bad-argument', '--free-verdict applies to judged tasks (--judge MODEL)');
+      options.constrain_verdict = false;
     }
     const seed = values.seed === undefined ? undefined : numberOption(values, 'seed', 0, { integer: true });
     const modelA = await locateModel(str('model'));
