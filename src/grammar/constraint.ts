@@ -88,7 +88,17 @@ function utf8TableOf(tok: RuntimeTokenizer, nVocab: number): Utf8Table {
  */
 async function compileSchema(t: GrammarTokenizer, format: { name: string; schema: Record<string, unknown> } | undefined): Promise<Compiled> {
   const what = format ? `the JSON Schema${format.name ? ` "${format.name}"` : ''} cannot be enforced` : 'JSON mode';
-  const { schema, numbers } = format ? schemaForXgrammar(format.schema, what) : { schema: { type: 'object' }, numbers: [] };
+  const grammar = await schemaGrammar(format ? format.schema : undefined, what);
+  return xgrammarCall(what, () => t.compiler.compileGrammar(grammar, 'root'));
+}
+
+/**
+ * The EBNF grammar of a JSON Schema (undefined: any object), strict, compact and on one line:
+ * Cria's checks and rewrites of the schema, xgrammar's grammar, Cria's number rules spliced in.
+ * `what` names the schema in errors.
+ */
+async function schemaGrammar(input: Record<string, unknown> | undefined, what: string): Promise<string> {
+  const { schema, numbers } = input ? schemaForXgrammar(input, what) : { schema: { type: 'object' }, numbers: [] };
   const x = (await xgrammar()) as unknown as XgrStructural;
   const ebnf = await xgrammarCall(what, async () => {
     const g = await x.Grammar.fromJSONSchema(JSON.stringify(schema), false, -1, undefined, true);
@@ -98,8 +108,7 @@ async function compileSchema(t: GrammarTokenizer, format: { name: string; schema
       g.dispose();
     }
   });
-  const grammar = spliceNumbers(ebnf, numbers, what);
-  return xgrammarCall(what, () => t.compiler.compileGrammar(grammar, 'root'));
+  return spliceNumbers(ebnf, numbers, what);
 }
 
 // --- tagged JSON (tool calls): xgrammar's structural tags ---------------------------------------------
@@ -117,22 +126,11 @@ type Compiled = Awaited<ReturnType<GrammarTokenizer['compiler']['compileGrammar'
  * a separator (`tags_with_separator`), or triggered inside free text (`triggered_tags`).
  */
 async function compileTaggedJson(t: GrammarTokenizer, format: TaggedJsonFormat): Promise<Compiled> {
-  const x = (await xgrammar()) as unknown as XgrStructural;
   const tags = [];
   for (const [i, tag] of format.tags.entries()) {
     const what = `the parameters schema of ${tag.name ? `tool "${tag.name}"` : `tag ${i}`} cannot be enforced`;
-    // the same sequence as a json_schema answer (compileSchema): Cria's checks and rewrites of the schema,
-    // xgrammar's grammar, Cria's number rules spliced in
-    const { schema, numbers } = schemaForXgrammar(tag.schema, what);
-    const ebnf = await xgrammarCall(what, async () => {
-      const g = await x.Grammar.fromJSONSchema(JSON.stringify(schema), false, -1, undefined, true);
-      try {
-        return g.toString();
-      } finally {
-        g.dispose();
-      }
-    });
-    const grammar = spliceNumbers(ebnf, numbers, what);
+    // the same grammar as a json_schema answer's (compileSchema)
+    const grammar = await schemaGrammar(tag.schema, what);
     tags.push({ type: 'tag', begin: tag.begin, content: { type: 'grammar', grammar }, end: tag.end });
   }
   const structure = format.triggers
