@@ -9,8 +9,8 @@
  */
 import { Tensor, type InferenceSession } from 'onnxruntime-web';
 import { CriaError } from '../../shared/errors.ts';
-import { argmax, logSoftmax, topIds } from '../../sampling/sampler.ts';
 import type { Sequence } from '../../engine/runtime.ts';
+import { RowSequence, scoreRow } from '../row-sequence.ts';
 
 export interface OnnxShape {
   nLayer: number;
@@ -33,7 +33,7 @@ interface Kv {
   value: Tensor;
 }
 
-export class OnnxSequence implements Sequence<Float32Array> {
+export class OnnxSequence extends RowSequence implements Sequence<Float32Array> {
   readonly nCtx: number;
   readonly nVocab: number;
   private readonly nBatch: number;
@@ -44,6 +44,7 @@ export class OnnxSequence implements Sequence<Float32Array> {
     private readonly session: InferenceSession,
     private readonly shape: OnnxShape,
   ) {
+    super();
     this.nCtx = shape.nCtx;
     this.nVocab = shape.nVocab;
     this.nBatch = shape.nBatch ?? 256;
@@ -62,10 +63,8 @@ export class OnnxSequence implements Sequence<Float32Array> {
     return this.cached;
   }
 
-  commonPrefix(tokens: readonly number[]): number {
-    let i = 0;
-    while (i < tokens.length && i < this.cached.length && tokens[i] === this.cached[i]) i++;
-    return i;
+  protected get held(): readonly number[] {
+    return this.cached;
   }
 
   truncate(n: number): void {
@@ -134,30 +133,11 @@ export class OnnxSequence implements Sequence<Float32Array> {
 
   async score(tokens: readonly number[], signal?: AbortSignal): Promise<{ logprobs: number[]; greedy: boolean[] }> {
     if (tokens.length < 2) throw new CriaError('bad-argument', 'scoring needs at least two tokens: one to condition on, one to score');
-    const logprobs: number[] = [];
-    const greedy: boolean[] = [];
+    const out = { logprobs: [] as number[], greedy: [] as boolean[] };
     await this.eachBatch(tokens.slice(0, -1), signal, (l, i, n) => {
-      for (let r = 0; r < n; r++) {
-        const row = l.subarray(r * this.nVocab, (r + 1) * this.nVocab);
-        const target = tokens[i + r + 1];
-        logprobs.push(logSoftmax(row)[target]);
-        greedy.push(argmax(row) === target);
-      }
+      for (let r = 0; r < n; r++) scoreRow(l.subarray(r * this.nVocab, (r + 1) * this.nVocab), tokens[i + r + 1]!, out);
     });
-    return { logprobs, greedy };
-  }
-
-  async argmax(logits: Float32Array): Promise<number> {
-    return argmax(logits);
-  }
-
-  async topk(logits: Float32Array, k: number): Promise<{ ids: Uint32Array; values: Float32Array }> {
-    const ids = Uint32Array.from(topIds(logits, k));
-    return { ids, values: Float32Array.from(ids, (id) => logits[id]) };
-  }
-
-  async read(logits: Float32Array): Promise<Float32Array> {
-    return logits;
+    return out;
   }
 
   async sync(): Promise<void> {}

@@ -15,8 +15,8 @@
  * position's logits of a step.
  */
 import { CriaError } from '../../shared/errors.ts';
-import { argmax, logSoftmax, topIds } from '../../sampling/sampler.ts';
 import type { Sequence } from '../../engine/runtime.ts';
+import { RowSequence, scoreRow } from '../row-sequence.ts';
 
 /** What a sequence needs of WebLLM's engine (src/runtimes/webllm/runtime.ts adapts MLCEngine to it). */
 export interface MlcStepper {
@@ -28,7 +28,7 @@ export interface MlcStepper {
   sync(): Promise<void>;
 }
 
-export class MlcSequence implements Sequence<Float32Array> {
+export class MlcSequence extends RowSequence implements Sequence<Float32Array> {
   /** the tokens the cache holds, as far as the engine is concerned */
   private readonly cached: number[] = [];
   /** how many of them WebLLM's KV cache really holds (fewer after a truncate: the rest are fed again) */
@@ -40,12 +40,12 @@ export class MlcSequence implements Sequence<Float32Array> {
     private readonly stepper: MlcStepper,
     readonly nCtx: number,
     readonly nVocab: number,
-  ) {}
+  ) {
+    super();
+  }
 
-  commonPrefix(tokens: readonly number[]): number {
-    let i = 0;
-    while (i < tokens.length && i < this.cached.length && tokens[i] === this.cached[i]) i++;
-    return i;
+  protected get held(): readonly number[] {
+    return this.cached;
   }
 
   truncate(n: number): void {
@@ -86,28 +86,9 @@ export class MlcSequence implements Sequence<Float32Array> {
 
   async score(tokens: readonly number[], signal?: AbortSignal): Promise<{ logprobs: number[]; greedy: boolean[] }> {
     if (tokens.length < 2) throw new CriaError('bad-argument', 'scoring needs at least two tokens: one to condition on, one to score');
-    const logprobs: number[] = [];
-    const greedy: boolean[] = [];
-    for (let i = 0; i + 1 < tokens.length; i++) {
-      const row = await this.append([tokens[i]!], signal);
-      const target = tokens[i + 1]!;
-      logprobs.push(logSoftmax(row)[target]!);
-      greedy.push(argmax(row) === target);
-    }
-    return { logprobs, greedy };
-  }
-
-  async argmax(logits: Float32Array): Promise<number> {
-    return argmax(logits);
-  }
-
-  async topk(logits: Float32Array, k: number): Promise<{ ids: Uint32Array; values: Float32Array }> {
-    const ids = Uint32Array.from(topIds(logits, k));
-    return { ids, values: Float32Array.from(ids, (i) => logits[i]!) };
-  }
-
-  async read(logits: Float32Array): Promise<Float32Array> {
-    return logits;
+    const out = { logprobs: [] as number[], greedy: [] as boolean[] };
+    for (let i = 0; i + 1 < tokens.length; i++) scoreRow(await this.append([tokens[i]!], signal), tokens[i + 1]!, out);
+    return out;
   }
 
   sync(): Promise<void> {
