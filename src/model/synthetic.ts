@@ -61,21 +61,13 @@ import type { GgufValue } from '../formats/gguf.ts';
 import { encodeGguf, gv } from '../formats/gguf-writer.ts';
 import { quantize } from '../formats/quant.ts';
 import type { ByteSource } from '../formats/source.ts';
+import type { DecoderDims } from '../formats/decoder-dims.ts';
 
-export interface SyntheticShape {
+export interface SyntheticShape extends DecoderDims {
   readonly name: string;
   /** `general.architecture`; qwen2 adds q/k/v biases and NeoX RoPE */
   readonly arch: 'llama' | 'qwen2';
-  readonly nEmbd: number;
-  readonly nLayer: number;
-  readonly nHead: number;
-  readonly nHeadKv: number;
-  readonly headDim: number;
-  readonly nFf: number;
-  readonly nVocab: number;
   readonly nCtxTrain: number;
-  /** no `output.weight`: the output projection is the token embedding */
-  readonly tied: boolean;
   readonly ropeTheta: number;
   readonly rmsEps: number;
   /** llama3 frequency scaling, written as `rope_freqs.weight` like llama.cpp's converter does */

@@ -25,6 +25,7 @@
  * halves already (NeoX RoPE) and are not permuted.
  */
 import { CriaError } from '../../shared/errors.ts';
+import type { DecoderDims } from '../decoder-dims.ts';
 
 export const MLC_QUANTS = ['q4f32_1', 'q0f32'] as const;
 export type MlcQuant = (typeof MLC_QUANTS)[number];
@@ -61,17 +62,9 @@ export interface MlcWeight {
   readonly cols: number;
 }
 
-export interface MlcShape {
+/** `tied`: no lm_head */
+export interface MlcShape extends DecoderDims {
   readonly arch: MlcArch;
-  readonly nEmbd: number;
-  readonly nLayer: number;
-  readonly nHead: number;
-  readonly nHeadKv: number;
-  readonly headDim: number;
-  readonly nFf: number;
-  readonly nVocab: number;
-  /** no output.weight: the output projection is the embedding (no lm_head) */
-  readonly tied: boolean;
   /** the GGUF's Q and K rows are in llama.cpp's adjacent-pair order (llama: RoPE "normal") */
   readonly permutedQk: boolean;
 }
