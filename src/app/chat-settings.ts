@@ -52,6 +52,15 @@ export class CriaChatSettings extends LightElement {
     this.emit(this.sampling, this.systemPrompt, next);
   }
 
+  /** a labelled control checked as it is typed: its problem (an alert) or its help below it */
+  private checkedField(label: string, problemId: string, problem: string | undefined, help: string, control: unknown) {
+    return html`<label class="field">
+      <span class="field-label">${label}</span>
+      ${control}
+      <span id=${problemId} class=${problem ? 'field-help field-error small' : 'field-help muted small'} role=${problem ? 'alert' : nothing} data-testid=${problemId}>${problem ?? help}</span>
+    </label>`;
+  }
+
   private formatFields() {
     const f = this.answerFormat;
     const kinds: { kind: AnswerFormatKind; label: string; help: string }[] = [
@@ -76,36 +85,38 @@ export class CriaChatSettings extends LightElement {
         ? nothing
         : html`<p class="muted small format-note">The model can only write tokens that keep the answer valid JSON${f.kind === 'json_schema' ? ' under the schema' : ''}. An answer cut at Max tokens is incomplete: raise it for long answers.</p>`}
       ${f.kind === 'json_schema'
-        ? html`<label class="field">
-              <span class="field-label">Schema name</span>
-              <input
-                name="schema-name"
-                type="text"
-                autocomplete="off"
-                spellcheck="false"
-                .value=${f.schemaName}
-                aria-invalid=${nameProblem ? 'true' : 'false'}
-                aria-describedby="schema-name-problem"
-                @input=${(e: Event) => this.onFormat({ schemaName: (e.target as HTMLInputElement).value })}
-              />
-              <span id="schema-name-problem" class=${nameProblem ? 'field-help field-error small' : 'field-help muted small'} role=${nameProblem ? 'alert' : nothing}>${nameProblem ?? 'Letters, digits, _ and -.'}</span>
-            </label>
-            <label class="field">
-              <span class="field-label">JSON Schema</span>
-              <textarea
-                name="json-schema"
-                class="schema-text"
-                rows="9"
-                spellcheck="false"
-                .value=${f.schemaText}
-                aria-invalid=${schemaProblem ? 'true' : 'false'}
-                aria-describedby="schema-problem"
-                @input=${(e: Event) => this.onFormat({ schemaText: (e.target as HTMLTextAreaElement).value })}
-              ></textarea>
-              <span id="schema-problem" class=${schemaProblem ? 'field-help field-error small' : 'field-help muted small'} role=${schemaProblem ? 'alert' : nothing} data-testid="schema-problem"
-                >${schemaProblem ?? 'Valid JSON. A schema the engine cannot enforce is refused when you send, with the part named.'}</span
-              >
-            </label>`
+        ? html`${this.checkedField(
+            'Schema name',
+            'schema-name-problem',
+            nameProblem,
+            'Letters, digits, _ and -.',
+            html`<input
+              name="schema-name"
+              type="text"
+              autocomplete="off"
+              spellcheck="false"
+              .value=${f.schemaName}
+              aria-invalid=${nameProblem ? 'true' : 'false'}
+              aria-describedby="schema-name-problem"
+              @input=${(e: Event) => this.onFormat({ schemaName: (e.target as HTMLInputElement).value })}
+            />`,
+          )}
+          ${this.checkedField(
+            'JSON Schema',
+            'schema-problem',
+            schemaProblem,
+            'Valid JSON. A schema the engine cannot enforce is refused when you send, with the part named.',
+            html`<textarea
+              name="json-schema"
+              class="schema-text"
+              rows="9"
+              spellcheck="false"
+              .value=${f.schemaText}
+              aria-invalid=${schemaProblem ? 'true' : 'false'}
+              aria-describedby="schema-problem"
+              @input=${(e: Event) => this.onFormat({ schemaText: (e.target as HTMLTextAreaElement).value })}
+            ></textarea>`,
+          )}`
         : nothing}
     </fieldset>`;
   }
