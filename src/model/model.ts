@@ -19,7 +19,9 @@ import type { Backend, WeightPart } from './backend.ts';
 import { concatBytes } from '../shared/bytes.ts';
 import { findNonFinite } from '../formats/quant.ts';
 import type { ModelConfig } from './config.ts';
-import { noTrace, type Act, type Batch, type Trace, type Weight } from './ops.ts';
+import { noTrace, type Act, type Batch, type Ops, type Trace, type Weight } from './ops.ts';
+import { readLoraAdapter, type LoraAdapter } from '../formats/lora.ts';
+import { buildLoraWeights, withLora, type LoraWeights, type Placement } from './lora.ts';
 
 export interface LoadProgress {
   readonly loadedBytes: number;
@@ -134,6 +136,8 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
     readonly weightBytes: number,
     /** see `contentHash` (when asked for at load) */
     readonly contentHash?: string,
+    /** fused parts: where their rows went */
+    private readonly placements: ReadonlyMap<string, Placement> = new Map(),
   ) {}
 
   static async load<A extends Act, W extends Weight>(file: GgufFile, backend: Backend<A, W>, opts: LoadOptions = {}): Promise<Model<A, W>> {
@@ -192,12 +196,63 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
         return w;
       },
     };
-    return new Model(file, arch, config, backend, weights, totalBytes, opts.contentHash ? await contentHash(file, digests) : undefined);
+    // where each part of a fused matrix went (LoRA adapters on a part apply to those rows of the fused weight)
+    const placements = new Map<string, Placement>();
+    for (const f of new Set(fusions.values())) {
+      let row0 = 0;
+      for (const p of f.parts) {
+        if (f.dims.length === 2) placements.set(p.name, { into: f.into, row0 });
+        row0 += p.dims.slice(1).reduce((a, d) => a * d, 1);
+      }
+    }
+    return new Model(file, arch, config, backend, weights, totalBytes, opts.contentHash ? await contentHash(file, digests) : undefined, placements);
+  }
+
+  /** LoRA adapters made ready for this model, by id */
+  private readonly adapters = new Map<string, { adapter: LoraAdapter; weights: LoraWeights<W>; bytes: number }>();
+  private active: { id: string; scale: number }[] = [];
+  private ops: Ops<A, W> | undefined;
+
+  /**
+   * Checks a LoRA adapter against this model and uploads its weights (src/model/lora.ts); it stays
+   * ready under `id` (inactive until `setAdapters` names it) until the model is disposed. The same
+   * id again: refused (`bad-argument`), so a swap never silently keeps the old weights.
+   */
+  async addAdapter(id: string, file: GgufFile, label?: string): Promise<{ bytes: number; adapter: LoraAdapter }> {
+    if (this.adapters.has(id)) throw new CriaError('bad-argument', `an adapter with id "${id}" is already loaded for this model; give another id`, { id });
+    const adapter = readLoraAdapter(file, { arch: this.config.arch, tensors: this.file.tensorsByName }, label ?? `adapter "${id}"`);
+    const { weights, bytes } = await buildLoraWeights(adapter, this.backend, (n) => this.weights.get(n), (t) => this.placements.get(t) ?? { into: t, row0: 0 }, id);
+    this.adapters.set(id, { adapter, weights, bytes });
+    return { bytes, adapter };
+  }
+
+  /** ids of the adapters ready for this model */
+  get adapterIds(): string[] {
+    return [...this.adapters.keys()];
+  }
+
+  /** the adapters applied from the next forward pass on, each with its scale (llama.cpp's: × alpha / rank) */
+  setAdapters(list: readonly { id: string; scale: number }[]): void {
+    for (const l of list) {
+      if (!this.adapters.has(l.id)) throw new CriaError('bad-argument', `no adapter "${l.id}" is loaded for this model${this.adapters.size ? ` (loaded: ${this.adapterIds.join(', ')})` : ''}`, { id: l.id });
+      if (!Number.isFinite(l.scale)) throw new CriaError('bad-argument', `the scale of adapter "${l.id}" must be a finite number, got ${l.scale}`, { id: l.id });
+    }
+    if (new Set(list.map((l) => l.id)).size !== list.length) throw new CriaError('bad-argument', 'an adapter is named twice; give each once, with its scale');
+    this.active = list.map((l) => ({ id: l.id, scale: l.scale }));
+    this.ops = withLora(
+      this.backend.ops,
+      this.active.map((l) => ({ weights: this.adapters.get(l.id)!.weights, scale: l.scale })),
+    );
+  }
+
+  /** the adapters applied now, with their scales */
+  get activeAdapters(): readonly { id: string; scale: number }[] {
+    return this.active;
   }
 
   /** Run the forward pass for one batch; returns the logits activation `[rows, nVocab]`. */
   forward(batch: Batch, trace: Trace<A> = noTrace): A {
     this.backend.beginForward?.();
-    return this.arch.forward(this.backend.ops, this.weights, this.config, batch, trace);
+    return this.arch.forward(this.ops ?? this.backend.ops, this.weights, this.config, batch, trace);
   }
 }
