@@ -59,15 +59,7 @@ test.describe('WebLLM in the engine worker, failing as Cria says (no model libra
   test.beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'cria-webllm-err-'));
     server = await startModelServer({ port: 0, root });
-    const m = syntheticModel('tiny-qwen2', parseSyntheticType('f32'), 0);
-    const parts: Uint8Array[] = [];
-    for (const p of m.parts()) parts.push(p.slice());
-    const bytes = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
-    let o = 0;
-    for (const p of parts) {
-      bytes.set(p, o);
-      o += p.byteLength;
-    }
+    const bytes = syntheticModel('tiny-qwen2', parseSyntheticType('f32'), 0).toBytes();
     const ex = await exportMlc(await readGguf(bytesSource(bytes, 'tiny.gguf')), { quant: 'q0f32', shardBytes: 512 << 10 });
     for (const [path, data] of ex.files) {
       const at = join(root, 'tiny-mlc/resolve/main', path);
@@ -210,14 +202,7 @@ test.describe('WebLLM in the engine worker, against Cria\'s CPU reference on the
     expect(existsSync(LIB!), `CRIA_WEBLLM_LIB=${LIB} does not exist`).toBe(true);
     // the GGUF, as `cria make-bench-model --shape qwen2.5-0.5b --type q4_0 --pure` writes it
     const m = syntheticModel('qwen2.5-0.5b', parseSyntheticType('q4_0'), 0, { pure: true });
-    const parts: Uint8Array[] = [];
-    for (const p of m.parts()) parts.push(p.slice());
-    const bytes = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
-    let o = 0;
-    for (const p of parts) {
-      bytes.set(p, o);
-      o += p.byteLength;
-    }
+    const bytes = m.toBytes();
     const gguf = await readGguf(bytesSource(bytes, 'qwen.gguf'));
     const lib = new Uint8Array(readFileSync(LIB!));
     const ex = await exportMlc(gguf, { quant: 'q4f32_1', library: lib });

@@ -4,30 +4,21 @@
  * logprobs, scoring with prefix reuse, and errors. The same Engine runs in the
  * worker on WebGPU (test/e2e covers that path).
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.ts';
-import { gv, writeGguf } from '../../src/formats/gguf-writer.ts';
-import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
-import { bytesSource } from '../../src/formats/source.ts';
 import type { ChatCompletionChunk } from '../../src/protocol/api.ts';
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { logSoftmax } from '../../src/sampling/sampler.ts';
 import { isCriaError } from '../../src/shared/errors.ts';
-import { fixturePath } from './helpers/fixtures.ts';
+import { rewriteGguf } from './helpers/eval-engine.ts';
 import { readJson } from './helpers/models.ts';
 
 const TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
 const golden = readJson('models/stories260K/expected_greedy.json');
 
 /** stories260K with a chat template added (the fixture has none). */
-async function storiesWithTemplate(): Promise<ArrayBuffer> {
-  const src = await readGguf(bytesSource(new Uint8Array(readFileSync(fixturePath('models/stories260K/stories260K-f32.gguf')))));
-  const meta = new Map(src.metadata);
-  meta.set('tokenizer.chat_template', gv.str(TEMPLATE));
-  const tensors = [];
-  for (const t of src.tensors) tensors.push({ name: t.name, type: t.type, dims: t.dims, data: await readTensorBytes(src, t) });
-  return writeGguf({ metadata: meta, tensors }).buffer as ArrayBuffer;
+function storiesWithTemplate(): Promise<ArrayBuffer> {
+  return rewriteGguf('models/stories260K/stories260K-f32.gguf', { chatTemplate: TEMPLATE });
 }
 
 async function engine() {

@@ -9,8 +9,7 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.ts';
 import { exportOnnx } from '../../src/export/onnx.ts';
-import { gv, writeGguf } from '../../src/formats/gguf-writer.ts';
-import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
+import { readGguf } from '../../src/formats/gguf.ts';
 import { bytesSource } from '../../src/formats/source.ts';
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { OnnxRuntime } from '../../src/runtimes/onnx/runtime.ts';
@@ -22,7 +21,7 @@ import { reportsToCsv } from '../../src/eval/report.ts';
 import { runTask } from '../../src/eval/runner.ts';
 import { fromClient } from '../../src/eval/target.ts';
 import type { Task } from '../../src/eval/types.ts';
-import { engineClient } from './helpers/eval-engine.ts';
+import { engineClient, rewriteGguf } from './helpers/eval-engine.ts';
 import { MemoryEvalStore } from './helpers/eval-memory-store.ts';
 
 const TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
@@ -31,12 +30,7 @@ let gguf: ArrayBuffer;
 let files: Record<string, Uint8Array>;
 
 beforeAll(async () => {
-  const src = await readGguf(bytesSource(new Uint8Array(readFileSync(fixturePath('models/stories260K/stories260K-f32.gguf')))));
-  const meta = new Map(src.metadata);
-  meta.set('tokenizer.chat_template', gv.str(TEMPLATE));
-  const tensors = [];
-  for (const t of src.tensors) tensors.push({ name: t.name, type: t.type, dims: t.dims, data: await readTensorBytes(src, t) });
-  gguf = writeGguf({ metadata: meta, tensors }).buffer as ArrayBuffer;
+  gguf = await rewriteGguf('models/stories260K/stories260K-f32.gguf', { chatTemplate: TEMPLATE });
   const ex = await exportOnnx(await readGguf(bytesSource(new Uint8Array(gguf))), { externalThreshold: 64 << 10 });
   files = Object.fromEntries(ex.files);
 });

@@ -17,15 +17,9 @@ import { parseChatRequest, parseCompletionRequest } from '../../src/engine/reque
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { isCriaError } from '../../src/shared/errors.ts';
 import { fixturePath } from './helpers/fixtures.ts';
+import { caught } from './helpers/caught.ts';
 
-const err = (f: () => unknown): Error => {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a refusal');
-};
+const err = (f: () => unknown): Error => caught(f) as Error;
 
 describe('response_format and grammar in requests', () => {
   const base = { prompt: 'x' };

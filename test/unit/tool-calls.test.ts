@@ -19,6 +19,7 @@ import { renderChatMarked, renderChatTemplate, toolStrings } from '../../src/tok
 import { fixturePath } from './helpers/fixtures.ts';
 import { qwen2Meta } from './helpers/tokenizer-fixtures.ts';
 import { createTokenizer } from '../../src/tokenizer/index.ts';
+import { caught } from './helpers/caught.ts';
 
 const template = (name: string) => readFileSync(fixturePath(`chat-templates/${name}.jinja`), 'utf8');
 const QWEN = template('Qwen-Qwen2.5-7B-Instruct');
@@ -27,14 +28,7 @@ const LLAMA32 = template('meta-llama-Llama-3.2-3B-Instruct');
 const PHI35 = template('microsoft-Phi-3.5-mini-instruct');
 const GEMMA2 = template('google-gemma-2-2b-it');
 
-const err = (f: () => unknown): Error => {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a refusal');
-};
+const err = (f: () => unknown): Error => caught(f) as Error;
 
 const WEATHER: ToolDefinition = {
   type: 'function',

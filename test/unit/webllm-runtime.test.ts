@@ -17,9 +17,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/engine.ts';
 import { GgufRuntime } from '../../src/engine/gguf-runtime.ts';
 import type { LoadedModel, Runtime, RuntimeLoadContext } from '../../src/engine/runtime.ts';
-import { gv, writeGguf } from '../../src/formats/gguf-writer.ts';
-import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
-import { bytesSource } from '../../src/formats/source.ts';
 import type { ModelSource } from '../../src/protocol/api.ts';
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { chooseMlcModel, isMlcSource, mlcBaseUrl, needsF16, runnablePrebuilt, type MlcRecord } from '../../src/runtimes/webllm/catalog.ts';
@@ -28,7 +25,8 @@ import { quotaShortfall } from '../../src/runtimes/webllm/download.ts';
 import { MlcProgress } from '../../src/runtimes/webllm/progress.ts';
 import { MlcSequence, type MlcStepper } from '../../src/runtimes/webllm/sequence.ts';
 import { isCriaError } from '../../src/shared/errors.ts';
-import { fixturePath } from './helpers/fixtures.ts';
+import { rewriteGguf } from './helpers/eval-engine.ts';
+import { caught } from './helpers/caught.ts';
 
 const LIST = prebuiltAppConfig.model_list as MlcRecord[];
 const NO_F16 = new Set<string>();
@@ -68,14 +66,7 @@ describe('a prebuilt model by the adapter\'s features (WebLLM 0.2.79\'s own list
   });
 
   it('an unknown id (bad-argument, with similar ids), an embedding model, and a malformed custom source are refused', () => {
-    const err = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        return e as Error;
-      }
-      throw new Error('expected a refusal');
-    };
+    const err = (f: () => unknown) => caught(f) as Error;
     const unknown = err(() => chooseMlcModel({ id: 'Qwen2.5-0.5B-Instruct-q3f16-MLC' }, LIST, F16));
     expect(isCriaError(unknown, 'bad-argument')).toBe(true);
     expect(unknown.message).toMatch(/similar: .*Qwen2\.5-0\.5B-Instruct/);
@@ -172,12 +163,7 @@ const TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{%
 let gguf: ArrayBuffer;
 
 beforeAll(async () => {
-  const src = await readGguf(bytesSource(new Uint8Array(readFileSync(fixturePath('models/stories260K/stories260K-f32.gguf')))));
-  const meta = new Map(src.metadata);
-  meta.set('tokenizer.chat_template', gv.str(TEMPLATE));
-  const tensors = [];
-  for (const t of src.tensors) tensors.push({ name: t.name, type: t.type, dims: t.dims, data: await readTensorBytes(src, t) });
-  gguf = writeGguf({ metadata: meta, tensors }).buffer as ArrayBuffer;
+  gguf = await rewriteGguf('models/stories260K/stories260K-f32.gguf', { chatTemplate: TEMPLATE });
 });
 
 /** Cria's model behind WebLLM's contract: feed ids and get the last logits, or empty the cache; every call recorded. */

@@ -17,7 +17,7 @@ import { PipelineCache } from '../../../src/gpu/kernel.ts';
 import { createGpu, type GpuContext } from '../../../src/gpu/device.ts';
 import type { GpuTensor } from '../../../src/gpu/tensor.ts';
 import { readGguf, type GgufFile } from '../../../src/formats/gguf.ts';
-import { urlSource } from '../../../src/formats/source.ts';
+import { bytesSource, urlSource } from '../../../src/formats/source.ts';
 import { Model } from '../../../src/model/model.ts';
 import { CpuBackend, type CpuAct } from '../../../src/reference/backend.ts';
 import { GPU_INT8_ACTIVATION_TYPES } from '../../../src/reference/matmul_int8.ts';
@@ -53,6 +53,7 @@ declare global {
       deviceLoss(url: string): Promise<{ during: { code: string; message: string } | null; after: { code: string; message: string } | null; reloaded: string }>;
       hostileShapes(): Promise<Record<'head' | 'kv', { error: { code: string; message: string } | null; nCtx: number; reason: string; largestBuffer: number }>>;
       compileOnly(url: string, prompt: number[], n: number): Promise<CompileOnlyReport>;
+      lora(url: string, adapterBase64: string, tokens: number[], scales: number[], opts?: GpuBackendOptions): Promise<LoraReport>;
     };
   }
 }
@@ -64,6 +65,13 @@ export interface CompileOnlyReport {
   pipelines: { before: number; afterCompile: number; afterRun: number };
   /** greedy tokens of the same prompt run for real after the compile-only pass was truncated away */
   tokens: number[];
+}
+
+/** `lora`: logits of every prompt position per scale (the adapter at that scale; 0 = none), and one decode step's counters with it */
+export interface LoraReport {
+  logits: number[][];
+  step: { dispatches: number; submits: number; bytesReadBack: number; buffersCreated: number };
+  stepWithout: { dispatches: number; submits: number; bytesReadBack: number; buffersCreated: number };
 }
 
 let gpu: Promise<GpuContext> | undefined;
@@ -275,6 +283,32 @@ window.criaModel = {
     await engine.load({ url });
     const r = await engine.completion(req);
     return { during, after, reloaded: r.choices[0].text };
+  },
+
+  async lora(url, adapterBase64, tokens, scales, opts) {
+    const m = await gpuModel(url, opts);
+    const bytes = Uint8Array.from(atob(adapterBase64), (c) => c.charCodeAt(0));
+    await m.addAdapter('a', await readGguf(bytesSource(bytes, 'adapter.gguf')));
+    const logits: number[][] = [];
+    for (const scale of scales) {
+      m.setAdapters(scale === 0 ? [] : [{ id: 'a', scale }]);
+      logits.push(Array.from(await new Session(m).eval(tokens, 'all')));
+    }
+    // one decode step (forward + argmax) with the adapter and without: what it adds to a token's work
+    const step = async () => {
+      const s = new Session(m);
+      await m.backend.argmax(await s.forward(tokens));
+      const before = m.backend.stats();
+      await m.backend.argmax(await s.forward([tokens[0]!]));
+      const after = m.backend.stats();
+      return { dispatches: after.dispatches - before.dispatches, submits: after.submits - before.submits, bytesReadBack: after.bytesReadBack - before.bytesReadBack, buffersCreated: after.buffersCreated - before.buffersCreated };
+    };
+    m.setAdapters([{ id: 'a', scale: 1 }]);
+    const withAdapter = await step();
+    m.setAdapters([]);
+    const without = await step();
+    m.backend.dispose();
+    return { logits, step: withAdapter, stepWithout: without };
   },
 
   async logits(url, tokens, opts) {
