@@ -23,7 +23,7 @@ export interface CliCompletion {
 export interface CliEngine {
   readonly name: EngineName;
   /** load the model the engine was started for; progress as the engine reports it */
-  load(onProgress?: (p: EngineLoadProgress) => void, opts?: Omit<LoadOptions, 'requestId'>): Promise<ModelInfo>;
+  load(onProgress?: (p: EngineLoadProgress) => void, opts?: Omit<LoadOptions, 'requestId' | 'adapters'>): Promise<ModelInfo>;
   tokenize(text: string, opts: TokenizeOptions): Promise<number[]>;
   /** `onText` receives the text as it is released (streaming) */
   complete(req: CompletionRequest, onText?: (text: string) => void): Promise<CliCompletion>;

@@ -93,6 +93,11 @@ export function engineClient(engine: Engine): CriaClient {
     deviceInfo: () => engine.deviceInfo(),
     measureDevice: () => engine.measureDevice(),
     modelInfo: () => engine.modelInfo(),
+    loadAdapter: (source, opts = {}) => {
+      const id = rid();
+      return withSignal(engine, id, engine.loadAdapter(source, { ...(opts.id !== undefined ? { id: opts.id } : {}), request_id: id }), opts.signal);
+    },
+    setAdapters: (list) => engine.setAdapters(list),
     stats: () => engine.stats(),
     cache: {
       list: () => engine.listCachedModels(),

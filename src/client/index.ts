@@ -11,6 +11,9 @@
  */
 import * as Comlink from 'comlink';
 import type {
+  AdapterInfo,
+  AdapterSource,
+  LoraRef,
   DeviceMeasurement,
   CachedModel,
   StorageInfo,
@@ -78,6 +81,14 @@ export interface CriaClient {
   /** the adapter's memory bandwidth and compute, measured (about a second on a real GPU) */
   measureDevice(): Promise<DeviceMeasurement>;
   modelInfo(): Promise<ModelInfo | null>;
+  /**
+   * Make a LoRA adapter (llama.cpp's GGUF format) ready for the loaded model, under `id` (default: its
+   * general.name, else its file name); requests apply it when their `lora` or `setAdapters` names it.
+   * A URL goes through the model cache. `signal` stops the download.
+   */
+  loadAdapter(source: AdapterSource, opts?: { id?: string; signal?: AbortSignal }): Promise<AdapterInfo>;
+  /** the adapters for requests that do not name theirs (`[]`: the base model) */
+  setAdapters(list: LoraRef[]): Promise<ModelInfo>;
   stats(): Promise<EngineStats>;
   /** the model cache (IndexedDB, shared by every tab of this site) */
   cache: {
@@ -187,6 +198,12 @@ export function createClient(worker: Worker = createEngineWorker()): CriaClient 
     deviceInfo: () => remote.deviceInfo(),
     measureDevice: () => remote.measureDevice(),
     modelInfo: () => remote.modelInfo(),
+    loadAdapter: async (source, opts = {}) => {
+      if ('url' in source && globalThis.location) source = { ...source, url: new URL(source.url, globalThis.location.href).href };
+      const id = requestId();
+      return withSignal(id, remote.loadAdapter(source, { ...(opts.id !== undefined ? { id: opts.id } : {}), request_id: id }), opts.signal);
+    },
+    setAdapters: (list) => remote.setAdapters(list),
     stats: () => remote.stats(),
     cache: {
       list: () => remote.listCachedModels(),

@@ -14,10 +14,13 @@
 import { CriaError, isCriaError } from '../shared/errors.ts';
 import type { Backend } from '../model/backend.ts';
 import { logSoftmax, topIds } from '../sampling/sampler.ts';
-import { parseChatRequest, parseCompletionRequest, parseScoreRequest, type ParsedSampling } from './request.ts';
+import { parseChatRequest, parseCompletionRequest, parseLora, parseScoreRequest, type ParsedLora, type ParsedSampling } from './request.ts';
 import { chatTemplateInput, toolFamily, toolFormat, toolSyntax, ToolCallParser, type TemplateInput, type ToolStep } from './tools.ts';
 import type { ChatMessage as TokenizerChatMessage } from '../tokenizer/chat-template.ts';
 import type {
+  AdapterInfo,
+  AdapterSource,
+  LoraRef,
   AssistantMessage,
   DeviceMeasurement,
   CachedModel,
@@ -113,6 +116,14 @@ export class Engine implements EngineApi {
   private tokensEvaluated = 0;
   /** set when the device was lost under the loaded model; cleared by the next load */
   private lostReason?: string;
+  /**
+   * LoRA adapters of the loaded model: those made ready (by id), the current ones (for requests that do
+   * not name theirs), and the ones the sequence's KV cache was computed with (a change empties it)
+   */
+  private lora: { ready: Map<string, Omit<AdapterInfo, 'scale'>>; current: ParsedLora[]; applied: string } = Engine.noLora();
+  private static noLora() {
+    return { ready: new Map<string, Omit<AdapterInfo, 'scale'>>(), current: [] as ParsedLora[], applied: '[]' };
+  }
 
   constructor(private readonly opts: EngineOptions) {
     this.gguf = new GgufRuntime(opts);
@@ -164,9 +175,23 @@ export class Engine implements EngineApi {
           throw new CriaError('device-lost', `the GPU device was lost while the model loaded (${this.lostReason || 'no reason given'}); load the model again`);
         }
         this.loaded = loaded;
+        this.lora = Engine.noLora();
+        if (opts.adapters?.length) {
+          try {
+            const list: ParsedLora[] = [];
+            for (const a of opts.adapters) {
+              const info = await this.addAdapter(loaded, a.source, a.id, signal, onProgress);
+              list.push({ id: info.id, scale: a.scale ?? 1 });
+            }
+            this.setCurrent(loaded, parseLora(list));
+          } catch (e) {
+            this.dropModel(); // a load that asked for adapters either has them or fails, saying why
+            throw e;
+          }
+        }
         const bytes = loaded.info.weightBytes;
         onProgress?.({ phase: 'ready', loadedBytes: bytes, totalBytes: bytes });
-        return loaded.info;
+        return this.info(loaded);
       } catch (e) {
         this.device = undefined; // the runtime released what it had made
         throw e;
@@ -197,6 +222,7 @@ export class Engine implements EngineApi {
   }
 
   private dropModel(): void {
+    this.lora = Engine.noLora();
     this.device = undefined;
     const l = this.loaded;
     this.loaded = undefined;
@@ -268,7 +294,79 @@ export class Engine implements EngineApi {
   }
 
   async modelInfo(): Promise<ModelInfo | null> {
-    return this.loaded?.info ?? null;
+    return this.loaded ? this.info(this.loaded) : null;
+  }
+
+  /** the loaded model's facts, with its adapters (Cria's own runtime) and their current scales */
+  private info(m: Loaded): ModelInfo {
+    if (!m.adapters) return m.info;
+    const scale = new Map(this.lora.current.map((l) => [l.id, l.scale]));
+    return { ...m.info, adapters: [...this.lora.ready.values()].map((a) => ({ ...a, scale: scale.get(a.id) ?? null })) };
+  }
+
+  async loadAdapter(source: AdapterSource, opts: { id?: string; request_id?: string } = {}): Promise<AdapterInfo> {
+    return this.exclusive(opts.request_id, async (signal) => {
+      const m = this.need();
+      const info = await this.addAdapter(m, source, opts.id, signal);
+      return { ...info, scale: this.lora.current.find((l) => l.id === info.id)?.scale ?? null };
+    });
+  }
+
+  private async addAdapter(m: Loaded, source: AdapterSource, id: string | undefined, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Omit<AdapterInfo, 'scale'>> {
+    if (!m.adapters) throw new CriaError('not-implemented', `LoRA adapters run on Cria's own engine (GGUF models); this model runs on ${m.info.runtime}`);
+    if (id !== undefined && this.lora.ready.has(id)) throw new CriaError('bad-argument', `an adapter with id "${id}" is already loaded for this model; give another id`, { id });
+    const info = await m.adapters.add(source, id, {
+      signal,
+      onProgress,
+      store: await this.store(),
+      storage: this.opts.storage,
+      locks: this.opts.locks,
+      fetch: this.opts.fetch,
+      ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
+    });
+    this.lora.ready.set(info.id, info);
+    return info;
+  }
+
+  async setAdapters(list: LoraRef[]): Promise<ModelInfo> {
+    const parsed = parseLora(list);
+    return this.exclusive(undefined, async () => {
+      const m = this.need();
+      this.setCurrent(m, parsed);
+      return this.info(m);
+    });
+  }
+
+  /** the adapters for requests that name none (checked: each one ready) */
+  private setCurrent(m: Loaded, list: ParsedLora[]): void {
+    this.checkLora(m, list);
+    this.lora.current = list;
+  }
+
+  private checkLora(m: Loaded, list: readonly ParsedLora[]): void {
+    if (list.length === 0) return;
+    if (!m.adapters) throw new CriaError('not-implemented', `LoRA adapters run on Cria's own engine (GGUF models); this model runs on ${m.info.runtime}`);
+    for (const l of list) {
+      if (!this.lora.ready.has(l.id)) {
+        const ready = [...this.lora.ready.keys()];
+        throw new CriaError('bad-argument', `no adapter "${l.id}" is loaded for this model (${ready.length ? `loaded: ${ready.join(', ')}` : 'none is: loadAdapter() first'})`, { id: l.id });
+      }
+    }
+  }
+
+  /**
+   * A request's adapters (its own `lora`, else the current ones) applied before it runs; when they
+   * differ from those the KV cache was computed with, the cache is emptied (its keys and values
+   * belong to the other weights).
+   */
+  private useLora(m: Loaded, requested: ParsedLora[] | undefined): void {
+    const list = requested ?? this.lora.current;
+    const key = JSON.stringify(list);
+    if (key === this.lora.applied) return;
+    this.checkLora(m, list);
+    m.adapters?.set(list);
+    m.sequence.truncate(0);
+    this.lora.applied = key;
   }
 
   async deviceInfo(): Promise<DeviceInfo> {
@@ -320,6 +418,7 @@ export class Engine implements EngineApi {
     const p = parseChatRequest(req);
     return this.exclusive(p.requestId, async (signal) => {
       const m = this.need();
+      this.useLora(m, p.lora);
       // tools: the template's family says how they are shown, how a call is written, and what constrains it
       const family = toolFamily(p.chatTemplate ?? m.tokenizer.chatTemplate);
       const prompt = this.chatPrompt(m, chatTemplateInput(family, p.messages, p.tools), p.chatTemplate);
@@ -373,6 +472,7 @@ export class Engine implements EngineApi {
     const p = parseCompletionRequest(req);
     return this.exclusive(p.requestId, async (signal) => {
       const m = this.need();
+      this.useLora(m, p.lora);
       const prompt = typeof p.prompt === 'string' ? m.tokenizer.encode(p.prompt, { addSpecial: true, parseSpecial: false }) : checkIds(p.prompt, m.tokenizer.vocabSize);
       const id = newId('cmpl');
       const created = Math.floor(Date.now() / 1000);
@@ -495,6 +595,7 @@ export class Engine implements EngineApi {
     const req = parseScoreRequest(request);
     return this.exclusive(req.request_id, async (signal) => {
       const m = this.need();
+      this.useLora(m, req.lora);
       const { ctx, cont } = scoreTokens(m.tokenizer, req);
       if (ctx.length === 0) throw new CriaError('bad-argument', 'score needs a non-empty context (at least BOS)');
       if (cont.length === 0) throw new CriaError('bad-argument', 'the continuation has no tokens of its own after the context (the two tokenize together into the context\'s tokens); score a longer continuation');

@@ -15,6 +15,7 @@ import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import type { BackendInfo, BackendKind, DeviceInfo, ModelInfo, ModelSource } from '../protocol/api.ts';
 import { Session } from './session.ts';
 import { openModelSource } from './open-source.ts';
+import { ggufAdapters } from './gguf-adapters.ts';
 import type { LoadedModel, Runtime, RuntimeLoadContext } from './runtime.ts';
 
 /** What a load asks of the backend factory. */
@@ -135,7 +136,14 @@ export class GgufRuntime implements Runtime {
       cacheId: opened.cacheId,
       downloadedBytes: opened.downloadedBytes,
     };
-    return { info, tokenizer, sequence: session, dispose: () => backend.dispose() };
+    // adapters take what the budget leaves after the model (weights, KV cache, scratch) and earlier adapters
+    let adapterBytes = 0;
+    const adapters = ggufAdapters(
+      model,
+      () => budgetBytes - context.memory.totalBytes - adapterBytes,
+      (b) => void (adapterBytes += b),
+    );
+    return { info, tokenizer, sequence: session, adapters, dispose: () => backend.dispose() };
   }
 }
 

@@ -29,6 +29,14 @@ export interface ParsedSampling {
   requestId?: string;
   /** response_format / grammar: what the answer must follow */
   format?: OutputFormat;
+  /** LoRA adapters for this request; absent: the engine's current ones */
+  lora?: ParsedLora[];
+}
+
+/** A LoRA reference, checked: an id and a finite scale (default 1). */
+export interface ParsedLora {
+  id: string;
+  scale: number;
 }
 
 export interface ParsedChat extends ParsedSampling {
@@ -59,7 +67,7 @@ const NOT_IMPLEMENTED: Record<string, string> = {
 
 const SAMPLING_FIELDS = [
   'max_tokens', 'max_completion_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty',
-  'seed', 'stop', 'logprobs', 'top_logprobs', 'ignore_eos', 'stream', 'request_id', 'response_format', 'grammar',
+  'seed', 'stop', 'logprobs', 'top_logprobs', 'ignore_eos', 'stream', 'request_id', 'response_format', 'grammar', 'lora',
   // accepted, changing nothing
   'model', 'user', 'n', 'stream_options', 'metadata', 'store', 'service_tier',
 ];
@@ -67,7 +75,7 @@ const CHAT_FIELDS = new Set([...SAMPLING_FIELDS, 'messages', 'chat_template', 't
 /** fields of chat requests only, named as such when a completion request has them */
 const CHAT_ONLY = new Set(['tools', 'tool_choice', 'parallel_tool_calls']);
 const COMPLETION_FIELDS = new Set([...SAMPLING_FIELDS, 'prompt', 'prompt_logits']);
-const SCORE_FIELDS = new Set(['context', 'continuation', 'request_id']);
+const SCORE_FIELDS = new Set(['context', 'continuation', 'request_id', 'lora']);
 
 const bad = (message: string, field?: string): never => {
   throw new CriaError('bad-argument', message, field ? { field } : undefined);
@@ -147,7 +155,25 @@ function parseSampling(r: Record<string, unknown>): ParsedSampling {
     stream: bool(r, 'stream'),
     ...(requestId !== undefined ? { requestId: requestId as string } : {}),
     ...(format ? { format } : {}),
+    ...(r.lora !== undefined && r.lora !== null ? { lora: parseLora(r.lora) } : {}),
   };
+}
+
+/** `lora`: a list of { id, scale? } (scale default 1), each id once; `[]` is the base model. */
+export function parseLora(v: unknown): ParsedLora[] {
+  if (!Array.isArray(v)) bad('lora must be a list of { id, scale } (the ids of adapters loaded with loadAdapter)', 'lora');
+  const out = (v as unknown[]).map((x, i) => {
+    if (typeof x !== 'object' || x === null || Array.isArray(x)) bad(`lora[${i}] must be { id, scale }`, 'lora');
+    const o = x as Record<string, unknown>;
+    const extra = Object.keys(o).filter((k) => k !== 'id' && k !== 'scale');
+    if (extra.length) bad(`lora[${i}] has ${extra.join(', ')}; it takes id and scale only`, 'lora');
+    if (typeof o.id !== 'string' || o.id === '') bad(`lora[${i}].id must be a non-empty string`, 'lora');
+    const scale = o.scale === undefined || o.scale === null ? 1 : o.scale;
+    if (typeof scale !== 'number' || !Number.isFinite(scale)) bad(`lora[${i}].scale must be a finite number, got ${JSON.stringify(o.scale)}`, 'lora');
+    return { id: o.id as string, scale: scale as number };
+  });
+  if (new Set(out.map((l) => l.id)).size !== out.length) bad('lora names an adapter twice; give each once, with its scale', 'lora');
+  return out;
 }
 
 /** Grammars and schemas are text the engine compiles: bounded, so a request cannot make it work without end. */
@@ -238,7 +264,7 @@ export function parseCompletionRequest(req: unknown): ParsedCompletion {
   return { ...parseSampling(r), prompt: p as string | number[], promptLogits: bool(r, 'prompt_logits') };
 }
 
-export function parseScoreRequest(req: unknown): ScoreRequest {
+export function parseScoreRequest(req: unknown): Omit<ScoreRequest, 'lora'> & { lora?: ParsedLora[] } {
   const r = checkFields(req, SCORE_FIELDS, 'score');
   const part = (k: 'context' | 'continuation') => {
     const v = r[k];
@@ -246,5 +272,10 @@ export function parseScoreRequest(req: unknown): ScoreRequest {
     return v as string | number[];
   };
   if (r.request_id !== undefined && (typeof r.request_id !== 'string' || r.request_id === '')) bad('request_id must be a non-empty string', 'request_id');
-  return { context: part('context'), continuation: part('continuation'), ...(r.request_id !== undefined ? { request_id: r.request_id as string } : {}) };
+  return {
+    context: part('context'),
+    continuation: part('continuation'),
+    ...(r.request_id !== undefined ? { request_id: r.request_id as string } : {}),
+    ...(r.lora !== undefined && r.lora !== null ? { lora: parseLora(r.lora) } : {}),
+  };
 }

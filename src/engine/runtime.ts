@@ -11,7 +11,8 @@
  */
 import type { BackendStats } from '../model/backend.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import type { CachedModel, DeviceInfo, LoadOptions, LoadProgress, ModelInfo, ModelSource, RuntimeName } from '../protocol/api.ts';
+import type { AdapterInfo, AdapterSource, CachedModel, DeviceInfo, LoadOptions, LoadProgress, ModelInfo, ModelSource, RuntimeName } from '../protocol/api.ts';
+import type { ParsedLora } from './request.ts';
 import type { StorageEstimator } from '../storage/download.ts';
 import type { ModelStore } from '../storage/store.ts';
 
@@ -66,8 +67,22 @@ export interface LoadedModel {
   info: ModelInfo;
   tokenizer: RuntimeTokenizer;
   sequence: Sequence;
+  /** LoRA adapters on this model (Cria's own runtime; absent: the runtime has none) */
+  adapters?: RuntimeAdapters;
   /** release the model and its device */
   dispose(): void;
+}
+
+/** LoRA adapters on a loaded model. */
+export interface RuntimeAdapters {
+  /**
+   * check an adapter against the model (before its data is read: a URL's header only), its memory
+   * against what the model's budget leaves, then make it ready under `id` (default: its general.name,
+   * else its file name)
+   */
+  add(source: AdapterSource, id: string | undefined, ctx: Omit<RuntimeLoadContext, 'opts' | 'startedAt' | 'onDevice'>): Promise<Omit<AdapterInfo, 'scale'>>;
+  /** the adapters applied from the next forward pass on (each id one `add` made ready) */
+  set(list: readonly ParsedLora[]): void;
 }
 
 /** The device a runtime runs a model on, reported as soon as it exists (before any download). */

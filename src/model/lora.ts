@@ -19,7 +19,7 @@
  */
 import { CriaError } from '../shared/errors.ts';
 import { GgmlType, ggmlTypeInfo } from '../formats/ggml-types.ts';
-import { loraScale, readLoraPair, type LoraAdapter } from '../formats/lora.ts';
+import { loraScale, readLoraPair, type LoraAdapter, type LoraPair } from '../formats/lora.ts';
 import type { Backend } from './backend.ts';
 import type { Act, MatmulFusion, Ops, Weight } from './ops.ts';
 
@@ -40,35 +40,44 @@ export interface ActiveLora<W extends Weight = Weight> {
 
 const PAD = 32;
 
+/** One weight the forward pass multiplies by, and the adapter's pairs on it (rows of a fused weight, or all of it). */
+export interface LoraGroup {
+  readonly into: string;
+  readonly inDim: number;
+  readonly outDim: number;
+  /** Σ ranks, padded to a multiple of 32 */
+  readonly rank: number;
+  readonly parts: readonly { readonly row0: number; readonly pair: LoraPair }[];
+}
+
 /**
- * Builds and uploads an adapter's weights for a loaded model. `weightOf(name)` is the backend weight
- * the forward pass uses under that name (its dims give the rows), `placement(target)` where a base
- * tensor went (fused or not). Bytes uploaded are returned for memory accounting.
+ * Where an adapter's pairs go among a loaded model's weights, and the bytes its f32 A and B take
+ * there, known before any of its data is read (memory is checked against this). `dimsOf(name)` gives
+ * the dims of the weight the forward pass uses under that name, `placement(target)` where a base
+ * tensor went (fused or not).
  */
-export async function buildLoraWeights<A extends Act, W extends Weight>(
-  adapter: LoraAdapter,
-  backend: Backend<A, W>,
-  weightOf: (name: string) => W,
-  placement: (target: string) => Placement,
-  id: string,
-): Promise<{ weights: LoraWeights<W>; bytes: number }> {
-  const f32 = ggmlTypeInfo(GgmlType.F32)!;
-  if (!backend.supportsType(f32)) throw new CriaError('not-implemented', `the ${backend.name} backend cannot compute with f32 weights, which LoRA adapters need`);
-  const groups = new Map<string, { row0: number; pair: typeof adapter.pairs extends ReadonlyMap<string, infer P> ? P : never }[]>();
+export function planLora(adapter: LoraAdapter, dimsOf: (name: string) => readonly number[], placement: (target: string) => Placement): { groups: LoraGroup[]; bytes: number } {
+  const parts = new Map<string, { row0: number; pair: LoraPair }[]>();
   for (const pair of adapter.pairs.values()) {
     const p = placement(pair.target);
-    const g = groups.get(p.into) ?? [];
+    const g = parts.get(p.into) ?? [];
     g.push({ row0: p.row0, pair });
-    groups.set(p.into, g);
+    parts.set(p.into, g);
   }
+  const groups = [...parts].map(([into, ps]): LoraGroup => {
+    const dims = dimsOf(into);
+    const rank = Math.ceil(ps.reduce((n, p) => n + p.pair.rank, 0) / PAD) * PAD;
+    return { into, inDim: dims[0]!, outDim: dims[1] ?? 1, rank, parts: ps };
+  });
+  return { groups, bytes: groups.reduce((n, g) => n + 4 * g.rank * (g.inDim + g.outDim), 0) };
+}
+
+/** Reads an adapter's pairs (planned by `planLora`) and uploads each group's A and B; `id` goes into the weights' names. */
+export async function buildLoraWeights<A extends Act, W extends Weight>(adapter: LoraAdapter, groups: readonly LoraGroup[], backend: Backend<A, W>, id: string): Promise<LoraWeights<W>> {
+  const f32 = ggmlTypeInfo(GgmlType.F32)!;
+  if (!backend.supportsType(f32)) throw new CriaError('not-implemented', `the ${backend.name} backend cannot compute with f32 weights, which LoRA adapters need`);
   const out = new Map<string, { a: W; b: W }>();
-  let bytes = 0;
-  for (const [into, parts] of groups) {
-    const w = weightOf(into);
-    const inDim = w.dims[0]!;
-    const outDim = w.dims[1] ?? 1;
-    const rank = parts.reduce((n, p) => n + p.pair.rank, 0);
-    const R = Math.ceil(rank / PAD) * PAD;
+  for (const { into, inDim, outDim, rank: R, parts } of groups) {
     const A = new Float32Array(R * inDim);
     const B = new Float32Array(outDim * R);
     let r0 = 0;
@@ -86,9 +95,8 @@ export async function buildLoraWeights<A extends Act, W extends Weight>(
     const aw = await backend.loadWeight(`${into}.lora_a@${id}`, f32, [inDim, R], new Uint8Array(A.buffer));
     const bw = await backend.loadWeight(`${into}.lora_b@${id}`, f32, [R, outDim], new Uint8Array(B.buffer));
     out.set(into, { a: aw, b: bw });
-    bytes += A.byteLength + B.byteLength;
   }
-  return { weights: out, bytes };
+  return out;
 }
 
 /** `ops` with every matmul by an adapted weight adding the active adapters' products. */

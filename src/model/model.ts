@@ -21,7 +21,7 @@ import { findNonFinite } from '../formats/quant.ts';
 import type { ModelConfig } from './config.ts';
 import { noTrace, type Act, type Batch, type Ops, type Trace, type Weight } from './ops.ts';
 import { readLoraAdapter, type LoraAdapter } from '../formats/lora.ts';
-import { buildLoraWeights, withLora, type LoraWeights, type Placement } from './lora.ts';
+import { buildLoraWeights, planLora, withLora, type LoraGroup, type LoraWeights, type Placement } from './lora.ts';
 
 export interface LoadProgress {
   readonly loadedBytes: number;
@@ -50,6 +50,9 @@ async function contentHash(file: GgufFile, tensorDigests: readonly Promise<Array
 
 /** Resolve the architecture and config, and check the tensor list, without reading tensor data. */
 export function planModel(file: GgufFile): { arch: Architecture; config: ModelConfig; tensors: GgufTensorInfo[] } {
+  if (file.metadata.get('general.type')?.value === 'adapter') {
+    throw new CriaError('bad-argument', 'this file is an adapter (general.type "adapter"), not a model: load its base model, then the adapter with loadAdapter', { got: 'adapter' });
+  }
   const archName = metaString(file, 'general.architecture');
   const arch = findArchitecture(archName);
   const config = arch.config(file);
@@ -213,6 +216,12 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
   private active: { id: string; scale: number }[] = [];
   private ops: Ops<A, W> | undefined;
 
+  /** An adapter checked against this model (src/formats/lora.ts) and where its weights would go, with their bytes: nothing read or uploaded yet. */
+  planAdapter(file: GgufFile, label = 'the adapter'): { adapter: LoraAdapter; groups: LoraGroup[]; bytes: number } {
+    const adapter = readLoraAdapter(file, { arch: this.config.arch, tensors: this.file.tensorsByName }, label);
+    return { adapter, ...planLora(adapter, (n) => this.weights.get(n).dims, (t) => this.placements.get(t) ?? { into: t, row0: 0 }) };
+  }
+
   /**
    * Checks a LoRA adapter against this model and uploads its weights (src/model/lora.ts); it stays
    * ready under `id` (inactive until `setAdapters` names it) until the model is disposed. The same
@@ -220,8 +229,8 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
    */
   async addAdapter(id: string, file: GgufFile, label?: string): Promise<{ bytes: number; adapter: LoraAdapter }> {
     if (this.adapters.has(id)) throw new CriaError('bad-argument', `an adapter with id "${id}" is already loaded for this model; give another id`, { id });
-    const adapter = readLoraAdapter(file, { arch: this.config.arch, tensors: this.file.tensorsByName }, label ?? `adapter "${id}"`);
-    const { weights, bytes } = await buildLoraWeights(adapter, this.backend, (n) => this.weights.get(n), (t) => this.placements.get(t) ?? { into: t, row0: 0 }, id);
+    const { adapter, groups, bytes } = this.planAdapter(file, label ?? `adapter "${id}"`);
+    const weights = await buildLoraWeights(adapter, groups, this.backend, id);
     this.adapters.set(id, { adapter, weights, bytes });
     return { bytes, adapter };
   }

@@ -108,6 +108,8 @@ export interface LoadOptions {
   backend?: BackendKind;
   /** WebAssembly: threads to use (default: the cores, at most 8; 1 where the page is not cross-origin isolated) */
   threads?: number;
+  /** LoRA adapters to load with the model (as `loadAdapter`) and apply from the first request, each at its scale (default 1) */
+  adapters?: { source: AdapterSource; id?: string; scale?: number }[];
 }
 
 /** The backends a model can run on; `reference` is the plain TypeScript one (ground truth, Node only). */
@@ -220,6 +222,8 @@ export interface ModelInfo {
   cacheId?: string;
   /** bytes downloaded by this load (0 when it came from the cache) */
   downloadedBytes: number;
+  /** LoRA adapters made ready for this model (Cria's own engine), with their scales in the current ones */
+  adapters?: AdapterInfo[];
 }
 
 export interface ChatMessage {
@@ -309,6 +313,46 @@ export interface SamplingRequest {
   response_format?: ResponseFormat;
   /** a GBNF grammar (llama.cpp's notation, root rule `root`) the answer must follow; not with response_format */
   grammar?: string;
+  /**
+   * LoRA adapters for this request (loaded with `loadAdapter`), each at its scale (default 1; llama.cpp's
+   * meaning: the product is multiplied by scale · alpha / rank). Absent: the engine's current ones
+   * (`setAdapters`, or the load's `adapters`); `[]`: none, the base model. Cria's own engine only.
+   */
+  lora?: LoraRef[];
+}
+
+/** An adapter loaded with `loadAdapter`, applied at `scale` (default 1). */
+export interface LoraRef {
+  id: string;
+  scale?: number;
+}
+
+/**
+ * Where a LoRA adapter is: a GGUF file in llama.cpp's format (`general.type = adapter`, `adapter.type =
+ * lora`; llama.cpp's convert_lora_to_gguf.py writes it, as does `cria finetune`). A URL goes through the
+ * model cache like a model (listed there, offline afterwards; `cache: false` reads it directly); a
+ * file or bytes are read as they are; `{ cached }` is an adapter already in the cache.
+ */
+export type AdapterSource = { url: string; cache?: boolean; sha256?: string } | { file: Blob & { name?: string }; cache?: boolean } | { bytes: ArrayBuffer; name?: string } | { cached: string };
+
+/** A LoRA adapter made ready for the loaded model (`ModelInfo.adapters`). */
+export interface AdapterInfo {
+  id: string;
+  /** general.name, when the file has one */
+  name?: string;
+  /** adapter.lora.alpha (0: none) */
+  alpha: number;
+  /** the ranks of its pairs (distinct, ascending) */
+  ranks: number[];
+  /** how many of the model's matrices it adapts */
+  matrices: number;
+  /** bytes it takes on the device (its A and B in f32, fused like the model's weights) */
+  bytes: number;
+  /** where it came from this time */
+  source: 'network' | 'cache' | 'file' | 'memory';
+  cacheId?: string;
+  /** its scale in the engine's current adapters (`setAdapters`), or null when it is not one of them */
+  scale: number | null;
 }
 
 export type ResponseFormat =
@@ -436,6 +480,8 @@ export interface ScoreRequest {
   /** what to score, after the context (text is tokenized without BOS) */
   continuation: string | number[];
   request_id?: string;
+  /** LoRA adapters to score with (as in chat and completion requests); absent: the engine's current ones */
+  lora?: LoraRef[];
 }
 
 export interface ScoreResult {
@@ -514,6 +560,15 @@ export interface EngineApi {
   /** measure the adapter's memory bandwidth and compute (takes about a second on a real GPU) */
   measureDevice(): Promise<DeviceMeasurement>;
   modelInfo(): Promise<ModelInfo | null>;
+  /**
+   * Make a LoRA adapter ready for the loaded model (checked against it: architecture, every adapted
+   * matrix and its shape; memory checked before it is taken). `id`: how requests name it (default: the
+   * file's general.name, else its file name). It is not applied until `setAdapters` or a request's
+   * `lora` names it. Dropped with the model.
+   */
+  loadAdapter(source: AdapterSource, opts?: { id?: string; request_id?: string }): Promise<AdapterInfo>;
+  /** the adapters applied to requests that do not name theirs (`[]`: none, the base model); returns the model's facts */
+  setAdapters(list: LoraRef[]): Promise<ModelInfo>;
   stats(): Promise<EngineStats>;
   /** the model cache */
   listCachedModels(): Promise<CachedModel[]>;
