@@ -298,6 +298,8 @@ window.criaModel = {
     const step = async () => {
       const s = new Session(m);
       await m.backend.argmax(await s.forward(tokens));
+      // the first decode step makes the activation buffers of its shapes (kept for the next ones)
+      await m.backend.argmax(await s.forward([tokens[1]!]));
       const before = m.backend.stats();
       await m.backend.argmax(await s.forward([tokens[0]!]));
       const after = m.backend.stats();
