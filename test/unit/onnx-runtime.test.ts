@@ -55,6 +55,15 @@ describe('the ONNX runtime behind the engine, against Cria\'s own on the same we
     expect((await onnx.stats()).backend).toMatch(/onnxruntime-web/);
   });
 
+  it('LoRA adapters are Cria\'s own engine\'s: on an ONNX model, loadAdapter and a request naming one are refused saying so; `lora: []` is fine', async () => {
+    const { onnx } = await engines();
+    const refused = (p: Promise<unknown>) => p.then(() => 'no error', (e: { code?: string; message: string }) => `${e.code}: ${e.message}`);
+    expect(await refused(onnx.loadAdapter({ bytes: gguf.slice(0) }))).toMatch(/^not-implemented: LoRA adapters run on Cria's own engine \(GGUF models\); this model runs on onnx/);
+    expect(await refused(onnx.completion({ prompt: 'Once', max_tokens: 2, lora: [{ id: 'a' }] }))).toMatch(/^not-implemented: LoRA adapters run on Cria's own engine/);
+    expect((await onnx.completion({ prompt: 'Once', max_tokens: 2, lora: [] })).choices[0].token_ids).toHaveLength(2);
+    expect((await onnx.modelInfo())!.adapters).toBeUndefined();
+  });
+
   it('greedy completions: the same tokens and text, streamed the same way', async () => {
     const { cria, onnx } = await engines();
     for (const prompt of ['Once upon a time', 'The little dog']) {
