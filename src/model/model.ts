@@ -235,6 +235,13 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
     return { bytes, adapter };
   }
 
+  /** an adapter's weights on the backend, by the weight they adapt (training marks them trainable) */
+  adapterWeights(id: string): LoraWeights<W> {
+    const a = this.adapters.get(id);
+    if (!a) throw new CriaError('bad-argument', `no adapter "${id}" is loaded for this model`, { id });
+    return a.weights;
+  }
+
   /** ids of the adapters ready for this model */
   get adapterIds(): string[] {
     return [...this.adapters.keys()];

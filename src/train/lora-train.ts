@@ -1,0 +1,181 @@
+/**
+ * LoRA fine-tuning on the CPU reference (src/train/tape.ts): a fresh adapter on chosen matrices of a
+ * loaded base model (A ~ U(−1/√in, 1/√in), B = 0, so training starts from the base model exactly, as
+ * PEFT initialises it), trained with AdamW on the cross-entropy of the tokens an example marks (the
+ * answer: the loss on assistant tokens only, as the Alpaca and Vicuna recipes compute it), with
+ * gradient accumulation over a batch, clipping and a warm-up + cosine schedule. The adapter is applied
+ * as inference applies it (src/model/lora.ts, scale alpha / r), so what is trained is what runs, and
+ * `adapter()` writes it in llama.cpp's GGUF LoRA format.
+ */
+import { CriaError } from '../shared/errors.ts';
+import { Rng } from '../shared/rng.ts';
+import { concatBytes } from '../shared/bytes.ts';
+import { readGguf } from '../formats/gguf.ts';
+import { bytesSource } from '../formats/source.ts';
+import { encodeLoraAdapter, type LoraWriteInput } from '../formats/lora.ts';
+import type { Model } from '../model/model.ts';
+import type { CpuAct, CpuWeight } from '../reference/backend.ts';
+import { crossEntropy } from '../reference/cross_entropy.ts';
+import { AdamW, clipGradients, learningRate } from './adamw.ts';
+import type { TapeBackend } from './tape.ts';
+
+/** A training sequence: its tokens, and per position the token to predict there (−1: not learned). */
+export interface TrainExample {
+  tokens: number[];
+  targets: number[];
+}
+
+export interface LoraConfig {
+  rank: number;
+  alpha: number;
+  /** the matrices adapted in every layer (GGUF names without blk.N. and .weight) */
+  matrices: readonly string[];
+  /** peak learning rate */
+  lr: number;
+  /** warm-up steps (linear), then cosine decay to lr / 10 */
+  warmup: number;
+  /** examples per optimizer step (gradients accumulated) */
+  batchSize: number;
+  maxGradNorm: number;
+  weightDecay: number;
+  seed: number;
+}
+
+/** Alpaca-LoRA's recipe, scaled to small models: rank 8, alpha 16, every attention and feed-forward matrix, lr 3e-4 (here 1e-3: tiny models, few steps). */
+export const LORA_DEFAULTS: LoraConfig = {
+  rank: 8,
+  alpha: 16,
+  matrices: ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'],
+  lr: 1e-3,
+  warmup: 10,
+  batchSize: 8,
+  maxGradNorm: 1,
+  weightDecay: 0,
+  seed: 0,
+};
+
+const ID = 'train';
+
+export class LoraTrainer {
+  private readonly optimizer: AdamW;
+  /** optimizer steps taken */
+  steps = 0;
+
+  private constructor(
+    readonly model: Model<CpuAct, CpuWeight>,
+    private readonly tape: TapeBackend,
+    readonly config: LoraConfig,
+    /** per adapted weight: its A and B on the tape, and the pair's shape */
+    private readonly pairs: { target: string; a: CpuWeight; b: CpuWeight; inDim: number; outDim: number; padded: number }[],
+  ) {
+    this.optimizer = new AdamW(this.params(), { weightDecay: config.weightDecay });
+  }
+
+  /** a fresh adapter on `model` (loaded on `tape`), applied at alpha / rank from now on */
+  static async create(model: Model<CpuAct, CpuWeight>, tape: TapeBackend, config: Partial<LoraConfig> = {}): Promise<LoraTrainer> {
+    const c: LoraConfig = { ...LORA_DEFAULTS, ...config };
+    if (!(Number.isInteger(c.rank) && c.rank >= 1)) throw new CriaError('bad-argument', `the rank must be a whole number ≥ 1, got ${c.rank}`);
+    const rng = new Rng(c.seed);
+    const targets = model.file.tensors.filter((t) => t.dims.length >= 2 && c.matrices.some((m) => new RegExp(`^blk\\.\\d+\\.${m}\\.weight$`).test(t.name)));
+    if (targets.length === 0) throw new CriaError('bad-argument', `the model has none of the matrices ${c.matrices.join(', ')} to adapt`);
+    const input: LoraWriteInput = {
+      arch: model.config.arch,
+      alpha: 0, // the factor alpha / rank is the run-time scale below: the stored B is the trained B
+      name: 'cria-lora',
+      pairs: targets.map((t) => {
+        const [inDim, outDim] = t.dims as [number, number];
+        const bound = 1 / Math.sqrt(inDim);
+        return { target: t.name, rank: c.rank, inDim, outDim, a: Float32Array.from({ length: c.rank * inDim }, () => (rng.uniform() * 2 - 1) * bound), b: new Float32Array(outDim * c.rank) };
+      }),
+    };
+    await model.addAdapter(ID, await readGguf(bytesSource(concatBytes(encodeLoraAdapter(input)))));
+    model.setAdapters([{ id: ID, scale: c.alpha / c.rank }]);
+    const weights = model.adapterWeights(ID);
+    const pairs = input.pairs.map((p) => {
+      const w = weights.get(p.target);
+      if (!w) throw new CriaError('internal', `the training adapter has no weights for ${p.target}`);
+      tape.train(w.a);
+      tape.train(w.b);
+      return { target: p.target, a: w.a, b: w.b, inDim: p.inDim, outDim: p.outDim, padded: w.a.dims[1]! };
+    });
+    return new LoraTrainer(model, tape, c, pairs);
+  }
+
+  /** the trained values, in a fixed order (A then B of each pair) */
+  params(): Float32Array[] {
+    return this.pairs.flatMap((p) => [this.tape.param(p.a), this.tape.param(p.b)]);
+  }
+
+  /** number of trainable values (without the zero padding of the rank) */
+  get trainableCount(): number {
+    return this.pairs.reduce((n, p) => n + this.config.rank * (p.inDim + p.outDim), 0);
+  }
+
+  /** mean loss over an example's learned tokens, and (with `grads`) its gradients, in `params()` order */
+  lossAndGrads(ex: TrainExample, grads = true): { loss: number; count: number; grads?: Float32Array[] } {
+    if (ex.tokens.length !== ex.targets.length) throw new CriaError('bad-argument', 'an example has one target per token');
+    const nCtx = this.model.config.nCtxTrain;
+    if (ex.tokens.length > nCtx) throw new CriaError('context-overflow', `an example is ${ex.tokens.length} tokens; the model's context is ${nCtx}`);
+    const logits = this.model.forward({ tokens: ex.tokens, pos0: 0, logits: 'all', nCtx });
+    const ce = crossEntropy(logits.data, this.model.config.nVocab, ex.targets);
+    if (!grads || ce.count === 0) return { loss: ce.loss, count: ce.count };
+    const w = this.tape.backward(logits, ce.dlogits);
+    const zero = (p: CpuWeight) => new Float32Array(this.tape.param(p).length);
+    return { loss: ce.loss, count: ce.count, grads: this.pairs.flatMap((p) => [w.get(p.a) ?? zero(p.a), w.get(p.b) ?? zero(p.b)]) };
+  }
+
+  /** mean loss per learned token over examples (no gradients) */
+  evaluate(examples: readonly TrainExample[]): number {
+    let sum = 0;
+    let n = 0;
+    for (const ex of examples) {
+      const r = this.lossAndGrads(ex, false);
+      sum += r.loss * r.count;
+      n += r.count;
+    }
+    return n ? sum / n : NaN;
+  }
+
+  /**
+   * One optimizer step on a batch: the gradients of the batch's mean loss per learned token
+   * (accumulated example by example), clipped, then AdamW at the schedule's rate for this step.
+   */
+  step(batch: readonly TrainExample[], totalSteps: number): { loss: number; tokens: number; gradNorm: number; lr: number } {
+    const parts = batch.map((ex) => this.lossAndGrads(ex));
+    const tokens = parts.reduce((n, p) => n + p.count, 0);
+    if (tokens === 0) throw new CriaError('bad-argument', 'a batch with no learned token');
+    const sum = this.params().map((p) => new Float32Array(p.length));
+    let loss = 0;
+    for (const p of parts) {
+      if (!p.grads) continue;
+      const wgt = p.count / tokens;
+      loss += p.loss * wgt;
+      p.grads.forEach((g, k) => {
+        const s = sum[k]!;
+        for (let i = 0; i < g.length; i++) s[i]! += g[i]! * wgt;
+      });
+    }
+    const gradNorm = clipGradients(sum, this.config.maxGradNorm);
+    const lr = learningRate(this.steps, totalSteps, { lr: this.config.lr, warmup: this.config.warmup, minLr: this.config.lr / 10 });
+    this.optimizer.update(sum, lr);
+    this.steps++;
+    return { loss, tokens, gradNorm, lr };
+  }
+
+  /** the trained adapter as llama.cpp reads it (alpha and rank as configured; A and B without padding) */
+  adapter(name = 'cria-lora'): LoraWriteInput {
+    const r = this.config.rank;
+    return {
+      arch: this.model.config.arch,
+      alpha: this.config.alpha,
+      name,
+      pairs: this.pairs.map((p) => {
+        const A = this.tape.param(p.a).slice(0, r * p.inDim);
+        const Bp = this.tape.param(p.b);
+        const B = new Float32Array(p.outDim * r);
+        for (let o = 0; o < p.outDim; o++) B.set(Bp.subarray(o * p.padded, o * p.padded + r), o * r);
+        return { target: p.target, rank: r, inDim: p.inDim, outDim: p.outDim, a: A, b: B };
+      }),
+    };
+  }
+}
