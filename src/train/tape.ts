@@ -173,9 +173,10 @@ export class TapeBackend implements Backend<CpuAct, CpuWeight> {
     },
 
     attention: (q, k, v, p: AttentionParams, pos0) => {
-      if (pos0 !== 0) throw new CriaError('internal', 'a training forward feeds a whole sequence from position 0 (pos0 = 0)');
       const y = this.cpu.ops.attention(q, k, v, p, pos0);
       return this.record(y, (dy, g) => {
+        // (inference on this backend may continue a sequence; a gradient needs the whole one)
+        if (pos0 !== 0) throw new CriaError('internal', 'a training forward feeds a whole sequence from position 0 (pos0 = 0)');
         const r = attentionBackward(q.data, k.data, v.data, q.rows, p, dy);
         g(q, r.dq);
         g(k, r.dk);
