@@ -213,6 +213,17 @@ export async function withBrowserEngine<T>(location: ModelLocation, fn: (engine:
           onProgress = undefined;
         }
       },
+      loadAdapter: async (where, id) => {
+        // a local adapter is served like a local model, at a route of its own
+        let model: PageModel;
+        if ('path' in where) {
+          const route = `${MODEL_ROUTE}adapter-${encodeURIComponent(id)}/${encodeURIComponent(basename(where.path))}`;
+          routes.set(route, where.path);
+          userPaths.unshift([origin + route, route, where.path]);
+          model = { url: origin + route, cache: false };
+        } else model = { url: where.url, cache: !!opts.cacheDir };
+        return unwrap(page.evaluate(([m, i]) => window.criaCli!.loadAdapter(m, i), [model, id] as const), crashed, toUserPaths);
+      },
       tokenize: (text, opts) => unwrap(page.evaluate(([t, o]) => window.criaCli!.tokenize(t, o), [text, opts] as const), crashed, toUserPaths),
       complete: async (req, text) => {
         onText = text;

@@ -64,6 +64,7 @@ export async function withCpuEngine<T>(kind: 'cpu' | 'reference', location: Mode
   const cli: CliEngine = {
     name: kind,
     load: async (onProgress, opts = {}) => engine.load(await localModelSource(location), onProgress, opts),
+    loadAdapter: async (where, id) => engine.loadAdapter('url' in where ? { url: where.url, cache: false } : { file: Object.assign(await openAsBlob(where.path), { name: basename(where.path) }) }, { id }),
     tokenize: (text, opts) => engine.tokenize(text, opts),
     complete: async (req, onText) => {
       let promptLogits: Float32Array | undefined;

@@ -6,7 +6,7 @@
  * `CliEngine`, so "CPU against WebGPU" compares two backends, not two programs.
  */
 import { CriaError } from '../shared/errors.ts';
-import type { ChatCompletion, ChatCompletionRequest, CompletionRequest, DeviceInfo, LoadOptions, LoadProgress as EngineLoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions, Usage, FinishReason } from '../protocol/api.ts';
+import type { AdapterInfo, ChatCompletion, ChatCompletionRequest, CompletionRequest, DeviceInfo, LoadOptions, LoadProgress as EngineLoadProgress, ModelInfo, ScoreRequest, ScoreResult, TokenizeOptions, Usage, FinishReason } from '../protocol/api.ts';
 import type { ModelLocation } from './model-source.ts';
 
 /** A text completion as the CLI needs it (assembled from the streamed chunks). */
@@ -24,6 +24,8 @@ export interface CliEngine {
   readonly name: EngineName;
   /** load the model the engine was started for; progress as the engine reports it */
   load(onProgress?: (p: EngineLoadProgress) => void, opts?: Omit<LoadOptions, 'requestId' | 'adapters'>): Promise<ModelInfo>;
+  /** make a LoRA adapter (a local GGUF file or a URL) ready for the loaded model under `id`; requests name it in `lora` */
+  loadAdapter(location: { path: string } | { url: string }, id: string): Promise<AdapterInfo>;
   tokenize(text: string, opts: TokenizeOptions): Promise<number[]>;
   /** `onText` receives the text as it is released (streaming) */
   complete(req: CompletionRequest, onText?: (text: string) => void): Promise<CliCompletion>;

@@ -15,6 +15,7 @@ import { serveCommand } from './commands/serve.ts';
 import { benchCommand } from './commands/bench.ts';
 import { evalCommand } from './commands/eval.ts';
 import { exportCommand } from './commands/export.ts';
+import { finetuneCommand } from './commands/finetune.ts';
 
 
 const commands: Record<string, Command> = {
@@ -28,6 +29,7 @@ const commands: Record<string, Command> = {
   serve: serveCommand,
   bench: benchCommand,
   export: exportCommand,
+  finetune: finetuneCommand,
 };
 
 function help(): string {

@@ -162,6 +162,7 @@ async function runEval(req: PageEvalRequest): Promise<PageEvalOutcome> {
 
 window.criaCli = {
   load: (model, opts = {}) => result(() => client.load(pageSource(model), { ...opts, onProgress: (p) => void window.criaCliProgress?.(p) })),
+  loadAdapter: (model, id) => result(() => client.loadAdapter({ url: model.url, cache: model.cache }, { id })),
   tokenize: (text, opts) => result(() => client.tokenize(text, opts)),
   complete: (req, streamText) => result(() => complete(req, streamText)),
   chat: (req, streamText) => result(() => chat(req, streamText)),

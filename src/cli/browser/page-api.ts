@@ -8,7 +8,7 @@
  * so failures come back as values carrying the CriaError code, and the prompt
  * logits travel as base64 of their float32 bytes.
  */
-import type { ChatCompletion, ChatCompletionRequest, CompletionRequest, DeviceInfo, EngineStats, FinishReason, LoadOptions, LoadProgress, ModelInfo, ModelSource, ScoreRequest, ScoreResult, TokenizeOptions, Usage } from '../../protocol/api.ts';
+import type { AdapterInfo, ChatCompletion, ChatCompletionRequest, CompletionRequest, DeviceInfo, EngineStats, FinishReason, LoadOptions, LoadProgress, ModelInfo, ModelSource, ScoreRequest, ScoreResult, TokenizeOptions, Usage } from '../../protocol/api.ts';
 import type { SerializedError } from '../../protocol/errors.ts';
 import type { EvalReport, ModelRole, Run, Task } from '../../eval/index.ts';
 
@@ -76,6 +76,8 @@ export interface PageEvalProgress {
 export interface CliPage {
   /** load the model at `url` (progress goes to `window.criaCliProgress`); `cache`: through the engine's IndexedDB cache */
   load(model: PageModel, opts?: LoadOptions): Promise<PageResult<ModelInfo>>;
+  /** make a LoRA adapter at `model`'s URL ready for the loaded model under `id` */
+  loadAdapter(model: PageModel, id: string): Promise<PageResult<AdapterInfo>>;
   tokenize(text: string, opts: TokenizeOptions): Promise<PageResult<number[]>>;
   /** run a completion; with `streamText`, each piece of text goes to `window.criaCliText` as it is released */
   complete(req: CompletionRequest, streamText: boolean): Promise<PageResult<PageCompletion>>;

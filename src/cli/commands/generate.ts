@@ -5,6 +5,7 @@ import type { ChatCompletionRequest, ChatMessage, CompletionRequest, SamplingReq
 import type { Command } from '../command.ts';
 import { checkCacheOption, parseThreads, deviceName, parseEngine, stderrEngineProgress, withEngine } from '../engine.ts';
 import { locateModel, numberOption, writeJson } from '../model-source.ts';
+import { LORA_OPTION, LORA_USAGE, loadLoraFlags, parseLoraFlags } from '../lora-flags.ts';
 
 function parseTokenList(s: string, nVocab: number): number[] {
   const ids = s.split(/[\s,]+/).filter(Boolean).map(Number);
@@ -116,7 +117,8 @@ export const generateCommand: Command = {
     'cria generate --model MODEL (--prompt TEXT | --prompt-tokens 1,2,3 | --messages FILE.json) [--max-tokens N]\n' +
     '              [--temperature T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--presence-penalty X]\n' +
     '              [--frequency-penalty X] [--seed S] [--engine webgpu|cpu|reference] [--threads N] [--cache DIR] [--ctx-size N] [--no-bos]\n' +
-    '              [--parse-special] [--ignore-eos] [--dump-logits FILE] [--json-schema FILE | --json-object | --grammar FILE] [--json]\n\n' +
+    '              [--parse-special] [--ignore-eos] [--dump-logits FILE] [--json-schema FILE | --json-object | --grammar FILE]\n' +
+    '              [--lora FILE[:SCALE]]... [--json]\n\n' +
     '  Every engine runs the same Engine and request path: --engine webgpu (the default) in its worker in headless\n' +
     '  Chromium (CHROME_PATH or the usual places); --engine cpu on WebAssembly in Node (--threads N, default the\n' +
     '  cores, at most 8); --engine reference on the plain TypeScript reference (ground truth). --temperature 0 (this\n' +
@@ -128,7 +130,8 @@ export const generateCommand: Command = {
     '  at most 4096, or what the memory budget holds). --dump-logits writes the logits of every prompt position as\n' +
     '  little-endian float32 rows (n_prompt × n_vocab). --json prints one JSON object instead of streaming text.\n' +
     '  --json-schema FILE (a JSON Schema, or OpenAI\'s { name, schema }), --json-object and --grammar FILE (llama.cpp\'s\n' +
-    '  GBNF, rule root) constrain the answer at every token (xgrammar); an answer cut by --max-tokens ends "length".',
+    '  GBNF, rule root) constrain the answer at every token (xgrammar); an answer cut by --max-tokens ends "length".\n' +
+    LORA_USAGE,
   options: {
     model: { type: 'string' },
     cache: { type: 'string' },
@@ -145,6 +148,7 @@ export const generateCommand: Command = {
     'ignore-eos': { type: 'boolean' },
     'dump-logits': { type: 'string' },
     json: { type: 'boolean' },
+    ...LORA_OPTION,
   },
   async run(values) {
     const t0 = performance.now();
@@ -175,9 +179,12 @@ export const generateCommand: Command = {
     const dumpLogits = values['dump-logits'] as string | undefined;
     const onText = values.json ? undefined : (text: string) => process.stdout.write(text);
     const location = await locateModel(values.model as string | undefined); // a missing file is reported before anything starts
+    const loraArgs = await parseLoraFlags(values.lora);
 
     await withEngine(engineName, location, async (engine) => {
       const info = await engine.load(stderrEngineProgress('loading'), nCtx !== undefined ? { nCtx } : {});
+      const lora = await loadLoraFlags(engine, loraArgs);
+      if (lora) sampling.lora = lora;
       const device = engine.name === 'webgpu' ? deviceName(await engine.deviceInfo()) : undefined;
       const startupMs = performance.now() - t0;
       if ('messages' in prompt) {

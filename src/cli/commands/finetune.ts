@@ -1,0 +1,162 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { CriaError } from '../../shared/errors.ts';
+import { concatBytes } from '../../shared/bytes.ts';
+import { readGguf } from '../../formats/gguf.ts';
+import { encodeLoraAdapter } from '../../formats/lora.ts';
+import { Model } from '../../model/model.ts';
+import { Session } from '../../engine/session.ts';
+import type { CpuAct, CpuWeight } from '../../reference/backend.ts';
+import { createTokenizer } from '../../tokenizer/index.ts';
+import { parseTrainingJsonl, recordExample, splitRecords } from '../../train/data.ts';
+import { LORA_DEFAULTS, LoraTrainer } from '../../train/lora-train.ts';
+import { runFinetune } from '../../train/run.ts';
+import { TapeBackend } from '../../train/tape.ts';
+import type { Command } from '../command.ts';
+import { numberOption, openSource, writeJson } from '../model-source.ts';
+
+const D = LORA_DEFAULTS;
+
+export const finetuneCommand: Command = {
+  summary: 'LoRA fine-tune of a GGUF model on your examples (JSON Lines), on this machine: writes an adapter llama.cpp and Cria load',
+  usage:
+    'cria finetune --model BASE.gguf --data EXAMPLES.jsonl --out ADAPTER.gguf\n' +
+    `              [--rank ${D.rank}] [--alpha ${D.alpha}] [--lr ${D.lr}] [--epochs 3] [--batch ${D.batchSize}] [--warmup ${D.warmup}]\n` +
+    `              [--max-len 512] [--held-out 0.1] [--matrices ${D.matrices.join(',')}] [--seed 0] [--chat-template FILE]\n\n` +
+    '  EXAMPLES: one example per line, Alpaca\'s {"instruction", "input", "output"} or a chat {"messages": [{role,\n' +
+    '  content}, …]}. Each is rendered with the model\'s chat template (or --chat-template FILE, a Jinja template; Alpaca\'s\n' +
+    '  prompt when there is none) and the\n' +
+    '  loss is computed on the assistant\'s tokens only (the Alpaca and Vicuna recipes). --held-out: the share of\n' +
+    '  examples kept out of training to measure the loss on (seeded). Examples longer than --max-len tokens are cut.\n' +
+    '  Trains a LoRA adapter (rank, alpha, every matrix named in --matrices in every layer) with AdamW, gradients\n' +
+    '  accumulated over --batch examples, clipped to norm 1, the learning rate warmed up over --warmup steps then\n' +
+    '  decayed (cosine) to a tenth. Runs on the CPU reference (TypeScript) in this process: fine for models of a\n' +
+    '  few million parameters; WebGPU training is not there yet. Progress (loss, held-out loss per epoch,\n' +
+    '  tokens/s, ETA) on stderr; Ctrl-C stops after the current step and still writes the adapter. Prints JSON:\n' +
+    '  out, examples, held-out loss before and after each epoch, steps, seconds, tokens/s. Load the adapter with\n' +
+    '  `cria generate --lora ADAPTER.gguf`, llama.cpp\'s --lora, or the API\'s loadAdapter.',
+  options: {
+    model: { type: 'string' },
+    data: { type: 'string' },
+    out: { type: 'string' },
+    rank: { type: 'string' },
+    alpha: { type: 'string' },
+    lr: { type: 'string' },
+    epochs: { type: 'string' },
+    batch: { type: 'string' },
+    warmup: { type: 'string' },
+    'max-len': { type: 'string' },
+    'held-out': { type: 'string' },
+    matrices: { type: 'string' },
+    seed: { type: 'string' },
+    'chat-template': { type: 'string' },
+  },
+  async run(values) {
+    const str = (k: string) => values[k] as string | undefined;
+    const dataPath = str('data');
+    const out = str('out');
+    if (!str('model')) throw new CriaError('bad-argument', 'no model given: pass --model BASE.gguf');
+    if (!dataPath) throw new CriaError('bad-argument', 'no examples given: pass --data EXAMPLES.jsonl');
+    if (!out) throw new CriaError('bad-argument', 'no output given: pass --out ADAPTER.gguf');
+    const positive = (k: string, fallback: number, integer = true) => {
+      const v = numberOption(values, k, fallback, { integer });
+      if (!(v > 0)) throw new CriaError('bad-argument', `--${k} must be above 0, got ${v}`);
+      return v;
+    };
+    const config = {
+      rank: positive('rank', D.rank),
+      alpha: positive('alpha', D.alpha, false),
+      lr: positive('lr', D.lr, false),
+      batchSize: positive('batch', D.batchSize),
+      warmup: numberOption(values, 'warmup', D.warmup, { integer: true }),
+      seed: numberOption(values, 'seed', 0, { integer: true }),
+      matrices: str('matrices') ? str('matrices')!.split(',').map((s) => s.trim()).filter(Boolean) : D.matrices,
+    };
+    const epochs = positive('epochs', 3);
+    const maxLen = positive('max-len', 512);
+    const heldOutShare = numberOption(values, 'held-out', 0.1);
+
+    let text: string;
+    try {
+      text = await readFile(dataPath, 'utf8');
+    } catch (e) {
+      throw new CriaError('bad-argument', `cannot read --data ${dataPath}: ${(e as Error).message}`);
+    }
+    const records = parseTrainingJsonl(text, basename(dataPath));
+    let template: string | undefined;
+    if (str('chat-template') !== undefined) {
+      try {
+        template = await readFile(str('chat-template')!, 'utf8');
+      } catch (e) {
+        throw new CriaError('bad-argument', `cannot read --chat-template ${str('chat-template')}: ${(e as Error).message}`);
+      }
+    }
+    try {
+      await writeFile(out, new Uint8Array());
+    } catch (e) {
+      throw new CriaError('bad-argument', `cannot write --out ${out}: ${(e as Error).message}`);
+    }
+
+    const log = (s: string) => process.stderr.write(`${s}\n`);
+    const file = await readGguf(await openSource(str('model')));
+    const tape = new TapeBackend();
+    const model = (await Model.load(file, tape)) as Model<CpuAct, CpuWeight>;
+    const nCtx = Math.min(model.config.nCtxTrain, maxLen);
+    new Session(model, { nCtx }); // the KV cache a training forward writes
+    const tok = createTokenizer(file.metadata);
+    const split = splitRecords(records, heldOutShare, config.seed);
+    const make = (rs: typeof records) => rs.map((r) => recordExample(tok, r, nCtx, template));
+    const train = make(split.train).filter((e) => e.learned > 0);
+    const heldOut = make(split.heldOut).filter((e) => e.learned > 0);
+    const cut = [...train, ...heldOut].filter((e) => e.truncated).length;
+    if (train.length === 0) throw new CriaError('bad-argument', `no training example keeps an answer token within ${nCtx} tokens; raise --max-len or shorten the prompts`);
+    const params = (model.config.nEmbd * model.config.nEmbd * 12 * model.config.nLayer) / 1e6;
+    log(
+      `finetune: ${records.length} examples (${records[0]!.kind === 'alpaca' ? 'Alpaca' : 'chat'}; ${template !== undefined ? 'the chat template given' : tok.chatTemplate ? "the model's chat template" : "Alpaca's prompt: the model has no chat template"}): ${train.length} to train on, ${heldOut.length} held out; ` +
+        `${train.reduce((n, e) => n + e.tokens.length, 0)} tokens, ${train.reduce((n, e) => n + e.learned, 0)} of them learned${cut ? `; ${cut} cut at ${nCtx} tokens` : ''}`,
+    );
+    if (params > 50) log(`finetune: ~${params.toFixed(0)}M parameters in the layers: on the CPU reference this is slow (minutes per step)`);
+
+    const trainer = await LoraTrainer.create(model, tape, config);
+    log(`finetune: LoRA rank ${config.rank}, alpha ${config.alpha} on ${config.matrices.join(', ')}: ${trainer.trainableCount} values to train; lr ${config.lr}, batch ${config.batchSize}, ${epochs} epochs`);
+    const ctrl = new AbortController();
+    const onSigint = () => {
+      log('finetune: stopping after this step (Ctrl-C again to quit without writing)');
+      process.off('SIGINT', onSigint);
+      ctrl.abort();
+    };
+    process.on('SIGINT', onSigint);
+    const t = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+    let result;
+    try {
+      result = await runFinetune(trainer, train, heldOut, {
+        epochs,
+        seed: config.seed,
+        signal: ctrl.signal,
+        yieldEvery: () => new Promise((r) => setImmediate(r)),
+        onProgress: (p) => {
+          log(`step ${p.step}/${p.steps}  epoch ${p.epoch}/${p.epochs}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  ${p.tokensPerSecond.toFixed(0)} tok/s  ETA ${t(p.etaSeconds)}`);
+          if (p.heldOutLoss !== undefined) log(`epoch ${p.epoch}/${p.epochs}: held-out loss ${p.heldOutLoss.toFixed(4)}`);
+        },
+      });
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    await writeFile(out, concatBytes(encodeLoraAdapter(trainer.adapter(basename(out).replace(/\.gguf$/i, '')))));
+    log(`finetune: wrote ${out}${result.aborted ? ' (stopped early)' : ''}`);
+    writeJson({
+      out,
+      examples: { train: train.length, held_out: heldOut.length, truncated: cut },
+      held_out_loss: result.heldOut.map((v) => (Number.isFinite(v) ? v : null)),
+      train_loss_last: result.trainLoss[result.trainLoss.length - 1] ?? null,
+      steps: result.steps,
+      epochs,
+      stopped_early: result.aborted,
+      seconds: result.seconds,
+      tokens_per_s: result.tokensPerSecond,
+      trainable: trainer.trainableCount,
+      rank: config.rank,
+      alpha: config.alpha,
+    });
+  },
+};
