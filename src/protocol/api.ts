@@ -335,6 +335,62 @@ export interface LoraRef {
  */
 export type AdapterSource = { url: string; cache?: boolean; sha256?: string } | { file: Blob & { name?: string }; cache?: boolean } | { bytes: ArrayBuffer; name?: string } | { cached: string };
 
+/** A LoRA fine-tune's settings (every one optional; defaults: Alpaca-LoRA's recipe scaled to small models, README "Fine-tuning"). */
+export interface FinetuneOptions {
+  rank?: number;
+  alpha?: number;
+  /** peak learning rate (default 1e-3) */
+  lr?: number;
+  epochs?: number;
+  /** examples per optimizer step (default 8) */
+  batch_size?: number;
+  /** warm-up steps (default 10) */
+  warmup?: number;
+  /** examples longer than this many tokens are cut (default 512, at most the model's context) */
+  max_len?: number;
+  /** share of the examples held out to measure the loss on (default 0.1) */
+  held_out?: number;
+  /** the matrices adapted in every layer (default: every attention and feed-forward one) */
+  matrices?: readonly string[];
+  seed?: number;
+  /** a Jinja chat template to render the examples with (default: the model's; Alpaca's prompt without one) */
+  chat_template?: string;
+  /** the adapter's general.name */
+  name?: string;
+}
+
+/** A fine-tune's data, read and split (before training starts). */
+export interface FinetunePrepared {
+  examples: number;
+  format: 'alpaca' | 'chat';
+  /** how examples are rendered: the model's chat template, the one given, or Alpaca's prompt */
+  prompt: 'model template' | 'template given' | 'alpaca';
+  train: number;
+  held_out: number;
+  train_tokens: number;
+  learned_tokens: number;
+  truncated: number;
+  n_ctx: number;
+  steps: number;
+  trainable: number;
+}
+
+export interface FinetuneOutcome {
+  /** the adapter, a GGUF file in llama.cpp's LoRA format */
+  adapter: Uint8Array;
+  prepared: FinetunePrepared;
+  /** held-out loss per learned token before training and after each epoch (null without held-out examples) */
+  held_out_loss: (number | null)[];
+  train_loss: number[];
+  steps: number;
+  seconds: number;
+  tokens_per_s: number;
+  /** stopped by an abort: the adapter holds what was trained until then */
+  stopped_early: boolean;
+  rank: number;
+  alpha: number;
+}
+
 /** A LoRA adapter made ready for the loaded model (`ModelInfo.adapters`). */
 export interface AdapterInfo {
   id: string;

@@ -1,17 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CriaError } from '../../shared/errors.ts';
-import { concatBytes } from '../../shared/bytes.ts';
 import { readGguf } from '../../formats/gguf.ts';
-import { encodeLoraAdapter } from '../../formats/lora.ts';
-import { Model } from '../../model/model.ts';
-import { Session } from '../../engine/session.ts';
-import type { CpuAct, CpuWeight } from '../../reference/backend.ts';
-import { createTokenizer } from '../../tokenizer/index.ts';
-import { parseTrainingJsonl, recordExample, splitRecords } from '../../train/data.ts';
-import { LORA_DEFAULTS, LoraTrainer } from '../../train/lora-train.ts';
-import { runFinetune } from '../../train/run.ts';
-import { TapeBackend } from '../../train/tape.ts';
+import { parseTrainingJsonl } from '../../train/data.ts';
+import { finetune } from '../../train/finetune.ts';
+import { LORA_DEFAULTS } from '../../train/lora-train.ts';
 import type { Command } from '../command.ts';
 import { numberOption, openSource, writeJson } from '../model-source.ts';
 
@@ -82,7 +75,7 @@ export const finetuneCommand: Command = {
     } catch (e) {
       throw new CriaError('bad-argument', `cannot read --data ${dataPath}: ${(e as Error).message}`);
     }
-    const records = parseTrainingJsonl(text, basename(dataPath));
+    parseTrainingJsonl(text, basename(dataPath)); // bad data is refused before the model is read
     let template: string | undefined;
     if (str('chat-template') !== undefined) {
       try {
@@ -99,26 +92,6 @@ export const finetuneCommand: Command = {
 
     const log = (s: string) => process.stderr.write(`${s}\n`);
     const file = await readGguf(await openSource(str('model')));
-    const tape = new TapeBackend();
-    const model = (await Model.load(file, tape)) as Model<CpuAct, CpuWeight>;
-    const nCtx = Math.min(model.config.nCtxTrain, maxLen);
-    new Session(model, { nCtx }); // the KV cache a training forward writes
-    const tok = createTokenizer(file.metadata);
-    const split = splitRecords(records, heldOutShare, config.seed);
-    const make = (rs: typeof records) => rs.map((r) => recordExample(tok, r, nCtx, template));
-    const train = make(split.train).filter((e) => e.learned > 0);
-    const heldOut = make(split.heldOut).filter((e) => e.learned > 0);
-    const cut = [...train, ...heldOut].filter((e) => e.truncated).length;
-    if (train.length === 0) throw new CriaError('bad-argument', `no training example keeps an answer token within ${nCtx} tokens; raise --max-len or shorten the prompts`);
-    const params = (model.config.nEmbd * model.config.nEmbd * 12 * model.config.nLayer) / 1e6;
-    log(
-      `finetune: ${records.length} examples (${records[0]!.kind === 'alpaca' ? 'Alpaca' : 'chat'}; ${template !== undefined ? 'the chat template given' : tok.chatTemplate ? "the model's chat template" : "Alpaca's prompt: the model has no chat template"}): ${train.length} to train on, ${heldOut.length} held out; ` +
-        `${train.reduce((n, e) => n + e.tokens.length, 0)} tokens, ${train.reduce((n, e) => n + e.learned, 0)} of them learned${cut ? `; ${cut} cut at ${nCtx} tokens` : ''}`,
-    );
-    if (params > 50) log(`finetune: ~${params.toFixed(0)}M parameters in the layers: on the CPU reference this is slow (minutes per step)`);
-
-    const trainer = await LoraTrainer.create(model, tape, config);
-    log(`finetune: LoRA rank ${config.rank}, alpha ${config.alpha} on ${config.matrices.join(', ')}: ${trainer.trainableCount} values to train; lr ${config.lr}, batch ${config.batchSize}, ${epochs} epochs`);
     const ctrl = new AbortController();
     const onSigint = () => {
       log('finetune: stopping after this step (Ctrl-C again to quit without writing)');
@@ -127,36 +100,45 @@ export const finetuneCommand: Command = {
     };
     process.on('SIGINT', onSigint);
     const t = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
-    let result;
+    let r;
     try {
-      result = await runFinetune(trainer, train, heldOut, {
-        epochs,
-        seed: config.seed,
-        signal: ctrl.signal,
-        yieldEvery: () => new Promise((r) => setImmediate(r)),
-        onProgress: (p) => {
-          log(`step ${p.step}/${p.steps}  epoch ${p.epoch}/${p.epochs}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  ${p.tokensPerSecond.toFixed(0)} tok/s  ETA ${t(p.etaSeconds)}`);
-          if (p.heldOutLoss !== undefined) log(`epoch ${p.epoch}/${p.epochs}: held-out loss ${p.heldOutLoss.toFixed(4)}`);
+      r = await finetune(
+        file,
+        text,
+        { ...config, batch_size: config.batchSize, epochs, max_len: maxLen, held_out: heldOutShare, ...(template !== undefined ? { chat_template: template } : {}), name: basename(out).replace(/\.gguf$/i, '') },
+        {
+          signal: ctrl.signal,
+          yieldEvery: () => new Promise((ok) => setImmediate(ok)),
+          onPrepared: (p) => {
+            const how = p.prompt === 'template given' ? 'the chat template given' : p.prompt === 'model template' ? "the model's chat template" : "Alpaca's prompt: the model has no chat template";
+            log(`finetune: ${p.examples} examples (${p.format === 'alpaca' ? 'Alpaca' : 'chat'}; ${how}): ${p.train} to train on, ${p.held_out} held out; ${p.train_tokens} tokens, ${p.learned_tokens} of them learned${p.truncated ? `; ${p.truncated} cut at ${p.n_ctx} tokens` : ''}`);
+            log(`finetune: LoRA rank ${config.rank}, alpha ${config.alpha} on ${config.matrices.join(', ')}: ${p.trainable} values to train; lr ${config.lr}, batch ${config.batchSize}, ${epochs} epochs, ${p.steps} steps`);
+          },
+          onProgress: (p) => {
+            log(`step ${p.step}/${p.steps}  epoch ${p.epoch}/${p.epochs}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  ${p.tokensPerSecond.toFixed(0)} tok/s  ETA ${t(p.etaSeconds)}`);
+            if (p.heldOutLoss !== undefined) log(`epoch ${p.epoch}/${p.epochs}: held-out loss ${p.heldOutLoss.toFixed(4)}`);
+          },
         },
-      });
+        basename(dataPath),
+      );
     } finally {
       process.off('SIGINT', onSigint);
     }
-    await writeFile(out, concatBytes(encodeLoraAdapter(trainer.adapter(basename(out).replace(/\.gguf$/i, '')))));
-    log(`finetune: wrote ${out}${result.aborted ? ' (stopped early)' : ''}`);
+    await writeFile(out, r.adapter);
+    log(`finetune: wrote ${out}${r.stopped_early ? ' (stopped early)' : ''}`);
     writeJson({
       out,
-      examples: { train: train.length, held_out: heldOut.length, truncated: cut },
-      held_out_loss: result.heldOut.map((v) => (Number.isFinite(v) ? v : null)),
-      train_loss_last: result.trainLoss[result.trainLoss.length - 1] ?? null,
-      steps: result.steps,
+      examples: { train: r.prepared.train, held_out: r.prepared.held_out, truncated: r.prepared.truncated },
+      held_out_loss: r.held_out_loss,
+      train_loss_last: r.train_loss[r.train_loss.length - 1] ?? null,
+      steps: r.steps,
       epochs,
-      stopped_early: result.aborted,
-      seconds: result.seconds,
-      tokens_per_s: result.tokensPerSecond,
-      trainable: trainer.trainableCount,
-      rank: config.rank,
-      alpha: config.alpha,
+      stopped_early: r.stopped_early,
+      seconds: r.seconds,
+      tokens_per_s: r.tokens_per_s,
+      trainable: r.prepared.trainable,
+      rank: r.rank,
+      alpha: r.alpha,
     });
   },
 };
