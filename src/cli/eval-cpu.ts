@@ -98,6 +98,10 @@ export function engineClient(engine: Engine): CriaClient {
       return withSignal(engine, id, engine.loadAdapter(source, { ...(opts.id !== undefined ? { id: opts.id } : {}), request_id: id }), opts.signal);
     },
     setAdapters: (list) => engine.setAdapters(list),
+    finetune: (req, opts = {}) => {
+      const id = rid();
+      return withSignal(engine, id, engine.finetune({ ...req, request_id: id }, opts.onProgress), opts.signal);
+    },
     stats: () => engine.stats(),
     cache: {
       list: () => engine.listCachedModels(),

@@ -11,6 +11,9 @@
  */
 import * as Comlink from 'comlink';
 import type {
+  FinetuneEvent,
+  FinetuneOutcome,
+  FinetuneRequest,
   AdapterInfo,
   AdapterSource,
   LoraRef,
@@ -89,6 +92,12 @@ export interface CriaClient {
   loadAdapter(source: AdapterSource, opts?: { id?: string; signal?: AbortSignal }): Promise<AdapterInfo>;
   /** the adapters for requests that do not name theirs (`[]`: the base model) */
   setAdapters(list: LoraRef[]): Promise<ModelInfo>;
+  /**
+   * A LoRA fine-tune in the engine's worker (README "Fine-tuning"): progress through `onProgress`,
+   * `signal` stops it after the current step (the outcome then holds what was trained). The result's
+   * `adapter` is a GGUF file: `loadAdapter({ bytes })` applies it, or save it.
+   */
+  finetune(req: Omit<FinetuneRequest, 'request_id'>, opts?: { onProgress?: (e: FinetuneEvent) => void; signal?: AbortSignal }): Promise<FinetuneOutcome>;
   stats(): Promise<EngineStats>;
   /** the model cache (IndexedDB, shared by every tab of this site) */
   cache: {
@@ -204,6 +213,10 @@ export function createClient(worker: Worker = createEngineWorker()): CriaClient 
       return withSignal(id, remote.loadAdapter(source, { ...(opts.id !== undefined ? { id: opts.id } : {}), request_id: id }), opts.signal);
     },
     setAdapters: (list) => remote.setAdapters(list),
+    finetune: (req, opts = {}) => {
+      const id = requestId();
+      return withSignal(id, remote.finetune({ ...req, request_id: id }, opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined), opts.signal);
+    },
     stats: () => remote.stats(),
     cache: {
       list: () => remote.listCachedModels(),

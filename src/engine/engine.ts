@@ -18,6 +18,9 @@ import { parseChatRequest, parseCompletionRequest, parseLora, parseScoreRequest,
 import { chatTemplateInput, toolFamily, toolFormat, toolSyntax, ToolCallParser, type TemplateInput, type ToolStep } from './tools.ts';
 import type { ChatMessage as TokenizerChatMessage } from '../tokenizer/chat-template.ts';
 import type {
+  FinetuneEvent,
+  FinetuneOutcome,
+  FinetuneRequest,
   AdapterInfo,
   AdapterSource,
   LoraRef,
@@ -49,6 +52,8 @@ import type {
 } from '../protocol/api.ts';
 import { generate, type GenerateResult, type TokenConstraint } from './generate.ts';
 import { GgufRuntime, type BackendRequest, type ChosenBackend } from './gguf-runtime.ts';
+import { openModelSource } from './open-source.ts';
+import { readGguf } from '../formats/gguf.ts';
 import type { LoadedModel, Runtime, RuntimeDevice, RuntimeTokenizer } from './runtime.ts';
 import type { StorageEstimator } from '../storage/download.ts';
 import type { ModelStore } from '../storage/store.ts';
@@ -326,6 +331,43 @@ export class Engine implements EngineApi {
     });
     this.lora.ready.set(info.id, info);
     return info;
+  }
+
+  async finetune(req: FinetuneRequest, onProgress?: (e: FinetuneEvent) => void): Promise<FinetuneOutcome> {
+    if (typeof req !== 'object' || req === null || typeof req.data !== 'string') throw new CriaError('bad-argument', 'finetune needs { model, data: "JSON Lines of examples" }');
+    return this.exclusive(req.request_id, async (signal) => {
+      const source = req.model;
+      if (typeof source !== 'object' || source === null || 'onnx' in source || 'mlc' in source) throw new CriaError('bad-argument', 'finetune trains a GGUF model: give { cached }, { url }, { file } or { bytes }');
+      const { parseTrainingJsonl } = await import('../train/data.ts');
+      parseTrainingJsonl(req.data, 'the examples'); // bad data is refused before the model is read
+      const opened = await openModelSource(source, { store: await this.store(), storage: this.opts.storage, locks: this.opts.locks, fetch: this.opts.fetch, signal, ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}) });
+      const file = opened.header ?? (await readGguf(opened.src));
+      const { finetune } = await import('../train/finetune.ts');
+      return finetune(
+        file,
+        req.data,
+        req.options ?? {},
+        {
+          signal,
+          yieldEvery: yieldToEventLoop,
+          onPrepared: (prepared) => onProgress?.({ phase: 'prepared', prepared }),
+          onProgress: (p) =>
+            onProgress?.({
+              phase: 'step',
+              epoch: p.epoch,
+              epochs: p.epochs,
+              step: p.step,
+              steps: p.steps,
+              loss: p.loss,
+              lr: p.lr,
+              tokens_per_s: p.tokensPerSecond,
+              eta_s: p.etaSeconds,
+              ...(p.heldOutLoss !== undefined ? { held_out_loss: p.heldOutLoss } : {}),
+            }),
+        },
+        'the examples',
+      );
+    });
   }
 
   async setAdapters(list: LoraRef[]): Promise<ModelInfo> {

@@ -391,6 +391,20 @@ export interface FinetuneOutcome {
   alpha: number;
 }
 
+/** What `finetune` trains: a GGUF base model (any ModelSource Cria's engine loads, e.g. `{ cached }`) and the examples. */
+export interface FinetuneRequest {
+  model: ModelSource;
+  /** JSON Lines: Alpaca records or chats (README "Fine-tuning") */
+  data: string;
+  options?: FinetuneOptions;
+  request_id?: string;
+}
+
+/** A fine-tune's progress: the data prepared, then one event per optimizer step. */
+export type FinetuneEvent =
+  | { phase: 'prepared'; prepared: FinetunePrepared }
+  | { phase: 'step'; epoch: number; epochs: number; step: number; steps: number; loss: number; lr: number; tokens_per_s: number; eta_s: number; held_out_loss?: number };
+
 /** A LoRA adapter made ready for the loaded model (`ModelInfo.adapters`). */
 export interface AdapterInfo {
   id: string;
@@ -625,6 +639,12 @@ export interface EngineApi {
   loadAdapter(source: AdapterSource, opts?: { id?: string; request_id?: string }): Promise<AdapterInfo>;
   /** the adapters applied to requests that do not name theirs (`[]`: none, the base model); returns the model's facts */
   setAdapters(list: LoraRef[]): Promise<ModelInfo>;
+  /**
+   * A LoRA fine-tune of a GGUF model on examples (README "Fine-tuning"), on the CPU reference in the
+   * engine's worker; the loaded model stays as it is. `abort(request_id)` stops it after the current
+   * step with what was trained (`stopped_early`).
+   */
+  finetune(req: FinetuneRequest, onProgress?: (e: FinetuneEvent) => void): Promise<FinetuneOutcome>;
   stats(): Promise<EngineStats>;
   /** the model cache */
   listCachedModels(): Promise<CachedModel[]>;

@@ -164,4 +164,36 @@ describe('LoRA adapters through the engine', () => {
     // a load asking for an adapter that cannot apply fails whole, saying why
     expect(await refusal(() => engineWith().load({ bytes: model.slice(0) }, undefined, { adapters: [{ source: { bytes: model.slice(0) } }] }))).toMatch(/^bad-file: .*not a LoRA adapter/);
   });
+
+  it('finetune in the engine: progress events, an adapter that loads and changes the answers; an abort stops after a step with what was trained; bad data refused first', async () => {
+    const TEMPLATE = "{% for m in messages %}{% if m['role'] == 'user' %}Q: {{ m['content'] }}\n{% else %}A: {{ m['content'] }}{{ eos_token }}\n{% endif %}{% endfor %}{% if add_generation_prompt %}A:{% endif %}";
+    const animals = ['cat', 'dog', 'bird', 'fish', 'frog'];
+    const colors = ['red', 'blue', 'green', 'pink', 'brown'];
+    const data = ['Tom ran.', 'It was hot.', 'Sue sang.', 'The sky was blue.'].flatMap((c) => animals.map((a, i) => JSON.stringify({ instruction: `What color is the ${a}?`, input: c, output: `It is ${colors[i]}.` }))).join('\n');
+    const e = await loaded();
+    const events: string[] = [];
+    const r = await e.finetune({ model: { bytes: model.slice(0) }, data, options: { epochs: 2, lr: 3e-3, batch_size: 4, chat_template: TEMPLATE, seed: 2 }, request_id: 'ft1' }, (ev) => events.push(ev.phase === 'prepared' ? `prepared ${ev.prepared.train}/${ev.prepared.held_out}/${ev.prepared.steps}` : `step ${ev.step}/${ev.steps}${ev.held_out_loss !== undefined ? ' held-out' : ''}`));
+    expect(events[0]).toBe('prepared 18/2/10');
+    expect(events.slice(1)).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i + 1}/10${i === 4 || i === 9 ? ' held-out' : ''}`));
+    expect(r).toMatchObject({ steps: 10, stopped_early: false, rank: 8, alpha: 16 });
+    expect(r.held_out_loss[2]!).toBeLessThan(r.held_out_loss[0]!);
+    // the loaded model is untouched; the adapter loads and changes its answers
+    const prompt = { prompt: 'Q: What color is the fish?\n\nSue sang.\nA:', max_tokens: 5, temperature: 0 };
+    const base = (await e.completion(prompt)).choices[0]!.text;
+    const info = await e.loadAdapter({ bytes: buf(r.adapter) }, { id: 'tuned' });
+    expect(info).toMatchObject({ id: 'tuned', ranks: [8], alpha: 16 });
+    expect((await e.completion({ ...prompt, lora: [{ id: 'tuned' }] })).choices[0]!.text).not.toBe(base);
+
+    // an abort after the first step: the outcome holds one step's training
+    let steps = 0;
+    const stopped = await e.finetune({ model: { bytes: model.slice(0) }, data, options: { epochs: 2, batch_size: 4, chat_template: TEMPLATE }, request_id: 'ft2' }, (ev) => {
+      if (ev.phase === 'step' && ++steps === 1) void e.abort('ft2');
+    });
+    expect(stopped.stopped_early).toBe(true);
+    expect(stopped.steps).toBeLessThan(10);
+    expect(stopped.adapter.byteLength).toBeGreaterThan(1000);
+
+    expect(await refusal(() => e.finetune({ model: { bytes: model.slice(0) }, data: '{"oops": 1}' }))).toMatch(/^bad-argument: the examples, line 1: neither an Alpaca record/);
+    expect(await refusal(() => e.finetune({ model: { onnx: { repo: 'x/y' } }, data }))).toMatch(/^bad-argument: finetune trains a GGUF model/);
+  }, 120_000);
 });
