@@ -1,6 +1,6 @@
 /**
  * <cria-app>: the shell: a header (name, navigation, the model's state, the
- * theme toggle), the page for the route (#/chat, #/models, #/eval, #/device), and
+ * theme toggle), the page for the route (#/chat, #/models, #/eval, #/finetune, #/device), and
  * the notices. Pages stay alive once opened, so an answer keeps streaming
  * while the user looks at another page.
  */
@@ -15,6 +15,7 @@ import './chat-view.ts';
 import './models-view.ts';
 import './device-view.ts';
 import './eval-view.ts';
+import './finetune-view.ts';
 
 const THEME_ICON = { system: iconSystem, light: iconSun, dark: iconMoon };
 
@@ -84,6 +85,7 @@ export class CriaApp extends LightElement {
       <main id="main" tabindex="-1">
         ${this.page('chat', html`<cria-chat-view></cria-chat-view>`)} ${this.visited.has('models') ? this.page('models', html`<cria-models-view></cria-models-view>`) : nothing}
         ${this.visited.has('eval') ? this.page('eval', html`<cria-eval-view></cria-eval-view>`) : nothing}
+        ${this.visited.has('finetune') ? this.page('finetune', html`<cria-finetune-view></cria-finetune-view>`) : nothing}
         ${this.visited.has('device') ? this.page('device', html`<cria-device-view></cria-device-view>`) : nothing}
       </main>
       <div class="notices" role="status" aria-live="polite">

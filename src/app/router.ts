@@ -1,13 +1,14 @@
 /**
- * Hash routes: #/chat (the default), #/models, #/eval, #/device. Hash routing needs
+ * Hash routes: #/chat (the default), #/models, #/eval, #/finetune, #/device. Hash routing needs
  * nothing from the server, so the built app works from any static host and
  * offline. The page's query (`?model=URL`) is left alone.
  */
-export type Route = 'chat' | 'models' | 'eval' | 'device';
+export type Route = 'chat' | 'models' | 'eval' | 'finetune' | 'device';
 export const ROUTES: readonly { route: Route; label: string }[] = [
   { route: 'chat', label: 'Chat' },
   { route: 'models', label: 'Models' },
   { route: 'eval', label: 'Eval' },
+  { route: 'finetune', label: 'Fine-tune' },
   { route: 'device', label: 'Device' },
 ];
 
