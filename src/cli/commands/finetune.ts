@@ -4,6 +4,10 @@ import { CriaError } from '../../shared/errors.ts';
 import { readGguf } from '../../formats/gguf.ts';
 import { parseTrainingJsonl } from '../../train/data.ts';
 import { finetune } from '../../train/finetune.ts';
+import { mergeLora } from '../../train/merge.ts';
+import { readLoraAdapter } from '../../formats/lora.ts';
+import { bytesSource } from '../../formats/source.ts';
+import { concatBytes } from '../../shared/bytes.ts';
 import { LORA_DEFAULTS } from '../../train/lora-train.ts';
 import type { Command } from '../command.ts';
 import { numberOption, openSource, writeJson } from '../model-source.ts';
@@ -15,7 +19,8 @@ export const finetuneCommand: Command = {
   usage:
     'cria finetune --model BASE.gguf --data EXAMPLES.jsonl --out ADAPTER.gguf\n' +
     `              [--rank ${D.rank}] [--alpha ${D.alpha}] [--lr ${D.lr}] [--epochs 3] [--batch ${D.batchSize}] [--warmup ${D.warmup}]\n` +
-    `              [--max-len 512] [--held-out 0.1] [--matrices ${D.matrices.join(',')}] [--seed 0] [--chat-template FILE]\n\n` +
+    `              [--max-len 512] [--held-out 0.1] [--matrices ${D.matrices.join(',')}] [--seed 0] [--chat-template FILE]\n` +
+    '              [--merged MODEL.gguf]\n\n' +
     '  EXAMPLES: one example per line, Alpaca\'s {"instruction", "input", "output"} or a chat {"messages": [{role,\n' +
     '  content}, …]}. Each is rendered with the model\'s chat template (or --chat-template FILE, a Jinja template; Alpaca\'s\n' +
     '  prompt when there is none) and the\n' +
@@ -27,7 +32,8 @@ export const finetuneCommand: Command = {
     '  few million parameters; WebGPU training is not there yet. Progress (loss, held-out loss per epoch,\n' +
     '  tokens/s, ETA) on stderr; Ctrl-C stops after the current step and still writes the adapter. Prints JSON:\n' +
     '  out, examples, held-out loss before and after each epoch, steps, seconds, tokens/s. Load the adapter with\n' +
-    '  `cria generate --lora ADAPTER.gguf`, llama.cpp\'s --lora, or the API\'s loadAdapter.',
+    '  `cria generate --lora ADAPTER.gguf`, llama.cpp\'s --lora, or the API\'s loadAdapter. --merged MODEL.gguf also writes\n' +
+    '  the base model with the adapter merged into its weights (quantized matrices are quantized again: one more rounding).',
   options: {
     model: { type: 'string' },
     data: { type: 'string' },
@@ -43,6 +49,7 @@ export const finetuneCommand: Command = {
     matrices: { type: 'string' },
     seed: { type: 'string' },
     'chat-template': { type: 'string' },
+    merged: { type: 'string' },
   },
   async run(values) {
     const str = (k: string) => values[k] as string | undefined;
@@ -126,6 +133,12 @@ export const finetuneCommand: Command = {
     }
     await writeFile(out, r.adapter);
     log(`finetune: wrote ${out}${r.stopped_early ? ' (stopped early)' : ''}`);
+    const merged = str('merged');
+    if (merged !== undefined) {
+      const adapter = readLoraAdapter(await readGguf(bytesSource(r.adapter)), { arch: String(file.metadata.get('general.architecture')?.value), tensors: file.tensorsByName });
+      await writeFile(merged, concatBytes(await mergeLora(file, adapter)));
+      log(`finetune: wrote ${merged} (the model with the adapter merged into its weights${[...adapter.pairs.keys()].some((n) => file.tensorsByName.get(n)?.type.name !== 'F32') ? '; quantized matrices were quantized again' : ''})`);
+    }
     writeJson({
       out,
       examples: { train: r.prepared.train, held_out: r.prepared.held_out, truncated: r.prepared.truncated },
