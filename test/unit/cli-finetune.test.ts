@@ -43,7 +43,8 @@ describe('cria finetune, then cria generate --lora', () => {
     const template = join(tmp, 'qa.jinja');
     writeFileSync(template, TEMPLATE);
     const out = join(tmp, 'animals.lora.gguf');
-    const r = await cria(['finetune', '--model', STORIES, '--data', data, '--out', out, '--chat-template', template, '--epochs', '2', '--lr', '3e-3', '--rank', '4', '--seed', '1']);
+    const mergedPath = join(tmp, 'animals.merged.gguf');
+    const r = await cria(['finetune', '--model', STORIES, '--data', data, '--out', out, '--chat-template', template, '--epochs', '2', '--lr', '3e-3', '--rank', '4', '--seed', '1', '--merged', mergedPath]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({ out, examples: { train: 90, held_out: 10, truncated: 0 }, epochs: 2, stopped_early: false, rank: 4, alpha: 16 });
@@ -63,8 +64,8 @@ describe('cria finetune, then cria generate --lora', () => {
 
     // with --lora on every engine: the same greedy tokens, unlike the base model's
     const prompt = 'Q: What color is the cow?\n\nSam ate an apple.\nA:';
-    const gen = async (engine: string, lora: boolean) => {
-      const g = await cria(['generate', '--model', STORIES, '--engine', engine, '--prompt', prompt, '--max-tokens', '6', '--json', ...(lora ? ['--lora', `${out}:1`] : [])]);
+    const gen = async (engine: string, lora: boolean, model = STORIES) => {
+      const g = await cria(['generate', '--model', model, '--engine', engine, '--prompt', prompt, '--max-tokens', '6', '--json', ...(lora ? ['--lora', `${out}:1`] : [])]);
       expect(g.code, `${engine}: ${g.stderr}`).toBe(0);
       if (lora) expect(g.stderr).toMatch(/cria: adapter .*animals\.lora\.gguf: 35 matrices, rank 4, alpha 16, scale 1/);
       return JSON.parse(g.stdout) as { tokens: number[]; text: string };
@@ -74,6 +75,9 @@ describe('cria finetune, then cria generate --lora', () => {
     expect(tuned.tokens).not.toEqual(base.tokens);
     expect(tuned.text).toMatch(/^ It is/);
     for (const engine of ['cpu', 'webgpu']) expect((await gen(engine, true)).tokens, engine).toEqual(tuned.tokens);
+    // --merged: the model with the adapter in its weights answers the same (an F32 model: merged exactly)
+    expect(r.stderr).toContain(`finetune: wrote ${mergedPath} (the model with the adapter merged into its weights)`);
+    expect((await gen('reference', false, mergedPath)).tokens).toEqual(tuned.tokens);
     console.log(`cria generate: base ${JSON.stringify(base.text)}, with --lora ${JSON.stringify(tuned.text)} (reference, cpu and webgpu alike)`);
   }, 600_000);
 
