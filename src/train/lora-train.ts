@@ -30,6 +30,13 @@ export interface TrainExample {
 
 const ID = 'train';
 
+/** A trainer's state between steps (a checkpoint's core). */
+export interface TrainerState {
+  steps: number;
+  params: Float32Array[];
+  optimizer: { step: number; m: Float64Array[]; v: Float64Array[] };
+}
+
 export class LoraTrainer {
   private readonly optimizer: AdamW;
   /** optimizer steps taken */
@@ -134,6 +141,20 @@ export class LoraTrainer {
     this.optimizer.update(sum, lr);
     this.steps++;
     return { loss, tokens, gradNorm, lr };
+  }
+
+  /** everything training needs to go on later from this step (the adapter's values and the optimizer's state) */
+  state(): TrainerState {
+    return { steps: this.steps, params: this.params().map((p) => p.slice()), optimizer: this.optimizer.state() };
+  }
+
+  /** goes on from a state `state()` gave (for this model, adapter shape and config) */
+  restore(s: TrainerState): void {
+    const params = this.params();
+    if (s.params.length !== params.length || s.params.some((p, k) => p.length !== params[k]!.length)) throw new CriaError('bad-argument', 'the checkpoint is for another adapter (its shapes differ): start again');
+    s.params.forEach((p, k) => params[k]!.set(p));
+    this.optimizer.restore(s.optimizer);
+    this.steps = s.steps;
   }
 
   /** the trained adapter as llama.cpp reads it (alpha and rank as configured; A and B without padding) */

@@ -6,7 +6,19 @@
  */
 import { CriaError } from '../shared/errors.ts';
 import { Rng } from '../shared/rng.ts';
-import type { LoraTrainer, TrainExample } from './lora-train.ts';
+import type { LoraTrainer, TrainExample, TrainerState } from './lora-train.ts';
+
+/** Where a fine-tune stood after a step: enough to go on from there (with the same data, settings and seed). */
+export interface FinetuneCheckpoint {
+  trainer: TrainerState;
+  /** held-out losses so far (before training, after each finished epoch) */
+  heldOut: number[];
+  trainLoss: number[];
+  /** tokens processed so far */
+  tokens: number;
+  /** seconds spent so far */
+  seconds: number;
+}
 
 export interface FinetuneProgress {
   epoch: number;
@@ -41,7 +53,18 @@ export async function runFinetune(
   trainer: LoraTrainer,
   train: readonly TrainExample[],
   heldOut: readonly TrainExample[],
-  opts: { epochs: number; seed?: number; signal?: AbortSignal; onProgress?: (p: FinetuneProgress) => void; yieldEvery?: () => Promise<void> },
+  opts: {
+    epochs: number;
+    seed?: number;
+    signal?: AbortSignal;
+    onProgress?: (p: FinetuneProgress) => void;
+    yieldEvery?: () => Promise<void>;
+    /** go on from here (the same data, settings and seed as the run that made it) */
+    resume?: FinetuneCheckpoint;
+    /** called after every `checkpointEvery` steps and at each epoch's end (awaited: training waits while it is stored) */
+    onCheckpoint?: (c: FinetuneCheckpoint) => void | Promise<void>;
+    checkpointEvery?: number;
+  },
 ): Promise<FinetuneResult> {
   if (!(Number.isInteger(opts.epochs) && opts.epochs >= 1)) throw new CriaError('bad-argument', `epochs must be a whole number ≥ 1, got ${opts.epochs}`);
   if (train.length === 0) throw new CriaError('bad-argument', 'no training examples');
@@ -49,11 +72,20 @@ export async function runFinetune(
   const perEpoch = Math.ceil(train.length / batch);
   const steps = perEpoch * opts.epochs;
   const rng = new Rng(opts.seed ?? trainer.config.seed);
-  const held = [heldOut.length ? trainer.evaluate(heldOut) : NaN];
-  const trainLoss: number[] = [];
-  const t0 = performance.now();
-  let tokens = 0;
+  const r0 = opts.resume;
+  if (r0) {
+    if (r0.trainer.steps > steps) throw new CriaError('bad-argument', `the checkpoint is at step ${r0.trainer.steps} of a longer run than this one (${steps} steps): start again`);
+    trainer.restore(r0.trainer);
+  }
+  const held = r0 ? [...r0.heldOut] : [heldOut.length ? trainer.evaluate(heldOut) : NaN];
+  const trainLoss: number[] = r0 ? [...r0.trainLoss] : [];
+  const t0 = performance.now() - (r0 ? r0.seconds * 1000 : 0);
+  let tokens = r0?.tokens ?? 0;
   let step = 0;
+  const resumeAt = r0?.trainer.steps ?? 0;
+  const started = performance.now();
+  const checkpoint = async () =>
+    opts.onCheckpoint?.({ trainer: trainer.state(), heldOut: [...held], trainLoss: [...trainLoss], tokens, seconds: (performance.now() - t0) / 1000 });
   for (let e = 0; e < opts.epochs; e++) {
     const order = train.map((_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {
@@ -61,6 +93,11 @@ export async function runFinetune(
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
     for (let s = 0; s < order.length; s += batch) {
+      // the steps a resumed run already took (the same seeded orders): skipped
+      if (step < resumeAt) {
+        step++;
+        continue;
+      }
       if (opts.signal?.aborted) return done(true);
       const examples = order.slice(s, s + batch).map((i) => train[i]!);
       const r = trainer.step(examples, steps);
@@ -80,9 +117,10 @@ export async function runFinetune(
         lr: r.lr,
         gradNorm: r.gradNorm,
         tokensPerSecond: tokens / Math.max(secs, 1e-9),
-        etaSeconds: (secs / step) * (steps - step),
+        etaSeconds: ((performance.now() - started) / 1000 / Math.max(1, step - resumeAt)) * (steps - step),
         ...(heldOutLoss !== undefined ? { heldOutLoss } : {}),
       });
+      if (last || (opts.checkpointEvery && step % opts.checkpointEvery === 0)) await checkpoint();
       await opts.yieldEvery?.();
     }
   }

@@ -182,3 +182,51 @@ describe('a LoRA fine-tune of stories260K on a fixed question → answer mapping
     }
   }, 600_000);
 });
+
+describe('checkpoints: a fine-tune stopped and resumed from its last checkpoint ends where an uninterrupted one does', () => {
+  it('the same adapter bit for bit, the same losses', async () => {
+    const { runFinetune } = await import('../../src/train/run.ts');
+    type Checkpoint = import('../../src/train/run.ts').FinetuneCheckpoint;
+    const setup = async () => {
+      const { tape, model } = await tapeModel('models/stories260K/stories260K-f32.gguf');
+      const tok = createTokenizer(model.file.metadata);
+      const train = CONTEXTS.slice(0, 4).flatMap((c) => ANIMALS.map((_, a) => example(tok, c, a).ex));
+      const held = CONTEXTS.slice(20, 21).flatMap((c) => ANIMALS.map((_, a) => example(tok, c, a).ex));
+      const trainer = await LoraTrainer.create(model, tape, { rank: 4, lr: 3e-3, warmup: 2, batchSize: 8, seed: 5 });
+      return { trainer, train, held };
+    };
+    // uninterrupted: 2 epochs of 5 steps
+    const a = await setup();
+    const full = await runFinetune(a.trainer, a.train, a.held, { epochs: 2, seed: 5 });
+    expect(full.steps).toBe(10);
+
+    // stopped after step 7 (checkpoints every 3 steps and at each epoch's end: the last one is at step 6)
+    const b = await setup();
+    let last: Checkpoint | undefined;
+    const ctrl = new AbortController();
+    const cut = await runFinetune(b.trainer, b.train, b.held, {
+      epochs: 2,
+      seed: 5,
+      signal: ctrl.signal,
+      checkpointEvery: 3,
+      onCheckpoint: (c) => void (last = structuredClone(c)),
+      onProgress: (p) => p.step === 7 && ctrl.abort(),
+    });
+    expect(cut.aborted).toBe(true);
+    expect(last!.trainer.steps).toBe(6);
+
+    // a new trainer (a new tab) goes on from the checkpoint
+    const c = await setup();
+    const steps: number[] = [];
+    const resumed = await runFinetune(c.trainer, c.train, c.held, { epochs: 2, seed: 5, resume: last!, onProgress: (p) => steps.push(p.step) });
+    expect(steps).toEqual([7, 8, 9, 10]);
+    expect(resumed.heldOut).toEqual(full.heldOut);
+    expect(resumed.trainLoss).toEqual(full.trainLoss);
+    const bytes = (t: LoraTrainer) => adapterBytes(t.adapter());
+    expect(Buffer.from(bytes(c.trainer)).equals(Buffer.from(bytes(a.trainer)))).toBe(true);
+    // a checkpoint from another adapter shape is refused
+    const other = await setup();
+    const wrong = { ...last!, trainer: { ...last!.trainer, params: last!.trainer.params.slice(1) } };
+    await expect(runFinetune(other.trainer, other.train, other.held, { epochs: 2, seed: 5, resume: wrong })).rejects.toThrow(/the checkpoint is for another adapter/);
+  }, 300_000);
+});
