@@ -53,6 +53,7 @@ import type {
 import { generate, type GenerateResult, type TokenConstraint } from './generate.ts';
 import { GgufRuntime, type BackendRequest, type ChosenBackend } from './gguf-runtime.ts';
 import { openModelSource } from './open-source.ts';
+import { checkpointKey, type CheckpointStore } from '../storage/checkpoints.ts';
 import { readGguf } from '../formats/gguf.ts';
 import type { LoadedModel, Runtime, RuntimeDevice, RuntimeTokenizer } from './runtime.ts';
 import type { StorageEstimator } from '../storage/download.ts';
@@ -91,6 +92,8 @@ export interface EngineOptions {
   locks?: LockManager;
   /** an HTTP read that receives no byte for this long fails with `network` (default 30 s; tests lower it) */
   idleTimeoutMs?: number;
+  /** where fine-tunes keep their checkpoints (IndexedDB in the worker): a job started again goes on from its last one */
+  openCheckpoints?(): Promise<CheckpointStore>;
 }
 
 type Loaded = LoadedModel;
@@ -343,12 +346,27 @@ export class Engine implements EngineApi {
       const opened = await openModelSource(source, { store: await this.store(), storage: this.opts.storage, locks: this.opts.locks, fetch: this.opts.fetch, signal, ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}) });
       const file = opened.header ?? (await readGguf(opened.src));
       const { finetune } = await import('../train/finetune.ts');
+      const store = await this.opts.openCheckpoints?.().catch((e: unknown) => {
+        console.warn('cria: fine-tune checkpoints are off (their store could not be opened)', e);
+        return undefined;
+      });
+      const key = store ? await checkpointKey(opened.cacheId ?? `${opened.src.name}:${opened.src.size}`, req.data, req.options ?? {}) : '';
+      const label = `${opened.src.name.split('/').pop()}, ${req.data.length} characters of examples`;
       return finetune(
         file,
         req.data,
         req.options ?? {},
         {
           signal,
+          ...(store
+            ? {
+                checkpoints: {
+                  load: async () => (await store.get(key))?.checkpoint,
+                  save: (checkpoint) => store.put({ key, label, at: Date.now(), checkpoint }),
+                  clear: () => store.delete(key),
+                },
+              }
+            : {}),
           yieldEvery: yieldToEventLoop,
           onPrepared: (prepared) => onProgress?.({ phase: 'prepared', prepared }),
           onProgress: (p) =>

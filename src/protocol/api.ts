@@ -373,6 +373,8 @@ export interface FinetunePrepared {
   n_ctx: number;
   steps: number;
   trainable: number;
+  /** the job was checkpointed before (the same model, examples and settings): training goes on from this step (0: from the start) */
+  resumed_from_step: number;
 }
 
 export interface FinetuneOutcome {

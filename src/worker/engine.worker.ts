@@ -13,6 +13,7 @@ import type { DeviceInfo, EngineApi } from '../protocol/api.ts';
 import { installErrorTransfer } from '../client/comlink-errors.ts';
 import { isCriaError } from '../shared/errors.ts';
 import { IdbModelStore } from '../storage/idb-store.ts';
+import { IdbCheckpointStore } from '../storage/checkpoints.ts';
 import { WasmBackend } from '../wasm/backend.ts';
 import { browserThreads, createBrowserWasmBackend } from '../wasm/browser.ts';
 import type { Runtime } from '../engine/runtime.ts';
@@ -135,6 +136,7 @@ const engine = new Engine({
   measureDevice: async () => measureDevice(await gpu()),
   // the model cache lives with the engine, in this worker: IndexedDB, quota estimates, Web Locks
   openStore: () => IdbModelStore.open(),
+  openCheckpoints: () => IdbCheckpointStore.open(),
   storage: navigator.storage,
   locks: navigator.locks,
 }) satisfies EngineApi;

@@ -21,6 +21,7 @@ import { startModelServer, type ModelServer } from '../server/model-server.ts';
 import { fixtureBytes } from './helpers/eval-engine.ts';
 import { adapterBytes, randomAdapter } from './helpers/lora.ts';
 import { MemoryModelStore } from './helpers/memory-store.ts';
+import { MemoryCheckpointStore } from '../../src/storage/checkpoints.ts';
 
 const MODEL = 'models/stories260K/stories260K-f32.gguf';
 let model: ArrayBuffer;
@@ -196,4 +197,45 @@ describe('LoRA adapters through the engine', () => {
     expect(await refusal(() => e.finetune({ model: { bytes: model.slice(0) }, data: '{"oops": 1}' }))).toMatch(/^bad-argument: the examples, line 1: neither an Alpaca record/);
     expect(await refusal(() => e.finetune({ model: { onnx: { repo: 'x/y' } }, data }))).toMatch(/^bad-argument: finetune trains a GGUF model/);
   }, 120_000);
+
+  it('a fine-tune stopped mid-way goes on from its checkpoint when the same job starts again (a closed tab), and ends as an uninterrupted one', async () => {
+    const TEMPLATE = "{% for m in messages %}{% if m['role'] == 'user' %}Q: {{ m['content'] }}\n{% else %}A: {{ m['content'] }}{{ eos_token }}\n{% endif %}{% endfor %}{% if add_generation_prompt %}A:{% endif %}";
+    const data = ['Tom ran.', 'It was hot.', 'Sue sang.', 'The sky was blue.'].flatMap((c) => ['cat', 'dog', 'bird', 'fish', 'frog'].map((a, i) => JSON.stringify({ instruction: `What color is the ${a}?`, input: c, output: `It is ${['red', 'blue', 'green', 'pink', 'brown'][i]}.` }))).join('\n');
+    const req = { model: { bytes: model.slice(0) }, data, options: { epochs: 2, lr: 3e-3, batch_size: 4, chat_template: TEMPLATE, seed: 4 } };
+    const plain = await (await loaded()).finetune(req);
+    expect(plain.steps).toBe(10);
+
+    const store = new MemoryCheckpointStore();
+    const withStore = () => {
+      const e = new Engine({ createBackend: async () => new CpuBackend(), openCheckpoints: async () => store });
+      return e;
+    };
+    const first = withStore();
+    let seen = 0;
+    const cut = await first.finetune({ ...req, request_id: 'cut' }, (ev) => {
+      if (ev.phase === 'step' && ++seen === 7) void first.abort('cut');
+    });
+    expect(cut.stopped_early).toBe(true);
+
+    // the same job again, in a new engine (a new tab): from the checkpoint at the first epoch's end (step 5)
+    let resumedFrom = -1;
+    const steps: number[] = [];
+    const again = await withStore().finetune(req, (ev) => (ev.phase === 'prepared' ? (resumedFrom = ev.prepared.resumed_from_step) : steps.push(ev.step)));
+    expect(resumedFrom).toBe(5);
+    expect(steps).toEqual([6, 7, 8, 9, 10]);
+    expect(again.stopped_early).toBe(false);
+    expect(Buffer.from(again.adapter).equals(Buffer.from(plain.adapter))).toBe(true);
+    expect(again.held_out_loss).toEqual(plain.held_out_loss);
+    // done: the checkpoint is gone, so the job starts from the beginning next time
+    let from = -1;
+    await withStore().finetune({ ...req, options: { ...req.options, epochs: 1 } }, (ev) => ev.phase === 'prepared' && (from = ev.prepared.resumed_from_step));
+    expect(from).toBe(0);
+    // another job (other settings) does not take this one's checkpoint
+    const other = withStore();
+    let n = 0;
+    await other.finetune({ ...req, request_id: 'o' }, (ev) => ev.phase === 'step' && ++n === 6 && void other.abort('o'));
+    let fromOther = -1;
+    await withStore().finetune({ ...req, options: { ...req.options, lr: 1e-3 } }, (ev) => ev.phase === 'prepared' && (fromOther = ev.prepared.resumed_from_step));
+    expect(fromOther).toBe(0);
+  }, 300_000);
 });
