@@ -4,7 +4,8 @@
  * with its line); settings with Alpaca-LoRA's defaults (rank, alpha, learning rate, epochs, held-out
  * share); Start trains a LoRA adapter in the engine's worker (`client.finetune`, the CPU reference:
  * src/train/), holding the engine as an evaluation does (chat waits, and gets its model back after).
- * Live: step, loss, the held-out loss after each epoch, tokens/s, ETA and the loss curve. Then: save
+ * Live: step, loss, the held-out loss after each epoch, tokens/s, ETA and the loss curve; the worker
+ * checkpoints the job in IndexedDB, so the same job started again (after a closed tab) goes on. Then: save
  * the adapter (a llama.cpp GGUF LoRA file) and use it in chat (the base model loaded, the adapter
  * applied to every answer).
  */
@@ -251,6 +252,7 @@ export class CriaFinetuneView extends LightElement {
         ? html`<p class="muted small" data-testid="finetune-prepared">
             ${p.train} examples to train on, ${p.held_out} held out; ${p.learned_tokens} answer tokens of ${p.train_tokens}${p.truncated ? `; ${p.truncated} cut at ${p.n_ctx} tokens` : ''}; ${p.trainable.toLocaleString()} values to train
             (${p.prompt === 'alpaca' ? "Alpaca's prompt: the model has no chat template" : "the model's chat template"}).
+            ${p.resumed_from_step ? html`<strong data-testid="finetune-resumed">Going on from step ${p.resumed_from_step}</strong>, where this fine-tune was checkpointed before.` : nothing}
           </p>`
         : html`<p class="muted small">Reading the model and the examples…</p>`}
       <p data-testid="finetune-progress">

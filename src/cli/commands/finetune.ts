@@ -1,10 +1,13 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { deserialize, serialize } from 'node:v8';
 import { basename } from 'node:path';
 import { CriaError } from '../../shared/errors.ts';
 import { readGguf } from '../../formats/gguf.ts';
 import { parseTrainingJsonl } from '../../train/data.ts';
 import { finetune } from '../../train/finetune.ts';
 import { mergeLora } from '../../train/merge.ts';
+import type { FinetuneCheckpoint } from '../../train/run.ts';
+import { checkpointKey } from '../../storage/checkpoints.ts';
 import { readLoraAdapter } from '../../formats/lora.ts';
 import { bytesSource } from '../../formats/source.ts';
 import { concatBytes } from '../../shared/bytes.ts';
@@ -20,7 +23,7 @@ export const finetuneCommand: Command = {
     'cria finetune --model BASE.gguf --data EXAMPLES.jsonl --out ADAPTER.gguf\n' +
     `              [--rank ${D.rank}] [--alpha ${D.alpha}] [--lr ${D.lr}] [--epochs 3] [--batch ${D.batchSize}] [--warmup ${D.warmup}]\n` +
     `              [--max-len 512] [--held-out 0.1] [--matrices ${D.matrices.join(',')}] [--seed 0] [--chat-template FILE]\n` +
-    '              [--merged MODEL.gguf]\n\n' +
+    '              [--merged MODEL.gguf] [--checkpoint FILE]\n\n' +
     '  EXAMPLES: one example per line, Alpaca\'s {"instruction", "input", "output"} or a chat {"messages": [{role,\n' +
     '  content}, …]}. Each is rendered with the model\'s chat template (or --chat-template FILE, a Jinja template; Alpaca\'s\n' +
     '  prompt when there is none) and the\n' +
@@ -33,7 +36,9 @@ export const finetuneCommand: Command = {
     '  tokens/s, ETA) on stderr; Ctrl-C stops after the current step and still writes the adapter. Prints JSON:\n' +
     '  out, examples, held-out loss before and after each epoch, steps, seconds, tokens/s. Load the adapter with\n' +
     '  `cria generate --lora ADAPTER.gguf`, llama.cpp\'s --lora, or the API\'s loadAdapter. --merged MODEL.gguf also writes\n' +
-    '  the base model with the adapter merged into its weights (quantized matrices are quantized again: one more rounding).',
+    '  the base model with the adapter merged into its weights (quantized matrices are quantized again: one more rounding).\n' +
+    '  --checkpoint FILE: training state written there every 5 steps and at each epoch\'s end; the same command\n' +
+    '  (same model, examples and settings) run again goes on from it; deleted when training ends.',
   options: {
     model: { type: 'string' },
     data: { type: 'string' },
@@ -50,6 +55,7 @@ export const finetuneCommand: Command = {
     seed: { type: 'string' },
     'chat-template': { type: 'string' },
     merged: { type: 'string' },
+    checkpoint: { type: 'string' },
   },
   async run(values) {
     const str = (k: string) => values[k] as string | undefined;
@@ -98,6 +104,7 @@ export const finetuneCommand: Command = {
     }
 
     const log = (s: string) => process.stderr.write(`${s}\n`);
+    const checkpointFile = str('checkpoint');
     const file = await readGguf(await openSource(str('model')));
     const ctrl = new AbortController();
     const onSigint = () => {
@@ -115,10 +122,12 @@ export const finetuneCommand: Command = {
         { ...config, batch_size: config.batchSize, epochs, max_len: maxLen, held_out: heldOutShare, ...(template !== undefined ? { chat_template: template } : {}), name: basename(out).replace(/\.gguf$/i, '') },
         {
           signal: ctrl.signal,
+          ...(checkpointFile !== undefined ? { checkpoints: await fileCheckpoints(checkpointFile, await checkpointKey(String(str('model')), text, { ...config, epochs, maxLen, heldOutShare, template }), log) } : {}),
           yieldEvery: () => new Promise((ok) => setImmediate(ok)),
           onPrepared: (p) => {
             const how = p.prompt === 'template given' ? 'the chat template given' : p.prompt === 'model template' ? "the model's chat template" : "Alpaca's prompt: the model has no chat template";
             log(`finetune: ${p.examples} examples (${p.format === 'alpaca' ? 'Alpaca' : 'chat'}; ${how}): ${p.train} to train on, ${p.held_out} held out; ${p.train_tokens} tokens, ${p.learned_tokens} of them learned${p.truncated ? `; ${p.truncated} cut at ${p.n_ctx} tokens` : ''}`);
+            if (p.resumed_from_step) log(`finetune: going on from the checkpoint at step ${p.resumed_from_step}`);
             log(`finetune: LoRA rank ${config.rank}, alpha ${config.alpha} on ${config.matrices.join(', ')}: ${p.trainable} values to train; lr ${config.lr}, batch ${config.batchSize}, ${epochs} epochs, ${p.steps} steps`);
           },
           onProgress: (p) => {
@@ -132,7 +141,8 @@ export const finetuneCommand: Command = {
       process.off('SIGINT', onSigint);
     }
     await writeFile(out, r.adapter);
-    log(`finetune: wrote ${out}${r.stopped_early ? ' (stopped early)' : ''}`);
+    log(`finetune: wrote ${out}${r.stopped_early ? ` (stopped early${checkpointFile !== undefined ? `; the same command goes on from ${checkpointFile}` : ''})` : ''}`);
+    if (r.stopped_early) process.exitCode = 130;
     const merged = str('merged');
     if (merged !== undefined) {
       const adapter = readLoraAdapter(await readGguf(bytesSource(r.adapter)), { arch: String(file.metadata.get('general.architecture')?.value), tensors: file.tensorsByName });
@@ -155,3 +165,30 @@ export const finetuneCommand: Command = {
     });
   },
 };
+
+/** --checkpoint FILE: the job's state in a file (v8's structured serialization), written atomically, for this job only */
+async function fileCheckpoints(path: string, key: string, log: (s: string) => void) {
+  return {
+    load: async () => {
+      let raw: Buffer;
+      try {
+        raw = await readFile(path);
+      } catch {
+        return undefined;
+      }
+      try {
+        const v = deserialize(raw) as { key: string; checkpoint: FinetuneCheckpoint };
+        if (v.key === key) return v.checkpoint;
+        log(`finetune: ${path} is the checkpoint of another job (model, examples or settings differ): starting from the beginning, it will be replaced`);
+      } catch {
+        log(`finetune: ${path} is not a checkpoint Cria can read: starting from the beginning, it will be replaced`);
+      }
+      return undefined;
+    },
+    save: async (checkpoint: FinetuneCheckpoint) => {
+      await writeFile(`${path}.tmp`, serialize({ key, checkpoint }));
+      await rename(`${path}.tmp`, path);
+    },
+    clear: () => rm(path, { force: true }),
+  };
+}
