@@ -167,15 +167,9 @@ export class Engine implements EngineApi {
       onProgress?.({ phase: 'open', loadedBytes: 0, totalBytes: 0 });
       try {
         const loaded = await this.runtimeFor(source).load(source, {
+          ...(await this.sources(signal, onProgress)),
           opts,
-          signal,
-          onProgress,
-          store: await this.store(),
-          storage: this.opts.storage,
-          locks: this.opts.locks,
-          fetch: this.opts.fetch,
           startedAt,
-          ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
           onDevice: (device) => this.watch(device),
         });
         if (this.lostReason !== undefined) {
@@ -320,18 +314,23 @@ export class Engine implements EngineApi {
     });
   }
 
-  private async addAdapter(m: Loaded, source: AdapterSource, id: string | undefined, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Omit<AdapterInfo, 'scale'>> {
-    if (!m.adapters) throw new CriaError('not-implemented', `LoRA adapters run on Cria's own engine (GGUF models); this model runs on ${m.info.runtime}`);
-    if (id !== undefined && this.lora.ready.has(id)) throw new CriaError('bad-argument', `an adapter with id "${id}" is already loaded for this model; give another id`, { id });
-    const info = await m.adapters.add(source, id, {
+  /** what reading a file needs: the model cache, storage facts, locks, the network, and this request's signal and progress */
+  private async sources(signal: AbortSignal, onProgress?: (p: LoadProgress) => void) {
+    return {
       signal,
-      onProgress,
+      ...(onProgress ? { onProgress } : {}),
       store: await this.store(),
       storage: this.opts.storage,
       locks: this.opts.locks,
       fetch: this.opts.fetch,
       ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
-    });
+    };
+  }
+
+  private async addAdapter(m: Loaded, source: AdapterSource, id: string | undefined, signal: AbortSignal, onProgress?: (p: LoadProgress) => void): Promise<Omit<AdapterInfo, 'scale'>> {
+    if (!m.adapters) throw new CriaError('not-implemented', `LoRA adapters run on Cria's own engine (GGUF models); this model runs on ${m.info.runtime}`);
+    if (id !== undefined && this.lora.ready.has(id)) throw new CriaError('bad-argument', `an adapter with id "${id}" is already loaded for this model; give another id`, { id });
+    const info = await m.adapters.add(source, id, await this.sources(signal, onProgress));
     this.lora.ready.set(info.id, info);
     return info;
   }
@@ -343,7 +342,7 @@ export class Engine implements EngineApi {
       if (typeof source !== 'object' || source === null || 'onnx' in source || 'mlc' in source) throw new CriaError('bad-argument', 'finetune trains a GGUF model: give { cached }, { url }, { file } or { bytes }');
       const { parseTrainingJsonl } = await import('../train/data.ts');
       parseTrainingJsonl(req.data, 'the examples'); // bad data is refused before the model is read
-      const opened = await openModelSource(source, { store: await this.store(), storage: this.opts.storage, locks: this.opts.locks, fetch: this.opts.fetch, signal, ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}) });
+      const opened = await openModelSource(source, await this.sources(signal));
       const file = opened.header ?? (await readGguf(opened.src));
       const { finetune } = await import('../train/finetune.ts');
       const store = await this.opts.openCheckpoints?.().catch((e: unknown) => {

@@ -19,6 +19,7 @@ import { vocabMetadata } from '../../src/model/synthetic.ts';
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { argmax, logSoftmax } from '../../src/sampling/sampler.ts';
 import { Rng } from '../../src/shared/rng.ts';
+import { llamaCppLogprobs as llamaCppAt, openLlama, type Llama } from './helpers/llamacpp.ts';
 
 const H = { nEmbd: 256, nLayer: 2, nHead: 4, nHeadKv: 1, headDim: 64, nFf: 512, nVocab: 512, ctx: 256 };
 
@@ -126,40 +127,17 @@ function phi3LongRopeGguf(seed: number): Uint8Array {
 
 const PROMPT = [1, 483, 321, 351, 459, 297, 397, 427, 117, 31, 155, 148, 447, 467, 5, 257, 421];
 
-type Llama = Awaited<ReturnType<typeof import('node-llama-cpp').getLlama>>;
 let llama: Llama;
 const dir = mkdtempSync(join(tmpdir(), 'cria-live-'));
 
 beforeAll(async () => {
-  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
+  llama = await openLlama();
 });
 afterAll(async () => {
   await llama?.dispose();
 });
 
-/**
- * llama.cpp's next-token log-probabilities at every prompt position (one decode call), F32 KV cache.
- * node-llama-cpp 3.21 returns the full probability distribution (softmax of the logits), not the
- * logits; log-probabilities carry the same information up to the per-row log-sum-exp.
- */
-async function llamaCppLogprobs(path: string, tokens: number[], nVocab: number, contextSize = H.ctx): Promise<Float64Array> {
-  const model = await llama.loadModel({ modelPath: path });
-  const ctx = await model.createContext({ contextSize, batchSize: contextSize, flashAttention: false, threads: 2, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' });
-  try {
-    type Input = Parameters<ReturnType<typeof ctx.getSequence>['controlledEvaluate']>[0];
-    // node-llama-cpp brands token ids; ours are plain numbers from the same vocabulary
-    const out = await ctx.getSequence().controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true } }]) as unknown as Input);
-    const all = new Float64Array(tokens.length * nVocab).fill(-Infinity);
-    out.forEach((o, i) => {
-      for (const [tok, p] of o!.next.probabilities!) all[i * nVocab + tok] = Math.log(p);
-    });
-    return all;
-  } finally {
-    await ctx.dispose();
-    await model.dispose();
-  }
-}
+const llamaCppLogprobs = (path: string, tokens: number[], nVocab: number, contextSize = H.ctx) => llamaCppAt(llama, path, tokens, nVocab, { contextSize });
 
 describe('gemma (v1) against live llama.cpp (node-llama-cpp 3.21)', () => {
   it('log-probabilities at every prompt position and their argmax agree', async () => {

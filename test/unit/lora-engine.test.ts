@@ -16,11 +16,11 @@ import { readGguf } from '../../src/formats/gguf.ts';
 import { bytesSource } from '../../src/formats/source.ts';
 import type { CompletionRequest, LoadOptions } from '../../src/protocol/api.ts';
 import { CpuBackend } from '../../src/reference/backend.ts';
-import { isCriaError } from '../../src/shared/errors.ts';
 import { startModelServer, type ModelServer } from '../server/model-server.ts';
 import { fixtureBytes } from './helpers/eval-engine.ts';
 import { adapterBytes, randomAdapter } from './helpers/lora.ts';
 import { MemoryModelStore } from './helpers/memory-store.ts';
+import { refusal } from './helpers/caught.ts';
 import { MemoryCheckpointStore } from '../../src/storage/checkpoints.ts';
 
 const MODEL = 'models/stories260K/stories260K-f32.gguf';
@@ -56,15 +56,6 @@ async function loaded(opts: LoadOptions = {}) {
 const REQ: CompletionRequest = { prompt: 'Once upon a time, there was a little', max_tokens: 12, temperature: 0 };
 const text = async (e: Engine, req: Partial<CompletionRequest> = {}) => (await e.completion({ ...REQ, ...req })).choices[0]!.text;
 
-async function refusal(f: () => Promise<unknown>): Promise<string> {
-  try {
-    await f();
-  } catch (e) {
-    if (!isCriaError(e)) throw e;
-    return `${e.code}: ${e.message}`;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('LoRA adapters through the engine', () => {
   it('loadAdapter makes it ready (not applied); a request naming it answers as a fresh engine with it does; the cache is not reused across adapters', async () => {

@@ -31,52 +31,28 @@ import { bytesSource } from '../../src/formats/source.ts';
 import { Model } from '../../src/model/model.ts';
 import { CpuBackend } from '../../src/reference/backend.ts';
 import { logSoftmax } from '../../src/sampling/sampler.ts';
-import { isCriaError } from '../../src/shared/errors.ts';
 import { createNodeWasmBackend } from '../../src/wasm/node.ts';
 import { fixturePath } from './helpers/fixtures.ts';
 import { fixtureGguf, readJson } from './helpers/models.ts';
 import { adapterBytes, randomAdapter } from './helpers/lora.ts';
+import { llamaCppLogprobs, openLlama, type Llama } from './helpers/llamacpp.ts';
+import { refusal } from './helpers/caught.ts';
 import { mergeLora } from '../../src/train/merge.ts';
 import { concatBytes } from '../../src/shared/bytes.ts';
 
 
-type Llama = Awaited<ReturnType<typeof import('node-llama-cpp').getLlama>>;
 let llama: Llama;
 const dir = mkdtempSync(join(tmpdir(), 'cria-lora-'));
 
 beforeAll(async () => {
-  const { getLlama, LlamaLogLevel } = await import('node-llama-cpp');
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error });
+  llama = await openLlama();
 });
 afterAll(async () => {
   await llama?.dispose();
 });
 
 /** llama.cpp's next-token log-probabilities at every prompt position, with the adapter at `scale` (none: the base model). */
-async function llamaCpp(modelPath: string, tokens: number[], nVocab: number, lora?: { path: string; scale: number }): Promise<Float64Array> {
-  const model = await llama.loadModel({ modelPath });
-  const ctx = await model.createContext({
-    contextSize: 256,
-    batchSize: 256,
-    flashAttention: false,
-    threads: 2,
-    experimentalKvCacheKeyType: 'F32',
-    experimentalKvCacheValueType: 'F32',
-    ...(lora ? { lora: { adapters: [{ filePath: lora.path, scale: lora.scale }] } } : {}),
-  });
-  try {
-    type Input = Parameters<ReturnType<typeof ctx.getSequence>['controlledEvaluate']>[0];
-    const out = await ctx.getSequence().controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true } }]) as unknown as Input);
-    const all = new Float64Array(tokens.length * nVocab).fill(-Infinity);
-    out.forEach((o, i) => {
-      for (const [tok, p] of o!.next.probabilities!) all[i * nVocab + tok] = Math.log(p);
-    });
-    return all;
-  } finally {
-    await ctx.dispose();
-    await model.dispose();
-  }
-}
+const llamaCpp = (modelPath: string, tokens: number[], nVocab: number, lora?: { path: string; scale: number }) => llamaCppLogprobs(llama, modelPath, tokens, nVocab, lora ? { lora } : {});
 
 async function criaLogprobs(model: Model, tokens: number[]): Promise<Float64Array> {
   const nVocab = model.config.nVocab;
@@ -222,15 +198,7 @@ describe('an adapter merged into the weights (mergeLora, llama.cpp\'s export-lor
 });
 
 describe('adapters that cannot apply are refused, naming what is wrong', () => {
-  const code = async (f: () => unknown) => {
-    try {
-      await f();
-    } catch (e) {
-      if (!isCriaError(e)) throw e;
-      return `${e.code}: ${e.message}`;
-    }
-    throw new Error('expected a refusal');
-  };
+  const code = refusal;
   const llamaBase = () => fixtureGguf('models/random/llama-gqa-f32/llama-gqa-f32.gguf');
   const f32 = ggmlTypeInfo(GgmlType.F32)!;
   const ones = (n: number) => new Uint8Array(new Float32Array(n).fill(0.01).buffer);
