@@ -30,7 +30,7 @@ interface Live {
   etaS: number;
   /** train loss per step */
   curve: number[];
-  /** held-out loss: before training (step 0) and after each epoch, at its step */
+  /** held-out loss after each epoch, at its step */
   heldOut: { step: number; loss: number }[];
 }
 
@@ -152,19 +152,19 @@ export class CriaFinetuneView extends LightElement {
     const holder = { label: `Fine-tuning ${model.name}`, stop: () => abort.abort() };
     engine.hold(holder);
     try {
-      this.outcome = await engine.client.finetune(
+      const outcome = await engine.client.finetune(
         { model: { cached: model.id }, data: this.data, options: { ...options, name: `${model.name.replace(/\.gguf$/i, '')}-lora` } },
         { signal: abort.signal, onProgress: (ev) => this.onProgress(ev, holder) },
       );
+      // the file to save, made before the result (and its link) is shown
+      if (this.adapterUrl) URL.revokeObjectURL(this.adapterUrl);
+      this.adapterUrl = URL.createObjectURL(new Blob([outcome.adapter as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+      this.outcome = outcome;
     } catch (err) {
       this.problem = toAppError(err).message;
     } finally {
       this.abort = undefined;
       await engine.release();
-    }
-    if (this.outcome) {
-      if (this.adapterUrl) URL.revokeObjectURL(this.adapterUrl);
-      this.adapterUrl = URL.createObjectURL(new Blob([this.outcome.adapter as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
     }
   };
 
@@ -259,7 +259,7 @@ export class CriaFinetuneView extends LightElement {
         Step ${l.step} of ${l.steps || '…'} · epoch ${l.epoch || 1} of ${l.epochs}${Number.isFinite(l.loss) ? html` · loss ${l.loss.toFixed(3)}` : nothing}${l.step ? html` · ${l.tokensPerS.toFixed(0)} tokens/s${running ? html` · ${eta} left` : nothing}` : nothing}
       </p>
       ${l.steps ? html`<progress max=${l.steps} .value=${l.step} aria-label="Training progress"></progress>` : nothing} ${this.chart(l)}
-      ${l.heldOut.length ? html`<p class="small" data-testid="finetune-heldout">Held-out loss: ${l.heldOut.map((h, i) => (i === 0 ? `${h.loss.toFixed(3)} before` : `${h.loss.toFixed(3)} after epoch ${i}`)).join(' → ')}</p>` : nothing}
+      ${l.heldOut.length ? html`<p class="small" data-testid="finetune-heldout">Held-out loss: ${l.heldOut.map((h, i) => `${h.loss.toFixed(3)} after epoch ${i + 1}`).join(' → ')}</p>` : nothing}
     </section>`;
   }
 
@@ -285,7 +285,8 @@ export class CriaFinetuneView extends LightElement {
     return html`<section class="card finetune-result" data-testid="finetune-result">
       <h2>${o.stopped_early ? 'Stopped: the adapter holds what was trained' : 'Done'}</h2>
       <p>
-        ${o.steps} steps in ${o.seconds.toFixed(0)} s. Held-out loss ${o.held_out_loss[0] !== null && o.held_out_loss.length > 1 ? html`${o.held_out_loss[0]!.toFixed(3)} → ${o.held_out_loss[o.held_out_loss.length - 1]!.toFixed(3)}` : 'not measured (nothing held out)'}.
+        ${o.steps} steps in ${o.seconds.toFixed(0)} s. Held-out loss
+        <span data-testid="finetune-loss-change">${o.held_out_loss[0] !== null && o.held_out_loss.length > 1 ? `${o.held_out_loss[0]!.toFixed(3)} before training → ${o.held_out_loss[o.held_out_loss.length - 1]!.toFixed(3)} after` : 'not measured (nothing held out)'}</span>.
         The adapter (${formatBytes(o.adapter.byteLength)}, rank ${o.rank}, alpha ${o.alpha}) is a llama.cpp LoRA file: Cria, llama.cpp (<code>--lora</code>) and the API's <code>loadAdapter</code> load it.
       </p>
       <div class="actions">

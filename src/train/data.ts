@@ -49,34 +49,34 @@ export function parseTrainingJsonl(text: string, name = 'the data'): TrainRecord
     try {
       v = JSON.parse(raw);
     } catch (e) {
-      throw new CriaError('bad-argument', `${name}, line ${line}: not JSON (${(e as Error).message})`, { line });
+      throw new CriaError('bad-argument', `line ${line} of ${name}: not JSON (${(e as Error).message})`, { line });
     }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CriaError('bad-argument', `${name}, line ${line}: an example is an object ({instruction, input, output} or {messages})`, { line });
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CriaError('bad-argument', `line ${line} of ${name}: an example is an object ({instruction, input, output} or {messages})`, { line });
     const o = v as Record<string, unknown>;
     const str = (k: string) => {
-      if (typeof o[k] !== 'string') throw new CriaError('bad-argument', `${name}, line ${line}: "${k}" must be a string`, { line });
+      if (typeof o[k] !== 'string') throw new CriaError('bad-argument', `line ${line} of ${name}: "${k}" must be a string`, { line });
       return o[k] as string;
     };
     if ('messages' in o) {
       const m = o.messages;
-      if (!Array.isArray(m) || m.length === 0) throw new CriaError('bad-argument', `${name}, line ${line}: "messages" must be a non-empty list of {role, content}`, { line });
+      if (!Array.isArray(m) || m.length === 0) throw new CriaError('bad-argument', `line ${line} of ${name}: "messages" must be a non-empty list of {role, content}`, { line });
       const messages = m.map((t, k): ChatTurn => {
         const turn = t as Record<string, unknown>;
         if (typeof turn !== 'object' || turn === null || !['system', 'user', 'assistant'].includes(turn.role as string) || typeof turn.content !== 'string') {
-          throw new CriaError('bad-argument', `${name}, line ${line}: messages[${k}] must be {role: system | user | assistant, content: string}`, { line });
+          throw new CriaError('bad-argument', `line ${line} of ${name}: messages[${k}] must be {role: system | user | assistant, content: string}`, { line });
         }
         return { role: turn.role as ChatTurn['role'], content: turn.content as string };
       });
-      if (!messages.some((t) => t.role === 'assistant')) throw new CriaError('bad-argument', `${name}, line ${line}: no assistant message: nothing to learn`, { line });
+      if (!messages.some((t) => t.role === 'assistant')) throw new CriaError('bad-argument', `line ${line} of ${name}: no assistant message: nothing to learn`, { line });
       out.push({ line, messages, kind: 'chat' });
     } else if ('instruction' in o || 'output' in o) {
       const instruction = str('instruction');
       const input = o.input === undefined || o.input === null ? '' : str('input');
       const output = str('output');
-      if (output.trim() === '') throw new CriaError('bad-argument', `${name}, line ${line}: "output" is empty: nothing to learn`, { line });
+      if (output.trim() === '') throw new CriaError('bad-argument', `line ${line} of ${name}: "output" is empty: nothing to learn`, { line });
       out.push({ line, kind: 'alpaca', alpaca: { instruction, input }, messages: [{ role: 'user', content: input ? `${instruction}\n\n${input}` : instruction }, { role: 'assistant', content: output }] });
     } else {
-      throw new CriaError('bad-argument', `${name}, line ${line}: neither an Alpaca record ({instruction, input, output}) nor a chat ({messages})`, { line });
+      throw new CriaError('bad-argument', `line ${line} of ${name}: neither an Alpaca record ({instruction, input, output}) nor a chat ({messages})`, { line });
     }
   });
   if (out.length === 0) throw new CriaError('bad-argument', `${name} holds no examples`);

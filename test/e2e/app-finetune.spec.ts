@@ -4,7 +4,7 @@
  * line is named); a LoRA fine-tune in the engine's worker with live progress (steps, held-out loss,
  * the loss curve), the engine held as for an evaluation; the adapter saved as a file that is a
  * llama.cpp LoRA adapter for the model; and "Use it in chat": the base model loaded with the adapter,
- * whose answer to a trained question is the trained answer (the base model's is not).
+ * whose greedy answer to a trained question now has the trained form ("It is <colour>."; the base model's had not).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -41,22 +41,33 @@ test('fine-tune a cached model on examples: live progress, the adapter saved, th
   await page.locator('#model-file').setInputFiles({ name: 'stories-qa.gguf', mimeType: 'application/octet-stream', buffer: model });
   await expect(page.locator('.model-pill .dot.ok')).toBeVisible({ timeout: 60_000 });
 
-  // the base model's answer, for comparison
+  // the base model's answer, for comparison (greedy: the model's most likely answer)
   await page.goto('/?backend=wasm#/chat');
   await expect(page.locator('.model-pill .dot.ok')).toBeVisible({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Settings', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Chat settings' });
+  await dialog.getByRole('spinbutton', { name: /^Temperature/ }).fill('0');
+  await dialog.getByRole('spinbutton', { name: /^Max tokens/ }).fill('8');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  const QUESTION = 'What color is the bird?\n\nSue sang.';
+  const lastAnswer = page.locator('cria-chat-message .msg-assistant').last();
+  await send(page, QUESTION);
+  await waitForAnswer(page);
+  await expect(lastAnswer).not.toContainText('It is');
+  const baseAnswer = await lastAnswer.textContent();
 
   await page.goto('/?backend=wasm#/finetune');
   await expect(page.getByRole('heading', { name: 'Fine-tune', level: 1 })).toBeVisible();
   await expect(page.locator('#finetune-model option')).toContainText(['stories-qa.gguf']);
   // a bad file is named with its line
   await page.locator('#finetune-file').setInputFiles({ name: 'bad.jsonl', mimeType: 'application/json', buffer: Buffer.from('{"instruction": "x", "output": "y"}\n{"prompt": 1}\n') });
-  await expect(page.getByTestId('finetune-file-status')).toContainText('bad.jsonl, line 2: neither an Alpaca record');
+  await expect(page.getByTestId('finetune-file-status')).toContainText('Line 2 of bad.jsonl: neither an Alpaca record');
   await expect(page.getByRole('button', { name: 'Start' })).toBeDisabled();
   const data = CONTEXTS.flatMap((c) => ANIMALS.map((a, i) => JSON.stringify({ instruction: `What color is the ${a}?`, input: c, output: `It is ${COLORS[i]}.` }))).join('\n');
   await page.locator('#finetune-file').setInputFiles({ name: 'animals.jsonl', mimeType: 'application/json', buffer: Buffer.from(data) });
   await expect(page.getByTestId('finetune-file-status')).toContainText('40 examples (Alpaca) in animals.jsonl');
   await page.getByLabel('Learning rate').fill('0.003');
-  await page.getByLabel('Epochs').fill('4');
+  await page.getByLabel('Epochs').fill('8');
   expect(await unlabelledControls(page)).toEqual([]);
   await page.getByRole('button', { name: 'Start' }).click();
 
@@ -64,16 +75,17 @@ test('fine-tune a cached model on examples: live progress, the adapter saved, th
   await expect(live.getByTestId('finetune-prepared')).toContainText('36 examples to train on, 4 held out', { timeout: 60_000 });
   // the engine is held: the header says so
   await expect(page.locator('.model-pill')).toContainText('Fine-tuning', { timeout: 30_000 });
-  await expect(live.getByTestId('finetune-progress')).toContainText(/Step \d+ of 20/);
+  await expect(live.getByTestId('finetune-progress')).toContainText(/Step \d+ of 40/);
   await expect(live.locator('svg.loss-chart polyline')).toBeVisible({ timeout: 60_000 });
   await shoot(page, testInfo, 'finetune-running');
   const result = page.getByTestId('finetune-result');
   await expect(result).toBeVisible({ timeout: 240_000 });
   await expect(result.getByRole('heading')).toHaveText('Done');
-  const heldOut = await live.getByTestId('finetune-heldout').textContent();
-  const losses = [...heldOut!.matchAll(/(\d+\.\d+)/g)].map((m) => Number(m[1]));
-  expect(losses).toHaveLength(5);
-  expect(losses[4]!).toBeLessThan(losses[0]! / 2);
+  // the held-out loss after each of the 8 epochs, live; before → after in the result
+  await expect(live.getByTestId('finetune-heldout')).toHaveText(/^Held-out loss: (\d+\.\d+ after epoch \d → ){7}\d+\.\d+ after epoch 8$/);
+  const change = await result.getByTestId('finetune-loss-change').textContent();
+  const [before, after] = [...change!.matchAll(/(\d+\.\d+)/g)].map((m) => Number(m[1]));
+  expect(after!).toBeLessThan(before! / 2);
   await shoot(page, testInfo, 'finetune-done');
 
   // saved: a llama.cpp LoRA adapter for this model
@@ -88,13 +100,11 @@ test('fine-tune a cached model on examples: live progress, the adapter saved, th
   await expect(result.getByTestId('finetune-applied')).toContainText('stories-qa.gguf is loaded with the adapter (35 matrices, rank 8)', { timeout: 60_000 });
   await page.goto('/?backend=wasm#/chat');
   await expect(page.locator('.model-pill .dot.ok')).toBeVisible({ timeout: 60_000 });
-  // greedy, so the answer is the model's most likely one
-  await page.getByRole('button', { name: 'Settings', exact: true }).click();
-  const dialog = page.getByRole('dialog', { name: 'Chat settings' });
-  await dialog.getByRole('spinbutton', { name: /^Temperature/ }).fill('0');
-  await dialog.getByRole('button', { name: 'Done' }).click();
-  await send(page, 'What color is the bird?\n\nSue sang.');
+  // the same question in a new chat (the sampling settings are kept): now answered in the trained form
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await send(page, QUESTION);
   await waitForAnswer(page);
-  await expect(page.locator('cria-chat-message .msg-assistant').last()).toContainText('It is green');
+  await expect(lastAnswer).toContainText(/It is (red|blue|green|pink|brown)\./);
+  expect(await lastAnswer.textContent()).not.toBe(baseAnswer);
   await shoot(page, testInfo, 'finetune-chat');
 });

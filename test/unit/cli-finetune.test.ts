@@ -86,7 +86,7 @@ describe('cria finetune, then cria generate --lora', () => {
     writeFileSync(bad, '{"instruction": "x", "output": "y"}\n{"messages": []}\n');
     const r = await cria(['finetune', '--model', STORIES, '--data', bad, '--out', join(tmp, 'x.gguf')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/bad-argument.*bad\.jsonl, line 2: "messages" must be a non-empty list/);
+    expect(r.stderr).toMatch(/bad-argument.*line 2 of bad\.jsonl: "messages" must be a non-empty list/);
     const noOut = await cria(['finetune', '--model', STORIES, '--data', bad]);
     expect(noOut.stderr).toMatch(/no output given: pass --out ADAPTER\.gguf/);
     const badLora = await cria(['generate', '--model', STORIES, '--engine', 'reference', '--prompt', 'x', '--lora', join(tmp, 'nope.gguf')]);

@@ -185,7 +185,7 @@ describe('LoRA adapters through the engine', () => {
     expect(stopped.steps).toBeLessThan(10);
     expect(stopped.adapter.byteLength).toBeGreaterThan(1000);
 
-    expect(await refusal(() => e.finetune({ model: { bytes: model.slice(0) }, data: '{"oops": 1}' }))).toMatch(/^bad-argument: the examples, line 1: neither an Alpaca record/);
+    expect(await refusal(() => e.finetune({ model: { bytes: model.slice(0) }, data: '{"oops": 1}' }))).toMatch(/^bad-argument: line 1 of the examples: neither an Alpaca record/);
     expect(await refusal(() => e.finetune({ model: { onnx: { repo: 'x/y' } }, data }))).toMatch(/^bad-argument: finetune trains a GGUF model/);
   }, 120_000);
 

@@ -40,17 +40,17 @@ describe('reading examples', () => {
     ]);
     expect(recs[0]!.messages[0]!.content).toBe('Add.\n\n2 and 3');
     expect(recs[0]!.alpaca).toEqual({ instruction: 'Add.', input: '2 and 3' });
-    const bad: [string, RegExp][] = [
-      ['{"instruction": "x", "output": "y"}\n{oops', /line 2: not JSON/],
-      ['[1, 2]', /line 1: an example is an object/],
-      ['{"instruction": "x", "output": 3}', /line 1: "output" must be a string/],
-      ['{"instruction": "x", "output": " "}', /line 1: "output" is empty: nothing to learn/],
-      ['{"messages": [{"role": "user", "content": "x"}]}', /line 1: no assistant message: nothing to learn/],
-      ['{"messages": [{"role": "robot", "content": "x"}]}', /line 1: messages\[0\] must be \{role: system \| user \| assistant, content: string\}/],
-      ['{"prompt": "x", "completion": "y"}', /line 1: neither an Alpaca record .* nor a chat/],
-      ['\n\n', /holds no examples/],
+    const bad: [string, string][] = [
+      ['{"instruction": "x", "output": "y"}\n{oops', 'line 2 of ex.jsonl: not JSON'],
+      ['[1, 2]', 'line 1 of ex.jsonl: an example is an object'],
+      ['{"instruction": "x", "output": 3}', 'line 1 of ex.jsonl: "output" must be a string'],
+      ['{"instruction": "x", "output": " "}', 'line 1 of ex.jsonl: "output" is empty: nothing to learn'],
+      ['{"messages": [{"role": "user", "content": "x"}]}', 'line 1 of ex.jsonl: no assistant message: nothing to learn'],
+      ['{"messages": [{"role": "robot", "content": "x"}]}', 'line 1 of ex.jsonl: messages[0] must be {role: system | user | assistant, content: string}'],
+      ['{"prompt": "x", "completion": "y"}', 'line 1 of ex.jsonl: neither an Alpaca record ({instruction, input, output}) nor a chat ({messages})'],
+      ['\n\n', 'ex.jsonl holds no examples'],
     ];
-    for (const [t, re] of bad) expect(refusal(() => parseTrainingJsonl(t, 'ex.jsonl'))).toMatch(new RegExp(`^bad-argument: ex\\.jsonl(, )?.*${re.source}`));
+    for (const [t, message] of bad) expect(refusal(() => parseTrainingJsonl(t, 'ex.jsonl')).slice(0, `bad-argument: ${message}`.length)).toBe(`bad-argument: ${message}`);
   });
 
   it('splits held-out examples by seed: the same seed, the same split; at least one held out', () => {
