@@ -52,6 +52,8 @@ export interface Harness {
   tensor(rows: number, cols: number, data: Float32Array): GpuTensor;
   /** flush and read a tensor back */
   read(t: GpuTensor): Promise<Float32Array>;
+  /** flush once and read several tensors back (temporaries live until the end of one flush) */
+  readAll(...ts: GpuTensor[]): Promise<Float32Array[]>;
   /** destroy every buffer this harness made */
   dispose(): void;
 }
@@ -126,6 +128,11 @@ export async function makeHarness(): Promise<Harness> {
       const p = rec.readback(t.buffer, 0, t.rows * t.cols * 4);
       await rec.flush();
       return new Float32Array(await p);
+    },
+    async readAll(...ts) {
+      const ps = ts.map((t) => rec.readback(t.buffer, 0, t.rows * t.cols * 4));
+      await rec.flush();
+      return (await Promise.all(ps)).map((b) => new Float32Array(b));
     },
     dispose() {
       for (const b of made) b.destroy();
