@@ -27,7 +27,7 @@ import { bytesSource } from '../../src/formats/source.ts';
 import { buildReport, reportToJson } from '../../src/eval/report.ts';
 import type { ItemResult } from '../../src/eval/types.ts';
 import type { ModelServer } from '../server/model-server.ts';
-import { openWithModel, privateModelServer, shoot, STORIES_PATH, unlabelledControls } from './app-helpers.ts';
+import { noSidewaysScroll, openWithModel, privateModelServer, shoot, STORIES_PATH, unlabelledControls } from './app-helpers.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
 const HELLASWAG = `${FIXTURES}eval/hellaswag/hellaswag_val_first1000.txt`;
@@ -115,11 +115,6 @@ const metricCell = (page: Page, key: string, col = 0) => report(page).locator(`.
 async function shootPage(page: Page, testInfo: TestInfo, name: string) {
   await page.evaluate(() => window.scrollTo(0, 0));
   await shoot(page, testInfo, name, { fullPage: true });
-}
-
-async function noSidewaysScroll(page: Page) {
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  expect(overflow, 'the page scrolls sideways').toBeLessThanOrEqual(0);
 }
 
 test('a HellaSwag file on stories260K, stopped and resumed: acc and acc_norm as computed from the stored items; exports; a report file opened and compared; perplexity of a text', async ({ page }, testInfo) => {

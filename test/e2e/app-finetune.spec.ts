@@ -13,7 +13,7 @@ import { readGguf, readTensorBytes } from '../../src/formats/gguf.ts';
 import { gv, writeGguf } from '../../src/formats/gguf-writer.ts';
 import { readLoraAdapter } from '../../src/formats/lora.ts';
 import { bytesSource } from '../../src/formats/source.ts';
-import { send, shoot, unlabelledControls, waitForAnswer } from './app-helpers.ts';
+import { noSidewaysScroll, send, shoot, unlabelledControls, waitForAnswer } from './app-helpers.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
 const TEMPLATE = "{% for m in messages %}{% if m['role'] == 'user' %}Q: {{ m['content'] }}\n{% else %}A: {{ m['content'] }}{{ eos_token }}\n{% endif %}{% endfor %}{% if add_generation_prompt %}A:{% endif %}";
@@ -107,4 +107,11 @@ test('fine-tune a cached model on examples: live progress, the adapter saved, th
   await expect(lastAnswer).toContainText(/It is (red|blue|green|pink|brown)\./);
   expect(await lastAnswer.textContent()).not.toBe(baseAnswer);
   await shoot(page, testInfo, 'finetune-chat');
+
+  // on a phone: the page and its result fit the width
+  await page.goto('/?backend=wasm#/finetune');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await expect(page.getByRole('heading', { name: 'Fine-tune', level: 1 })).toBeVisible();
+  await noSidewaysScroll(page);
+  await shoot(page, testInfo, 'finetune-phone', { fullPage: true });
 });

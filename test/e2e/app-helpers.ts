@@ -186,3 +186,9 @@ export async function seedConversation(page: Page, title: string, messages: Seed
     { title, messages },
   );
 }
+
+/** the page is no wider than the viewport (a phone never scrolls sideways) */
+export async function noSidewaysScroll(page: Page): Promise<void> {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow, 'the page scrolls sideways').toBeLessThanOrEqual(0);
+}
