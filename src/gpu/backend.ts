@@ -127,7 +127,8 @@ export class GpuBackend implements Backend<GpuTensor, GpuWeight> {
     this.vCache = Array.from({ length: spec.nLayer }, (_, l) => this.rec.createBuffer(spec.nCtx * spec.kvDimV * 4, `v_cache.${l}`));
   }
 
-  private ropeTable(p: RopeSpec): RopeTable {
+  /** the cos/sin table of a RoPE spec for this cache (built once; training reads it for the backward pass) */
+  ropeTable(p: RopeSpec): RopeTable {
     const factors = p.freqFactors as GpuWeight | undefined;
     const key = `${p.dim}|${p.base}|${p.freqScale}|${p.attnFactor ?? 1}|${factors?.name ?? ''}`;
     let t = this.ropeTables.get(key);

@@ -1,0 +1,72 @@
+/**
+ * Whole-model LoRA gradients on WebGPU (SwiftShader here) against the CPU reference's analytic ones
+ * (src/train/tape.ts, itself checked against finite differences in test/unit/lora-train.test.ts): the
+ * same fixture model, the same random adapter (B non-zero, so A's gradients are not 0), the same tokens
+ * and targets; every gradient of every A and B compared. The GPU computes in f32 with its own summation
+ * orders (the reference sums in float64): measured ≤ 1.6e-6 of the largest gradient (F32 and Q8_0 bases);
+ * bound 1e-4 of it, where a wrong term is O(1).
+ * The whole step (forward, loss, backward, reading the gradients) is one submit.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, test } from '@playwright/test';
+import { readGguf } from '../../src/formats/gguf.ts';
+import { bytesSource } from '../../src/formats/source.ts';
+import { Model } from '../../src/model/model.ts';
+import type { CpuAct, CpuWeight } from '../../src/reference/backend.ts';
+import { crossEntropy } from '../../src/reference/cross_entropy.ts';
+import { Session } from '../../src/engine/session.ts';
+import { TapeBackend } from '../../src/train/tape.ts';
+import { FIXTURES_DIR } from '../server/model-server.ts';
+import { adapterBytes, randomAdapter } from '../unit/helpers/lora.ts';
+import type { GradReport } from './pages/train.ts';
+
+test.setTimeout(240_000);
+
+for (const name of ['llama-gqa-f32', 'qwen2-f32', 'llama-gqa-q8_0']) {
+  test(`${name}: LoRA gradients on WebGPU equal the CPU reference's; one submit`, async ({ page }) => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto('/test/gpu/pages/train.html');
+    await page.waitForFunction(() => window.criaTrain !== undefined);
+    const rel = `models/random/${name}/${name}.gguf`;
+    const e = JSON.parse(readFileSync(`${FIXTURES_DIR}/models/random/${name}/expected.json`, 'utf8'));
+    const tokens: number[] = e.prompts[0].tokens.slice(0, 20);
+    const targets = tokens.map((_, t) => (t >= 5 && t + 1 < tokens.length ? tokens[t + 1]! : -1));
+    const base = await readGguf(bytesSource(new Uint8Array(readFileSync(`${FIXTURES_DIR}/${rel}`))));
+    const lora = randomAdapter(base, 17, 8);
+    const bytes = adapterBytes(lora);
+    const scale = 0.5;
+
+    // the CPU reference
+    const tape = new TapeBackend();
+    const model = (await Model.load(base, tape)) as Model<CpuAct, CpuWeight>;
+    new Session(model, { nCtx: 64 });
+    await model.addAdapter('t', await readGguf(bytesSource(bytes)));
+    model.setAdapters([{ id: 't', scale }]);
+    const ws: CpuWeight[] = [];
+    for (const { a, b } of model.adapterWeights('t').values()) ws.push(a, b);
+    for (const w of ws) tape.train(w);
+    const logits = model.forward({ tokens, pos0: 0, logits: 'all', nCtx: 64 });
+    const ce = crossEntropy(logits.data, model.config.nVocab, targets);
+    const want = tape.backward(logits, ce.dlogits);
+    const byName = new Map([...want].map(([w, g]) => [w.name, g]));
+
+    const r: GradReport = await page.evaluate(([u, b, t, g, s]) => window.criaTrain!.loraGrads(u, b, t, g, s), [`/fixtures/${rel}`, Buffer.from(bytes).toString('base64'), tokens, targets, scale] as const);
+    expect(r.names.sort()).toEqual([...byName.keys()].sort());
+    let max = 0;
+    for (const g of byName.values()) for (const v of g) max = Math.max(max, Math.abs(v));
+    let worst = 0;
+    for (const [k, n] of r.names.entries()) {
+      const w = byName.get(n)!;
+      const got = r.grads[k]!;
+      expect(got.length, n).toBe(w.length);
+      for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(got[i]! - w[i]!));
+    }
+    console.log(`${name}: loss GPU ${r.loss.toFixed(5)} vs CPU ${ce.loss.toFixed(5)}; ${r.names.length} gradients, max |Δ| ${worst.toExponential(2)} of max |g| ${max.toExponential(2)}; ${r.submits} submit(s)`);
+    expect(max).toBeGreaterThan(1e-3);
+    expect(Math.abs(r.loss - ce.loss)).toBeLessThan(1e-4 * Math.max(1, ce.loss));
+    expect(worst).toBeLessThan(1e-4 * max);
+    expect(r.submits).toBe(1);
+    expect(errors).toEqual([]);
+  });
+}
