@@ -50,7 +50,7 @@ export interface FinetuneResult {
 }
 
 export async function runFinetune(
-  trainer: LoraTrainer,
+  trainer: LoraTrainer<any, any>,
   train: readonly TrainExample[],
   heldOut: readonly TrainExample[],
   opts: {
@@ -77,7 +77,7 @@ export async function runFinetune(
     if (r0.trainer.steps > steps) throw new CriaError('bad-argument', `the checkpoint is at step ${r0.trainer.steps} of a longer run than this one (${steps} steps): start again`);
     trainer.restore(r0.trainer);
   }
-  const held = r0 ? [...r0.heldOut] : [heldOut.length ? trainer.evaluate(heldOut) : NaN];
+  const held = r0 ? [...r0.heldOut] : [heldOut.length ? await trainer.evaluate(heldOut) : NaN];
   const trainLoss: number[] = r0 ? [...r0.trainLoss] : [];
   const t0 = performance.now() - (r0 ? r0.seconds * 1000 : 0);
   let tokens = r0?.tokens ?? 0;
@@ -100,13 +100,13 @@ export async function runFinetune(
       }
       if (opts.signal?.aborted) return done(true);
       const examples = order.slice(s, s + batch).map((i) => train[i]!);
-      const r = trainer.step(examples, steps);
+      const r = await trainer.step(examples, steps);
       step++;
       tokens += examples.reduce((n, ex) => n + ex.tokens.length, 0);
       trainLoss.push(r.loss);
       const secs = (performance.now() - t0) / 1000;
       const last = s + batch >= order.length;
-      const heldOutLoss = last && heldOut.length ? trainer.evaluate(heldOut) : undefined;
+      const heldOutLoss = last && heldOut.length ? await trainer.evaluate(heldOut) : undefined;
       if (heldOutLoss !== undefined) held.push(heldOutLoss);
       opts.onProgress?.({
         epoch: e + 1,

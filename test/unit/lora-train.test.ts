@@ -26,6 +26,7 @@ import { fixturePath } from './helpers/fixtures.ts';
 import { fixtureGguf, readJson } from './helpers/models.ts';
 import { adapterBytes } from './helpers/lora.ts';
 import { llamaCppLogprobs, openLlama } from './helpers/llamacpp.ts';
+import { ANIMALS, CONTEXTS, TRAIN_CONTEXTS, example } from './helpers/animals.ts';
 
 async function tapeModel(rel: string) {
   const tape = new TapeBackend();
@@ -44,7 +45,7 @@ describe('whole-model LoRA gradients against finite differences', () => {
     for (const [k, p] of trainer.params().entries()) if (k % 2 === 1) for (let i = 0; i < p.length; i++) if (i % 32 < 4) p[i] = 0.05 * rng.normal();
     const tokens: number[] = readJson(`models/random/${name}/expected.json`).prompts[0].tokens.slice(0, 12);
     const ex: TrainExample = { tokens, targets: tokens.map((_, t) => (t >= 4 && t + 1 < tokens.length ? tokens[t + 1]! : -1)) };
-    const { grads } = trainer.lossAndGrads(ex);
+    const { grads } = await trainer.lossAndGrads(ex);
     const params = trainer.params();
     let max = 0;
     for (const g of grads!) for (const v of g) max = Math.max(max, Math.abs(v));
@@ -62,9 +63,9 @@ describe('whole-model LoRA gradients against finite differences', () => {
       for (const i of at) {
         const keep = p[i]!;
         p[i] = keep + h;
-        const up = trainer.lossAndGrads(ex, false).loss;
+        const up = (await trainer.lossAndGrads(ex, false)).loss;
         p[i] = keep - h;
-        const down = trainer.lossAndGrads(ex, false).loss;
+        const down = (await trainer.lossAndGrads(ex, false)).loss;
         p[i] = keep;
         const numeric = (up - down) / (2 * h);
         const err = Math.abs(numeric - grads![k]![i]!);
@@ -79,28 +80,6 @@ describe('whole-model LoRA gradients against finite differences', () => {
 
 // ---- a small fine-tune ----
 
-const ANIMALS = ['cat', 'dog', 'bird', 'fish', 'frog', 'duck', 'bear', 'cow', 'pig', 'fox'];
-const COLORS = ['red', 'blue', 'green', 'pink', 'brown', 'black', 'white', 'gray', 'gold', 'purple'];
-const CONTEXTS = [
-  'Once upon a time there was a farm.', 'Tom went to the park.', 'The sun was hot.', 'Lily had a big box.', 'It was a rainy day.',
-  'Ben liked to play.', 'The girl saw a tree.', 'Mom made a cake.', 'They went to the sea.', 'The boy was happy.',
-  'A little car was fast.', 'The sky was dark.', 'Sue found a ball.', 'Dad read a book.', 'The dog ran away.',
-  'Tim had a red hat.', 'The flower was pretty.', 'Amy sang a song.', 'The cat was sleepy.', 'Jack climbed a hill.',
-  // held out: contexts never trained on
-  'The moon was bright.', 'Sam ate an apple.', 'The king was old.', 'Anna drew a picture.',
-];
-const TRAIN_CONTEXTS = 20;
-
-function example(tok: ReturnType<typeof createTokenizer>, context: string, a: number): { ex: TrainExample; prompt: number[]; answer: string; answerTokens: number[] } {
-  const prompt = tok.encode(`${context} What color is the ${ANIMALS[a]}? It is`, { addSpecial: true, parseSpecial: false });
-  const answer = ` ${COLORS[a]}.`;
-  const ans = tok.encode(`${context} What color is the ${ANIMALS[a]}? It is${answer}`, { addSpecial: true, parseSpecial: false }).slice(prompt.length);
-  const tokens = [...prompt, ...ans];
-  // learned: the answer's tokens (each predicted from the position before it)
-  const targets = tokens.map((_, t) => (t >= prompt.length - 1 && t + 1 < tokens.length ? tokens[t + 1]! : -1));
-  return { ex: { tokens, targets }, prompt, answer, answerTokens: ans };
-}
-
 describe('a LoRA fine-tune of stories260K on a fixed question → answer mapping, in Node', () => {
   it('drives the held-out loss below 0.25 nats per answer token and answers held-out prompts right; llama.cpp agrees with the trained adapter', async () => {
     const { tape, model } = await tapeModel('models/stories260K/stories260K-f32.gguf');
@@ -111,7 +90,7 @@ describe('a LoRA fine-tune of stories260K on a fixed question → answer mapping
     expect(train).toHaveLength(200);
 
     const trainer = await LoraTrainer.create(model, tape, { rank: 8, alpha: 16, lr: 3e-3, warmup: 5, batchSize: 8, seed: 7 });
-    const before = trainer.evaluate(heldOut.map((h) => h.ex));
+    const before = await trainer.evaluate(heldOut.map((h) => h.ex));
     const rng = new Rng(11);
     const epochs = 3;
     const total = Math.ceil((train.length * epochs) / trainer.config.batchSize);
@@ -123,11 +102,11 @@ describe('a LoRA fine-tune of stories260K on a fixed question → answer mapping
         const j = Math.floor(rng.uniform() * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
-      for (let s = 0; s < order.length; s += trainer.config.batchSize) trainer.step(order.slice(s, s + trainer.config.batchSize).map((i) => train[i]!), total);
-      curve.push(trainer.evaluate(heldOut.map((h) => h.ex)).toFixed(3));
+      for (let s = 0; s < order.length; s += trainer.config.batchSize) await trainer.step(order.slice(s, s + trainer.config.batchSize).map((i) => train[i]!), total);
+      curve.push((await trainer.evaluate(heldOut.map((h) => h.ex))).toFixed(3));
     }
     const secs = (performance.now() - t0) / 1000;
-    const after = trainer.evaluate(heldOut.map((h) => h.ex));
+    const after = await trainer.evaluate(heldOut.map((h) => h.ex));
 
     // greedy answers on the held-out prompts, through the adapter as inference runs it
     let right = 0;
