@@ -25,11 +25,9 @@ import { matmulBackwardInput, matmulBackwardWeight } from '../gpu/kernels/matmul
 import { rmsNormBackward } from '../gpu/kernels/rms_norm_backward.ts';
 import { ropeBackward } from '../gpu/kernels/rope_backward.ts';
 import { swigluBackward } from '../gpu/kernels/swiglu_backward.ts';
+import { backprop, type TapeNode } from './backprop.ts';
 
-interface Node {
-  out: GpuTensor;
-  back(dy: GpuTensor, grad: (a: GpuTensor, g: GpuTensor) => void, wgrad: (w: GpuWeight, g: () => GpuTensor) => void): void;
-}
+type Node = TapeNode<GpuTensor, GpuWeight, GpuTensor>;
 
 const refuse = (what: string) => (): never => {
   throw new CriaError('not-implemented', `training on WebGPU does not differentiate ${what} yet; train this model on the CPU reference`);
@@ -77,27 +75,7 @@ export class GpuTapeBackend implements Backend<GpuTensor, GpuWeight> {
    * the trainable weights' gradients, still on the device (read them with `readAll`).
    */
   backward(logits: GpuTensor, dlogits: GpuTensor): Map<GpuWeight, GpuTensor> {
-    if (this.tape[this.tape.length - 1]?.out !== logits) throw new CriaError('internal', "backward: these logits are not the last forward's result");
-    const grads = new Map<GpuTensor, GpuTensor>([[logits, dlogits]]);
-    const wgrads = new Map<GpuWeight, GpuTensor>();
-    const addTo = <K>(m: Map<K, GpuTensor>, k: K, g: GpuTensor) => {
-      const have = m.get(k);
-      m.set(k, have ? this.gpu.ops.add(have, g) : g);
-    };
-    for (let i = this.tape.length - 1; i >= 0; i--) {
-      const node = this.tape[i]!;
-      const dy = grads.get(node.out);
-      if (!dy) continue;
-      grads.delete(node.out);
-      node.back(
-        dy,
-        (a, g) => addTo(grads, a, g),
-        (w, g) => {
-          if (this.trainable.has(w)) addTo(wgrads, w, g());
-        },
-      );
-    }
-    return wgrads;
+    return backprop(this.tape, logits, dlogits, this.trainable, (a, b) => this.gpu.ops.add(a, b));
   }
 
   /** Reads tensors back in one flush (the whole recorded step runs in it). */

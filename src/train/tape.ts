@@ -27,12 +27,10 @@ import { rmsNormBackward } from '../reference/rms_norm_backward.ts';
 import { ropeBackward } from '../reference/rope_backward.ts';
 import { softcapBackward } from '../reference/softcap_backward.ts';
 import { swigluBackward } from '../reference/swiglu_backward.ts';
+import { backprop, type TapeNode } from './backprop.ts';
 
 /** One recorded op: its output and how to send the output's gradient to its inputs. */
-interface Node {
-  out: CpuAct;
-  back(dy: Float32Array, grad: (a: CpuAct, g: Float32Array) => void, wgrad: (w: CpuWeight, g: () => Float32Array) => void): void;
-}
+type Node = TapeNode<CpuAct, CpuWeight, Float32Array>;
 
 const values = (w: CpuWeight): Float32Array => w.vec ?? dequantize(w.type, w.bytes, w.dims.reduce((a, b) => a * b, 1));
 
@@ -84,29 +82,7 @@ export class TapeBackend implements Backend<CpuAct, CpuWeight> {
    * the recorded ops: the trainable weights' gradients, summed over their uses.
    */
   backward(logits: CpuAct, dlogits: Float32Array): Map<CpuWeight, Float32Array> {
-    if (this.tape[this.tape.length - 1]?.out !== logits) throw new CriaError('internal', 'backward: these logits are not the last forward\'s result');
-    const grads = new Map<CpuAct, Float32Array>([[logits, dlogits]]);
-    const wgrads = new Map<CpuWeight, Float32Array>();
-    // gradient arrays may be shared (add hands the same dy to both inputs): a sum is a new array, never in place
-    const addTo = <K>(m: Map<K, Float32Array>, k: K, g: Float32Array) => {
-      const have = m.get(k);
-      if (!have) m.set(k, g);
-      else m.set(k, have.map((v, i) => v + g[i]!));
-    };
-    for (let i = this.tape.length - 1; i >= 0; i--) {
-      const node = this.tape[i]!;
-      const dy = grads.get(node.out);
-      if (!dy) continue; // nothing downstream depends on it
-      grads.delete(node.out);
-      node.back(
-        dy,
-        (a, g) => addTo(grads, a, g),
-        (w, g) => {
-          if (this.trainable.has(w)) addTo(wgrads, w, g());
-        },
-      );
-    }
-    return wgrads;
+    return backprop(this.tape, logits, dlogits, this.trainable, (a, b) => a.map((v, i) => v + b[i]!));
   }
 
   private record<T extends CpuAct>(out: T, back: Node['back']): T {
