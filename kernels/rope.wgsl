@@ -2,6 +2,8 @@
 //   In each head, pair j < dim/2 is rotated by θ(pos, j) (cos and sin read from a table):
 //     normal: (a, b) = (x[2j], x[2j+1])        NeoX: (a, b) = (x[j], x[j + dim/2])
 //     y_a = a·cos θ − b·sin θ,   y_b = a·sin θ + b·cos θ
+//   With inverse = 1 the pair is rotated by −θ instead: the transpose of the rotation, which is RoPE's
+//   gradient w.r.t. its input (training: x is then dy, y is dx; reference src/reference/rope_backward.ts).
 //   Entries [dim, head_dim) of each head are copied unchanged.
 //   θ = pos · freqScale · base^(−2j/dim) / factor[j] is computed on the CPU in float64
 //   (src/gpu/rope-table.ts): WGSL sin/cos are only accurate on [−π, π].
@@ -15,7 +17,7 @@
 //   1  x      storage, read       array<f32>        [n_rows, n_heads · head_dim]
 //   2  table  storage, read       array<vec2<f32>>  [n_ctx, dim/2] (cos θ, sin θ); pos0 + n_rows ≤ n_ctx
 //   3  y      storage, read_write array<f32>        [n_rows, n_heads · head_dim]
-// Params: neox = 1 for NeoX pairs, 0 for adjacent pairs; half = dim/2; head_dim even.
+// Params: neox = 1 for NeoX pairs, 0 for adjacent pairs; half = dim/2; head_dim even; inverse (see above).
 // Tunables: WG (override, default 64).
 // Reference: src/reference/rope.ts
 
@@ -26,6 +28,7 @@ struct Params {
   half: u32,
   neox: u32,
   pos0: u32,
+  inverse: u32,
 }
 
 override WG: u32 = 64;
@@ -47,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let base = head * p.head_dim;
   if (s < p.half) {
     let t = head / p.n_heads;
-    let cs = table[(p.pos0 + t) * p.half + s];
+    let cs = table[(p.pos0 + t) * p.half + s] * vec2<f32>(1.0, select(1.0, -1.0, p.inverse != 0u));
     var i0 = base + 2u * s;
     var i1 = i0 + 1u;
     if (p.neox != 0u) {

@@ -23,7 +23,7 @@ import { attentionBackward } from '../gpu/kernels/attention_backward.ts';
 import { gegluBackward, softcapBackward } from '../gpu/kernels/elementwise_backward.ts';
 import { matmulBackwardInput, matmulBackwardWeight } from '../gpu/kernels/matmul_backward.ts';
 import { rmsNormBackward } from '../gpu/kernels/rms_norm_backward.ts';
-import { ropeBackward } from '../gpu/kernels/rope_backward.ts';
+import { ropeBackward } from '../gpu/kernels/rope.ts';
 import { swigluBackward } from '../gpu/kernels/swiglu_backward.ts';
 import { backprop, type TapeNode } from './backprop.ts';
 

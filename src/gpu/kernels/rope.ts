@@ -36,15 +36,24 @@ export function createRopeTable(rec: Recorder, spec: RopeTableSpec, nCtx: number
 
 /** x [n, nHeads·headDim] with row t at position pos0 + t → rotated copy, same shape. */
 export function rope(rec: Recorder, x: GpuTensor, table: RopeTable, p: RopeKernelParams, pos0: number): GpuTensor {
-  if (x.cols !== p.nHeads * p.headDim) throw new CriaError('internal', `rope: x has ${x.cols} columns, ${p.nHeads} heads × ${p.headDim} = ${p.nHeads * p.headDim} expected`);
-  if (p.headDim % 2 !== 0 || p.dim % 2 !== 0 || p.dim > p.headDim) throw new CriaError('internal', `rope: dim ${p.dim} and head dim ${p.headDim} must be even with dim ≤ head dim`);
+  return rotate(rec, 'rope', x, table, p, pos0, false);
+}
+
+/** RoPE's gradient w.r.t. its input (training): dy's pairs rotated back by their angles, with the forward pass's table. */
+export function ropeBackward(rec: Recorder, dy: GpuTensor, table: RopeTable, p: RopeKernelParams, pos0: number): GpuTensor {
+  return rotate(rec, 'ropeBackward', dy, table, p, pos0, true);
+}
+
+function rotate(rec: Recorder, what: string, x: GpuTensor, table: RopeTable, p: RopeKernelParams, pos0: number, inverse: boolean): GpuTensor {
+  if (x.cols !== p.nHeads * p.headDim) throw new CriaError('internal', `${what}: x has ${x.cols} columns, ${p.nHeads} heads × ${p.headDim} = ${p.nHeads * p.headDim} expected`);
+  if (p.headDim % 2 !== 0 || p.dim % 2 !== 0 || p.dim > p.headDim) throw new CriaError('internal', `${what}: dim ${p.dim} and head dim ${p.headDim} must be even with dim ≤ head dim`);
   const mismatch = ropeTableMismatch(table, p, pos0, x.rows);
-  if (mismatch) throw new CriaError('internal', `rope: ${mismatch}`);
+  if (mismatch) throw new CriaError('internal', `${what}: ${mismatch}`);
   const y: GpuTensor = { rows: x.rows, cols: x.cols, buffer: rec.temp(x.rows * x.cols * 4) };
   rec.dispatch({
     kernel: ropeKernel,
     variant: { overrides: { WG } },
-    params: { n_rows: x.rows, n_heads: p.nHeads, head_dim: p.headDim, half: p.dim / 2, neox: p.type === 'neox' ? 1 : 0, pos0 },
+    params: { n_rows: x.rows, n_heads: p.nHeads, head_dim: p.headDim, half: p.dim / 2, neox: p.type === 'neox' ? 1 : 0, pos0, inverse: inverse ? 1 : 0 },
     bindings: [x.buffer, table.buffer, y.buffer],
     grid: grid1d(Math.ceil((x.rows * x.cols) / 2 / WG)),
   });

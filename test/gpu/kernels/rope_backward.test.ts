@@ -1,6 +1,5 @@
-/** rope_backward on WebGPU (the forward pass's cos/sin table) vs src/reference/rope_backward.ts, which is checked against finite differences in test/unit/backward.test.ts. */
-import { createRopeTable } from '../../../src/gpu/kernels/rope.ts';
-import { ropeBackward } from '../../../src/gpu/kernels/rope_backward.ts';
+/** RoPE's backward on WebGPU (kernels/rope.wgsl with inverse = 1, the forward pass's cos/sin table) vs src/reference/rope_backward.ts, which is checked against finite differences in test/unit/backward.test.ts. */
+import { createRopeTable, ropeBackward } from '../../../src/gpu/kernels/rope.ts';
 import type { RopeArgs } from '../../../src/reference/rope.ts';
 import { ropeBackward as reference } from '../../../src/reference/rope_backward.ts';
 import { compare, defineSuite } from '../harness/suite.ts';
@@ -16,7 +15,7 @@ interface Case {
 }
 
 export default defineSuite<Case>({
-  kernel: 'rope_backward',
+  kernel: 'rope',
   cases: [
     { type: 'normal', n: 1, nHeads: 1, headDim: 2 },
     { type: 'normal', n: 7, nHeads: 3, headDim: 64 }, // SmolLM2-135M k, a training sequence
