@@ -95,7 +95,7 @@ export function engineClient(engine: Engine): CriaClient {
     modelInfo: () => engine.modelInfo(),
     loadAdapter: (source, opts = {}) => {
       const id = rid();
-      return withSignal(engine, id, engine.loadAdapter(source, { ...(opts.id !== undefined ? { id: opts.id } : {}), request_id: id }), opts.signal);
+      return withSignal(engine, id, engine.loadAdapter(source, { ...(opts.id !== undefined ? { id: opts.id } : {}), request_id: id }, opts.onProgress), opts.signal);
     },
     setAdapters: (list) => engine.setAdapters(list),
     finetune: (req, opts = {}) => {

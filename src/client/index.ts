@@ -87,9 +87,9 @@ export interface CriaClient {
   /**
    * Make a LoRA adapter (llama.cpp's GGUF format) ready for the loaded model, under `id` (default: its
    * general.name, else its file name); requests apply it when their `lora` or `setAdapters` names it.
-   * A URL goes through the model cache. `signal` stops the download.
+   * A URL goes through the model cache (`onProgress`: its download, as a model's). `signal` stops the download.
    */
-  loadAdapter(source: AdapterSource, opts?: { id?: string; signal?: AbortSignal }): Promise<AdapterInfo>;
+  loadAdapter(source: AdapterSource, opts?: { id?: string; signal?: AbortSignal; onProgress?: (p: LoadProgress) => void }): Promise<AdapterInfo>;
   /** the adapters for requests that do not name theirs (`[]`: the base model) */
   setAdapters(list: LoraRef[]): Promise<ModelInfo>;
   /**
@@ -210,7 +210,7 @@ export function createClient(worker: Worker = createEngineWorker()): CriaClient 
     loadAdapter: async (source, opts = {}) => {
       if ('url' in source && globalThis.location) source = { ...source, url: new URL(source.url, globalThis.location.href).href };
       const id = requestId();
-      return withSignal(id, remote.loadAdapter(source, { ...(opts.id !== undefined ? { id: opts.id } : {}), request_id: id }), opts.signal);
+      return withSignal(id, remote.loadAdapter(source, { ...(opts.id !== undefined ? { id: opts.id } : {}), request_id: id }, opts.onProgress ? Comlink.proxy(opts.onProgress) : undefined), opts.signal);
     },
     setAdapters: (list) => remote.setAdapters(list),
     finetune: (req, opts = {}) => {

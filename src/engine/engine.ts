@@ -306,10 +306,10 @@ export class Engine implements EngineApi {
     return { ...m.info, adapters: [...this.lora.ready.values()].map((a) => ({ ...a, scale: scale.get(a.id) ?? null })) };
   }
 
-  async loadAdapter(source: AdapterSource, opts: { id?: string; request_id?: string } = {}): Promise<AdapterInfo> {
+  async loadAdapter(source: AdapterSource, opts: { id?: string; request_id?: string } = {}, onProgress?: (p: LoadProgress) => void): Promise<AdapterInfo> {
     return this.exclusive(opts.request_id, async (signal) => {
       const m = this.need();
-      const info = await this.addAdapter(m, source, opts.id, signal);
+      const info = await this.addAdapter(m, source, opts.id, signal, onProgress);
       return { ...info, scale: this.lora.current.find((l) => l.id === info.id)?.scale ?? null };
     });
   }

@@ -638,7 +638,7 @@ export interface EngineApi {
    * file's general.name, else its file name). It is not applied until `setAdapters` or a request's
    * `lora` names it. Dropped with the model.
    */
-  loadAdapter(source: AdapterSource, opts?: { id?: string; request_id?: string }): Promise<AdapterInfo>;
+  loadAdapter(source: AdapterSource, opts?: { id?: string; request_id?: string }, onProgress?: (p: LoadProgress) => void): Promise<AdapterInfo>;
   /** the adapters applied to requests that do not name theirs (`[]`: none, the base model); returns the model's facts */
   setAdapters(list: LoraRef[]): Promise<ModelInfo>;
   /**

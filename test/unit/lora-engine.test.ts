@@ -110,8 +110,16 @@ describe('LoRA adapters through the engine', () => {
     const e = engineWith(store);
     await e.load({ bytes: model.slice(0) });
     server.reset();
-    const info = await e.loadAdapter({ url });
+    const phases: string[] = [];
+    let downloaded = 0;
+    const info = await e.loadAdapter({ url }, {}, (p) => {
+      phases.push(p.phase);
+      if (p.phase === 'download') downloaded = Math.max(downloaded, p.loadedBytes);
+    });
     expect(info).toMatchObject({ id: 'random-lora-31', source: 'network' });
+    // its download reported as a model's is
+    expect(phases).toContain('download');
+    expect(downloaded).toBe(adapterA.byteLength);
     expect(server.log().requests.length).toBeGreaterThan(0);
     const listed = await e.listCachedModels();
     expect(listed.map((m) => m.id)).toContain(info.cacheId);
