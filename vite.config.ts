@@ -96,9 +96,10 @@ function builtHtmlPlugins(): Plugin[] {
  * The PWA: a web app manifest, and a Workbox service worker (generateSW) that
  * precaches the app shell so the app opens offline after one visit. What it
  * precaches: the built HTML, JS (the engine worker's bundle included), CSS,
- * icons, the manifest and public/models.json; onnxruntime-web's binary is
- * cached at its first use instead (one runtime route, same origin only). What
- * it never touches: model files. The engine keeps them in IndexedDB itself;
+ * icons, the manifest, public/models.json and the demo model that ships with
+ * the app (public/models/*.gguf, ~1 MB: it loads offline from the first visit);
+ * onnxruntime-web's binary is cached at its first use instead (one runtime
+ * route, same origin only). What it never touches: other model files. The engine keeps them in IndexedDB itself;
  * cross-origin requests (Hugging Face, local servers) are not answered by it, and public/sw-routes.js tells the browser to send them
  * (and any .gguf) straight to the network without waking the worker. The
  * widget (dist/widget.js, dist/widget-assets/) is built afterwards by
@@ -134,10 +135,14 @@ function pwaPlugin() {
       ],
     },
     workbox: {
-      globPatterns: ['**/*.{html,js,css,svg,png,ico,json,wasm,woff2}'], // (the plugin adds the manifest itself)
+      // (the plugin adds the manifest itself); models/*.gguf: the demo model that ships with the app (public/models/)
+      globPatterns: ['**/*.{html,js,css,svg,png,ico,json,wasm,woff2}', 'models/*.gguf'],
+      // the app asks for the demo model as models/….gguf?embedded (src/app/catalogue.ts): the query keeps
+      // sw-routes.js's "any .gguf to the network" rule off it, and the precache ignores it
+      ignoreURLParametersMatching: [/^utm_/, /^fbclid$/, /^embedded$/],
       // onnxruntime-web's WebAssembly binary (~30 MB) is not precached: every visitor would download it
       // though only ONNX models use it; the runtime route below keeps it once an ONNX model first loads
-      globIgnores: ['**/*.map', 'widget.js', 'widget-assets/**', '**/ort-wasm-*.wasm'],
+      globIgnores: ['**/*.map', 'widget.js', 'widget-assets/**', 'widget-demo.*', '**/ort-wasm-*.wasm'],
       // the engine worker's bundle must be precached whatever its size (Workbox skips bigger files with a warning)
       maximumFileSizeToCacheInBytes: 32 * 1024 * 1024,
       navigateFallback: 'index.html',

@@ -7,7 +7,9 @@
  * service worker for every request; these static routes (Chrome 123+) make it
  * go straight to the network without starting the worker at all:
  * - every request to another origin (Hugging Face, a local model server);
- * - any .gguf file, even on this origin.
+ * - any .gguf file, even on this origin, asked for without a query (the app asks
+ *   for the demo model it ships, public/models/, with `?embedded`: that one the
+ *   service worker answers from its precache, so it loads offline).
  * Browsers without the API ignore this file; each rule is added on its own so
  * one the browser does not understand cannot cost the others (or the install).
  */
@@ -19,7 +21,7 @@ self.addEventListener('install', (event) => {
       condition: { not: { urlPattern: new URLPattern({ protocol: here.protocol.slice(0, -1), hostname: here.hostname, port: here.port }) } },
       source: 'network',
     },
-    { condition: { urlPattern: new URLPattern({ pathname: '*.gguf' }) }, source: 'network' },
+    { condition: { urlPattern: new URLPattern({ pathname: '*.gguf', search: '' }) }, source: 'network' },
   ];
   event.waitUntil(
     Promise.all(

@@ -10,7 +10,7 @@ import type { CachedModel } from '../client/index.ts';
 import { LightElement } from './light-element.ts';
 import { engine, StateController } from './engine-state.ts';
 import { formatBytes } from './format.ts';
-import { catalogueSource, FORMAT_TAG, type CatalogueModel } from './catalogue.ts';
+import { FORMAT_TAG, modelSource, type CatalogueModel } from './catalogue.ts';
 import type { LoadRequest } from './load-request.ts';
 
 export class CriaCatalogue extends LightElement {
@@ -29,7 +29,7 @@ export class CriaCatalogue extends LightElement {
   }
 
   private load(m: CatalogueModel, stored?: CachedModel) {
-    const detail: LoadRequest = { source: catalogueSource(m), label: m.name, bytes: stored?.size ?? m.approxBytes, storedBytes: stored?.storedBytes ?? 0, approximate: !stored, caches: true };
+    const detail: LoadRequest = { source: () => modelSource(m), label: m.name, bytes: stored?.size ?? m.approxBytes, storedBytes: stored?.storedBytes ?? 0, approximate: !stored, caches: true };
     this.dispatchEvent(new CustomEvent('load-model', { bubbles: true, detail }));
   }
 
@@ -39,12 +39,13 @@ export class CriaCatalogue extends LightElement {
       ${this.models.map((m) => {
         const stored = this.cached.find((c) => c.url === m.url);
         const isLoaded = loadedUrl === m.name;
-        const action = stored?.complete ? 'Load' : stored ? 'Resume download' : 'Download and load';
+        const action = stored?.complete || m.embedded ? 'Load' : stored ? 'Resume download' : 'Download and load';
         const format = m.format ?? 'gguf';
         return html`<li class="card catalogue-item" data-model=${m.id}>
           <div class="catalogue-head">
             <h3>${m.name}</h3>
             ${m.default ? html`<span class="badge">default</span>` : nothing}
+            ${m.embedded ? html`<span class="badge ok" title="ships with Cria: no download, works offline">built in</span>` : nothing}
             ${isLoaded ? html`<span class="badge ok">loaded</span>` : nothing}
             ${stored?.complete
               ? html`<span class="badge ok">in cache</span>`
@@ -62,7 +63,9 @@ export class CriaCatalogue extends LightElement {
             <button type="button" class="button ${m.default && !stored ? 'primary' : ''}" ?disabled=${engine.busy} @click=${() => this.load(m, stored)} aria-label="${action} ${m.name}">
               ${action}
             </button>
-            <a class="small" href="https://huggingface.co/${m.repo}" target="_blank" rel="noopener noreferrer">Model card</a>
+            ${m.embedded
+              ? html`<a class="small" href=${`${import.meta.env.BASE_URL}${m.url}`} download>Download the GGUF</a>`
+              : html`<a class="small" href="https://huggingface.co/${m.repo}" target="_blank" rel="noopener noreferrer">Model card</a>`}
           </p>
         </li>`;
       })}

@@ -32,6 +32,11 @@ export interface CatalogueModel {
   license: string;
   description: string;
   default?: boolean;
+  /**
+   * ships with the app (public/models/, `url` relative to the app): read from the app's own files, no
+   * download; the service worker precaches it, so it loads offline from the first visit on
+   */
+  embedded?: boolean;
 }
 
 export interface Catalogue {
@@ -59,6 +64,35 @@ export function catalogueSource(m: CatalogueModel): ModelSource {
   if (m.format === 'onnx') return { onnx: { url: m.url, ...(m.onnxModel ? { model: m.onnxModel } : {}), name: m.repo } };
   if (m.format === 'mlc') return { mlc: { id: m.id } };
   return { url: m.url, ...(m.sha256 ? { sha256: m.sha256 } : {}) };
+}
+
+/** an embedded model's address on this site; `?embedded`: the service worker answers it from its precache (public/sw-routes.js sends other .gguf requests to the network) */
+export function embeddedUrl(m: CatalogueModel): string {
+  return new URL(`${import.meta.env.BASE_URL}${m.url}?embedded`, location.href).href;
+}
+
+/**
+ * What loading a catalogue entry asks for, an embedded model included: its file is read from the app
+ * (one plain request, answered by the service worker offline), checked against the catalogue's
+ * SHA-256, and loaded as a file kept in the model cache (its cache id stands for its content: the
+ * same name, size and a "modification time" taken from its hash).
+ */
+export async function modelSource(m: CatalogueModel): Promise<ModelSource> {
+  if (!m.embedded) return catalogueSource(m);
+  let blob: Blob;
+  try {
+    const res = await fetch(embeddedUrl(m));
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    blob = await res.blob();
+  } catch (e) {
+    throw Object.assign(new Error(`${m.name} ships with Cria, but this copy of the app could not read it (${(e as Error).message}): reload the page`), { code: 'network' });
+  }
+  if (m.sha256) {
+    const digest = Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer())), (b) => b.toString(16).padStart(2, '0')).join('');
+    if (digest !== m.sha256.toLowerCase()) throw Object.assign(new Error(`${m.name} as this copy of the app holds it is not the file the catalogue names (SHA-256 ${digest.slice(0, 12)}…, expected ${m.sha256.slice(0, 12)}…): reload the page`), { code: 'bad-file' });
+  }
+  const lastModified = m.sha256 ? parseInt(m.sha256.slice(0, 12), 16) : 0;
+  return { file: new File([blob], fileNameOf(m.url), { lastModified }), cache: true };
 }
 
 /** A model's format as the page tags it, and what runs it. */

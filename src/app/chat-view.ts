@@ -12,7 +12,7 @@ import { html, nothing, type PropertyValues } from 'lit';
 import type { ChatCompletionRequest, ChatMessage } from '../client/index.ts';
 import { LightElement } from './light-element.ts';
 import { engine, StateController } from './engine-state.ts';
-import { defaultModel, loadCatalogue, type CatalogueModel } from './catalogue.ts';
+import { defaultModel, loadCatalogue, modelSource, type CatalogueModel } from './catalogue.ts';
 import { deleteConversation, listConversations, newConversation, saveConversation, titleFrom, type Conversation, type StoredMessage } from './conversations.ts';
 import { loadDefaultSystemPrompt, loadSampling, saveSampling, type SamplingSettings } from './sampling-settings.ts';
 import { FALLBACK_EXAMPLE, FALLBACK_STOP, FALLBACK_TEMPLATE } from '../ui/fallback-template.ts';
@@ -53,6 +53,8 @@ export class CriaChatView extends LightElement {
   /** phone width: the conversation list is a panel opened with a button */
   declare listOpen: boolean;
   declare suggested: CatalogueModel | undefined;
+  /** when the suggested model is the built-in one: a real model to download as well */
+  declare download: CatalogueModel | undefined;
   private stickToBottom = true;
 
   constructor() {
@@ -64,6 +66,7 @@ export class CriaChatView extends LightElement {
     this.useFallback = true;
     this.listOpen = false;
     this.suggested = undefined;
+    this.download = undefined;
     new StateController(this, engine);
   }
 
@@ -72,7 +75,10 @@ export class CriaChatView extends LightElement {
     document.addEventListener('keydown', this.onGlobalKey);
     void this.refreshList(true);
     loadCatalogue().then(
-      (c) => (this.suggested = defaultModel(c)),
+      (c) => {
+        this.suggested = defaultModel(c);
+        this.download = this.suggested?.embedded ? c.models.find((m) => !m.embedded && (m.format ?? 'gguf') === 'gguf') : undefined;
+      },
       () => undefined,
     );
   }
@@ -439,16 +445,27 @@ export class CriaChatView extends LightElement {
     if (m.kind === 'loading' || engine.blocked || m.kind === 'lost') return nothing;
     const last = engine.lastVisit();
     const s = this.suggested;
+    const d = this.download;
     return html`<div class="chat-empty">
       <p class="chat-empty-title">No model loaded</p>
-      <p class="muted">Pick a small model to start. It is downloaded once, kept in this browser, and runs on your device: nothing you type leaves it.</p>
+      <p class="muted">
+        ${s?.embedded
+          ? html`Start with ${s.name}: it comes with Cria (${formatBytes(s.approxBytes)}, no download) and writes little stories. For answers to questions, download a real small model: it is kept in this browser.`
+          : 'Pick a small model to start. It is downloaded once, kept in this browser, and runs on your device.'}
+        Nothing you type leaves it.
+      </p>
       <p class="chat-empty-actions">
         ${last ? html`<button type="button" class="button primary" @click=${() => void engine.load({ cached: last.cacheId }, last.label).then((ok) => ok || engine.forgetLastVisit())}>
               Continue with ${last.label}
             </button>` : nothing}
         ${s
-          ? html`<button type="button" class=${last ? 'button' : 'button primary'} @click=${() => void engine.load({ url: s.url }, s.name)}>
-              Load ${s.name} (about ${formatBytes(s.approxBytes)})
+          ? html`<button type="button" class=${last ? 'button' : 'button primary'} data-suggested=${s.id} @click=${() => void engine.load(() => modelSource(s), s.name)}>
+              ${s.embedded ? `Start with ${s.name} (built in, no download)` : `Load ${s.name} (about ${formatBytes(s.approxBytes)})`}
+            </button>`
+          : nothing}
+        ${d
+          ? html`<button type="button" class="button" data-suggested=${d.id} @click=${() => void engine.load(() => modelSource(d), d.name)}>
+              Download ${d.name} (about ${formatBytes(d.approxBytes)})
             </button>`
           : nothing}
         <a class="button" href="#/models">All models</a>

@@ -249,8 +249,11 @@ export class AppEngine extends EventTarget {
     await this.load(before.source, before.label);
   }
 
-  /** Load a model; resolves true when it is ready. Errors become state, never throws. */
-  async load(source: ModelSource, label: string): Promise<boolean> {
+  /**
+   * Load a model; resolves true when it is ready. Errors become state, never throws. `source` may be
+   * a function that makes it (an embedded model read from the app's files: catalogue.ts `modelSource`).
+   */
+  async load(source: ModelSource | (() => Promise<ModelSource>), label: string): Promise<boolean> {
     const h = this.holding;
     if (h) {
       // the user asked for this model: the evaluation stops (it can be resumed), then it loads
@@ -278,13 +281,14 @@ export class AppEngine extends EventTarget {
     return this.loadModel(source, label, false);
   }
 
-  private async loadModel(source: ModelSource, label: string, forChat: boolean): Promise<ModelInfo> {
+  private async loadModel(make: ModelSource | (() => Promise<ModelSource>), label: string, forChat: boolean): Promise<ModelInfo> {
     const gen = ++this.generation;
     this.model = { kind: 'loading', label };
     this.changed();
     // progress comes through its own message port, so a last event can arrive after the load has resolved
     let settled = false;
     try {
+      const source = typeof make === 'function' ? await make() : make;
       const info = await this.client.load(source, {
         backend: this.backend,
         onProgress: (progress) => {

@@ -2,7 +2,8 @@
 import type { ModelSource } from '../client/index.ts';
 
 export interface LoadRequest {
-  source: ModelSource;
+  /** what to load, or how to make it when asked (an embedded model is read from the app's files first) */
+  source: ModelSource | (() => Promise<ModelSource>);
   label: string;
   /** the model's size in bytes, when known before the download (a catalogue entry, a local file) */
   bytes?: number;

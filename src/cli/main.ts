@@ -16,6 +16,7 @@ import { benchCommand } from './commands/bench.ts';
 import { evalCommand } from './commands/eval.ts';
 import { exportCommand } from './commands/export.ts';
 import { finetuneCommand } from './commands/finetune.ts';
+import { trainCommand } from './commands/train.ts';
 
 
 const commands: Record<string, Command> = {
@@ -30,6 +31,7 @@ const commands: Record<string, Command> = {
   bench: benchCommand,
   export: exportCommand,
   finetune: finetuneCommand,
+  train: trainCommand,
 };
 
 function help(): string {

@@ -235,6 +235,11 @@ export class Model<A extends Act = Act, W extends Weight = Weight> {
     return { bytes, adapter };
   }
 
+  /** a tensor's weight on the backend (training from scratch marks every one trainable; fused parts are not here) */
+  weight(name: string): W {
+    return this.weights.get(name);
+  }
+
   /** an adapter's weights on the backend, by the weight they adapt (training marks them trainable) */
   adapterWeights(id: string): LoraWeights<W> {
     const a = this.adapters.get(id);

@@ -11,7 +11,7 @@ import { CriaError } from '../shared/errors.ts';
 import { Rng } from '../shared/rng.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import type { ChatMessage } from '../tokenizer/chat-template.ts';
-import type { TrainExample } from './lora-train.ts';
+import type { TrainExample } from './trainer.ts';
 
 export interface ChatTurn {
   role: 'system' | 'user' | 'assistant';

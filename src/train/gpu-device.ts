@@ -8,7 +8,7 @@ import { crossEntropy } from '../gpu/kernels/cross_entropy.ts';
 import type { GpuTensor } from '../gpu/tensor.ts';
 import type { GpuWeight } from '../gpu/weights.ts';
 import type { GpuTapeBackend } from './gpu-tape.ts';
-import type { TrainDevice } from './lora-train.ts';
+import type { TrainDevice } from './trainer.ts';
 
 export function gpuDevice(tape: GpuTapeBackend): TrainDevice<GpuTensor, GpuWeight> {
   const values = new Map<GpuWeight, Float32Array>();

@@ -6,7 +6,7 @@
  */
 import { CriaError } from '../shared/errors.ts';
 import { Rng } from '../shared/rng.ts';
-import type { LoraTrainer, TrainExample, TrainerState } from './lora-train.ts';
+import type { Trainer, TrainExample, TrainerState } from './trainer.ts';
 
 /** Where a fine-tune stood after a step: enough to go on from there (with the same data, settings and seed). */
 export interface FinetuneCheckpoint {
@@ -46,11 +46,13 @@ export interface FinetuneResult {
   heldOut: number[];
   /** training loss of each step */
   trainLoss: number[];
+  /** tokens trained on (a resumed run: those before the checkpoint too) */
+  tokens: number;
   aborted: boolean;
 }
 
 export async function runFinetune(
-  trainer: LoraTrainer<any, any>,
+  trainer: Trainer<any, any>,
   train: readonly TrainExample[],
   heldOut: readonly TrainExample[],
   opts: {
@@ -128,6 +130,6 @@ export async function runFinetune(
 
   function done(aborted: boolean): FinetuneResult {
     const seconds = (performance.now() - t0) / 1000;
-    return { steps: step, epochs: opts.epochs, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9), heldOut: held, trainLoss, aborted };
+    return { steps: step, epochs: opts.epochs, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9), heldOut: held, trainLoss, tokens, aborted };
   }
 }

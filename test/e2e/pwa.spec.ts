@@ -69,7 +69,7 @@ async function installable(page: Page): Promise<void> {
   }
 }
 
-test('the service worker precaches the app shell, the engine worker included, and no model file', async ({ page, request }) => {
+test('the service worker precaches the app shell, the engine worker included, and no model file but the built-in demo', async ({ page, request }) => {
   await page.goto('/');
   await serviceWorkerReady(page);
   const cached = await page.evaluate(async () => {
@@ -92,8 +92,9 @@ test('the service worker precaches the app shell, the engine worker included, an
   if ((await request.get('/models.json')).headers()['content-type']?.startsWith('application/json')) {
     expect(cached).toContain('/models.json');
   }
-  // never a model, a source map or the widget (built for other origins)
-  expect(cached.filter((u) => /\.gguf$|\.map$|^\/widget/.test(u))).toEqual([]);
+  // the demo model that ships with the app (public/models/), and never another model, a source map or the widget (built for other origins)
+  expect(cached).toContain('/models/cria-demo.gguf');
+  expect(cached.filter((u) => /\.gguf$|\.map$|^\/widget/.test(u) && !u.startsWith('/models/'))).toEqual([]);
   // no runtime caching: the only caches are Workbox's precache
   const names = await page.evaluate(() => caches.keys());
   expect(names.every((n) => n.startsWith('workbox-precache'))).toBe(true);
@@ -114,6 +115,8 @@ test('model downloads bypass the service worker: static routes for other origins
   expect(notHere?.source, 'every other origin goes to the network').toEqual(['network']);
   const gguf = rules.find((r) => r.condition.urlPattern?.pathname === '*.gguf');
   expect(gguf?.source, 'any .gguf goes to the network').toEqual(['network']);
+  // …asked for without a query: the demo model the app ships is asked for with ?embedded, from the precache
+  expect(gguf?.condition.urlPattern?.search).toBe('');
   await internals.close();
 });
 

@@ -1,12 +1,11 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { deserialize, serialize } from 'node:v8';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { CriaError } from '../../shared/errors.ts';
 import { readGguf } from '../../formats/gguf.ts';
 import { parseTrainingJsonl } from '../../train/data.ts';
 import { finetune } from '../../train/finetune.ts';
 import { mergeLora } from '../../train/merge.ts';
-import type { FinetuneCheckpoint } from '../../train/run.ts';
+import { fileCheckpoints } from '../checkpoint-file.ts';
 import { checkpointKey } from '../../storage/checkpoints.ts';
 import { readLoraAdapter } from '../../formats/lora.ts';
 import { bytesSource } from '../../formats/source.ts';
@@ -113,7 +112,7 @@ export const finetuneCommand: Command = {
       ctrl.abort();
     };
     process.on('SIGINT', onSigint);
-    const t = (s: number) => `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}`;
+    const t = (s: number) => `${Math.floor(Math.round(s) / 60)}:${String(Math.round(s) % 60).padStart(2, '0')}`;
     let r;
     try {
       r = await finetune(
@@ -122,7 +121,7 @@ export const finetuneCommand: Command = {
         { ...config, batch_size: config.batchSize, epochs, max_len: maxLen, held_out: heldOutShare, ...(template !== undefined ? { chat_template: template } : {}), name: basename(out).replace(/\.gguf$/i, '') },
         {
           signal: ctrl.signal,
-          ...(checkpointFile !== undefined ? { checkpoints: await fileCheckpoints(checkpointFile, await checkpointKey(String(str('model')), text, { ...config, epochs, maxLen, heldOutShare, template }), log) } : {}),
+          ...(checkpointFile !== undefined ? { checkpoints: await fileCheckpoints(checkpointFile, await checkpointKey(String(str('model')), text, { ...config, epochs, maxLen, heldOutShare, template }), (m) => log(`finetune: ${m}`)) } : {}),
           yieldEvery: () => new Promise((ok) => setImmediate(ok)),
           onPrepared: (p) => {
             const how = p.prompt === 'template given' ? 'the chat template given' : p.prompt === 'model template' ? "the model's chat template" : "Alpaca's prompt: the model has no chat template";
@@ -165,30 +164,3 @@ export const finetuneCommand: Command = {
     });
   },
 };
-
-/** --checkpoint FILE: the job's state in a file (v8's structured serialization), written atomically, for this job only */
-async function fileCheckpoints(path: string, key: string, log: (s: string) => void) {
-  return {
-    load: async () => {
-      let raw: Buffer;
-      try {
-        raw = await readFile(path);
-      } catch {
-        return undefined;
-      }
-      try {
-        const v = deserialize(raw) as { key: string; checkpoint: FinetuneCheckpoint };
-        if (v.key === key) return v.checkpoint;
-        log(`finetune: ${path} is the checkpoint of another job (model, examples or settings differ): starting from the beginning, it will be replaced`);
-      } catch {
-        log(`finetune: ${path} is not a checkpoint Cria can read: starting from the beginning, it will be replaced`);
-      }
-      return undefined;
-    },
-    save: async (checkpoint: FinetuneCheckpoint) => {
-      await writeFile(`${path}.tmp`, serialize({ key, checkpoint }));
-      await rename(`${path}.tmp`, path);
-    },
-    clear: () => rm(path, { force: true }),
-  };
-}
