@@ -312,6 +312,8 @@ export interface ModelChoice {
   /** the model cache's id */
   cacheId: string;
   label: string;
+  /** a LoRA adapter in the model cache applied to every request (a tuned model: src/app/tuned.ts) */
+  adapter?: { cacheId: string; label: string };
 }
 
 /** The models of a run: A (evaluated), B (pairwise's second contestant), the judge. */

@@ -11,7 +11,8 @@
 import { fromClient, IdbEvalStore, runTask, type EvalProgress, type EvalTarget, type ModelRole, type Run, type Task } from '../eval/index.ts';
 import { engine } from './engine-state.ts';
 import { toAppError, type AppError } from './errors.ts';
-import { getRunTask, saveRunTask, type RunModels } from './eval-data.ts';
+import { getRunTask, saveRunTask, type ModelChoice, type RunModels } from './eval-data.ts';
+import type { ModelInfo } from '../client/index.ts';
 
 export const LOCK_PREFIX = 'cria-eval-run:';
 
@@ -184,7 +185,8 @@ export class EvalController extends EventTarget {
           await saving;
           const m = role === 'A' ? chosen.A : role === 'B' ? chosen.B : chosen.judge;
           if (!m) throw Object.assign(new Error(`no model was chosen as ${role === 'B' ? 'model B' : 'the judge'}`), { code: 'bad-argument' });
-          await orAbort(engine.loadHeld({ cached: m.cacheId }, m.label), signal);
+          const info = await orAbort(engine.loadHeld({ cached: m.cacheId }, m.label), signal);
+          await applyAdapter(info, m, signal);
           return fromClient(engine.client);
         },
         onProgress: (p) => {
@@ -237,3 +239,17 @@ export class EvalController extends EventTarget {
 
 /** the app's evaluations */
 export const evals = new EvalController();
+
+/**
+ * The adapters a run's model is evaluated with: its tuned adapter (from the model cache), or none (a
+ * model kept loaded from the chat may still carry one there: a base model's run must not).
+ */
+async function applyAdapter(info: ModelInfo, m: ModelChoice, signal: AbortSignal): Promise<void> {
+  if (!m.adapter) {
+    if (info.adapters?.some((a) => a.scale !== null)) await orAbort(engine.client.setAdapters([]), signal);
+    return;
+  }
+  const id = `eval:${m.adapter.cacheId}`;
+  if (!info.adapters?.some((a) => a.id === id)) await orAbort(engine.client.loadAdapter({ cached: m.adapter.cacheId }, { id, signal }), signal);
+  await orAbort(engine.client.setAdapters([{ id, scale: 1 }]), signal);
+}

@@ -11,12 +11,15 @@ import { LightElement } from './light-element.ts';
 import { engine, StateController } from './engine-state.ts';
 import { toAppError } from './errors.ts';
 import { formatBytes } from './format.ts';
-import { cachedUrls, catalogueTask, FILE_FORMATS, isJudgedKind, limitTask, taskFromFiles, withOptions, type FileFormat, type FileTask, type RunModels } from './eval-data.ts';
+import { cachedUrls, catalogueTask, FILE_FORMATS, isJudgedKind, limitTask, taskFromFiles, withOptions, type FileFormat, type FileTask, type ModelChoice, type RunModels } from './eval-data.ts';
 import { KIND_LABEL, runtimeOfFormat, webllmTaskNote } from './eval-format.ts';
+import { availableTuned, takeEvalPreset, tunedLabel, tunedValue, type TunedModel } from './tuned.ts';
 
 export interface StartRequest {
   prepare(signal: AbortSignal, onDownload: (p: { loadedBytes: number; totalBytes?: number }) => void): Promise<Task>;
   models: RunModels;
+  /** a second run of the same task once the first is done (base vs tuned: the base model's run) */
+  then?: RunModels;
 }
 
 type Source = 'catalogue' | 'file';
@@ -46,6 +49,8 @@ export class CriaEvalSetup extends LightElement {
     constrainVerdict: { state: true },
     nCtx: { state: true },
     problem: { state: true },
+    tuned: { state: true },
+    alsoBase: { state: true },
   };
   /** a run is in progress */
   declare disabled: boolean;
@@ -67,6 +72,10 @@ export class CriaEvalSetup extends LightElement {
   declare constrainVerdict: boolean;
   declare nCtx: string;
   declare problem: string;
+  /** base + adapter pairs trained on this device, both in the cache (src/app/tuned.ts) */
+  declare tuned: TunedModel[];
+  /** with a tuned model A (not pairwise): also run the task on its base, for base vs tuned */
+  declare alsoBase: boolean;
   private files: File[] = [];
   private lastModelState = '';
 
@@ -90,6 +99,8 @@ export class CriaEvalSetup extends LightElement {
     this.constrainVerdict = true;
     this.nCtx = '';
     this.problem = '';
+    this.tuned = [];
+    this.alsoBase = true;
     new StateController(this, engine);
   }
 
@@ -114,12 +125,24 @@ export class CriaEvalSetup extends LightElement {
   async refreshModels(): Promise<void> {
     try {
       const list = (await engine.client.cache.list()).filter((m) => m.complete).sort((a, b) => a.name.localeCompare(b.name));
-      this.models = list;
-      const ids = new Set(list.map((m) => m.id));
+      const cachedIds = new Set(list.map((m) => m.id));
+      this.tuned = availableTuned(cachedIds);
+      // (a cached adapter is not a model to choose on its own)
+      const adapters = new Set(this.tuned.map((t) => t.adapterId));
+      this.models = list.filter((m) => !adapters.has(m.id));
+      const ids = new Set([...this.models.map((m) => m.id), ...this.tuned.map(tunedValue)]);
       const loaded = engine.model.kind === 'ready' ? engine.model.info.cacheId : undefined;
-      const first = (loaded && ids.has(loaded) ? loaded : list[0]?.id) ?? '';
+      const first = (loaded && ids.has(loaded) ? loaded : this.models[0]?.id) ?? '';
+      // the Fine-tune page's "evaluate base vs tuned": the tuned model as A, its base as B
+      const preset = takeEvalPreset();
+      const presetTuned = preset && this.tuned.find((t) => tunedValue(t) === preset.tuned);
+      if (presetTuned) {
+        this.modelA = tunedValue(presetTuned);
+        this.modelB = presetTuned.baseId;
+        this.alsoBase = true;
+      }
       if (!ids.has(this.modelA)) this.modelA = first;
-      if (!ids.has(this.modelB)) this.modelB = list.find((m) => m.id !== this.modelA)?.id ?? first;
+      if (!ids.has(this.modelB)) this.modelB = this.models.find((m) => m.id !== this.modelA)?.id ?? first;
       if (!ids.has(this.judge)) this.judge = first;
     } catch (e) {
       console.warn('cria: the model cache could not be listed', e);
@@ -153,9 +176,15 @@ export class CriaEvalSetup extends LightElement {
     }
   }
 
-  private modelChoice(id: string) {
+  private modelChoice(id: string): ModelChoice | undefined {
+    const t = this.tunedOf(id);
+    if (t) return { cacheId: t.baseId, label: tunedLabel(t), adapter: { cacheId: t.adapterId, label: t.adapterName } };
     const m = this.models?.find((x) => x.id === id);
     return m ? { cacheId: m.id, label: m.name } : undefined;
+  }
+
+  private tunedOf(value: string): TunedModel | undefined {
+    return this.tuned.find((t) => tunedValue(t) === value);
   }
 
   private submit = (e: SubmitEvent) => {
@@ -191,7 +220,12 @@ export class CriaEvalSetup extends LightElement {
       if (!ft) return this.fail(this.fileError || 'Choose a file first.', '#eval-file');
       prepare = async () => withOptions(limitTask(ft.task, limit, ft.limitIsChars), options);
     }
-    const detail: StartRequest = { prepare, models: { A, ...(B ? { B } : {}), ...(judge ? { judge } : {}) } };
+    const base = A.adapter && kind !== 'judge-pairwise' && this.alsoBase ? this.modelChoice(this.tunedOf(this.modelA)!.baseId) : undefined;
+    const detail: StartRequest = {
+      prepare,
+      models: { A, ...(B ? { B } : {}), ...(judge ? { judge } : {}) },
+      ...(base ? { then: { A: base, ...(judge ? { judge } : {}) } } : {}),
+    };
     this.dispatchEvent(new CustomEvent<StartRequest>('start', { detail, bubbles: true }));
   };
 
@@ -253,6 +287,12 @@ export class CriaEvalSetup extends LightElement {
                 ${kind === 'judge-pairwise' ? this.modelSelect('eval-model-b', 'Model B', this.modelB, (v) => (this.modelB = v)) : nothing}
                 ${judged ? this.modelSelect('eval-judge', 'Judge', this.judge, (v) => (this.judge = v)) : nothing}
               </div>`}
+        ${this.tunedOf(this.modelA) && kind !== 'judge-pairwise'
+          ? html`<label class="check">
+              <input type="checkbox" name="also_base" .checked=${this.alsoBase} @change=${(e: Event) => (this.alsoBase = (e.target as HTMLInputElement).checked)} />
+              Also evaluate the base model, ${this.tunedOf(this.modelA)!.baseName} (base vs tuned: two runs, then compared below)
+            </label>`
+          : nothing}
         ${judged ? this.judgeFields(kind) : nothing}
       </fieldset>
       ${this.problem ? html`<p id="eval-setup-problem" class="field-error" role="alert">${this.problem}</p>` : html`<p id="eval-setup-problem" hidden></p>`}
@@ -282,6 +322,11 @@ export class CriaEvalSetup extends LightElement {
       <span class="field-label">${label}</span>
       <select id=${id} .value=${value} @change=${(e: Event) => set((e.target as HTMLSelectElement).value)}>
         ${(this.models ?? []).map((m) => html`<option value=${m.id} ?selected=${m.id === value}>${m.name} (${formatBytes(m.size)})</option>`)}
+        ${this.tuned.length
+          ? html`<optgroup label="Tuned on this device (base + adapter)">
+              ${this.tuned.map((t) => html`<option value=${tunedValue(t)} ?selected=${tunedValue(t) === value}>${tunedLabel(t)}</option>`)}
+            </optgroup>`
+          : nothing}
       </select>
     </label>`;
   }

@@ -139,7 +139,8 @@ export class CriaEvalView extends LightElement {
       const end = evals.lastEnd;
       void this.refresh().then(() => {
         if (end?.runId && end.status === 'done') {
-          this.selected = [end.runId];
+          // base vs tuned: the two runs side by side
+          this.selected = this.compareWith && this.compareWith !== end.runId ? [this.compareWith, end.runId] : [end.runId];
           void this.loadEntries().then(() => this.focusReport());
         }
       });
@@ -205,10 +206,18 @@ export class CriaEvalView extends LightElement {
 
   // ---- running
 
+  /** the first run of a pair (base vs tuned): shown beside the second when it ends */
+  private compareWith: string | undefined;
+
   private async onStart(e: CustomEvent<StartRequest>) {
-    const { prepare, models } = e.detail;
+    const { prepare, models, then } = e.detail;
+    this.compareWith = undefined;
     this.focusStop();
-    await evals.start({ prepare, models });
+    const first = await evals.start({ prepare, models });
+    if (!then || first.status !== 'done') return;
+    this.compareWith = first.runId;
+    this.focusStop();
+    await evals.start({ prepare, models: then });
   }
 
   private focusStop() {
@@ -224,7 +233,8 @@ export class CriaEvalView extends LightElement {
     }
     // every model it needs must still be in the cache
     const cached = new Set((await engine.client.cache.list().catch(() => [])).filter((m) => m.complete).map((m) => m.id));
-    const missing = [saved.models.A, saved.models.B, saved.models.judge].filter((m) => m && !cached.has(m.cacheId));
+    const needed = [saved.models.A, saved.models.B, saved.models.judge].flatMap((m) => (m ? [m, ...(m.adapter ? [m.adapter] : [])] : []));
+    const missing = needed.filter((m) => !cached.has(m.cacheId));
     if (missing.length) {
       this.rowMessage = { id: run.id, text: `${missing.map((m) => m!.label).join(' and ')} ${missing.length > 1 ? 'are' : 'is'} no longer in the model cache. Download ${missing.length > 1 ? 'them' : 'it'} again on the Models page, then resume.` };
       return;

@@ -9,6 +9,7 @@
  * the adapter (a llama.cpp GGUF LoRA file) and use it in chat (the base model loaded, the adapter
  * applied to every answer).
  */
+import { rememberTuned, setEvalPreset, tunedValue, type TunedModel } from './tuned.ts';
 import { html, nothing, svg } from 'lit';
 import type { CachedModel, FinetuneEvent, FinetuneOutcome, FinetunePrepared } from '../client/index.ts';
 import { LightElement } from './light-element.ts';
@@ -69,6 +70,8 @@ export class CriaFinetuneView extends LightElement {
   private data = '';
   private abort?: AbortController;
   private adapterUrl?: string;
+  /** this outcome's adapter, once kept in the model cache for the Eval page */
+  private tuned?: TunedModel;
 
   constructor() {
     super();
@@ -160,6 +163,7 @@ export class CriaFinetuneView extends LightElement {
       if (this.adapterUrl) URL.revokeObjectURL(this.adapterUrl);
       this.adapterUrl = URL.createObjectURL(new Blob([outcome.adapter as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
       this.outcome = outcome;
+      this.tuned = undefined;
     } catch (err) {
       this.problem = toAppError(err).message;
     } finally {
@@ -198,6 +202,29 @@ export class CriaFinetuneView extends LightElement {
     } catch (e) {
       this.problem = toAppError(e).message;
     }
+  };
+
+  /** the adapter kept in the model cache and remembered with its base (src/app/tuned.ts), then the Eval page set to base vs tuned */
+  private evaluate = async () => {
+    const o = this.outcome;
+    const model = this.models.find((m) => m.id === this.modelId);
+    if (!o || !model) return;
+    this.problem = '';
+    if (!this.tuned) {
+      if (!(await engine.load({ cached: model.id }, model.name))) return void (this.problem = 'The base model could not be loaded; see the Models page.');
+      const name = `${model.name.replace(/\.gguf$/i, '')}-lora`;
+      try {
+        const file = new File([o.adapter as Uint8Array<ArrayBuffer>], `${name}.gguf`, { lastModified: Date.now() });
+        const info = await engine.client.loadAdapter({ file, cache: true }, { id: `tuned-${Date.now().toString(36)}` });
+        if (!info.cacheId) throw new Error('the adapter could not be kept in the model cache');
+        this.tuned = { adapterId: info.cacheId, adapterName: name, baseId: model.id, baseName: model.name, createdAt: Date.now() };
+        rememberTuned(this.tuned);
+      } catch (e) {
+        return void (this.problem = toAppError(e).message);
+      }
+    }
+    setEvalPreset({ tuned: tunedValue(this.tuned) });
+    location.hash = '#/eval';
   };
 
   override render() {
@@ -292,7 +319,9 @@ export class CriaFinetuneView extends LightElement {
       <div class="actions">
         <a class="button" href=${this.adapterUrl ?? '#'} download=${name} data-testid="finetune-download">Save the adapter</a>
         <button type="button" class="button primary" @click=${this.useInChat} ?disabled=${engine.busy}>Use it in chat</button>
+        <button type="button" class="button" @click=${this.evaluate} ?disabled=${engine.busy} data-testid="finetune-evaluate">Evaluate base vs tuned</button>
       </div>
+      <p class="muted small">Evaluate base vs tuned keeps the adapter in this browser's model cache and opens the Eval page with the tuned model chosen: a benchmark runs on both, a judged pairwise task sets them against each other.</p>
       ${this.applied ? html`<p class="small" role="status" data-testid="finetune-applied">${this.applied} <a href="#/chat">Go to chat</a></p>` : nothing}
     </section>`;
   }

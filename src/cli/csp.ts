@@ -47,6 +47,13 @@ const join = (ds: ReadonlyArray<readonly [string, string]>) => ds.map(([k, v]) =
 /** The policy for the HTTP header (`cria serve`). */
 export const CSP_HEADER = join([...CSP_DIRECTIVES, ...HEADER_ONLY]);
 
+/**
+ * The widget demo page's policy (public/widget-demo.html, a host page like any site that embeds the
+ * widget): the app's, except that the widget's engine worker starts from a `blob:` URL of the page (see
+ * README "Embed Cria in your page": what a host page's policy must allow).
+ */
+export const WIDGET_HOST_CSP_HEADER = join([...CSP_DIRECTIVES.map(([k, v]): readonly [string, string] => (k === 'worker-src' ? [k, `${v} blob:`] : [k, v])), ...HEADER_ONLY]);
+
 /** The same policy for `<meta http-equiv>` (no frame-ancestors). */
 export const CSP_META = join(CSP_DIRECTIVES);
 

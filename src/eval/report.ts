@@ -18,11 +18,16 @@
 import { aggregate } from './kinds/index.ts';
 import type { EvalReport, ItemResult, Run } from './types.ts';
 
+/** a model as reports name it: its id, and the adapters applied to it ("model + my-task") */
+export function modelLabel(m: Run['identity']['model']): string {
+  return m.adapters?.length ? `${m.id} + ${m.adapters.map((a) => (a.scale === 1 ? a.name : `${a.name}×${a.scale}`)).join(' + ')}` : m.id;
+}
+
 export function buildReport(run: Pick<Run, 'identity' | 'updatedAt'>, results: readonly ItemResult[], opts: { items?: boolean } = {}): EvalReport {
   const { metrics, per_category } = aggregate(run.identity.task.kind, results);
   return {
     task: run.identity.task.name,
-    model: run.identity.model.id,
+    model: modelLabel(run.identity.model),
     n: results.filter((r) => !r.error).length,
     metrics,
     per_category,

@@ -71,6 +71,7 @@ export function newRunId(): string {
 export async function modelIdentity(target: EvalTarget): Promise<RunIdentity['model']> {
   const info = await target.modelInfo();
   if (!info) throw new CriaError('bad-argument', 'loadModel returned a target with no model loaded');
+  const adapters = (info.adapters ?? []).filter((a) => a.scale !== null).map((a) => ({ name: a.name ?? a.id, ...(a.cacheId ? { cacheId: a.cacheId } : {}), scale: a.scale! }));
   return {
     id: info.id,
     contentHash: info.contentHash,
@@ -80,6 +81,7 @@ export async function modelIdentity(target: EvalTarget): Promise<RunIdentity['mo
     tensorTypes: info.tensorTypes,
     nCtx: info.nCtx,
     runtime: info.runtime ?? 'cria',
+    ...(adapters.length ? { adapters } : {}),
   };
 }
 
@@ -93,6 +95,11 @@ function checkSameModel(role: ModelRole, stored: RunIdentity['model'] | undefine
   const as = role === 'A' ? 'the evaluated model' : role === 'B' ? 'contestant B' : 'the judge';
   if (stored.contentHash === undefined) {
     throw new CriaError('bad-argument', `this run was stored before Cria recorded models by content, so it cannot tell whether "${loaded.id}" is the model ${as} was; start a new run`);
+  }
+  const adapters = (m: RunIdentity['model']) => JSON.stringify((m.adapters ?? []).map((a) => [a.name, a.cacheId ?? null, a.scale]));
+  if (stored.contentHash === loaded.contentHash && adapters(stored) !== adapters(loaded)) {
+    const names = (m: RunIdentity['model']) => (m.adapters?.length ? m.adapters.map((a) => `${a.name} at ${a.scale}`).join(', ') : 'no adapter');
+    throw new CriaError('bad-argument', `this run was made with "${stored.id}" and ${names(stored)} as ${as}, but ${names(loaded)} is applied now; apply the same adapters to resume, or start a new run`);
   }
   if (stored.contentHash !== loaded.contentHash) {
     const same = stored.id === loaded.id ? ` (same name, different content: its weights or metadata differ)` : '';

@@ -188,7 +188,18 @@ export interface RunIdentity {
    * repository), so runs of one task through two runtimes compare side by side (absent in runs
    * stored before there were two: Cria's own)
    */
-  model: { id: string; contentHash?: string; cacheId?: string; architecture: string; parameters: number; tensorTypes: Record<string, number>; nCtx?: number; runtime?: RuntimeName };
+  model: {
+    id: string;
+    contentHash?: string;
+    cacheId?: string;
+    architecture: string;
+    parameters: number;
+    tensorTypes: Record<string, number>;
+    nCtx?: number;
+    runtime?: RuntimeName;
+    /** LoRA adapters applied to every request (Cria's own engine): a tuned model's runs are told apart from its base's */
+    adapters?: { name: string; cacheId?: string; scale: number }[];
+  };
   /** for judged pairwise tasks: the second contestant; for judged tasks: the judge */
   modelB?: RunIdentity['model'];
   judge?: RunIdentity['model'];

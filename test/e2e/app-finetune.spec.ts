@@ -4,7 +4,10 @@
  * line is named); a LoRA fine-tune in the engine's worker with live progress (steps, held-out loss,
  * the loss curve), the engine held as for an evaluation; the adapter saved as a file that is a
  * llama.cpp LoRA adapter for the model; and "Use it in chat": the base model loaded with the adapter,
- * whose greedy answer to a trained question now has the trained form ("It is <colour>."; the base model's had not).
+ * whose greedy answer to a trained question now has the trained form ("It is <colour>."; the base model's had not);
+ * then "Evaluate base vs tuned": the adapter kept in the model cache, the Eval page with the tuned model
+ * chosen and its base run too, on a multiple-choice task of held-out contexts (the tuned model right, the
+ * base near chance), the two runs compared.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +110,30 @@ test('fine-tune a cached model on examples: live progress, the adapter saved, th
   await expect(lastAnswer).toContainText(/It is (red|blue|green|pink|brown)\./);
   expect(await lastAnswer.textContent()).not.toBe(baseAnswer);
   await shoot(page, testInfo, 'finetune-chat');
+
+  // base vs tuned on the Eval page, one click from the result: a multiple-choice task on held-out contexts
+  await page.goto('/?backend=wasm#/finetune');
+  await page.getByTestId('finetune-evaluate').click();
+  await expect(page).toHaveURL(/#\/eval$/, { timeout: 60_000 });
+  await expect(page.locator('#eval-model-a')).toHaveValue(/^tuned:/);
+  await expect(page.locator('#eval-model-a option:checked')).toHaveText('stories-qa.gguf + stories-qa-lora');
+  const alsoBase = page.getByRole('checkbox', { name: /Also evaluate the base model/ });
+  await expect(alsoBase).toBeChecked();
+  const mc = ['The dog barked.', 'Dad sat.'].flatMap((c) => ANIMALS.map((a, i) => JSON.stringify({ context: `Q: What color is the ${a}?\n\n${c}\nA:`, choices: COLORS.map((k) => ` It is ${k}.`), gold: i }))).join('\n');
+  await page.getByRole('radio', { name: 'From files on this device' }).check();
+  await page.locator('#eval-file').setInputFiles({ name: 'animal-colours.jsonl', mimeType: 'application/json', buffer: Buffer.from(mc) });
+  await expect(page.getByTestId('eval-file-status')).toContainText('10 items');
+  await page.getByRole('button', { name: 'Start', exact: true }).click();
+  await expect(page.locator('.run-row[data-state="done"]')).toHaveCount(2, { timeout: 120_000 });
+  const report = page.getByTestId('eval-report');
+  await expect(report.locator('thead th')).toContainText(['Metric', /stories-qa-lora/, /stories-qa/]);
+  const acc = await report.locator('td[data-metric="acc"]').evaluateAll((tds) => tds.map((t) => Number(t.getAttribute('data-value'))));
+  console.log(`base vs tuned on held-out contexts: accuracy tuned ${acc[0]}, base ${acc[1]}`);
+  expect(acc).toHaveLength(2);
+  // the tuned model answers the trained mapping; the base model is near chance (1 in 5)
+  expect(acc[0]!).toBeGreaterThanOrEqual(0.8);
+  expect(acc[0]!).toBeGreaterThan(acc[1]! + 0.3);
+  await shoot(page, testInfo, 'finetune-base-vs-tuned');
 
   // on a phone: the page and its result fit the width
   await page.goto('/?backend=wasm#/finetune');

@@ -17,7 +17,7 @@ import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../command.ts';
 import { CriaError } from '../../shared/errors.ts';
-import { CSP_HEADER, ISOLATION_HEADERS } from '../csp.ts';
+import { CSP_HEADER, ISOLATION_HEADERS, WIDGET_HOST_CSP_HEADER } from '../csp.ts';
 import { serveFileWithRanges } from '../serve-range.ts';
 
 const DEFAULT_DIST = fileURLToPath(new URL('../../../dist/', import.meta.url));
@@ -117,6 +117,8 @@ export function appHandler(dir: string): (req: IncomingMessage, res: ServerRespo
       return;
     }
     if (path === root || pathname.endsWith('/')) path = resolve(path, 'index.html');
+    // the widget demo is a host page: its widget's engine worker is a blob: worker
+    if (pathname === '/widget-demo.html') res.setHeader('Content-Security-Policy', WIDGET_HOST_CSP_HEADER);
     if (!isFile(path)) {
       if (!wantsPage(req, pathname)) {
         res.statusCode = 404;

@@ -16,7 +16,7 @@ export const trainCommand: Command = {
     'cria train --data TEXT.txt --out MODEL.gguf [--held-out TEXT.txt] [--checkpoint FILE]\n' +
     `           [--vocab ${D.vocab}] [--dim ${D.nEmbd}] [--layers ${D.nLayer}] [--heads ${D.nHead}] [--kv-heads ${D.nHeadKv}] [--ff ${D.nFf}] [--ctx ${D.nCtx}]\n` +
     `           [--epochs ${D.epochs}] [--lr ${D.lr}] [--batch ${D.batchSize}] [--warmup ${D.warmup}] [--weight-decay ${D.weightDecay}] [--seed ${D.seed}]\n` +
-    '           [--name NAME] [--license SPDX] [--source TEXT]\n\n' +
+    '           [--name NAME] [--license SPDX] [--source TEXT] [--chat-template FILE]\n\n' +
     '  TEXT: plain text, stories separated by blank lines (or <|endoftext|> lines). A SentencePiece-style BPE\n' +
     '  vocabulary of --vocab tokens (byte fallback) is learnt from it, then a llama of that shape (F32, tied\n' +
     '  embeddings) is trained from random weights on every next token, each story as <s> story </s> in windows of\n' +
@@ -25,6 +25,9 @@ export const trainCommand: Command = {
     '  --held-out TEXT: stories to measure on (default: the last 5% of the stories); the held-out loss is printed\n' +
     '  before training and after each epoch, and perplexity and bits per byte at the end (also written into the\n' +
     '  file as cria.train.*). The defaults are the demo model\'s recipe (public/models/README.md).\n' +
+    '  --chat-template FILE: a Jinja chat template written into the model (tokenizer.chat_template): how a chat\n' +
+    '  becomes its prompt (the demo model\'s, src/train/templates/story.jinja: the last user message is the start\n' +
+    '  of a story, which the model continues).\n' +
     '  --checkpoint FILE: state written every 10 steps; the same command run again goes on from it. Ctrl-C stops\n' +
     '  after the current step and still writes the model. Prints JSON: out, bytes, parameters, vocab, held-out loss\n' +
     '  per epoch, perplexity, bits per byte, steps, seconds, tokens/s.',
@@ -49,6 +52,7 @@ export const trainCommand: Command = {
     name: { type: 'string' },
     license: { type: 'string' },
     source: { type: 'string' },
+    'chat-template': { type: 'string' },
   },
   async run(values) {
     const str = (k: string) => values[k] as string | undefined;
@@ -107,6 +111,7 @@ export const trainCommand: Command = {
     if (heldPath !== undefined) metadata.push(['cria.train.held_out_data', gv.str(basename(heldPath))], ['cria.train.held_out_sha256', gv.str(await digest(heldOutText!))]);
     if (str('license') !== undefined) metadata.push(['general.license', gv.str(str('license')!)]);
     if (str('source') !== undefined) metadata.push(['general.source.url', gv.str(str('source')!)]);
+    if (str('chat-template') !== undefined) metadata.push(['tokenizer.chat_template', gv.str(await read(str('chat-template')!, '--chat-template'))]);
 
     const log = (s: string) => process.stderr.write(`${s}\n`);
     const ctrl = new AbortController();
