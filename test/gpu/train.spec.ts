@@ -6,8 +6,9 @@
  * orders (the reference sums in float64): measured ≤ 1.6e-6 of the largest gradient (F32 and Q8_0 bases);
  * bound 1e-4 of it, where a wrong term is O(1).
  * The whole step (forward, loss, backward, reading the gradients) is one submit.
- * Then a short LoRA fine-tune on WebGPU (src/train/gpu-device.ts) beside the same one on the CPU reference:
- * the same held-out losses, epoch by epoch.
+ * Then a LoRA fine-tune on WebGPU (src/train/gpu-device.ts) of the animal → colour task to its targets
+ * (held-out loss < 0.25, greedy right on ≥ 90% of held-out prompts, 25 steps), beside the same one on the
+ * CPU reference: the same held-out losses, epoch by epoch.
  */
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
@@ -77,7 +78,7 @@ for (const name of ['llama-gqa-f32', 'qwen2-f32', 'llama-gqa-q8_0']) {
   });
 }
 
-test('a LoRA fine-tune of stories260K on WebGPU (SwiftShader) trains as the CPU reference does: the same held-out losses, step for step', async ({ page }) => {
+test('a LoRA fine-tune of stories260K on WebGPU (SwiftShader) reaches the task\'s targets and trains as the CPU reference does', async ({ page }) => {
   test.setTimeout(600_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -86,10 +87,11 @@ test('a LoRA fine-tune of stories260K on WebGPU (SwiftShader) trains as the CPU 
   const rel = 'models/stories260K/stories260K-f32.gguf';
   const base = await readGguf(bytesSource(new Uint8Array(readFileSync(`${FIXTURES_DIR}/${rel}`))));
   const tok = createTokenizer(base.metadata);
-  // a short run (SwiftShader runs a training step's ~200 dispatches on the CPU): 40 examples, 2 epochs of 5 steps
+  // a short run (SwiftShader runs a training step's ~200 dispatches on the CPU): 40 examples, 5 epochs of 5 steps
+  // at a learning rate of 1e-2 (the Node test's 200 examples at 3e-3 take 75 steps to the same place)
   const train = CONTEXTS.slice(0, 4).flatMap((c) => ANIMALS.map((_, a) => example(tok, c, a).ex));
   const held = CONTEXTS.slice(TRAIN_CONTEXTS, TRAIN_CONTEXTS + 1).flatMap((c) => ANIMALS.map((_, a) => example(tok, c, a)));
-  const config = { rank: 8, alpha: 16, lr: 3e-3, warmup: 2, batchSize: 8, seed: 7, epochs: 2 };
+  const config = { rank: 8, alpha: 16, lr: 1e-2, warmup: 2, batchSize: 8, seed: 7, epochs: 5 };
 
   // the CPU reference, the same examples, settings and seeds
   const cpuTape = new TapeBackend();
@@ -99,14 +101,18 @@ test('a LoRA fine-tune of stories260K on WebGPU (SwiftShader) trains as the CPU 
 
   const r: FinetuneReport = await page.evaluate(
     ([u, t, h, p, c]) => window.criaTrain!.finetune(u, t, h, p, c),
-    [`/fixtures/${rel}`, train, held.map((x) => x.ex), [] as { prompt: number[]; answerLength: number }[], config] as const,
+    [`/fixtures/${rel}`, train, held.map((x) => x.ex), held.map((x) => ({ prompt: x.prompt, answerLength: x.answerTokens.length })), config] as const,
   );
-  console.log(`LoRA fine-tune on WebGPU (SwiftShader): ${r.steps} steps in ${r.seconds.toFixed(0)} s; held-out loss ${r.heldOut.map((v) => v.toFixed(4)).join(' → ')} (CPU reference ${cpu.heldOut.map((v) => v.toFixed(4)).join(' → ')}); ${r.submitsPerExample} submit per training example`);
-  expect(r.steps).toBe(10);
+  const right = held.filter((x, i) => r.greedy[i]!.every((t, k) => t === x.answerTokens[k])).length;
+  console.log(`LoRA fine-tune on WebGPU (SwiftShader): ${r.steps} steps in ${r.seconds.toFixed(0)} s; held-out loss ${r.heldOut.map((v) => v.toFixed(4)).join(' → ')} (CPU reference ${cpu.heldOut.map((v) => v.toFixed(4)).join(' → ')}); greedy right on ${right}/${held.length} held-out prompts; ${r.submitsPerExample} submit per training example`);
+  expect(r.steps).toBe(25);
   expect(r.submitsPerExample).toBe(1);
-  // training works there (the loss falls) and is the same training: f32 on the GPU against f64 sums on the CPU,
-  // through Adam (which normalises each gradient): the held-out losses agree to 1% at every epoch
-  expect(r.heldOut[2]!).toBeLessThan(r.heldOut[0]! * 0.7);
-  r.heldOut.forEach((v, i) => expect(Math.abs(v - cpu.heldOut[i]!), `epoch ${i}`).toBeLessThan(0.01 * cpu.heldOut[i]!));
+  // the task's targets (as in Node, test/unit/lora-train.test.ts): held-out loss below 0.25 nats per answer token,
+  // greedy answers right on at least 90% of the held-out prompts (contexts never trained on)
+  expect(r.heldOut[5]!).toBeLessThan(0.25);
+  expect(right / held.length).toBeGreaterThanOrEqual(0.9);
+  // and it is the same training: f32 on the GPU against f64 sums on the CPU, through Adam (which normalises
+  // each gradient): the held-out losses agree at every epoch to 1%, or 0.01 nats where the loss is small
+  r.heldOut.forEach((v, i) => expect(Math.abs(v - cpu.heldOut[i]!), `epoch ${i}`).toBeLessThan(Math.max(0.01 * cpu.heldOut[i]!, 0.01)));
   expect(errors).toEqual([]);
 });
