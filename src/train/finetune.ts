@@ -16,18 +16,12 @@ import { createTokenizer } from '../tokenizer/index.ts';
 import type { FinetuneOptions, FinetuneOutcome, FinetunePrepared } from '../protocol/api.ts';
 import { parseTrainingJsonl, recordExample, splitRecords } from './data.ts';
 import { LORA_DEFAULTS, LoraTrainer } from './lora-train.ts';
-import { runFinetune, type FinetuneCheckpoint, type FinetuneProgress } from './run.ts';
+import { runWithHooks, type RunHooks } from './run.ts';
 import { TapeBackend } from './tape.ts';
 
-export interface FinetuneHooks {
-  signal?: AbortSignal;
+export interface FinetuneHooks extends RunHooks {
   /** the data, read and split, before training starts */
   onPrepared?(p: FinetunePrepared): void;
-  onProgress?(p: FinetuneProgress): void;
-  /** awaited between steps (the event loop: an abort or a progress message gets through) */
-  yieldEvery?(): Promise<void>;
-  /** where the job's checkpoints go: resumed from when one is there, written as training goes, deleted at the end */
-  checkpoints?: { load(): Promise<FinetuneCheckpoint | undefined>; save(c: FinetuneCheckpoint): Promise<void>; clear(): Promise<void>; every?: number };
 }
 
 /** The options with their defaults, checked. */
@@ -89,17 +83,7 @@ export async function finetune(file: GgufFile, data: string, opts: FinetuneOptio
     const resume = await hooks.checkpoints?.load();
     prepared.resumed_from_step = resume?.trainer.steps ?? 0;
     hooks.onPrepared?.(prepared);
-    const ck = hooks.checkpoints;
-    const r = await runFinetune(trainer, train, heldOut, {
-      epochs: c.epochs,
-      seed: c.seed,
-      ...(resume ? { resume } : {}),
-      ...(ck ? { onCheckpoint: (x: FinetuneCheckpoint) => ck.save(x), checkpointEvery: ck.every ?? 5 } : {}),
-      ...(hooks.signal ? { signal: hooks.signal } : {}),
-      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-      ...(hooks.yieldEvery ? { yieldEvery: hooks.yieldEvery } : {}),
-    });
-    if (!r.aborted) await ck?.clear();
+    const r = await runWithHooks(trainer, train, heldOut, { epochs: c.epochs, seed: c.seed, checkpointEvery: 5, resume }, hooks);
     return {
       adapter: concatBytes(encodeLoraAdapter(trainer.adapter(opts.name ?? 'cria-lora'))),
       prepared,

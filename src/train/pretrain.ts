@@ -23,7 +23,7 @@ import { createTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 import { spmVocabMetadata, trainSpmVocab } from './spm-vocab.ts';
 import { TapeBackend } from './tape.ts';
 import { cpuDevice, Trainer, type OptimConfig, type TrainExample } from './trainer.ts';
-import { runFinetune, type FinetuneCheckpoint, type FinetuneProgress } from './run.ts';
+import { runWithHooks, type RunHooks } from './run.ts';
 
 export interface PretrainConfig extends OptimConfig {
   vocab: number;
@@ -80,12 +80,8 @@ export function storyExamples(tok: Tokenizer, stories: readonly string[], nCtx: 
   return out;
 }
 
-export interface PretrainHooks {
-  signal?: AbortSignal;
+export interface PretrainHooks extends RunHooks {
   onPrepared?(p: PretrainPrepared): void;
-  onProgress?(p: FinetuneProgress): void;
-  yieldEvery?(): Promise<void>;
-  checkpoints?: { load(): Promise<FinetuneCheckpoint | undefined>; save(c: FinetuneCheckpoint): Promise<void>; clear(): Promise<void>; every?: number };
 }
 
 export interface PretrainPrepared {
@@ -190,17 +186,7 @@ export async function pretrain(text: string, config: Partial<PretrainConfig> = {
       resumedFromStep: resume?.trainer.steps ?? 0,
     };
     hooks.onPrepared?.(prepared);
-    const ck = hooks.checkpoints;
-    const r = await runFinetune(trainer, train, held, {
-      epochs: c.epochs,
-      seed: c.seed,
-      ...(resume ? { resume } : {}),
-      ...(ck ? { onCheckpoint: (x: FinetuneCheckpoint) => ck.save(x), checkpointEvery: ck.every ?? 10 } : {}),
-      ...(hooks.signal ? { signal: hooks.signal } : {}),
-      ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-      ...(hooks.yieldEvery ? { yieldEvery: hooks.yieldEvery } : {}),
-    });
-    if (!r.aborted) await ck?.clear();
+    const r = await runWithHooks(trainer, train, held, { epochs: c.epochs, seed: c.seed, checkpointEvery: 10, resume }, hooks);
     const heldLoss = held.length ? await trainer.evaluate(held) : NaN;
     const heldBytes = heldStories.reduce((n, s) => n + new TextEncoder().encode(s).length, 0);
     const heldNats = heldLoss * prepared.heldOutTokens;

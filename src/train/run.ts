@@ -133,3 +133,36 @@ export async function runFinetune(
     return { steps: step, epochs: opts.epochs, seconds, tokensPerSecond: tokens / Math.max(seconds, 1e-9), heldOut: held, trainLoss, tokens, aborted };
   }
 }
+
+/** What a caller hands a run (cria finetune / train, the engine's worker): abort, progress, and where checkpoints go. */
+export interface RunHooks {
+  signal?: AbortSignal;
+  onProgress?(p: FinetuneProgress): void;
+  /** awaited between steps (the event loop: an abort or a progress message gets through) */
+  yieldEvery?(): Promise<void>;
+  /** where the job's checkpoints go: resumed from when one is there, written as training goes, deleted at the end */
+  checkpoints?: { load(): Promise<FinetuneCheckpoint | undefined>; save(c: FinetuneCheckpoint): Promise<void>; clear(): Promise<void>; every?: number };
+}
+
+/** `runFinetune` with a caller's hooks, going on from `resume` (their store's checkpoint); the store is cleared when the run was not aborted. */
+export async function runWithHooks(
+  trainer: Trainer<any, any>,
+  train: readonly TrainExample[],
+  heldOut: readonly TrainExample[],
+  o: { epochs: number; seed: number; checkpointEvery: number; resume?: FinetuneCheckpoint | undefined },
+  hooks: RunHooks,
+): Promise<FinetuneResult> {
+  const ck = hooks.checkpoints;
+  const r = await runFinetune(trainer, train, heldOut, {
+    epochs: o.epochs,
+    seed: o.seed,
+    ...(o.resume ? { resume: o.resume } : {}),
+    ...(ck ? { onCheckpoint: (x: FinetuneCheckpoint) => ck.save(x), checkpointEvery: ck.every ?? o.checkpointEvery } : {}),
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    ...(hooks.yieldEvery ? { yieldEvery: hooks.yieldEvery } : {}),
+  });
+  if (!r.aborted) await ck?.clear();
+  return r;
+}
+

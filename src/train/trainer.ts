@@ -12,19 +12,9 @@ import type { CpuAct, CpuWeight } from '../reference/backend.ts';
 import { crossEntropy } from '../reference/cross_entropy.ts';
 import { AdamW, clipGradients, learningRate } from './adamw.ts';
 import type { TapeBackend } from './tape.ts';
+import type { OptimConfig } from './defaults.ts';
 
-/** The optimizer's settings (a LoRA fine-tune adds its rank, alpha and matrices). */
-export interface OptimConfig {
-  /** peak learning rate */
-  lr: number;
-  /** warm-up steps (linear), then cosine decay to lr / 10 */
-  warmup: number;
-  /** examples per optimizer step (gradients accumulated) */
-  batchSize: number;
-  maxGradNorm: number;
-  weightDecay: number;
-  seed: number;
-}
+export type { OptimConfig };
 
 /** A training sequence: its tokens, and per position the token to predict there (−1: not learned). */
 export interface TrainExample {

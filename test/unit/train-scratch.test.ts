@@ -6,8 +6,11 @@
  * - a small run on a slice of the TinyStories excerpt: the held-out loss falls, the model it writes
  *   loads in Cria and in llama.cpp with the same log-probabilities, and a run stopped and resumed from
  *   its checkpoint writes the same bytes as an uninterrupted one.
+ * - `cria train` as a process: the same small run, its progress, its report, the file's metadata, and
+ *   `cria generate` on what it wrote.
  * The demo model itself (public/models/cria-demo.gguf) is checked in demo-model.test.ts.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,3 +133,37 @@ describe('training from scratch on the CPU reference', () => {
     expect(Buffer.from(concatBytes(resumed.gguf)).equals(Buffer.from(concatBytes(full.gguf)))).toBe(true);
   }, 300_000);
 });
+
+describe('cria train (the command)', () => {
+  it('trains, says how it goes, writes a model with its recipe in the metadata that cria generate runs', async () => {
+    const root = new URL('../../', import.meta.url).pathname;
+    const dir = mkdtempSync(join(tmpdir(), 'cria-train-cli-'));
+    writeFileSync(join(dir, 'stories.txt'), SMALL_TEXT);
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((ok) =>
+        execFile(process.execPath, [join(root, 'bin/cria.js'), ...args], { cwd: root, maxBuffer: 64 << 20 }, (err, stdout, stderr) => ok({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr })),
+      );
+    const out = join(dir, 'tiny.gguf');
+    const r = await run(['train', '--data', join(dir, 'stories.txt'), '--out', out, '--vocab', '360', '--dim', '32', '--layers', '1', '--heads', '2', '--kv-heads', '1', '--ff', '64', '--ctx', '96', '--epochs', '1', '--lr', '1e-2', '--warmup', '3', '--seed', '3', '--license', 'MIT']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/train: 114 stories, \d+ tokens in \d+ windows of ≤ 96; 6 stories \(\d+ tokens\) held out/);
+    expect(r.stderr).toMatch(/vocabulary of 360 tokens .* \d+ parameters; \d+ steps/);
+    expect(r.stderr).toMatch(/step 1\/\d+ {2}epoch 1\/1 {2}loss [\d.]+/);
+    expect(r.stderr).toMatch(/epoch 1\/1: held-out loss [\d.]+ \(perplexity [\d.]+\)/);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ out, vocab: 360, stopped_early: false });
+    expect(report.held_out_loss[1]).toBeLessThan(report.held_out_loss[0]);
+    const file = await readTrained([new Uint8Array(readFileSync(out))]);
+    expect(String(file.metadata.get('cria.train.command')?.value)).toBe(`cria train --data ${join(dir, 'stories.txt')} --out ${out} --vocab 360 --dim 32 --layers 1 --heads 2 --kv-heads 1 --ff 64 --ctx 96 --epochs 1 --lr 1e-2 --warmup 3 --seed 3 --license MIT`);
+    expect(file.metadata.get('general.license')?.value).toBe('MIT');
+    expect(Number(file.metadata.get('cria.train.held_out_perplexity')?.value)).toBeCloseTo(Math.exp(report.held_out_loss[1]), 2);
+    const g = await run(['generate', '--model', out, '--prompt', 'Once upon a time', '--max-tokens', '8', '--temperature', '0', '--engine', 'reference', '--json']);
+    expect(g.code, g.stderr).toBe(0);
+    expect(JSON.parse(g.stdout).text.length).toBeGreaterThan(0);
+    // bad settings are refused before anything is trained
+    const bad = await run(['train', '--data', join(dir, 'stories.txt'), '--out', join(dir, 'x.gguf'), '--dim', '30', '--heads', '4']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/must split into 4 heads/);
+  }, 300_000);
+});
+

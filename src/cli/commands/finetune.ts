@@ -5,7 +5,7 @@ import { readGguf } from '../../formats/gguf.ts';
 import { parseTrainingJsonl } from '../../train/data.ts';
 import { finetune } from '../../train/finetune.ts';
 import { mergeLora } from '../../train/merge.ts';
-import { fileCheckpoints } from '../checkpoint-file.ts';
+import { fileCheckpoints, logStep, stopOnCtrlC } from '../training.ts';
 import { checkpointKey } from '../../storage/checkpoints.ts';
 import { readLoraAdapter } from '../../formats/lora.ts';
 import { bytesSource } from '../../formats/source.ts';
@@ -105,14 +105,7 @@ export const finetuneCommand: Command = {
     const log = (s: string) => process.stderr.write(`${s}\n`);
     const checkpointFile = str('checkpoint');
     const file = await readGguf(await openSource(str('model')));
-    const ctrl = new AbortController();
-    const onSigint = () => {
-      log('finetune: stopping after this step (Ctrl-C again to quit without writing)');
-      process.off('SIGINT', onSigint);
-      ctrl.abort();
-    };
-    process.on('SIGINT', onSigint);
-    const t = (s: number) => `${Math.floor(Math.round(s) / 60)}:${String(Math.round(s) % 60).padStart(2, '0')}`;
+    const stop = stopOnCtrlC('finetune', log);
     let r;
     try {
       r = await finetune(
@@ -120,7 +113,7 @@ export const finetuneCommand: Command = {
         text,
         { ...config, batch_size: config.batchSize, epochs, max_len: maxLen, held_out: heldOutShare, ...(template !== undefined ? { chat_template: template } : {}), name: basename(out).replace(/\.gguf$/i, '') },
         {
-          signal: ctrl.signal,
+          signal: stop.signal,
           ...(checkpointFile !== undefined ? { checkpoints: await fileCheckpoints(checkpointFile, await checkpointKey(String(str('model')), text, { ...config, epochs, maxLen, heldOutShare, template }), (m) => log(`finetune: ${m}`)) } : {}),
           yieldEvery: () => new Promise((ok) => setImmediate(ok)),
           onPrepared: (p) => {
@@ -129,15 +122,12 @@ export const finetuneCommand: Command = {
             if (p.resumed_from_step) log(`finetune: going on from the checkpoint at step ${p.resumed_from_step}`);
             log(`finetune: LoRA rank ${config.rank}, alpha ${config.alpha} on ${config.matrices.join(', ')}: ${p.trainable} values to train; lr ${config.lr}, batch ${config.batchSize}, ${epochs} epochs, ${p.steps} steps`);
           },
-          onProgress: (p) => {
-            log(`step ${p.step}/${p.steps}  epoch ${p.epoch}/${p.epochs}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  ${p.tokensPerSecond.toFixed(0)} tok/s  ETA ${t(p.etaSeconds)}`);
-            if (p.heldOutLoss !== undefined) log(`epoch ${p.epoch}/${p.epochs}: held-out loss ${p.heldOutLoss.toFixed(4)}`);
-          },
+          onProgress: (p) => logStep(p, log),
         },
         basename(dataPath),
       );
     } finally {
-      process.off('SIGINT', onSigint);
+      stop.done();
     }
     await writeFile(out, r.adapter);
     log(`finetune: wrote ${out}${r.stopped_early ? ` (stopped early${checkpointFile !== undefined ? `; the same command goes on from ${checkpointFile}` : ''})` : ''}`);

@@ -4,7 +4,7 @@ import { CriaError } from '../../shared/errors.ts';
 import { gv } from '../../formats/gguf-writer.ts';
 import { checkpointKey } from '../../storage/checkpoints.ts';
 import { PRETRAIN_DEFAULTS, pretrain, type PretrainConfig } from '../../train/pretrain.ts';
-import { fileCheckpoints } from '../checkpoint-file.ts';
+import { fileCheckpoints, logStep, stopOnCtrlC } from '../training.ts';
 import type { Command } from '../command.ts';
 import { numberOption, writeJson } from '../model-source.ts';
 
@@ -114,14 +114,7 @@ export const trainCommand: Command = {
     if (str('chat-template') !== undefined) metadata.push(['tokenizer.chat_template', gv.str(await read(str('chat-template')!, '--chat-template'))]);
 
     const log = (s: string) => process.stderr.write(`${s}\n`);
-    const ctrl = new AbortController();
-    const onSigint = () => {
-      log('train: stopping after this step (Ctrl-C again to quit without writing)');
-      process.off('SIGINT', onSigint);
-      ctrl.abort();
-    };
-    process.on('SIGINT', onSigint);
-    const t = (s: number) => `${Math.floor(Math.round(s) / 60)}:${String(Math.round(s) % 60).padStart(2, '0')}`;
+    const stop = stopOnCtrlC('train', log);
     const checkpointFile = str('checkpoint');
     let r;
     try {
@@ -129,7 +122,7 @@ export const trainCommand: Command = {
         text,
         config,
         {
-          signal: ctrl.signal,
+          signal: stop.signal,
           ...(checkpointFile !== undefined ? { checkpoints: await fileCheckpoints(checkpointFile, await checkpointKey('cria train', text + '\u0000' + (heldOutText ?? ''), config), (m) => log(`train: ${m}`)) } : {}),
           yieldEvery: () => new Promise((ok) => setImmediate(ok)),
           onPrepared: (p) => {
@@ -137,15 +130,12 @@ export const trainCommand: Command = {
             log(`train: vocabulary of ${p.vocab} tokens (${p.chars} characters, ${p.merges} merges, 256 bytes); llama ${config.nEmbd} wide, ${config.nLayer} layers, ${config.nHead}/${config.nHeadKv} heads, feed-forward ${config.nFf}: ${p.parameters} parameters; ${p.steps} steps`);
             if (p.resumedFromStep) log(`train: going on from the checkpoint at step ${p.resumedFromStep}`);
           },
-          onProgress: (p) => {
-            log(`step ${p.step}/${p.steps}  epoch ${p.epoch}/${p.epochs}  loss ${p.loss.toFixed(4)}  lr ${p.lr.toExponential(2)}  ${p.tokensPerSecond.toFixed(0)} tok/s  ETA ${t(p.etaSeconds)}`);
-            if (p.heldOutLoss !== undefined) log(`epoch ${p.epoch}/${p.epochs}: held-out loss ${p.heldOutLoss.toFixed(4)} (perplexity ${Math.exp(p.heldOutLoss).toFixed(2)})`);
-          },
+          onProgress: (p) => logStep(p, log),
         },
         { ...(heldOutText !== undefined ? { heldOutText } : {}), metadata },
       );
     } finally {
-      process.off('SIGINT', onSigint);
+      stop.done();
     }
     const bytes = r.gguf.reduce((n, p) => n + p.byteLength, 0);
     await writeFile(out, r.gguf);
