@@ -69,8 +69,8 @@ test('fine-tune a cached model on examples: live progress, the adapter saved, th
   const data = CONTEXTS.flatMap((c) => ANIMALS.map((a, i) => JSON.stringify({ instruction: `What color is the ${a}?`, input: c, output: `It is ${COLORS[i]}.` }))).join('\n');
   await page.locator('#finetune-file').setInputFiles({ name: 'animals.jsonl', mimeType: 'application/json', buffer: Buffer.from(data) });
   await expect(page.getByTestId('finetune-file-status')).toContainText('40 examples (Alpaca) in animals.jsonl');
-  await page.getByLabel('Learning rate').fill('0.003');
-  await page.getByLabel('Epochs').fill('8');
+  await page.getByLabel('Learning rate').fill('0.01');
+  await page.getByLabel('Epochs').fill('5');
   expect(await unlabelledControls(page)).toEqual([]);
   await page.getByRole('button', { name: 'Start' }).click();
 
@@ -78,14 +78,14 @@ test('fine-tune a cached model on examples: live progress, the adapter saved, th
   await expect(live.getByTestId('finetune-prepared')).toContainText('36 examples to train on, 4 held out', { timeout: 60_000 });
   // the engine is held: the header says so
   await expect(page.locator('.model-pill')).toContainText('Fine-tuning', { timeout: 30_000 });
-  await expect(live.getByTestId('finetune-progress')).toContainText(/Step \d+ of 40/);
+  await expect(live.getByTestId('finetune-progress')).toContainText(/Step \d+ of 25/);
   await expect(live.locator('svg.loss-chart polyline')).toBeVisible({ timeout: 60_000 });
   await shoot(page, testInfo, 'finetune-running');
   const result = page.getByTestId('finetune-result');
   await expect(result).toBeVisible({ timeout: 240_000 });
   await expect(result.getByRole('heading')).toHaveText('Done');
-  // the held-out loss after each of the 8 epochs, live; before → after in the result
-  await expect(live.getByTestId('finetune-heldout')).toHaveText(/^Held-out loss: (\d+\.\d+ after epoch \d → ){7}\d+\.\d+ after epoch 8$/);
+  // the held-out loss after each of the 5 epochs, live; before → after in the result
+  await expect(live.getByTestId('finetune-heldout')).toHaveText(/^Held-out loss: (\d+\.\d+ after epoch \d → ){4}\d+\.\d+ after epoch 5$/);
   const change = await result.getByTestId('finetune-loss-change').textContent();
   const [before, after] = [...change!.matchAll(/(\d+\.\d+)/g)].map((m) => Number(m[1]));
   expect(after!).toBeLessThan(before! / 2);
