@@ -59,7 +59,7 @@ test('WebGPU chosen (?backend=webgpu) and no WebGPU in the page: the designed me
   // the other pages say it too, and the Models page still works (the catalogue, the cache)
   await page.getByRole('link', { name: 'Models' }).click();
   await expect(page.locator('.route-models .problem-webgpu')).toBeVisible();
-  await expect(page.locator('.catalogue-item')).toHaveCount(9); // models.json's; no MLC entries: WebLLM needs WebGPU
+  await expect(page.locator('.catalogue-item')).toHaveCount(10); // models.json's; no MLC entries: WebLLM needs WebGPU
   await expect(page.getByTestId('mlc-note')).toContainText('WebLLM runs them on WebGPU only');
   await page.getByRole('link', { name: 'Device' }).click();
   await expect(page.locator('.route-device .problem-webgpu')).toBeVisible();

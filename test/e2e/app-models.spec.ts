@@ -20,23 +20,27 @@ test.afterAll(async () => server?.close());
 const readyCard = (page: Page) => page.getByTestId('model-ready');
 const cacheRows = (page: Page) => page.locator('.cache-table tbody tr');
 
-test('the catalogue lists real GGUF models, ONNX repositories and the MLC builds the adapter runs, with their format and approximate sizes; the smallest is the default', async ({ page }) => {
+test('the catalogue lists the built-in demo (the default), real GGUF models, ONNX repositories and the MLC builds the adapter runs, with their format and approximate sizes', async ({ page }) => {
   await page.goto('/#/models');
   const items = page.locator('.catalogue-item');
-  // models.json's nine, then WebLLM's MLC builds this adapter can run (src/app/catalogue-mlc.ts): the
+  // models.json's ten (the built-in demo first), then WebLLM's MLC builds this adapter can run (src/app/catalogue-mlc.ts): the
   // four float32 ones without shader-f16 (SwiftShader has none), all eight with it
   const f16 = await page.evaluate(async () => !!(await navigator.gpu?.requestAdapter())?.features.has('shader-f16'));
   const mlc = f16 ? 8 : 4;
-  await expect(items).toHaveCount(9 + mlc);
+  await expect(items).toHaveCount(10 + mlc);
   for (const name of ['SmolLM2 135M Instruct', 'SmolLM2 360M Instruct', 'Qwen2.5 0.5B Instruct', 'Qwen2.5 1.5B Instruct', 'Llama 3.2 1B Instruct', 'Phi-3.5 mini Instruct', 'Gemma 2 2B Instruct', 'SmolLM2 135M Instruct · ONNX', 'SmolLM2 360M Instruct · ONNX']) {
     await expect(items.filter({ has: page.getByRole('heading', { name, exact: true }) })).toHaveCount(1);
   }
-  await expect(items.first()).toContainText('SmolLM2 135M Instruct');
+  // the demo model that ships with the app: first, the default, built in (no download)
+  await expect(items.first().getByRole('heading')).toHaveText('Cria demo (TinyStories 230K)');
   await expect(items.first().locator('.badge', { hasText: 'default' })).toBeVisible();
-  await expect(items.first()).toContainText('≈');
+  await expect(items.first().locator('.badge', { hasText: 'built in' })).toBeVisible();
+  await expect(items.first().getByRole('button', { name: 'Load Cria demo (TinyStories 230K)' })).toBeVisible();
+  await expect(items.nth(1)).toContainText('SmolLM2 135M Instruct');
+  await expect(items.nth(1)).toContainText('≈');
   // each entry says its format: the ONNX ones run on onnxruntime-web
   await expect(items.locator('.format-tag', { hasText: 'ONNX' })).toHaveCount(2);
-  await expect(items.locator('.format-tag', { hasText: 'GGUF' })).toHaveCount(7);
+  await expect(items.locator('.format-tag', { hasText: 'GGUF' })).toHaveCount(8);
   const mlcItems = items.filter({ has: page.locator('.format-tag[data-format="mlc"]') });
   await expect(mlcItems).toHaveCount(mlc);
   await expect(mlcItems.locator('.format-tag').first()).toHaveAttribute('title', 'an MLC model, run by WebLLM');
@@ -48,6 +52,10 @@ test('the catalogue lists real GGUF models, ONNX repositories and the MLC builds
   }
   const catalogue = JSON.parse(readFileSync(new URL('../../public/models.json', import.meta.url), 'utf8')) as { models: { url: string; approxBytes: number; format?: string; onnxModel?: string }[] };
   for (const m of catalogue.models) {
+    if ((m as { embedded?: boolean }).embedded) {
+      expect(m.url).toBe('models/cria-demo.gguf'); // (its file and hash: test/unit/demo-model.test.ts)
+      continue;
+    }
     if (m.format === 'onnx') {
       // a repository's base URL and a float32-cache graph (the runtime refuses fp16 / q4f16 ones)
       expect(m.url).toMatch(/^https:\/\/huggingface\.co\/[\w.-]+\/[\w.-]+\/resolve\/main\/$/);
@@ -57,8 +65,7 @@ test('the catalogue lists real GGUF models, ONNX repositories and the MLC builds
     expect(m.url).toMatch(/^https:\/\/huggingface\.co\/[\w.-]+\/[\w.-]+\/resolve\/main\/[\w.-]+\.gguf$/);
     expect(m.url).toMatch(/Q4_K_M|Q8_0/);
   }
-  const smallest = Math.min(...catalogue.models.map((m) => m.approxBytes));
-  expect(catalogue.models.find((m) => (m as { default?: boolean }).default)?.approxBytes).toBe(smallest);
+  expect(catalogue.models.filter((m) => (m as { default?: boolean }).default).map((m) => m.url)).toEqual(['models/cria-demo.gguf']);
   // an empty cache says so; storage is reported
   await expect(page.getByText('No models are kept in this browser yet.')).toBeVisible();
   await expect(page.getByTestId('storage')).toContainText('used of about');
