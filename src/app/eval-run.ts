@@ -12,7 +12,6 @@ import { fromClient, IdbEvalStore, runTask, type EvalProgress, type EvalTarget, 
 import { engine } from './engine-state.ts';
 import { toAppError, type AppError } from './errors.ts';
 import { getRunTask, saveRunTask, type ModelChoice, type RunModels } from './eval-data.ts';
-import type { ModelInfo } from '../client/index.ts';
 
 export const LOCK_PREFIX = 'cria-eval-run:';
 
@@ -185,8 +184,8 @@ export class EvalController extends EventTarget {
           await saving;
           const m = role === 'A' ? chosen.A : role === 'B' ? chosen.B : chosen.judge;
           if (!m) throw Object.assign(new Error(`no model was chosen as ${role === 'B' ? 'model B' : 'the judge'}`), { code: 'bad-argument' });
-          const info = await orAbort(engine.loadHeld({ cached: m.cacheId }, m.label), signal);
-          await applyAdapter(info, m, signal);
+          await orAbort(engine.loadHeld({ cached: m.cacheId }, m.label), signal);
+          await applyAdapter(m, signal);
           return fromClient(engine.client);
         },
         onProgress: (p) => {
@@ -244,7 +243,10 @@ export const evals = new EvalController();
  * The adapters a run's model is evaluated with: its tuned adapter (from the model cache), or none (a
  * model kept loaded from the chat may still carry one there: a base model's run must not).
  */
-async function applyAdapter(info: ModelInfo, m: ModelChoice, signal: AbortSignal): Promise<void> {
+async function applyAdapter(m: ModelChoice, signal: AbortSignal): Promise<void> {
+  // the engine's facts now (a model kept loaded may have had adapters set since it loaded)
+  const info = await orAbort(engine.client.modelInfo(), signal);
+  if (!info) return;
   if (!m.adapter) {
     if (info.adapters?.some((a) => a.scale !== null)) await orAbort(engine.client.setAdapters([]), signal);
     return;
