@@ -9,7 +9,7 @@
  * the adapter (a llama.cpp GGUF LoRA file) and use it in chat (the base model loaded, the adapter
  * applied to every answer).
  */
-import { rememberTuned, setEvalPreset, tunedValue, type TunedModel } from './tuned.ts';
+import { listTuned, rememberTuned, setEvalPreset, tunedValue, type TunedModel } from './tuned.ts';
 import { html, nothing, svg } from 'lit';
 import type { CachedModel, FinetuneEvent, FinetuneOutcome, FinetunePrepared } from '../client/index.ts';
 import { LightElement } from './light-element.ts';
@@ -106,7 +106,9 @@ export class CriaFinetuneView extends LightElement {
   /** the cache's complete GGUF models */
   async refreshModels(): Promise<void> {
     try {
-      this.models = (await engine.client.cache.list()).filter((m) => m.complete && (m.format ?? 'gguf') === 'gguf').sort((a, b) => a.name.localeCompare(b.name));
+      // (adapters this page kept for the Eval page are in the cache too: not base models)
+      const adapters = new Set(listTuned().map((t) => t.adapterId));
+      this.models = (await engine.client.cache.list()).filter((m) => m.complete && (m.format ?? 'gguf') === 'gguf' && !adapters.has(m.id)).sort((a, b) => a.name.localeCompare(b.name));
     } catch {
       this.models = [];
     }
