@@ -30,9 +30,12 @@ test('the Device page shows the adapter, f16, features and limits, and measures'
     await expect(route.getByTestId('measurement')).toContainText(/[\d.]+ GB\/s/);
     await expect(route.getByTestId('measurement')).toContainText(/\d+ GFLOP\/s/);
     const rows = route.locator('.estimate-table tbody tr');
-    await expect(rows).toHaveCount(7); // the catalogue's GGUF models: the estimates are Cria's engine's (ONNX entries run on onnxruntime-web)
-    await expect(rows.first()).toContainText('SmolLM2 135M Instruct');
-    await expect(rows.first().locator('.badge')).toHaveText(/runs well|usable|slow/);
+    // the catalogue's GGUF models, the built-in demo first: the estimates are Cria's engine's (ONNX entries run on onnxruntime-web)
+    await expect(rows).toHaveCount(8);
+    await expect(rows.first()).toContainText('Cria demo');
+    const smol = rows.filter({ hasText: 'SmolLM2 135M Instruct' });
+    await expect(smol).toHaveCount(1);
+    await expect(smol.locator('.badge')).toHaveText(/runs well|usable|slow/);
     await expect(route.getByRole('button', { name: 'Measure again' })).toBeEnabled();
     // no model loaded: the roofline says what it needs
     await expect(route.locator('.roofline-empty')).toContainText('Load a model');
