@@ -49,8 +49,9 @@ export async function createBrowserWasmBackend(opts: { threads?: number } = {}):
   // this module's origin, which for the widget's engine (a blob worker of the host page) is not the page's
   const chosen = await chooseVariantLazily(async (v) => {
     const url = new URL(URLS[v], import.meta.url);
-    // the widget's build inlines them: decoded here, not fetched, so a host page's connect-src need not allow data:
-    if (url.protocol === 'data:') return decodeDataUrl(url.href);
+    // the widget's build inlines them (base64): decoded here, not fetched, so a host page's connect-src need not allow data:
+    const inline = /^data:[^,]*;base64,/.exec(url.href);
+    if (inline) return Uint8Array.from(atob(url.href.slice(inline[0].length)), (c) => c.charCodeAt(0));
     let r: Response;
     try {
       r = await fetch(url);
@@ -64,25 +65,3 @@ export async function createBrowserWasmBackend(opts: { threads?: number } = {}):
   const runner = threads > 1 && kernels.shared ? await ThreadPool.start(kernels.exports, kernels.module, kernels.memory, threads, spawnWebWorker) : new SingleThread(kernels.exports);
   return { backend: new WasmBackend(kernels, runner), threadsWhy: why };
 }
-
-/** the bytes of a `data:` URL (base64, or percent-encoded) */
-function decodeDataUrl(href: string): Uint8Array {
-  const comma = href.indexOf(',');
-  const head = href.slice(5, comma);
-  const body = href.slice(comma + 1);
-  if (head.endsWith(';base64')) {
-    const bin = atob(body);
-    const out = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-    return out;
-  }
-  const out: number[] = [];
-  for (let i = 0; i < body.length; i++) {
-    if (body[i] === '%' && i + 2 < body.length + 1) {
-      out.push(parseInt(body.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else out.push(body.charCodeAt(i) & 0xff);
-  }
-  return Uint8Array.from(out);
-}
-

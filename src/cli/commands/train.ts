@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { CriaError } from '../../shared/errors.ts';
 import { gv } from '../../formats/gguf-writer.ts';
 import { checkpointKey } from '../../storage/checkpoints.ts';
+import { sha256Hex } from '../../storage/sha256.ts';
 import { PRETRAIN_DEFAULTS, pretrain, type PretrainConfig } from '../../train/pretrain.ts';
 import { fileCheckpoints, logStep, stopOnCtrlC } from '../training.ts';
 import type { Command } from '../command.ts';
@@ -97,7 +98,7 @@ export const trainCommand: Command = {
     } catch (e) {
       throw new CriaError('bad-argument', `cannot write --out ${out}: ${(e as Error).message}`);
     }
-    const digest = async (s: string) => Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s))), (b) => b.toString(16).padStart(2, '0')).join('');
+    const digest = (s: string) => sha256Hex(new TextEncoder().encode(s));
     const command = ['cria', ...process.argv.slice(process.argv.indexOf('train'))].join(' ');
     const name = str('name') ?? basename(out).replace(/\.gguf$/i, '');
     const metadata: [string, ReturnType<typeof gv.str>][] = [
