@@ -29,6 +29,9 @@ const positive = (s: string): number | undefined => {
   return s.trim() !== '' && Number.isInteger(n) && n > 0 ? n : undefined;
 };
 
+/** after a model's size in the model choices: what runs it, when it is not Cria's own engine on a GGUF */
+const FORMAT_IN_CHOICE: Record<NonNullable<CachedModel['format']>, string> = { gguf: '', onnx: ', ONNX: onnxruntime-web', mlc: ', MLC: WebLLM' };
+
 export class CriaEvalSetup extends LightElement {
   static override properties = {
     disabled: { type: Boolean },
@@ -321,7 +324,7 @@ export class CriaEvalSetup extends LightElement {
     return html`<label class="field">
       <span class="field-label">${label}</span>
       <select id=${id} .value=${value} @change=${(e: Event) => set((e.target as HTMLSelectElement).value)}>
-        ${(this.models ?? []).map((m) => html`<option value=${m.id} ?selected=${m.id === value}>${m.name} (${formatBytes(m.size)})</option>`)}
+        ${(this.models ?? []).map((m) => html`<option value=${m.id} ?selected=${m.id === value}>${m.name} (${formatBytes(m.size)}${FORMAT_IN_CHOICE[m.format ?? 'gguf']})</option>`)}
         ${this.tuned.length
           ? html`<optgroup label="Tuned on this device (base + adapter)">
               ${this.tuned.map((t) => html`<option value=${tunedValue(t)} ?selected=${tunedValue(t) === value}>${tunedLabel(t)}</option>`)}
