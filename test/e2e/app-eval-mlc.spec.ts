@@ -5,7 +5,7 @@
  * - every task kind stays offered for an MLC model, because every kind runs on WebLLM: generation,
  *   judge and speed tasks as usual, multiple-choice and perplexity tasks through one WebLLM step per
  *   scored token (src/runtimes/webllm/sequence.ts: its scores equal Cria's in test/unit/webllm-runtime.test.ts,
- *   and WebLLM's per-step log-probabilities equal Cria's on the same weights in test/gpu/webllm.spec.ts when
+ *   and WebLLM's `score` equals Cria's reference on the same weights in test/gpu/webllm.spec.ts when
  *   CRIA_WEBLLM_LIB names a model library). The page says so when a model the
  *   run uses is an MLC model, as a warning when the chosen task is one of the slow kinds, and says
  *   nothing for Cria's own models.

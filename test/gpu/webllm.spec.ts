@@ -36,6 +36,8 @@ import { startModelServer, type ModelServer } from '../server/model-server.ts';
 const LIB = process.env.CRIA_WEBLLM_LIB;
 const PROMPT = [1, 400, 300, 200, 77, 12];
 const STEPS = 3;
+/** a continuation scored after PROMPT (one WebLLM step per token) */
+const CONTINUATION = [500, 600, 700];
 const REL = 2.5e-4;
 
 if (!LIB) {
@@ -198,7 +200,7 @@ test.describe('WebLLM in the engine worker, against Cria\'s CPU reference on the
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  test('Qwen2-0.5B shape, Q4_0 → q4f32_1: the same greedy tokens and log-probabilities; listed in the cache, loaded again offline, deleted', async ({ page }) => {
+  test('Qwen2-0.5B shape, Q4_0 → q4f32_1: the same greedy tokens and log-probabilities, score() too; listed in the cache, loaded again offline, deleted', async ({ page }) => {
     expect(existsSync(LIB!), `CRIA_WEBLLM_LIB=${LIB} does not exist`).toBe(true);
     // the GGUF, as `cria make-bench-model --shape qwen2.5-0.5b --type q4_0 --pure` writes it
     const m = syntheticModel('qwen2.5-0.5b', parseSyntheticType('q4_0'), 0, { pure: true });
@@ -241,7 +243,7 @@ test.describe('WebLLM in the engine worker, against Cria\'s CPU reference on the
     await page.goto('/test/gpu/pages/webllm.html');
     await page.waitForFunction(() => window.criaWebllm !== undefined);
     const model = `${server.url}/models/qwen-mlc/resolve/main/`;
-    const out = await page.evaluate(([mdl, l, p, n]) => window.criaWebllm!.run(mdl, l, p, n), [model, `${server.url}/models/lib.wasm`, PROMPT, STEPS] as const);
+    const out = await page.evaluate(([mdl, l, p, n, c]) => window.criaWebllm!.run(mdl, l, p, n, c), [model, `${server.url}/models/lib.wasm`, PROMPT, STEPS, CONTINUATION] as const);
     expect(out.error).toBeNull();
     expect(out.info).toMatchObject({ runtime: 'webllm', architecture: 'qwen2', backend: { kind: 'webgpu' }, vocabSize: nVocab });
     expect(out.phases).toEqual(expect.arrayContaining(['download', 'upload', 'compile']));
@@ -258,6 +260,14 @@ test.describe('WebLLM in the engine worker, against Cria\'s CPU reference on the
     console.log(`WebLLM vs Cria reference: greedy ${JSON.stringify(out.tokens)} vs ${JSON.stringify(refTokens)} (agree before a near-tie: ${agree}), max |Δ logprob| ${maxD.toExponential(2)} (bound ${tol.toExponential(2)}), load ${(out.loadMs / 1000).toFixed(1)} s, decode ${out.usage?.decode_tokens_per_s?.toFixed(3)} tok/s`);
     expect(out.tokens.slice(0, agree)).toEqual(refTokens.slice(0, agree));
     expect(maxD).toBeLessThanOrEqual(tol);
+    // score(): each continuation token's log-probability, as Cria's reference gives it after the same tokens
+    ref.truncate(0);
+    const scoredRows = await ref.appendAll([...PROMPT, ...CONTINUATION.slice(0, -1)]);
+    const want = CONTINUATION.map((t, i) => logSoftmax(scoredRows.subarray((PROMPT.length - 1 + i) * nVocab, (PROMPT.length + i) * nVocab))[t]);
+    expect(out.scored).toMatchObject({ context_tokens: PROMPT, tokens: CONTINUATION });
+    const scoreD = Math.max(...want.map((w, i) => Math.abs(w - out.scored!.logprobs[i])));
+    console.log(`WebLLM score() vs Cria reference: ${JSON.stringify(out.scored!.logprobs.map((v) => +v.toFixed(4)))} vs ${JSON.stringify(want.map((v) => +v.toFixed(4)))}, max |Δ| ${scoreD.toExponential(2)} (bound ${tol.toExponential(2)})`);
+    expect(scoreD).toBeLessThanOrEqual(tol);
     // in Cria's cache list (WebLLM's storage), then deleted
     const row = out.cached.find((c) => c.format === 'mlc');
     expect(row).toMatchObject({ id: `mlc:${model}`, complete: true, format: 'mlc' });

@@ -1,25 +1,28 @@
 /**
  * The WebLLM runtime in the engine's worker, through the client (driven by test/gpu/webllm.spec.ts):
  * load MLC weights and their model library by URL, then a greedy continuation of a prompt with the
- * top log-probabilities of each step; the progress seen, the cache list, and a delete.
+ * top log-probabilities of each step and a continuation scored after the prompt (`score`, what the Eval
+ * page's multiple-choice and perplexity tasks use); the progress seen, the cache list, and a delete.
  */
 import { createClient, type LoadProgress } from '../../../src/client/index.ts';
 
 const client = createClient();
 
 const api = {
-  async run(model: string, modelLib: string, prompt: number[], greedy: number) {
+  async run(model: string, modelLib: string, prompt: number[], greedy: number, continuation: number[]) {
     const phases: LoadProgress['phase'][] = [];
     try {
       const t0 = performance.now();
       const info = await client.load({ mlc: { model, modelLib, name: 'qwen-mlc' } }, { onProgress: (p) => void (phases[phases.length - 1] !== p.phase && phases.push(p.phase)) });
       const loadMs = performance.now() - t0;
       const r = await client.completions.create({ prompt, max_tokens: greedy, temperature: 0, logprobs: true, top_logprobs: 5 });
+      // the Eval page's multiple-choice and perplexity path: the continuation scored after the prompt
+      const scored = await client.score({ context: prompt, continuation });
       const cached = await client.cache.list();
-      return { info, loadMs, phases, tokens: r.choices[0].token_ids ?? [], logprobs: r.choices[0].logprobs?.content ?? [], usage: r.usage, cached, error: null };
+      return { info, loadMs, phases, tokens: r.choices[0].token_ids ?? [], logprobs: r.choices[0].logprobs?.content ?? [], usage: r.usage, scored, cached, error: null };
     } catch (e) {
       const err = e as { code?: string; message?: string };
-      return { info: null, loadMs: 0, phases, tokens: [] as number[], logprobs: [], usage: null, cached: [], error: { code: err.code ?? null, message: err.message ?? String(e) } };
+      return { info: null, loadMs: 0, phases, tokens: [] as number[], logprobs: [], usage: null, scored: null, cached: [], error: { code: err.code ?? null, message: err.message ?? String(e) } };
     }
   },
   /** load a cached model again (the test stops the server first): where the weights came from */
